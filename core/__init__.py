@@ -1,0 +1,1 @@
+"""Shared spine of Hotline: settings, database, auth, errors, clock, app and CLI."""

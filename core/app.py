@@ -1,0 +1,58 @@
+"""The FastAPI application: routers of every domain mounted in one place."""
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from core.errors import install_error_handlers
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    if app.state.warm_up:
+        from knowledge_base import live_index
+        from triage.service import triage_text
+
+        # Load models and the index before the first caller waits for them.
+        live_index.get_index()
+        try:
+            triage_text("门锁指纹没反应")
+        except Exception:  # an empty KB is fine at start-up
+            logging.getLogger("hotline").info("warm-up triage skipped", exc_info=True)
+    yield
+
+
+def create_app(*, warm_up: bool = True) -> FastAPI:
+    """Build the service."""
+    from core.auth_api import router as access_router
+    from intake.api import router as intake_router
+    from knowledge_base.api import router as kb_router
+    from tickets.api import corrections_router
+    from tickets.api import router as tickets_router
+    from triage.api import router as triage_router
+
+    app = FastAPI(
+        title="Hotline",
+        version="0.1.0",
+        description="Voice/AI intake and triage for field-service hotlines.",
+        lifespan=_lifespan,
+    )
+    app.state.warm_up = warm_up
+    install_error_handlers(app)
+    for router in (
+        access_router,
+        intake_router,
+        triage_router,
+        tickets_router,
+        corrections_router,
+        kb_router,
+    ):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict:
+        """Liveness."""
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,271 @@
+"""The one command line: `hotline init|serve|triage|kb|token|eval ...`."""
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from core.settings import PACKAGE_ROOT, get_settings
+
+app = typer.Typer(
+    help="Hotline: voice/AI intake and triage for field-service hotlines.", no_args_is_help=True
+)
+kb_app = typer.Typer(help="Knowledge base curation.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluation and benchmarks.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+app.add_typer(token_app, name="token")
+app.add_typer(eval_app, name="eval")
+
+DEMO_KB = PACKAGE_ROOT / "knowledge_base" / "demo" / "kb.jsonl"
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _dump(obj: object) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def init(
+    demo: Annotated[bool, typer.Option(help="Load and publish the demo knowledge base.")] = True,
+    new_admin_token: Annotated[bool, typer.Option(help="Print a fresh admin token.")] = False,
+) -> None:
+    """Create or upgrade the database, load the demo KB, print a bootstrap admin token."""
+    from sqlalchemy import func, select
+
+    from core.auth import ApiToken, Role, create_token
+    from core.db import session_scope
+    from core.migrate import upgrade
+    from knowledge_base import service as kb
+    from knowledge_base.models import KBEntry
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    typer.echo(f"database ready: {settings.resolved_database_url}")
+    with session_scope() as db:
+        if demo and not db.scalar(select(func.count()).select_from(KBEntry)):
+            report = kb.import_entries(
+                db=db, data=DEMO_KB.read_bytes(), fmt="jsonl", actor="system:init", publish=True
+            )
+            if not report.ok:
+                _fail(f"demo KB rejected: {report.errors[:3]}")
+            typer.echo(f"demo knowledge base loaded: {len(report.published)} entries published")
+        has_admin = db.scalar(
+            select(func.count())
+            .select_from(ApiToken)
+            .where(ApiToken.role == Role.admin.value, ApiToken.revoked.is_(False))
+        )
+        if not has_admin or new_admin_token:
+            plain = create_token(db=db, name="bootstrap-admin", role=Role.admin)
+            typer.secho(f"admin token (shown once, keep it safe): {plain}", fg=typer.colors.GREEN)
+        else:
+            typer.echo("an admin token exists already (use --new-admin-token for another)")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Run the HTTP service."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "core.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
+
+
+@app.command()
+def triage(
+    text: Annotated[str, typer.Argument(help="What the caller said.")],
+    channel: Annotated[str, typer.Option(help="Intake channel recorded on the ticket.")] = "cli",
+    dry_run: Annotated[bool, typer.Option(help="Only print the triage; create no ticket.")] = False,
+) -> None:
+    """Triage a text and create its ticket; prints the ticket JSON."""
+    from core.db import session_scope
+    from core.errors import ApiError
+    from intake.service import intake_text
+    from tickets.service import ticket_view
+    from triage.service import triage_text
+
+    try:
+        if dry_run:
+            result = triage_text(text)
+            result.pop("latency_ms", None)
+            _dump(result)
+            return
+        with session_scope() as db:
+            ticket = intake_text(db=db, text=text, channel=channel, actor=_actor())
+            _dump(ticket_view(ticket))
+    except ApiError as exc:
+        _fail(exc.message, 2)
+
+
+@kb_app.command("import")
+def kb_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    publish: Annotated[bool, typer.Option(help="Publish what was imported.")] = False,
+    partial: Annotated[bool, typer.Option(help="Import good rows even if others are bad.")] = False,
+) -> None:
+    """Import entries from JSONL, CSV or XLSX (nothing is imported if a row is bad)."""
+    from core.db import session_scope
+    from knowledge_base import interchange
+    from knowledge_base import service as kb
+
+    try:
+        fmt = interchange.detect_format(file.name)
+    except interchange.FormatError as exc:
+        _fail(str(exc))
+    with session_scope() as db:
+        report = kb.import_entries(
+            db=db, data=file.read_bytes(), fmt=fmt, actor=_actor(), publish=publish, partial=partial
+        )
+        if not report.ok:
+            db.rollback()
+            for err in report.errors:
+                where = f"row {err['row']}" if err.get("row") else "file"
+                field = f" [{err['field']}]" if err.get("field") else ""
+                typer.secho(f"{where}{field}: {err['problem']}", fg=typer.colors.RED, err=True)
+            _fail(
+                f"{len(report.errors)} problem(s); nothing was imported "
+                "(use --partial to import the good rows)"
+            )
+    typer.echo(
+        f"{report.rows} rows: {len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.published)} published, "
+        f"{len(report.errors)} skipped"
+    )
+
+
+@kb_app.command("export")
+def kb_export(
+    file: Annotated[Path, typer.Argument(dir_okay=False)],
+    include_drafts: Annotated[bool, typer.Option()] = False,
+    include_retired: Annotated[bool, typer.Option()] = False,
+) -> None:
+    """Export entries; the format follows the file extension (.jsonl, .csv, .xlsx)."""
+    from core.db import session_scope
+    from knowledge_base import interchange
+    from knowledge_base import service as kb
+
+    try:
+        fmt = interchange.detect_format(file.name)
+    except interchange.FormatError as exc:
+        _fail(str(exc))
+    with session_scope() as db:
+        data = kb.export_entries(
+            db=db, fmt=fmt, include_drafts=include_drafts, include_retired=include_retired
+        )
+    file.write_bytes(data)
+    typer.echo(f"wrote {file}")
+
+
+def _kb_action(action: str, entry_id: str, reason: str | None) -> None:
+    from core.db import session_scope
+    from core.errors import ApiError
+    from knowledge_base import service as kb
+
+    fn = {"publish": kb.publish_entry, "retire": kb.retire_entry}[action]
+    try:
+        with session_scope() as db:
+            entry = fn(db=db, entry_id=entry_id, actor=_actor(), reason=reason)
+            typer.echo(f"{entry.id}: {entry.status}, version {entry.version}")
+    except ApiError as exc:
+        _fail(exc.message)
+
+
+@kb_app.command("publish")
+def kb_publish(entry_id: str, reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """Publish an entry's draft."""
+    _kb_action("publish", entry_id, reason)
+
+
+@kb_app.command("retire")
+def kb_retire(entry_id: str, reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """Retire an entry."""
+    _kb_action("retire", entry_id, reason)
+
+
+@kb_app.command("history")
+def kb_history(entry_id: str) -> None:
+    """Print an entry's change history."""
+    from core.db import session_scope
+    from core.errors import ApiError
+    from knowledge_base import service as kb
+
+    try:
+        with session_scope() as db:
+            for r in kb.history(db=db, entry_id=entry_id):
+                typer.echo(
+                    f"{r.at:%Y-%m-%d %H:%M:%S} v{r.version} {r.action:8} {r.actor}: "
+                    + json.dumps(r.changes, ensure_ascii=False)
+                )
+    except ApiError as exc:
+        _fail(exc.message)
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option(help="admin|agent|knowledge_engineer|supervisor|technician")],
+    name: Annotated[str, typer.Option(help="Whose token this is.")],
+) -> None:
+    """Create an API token and print it once."""
+    from core.auth import Role, create_token
+    from core.db import session_scope
+
+    try:
+        parsed = Role(role)
+    except ValueError:
+        _fail(f"unknown role {role!r}; one of {[r.value for r in Role]}")
+    with session_scope() as db:
+        typer.echo(create_token(db=db, name=name, role=parsed))
+
+
+@eval_app.command("triage")
+def eval_triage(
+    split: Annotated[str, typer.Option(help="test (held out), dev (calibration) or all")] = "test",
+    data: Annotated[Path | None, typer.Option(help="Labelled JSONL (default: eval/data).")] = None,
+    errors: Annotated[bool, typer.Option(help="Print every miss.")] = False,
+) -> None:
+    """Top-1/top-3, no-match precision/recall, field accuracy and latency on the labelled set."""
+    from eval.triage_eval import main
+
+    sys.exit(main(split=split, data=data, show_errors=errors))
+
+
+@eval_app.command("calibrate")
+def eval_calibrate(
+    data: Annotated[Path | None, typer.Option(help="Labelled JSONL (default: eval/data).")] = None,
+) -> None:
+    """Fit the confidence model on the dev split and write triage/calibration.json."""
+    from eval.calibrate import main
+
+    main(data=data)
+
+
+@eval_app.command("kb-scale")
+def eval_kb_scale(
+    entries: Annotated[int, typer.Option()] = 100_000,
+    queries: Annotated[int, typer.Option()] = 300,
+) -> None:
+    """KB search latency with a synthetic KB of the given size."""
+    from eval.kb_scale import main
+
+    main(n_entries=entries, n_queries=queries)

@@ -1,0 +1,77 @@
+"""One JSON error shape for every failure, and the handlers that produce it."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("hotline")
+
+
+class ApiError(Exception):
+    """A failure the caller can act on: HTTP status, machine code, human message, details."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+def not_found(kind: str, key: object) -> ApiError:
+    """The standard 404 for an unknown id."""
+    return ApiError(404, "not_found", f"No {kind} with id {key!r}.")
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The JSON body of every error response."""
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if details is not None:
+        body["error"]["details"] = details
+    return body
+
+
+def _describe_validation(exc: RequestValidationError) -> tuple[str, str, list[dict[str, Any]]]:
+    errors = exc.errors()
+    details = [
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+            "problem": e.get("msg"),
+        }
+        for e in errors
+    ]
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return "invalid_json", "The request body is not valid JSON.", details
+    parts = "; ".join(f"{d['field'] or 'body'}: {d['problem']}" for d in details)
+    return "invalid_request", f"The request is not valid: {parts}", details
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every exception to the JSON error shape; never leak a traceback."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        code, message, details = _describe_validation(exc)
+        status = 400 if code == "invalid_json" else 422
+        return JSONResponse(error_body(code, message, details), status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            error_body("internal_error", "Something went wrong on our side; it has been logged."),
+            status_code=500,
+        )

@@ -1,0 +1,1 @@
+"""Intake doors: typed text today; audio, live calls, Excel and chat exports build on it."""

@@ -1,0 +1,183 @@
+"""Ticket endpoints: list/search, read, history, change fields, move status, review."""
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from core.auth import Principal, Role, require_roles
+from core.deps import get_db
+from tickets import service
+from tickets.states import STATES
+
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
+READ = require_roles(Role.agent, Role.supervisor)
+WRITE = require_roles(Role.agent, Role.supervisor)
+
+
+class FieldsIn(BaseModel):
+    """Field changes (any ticket field name → new value)."""
+
+    fields: dict[str, Any]
+    reason: str | None = None
+    expected_version: int | None = None
+
+
+class TransitionIn(BaseModel):
+    """Move to another status."""
+
+    status: str = Field(description=f"One of {list(STATES)}")
+    reason: str | None = None
+    expected_version: int | None = None
+
+
+class ReviewIn(BaseModel):
+    """Confirm (no kb_id, no fields) or correct and confirm."""
+
+    kb_id: str | None = Field(default=None, description="Corrected KB entry; omit to confirm.")
+    no_match: bool = Field(default=False, description="The caller's problem is not in the KB.")
+    fields: dict[str, Any] = Field(default_factory=dict)
+    note: str | None = None
+    expected_version: int | None = None
+
+
+@router.get("")
+def list_tickets(
+    status: str | None = None,
+    channel: str | None = None,
+    product_type: str | None = None,
+    kb_id: str | None = None,
+    no_match: bool | None = None,
+    q: str | None = Query(default=None, max_length=200),
+    min_confidence: float | None = Query(default=None, ge=0, le=1),
+    max_confidence: float | None = Query(default=None, ge=0, le=1),
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    sort: str = "-created_at",
+    limit: int = Query(default=50, ge=1, le=500),
+    offset: int = Query(default=0, ge=0),
+    db: Session = Depends(get_db),
+    _: Principal = Depends(READ),
+) -> dict:
+    """Tickets by filters; sort=confidence gives the review queue (least sure first)."""
+    rows, total = service.list_tickets(
+        db=db,
+        status=status,
+        channel=channel,
+        product_type=product_type,
+        kb_id=kb_id,
+        no_match=no_match,
+        q=q,
+        min_confidence=min_confidence,
+        max_confidence=max_confidence,
+        created_from=created_from,
+        created_to=created_to,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+    return {"total": total, "items": [service.ticket_view(t) for t in rows]}
+
+
+@router.get("/{ticket_id}")
+def get_ticket(ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
+    """One ticket by id or number."""
+    return service.ticket_view(service.get_ticket(db=db, ticket_id=ticket_id))
+
+
+@router.get("/{ticket_id}/history")
+def get_history(
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+) -> dict:
+    """The ticket's append-only history."""
+    return {"items": [service.event_view(e) for e in service.history(db=db, ticket_id=ticket_id)]}
+
+
+@router.patch("/{ticket_id}")
+def patch_fields(
+    ticket_id: str, body: FieldsIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+) -> dict:
+    """Change fields (logged with actor and reason)."""
+    ticket = service.set_fields(
+        db=db,
+        ticket_id=ticket_id,
+        changes=body.fields,
+        actor=who.actor,
+        reason=body.reason,
+        expected_version=body.expected_version,
+    )
+    db.commit()
+    return service.ticket_view(ticket)
+
+
+@router.post("/{ticket_id}/transition")
+def post_transition(
+    ticket_id: str,
+    body: TransitionIn,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(WRITE),
+) -> dict:
+    """Move the ticket through its state machine."""
+    ticket = service.transition(
+        db=db,
+        ticket_id=ticket_id,
+        to=body.status,
+        actor=who.actor,
+        reason=body.reason,
+        expected_version=body.expected_version,
+    )
+    db.commit()
+    return service.ticket_view(ticket)
+
+
+@router.post("/{ticket_id}/review")
+def post_review(
+    ticket_id: str, body: ReviewIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+) -> dict:
+    """Agent review: confirm, or correct diagnosis/fields and confirm."""
+    ticket = service.review(
+        db=db,
+        ticket_id=ticket_id,
+        actor=who.actor,
+        kb_id=body.kb_id,
+        no_match=body.no_match,
+        fields=body.fields,
+        note=body.note,
+        expected_version=body.expected_version,
+    )
+    db.commit()
+    return service.ticket_view(ticket)
+
+
+corrections_router = APIRouter(prefix="/api/v1/reviews", tags=["tickets"])
+
+
+@corrections_router.get("/corrections")
+def list_corrections(
+    limit: int = Query(default=200, ge=1, le=5000),
+    offset: int = Query(default=0, ge=0),
+    db: Session = Depends(get_db),
+    _: Principal = Depends(require_roles(Role.supervisor, Role.knowledge_engineer)),
+) -> dict:
+    """Agents' verdicts on auto-filled tickets: labelled data for evaluation."""
+    rows = service.corrections(db=db, limit=limit, offset=offset)
+    return {
+        "items": [
+            {
+                "ticket_id": r.ticket_id,
+                "at": r.at,
+                "actor": r.actor,
+                "text": r.text,
+                "predicted_kb_id": r.predicted_kb_id,
+                "corrected_kb_id": r.corrected_kb_id,
+                "diagnosis_correct": r.diagnosis_correct,
+                "fields_correct": r.fields_correct,
+                "predicted_fields": r.predicted_fields,
+                "corrected_fields": r.corrected_fields,
+                "note": r.note,
+            }
+            for r in rows
+        ]
+    }

@@ -1,0 +1,437 @@
+"""Ticket domain logic: create from triage, change with history, review, list and search."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from core import clock
+from core.errors import ApiError, not_found
+from tickets.models import ReviewCorrection, Ticket, TicketEvent
+from tickets.states import FINAL, check_transition
+
+# Fields kept as columns (for filtering) as well as in the `fields` JSON.
+COLUMN_FIELDS = (
+    "product_type",
+    "model",
+    "firmware",
+    "fault_code",
+    "phone",
+    "address",
+    "customer_name",
+    "hardware_id",
+    "region",
+    "latitude",
+    "longitude",
+)
+SYSTEM = "system:triage"
+
+
+def _event(
+    db: Session,
+    ticket: Ticket,
+    *,
+    actor: str,
+    kind: str,
+    changes: dict[str, Any] | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    reason: str | None = None,
+) -> None:
+    db.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            at=clock.now(),
+            actor=actor,
+            kind=kind,
+            from_status=from_status,
+            to_status=to_status,
+            changes=changes or {},
+            reason=reason,
+        )
+    )
+
+
+def create_from_triage(
+    *,
+    db: Session,
+    triage: dict[str, Any],
+    channel: str,
+    actor: str,
+    source: str | None = None,
+    transcript: list[dict[str, Any]] | None = None,
+    reported_at: datetime | None = None,
+) -> Ticket:
+    """A ticket filled from a triage result, created as new and moved to triaged."""
+    now = clock.now()
+    fields = {k: v for k, v in triage["fields"].items()}
+    diagnosis = triage["diagnosis"]
+    ticket = Ticket(
+        number=uuid.uuid4().hex[:32],
+        status="new",
+        channel=channel,
+        source=source,
+        created_at=now,
+        updated_at=now,
+        reported_at=reported_at or now,
+        description=triage["text"],
+        normalized_text=triage["normalized_text"],
+        transcript=transcript,
+        fields=fields,
+        required_fields=triage["required_fields"],
+        diagnosis=diagnosis,
+        kb_id=diagnosis.get("kb_id"),
+        confidence=float(diagnosis.get("confidence", 0.0)),
+        no_match=bool(diagnosis.get("no_match")),
+        severity=triage.get("severity"),
+        sla_class=triage.get("sla_class", "P3"),
+        **{k: fields.get(k) for k in COLUMN_FIELDS if k in fields},
+    )
+    db.add(ticket)
+    db.flush()
+    ticket.number = f"HL{now:%Y%m%d}-{ticket.id:06d}"
+    _event(db, ticket, actor=actor, kind="created", to_status="new", changes={"channel": channel})
+    ticket.status = "triaged"
+    _event(
+        db,
+        ticket,
+        actor=SYSTEM,
+        kind="status",
+        from_status="new",
+        to_status="triaged",
+        changes={
+            "kb_id": diagnosis.get("kb_id"),
+            "confidence": diagnosis.get("confidence"),
+            "no_match": diagnosis.get("no_match"),
+            "fields": {k: v for k, v in fields.items() if v is not None},
+        },
+    )
+    db.flush()
+    return ticket
+
+
+def get_ticket(*, db: Session, ticket_id: int | str) -> Ticket:
+    """A ticket by numeric id or number (HL…), or a 404."""
+    ticket = None
+    if isinstance(ticket_id, int) or str(ticket_id).isdigit():
+        ticket = db.get(Ticket, int(ticket_id))
+    else:
+        ticket = db.scalar(select(Ticket).where(Ticket.number == str(ticket_id)))
+    if ticket is None:
+        raise not_found("ticket", ticket_id)
+    return ticket
+
+
+def _check_version(ticket: Ticket, expected: int | None) -> None:
+    if expected is not None and expected != ticket.version:
+        raise ApiError(
+            409,
+            "conflict",
+            f"Ticket {ticket.number} was changed by someone else (version {ticket.version}, "
+            f"you had {expected}); reload it and apply your change again.",
+            {"current_version": ticket.version},
+        )
+
+
+def _flush(db: Session, ticket: Ticket) -> None:
+    try:
+        db.flush()
+    except StaleDataError as exc:
+        db.rollback()
+        raise ApiError(
+            409, "conflict", f"Ticket {ticket.number} was changed concurrently; reload and retry."
+        ) from exc
+
+
+def set_fields(
+    *,
+    db: Session,
+    ticket_id: int | str,
+    changes: dict[str, Any],
+    actor: str,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Change ticket fields; each changed field is logged once as [old, new]."""
+    ticket = get_ticket(db=db, ticket_id=ticket_id)
+    _check_version(ticket, expected_version)
+    if ticket.status in FINAL:
+        raise ApiError(409, "ticket_final", f"Ticket {ticket.number} is {ticket.status}.")
+    delta = _apply_fields(ticket, changes)
+    if delta:
+        ticket.updated_at = clock.now()
+        _event(db, ticket, actor=actor, kind="fields", changes=delta, reason=reason)
+        _flush(db, ticket)
+    return ticket
+
+
+def _apply_fields(ticket: Ticket, changes: dict[str, Any]) -> dict[str, list[Any]]:
+    fields = dict(ticket.fields)
+    delta: dict[str, list[Any]] = {}
+    for name, value in changes.items():
+        old = fields.get(name)
+        if old == value:
+            continue
+        delta[name] = [old, value]
+        fields[name] = value
+        if name in COLUMN_FIELDS:
+            setattr(ticket, name, value)
+    if delta:
+        ticket.fields = fields
+        ticket.required_fields = [
+            {
+                **r,
+                "value": fields.get(r["name"]),
+                "missing": fields.get(r["name"]) in (None, "", []),
+            }
+            for r in ticket.required_fields
+        ]
+    return delta
+
+
+def transition(
+    *,
+    db: Session,
+    ticket_id: int | str,
+    to: str,
+    actor: str,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Move a ticket to another status, if the state machine allows it."""
+    ticket = get_ticket(db=db, ticket_id=ticket_id)
+    _check_version(ticket, expected_version)
+    check_transition(ticket.status, to)
+    if to == "cancelled" and not reason:
+        raise ApiError(422, "reason_required", "Cancelling a ticket needs a reason.")
+    old = ticket.status
+    ticket.status = to
+    ticket.updated_at = clock.now()
+    _event(db, ticket, actor=actor, kind="status", from_status=old, to_status=to, reason=reason)
+    _flush(db, ticket)
+    return ticket
+
+
+def review(
+    *,
+    db: Session,
+    ticket_id: int | str,
+    actor: str,
+    kb_id: str | None = None,
+    no_match: bool = False,
+    fields: dict[str, Any] | None = None,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """An agent confirms the auto-filled ticket or corrects diagnosis and fields, then confirms.
+
+    kb_id None and no_match False confirms the predicted diagnosis. The verdict is kept as a
+    ReviewCorrection row (labelled data for evaluation).
+    """
+    from knowledge_base.models import KBEntry
+
+    ticket = get_ticket(db=db, ticket_id=ticket_id)
+    _check_version(ticket, expected_version)
+    check_transition(ticket.status, "reviewed")
+    predicted = ticket.kb_id
+    corrected = None if no_match else (kb_id or predicted)
+    if corrected is not None and kb_id is not None:
+        entry = db.get(KBEntry, corrected)
+        if entry is None or entry.published is None:
+            raise ApiError(422, "unknown_kb_id", f"No published KB entry {corrected!r}.")
+    predicted_fields = dict(ticket.fields)
+    delta = _apply_fields(ticket, fields or {})
+    diag_changed = corrected != predicted or (no_match and not ticket.no_match)
+    if diag_changed:
+        diagnosis = dict(ticket.diagnosis)
+        diagnosis["predicted_kb_id"] = predicted
+        diagnosis["kb_id"] = corrected
+        diagnosis["no_match"] = corrected is None
+        diagnosis["corrected_by"] = actor
+        if corrected is not None:
+            entry = db.get(KBEntry, corrected)
+            content = entry.published if entry else {}
+            diagnosis.update(
+                title=content.get("title"),
+                root_cause=content.get("root_cause"),
+                resolution=content.get("resolution"),
+                remote_fixable=bool(content.get("remote_fixable")),
+                parts=content.get("parts", []),
+                skills=content.get("skills", []),
+                severity=content.get("severity"),
+            )
+        ticket.diagnosis = diagnosis
+        ticket.kb_id = corrected
+        ticket.no_match = corrected is None
+    now = clock.now()
+    db.add(
+        ReviewCorrection(
+            ticket_id=ticket.id,
+            at=now,
+            actor=actor,
+            text=ticket.description,
+            predicted_kb_id=predicted,
+            corrected_kb_id=corrected,
+            predicted_fields=predicted_fields,
+            corrected_fields=dict(ticket.fields),
+            diagnosis_correct=not diag_changed,
+            fields_correct=not delta,
+            note=note,
+        )
+    )
+    old = ticket.status
+    ticket.status = "reviewed"
+    ticket.reviewed_at = now
+    ticket.reviewed_by = actor
+    ticket.updated_at = now
+    changes: dict[str, Any] = {"fields": delta} if delta else {}
+    if diag_changed:
+        changes["kb_id"] = [predicted, corrected]
+    _event(
+        db,
+        ticket,
+        actor=actor,
+        kind="review",
+        from_status=old,
+        to_status="reviewed",
+        changes=changes,
+        reason=note or ("confirmed" if not changes else "corrected"),
+    )
+    _flush(db, ticket)
+    return ticket
+
+
+def history(*, db: Session, ticket_id: int | str) -> list[TicketEvent]:
+    """Every event of the ticket, oldest first."""
+    ticket = get_ticket(db=db, ticket_id=ticket_id)
+    stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+    return list(db.scalars(stmt).all())
+
+
+SORTS = {
+    "confidence": Ticket.confidence.asc(),
+    "-confidence": Ticket.confidence.desc(),
+    "created_at": Ticket.created_at.asc(),
+    "-created_at": Ticket.created_at.desc(),
+}
+
+
+def list_tickets(
+    *,
+    db: Session,
+    status: str | None = None,
+    channel: str | None = None,
+    product_type: str | None = None,
+    kb_id: str | None = None,
+    no_match: bool | None = None,
+    q: str | None = None,
+    min_confidence: float | None = None,
+    max_confidence: float | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    sort: str = "-created_at",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Ticket], int]:
+    """Tickets matching every given filter, and how many there are in all."""
+    stmt = select(Ticket)
+    for col, value in (
+        (Ticket.status, status),
+        (Ticket.channel, channel),
+        (Ticket.product_type, product_type),
+        (Ticket.kb_id, kb_id),
+        (Ticket.no_match, no_match),
+    ):
+        if value is not None:
+            stmt = stmt.where(col == value)
+    if min_confidence is not None:
+        stmt = stmt.where(Ticket.confidence >= min_confidence)
+    if max_confidence is not None:
+        stmt = stmt.where(Ticket.confidence <= max_confidence)
+    if created_from is not None:
+        stmt = stmt.where(Ticket.created_at >= created_from)
+    if created_to is not None:
+        stmt = stmt.where(Ticket.created_at < created_to)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(
+            or_(
+                Ticket.number.ilike(like),
+                Ticket.description.ilike(like),
+                Ticket.normalized_text.ilike(like),
+                Ticket.phone.ilike(like),
+                Ticket.address.ilike(like),
+                Ticket.customer_name.ilike(like),
+                Ticket.model.ilike(like),
+            )
+        )
+    if sort not in SORTS:
+        raise ApiError(422, "invalid_sort", f"sort must be one of {sorted(SORTS)}.")
+    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.scalars(stmt.order_by(SORTS[sort], Ticket.id).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def ticket_view(ticket: Ticket) -> dict[str, Any]:
+    """API representation of a ticket."""
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "status": ticket.status,
+        "version": ticket.version,
+        "channel": ticket.channel,
+        "source": ticket.source,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        "reported_at": ticket.reported_at,
+        "customer": {"name": ticket.customer_name, "phone": ticket.phone},
+        "location": {
+            "address": ticket.address,
+            "latitude": ticket.latitude,
+            "longitude": ticket.longitude,
+            "region": ticket.region,
+        },
+        "device": {
+            "product_type": ticket.product_type,
+            "model": ticket.model,
+            "hardware_id": ticket.hardware_id,
+            "firmware": ticket.firmware,
+        },
+        "fault": {
+            "description": ticket.description,
+            "normalized_text": ticket.normalized_text,
+            "fault_code": ticket.fault_code,
+        },
+        "fields": ticket.fields,
+        "required_fields": ticket.required_fields,
+        "missing_fields": [r["name"] for r in ticket.required_fields if r.get("missing")],
+        "diagnosis": ticket.diagnosis,
+        "severity": ticket.severity,
+        "sla_class": ticket.sla_class,
+        "transcript": ticket.transcript,
+        "reviewed_at": ticket.reviewed_at,
+        "reviewed_by": ticket.reviewed_by,
+    }
+
+
+def event_view(event: TicketEvent) -> dict[str, Any]:
+    """API representation of a history event."""
+    return {
+        "id": event.id,
+        "at": event.at,
+        "actor": event.actor,
+        "kind": event.kind,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "changes": event.changes,
+        "reason": event.reason,
+    }
+
+
+def corrections(*, db: Session, limit: int = 1000, offset: int = 0) -> list[ReviewCorrection]:
+    """Review verdicts, newest first (labelled data for evaluation)."""
+    stmt = select(ReviewCorrection).order_by(ReviewCorrection.id.desc()).limit(limit).offset(offset)
+    return list(db.scalars(stmt).all())

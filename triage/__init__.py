@@ -1,0 +1,1 @@
+"""Triage: normalise what the caller said, extract facts, chain required fields, diagnose."""

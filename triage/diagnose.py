@@ -1,0 +1,123 @@
+"""Diagnosis: retrieval candidates scored with what the caller said, as a calibrated probability.
+
+Each candidate gets a feature vector — dense similarity, BM25 coverage, fused rank, and
+whether its product type, model, firmware and fault code agree with the extracted facts —
+and a logistic model turns it into P(this entry is the root cause). The weights are fitted
+by `hotline eval calibrate` on the dev half of the labelled set (triage/calibration.json),
+so the confidence means what it says, and `no_match` is simply "best P below threshold".
+"""
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from knowledge_base.index import Candidate
+
+FEATURES = (
+    "dense",
+    "dense_gap",
+    "bm25",
+    "bm25_gap",
+    "rrf",
+    "product",
+    "model",
+    "firmware",
+    "fault_code",
+)
+# Used until a calibration exists for the configured encoder (hand-set, conservative).
+DEFAULT_WEIGHTS = {
+    "dense": 4.0,
+    "dense_gap": 8.0,
+    "bm25": 1.0,
+    "bm25_gap": 2.0,
+    "rrf": 1.0,
+    "product": 1.5,
+    "model": 1.5,
+    "firmware": 1.5,
+    "fault_code": 2.5,
+}
+DEFAULT_BIAS = -4.0
+
+
+@dataclass
+class Calibration:
+    """Logistic weights per feature, for one encoder."""
+
+    weights: dict[str, float]
+    bias: float
+    source: str
+
+    def probability(self, feats: dict[str, float]) -> float:
+        """P(correct) for one candidate's features."""
+        z = self.bias + sum(self.weights.get(k, 0.0) * v for k, v in feats.items())
+        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
+@lru_cache
+def load_calibration(path: Path, encoder: str) -> Calibration:
+    """The fitted calibration for encoder, or the conservative defaults."""
+    try:
+        data = json.loads(path.read_text())
+        fit = data["encoders"][encoder]
+        return Calibration(fit["weights"], fit["bias"], f"{path.name} ({fit.get('fitted_on', '')})")
+    except (OSError, KeyError, ValueError):
+        return Calibration(dict(DEFAULT_WEIGHTS), DEFAULT_BIAS, "defaults")
+
+
+def _agreement(said: str | None, allowed: list[str] | str | None) -> float:
+    """+1 the entry names what was said, -1 it names something else, 0 it cannot tell."""
+    if not said or not allowed:
+        return 0.0
+    if isinstance(allowed, str):
+        return 1.0 if said.upper() == allowed.upper() else -1.0
+    return 1.0 if said.upper() in {a.upper() for a in allowed} else -1.0
+
+
+def features(cands: list[Candidate], fields: dict[str, Any]) -> list[dict[str, float]]:
+    """Feature dicts for candidates, in the same order."""
+    if not cands:
+        return []
+    best_dense = max(c.dense for c in cands)
+    best_bm = max(c.bm25_norm for c in cands)
+    out = []
+    for c in cands:
+        e = c.entry
+        code = _agreement(fields.get("fault_code"), e.get("fault_code"))
+        if fields.get("fault_code") and not e.get("fault_code"):
+            code = -0.5
+        out.append(
+            {
+                "dense": c.dense,
+                "dense_gap": c.dense - best_dense,
+                "bm25": c.bm25_norm,
+                "bm25_gap": c.bm25_norm - best_bm,
+                "rrf": c.rrf * 60.0,
+                "product": _agreement(fields.get("product_type"), e.get("product_type")),
+                "model": _agreement(fields.get("model"), e.get("models")),
+                "firmware": _agreement(fields.get("firmware"), e.get("firmware")),
+                "fault_code": code,
+            }
+        )
+    return out
+
+
+def why(feats: dict[str, float], fields: dict[str, Any]) -> list[str]:
+    """Human-readable reasons a candidate ranks where it does."""
+    reasons = []
+    for name, label in (
+        ("product_type", "product"),
+        ("model", "model"),
+        ("firmware", "firmware"),
+        ("fault_code", "fault_code"),
+    ):
+        value = feats[label]
+        if value > 0:
+            reasons.append(f"{name} {fields.get(name)} matches")
+        elif value < 0:
+            reasons.append(f"{name} {fields.get(name)} does not match")
+    reasons.append(f"semantic similarity {feats['dense']:.2f}")
+    reasons.append(f"keyword/pinyin overlap {feats['bm25']:.2f}")
+    return reasons

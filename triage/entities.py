@@ -1,0 +1,210 @@
+"""Entity extraction from normalised text: the facts a ticket needs.
+
+Product types come from the rules' synonyms, models and fault codes from the knowledge base
+(so a new model is recognised as soon as an entry naming it is published), everything else
+from patterns of how callers give phone numbers, addresses and names.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+FIELD_NAMES = (
+    "product_type",
+    "model",
+    "firmware",
+    "fault_code",
+    "phone",
+    "address",
+    "customer_name",
+    "hardware_id",
+)
+
+MOBILE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
+LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?\d{7,8})(?!\d)")
+VERSION = re.compile(r"(?<![\d.])[Vv]?(\d{1,2}(?:\.\d{1,3}){1,3})(?![\d.])")
+VERSION_CONTEXT = re.compile(r"(固件|版本|系统|软件|程序|升级|ver|Ver|V\d)")
+CODE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,3}-?\d{1,3})(?![A-Za-z0-9])")
+CODE_CONTEXT = re.compile(r"(故障码|代码|错误码|报警码|显示|报|提示|闪|亮|出现|跳)")
+MODEL_CONTEXT = re.compile(r"型号(?:是|为|叫)?[:：]?\s*([A-Za-z][A-Za-z0-9\-]{0,15})")
+HARDWARE_ID = re.compile(
+    r"(?:SN|序列号|设备编号|设备号|机身码|机器编号|桩号|编号)(?:是|为)?[:：]?\s*([A-Za-z0-9\-]{6,32})"
+)
+SURNAMES = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
+    "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔"
+    "向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌"
+    "毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦"
+    "麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩"
+    "明佘池查麻苑迟邝"
+)
+NAME_TITLE = re.compile(r"(?:我姓|免贵姓|姓)([\u4e00-\u9fff])[，,]?\s*(?:是)?(先生|女士|小姐)?")
+TITLED = re.compile(r"([\u4e00-\u9fff])(先生|女士|小姐)")
+FULL_NAME = re.compile(
+    r"(?:我叫|我的名字是|名字叫|联系人是?|我是)([\u4e00-\u9fff]{2,3}?)"
+    r"(?=[，,。 ]|$|电话|手机|家|住|的|，|我)"
+)
+ADDRESS_TRIGGER = re.compile(
+    r"(?:地址(?:是|在)?|住址(?:是)?|住在|家住|家在|位置在|位于|地点(?:是|在)?)[:：]?\s*"
+)
+ADDRESS_MARK = re.compile(
+    r"(省|市|区|县|镇|乡|村|路|街|道|巷|弄|号|栋|幢|单元|室|小区|大厦|花园|公寓|苑|广场|园区|楼)"
+)
+ADDRESS_SPAN = re.compile(
+    r"((?:[\u4e00-\u9fff]{2,6}(?:省|市))?(?:[\u4e00-\u9fff]{2,6}(?:市|区|县))?"
+    r"[\u4e00-\u9fff]{1,10}(?:路|街|大道|巷|弄|道)\d+号(?:[\dA-Za-z\-]*(?:号楼|栋|幢|单元|楼|层|室))*\d*"
+    r"|(?:[\u4e00-\u9fff]{2,6}(?:省|市))?(?:[\u4e00-\u9fff]{2,6}(?:市|区|县))?"
+    r"[\u4e00-\u9fff]{2,10}(?:小区|花园|公寓|大厦|苑|新村|家园)(?:[\dA-Za-z\-]*(?:号楼|栋|幢|单元|楼|层|室|号))*\d*)"
+)
+ADDRESS_STOP = re.compile(
+    r"(电话|手机|联系|号码|型号|固件|版本|我的|我家的|我们家的|门锁|空调|电梯|冰箱|洗衣机|热水器|充电桩|"
+    r"那个|然后|麻烦|请|尽快|这边|这里|，|,|。|；|;|！|!|？|\?)"
+)
+
+
+@dataclass
+class Vocabulary:
+    """What the KB knows: models, fault codes and product synonyms, for matching in text."""
+
+    models: dict[str, str] = field(default_factory=dict)  # lower → canonical
+    codes: set[str] = field(default_factory=set)
+    synonyms: dict[str, str] = field(default_factory=dict)  # lower synonym → product_type
+    model_product: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, entries: Iterable[dict], synonyms: dict[str, str]) -> "Vocabulary":
+        """Vocabulary of published entries plus the rules' product synonyms."""
+        vocab = cls(synonyms=dict(synonyms))
+        for e in entries:
+            for m in e.get("models", []):
+                vocab.models[m.lower()] = m
+                vocab.model_product.setdefault(m, set()).add(e.get("product_type", ""))
+            if e.get("fault_code"):
+                vocab.codes.add(e["fault_code"].upper())
+            if e.get("product_type"):
+                vocab.synonyms.setdefault(e["product_type"].lower(), e["product_type"])
+        return vocab
+
+
+def _bounded_find(text_lower: str, term: str) -> int:
+    """Index of term in text where it is not glued to other letters/digits, or -1."""
+    start = 0
+    while True:
+        i = text_lower.find(term, start)
+        if i < 0:
+            return -1
+        before = text_lower[i - 1] if i else ""
+        after = text_lower[i + len(term)] if i + len(term) < len(text_lower) else ""
+        if not (before.isascii() and before.isalnum()) and not (
+            after.isascii() and after.isalnum()
+        ):
+            return i
+        start = i + 1
+
+
+def extract(text: str, vocab: Vocabulary) -> dict[str, str | None]:
+    """All ticket fields found in normalised text (None where not said)."""
+    lower = text.lower()
+    out: dict[str, str | None] = dict.fromkeys(FIELD_NAMES)
+    out["model"] = _model(text, lower, vocab)
+    out["product_type"] = _product(lower, vocab, out["model"])
+    out["phone"] = _phone(text)
+    out["firmware"] = _firmware(text, out["phone"])
+    out["fault_code"] = _fault_code(text, lower, vocab, out["model"])
+    out["hardware_id"] = _hardware_id(text)
+    out["address"] = _address(text)
+    out["customer_name"] = _name(text)
+    return out
+
+
+def _model(text: str, lower: str, vocab: Vocabulary) -> str | None:
+    best: tuple[int, int, str] | None = None
+    for key, canonical in vocab.models.items():
+        i = _bounded_find(lower, key)
+        if i >= 0 and (best is None or (-len(key), i) < (best[0], best[1])):
+            best = (-len(key), i, canonical)
+    if best:
+        return best[2]
+    m = MODEL_CONTEXT.search(text)
+    return m.group(1).upper() if m else None
+
+
+def _product(lower: str, vocab: Vocabulary, model: str | None) -> str | None:
+    best: tuple[int, int, str] | None = None
+    for word, product in vocab.synonyms.items():
+        i = lower.find(word)
+        if i >= 0 and (best is None or (-len(word), i) < (best[0], best[1])):
+            best = (-len(word), i, product)
+    if best:
+        return best[2]
+    if model and len(vocab.model_product.get(model, ())) == 1:
+        return next(iter(vocab.model_product[model]))
+    return None
+
+
+def _phone(text: str) -> str | None:
+    m = MOBILE.search(text)
+    if m:
+        return m.group(1)
+    m = LANDLINE.search(text)
+    return m.group(1).replace("-", "") if m else None
+
+
+def _firmware(text: str, phone: str | None) -> str | None:
+    found = []
+    for m in VERSION.finditer(text):
+        value = m.group(1)
+        if value.count(".") == 1 and not VERSION_CONTEXT.search(
+            text[max(0, m.start() - 8) : m.start() + 1]
+        ):
+            continue  # "1.5" alone is a quantity, not a version
+        context = bool(VERSION_CONTEXT.search(text[max(0, m.start() - 8) : m.start() + 1]))
+        found.append((not context, m.start(), value))
+    return min(found)[2] if found else None
+
+
+def _fault_code(text: str, lower: str, vocab: Vocabulary, model: str | None) -> str | None:
+    upper = text.upper()
+    for code in sorted(vocab.codes, key=len, reverse=True):
+        if _bounded_find(upper, code) >= 0 and code != (model or "").upper():
+            return code
+    for m in CODE.finditer(upper):
+        code = m.group(1)
+        if model and code == model.upper():
+            continue
+        if code.lower() in vocab.models:
+            continue
+        if CODE_CONTEXT.search(text[max(0, m.start() - 6) : m.start()]):
+            return code
+    return None
+
+
+def _hardware_id(text: str) -> str | None:
+    m = HARDWARE_ID.search(text)
+    return m.group(1).upper() if m else None
+
+
+def _address(text: str) -> str | None:
+    m = ADDRESS_TRIGGER.search(text)
+    if m:
+        rest = text[m.end() :]
+        stop = ADDRESS_STOP.search(rest)
+        candidate = rest[: stop.start()] if stop else rest
+        candidate = candidate.strip(" ，,。")
+        if len(candidate) >= 3 and ADDRESS_MARK.search(candidate):
+            return candidate
+    m2 = ADDRESS_SPAN.search(text)
+    return m2.group(1) if m2 else None
+
+
+def _name(text: str) -> str | None:
+    m = NAME_TITLE.search(text)
+    if m and m.group(1) in SURNAMES and m.group(2):
+        return m.group(1) + m.group(2)
+    m = FULL_NAME.search(text)
+    if m and m.group(1)[0] in SURNAMES:
+        return m.group(1)
+    for m in TITLED.finditer(text):
+        if m.group(1) in SURNAMES:
+            return m.group(1) + m.group(2)
+    return None

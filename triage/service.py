@@ -1,0 +1,161 @@
+"""Triage of one text: normalise → repair homophones → extract → diagnose → field chain."""
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import ApiError
+from core.settings import get_settings
+from knowledge_base import live_index
+from knowledge_base.index import HybridIndex
+from triage import diagnose, field_chain
+from triage.entities import FIELD_NAMES, Vocabulary, extract
+from triage.homophones import HomophoneFixer, vocabulary_terms
+from triage.normalize import get_normalizer
+from triage.rules import get_rules
+
+POOL = 20
+MAX_CANDIDATES = 5
+REMOTE_FIRST = "优先远程处理，暂不需要上门"
+SITE_VISIT = "需要安排上门处理"
+
+
+@dataclass
+class _Lexicon:
+    generation: int
+    vocab: Vocabulary
+    fixer: HomophoneFixer
+
+
+_lexicon_lock = threading.Lock()
+_lexicon: dict[int, _Lexicon] = {}
+
+
+def _lexicon_for(index: HybridIndex) -> _Lexicon:
+    """Vocabulary and homophone map of the index's current entries (rebuilt after publishes)."""
+    key = id(index)
+    lex = _lexicon.get(key)
+    if lex is not None and lex.generation == index.generation:
+        return lex
+    with _lexicon_lock:
+        rules = get_rules()
+        entries = list(index.entries.values())
+        vocab = Vocabulary.build(entries, rules.synonym_to_product)
+        terms = vocabulary_terms(entries, rules.synonym_to_product.keys(), index.tokenizer)
+        lex = _Lexicon(index.generation, vocab, HomophoneFixer(terms, index.tokenizer))
+        _lexicon.clear()
+        _lexicon[key] = lex
+        return lex
+
+
+def validate_text(text: str) -> str:
+    """The text stripped, or a 422 saying what is wrong with it."""
+    limit = get_settings().max_text_chars
+    if text is None or not text.strip():
+        raise ApiError(422, "empty_text", "The text is empty: send what the caller said.")
+    if len(text) > limit:
+        raise ApiError(
+            413,
+            "text_too_long",
+            f"The text has {len(text)} characters; the limit is {limit} "
+            "(HOTLINE_MAX_TEXT_CHARS). Send one caller's description per request.",
+        )
+    return text.strip()
+
+
+def _retrieval_text(text: str, fields: dict[str, Any]) -> str:
+    """The caller's words without contact details, which only add noise to matching."""
+    for name in ("phone", "address", "customer_name"):
+        value = fields.get(name)
+        if value:
+            text = text.replace(value, " ")
+    return text
+
+
+def triage_text(text: str, index: HybridIndex | None = None) -> dict[str, Any]:
+    """Full triage of one text; returns fields, required fields and the diagnosis."""
+    started = time.perf_counter()
+    text = validate_text(text)
+    index = index or live_index.get_index()
+    settings = get_settings()
+    rules = get_rules()
+    normalized = get_normalizer()(text)
+    lex = _lexicon_for(index)
+    repaired, fixes = lex.fixer.fix(normalized)
+    fields = extract(repaired, lex.vocab)
+    query = _retrieval_text(repaired, fields)
+    cands = index.search(query, k=POOL, pool=POOL)
+    if fields.get("fault_code"):
+        cands = _with_code_matches(index, cands, query, fields["fault_code"])
+    calibration = diagnose.load_calibration(settings.calibration_file, index.encoder.name)
+    feats = diagnose.features(cands, fields)
+    scored = sorted(
+        ((calibration.probability(f), c, f) for c, f in zip(cands, feats, strict=True)),
+        key=lambda t: t[0],
+        reverse=True,
+    )
+    top_p = scored[0][0] if scored else 0.0
+    no_match = top_p < settings.no_match_threshold
+    candidates = [
+        {
+            "kb_id": c.kb_id,
+            "title": c.entry.get("title"),
+            "score": round(c.rrf, 6),
+            "confidence": round(p, 4),
+            "why": diagnose.why(f, fields),
+            "resolution": c.entry.get("resolution"),
+            "remote_fixable": bool(c.entry.get("remote_fixable")),
+        }
+        for p, c, f in scored[:MAX_CANDIDATES]
+    ]
+    top_entry = None if no_match or not scored else scored[0][1].entry
+    fault_text = repaired
+    if top_entry:
+        fault_text += (
+            " " + top_entry.get("title", "") + " " + " ".join(top_entry.get("symptoms", []))
+        )
+    chain_fields = {**fields, "kb_id": top_entry["id"] if top_entry else None}
+    required = field_chain.evaluate(rules, chain_fields, fault_text)
+    diagnosis: dict[str, Any] = {
+        "no_match": no_match,
+        "confidence": round(top_p, 4),
+        "threshold": settings.no_match_threshold,
+        "kb_id": top_entry["id"] if top_entry else None,
+        "candidates": candidates,
+        "calibration": calibration.source,
+    }
+    if top_entry:
+        diagnosis.update(
+            title=top_entry.get("title"),
+            root_cause=top_entry.get("root_cause"),
+            resolution=top_entry.get("resolution"),
+            remote_fixable=bool(top_entry.get("remote_fixable")),
+            action=REMOTE_FIRST if top_entry.get("remote_fixable") else SITE_VISIT,
+            parts=top_entry.get("parts", []),
+            skills=top_entry.get("skills", []),
+            severity=top_entry.get("severity"),
+        )
+    severity = top_entry.get("severity") if top_entry else None
+    return {
+        "text": text,
+        "normalized_text": repaired,
+        "homophone_fixes": [{"heard": h, "meant": m} for h, m in fixes],
+        "fields": {name: fields.get(name) for name in FIELD_NAMES},
+        "required_fields": required,
+        "missing_fields": [r["name"] for r in required if r["missing"]],
+        "diagnosis": diagnosis,
+        "severity": severity,
+        "sla_class": rules.sla_classes.get(severity or "medium", "P3"),
+        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+    }
+
+
+def _with_code_matches(index: HybridIndex, cands: list, query: str, code: str) -> list:
+    """Make sure entries carrying the fault code the caller read out are considered."""
+    have = {c.kb_id for c in cands}
+    missing = [k for k in index.by_code.get(code.upper(), ()) if k not in have]
+    if not missing:
+        return cands
+    extra = index.score_entries(query, missing)
+    return cands + extra
