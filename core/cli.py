@@ -269,3 +269,7 @@ def eval_kb_scale(
     from eval.kb_scale import main
 
     main(n_entries=entries, n_queries=queries)
+
+
+if __name__ == "__main__":
+    app()

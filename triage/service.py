@@ -8,7 +8,7 @@ from typing import Any
 from core.errors import ApiError
 from core.settings import get_settings
 from knowledge_base import live_index
-from knowledge_base.index import HybridIndex
+from knowledge_base.index import Candidate, HybridIndex
 from triage import diagnose, field_chain
 from triage.entities import FIELD_NAMES, Vocabulary, extract
 from triage.homophones import HomophoneFixer, vocabulary_terms
@@ -73,13 +73,20 @@ def _retrieval_text(text: str, fields: dict[str, Any]) -> str:
     return text
 
 
-def triage_text(text: str, index: HybridIndex | None = None) -> dict[str, Any]:
-    """Full triage of one text; returns fields, required fields and the diagnosis."""
-    started = time.perf_counter()
-    text = validate_text(text)
-    index = index or live_index.get_index()
-    settings = get_settings()
-    rules = get_rules()
+@dataclass
+class Analysis:
+    """Everything triage learns from a text before scoring the candidates."""
+
+    text: str
+    normalized: str
+    fixes: list[tuple[str, str]]
+    fields: dict[str, Any]
+    candidates: list[Candidate]
+    features: list[dict[str, float]]
+
+
+def analyse(text: str, index: HybridIndex) -> Analysis:
+    """Normalise, repair homophones, extract fields, retrieve candidates and their features."""
     normalized = get_normalizer()(text)
     lex = _lexicon_for(index)
     repaired, fixes = lex.fixer.fix(normalized)
@@ -88,10 +95,21 @@ def triage_text(text: str, index: HybridIndex | None = None) -> dict[str, Any]:
     cands = index.search(query, k=POOL, pool=POOL)
     if fields.get("fault_code"):
         cands = _with_code_matches(index, cands, query, fields["fault_code"])
+    return Analysis(text, repaired, fixes, fields, cands, diagnose.features(cands, fields))
+
+
+def triage_text(text: str, index: HybridIndex | None = None) -> dict[str, Any]:
+    """Full triage of one text; returns fields, required fields and the diagnosis."""
+    started = time.perf_counter()
+    text = validate_text(text)
+    index = index or live_index.get_index()
+    settings = get_settings()
+    rules = get_rules()
+    a = analyse(text, index)
+    fields = a.fields
     calibration = diagnose.load_calibration(settings.calibration_file, index.encoder.name)
-    feats = diagnose.features(cands, fields)
     scored = sorted(
-        ((calibration.probability(f), c, f) for c, f in zip(cands, feats, strict=True)),
+        ((calibration.probability(f), c, f) for c, f in zip(a.candidates, a.features, strict=True)),
         key=lambda t: t[0],
         reverse=True,
     )
@@ -110,7 +128,7 @@ def triage_text(text: str, index: HybridIndex | None = None) -> dict[str, Any]:
         for p, c, f in scored[:MAX_CANDIDATES]
     ]
     top_entry = None if no_match or not scored else scored[0][1].entry
-    fault_text = repaired
+    fault_text = a.normalized
     if top_entry:
         fault_text += (
             " " + top_entry.get("title", "") + " " + " ".join(top_entry.get("symptoms", []))
@@ -139,8 +157,8 @@ def triage_text(text: str, index: HybridIndex | None = None) -> dict[str, Any]:
     severity = top_entry.get("severity") if top_entry else None
     return {
         "text": text,
-        "normalized_text": repaired,
-        "homophone_fixes": [{"heard": h, "meant": m} for h, m in fixes],
+        "normalized_text": a.normalized,
+        "homophone_fixes": [{"heard": h, "meant": m} for h, m in a.fixes],
         "fields": {name: fields.get(name) for name in FIELD_NAMES},
         "required_fields": required,
         "missing_fields": [r["name"] for r in required if r["missing"]],
@@ -151,7 +169,9 @@ def triage_text(text: str, index: HybridIndex | None = None) -> dict[str, Any]:
     }
 
 
-def _with_code_matches(index: HybridIndex, cands: list, query: str, code: str) -> list:
+def _with_code_matches(
+    index: HybridIndex, cands: list[Candidate], query: str, code: str
+) -> list[Candidate]:
     """Make sure entries carrying the fault code the caller read out are considered."""
     have = {c.kb_id for c in cands}
     missing = [k for k in index.by_code.get(code.upper(), ()) if k not in have]

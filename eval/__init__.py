@@ -1,0 +1,1 @@
+"""Evaluation sets and benchmarks (`hotline eval ...`)."""

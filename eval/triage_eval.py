@@ -1,0 +1,117 @@
+"""`hotline eval triage`: diagnosis and extraction quality on the labelled utterances."""
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval import dataset
+from eval.workspace import demo_workspace
+
+FIELDS = ("product_type", "model", "firmware", "fault_code", "phone", "address", "customer_name")
+
+
+def evaluate(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Run triage on every item and compute the metrics."""
+    from triage.service import triage_text
+
+    triage_text("预热")  # load models and index outside the timings
+    top1 = top3 = 0
+    in_kb = 0
+    nm_tp = nm_fp = nm_fn = 0
+    field_ok: Counter[str] = Counter()
+    latencies = []
+    misses = []
+    for it in items:
+        t0 = time.perf_counter()
+        res = triage_text(it["text"])
+        latencies.append((time.perf_counter() - t0) * 1000)
+        d = res["diagnosis"]
+        expected = it["expected_kb_id"]
+        ranked = [c["kb_id"] for c in d["candidates"]]
+        predicted = None if d["no_match"] else d["kb_id"]
+        if expected is None:
+            nm_tp += predicted is None
+            nm_fn += predicted is not None
+        else:
+            in_kb += 1
+            nm_fp += predicted is None
+        ok1 = predicted == expected
+        top1 += ok1
+        if expected is not None and expected in ranked[:3]:
+            top3 += 1
+        elif expected is None and predicted is None:
+            top3 += 1
+        for f in FIELDS:
+            if (res["fields"].get(f) or None) == (it["fields"].get(f) or None):
+                field_ok[f] += 1
+        if not ok1:
+            misses.append((it, predicted, d["confidence"], ranked[:3]))
+    n = len(items)
+    lat = np.array(latencies)
+    return {
+        "n": n,
+        "in_kb": in_kb,
+        "top1": top1 / n,
+        "top3": top3 / n,
+        "no_match_precision": nm_tp / (nm_tp + nm_fp) if nm_tp + nm_fp else 1.0,
+        "no_match_recall": nm_tp / (nm_tp + nm_fn) if nm_tp + nm_fn else 1.0,
+        "fields": {f: field_ok[f] / n for f in FIELDS},
+        "latency_ms": {
+            "p50": float(np.percentile(lat, 50)),
+            "p95": float(np.percentile(lat, 95)),
+            "max": float(lat.max()),
+        },
+        "misses": misses,
+    }
+
+
+def field_errors(items: list[dict[str, Any]]) -> list[tuple[str, str, Any, Any]]:
+    """(id, field, expected, got) for every wrong field."""
+    from triage.service import triage_text
+
+    out = []
+    for it in items:
+        got = triage_text(it["text"])["fields"]
+        for f in FIELDS:
+            if (got.get(f) or None) != (it["fields"].get(f) or None):
+                out.append((it["id"], f, it["fields"].get(f), got.get(f)))
+    return out
+
+
+def report(metrics: dict[str, Any], label: str) -> str:
+    """Human-readable summary."""
+    lines = [
+        f"triage eval ({label}): {metrics['n']} utterances, {metrics['in_kb']} in KB",
+        f"  top-1 accuracy        {metrics['top1']:.1%}",
+        f"  top-3 accuracy        {metrics['top3']:.1%}",
+        f"  no-match precision    {metrics['no_match_precision']:.1%}",
+        f"  no-match recall       {metrics['no_match_recall']:.1%}",
+        "  field accuracy:",
+        *[f"    {f:15} {v:.1%}" for f, v in metrics["fields"].items()],
+        f"  latency ms            p50 {metrics['latency_ms']['p50']:.1f}  "
+        f"p95 {metrics['latency_ms']['p95']:.1f}  max {metrics['latency_ms']['max']:.1f}",
+    ]
+    return "\n".join(lines)
+
+
+def main(split: str = "test", data: Path | None = None, show_errors: bool = False) -> int:
+    """Entry point of `hotline eval triage`."""
+    from core.settings import get_settings
+
+    demo_workspace()
+    items = dataset.load(data, split)
+    metrics = evaluate(items)
+    print(f"encoder: {get_settings().embedding_model}")
+    print(report(metrics, split))
+    if show_errors:
+        for it, predicted, conf, ranked in metrics["misses"]:
+            print(
+                f"  MISS {it['id']}: expected {it['expected_kb_id']} got {predicted} "
+                f"({conf:.2f}) top3={ranked} :: {it['text']}"
+            )
+        for row in field_errors(items):
+            print("  FIELD", *row)
+    return 0

@@ -1,0 +1,33 @@
+"""A throw-away Hotline data dir with the demo KB published, for evaluations."""
+
+import os
+import tempfile
+from pathlib import Path
+
+from core.settings import PACKAGE_ROOT
+
+DEMO_KB = PACKAGE_ROOT / "knowledge_base" / "demo" / "kb.jsonl"
+
+
+def demo_workspace(kb_file: Path = DEMO_KB) -> Path:
+    """Point Hotline at a fresh SQLite workspace holding kb_file, published."""
+    from core.db import get_engine, session_scope
+    from core.migrate import upgrade
+    from core.settings import get_settings
+    from knowledge_base import live_index
+    from knowledge_base import service as kb
+
+    folder = Path(tempfile.mkdtemp(prefix="hotline-eval-"))
+    os.environ["HOTLINE_DATA_DIR"] = str(folder)
+    os.environ.pop("HOTLINE_DATABASE_URL", None)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    live_index.reset()
+    upgrade(get_settings().resolved_database_url)
+    with session_scope() as db:
+        report = kb.import_entries(
+            db=db, data=kb_file.read_bytes(), fmt="jsonl", actor="eval", publish=True
+        )
+        if not report.ok:
+            raise SystemExit(f"KB file rejected: {report.errors[:3]}")
+    return folder
