@@ -40,10 +40,8 @@ def evaluate(items: list[dict[str, Any]]) -> dict[str, Any]:
             nm_fp += predicted is None
         ok1 = predicted == expected
         top1 += ok1
-        if expected is not None and expected in ranked[:3]:
-            top3 += 1
-        elif expected is None and predicted is None:
-            top3 += 1
+        hit3 = expected in ranked[:3] if expected is not None else predicted is None
+        top3 += hit3
         for f in FIELDS:
             if (res["fields"].get(f) or None) == (it["fields"].get(f) or None):
                 field_ok[f] += 1

@@ -28,6 +28,9 @@ class KBEntry(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
+    # UPDATE … WHERE revision = <read value>: a concurrent edit loses with a 409, on any backend.
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012
+
 
 class KBRevision(Base):
     """Who changed what and when; never updated or deleted."""

@@ -57,7 +57,6 @@ def list_entries(
 def _record(
     db: Session, entry: KBEntry, *, actor: str, action: str, changes: dict, reason: str | None
 ) -> KBRevision:
-    entry.revision += 1
     entry.updated_at = clock.now()
     rev = KBRevision(
         entry_id=entry.id,
@@ -99,7 +98,6 @@ def create_entry(*, db: Session, data: EntryData, actor: str, reason: str | None
         published=None,
         draft=content,
         version=0,
-        revision=0,
         index_seq=0,
         created_at=now,
         updated_at=now,

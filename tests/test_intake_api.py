@@ -237,3 +237,26 @@ def test_list_filter_search(service: Service) -> None:
     found = c.get("/api/v1/tickets", params={"q": "绿灯"}, headers=h).json()
     assert found["total"] == 1 and found["items"][0]["fields"]["product_type"] == "充电桩"
     assert c.get("/api/v1/tickets?sort=bogus", headers=h).status_code == 422
+
+
+def test_concurrent_reviews_of_one_ticket(service: Service) -> None:
+    """Two agents review the same ticket at once: exactly one verdict is kept."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    t = _ticket(service)
+
+    def review(note: str) -> int:
+        body = {"note": note, "expected_version": t["version"]}
+        r = service.client.post(
+            f"/api/v1/tickets/{t['id']}/review", json=body, headers=service.headers("agent")
+        )
+        return r.status_code
+
+    with ThreadPoolExecutor(3) as pool:
+        codes = sorted(pool.map(review, ["a", "b", "c"]))
+    assert codes.count(200) == 1, codes
+    assert all(c in (409, 503) for c in codes if c != 200)
+    corr = service.client.get(
+        "/api/v1/reviews/corrections", headers=service.headers("supervisor")
+    ).json()
+    assert [x["ticket_id"] for x in corr["items"]].count(t["id"]) == 1

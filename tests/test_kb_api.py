@@ -169,3 +169,48 @@ def test_xlsx_import_with_lists_and_gbk_csv(service: Service) -> None:
     out = kb(service, "GET", "/export?format=xlsx&include_drafts=true").content
     header = [c.value for c in next(load_workbook(io.BytesIO(out)).active.iter_rows(max_row=1))]
     assert header[:3] == ["id", "title", "product_type"] and "备注" in header
+
+
+def test_publish_from_another_process_reaches_running_service(service: Service) -> None:
+    """`hotline kb publish` in a separate process; the running service sees it without restart."""
+    import os
+    import subprocess
+    import sys
+
+    from core.settings import get_settings
+
+    assert kb(service, "POST", "/entries", json=NEW).status_code == 201
+    assert top_kb(service, QUERY) is None
+    settings = get_settings()
+    env = {
+        **os.environ,
+        "HOTLINE_DATA_DIR": str(settings.data_dir),
+        "HOTLINE_DATABASE_URL": settings.resolved_database_url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "core.cli", "kb", "publish", "FAN-NOISE-01"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    settings.index_sync_interval_s = 0  # next request checks the database at once
+    assert top_kb(service, QUERY) == "FAN-NOISE-01"
+
+
+def test_concurrent_edits_of_one_entry(service: Service) -> None:
+    """Two curators edit from the same revision at the same time: one wins, one gets 409."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rev = kb(service, "GET", "/entries/LOCK-BATT-LOW").json()["revision"]
+
+    def edit(title: str) -> int:
+        body = {"title": title, "expected_revision": rev}
+        return kb(service, "PATCH", "/entries/LOCK-BATT-LOW", json=body).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        codes = sorted(pool.map(edit, ["电量低A", "电量低B", "电量低C", "电量低D"]))
+    assert codes.count(200) == 1 and codes.count(409) == 3
+    hist = kb(service, "GET", "/entries/LOCK-BATT-LOW/history").json()["items"]
+    assert [h["action"] for h in hist].count("edit") == 1

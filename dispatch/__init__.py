@@ -1,0 +1,1 @@
+"""Dispatch and parts binding: which technician goes and what they carry."""

@@ -1,0 +1,1 @@
+"""SLA engine: response evidence, business calendars, escalation."""
