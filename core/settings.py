@@ -30,7 +30,12 @@ class Settings(BaseSettings):
     )
     triage_rules_file: Path = Field(default=PACKAGE_ROOT / "triage" / "rules" / "triage_rules.yaml")
     calibration_file: Path = Field(default=PACKAGE_ROOT / "triage" / "calibration.json")
-    no_match_threshold: float = Field(default=0.35, ge=0.0, le=1.0)
+    no_match_threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Confidence below which a diagnosis is no_match; default: the calibrated one.",
+    )
     max_text_chars: int = Field(default=4000, gt=0)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     index_sync_interval_s: float = Field(

@@ -77,10 +77,14 @@ class KBTokenizer:
                     self._jieba.add_word(w, freq=200000)
                     self.user_words.add(w)
 
+    def cut(self, text: str) -> list[str]:
+        """jieba's segmentation of text, every character kept."""
+        return self._jieba.lcut(text, HMM=True)
+
     def words(self, text: str) -> list[str]:
         """Meaningful words of text, lower-cased, fillers and punctuation dropped."""
         out = []
-        for w in self._jieba.lcut(text, HMM=True):
+        for w in self.cut(text):
             w = w.strip().lower()
             if not w or w in STOPWORDS or not WORDISH.search(w):
                 continue

@@ -26,6 +26,7 @@ FEATURES = (
     "model",
     "firmware",
     "fault_code",
+    "condition",
 )
 # Used until a calibration exists for the configured encoder (hand-set, conservative).
 DEFAULT_WEIGHTS = {
@@ -38,8 +39,10 @@ DEFAULT_WEIGHTS = {
     "model": 1.5,
     "firmware": 1.5,
     "fault_code": 2.5,
+    "condition": 1.5,
 }
 DEFAULT_BIAS = -4.0
+DEFAULT_THRESHOLD = 0.35
 
 
 @dataclass
@@ -49,6 +52,7 @@ class Calibration:
     weights: dict[str, float]
     bias: float
     source: str
+    threshold: float = DEFAULT_THRESHOLD  # best dev-split cut between a diagnosis and no_match
 
     def probability(self, feats: dict[str, float]) -> float:
         """P(correct) for one candidate's features."""
@@ -62,7 +66,12 @@ def load_calibration(path: Path, encoder: str) -> Calibration:
     try:
         data = json.loads(path.read_text())
         fit = data["encoders"][encoder]
-        return Calibration(fit["weights"], fit["bias"], f"{path.name} ({fit.get('fitted_on', '')})")
+        return Calibration(
+            fit["weights"],
+            fit["bias"],
+            f"{path.name} ({fit.get('fitted_on', '')})",
+            fit.get("threshold", DEFAULT_THRESHOLD),
+        )
     except (OSError, KeyError, ValueError):
         return Calibration(dict(DEFAULT_WEIGHTS), DEFAULT_BIAS, "defaults")
 
@@ -74,6 +83,14 @@ def _agreement(said: str | None, allowed: list[str] | str | None) -> float:
     if isinstance(allowed, str):
         return 1.0 if said.upper() == allowed.upper() else -1.0
     return 1.0 if said.upper() in {a.upper() for a in allowed} else -1.0
+
+
+def _condition(entry: dict[str, Any], fields: dict[str, Any]) -> float:
+    """Entry-specific conditions (extra KB field min_run_count: runs since the last service)."""
+    limit, said = entry.get("min_run_count"), fields.get("run_count")
+    if limit is None or said is None:
+        return 0.0
+    return 1.0 if int(said) >= int(limit) else -1.0
 
 
 def features(cands: list[Candidate], fields: dict[str, Any]) -> list[dict[str, float]]:
@@ -99,6 +116,7 @@ def features(cands: list[Candidate], fields: dict[str, Any]) -> list[dict[str, f
                 "model": _agreement(fields.get("model"), e.get("models")),
                 "firmware": _agreement(fields.get("firmware"), e.get("firmware")),
                 "fault_code": code,
+                "condition": _condition(e, fields),
             }
         )
     return out
@@ -118,6 +136,8 @@ def why(feats: dict[str, float], fields: dict[str, Any]) -> list[str]:
             reasons.append(f"{name} {fields.get(name)} matches")
         elif value < 0:
             reasons.append(f"{name} {fields.get(name)} does not match")
+    if feats.get("condition", 0) > 0:
+        reasons.append(f"run count {fields.get('run_count')} past the entry's limit")
     reasons.append(f"semantic similarity {feats['dense']:.2f}")
     reasons.append(f"keyword/pinyin overlap {feats['bm25']:.2f}")
     return reasons

@@ -18,6 +18,7 @@ FIELD_NAMES = (
     "address",
     "customer_name",
     "hardware_id",
+    "run_count",
 )
 
 MOBILE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
@@ -26,6 +27,8 @@ VERSION = re.compile(r"(?<![\d.])[Vv]?(\d{1,2}(?:\.\d{1,3}){1,3})(?![\d.])")
 VERSION_CONTEXT = re.compile(r"(固件|版本|系统|软件|程序|升级|ver|Ver|V\d)")
 CODE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,3}-?\d{1,3})(?![A-Za-z0-9])")
 CODE_CONTEXT = re.compile(r"(故障码|代码|错误码|报警码|显示|报|提示|闪|亮|出现|跳)")
+RUN_COUNT = re.compile(r"(\d{3,7})\s*多?\s*次")
+RUN_CONTEXT = re.compile(r"(运行|跑|用了|累计|开了|上下|保养|维保)")
 MODEL_CONTEXT = re.compile(r"型号(?:是|为|叫)?[:：]?\s*([A-Za-z][A-Za-z0-9\-]{0,15})")
 HARDWARE_ID = re.compile(
     r"(?:SN|序列号|设备编号|设备号|机身码|机器编号|桩号|编号)(?:是|为)?[:：]?\s*([A-Za-z0-9\-]{6,32})"
@@ -45,7 +48,7 @@ FULL_NAME = re.compile(
     r"(?=[，,。 ]|$|电话|手机|家|住|的|，|我)"
 )
 ADDRESS_TRIGGER = re.compile(
-    r"(?:地址(?:是|在)?|住址(?:是)?|住在|家住|家在|位置在|位于|地点(?:是|在)?)[:：]?\s*"
+    r"(?:地址(?:是|在)?|住址(?:是)?|家住在|住在|家住|家在|位置在|位于|地点(?:是|在)?)[:：]?\s*"
 )
 ADDRESS_MARK = re.compile(
     r"(省|市|区|县|镇|乡|村|路|街|道|巷|弄|号|栋|幢|单元|室|小区|大厦|花园|公寓|苑|广场|园区|楼)"
@@ -67,7 +70,8 @@ class Vocabulary:
     """What the KB knows: models, fault codes and product synonyms, for matching in text."""
 
     models: dict[str, str] = field(default_factory=dict)  # lower → canonical
-    codes: set[str] = field(default_factory=set)
+    codes: dict[str, str] = field(default_factory=dict)  # code without dashes → canonical
+    code_product: dict[str, set[str]] = field(default_factory=dict)
     synonyms: dict[str, str] = field(default_factory=dict)  # lower synonym → product_type
     model_product: dict[str, set[str]] = field(default_factory=dict)
 
@@ -80,7 +84,9 @@ class Vocabulary:
                 vocab.models[m.lower()] = m
                 vocab.model_product.setdefault(m, set()).add(e.get("product_type", ""))
             if e.get("fault_code"):
-                vocab.codes.add(e["fault_code"].upper())
+                code = e["fault_code"].upper()
+                vocab.codes[code.replace("-", "")] = code
+                vocab.code_product.setdefault(code, set()).add(e.get("product_type", ""))
             if e.get("product_type"):
                 vocab.synonyms.setdefault(e["product_type"].lower(), e["product_type"])
         return vocab
@@ -107,14 +113,23 @@ def extract(text: str, vocab: Vocabulary) -> dict[str, str | None]:
     lower = text.lower()
     out: dict[str, str | None] = dict.fromkeys(FIELD_NAMES)
     out["model"] = _model(text, lower, vocab)
-    out["product_type"] = _product(lower, vocab, out["model"])
     out["phone"] = _phone(text)
     out["firmware"] = _firmware(text, out["phone"])
-    out["fault_code"] = _fault_code(text, lower, vocab, out["model"])
+    out["fault_code"] = _fault_code(text, vocab, out["model"])
+    out["product_type"] = _product(lower, vocab, out["model"], out["fault_code"])
     out["hardware_id"] = _hardware_id(text)
     out["address"] = _address(text)
     out["customer_name"] = _name(text)
+    out["run_count"] = _run_count(text)
     return out
+
+
+def _run_count(text: str) -> str | None:
+    """Runs since service, as elevator callers report them (一万三千多次 → 13000)."""
+    for m in RUN_COUNT.finditer(text):
+        if RUN_CONTEXT.search(text[max(0, m.start() - 12) : m.end() + 6]):
+            return m.group(1)
+    return None
 
 
 def _model(text: str, lower: str, vocab: Vocabulary) -> str | None:
@@ -129,7 +144,7 @@ def _model(text: str, lower: str, vocab: Vocabulary) -> str | None:
     return m.group(1).upper() if m else None
 
 
-def _product(lower: str, vocab: Vocabulary, model: str | None) -> str | None:
+def _product(lower: str, vocab: Vocabulary, model: str | None, code: str | None) -> str | None:
     best: tuple[int, int, str] | None = None
     for word, product in vocab.synonyms.items():
         i = lower.find(word)
@@ -137,8 +152,10 @@ def _product(lower: str, vocab: Vocabulary, model: str | None) -> str | None:
             best = (-len(word), i, product)
     if best:
         return best[2]
-    if model and len(vocab.model_product.get(model, ())) == 1:
-        return next(iter(vocab.model_product[model]))
+    # No product word: a model or fault code that only one product type uses tells it.
+    for owners in (vocab.model_product.get(model or ""), vocab.code_product.get(code or "")):
+        if owners and len(owners) == 1:
+            return next(iter(owners))
     return None
 
 
@@ -163,20 +180,23 @@ def _firmware(text: str, phone: str | None) -> str | None:
     return min(found)[2] if found else None
 
 
-def _fault_code(text: str, lower: str, vocab: Vocabulary, model: str | None) -> str | None:
+def _fault_code(text: str, vocab: Vocabulary, model: str | None) -> str | None:
+    """A KB fault code anywhere in text (dashes optional), else a code-like token after a cue."""
     upper = text.upper()
-    for code in sorted(vocab.codes, key=len, reverse=True):
-        if _bounded_find(upper, code) >= 0 and code != (model or "").upper():
-            return code
+    model_key = (model or "").upper().replace("-", "")
+    fallback = None
+    for key, code in vocab.codes.items():
+        if not any(ch.isdigit() for ch in key) and _bounded_find(upper, key) >= 0:
+            return code  # letter-only codes such as UE
     for m in CODE.finditer(upper):
-        code = m.group(1)
-        if model and code == model.upper():
+        key = m.group(1).replace("-", "")
+        if key == model_key or m.group(1).lower() in vocab.models:
             continue
-        if code.lower() in vocab.models:
-            continue
-        if CODE_CONTEXT.search(text[max(0, m.start() - 6) : m.start()]):
-            return code
-    return None
+        if key in vocab.codes:
+            return vocab.codes[key]
+        if fallback is None and CODE_CONTEXT.search(text[max(0, m.start() - 6) : m.start()]):
+            fallback = m.group(1)
+    return fallback
 
 
 def _hardware_id(text: str) -> str | None:
@@ -190,7 +210,7 @@ def _address(text: str) -> str | None:
         rest = text[m.end() :]
         stop = ADDRESS_STOP.search(rest)
         candidate = rest[: stop.start()] if stop else rest
-        candidate = candidate.strip(" ，,。")
+        candidate = candidate.strip(" ，,。:：")
         if len(candidate) >= 3 and ADDRESS_MARK.search(candidate):
             return candidate
     m2 = ADDRESS_SPAN.search(text)

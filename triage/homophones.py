@@ -21,6 +21,7 @@ class HomophoneFixer:
     def __init__(self, terms: Iterable[str], tokenizer: KBTokenizer) -> None:
         self._by_pinyin: dict[tuple[str, ...], str] = {}
         self._freq = tokenizer.word_freq
+        self._tokenizer = tokenizer
         for term in terms:
             if MIN_LEN <= len(term) <= MAX_LEN and all(HAN.match(c) for c in term):
                 key = tuple(char_pinyin(c) for c in term)
@@ -31,12 +32,22 @@ class HomophoneFixer:
                     self._by_pinyin[key] = term
         self._lengths = sorted({len(k) for k in self._by_pinyin}, reverse=True)
 
+    def _common_word_spans(self, text: str) -> list[tuple[int, int]]:
+        spans = []
+        pos = 0
+        for word in self._tokenizer.cut(text):
+            if len(word) >= 2 and self._freq.get(word, 0) >= COMMON_WORD_FREQ:
+                spans.append((pos, pos + len(word)))
+            pos += len(word)
+        return spans
+
     def fix(self, text: str) -> tuple[str, list[tuple[str, str]]]:
         """Text with homophones replaced, and the (heard, meant) pairs replaced."""
         if not self._by_pinyin:
             return text, []
         chars = list(text)
         syl = [char_pinyin(c) if HAN.match(c) else None for c in chars]
+        protected = self._common_word_spans(text)
         fixes: list[tuple[str, str]] = []
         i = 0
         while i < len(chars):
@@ -47,6 +58,8 @@ class HomophoneFixer:
                 span = "".join(chars[i : i + n])
                 if not term or term == span or self._freq.get(span, 0) >= COMMON_WORD_FREQ:
                     continue
+                if any(a < i + n and b > i and not (i <= a and b <= i + n) for a, b in protected):
+                    continue  # would cut through a real word (地址是 is not 地指示)
                 chars[i : i + n] = list(term)
                 fixes.append((span, term))
                 i += n - 1

@@ -114,7 +114,10 @@ def triage_text(text: str, index: HybridIndex | None = None) -> dict[str, Any]:
         reverse=True,
     )
     top_p = scored[0][0] if scored else 0.0
-    no_match = top_p < settings.no_match_threshold
+    threshold = settings.no_match_threshold
+    if threshold is None:
+        threshold = calibration.threshold
+    no_match = top_p < threshold
     candidates = [
         {
             "kb_id": c.kb_id,
@@ -138,7 +141,7 @@ def triage_text(text: str, index: HybridIndex | None = None) -> dict[str, Any]:
     diagnosis: dict[str, Any] = {
         "no_match": no_match,
         "confidence": round(top_p, 4),
-        "threshold": settings.no_match_threshold,
+        "threshold": threshold,
         "kb_id": top_entry["id"] if top_entry else None,
         "candidates": candidates,
         "calibration": calibration.source,
