@@ -98,6 +98,8 @@ def _table_rows(table: list[list[Any]]) -> list[tuple[int, dict[str, Any] | str]
                 value = value.strip()
             if value == "" and name not in LIST_FIELDS:
                 value = None
+            elif isinstance(value, str) and name not in ENTRY_FIELDS:
+                value = _typed(value)
             obj[name] = value
         if obj.get("fault_code") is not None:
             obj["fault_code"] = str(obj["fault_code"])
@@ -105,6 +107,14 @@ def _table_rows(table: list[list[Any]]) -> list[tuple[int, dict[str, Any] | str]
             obj["id"] = str(obj["id"])
         rows.append((rowno, {k: v for k, v in obj.items() if v is not None}))
     return rows
+
+
+def _typed(cell: str) -> Any:
+    """An extra column's cell back as the number, boolean or JSON value it was exported from."""
+    try:
+        return json.loads(cell)
+    except ValueError:
+        return cell
 
 
 def validate_rows(
