@@ -21,7 +21,7 @@ def fit(items: list[dict], c: float = 1.0) -> tuple[dict[str, float], float, int
     from sklearn.linear_model import LogisticRegression
 
     from knowledge_base import live_index
-    from triage.diagnose import FEATURES
+    from triage.diagnose import DEFAULT_WEIGHTS, FEATURES
     from triage.service import analyse
 
     index = live_index.get_index()
@@ -36,6 +36,9 @@ def fit(items: list[dict], c: float = 1.0) -> tuple[dict[str, float], float, int
     xa, ya = np.array(x), np.array(y)
     model.fit(xa, ya)
     weights = {f: round(float(w), 4) for f, w in zip(FEATURES, model.coef_[0], strict=True)}
+    for col, name in enumerate(FEATURES):
+        if not xa[:, col].any():  # never exercised on dev: keep the prior weight
+            weights[name] = DEFAULT_WEIGHTS[name]
     out_of_kb = {n for n, it in enumerate(items) if it["expected_kb_id"] is None}
     threshold = best_threshold(model.predict_proba(xa)[:, 1], ya, groups, out_of_kb)
     return weights, round(float(model.intercept_[0]), 4), len(y), threshold

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge_base.index import Candidate
+from triage.entities import code_key
 
 FEATURES = (
     "dense",
@@ -27,6 +28,7 @@ FEATURES = (
     "firmware",
     "fault_code",
     "condition",
+    "non_fault",
 )
 # Used until a calibration exists for the configured encoder (hand-set, conservative).
 DEFAULT_WEIGHTS = {
@@ -40,6 +42,7 @@ DEFAULT_WEIGHTS = {
     "firmware": 1.5,
     "fault_code": 2.5,
     "condition": 1.5,
+    "non_fault": -2.0,
 }
 DEFAULT_BIAS = -4.0
 DEFAULT_THRESHOLD = 0.35
@@ -81,7 +84,7 @@ def _agreement(said: str | None, allowed: list[str] | str | None) -> float:
     if not said or not allowed:
         return 0.0
     if isinstance(allowed, str):
-        return 1.0 if said.upper() == allowed.upper() else -1.0
+        return 1.0 if code_key(said) == code_key(allowed) else -1.0
     return 1.0 if said.upper() in {a.upper() for a in allowed} else -1.0
 
 
@@ -93,8 +96,10 @@ def _condition(entry: dict[str, Any], fields: dict[str, Any]) -> float:
     return 1.0 if int(said) >= int(limit) else -1.0
 
 
-def features(cands: list[Candidate], fields: dict[str, Any]) -> list[dict[str, float]]:
-    """Feature dicts for candidates, in the same order."""
+def features(
+    cands: list[Candidate], fields: dict[str, Any], non_fault: bool = False
+) -> list[dict[str, float]]:
+    """Feature dicts for candidates, in the same order (non_fault: a sales/billing request)."""
     if not cands:
         return []
     best_dense = max(c.dense for c in cands)
@@ -117,6 +122,7 @@ def features(cands: list[Candidate], fields: dict[str, Any]) -> list[dict[str, f
                 "firmware": _agreement(fields.get("firmware"), e.get("firmware")),
                 "fault_code": code,
                 "condition": _condition(e, fields),
+                "non_fault": 1.0 if non_fault else 0.0,
             }
         )
     return out

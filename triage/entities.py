@@ -57,7 +57,7 @@ ADDRESS_SPAN = re.compile(
     r"((?:[\u4e00-\u9fff]{2,6}(?:省|市))?(?:[\u4e00-\u9fff]{2,6}(?:市|区|县))?"
     r"[\u4e00-\u9fff]{1,10}(?:路|街|大道|巷|弄|道)\d+号(?:[\dA-Za-z\-]*(?:号楼|栋|幢|单元|楼|层|室))*\d*"
     r"|(?:[\u4e00-\u9fff]{2,6}(?:省|市))?(?:[\u4e00-\u9fff]{2,6}(?:市|区|县))?"
-    r"[\u4e00-\u9fff]{2,10}(?:小区|花园|公寓|大厦|苑|新村|家园)(?:[\dA-Za-z\-]*(?:号楼|栋|幢|单元|楼|层|室|号))*\d*)"
+    r"[\u4e00-\u9fff]{2,10}(?:小区|花园|公寓|大厦|苑|新村|家园)(?:[\dA-Za-z\-]+(?:号楼|栋|幢|单元|楼|层|室|号))+\d*)"
 )
 ADDRESS_STOP = re.compile(
     r"(电话|手机|联系|号码|型号|固件|版本|我的|我家的|我们家的|门锁|空调|电梯|冰箱|洗衣机|热水器|充电桩|"
@@ -70,7 +70,8 @@ class Vocabulary:
     """What the KB knows: models, fault codes and product synonyms, for matching in text."""
 
     models: dict[str, str] = field(default_factory=dict)  # lower → canonical
-    codes: dict[str, str] = field(default_factory=dict)  # code without dashes → canonical
+    # code_key → [(canonical code, product type)]: E1 (空调) and E01 (智能门锁) share a key.
+    codes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     code_product: dict[str, set[str]] = field(default_factory=dict)
     synonyms: dict[str, str] = field(default_factory=dict)  # lower synonym → product_type
     model_product: dict[str, set[str]] = field(default_factory=dict)
@@ -85,11 +86,19 @@ class Vocabulary:
                 vocab.model_product.setdefault(m, set()).add(e.get("product_type", ""))
             if e.get("fault_code"):
                 code = e["fault_code"].upper()
-                vocab.codes[code.replace("-", "")] = code
                 vocab.code_product.setdefault(code, set()).add(e.get("product_type", ""))
+                owners = vocab.codes.setdefault(code_key(code), [])
+                if (code, e.get("product_type", "")) not in owners:
+                    owners.append((code, e.get("product_type", "")))
             if e.get("product_type"):
                 vocab.synonyms.setdefault(e["product_type"].lower(), e["product_type"])
         return vocab
+
+
+def code_key(code: str) -> str:
+    """Fault codes compare without dashes and leading zeros: E5, E05 and E-05 are one code."""
+    m = re.fullmatch(r"([A-Z]+)-?0*(\d+)", code.upper())
+    return f"{m.group(1)}{m.group(2)}" if m else code.upper().replace("-", "")
 
 
 def _bounded_find(text_lower: str, term: str) -> int:
@@ -115,7 +124,8 @@ def extract(text: str, vocab: Vocabulary) -> dict[str, str | None]:
     out["model"] = _model(text, lower, vocab)
     out["phone"] = _phone(text)
     out["firmware"] = _firmware(text, out["phone"])
-    out["fault_code"] = _fault_code(text, vocab, out["model"])
+    said_product = _product(lower, vocab, out["model"], None)
+    out["fault_code"] = _fault_code(text, vocab, out["model"], said_product)
     out["product_type"] = _product(lower, vocab, out["model"], out["fault_code"])
     out["hardware_id"] = _hardware_id(text)
     out["address"] = _address(text)
@@ -150,13 +160,14 @@ def _product(lower: str, vocab: Vocabulary, model: str | None, code: str | None)
         i = lower.find(word)
         if i >= 0 and (best is None or (-len(word), i) < (best[0], best[1])):
             best = (-len(word), i, product)
-    if best:
+    if best and best[0] < -1:
         return best[2]
-    # No product word: a model or fault code that only one product type uses tells it.
+    # No product word (or only a one-character one like 锁): a model or fault code that only
+    # one product type uses is the better witness.
     for owners in (vocab.model_product.get(model or ""), vocab.code_product.get(code or "")):
         if owners and len(owners) == 1:
             return next(iter(owners))
-    return None
+    return best[2] if best else None
 
 
 def _phone(text: str) -> str | None:
@@ -171,6 +182,8 @@ def _firmware(text: str, phone: str | None) -> str | None:
     found = []
     for m in VERSION.finditer(text):
         value = m.group(1)
+        if "硬件" in text[max(0, m.start() - 6) : m.start()]:
+            continue  # a hardware revision (硬件3.2) is not the firmware
         if value.count(".") == 1 and not VERSION_CONTEXT.search(
             text[max(0, m.start() - 8) : m.start() + 1]
         ):
@@ -180,23 +193,35 @@ def _firmware(text: str, phone: str | None) -> str | None:
     return min(found)[2] if found else None
 
 
-def _fault_code(text: str, vocab: Vocabulary, model: str | None) -> str | None:
-    """A KB fault code anywhere in text (dashes optional), else a code-like token after a cue."""
+def _fault_code(text: str, vocab: Vocabulary, model: str | None, product: str | None) -> str | None:
+    """A KB fault code in text (dashes and leading zeros optional), else a code after a cue."""
     upper = text.upper()
-    model_key = (model or "").upper().replace("-", "")
-    fallback = None
-    for key, code in vocab.codes.items():
+    model_key = code_key(model or "")
+    for key, owners in vocab.codes.items():
         if not any(ch.isdigit() for ch in key) and _bounded_find(upper, key) >= 0:
-            return code  # letter-only codes such as UE
+            return _pick(owners, key, product)  # letter-only codes such as UE
+    fallback = None
     for m in CODE.finditer(upper):
-        key = m.group(1).replace("-", "")
-        if key == model_key or m.group(1).lower() in vocab.models:
+        said = m.group(1)
+        key = code_key(said)
+        if key == model_key or said.lower() in vocab.models:
             continue
         if key in vocab.codes:
-            return vocab.codes[key]
+            return _pick(vocab.codes[key], said, product)
         if fallback is None and CODE_CONTEXT.search(text[max(0, m.start() - 6) : m.start()]):
-            fallback = m.group(1)
+            fallback = said
     return fallback
+
+
+def _pick(owners: list[tuple[str, str]], said: str, product: str | None) -> str:
+    """The KB spelling of a code: the caller's product's, else the one said, else the first."""
+    for code, owner in owners:
+        if owner == product:
+            return code
+    for code, _ in owners:
+        if code == said:
+            return code
+    return owners[0][0] if len(owners) == 1 else said
 
 
 def _hardware_id(text: str) -> str | None:

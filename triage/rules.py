@@ -22,6 +22,7 @@ class TriageRules:
     fields: dict[str, dict[str, Any]]
     field_chain: list[dict[str, Any]]
     sla_classes: dict[str, str]
+    non_fault_cues: list[str] = field(default_factory=list)
     synonym_to_product: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -49,6 +50,7 @@ def load_rules(path: Path) -> TriageRules:
         fields=fields,
         field_chain=chain,
         sla_classes=raw.get("sla_classes") or {},
+        non_fault_cues=[str(c) for c in raw.get("non_fault_cues") or []],
     )
 
 

@@ -95,7 +95,9 @@ def analyse(text: str, index: HybridIndex) -> Analysis:
     cands = index.search(query, k=POOL, pool=POOL)
     if fields.get("fault_code"):
         cands = _with_code_matches(index, cands, query, fields["fault_code"])
-    return Analysis(text, repaired, fixes, fields, cands, diagnose.features(cands, fields))
+    non_fault = any(cue in repaired for cue in get_rules().non_fault_cues)
+    feats = diagnose.features(cands, fields, non_fault)
+    return Analysis(text, repaired, fixes, fields, cands, feats)
 
 
 def triage_text(text: str, index: HybridIndex | None = None) -> dict[str, Any]:
