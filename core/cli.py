@@ -260,6 +260,29 @@ def eval_calibrate(
     main(data=data)
 
 
+@eval_app.command("export-corrections")
+def eval_export_corrections(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="JSONL to write")],
+) -> None:
+    """Write agents' review verdicts as labelled utterances (input for `eval triage --data`)."""
+    from core.db import session_scope
+    from eval.triage_eval import FIELDS
+    from tickets.service import corrections
+
+    with session_scope() as db, file.open("w", encoding="utf-8") as out:
+        rows = corrections(db=db, limit=1_000_000)
+        for r in rows:
+            item = {
+                "id": f"review-{r.id}",
+                "text": r.text,
+                "expected_kb_id": r.corrected_kb_id,
+                "fields": {f: r.corrected_fields.get(f) for f in FIELDS},
+                "tags": ["review", "corrected" if not r.diagnosis_correct else "confirmed"],
+            }
+            out.write(json.dumps(item, ensure_ascii=False) + "\n")
+    typer.echo(f"wrote {len(rows)} labelled utterances to {file}")
+
+
 @eval_app.command("kb-scale")
 def eval_kb_scale(
     entries: Annotated[int, typer.Option()] = 100_000,

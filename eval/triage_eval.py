@@ -100,7 +100,8 @@ def main(split: str = "test", data: Path | None = None, show_errors: bool = Fals
     from core.settings import get_settings
 
     demo_workspace()
-    items = dataset.load(data, split)
+    # Another file (e.g. exported review corrections) has no dev/test split of ours: use all.
+    items = dataset.load(data, split if data is None else "all")
     metrics = evaluate(items)
     print(f"encoder: {get_settings().embedding_model}")
     print(report(metrics, split))

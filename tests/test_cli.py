@@ -78,3 +78,34 @@ def test_kb_commands(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["kb", "publish", "NOPE"])
     assert missing.exit_code == 1 and "NOPE" in missing.output
     get_engine().dispose()
+
+
+def test_review_corrections_become_eval_data(tmp_path: Path) -> None:
+    from core.db import get_engine, session_scope
+    from intake.service import intake_text
+    from tests.conftest import DEMO_KB, fresh_database
+    from tickets import service as tickets
+
+    url = fresh_database("sqlite", tmp_path)
+    configure(tmp_path / "data", url)
+    from knowledge_base import service as kb
+
+    with session_scope() as db:
+        kb.import_entries(db=db, data=DEMO_KB.read_bytes(), fmt="jsonl", actor="t", publish=True)
+    with session_scope() as db:
+        t = intake_text(db=db, text="门锁指纹老是识别失败", channel="app", actor="agent:a")
+        tickets.review(
+            db=db,
+            ticket_id=t.id,
+            actor="agent:a",
+            kb_id="LOCK-FP-231",
+            fields={"firmware": "2.3.1"},
+        )
+    out = tmp_path / "corr.jsonl"
+    res = CliRunner().invoke(app, ["eval", "export-corrections", str(out)])
+    assert res.exit_code == 0, res.output
+    item = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert item["text"] == "门锁指纹老是识别失败"
+    assert item["expected_kb_id"] == "LOCK-FP-231"
+    assert item["fields"]["firmware"] == "2.3.1"
+    get_engine().dispose()

@@ -50,3 +50,37 @@ def test_product_from_model_alone() -> None:
 def test_nothing_said() -> None:
     got = extract("你好请问一下", VOCAB)
     assert all(v is None for v in got.values())
+
+
+def test_fault_codes_compare_without_dashes_and_zeros() -> None:
+    vocab = Vocabulary.build(
+        [
+            {"product_type": "智能门锁", "models": ["X3"], "fault_code": "E05"},
+            {"product_type": "空调", "models": [], "fault_code": "E5"},
+            {"product_type": "充电桩", "models": ["DC-60K"], "fault_code": "ER-51"},
+        ],
+        {"门锁": "智能门锁", "空调": "空调"},
+    )
+    assert extract("门锁报错E5", vocab)["fault_code"] == "E05"  # the lock's spelling
+    assert extract("空调显示E05", vocab)["fault_code"] == "E5"  # the AC's spelling
+    assert extract("直流桩报ER51", vocab)["fault_code"] == "ER-51"
+
+
+def test_model_beats_one_character_product_word() -> None:
+    vocab = Vocabulary.build(
+        [{"product_type": "充电桩", "models": ["EVC-7K"]}], {"锁": "智能门锁", "门锁": "智能门锁"}
+    )
+    assert extract("枪头插上去锁不住,EVC-7K", vocab)["product_type"] == "充电桩"
+    assert extract("门锁锁不住,EVC-7K", vocab)["product_type"] == "智能门锁"
+
+
+def test_run_count_and_hardware_revision() -> None:
+    got = extract("电梯跑了13000多次没保养了,硬件3.2版本", VOCAB)
+    assert got["run_count"] == "13000"
+    assert got["firmware"] is None
+    assert extract("小区有300户", VOCAB)["run_count"] is None
+
+
+def test_bare_estate_name_is_not_an_address() -> None:
+    assert extract("我们小区想新装一部电梯", VOCAB)["address"] is None
+    assert extract("我住在阳光小区3栋502", VOCAB)["address"] == "阳光小区3栋502"

@@ -111,6 +111,9 @@ def test_homophone_fixer_only_fixes_unknown_spans() -> None:
     assert ("制文", "指纹") in fixes
     # 公事 is a common word of its own: never "corrected" to a KB term that sounds alike.
     assert fixer.fix("我有公事")[0] == "我有公事"
+    # a KB word that sounds like part of a real word is never spliced in (地址是 ≠ 地指示)
+    cutter = HomophoneFixer({"指示"}, tok)
+    assert cutter.fix("地址是文三路")[0] == "地址是文三路"
 
 
 def test_sentence_transformers_encoder_loads_offline() -> None:

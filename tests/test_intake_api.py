@@ -260,3 +260,46 @@ def test_concurrent_reviews_of_one_ticket(service: Service) -> None:
         "/api/v1/reviews/corrections", headers=service.headers("supervisor")
     ).json()
     assert [x["ticket_id"] for x in corr["items"]].count(t["id"]) == 1
+
+
+def test_asr_homophones_and_sales_questions(shared_preview) -> None:
+    heard = shared_preview("那个我家充电装插上枪绿灯一直亮着，车就是充不进电，EVC-7K")
+    assert heard["fields"]["product_type"] == "充电桩"
+    assert heard["diagnosis"]["kb_id"] == "EVC-BMS-COMM"
+    assert {"heard": "充电装", "meant": "充电桩"} in heard["homophone_fixes"]
+    sales = shared_preview("净水器滤芯多少钱一套，能不能寄给我")
+    assert sales["diagnosis"]["no_match"] is True
+    assert sales["fields"]["product_type"] == "净水器"
+
+
+@pytest.fixture
+def shared_preview(service: Service):
+    def run(text: str) -> dict:
+        r = service.client.post(
+            "/api/v1/triage/preview", json={"text": text}, headers=service.headers("agent")
+        )
+        assert r.status_code == 200
+        return r.json()
+
+    return run
+
+
+def test_bad_field_values_change_nothing(service: Service) -> None:
+    c, h = service.client, service.headers("agent")
+    t = _ticket(service)
+    for fields in (
+        {"latitude": 123.0},
+        {"longitude": "east"},
+        {"phone": ["1"]},
+        {"address": "路" * 300},
+    ):
+        r = c.patch(f"/api/v1/tickets/{t['id']}", json={"fields": fields}, headers=h)
+        assert r.status_code == 422, fields
+        assert r.json()["error"]["code"] == "invalid_fields"
+    ok = c.patch(
+        f"/api/v1/tickets/{t['id']}",
+        json={"fields": {"latitude": 30.27, "longitude": 120.15}},
+        headers=h,
+    )
+    assert ok.status_code == 200 and ok.json()["location"]["latitude"] == 30.27
+    assert len(c.get(f"/api/v1/tickets/{t['id']}/history", headers=h).json()["items"]) == 3

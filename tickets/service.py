@@ -168,7 +168,32 @@ def set_fields(
     return ticket
 
 
+def _validate_fields(changes: dict[str, Any]) -> None:
+    """Reject values the ticket cannot hold, naming the field and the rule."""
+    problems = []
+    for name, low, high in (("latitude", -90, 90), ("longitude", -180, 180)):
+        if name in changes and changes[name] is not None:
+            value = changes[name]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not low <= value <= high
+            ):
+                problems.append(f"{name} must be a number between {low} and {high}")
+    for name in ("product_type", "model", "firmware", "fault_code", "phone", "customer_name"):
+        value = changes.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > 64):
+            problems.append(f"{name} must be text of at most 64 characters")
+    if changes.get("address") is not None and (
+        not isinstance(changes["address"], str) or len(changes["address"]) > 255
+    ):
+        problems.append("address must be text of at most 255 characters")
+    if problems:
+        raise ApiError(422, "invalid_fields", "; ".join(problems), {"problems": problems})
+
+
 def _apply_fields(ticket: Ticket, changes: dict[str, Any]) -> dict[str, list[Any]]:
+    _validate_fields(changes)
     fields = dict(ticket.fields)
     delta: dict[str, list[Any]] = {}
     for name, value in changes.items():
