@@ -14,6 +14,11 @@ import numpy as np
 class BM25:
     """Okapi BM25 over integer document ids."""
 
+    # In a large KB a term found in more than this share of documents says next to nothing
+    # (its idf is near zero) yet costs the most to score: skip it.
+    MAX_DF_SHARE = 0.2
+    PRUNE_FROM_DOCS = 1000
+
     def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
         self.k1 = k1
         self.b = b
@@ -82,8 +87,11 @@ class BM25:
         if n == 0:
             return None
         avgdl = max(self.total_len / n, 1e-6)
+        max_df = self.MAX_DF_SHARE * n if n >= self.PRUNE_FROM_DOCS else n
         acc: np.ndarray | None = None
         for term in set(query_terms):
+            if len(self.postings.get(term, ())) > max_df:
+                continue
             arr = self._term_arrays(term)
             if arr is None:
                 continue
@@ -96,13 +104,13 @@ class BM25:
 
     def top(self, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The k best (doc, score) pairs of a score_array, best first, zero scores dropped."""
-        nz = np.flatnonzero(scores)
-        if len(nz) == 0:
-            return []
-        if len(nz) > k:
-            nz = nz[np.argpartition(-scores[nz], k)[:k]]
-        nz = nz[np.argsort(-scores[nz])]
-        return [(int(d), float(scores[d])) for d in nz]
+        if len(scores) > k:
+            best = np.argpartition(-scores, k)[:k]
+        else:
+            best = np.arange(len(scores))
+        best = best[scores[best] > 0]
+        best = best[np.argsort(-scores[best])]
+        return [(int(d), float(scores[d])) for d in best]
 
     def max_score(self, query_terms: Iterable[str]) -> float:
         """Upper bound of a document's score for the query (every term at its best)."""
@@ -128,4 +136,6 @@ class BM25:
         for doc, counts in bm.doc_terms.items():
             for term, tf in counts.items():
                 bm.postings.setdefault(term, {})[doc] = tf
+        for term in bm.postings:  # build the scoring arrays now, not on a caller's first query
+            bm._term_arrays(term)
         return bm

@@ -23,7 +23,11 @@ from knowledge_base.embeddings import Encoder
 from knowledge_base.tokens import KBTokenizer, kb_terms
 
 RRF_K = 60
-FORMAT_VERSION = 1
+FORMAT_VERSION = 3
+VECTORS_PER_DOC = 8  # vector id = doc * 8 + j
+HNSW_M = 32
+HNSW_EF_SEARCH = 128
+HNSW_EF_CONSTRUCTION = 80
 # One BLAS/OpenMP thread answers a single query faster than two on this class of machine.
 faiss.omp_set_num_threads(1)
 
@@ -63,15 +67,19 @@ def entry_search_text(entry: dict[str, Any]) -> str:
     return " ".join(p for p in parts if p)
 
 
-def entry_dense_text(entry: dict[str, Any]) -> str:
-    """What the encoder sees of an entry: title and symptoms, as a caller would describe them."""
-    return (
-        entry.get("product_type", "")
-        + "："
-        + entry.get("title", "")
-        + "；"
-        + "；".join(entry.get("symptoms", []))
-    )
+def entry_dense_texts(entry: dict[str, Any]) -> list[str]:
+    """What the encoder sees of an entry: the whole picture, then each symptom on its own.
+
+    A caller usually describes one symptom in their own words; matching it against each
+    curated symptom separately (best one counts) beats one averaged vector.
+    """
+    product = entry.get("product_type", "")
+    whole = product + "：" + entry.get("title", "") + "；" + "；".join(entry.get("symptoms", []))
+    return [whole] + [f"{product}：{s}" for s in entry.get("symptoms", [])[: VECTORS_PER_DOC - 1]]
+
+
+def _vector_ids(doc: int, count: int) -> np.ndarray:
+    return np.arange(doc * VECTORS_PER_DOC, doc * VECTORS_PER_DOC + count, dtype=np.int64)
 
 
 class HybridIndex:
@@ -81,12 +89,11 @@ class HybridIndex:
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.bm25 = BM25()
-        # fp16 flat storage: exact ranking at half the memory traffic of float32 (≤10 ms at 100k).
-        self.vectors = faiss.IndexIDMap2(
-            faiss.IndexScalarQuantizer(
-                encoder.dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
-            )
-        )
+        self.vectors = _new_vector_index(encoder.dim)
+        # HNSW cannot delete: a changed or retired entry's old vector is a tombstone, excluded
+        # from every search, until compact() rebuilds the graph without them.
+        self.dead: set[int] = set()
+        self.n_vectors: dict[int, int] = {}
         self.int_of: dict[str, int] = {}
         self.key_of: dict[int, str] = {}
         self.entries: dict[str, dict[str, Any]] = {}
@@ -103,7 +110,8 @@ class HybridIndex:
         """Index (or re-index) published entries; seqs are their index_seq values."""
         if not entries:
             return
-        vecs = self.encoder.encode([entry_dense_text(e) for e in entries])
+        texts = [entry_dense_texts(e) for e in entries]
+        vecs = self.encoder.encode([t for group in texts for t in group])
         with self.lock:
             for entry in entries:
                 self.tokenizer.add_words(kb_terms(entry))
@@ -111,37 +119,78 @@ class HybridIndex:
             for pos, entry in enumerate(entries):
                 key = entry["id"]
                 if key in self.int_of:
-                    doc = self.int_of[key]
-                    self.vectors.remove_ids(np.array([doc], dtype=np.int64))
-                    self._unindex_code(key)
-                else:
-                    doc = self._next_int
-                    self._next_int += 1
-                    self.int_of[key] = doc
-                    self.key_of[doc] = key
+                    self._drop(key)
+                doc = self._next_int
+                self._next_int += 1
+                self.int_of[key] = doc
+                self.key_of[doc] = key
                 self.entries[key] = entry
                 self.entry_seq[key] = seqs[pos] if seqs else 0
                 if entry.get("fault_code"):
                     self.by_code.setdefault(entry["fault_code"].upper(), set()).add(key)
                 self.bm25.add(doc, self.tokenizer.tokens(entry_search_text(entry)))
-                ids.append(doc)
-            self.vectors.add_with_ids(vecs, np.array(ids, dtype=np.int64))
+                self.n_vectors[doc] = len(texts[pos])
+                ids.append(_vector_ids(doc, len(texts[pos])))
+            self.vectors.add_with_ids(vecs, np.concatenate(ids))
             self.generation += 1
+            self._maybe_compact()
 
     def remove(self, keys: list[str]) -> None:
         """Drop entries (retired or unpublished) from the index."""
         with self.lock:
             for key in keys:
-                doc = self.int_of.pop(key, None)
-                if doc is None:
-                    continue
-                del self.key_of[doc]
-                self._unindex_code(key)
-                self.entries.pop(key, None)
-                self.entry_seq.pop(key, None)
-                self.bm25.remove(doc)
-                self.vectors.remove_ids(np.array([doc], dtype=np.int64))
+                if key in self.int_of:
+                    self._drop(key)
+                    self.entries.pop(key, None)
+                    self.entry_seq.pop(key, None)
             self.generation += 1
+            self._maybe_compact()
+
+    def _drop(self, key: str) -> None:
+        doc = self.int_of.pop(key)
+        del self.key_of[doc]
+        self._unindex_code(key)
+        self.bm25.remove(doc)
+        self.dead.update(_vector_ids(doc, self.n_vectors.pop(doc)).tolist())
+
+    def _maybe_compact(self) -> None:
+        if len(self.dead) > 64 + self.vectors.ntotal // 4:
+            self.compact()
+
+    def compact(self) -> None:
+        """Rebuild the vector graph without tombstones (keeps every live id)."""
+        with self.lock:
+            live = np.concatenate(
+                [_vector_ids(d, self.n_vectors[d]) for d in sorted(self.key_of)] or [[]]
+            ).astype(np.int64)
+            fresh = _new_vector_index(self.encoder.dim)
+            if len(live):
+                vecs = np.vstack([self.vectors.reconstruct(int(d)) for d in live])
+                fresh.add_with_ids(vecs, live)
+            self.vectors = fresh
+            self.dead.clear()
+
+    def _dense_search(self, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Best k documents by their best-matching vector."""
+        n = min(k * 4, self.vectors.ntotal)
+        params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, n))
+        if self.dead:
+            dead = np.fromiter(self.dead, dtype=np.int64, count=len(self.dead))
+            params.sel = faiss.IDSelectorNot(faiss.IDSelectorBatch(dead))
+        dist, ids = self.vectors.search(qvec.reshape(1, -1), n, params=params)
+        best: dict[int, float] = {}
+        for i, d in zip(ids[0].tolist(), dist[0].tolist(), strict=True):
+            if i >= 0:
+                doc = i // VECTORS_PER_DOC
+                best.setdefault(doc, d)  # results come best first
+        return sorted(best.items(), key=lambda t: t[1], reverse=True)[:k]
+
+    def _dense_of(self, doc: int, qvec: np.ndarray) -> float:
+        """Similarity of a document outside the dense top list (its best vector)."""
+        vecs = np.vstack(
+            [self.vectors.reconstruct(int(i)) for i in _vector_ids(doc, self.n_vectors[doc])]
+        )
+        return float((vecs @ qvec.reshape(-1)).max())
 
     def _unindex_code(self, key: str) -> None:
         code = (self.entries.get(key) or {}).get("fault_code")
@@ -167,7 +216,7 @@ class HybridIndex:
                         entry=self.entries[key],
                         bm25=bm,
                         bm25_norm=min(bm / max_bm, 2.0),
-                        dense=float(self.vectors.reconstruct(doc) @ qvec),
+                        dense=self._dense_of(doc, qvec),
                         bm25_rank=None,
                         dense_rank=None,
                     )
@@ -189,9 +238,7 @@ class HybridIndex:
                 return []
             scores = self.bm25.score_array(terms)
             bm_top = self.bm25.top(scores, pool) if scores is not None else []
-            n_dense = min(pool, self.vectors.ntotal)
-            dist, ids = self.vectors.search(qvec.reshape(1, -1), n_dense)
-            dense_top = [(int(i), float(d)) for i, d in zip(ids[0], dist[0], strict=True) if i >= 0]
+            dense_top = self._dense_search(qvec, min(pool, len(self.int_of)))
             bm_rank = {d: r for r, (d, _) in enumerate(bm_top)}
             dense_rank = {d: r for r, (d, _) in enumerate(dense_top)}
             dense_score = dict(dense_top)
@@ -203,7 +250,7 @@ class HybridIndex:
                     continue
                 dense = dense_score.get(doc)
                 if dense is None:
-                    dense = float(self.vectors.reconstruct(doc) @ qvec.reshape(-1))
+                    dense = self._dense_of(doc, qvec)
                 bm = float(scores[doc]) if scores is not None and doc < len(scores) else 0.0
                 out.append(
                     Candidate(
@@ -229,6 +276,8 @@ class HybridIndex:
                 "format": FORMAT_VERSION,
                 "encoder": self.encoder.name,
                 "entry_seq": self.entry_seq,
+                "dead": sorted(self.dead),
+                "n_vectors": self.n_vectors,
                 "next_int": self._next_int,
                 "int_of": self.int_of,
                 "entries": self.entries,
@@ -269,6 +318,8 @@ class HybridIndex:
         index = cls(encoder, tokenizer)
         index.vectors = faiss.deserialize_index(vec_bytes)
         index.entry_seq = state["entry_seq"]
+        index.dead = set(state["dead"])
+        index.n_vectors = state["n_vectors"]
         index._next_int = state["next_int"]
         index.int_of = state["int_of"]
         index.key_of = {v: k for k, v in index.int_of.items()}
@@ -279,6 +330,17 @@ class HybridIndex:
         index.bm25 = BM25.from_state(state["bm25"])
         tokenizer.add_words(state["user_words"])
         return index
+
+
+def _new_vector_index(dim: int) -> faiss.Index:
+    """HNSW over inner product (unit vectors → cosine), addressed by our own ids.
+
+    Exact flat search costs ~5 ms per query at 100,000 entries on two cores; HNSW ~0.5 ms.
+    """
+    hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+    return faiss.IndexIDMap2(hnsw)
 
 
 def _rmtree(path: Path) -> None:

@@ -84,7 +84,20 @@ def test_update_and_remove(index: HybridIndex) -> None:
     assert index.search("空调外机嗡嗡响声音很大", k=1)[0].kb_id == "A1"
     index.remove(["A1"])
     assert "A1" not in {h.kb_id for h in index.search("空调外机嗡嗡响", k=5)}
-    assert index.vectors.ntotal == 2
+    assert index.dead  # the vectors of both versions of A1 are tombstones
+    index.compact()
+    live = sum(index.n_vectors.values())
+    assert index.vectors.ntotal == live == 1 + len(LOCK["symptoms"]) + 1 + len(CHARGER["symptoms"])
+    assert not index.dead
+    assert index.search("充电桩绿灯亮充不进电", k=1)[0].kb_id == "C1"
+
+
+def test_tombstones_never_come_back(index: HybridIndex) -> None:
+    for n in range(40):  # many edits of one entry: old vectors must not outrank or resurface
+        index.upsert([{**LOCK, "title": f"指纹模块休眠{n}"}])
+    hits = index.search("按指纹没反应", k=10)
+    assert [h.kb_id for h in hits].count("L1") == 1
+    assert len(index.dead) <= 64 + index.vectors.ntotal // 4  # compaction keeps it bounded
 
 
 def test_persistence_round_trip(index: HybridIndex, encoder, tmp_path: Path) -> None:

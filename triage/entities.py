@@ -29,6 +29,7 @@ CODE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,3}-?\d{1,3})(?![A-Za-z0-9])")
 CODE_CONTEXT = re.compile(r"(故障码|代码|错误码|报警码|显示|报|提示|闪|亮|出现|跳)")
 RUN_COUNT = re.compile(r"(\d{3,7})\s*多?\s*次")
 RUN_CONTEXT = re.compile(r"(运行|跑|用了|累计|开了|上下|保养|维保)")
+ALNUM_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\- ]*[A-Za-z0-9]|[A-Za-z0-9]")
 MODEL_CONTEXT = re.compile(r"型号(?:是|为|叫)?[:：]?\s*([A-Za-z][A-Za-z0-9\-]{0,15})")
 HARDWARE_ID = re.compile(
     r"(?:SN|序列号|设备编号|设备号|机身码|机器编号|桩号|编号)(?:是|为)?[:：]?\s*([A-Za-z0-9\-]{6,32})"
@@ -61,7 +62,8 @@ ADDRESS_SPAN = re.compile(
 )
 ADDRESS_STOP = re.compile(
     r"(电话|手机|联系|号码|型号|固件|版本|我的|我家的|我们家的|门锁|空调|电梯|冰箱|洗衣机|热水器|充电桩|"
-    r"那个|然后|麻烦|请|尽快|这边|这里|，|,|。|；|;|！|!|？|\?)"
+    r"那个|然后|麻烦|请|尽快|这边|这里|我叫|我姓|\s|[\u4e00-\u9fff](?:先生|女士|小姐)|"
+    r"，|,|。|；|;|！|!|？|\?)"
 )
 
 
@@ -69,7 +71,7 @@ ADDRESS_STOP = re.compile(
 class Vocabulary:
     """What the KB knows: models, fault codes and product synonyms, for matching in text."""
 
-    models: dict[str, str] = field(default_factory=dict)  # lower → canonical
+    models: dict[str, str] = field(default_factory=dict)  # model_key → canonical
     # code_key → [(canonical code, product type)]: E1 (空调) and E01 (智能门锁) share a key.
     codes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     code_product: dict[str, set[str]] = field(default_factory=dict)
@@ -82,7 +84,7 @@ class Vocabulary:
         vocab = cls(synonyms=dict(synonyms))
         for e in entries:
             for m in e.get("models", []):
-                vocab.models[m.lower()] = m
+                vocab.models[model_key(m)] = m
                 vocab.model_product.setdefault(m, set()).add(e.get("product_type", ""))
             if e.get("fault_code"):
                 code = e["fault_code"].upper()
@@ -121,7 +123,7 @@ def extract(text: str, vocab: Vocabulary) -> dict[str, str | None]:
     """All ticket fields found in normalised text (None where not said)."""
     lower = text.lower()
     out: dict[str, str | None] = dict.fromkeys(FIELD_NAMES)
-    out["model"] = _model(text, lower, vocab)
+    out["model"] = _model(text, vocab)
     out["phone"] = _phone(text)
     out["firmware"] = _firmware(text, out["phone"])
     said_product = _product(lower, vocab, out["model"], None)
@@ -142,12 +144,22 @@ def _run_count(text: str) -> str | None:
     return None
 
 
-def _model(text: str, lower: str, vocab: Vocabulary) -> str | None:
+def model_key(name: str) -> str:
+    """Models compare on letters and digits only: kfr35gw, KFR 35GW and KFR-35GW are one."""
+    return re.sub(r"[^0-9A-Z]", "", name.upper())
+
+
+def _model(text: str, vocab: Vocabulary) -> str | None:
+    """The KB model named in text (however it was spaced or cased), else one after 型号."""
     best: tuple[int, int, str] | None = None
-    for key, canonical in vocab.models.items():
-        i = _bounded_find(lower, key)
-        if i >= 0 and (best is None or (-len(key), i) < (best[0], best[1])):
-            best = (-len(key), i, canonical)
+    for m in ALNUM_TOKEN.finditer(text):
+        token = m.group(0)
+        # A token can carry a model and more (X3的 is split already; EVC-7K充电桩 too).
+        for end in range(len(token), 0, -1):
+            canonical = vocab.models.get(model_key(token[:end]))
+            if canonical and (best is None or (-end, m.start()) < (best[0], best[1])):
+                best = (-end, m.start(), canonical)
+                break
     if best:
         return best[2]
     m = MODEL_CONTEXT.search(text)
@@ -196,7 +208,7 @@ def _firmware(text: str, phone: str | None) -> str | None:
 def _fault_code(text: str, vocab: Vocabulary, model: str | None, product: str | None) -> str | None:
     """A KB fault code in text (dashes and leading zeros optional), else a code after a cue."""
     upper = text.upper()
-    model_key = code_key(model or "")
+    own_model = code_key(model or "")
     for key, owners in vocab.codes.items():
         if not any(ch.isdigit() for ch in key) and _bounded_find(upper, key) >= 0:
             return _pick(owners, key, product)  # letter-only codes such as UE
@@ -204,7 +216,7 @@ def _fault_code(text: str, vocab: Vocabulary, model: str | None, product: str | 
     for m in CODE.finditer(upper):
         said = m.group(1)
         key = code_key(said)
-        if key == model_key or said.lower() in vocab.models:
+        if key == own_model or model_key(said) in vocab.models:
             continue
         if key in vocab.codes:
             return _pick(vocab.codes[key], said, product)
@@ -235,11 +247,11 @@ def _address(text: str) -> str | None:
         rest = text[m.end() :]
         stop = ADDRESS_STOP.search(rest)
         candidate = rest[: stop.start()] if stop else rest
-        candidate = candidate.strip(" ，,。:：")
+        candidate = candidate.strip(" ，,。:：").removeprefix("在")
         if len(candidate) >= 3 and ADDRESS_MARK.search(candidate):
             return candidate
     m2 = ADDRESS_SPAN.search(text)
-    return m2.group(1) if m2 else None
+    return m2.group(1).lstrip("在住是于到") if m2 else None
 
 
 def _name(text: str) -> str | None:
