@@ -104,10 +104,7 @@ class BM25:
 
     def top(self, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The k best (doc, score) pairs of a score_array, best first, zero scores dropped."""
-        if len(scores) > k:
-            best = np.argpartition(-scores, k)[:k]
-        else:
-            best = np.arange(len(scores))
+        best = np.argpartition(-scores, k)[:k] if len(scores) > k else np.arange(len(scores))
         best = best[scores[best] > 0]
         best = best[np.argsort(-scores[best])]
         return [(int(d), float(scores[d])) for d in best]
