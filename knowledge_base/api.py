@@ -11,7 +11,15 @@ from core.deps import get_db
 from core.errors import ApiError
 from core.settings import get_settings
 from knowledge_base import interchange, live_index, service
-from knowledge_base.schemas import ActionIn, EntryData, EntryPatch, ImportReport
+from knowledge_base.schemas import (
+    ActionIn,
+    EntryData,
+    EntryList,
+    EntryOut,
+    EntryPatch,
+    ImportReport,
+    RevisionList,
+)
 
 router = APIRouter(prefix="/api/v1/kb", tags=["knowledge base"])
 READ = require_roles(Role.knowledge_engineer, Role.agent, Role.supervisor, Role.technician)
@@ -23,7 +31,7 @@ MEDIA = {
 }
 
 
-@router.get("/entries")
+@router.get("/entries", response_model=EntryList)
 def list_entries(
     status: str | None = Query(default=None, pattern="^(draft|published|retired)$"),
     product_type: str | None = None,
@@ -40,13 +48,13 @@ def list_entries(
     return {"total": total, "items": [service.entry_view(e) for e in rows]}
 
 
-@router.get("/entries/{entry_id}")
+@router.get("/entries/{entry_id}", response_model=EntryOut)
 def get_entry(entry_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
     """One entry with its published content and pending draft."""
     return service.entry_view(service.get_entry(db=db, entry_id=entry_id))
 
 
-@router.post("/entries", status_code=201)
+@router.post("/entries", status_code=201, response_model=EntryOut)
 def create_entry(
     body: EntryData, db: Session = Depends(get_db), who: Principal = Depends(CURATE)
 ) -> dict:
@@ -56,7 +64,7 @@ def create_entry(
     return service.entry_view(entry)
 
 
-@router.patch("/entries/{entry_id}")
+@router.patch("/entries/{entry_id}", response_model=EntryOut)
 def edit_entry(
     entry_id: str, body: EntryPatch, db: Session = Depends(get_db), who: Principal = Depends(CURATE)
 ) -> dict:
@@ -78,7 +86,7 @@ def edit_entry(
     return service.entry_view(entry)
 
 
-@router.post("/entries/{entry_id}/publish")
+@router.post("/entries/{entry_id}/publish", response_model=EntryOut)
 def publish_entry(
     entry_id: str,
     body: ActionIn | None = None,
@@ -98,7 +106,7 @@ def publish_entry(
     return service.entry_view(entry)
 
 
-@router.post("/entries/{entry_id}/retire")
+@router.post("/entries/{entry_id}/retire", response_model=EntryOut)
 def retire_entry(
     entry_id: str,
     body: ActionIn | None = None,
@@ -118,7 +126,7 @@ def retire_entry(
     return service.entry_view(entry)
 
 
-@router.get("/entries/{entry_id}/history")
+@router.get("/entries/{entry_id}/history", response_model=RevisionList)
 def entry_history(
     entry_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
 ) -> dict:

@@ -137,13 +137,25 @@ class RevisionOut(BaseModel):
     """One line of an entry's history."""
 
     id: int
-    entry_id: str
     at: datetime
     actor: str
     action: str
     version: int
     changes: dict[str, Any]
     reason: str | None
+
+
+class RevisionList(BaseModel):
+    """An entry's history, oldest first."""
+
+    items: list[RevisionOut]
+
+
+class EntryList(BaseModel):
+    """A page of entries."""
+
+    total: int
+    items: list[EntryOut]
 
 
 class ImportReport(BaseModel):
@@ -157,13 +169,3 @@ class ImportReport(BaseModel):
     unchanged: list[str] = Field(default_factory=list)
     published: list[str] = Field(default_factory=list)
     errors: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class SearchHit(BaseModel):
-    """One ranked KB entry for a query."""
-
-    kb_id: str
-    title: str
-    score: float
-    bm25: float
-    dense: float
