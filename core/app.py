@@ -10,6 +10,12 @@ from core.errors import install_error_handlers
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    from core import tasks
+    from core.settings import get_settings
+
+    tasks.configure()
+    workers = get_settings().embedded_workers
+    consumer = tasks.start_worker(workers) if workers else None
     if app.state.warm_up:
         from knowledge_base import live_index
         from triage.service import triage_text
@@ -20,13 +26,18 @@ async def _lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
             triage_text("门锁指纹没反应")
         except Exception:  # an empty KB is fine at start-up
             logging.getLogger("hotline").info("warm-up triage skipped", exc_info=True)
-    yield
+    try:
+        yield
+    finally:
+        if consumer is not None:
+            tasks.stop_worker(consumer)
 
 
 def create_app(*, warm_up: bool = True) -> FastAPI:
     """Build the service."""
     from core.auth_api import router as access_router
     from intake.api import router as intake_router
+    from intake.openai_api import router as speech_router
     from knowledge_base.api import router as kb_router
     from tickets.api import corrections_router
     from tickets.api import router as tickets_router
@@ -43,6 +54,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     for router in (
         access_router,
         intake_router,
+        speech_router,
         triage_router,
         tickets_router,
         corrections_router,

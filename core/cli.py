@@ -74,6 +74,30 @@ def init(
             typer.echo("an admin token exists already (use --new-admin-token for another)")
 
 
+@app.callback()
+def _configure() -> None:
+    """Hotline: voice/AI intake and triage for field-service hotlines."""
+    from core import tasks
+
+    # Work queued by any command (push cards, transcription jobs) goes to the durable queue.
+    tasks.configure()
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(help="Worker threads in this process.")] = 2,
+) -> None:
+    """Run background workers on the task queue (start several, on several machines, with a
+    shared HOTLINE_TASK_QUEUE_URL)."""
+    from core import tasks
+
+    tasks.load_tasks()
+    consumer = tasks.queue.create_consumer(
+        workers=threads, worker_type="thread", initial_delay=0.1, max_delay=0.5
+    )
+    consumer.run()
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
@@ -113,6 +137,33 @@ def triage(
             return
         with session_scope() as db:
             ticket = intake_text(db=db, text=text, channel=channel, actor=_actor())
+            _dump(ticket_view(ticket))
+    except ApiError as exc:
+        _fail(exc.message, 2)
+
+
+@app.command()
+def call(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    channel: Annotated[str, typer.Option(help="Intake channel recorded on the ticket.")] = "phone",
+    transcript_only: Annotated[
+        bool, typer.Option("--transcript-only", help="Print the transcript; create no ticket.")
+    ] = False,
+) -> None:
+    """Transcribe a call recording and create its pre-diagnosed ticket (prints JSON)."""
+    from core.db import session_scope
+    from core.errors import ApiError
+    from intake.audio import intake_audio, transcribe_upload
+    from tickets.service import ticket_view
+
+    data = file.read_bytes()
+    try:
+        if transcript_only:
+            t = transcribe_upload(data)
+            _dump({"duration": t.duration, "segments": t.segments, "notes": t.notes})
+            return
+        with session_scope() as db:
+            ticket = intake_audio(db=db, data=data, channel=channel, actor=_actor())
             _dump(ticket_view(ticket))
     except ApiError as exc:
         _fail(exc.message, 2)
@@ -281,6 +332,14 @@ def eval_export_corrections(
             }
             out.write(json.dumps(item, ensure_ascii=False) + "\n")
     typer.echo(f"wrote {len(rows)} labelled utterances to {file}")
+
+
+@eval_app.command("asr")
+def eval_asr() -> None:
+    """CER and real-time factor of Hotline's speech pipeline vs plain faster-whisper."""
+    from eval.asr_eval import main
+
+    main()
 
 
 @eval_app.command("kb-scale")

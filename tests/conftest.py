@@ -16,6 +16,7 @@ DEMO_KB = Path(__file__).resolve().parent.parent / "knowledge_base" / "demo" / "
 
 def configure(data_dir: Path, db_url: str) -> None:
     """Point every cached singleton at a fresh data dir and database."""
+    from core import tasks
     from core.db import get_engine
     from core.settings import get_settings
     from knowledge_base import live_index
@@ -27,6 +28,7 @@ def configure(data_dir: Path, db_url: str) -> None:
     get_engine.cache_clear()
     get_rules.cache_clear()
     live_index.reset()
+    tasks.configure()
 
 
 def fresh_database(backend: str, tmp: Path) -> str:

@@ -7,15 +7,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-import core.auth  # noqa: F401
-import knowledge_base.models  # noqa: F401
-import tickets.models  # noqa: F401
 from core.db import Base
+from core.tables import import_all
 from tests.conftest import BACKENDS, fresh_database
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_migrations_match_models(backend: str, tmp_path: Path) -> None:
+    import_all()
     url = fresh_database(backend, tmp_path)
     engine = create_engine(url)
     with engine.connect() as conn:

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from core import clock
+from core import clock, events
 from core.errors import ApiError, not_found
 from tickets.models import ReviewCorrection, Ticket, TicketEvent
 from tickets.states import FINAL, check_transition
@@ -110,7 +110,14 @@ def create_from_triage(
         },
     )
     db.flush()
+    events.publish("ticket.triaged", db=db, ticket=ticket)
     return ticket
+
+
+def add_note(*, db: Session, ticket: Ticket, actor: str, note: str) -> None:
+    """Append a note to the ticket's history (e.g. what intake could not read)."""
+    _event(db, ticket, actor=actor, kind="note", reason=note)
+    db.flush()
 
 
 def get_ticket(*, db: Session, ticket_id: int | str) -> Ticket:

@@ -49,6 +49,12 @@ def _lexicon_for(index: HybridIndex) -> _Lexicon:
         return lex
 
 
+def clean_text(text: str, index: HybridIndex | None = None) -> str:
+    """Speech-recognised text in triage's canonical form: simplified, digits, KB words repaired."""
+    index = index or live_index.get_index()
+    return _lexicon_for(index).fixer.fix(get_normalizer()(text))[0]
+
+
 def validate_text(text: str) -> str:
     """The text stripped, or a 422 saying what is wrong with it."""
     limit = get_settings().max_text_chars

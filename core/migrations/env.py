@@ -3,11 +3,11 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import core.auth  # noqa: F401  (registers tables)
-import knowledge_base.models  # noqa: F401
-import tickets.models  # noqa: F401
-from core.db import Base
+from core.db import Base, UTCDateTime
 from core.settings import get_settings
+from core.tables import import_all
+
+import_all()
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or get_settings().resolved_database_url
@@ -36,11 +36,19 @@ def run_migrations_online() -> None:
         _run(connectable)
 
 
+def _render_item(type_, obj, autogen_context):  # type: ignore[no-untyped-def]
+    # Migrations must not import the app: render our column types as plain SQLAlchemy ones.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

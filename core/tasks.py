@@ -1,0 +1,91 @@
+"""The durable task queue (Huey): background work that survives restarts and scales out.
+
+One machine: the queue is a SQLite file under data_dir and the service runs its own worker
+threads. Several machines: point every service and `hotline worker` process at the same Redis
+(`HOTLINE_TASK_QUEUE_URL=redis://host:6379/0`); workers then run wherever they are started.
+Domains declare tasks with `@queue.task()` / `@queue.periodic_task()` in their `tasks` module.
+"""
+
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from huey import Huey
+from huey.consumer import Consumer
+from huey.storage import RedisStorage, SqliteStorage
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from core.settings import Settings, get_settings
+
+log = logging.getLogger("hotline.tasks")
+
+# Modules that declare tasks; a worker imports them all so it can run any queued task.
+TASK_MODULES = ("core.notify",)
+
+
+def _storage_args(settings: Settings) -> tuple[type, dict]:
+    url = settings.task_queue_url
+    if not url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return SqliteStorage, {"filename": str(settings.data_dir / "tasks.db")}
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisStorage, {"url": url}
+    raise ValueError(
+        f"HOTLINE_TASK_QUEUE_URL={url!r} is not supported: leave it empty (SQLite under the data "
+        "directory) or give a redis:// URL."
+    )
+
+
+# Until configure() runs (service start, worker start, tests), tasks run inline, in memory.
+queue: Huey = Huey("hotline", immediate=True, utc=True)
+
+
+def configure(settings: Settings | None = None) -> Huey:
+    """Point the queue at the storage the settings name (tasks stay registered)."""
+    storage_class, kwargs = _storage_args(settings or get_settings())
+    queue.storage_class = storage_class
+    queue.storage_kwargs = kwargs
+    queue._immediate = False  # the setter would rebuild storage once more; we do it here
+    queue.storage = queue.create_storage()
+    return queue
+
+
+def load_tasks() -> None:
+    """Import every task-declaring module (a worker must know every task it may dequeue)."""
+    for name in TASK_MODULES:
+        importlib.import_module(name)
+
+
+def start_worker(workers: int) -> Consumer:
+    """Start worker threads and the scheduler in this process (no signal handling)."""
+    load_tasks()
+    consumer = queue.create_consumer(
+        workers=workers,
+        worker_type="thread",
+        periodic=True,
+        # Idle workers poll at least every 0.5 s, so scheduled work starts within a second.
+        initial_delay=0.1,
+        max_delay=0.5,
+        scheduler_interval=1,
+        check_worker_health=False,
+    )
+    consumer.start()
+    log.info("task worker started: %d thread(s) on %s", workers, type(queue.storage).__name__)
+    return consumer
+
+
+def stop_worker(consumer: Consumer) -> None:
+    """Stop a worker started by start_worker, letting running tasks finish."""
+    consumer.stop(graceful=True)
+
+
+def enqueue_after_commit(db: Session, task: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Queue task(*args) once db's transaction commits, so the worker sees the committed rows
+    (and nothing is queued for a transaction that rolls back)."""
+
+    def _send(_session: Session) -> None:
+        task(*args, **kwargs)
+
+    event.listen(db, "after_commit", _send, once=True)
