@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     customer_channel: int = Field(
         default=1, ge=0, le=1, description="In stereo calls, the channel carrying the customer."
     )
+    service_radius_km: float = Field(
+        default=5.0, gt=0, description="Default service radius around a site (dispatch, GPS proof)."
+    )
     task_queue_url: str | None = Field(
         default=None,
         description="Durable task queue: empty = SQLite file under data_dir (one machine); "
