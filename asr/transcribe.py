@@ -7,6 +7,7 @@ VAD), and segments that look like those failure modes are dropped.
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,17 +68,28 @@ class Transcriber:
         self._lock = threading.Lock()
 
     def transcribe(
-        self, samples: np.ndarray, *, language: str = "zh", prompt: str | None = None
+        self,
+        samples: np.ndarray,
+        *,
+        language: str = "zh",
+        prompt: str | None = None,
+        vad: bool = True,
+        beam_size: int | None = None,
+        on_progress: Callable[[float], None] | None = None,
     ) -> list[RawSegment]:
-        """Segments of speech in samples (16 kHz mono float32); [] for silence."""
+        """Segments of speech in samples (16 kHz mono float32); [] for silence.
+
+        vad=False when the caller already cut the audio at speech boundaries (live calls);
+        on_progress receives the seconds decoded so far after each segment.
+        """
         if samples.size < SAMPLE_RATE // 10 or dbfs(samples) < SILENCE_DBFS:
             return []
         with self._lock:
             segments, _info = self.model.transcribe(
                 samples,
                 language=language,
-                beam_size=self.beam_size,
-                vad_filter=True,
+                beam_size=beam_size or self.beam_size,
+                vad_filter=vad,
                 vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 200},
                 initial_prompt=prompt,
                 condition_on_previous_text=False,
@@ -86,10 +98,15 @@ class Transcriber:
                 no_speech_threshold=0.6,
                 log_prob_threshold=-1.0,
             )
-            raw = [
-                RawSegment(s.start, s.end, collapse_loops(s.text), s.avg_logprob, s.no_speech_prob)
-                for s in segments
-            ]
+            raw = []
+            for s in segments:  # a generator: decoding happens while we iterate
+                raw.append(
+                    RawSegment(
+                        s.start, s.end, collapse_loops(s.text), s.avg_logprob, s.no_speech_prob
+                    )
+                )
+                if on_progress is not None:
+                    on_progress(s.end)
         return [s for s in raw if not is_hallucination(s)]
 
 

@@ -38,6 +38,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     from core.auth_api import router as access_router
     from intake.api import router as intake_router
     from intake.openai_api import router as speech_router
+    from intake.stream_api import router as stream_router
     from knowledge_base.api import router as kb_router
     from tickets.api import corrections_router
     from tickets.api import router as tickets_router
@@ -55,6 +56,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
         access_router,
         intake_router,
         speech_router,
+        stream_router,
         triage_router,
         tickets_router,
         corrections_router,

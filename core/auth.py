@@ -96,23 +96,26 @@ def require_roles(*roles: Role) -> Callable[..., Principal]:
     from core.deps import get_db  # local: deps imports this module
 
     def checker(request: Request, db: Session = Depends(get_db)) -> Principal:
-        plain = _bearer(request)
-        if plain is None:
-            raise ApiError(
-                401, "unauthenticated", "Missing API token: send 'Authorization: Bearer <token>'."
-            )
-        row = lookup_token(db=db, plain=plain)
-        if row is None:
-            raise ApiError(401, "invalid_token", "The API token is unknown or revoked.")
-        role = Role(row.role)
-        if role is not Role.admin and role not in roles:
-            allowed = ", ".join(r.value for r in roles) or "admin"
-            raise ApiError(
-                403, "forbidden", f"Role '{role.value}' may not do this; allowed: {allowed}."
-            )
-        return Principal(row.id, row.name, role)
+        return authorize(db=db, plain=_bearer(request), roles=roles)
 
     return checker
+
+
+def authorize(*, db: Session, plain: str | None, roles: tuple[Role, ...]) -> Principal:
+    """The principal of a plain token, if it holds one of roles; 401/403 ApiError otherwise."""
+    if plain is None:
+        raise ApiError(
+            401, "unauthenticated", "Missing API token: send 'Authorization: Bearer <token>'."
+        )
+    row = lookup_token(db=db, plain=plain)
+    if row is None:
+        raise ApiError(401, "invalid_token", "The API token is unknown or revoked.")
+    role = Role(row.role)
+    if role is not Role.admin and role not in roles:
+        allowed = ", ".join(r.value for r in roles) or "admin"
+        message = f"Role '{role.value}' may not do this; allowed: {allowed}."
+        raise ApiError(403, "forbidden", message)
+    return Principal(row.id, row.name, role)
 
 
 ANY_ROLE = tuple(Role)

@@ -54,11 +54,37 @@ class Settings(BaseSettings):
     asr_compute_type: str = Field(default="int8", description="CTranslate2 compute type on CPU.")
     asr_beam_size: int = Field(default=5, ge=1, le=10)
     max_audio_seconds: float = Field(default=1800.0, gt=0)
+    stream_end_silence_s: float = Field(
+        default=0.6, gt=0, description="Live calls: silence that ends an utterance (final text)."
+    )
+    stream_max_utterance_s: float = Field(
+        default=20.0, gt=1, description="Live calls: an utterance is cut at this length."
+    )
+    stream_partial_every_s: float = Field(
+        default=0.8, gt=0, description="Live calls: new speech between two partial results."
+    )
+    stream_beam_size: int = Field(
+        default=1,
+        ge=1,
+        le=10,
+        description="Live calls: beam width of partials (finals use asr_beam_size).",
+    )
+    async_audio_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Uploads longer than this are transcribed by a background worker (202 + job).",
+    )
     customer_channel: int = Field(
         default=1, ge=0, le=1, description="In stereo calls, the channel carrying the customer."
     )
     service_radius_km: float = Field(
         default=5.0, gt=0, description="Default service radius around a site (dispatch, GPS proof)."
+    )
+    sla_digest_window_s: float = Field(
+        default=60.0, gt=0, description="SLA alerts: window in which many alerts become a digest."
+    )
+    sla_digest_after: int = Field(
+        default=5, ge=1, description="SLA alerts sent one by one per recipient and window."
     )
     task_queue_url: str | None = Field(
         default=None,
@@ -73,6 +99,46 @@ class Settings(BaseSettings):
     notify_retry_base_s: float = Field(
         default=2.0, ge=0, description="First retry delay; doubles on each further try."
     )
+    bridges_dir: Path | None = Field(
+        default=None,
+        description="Folder of bridge connector files (one YAML per IoT/CRM/ERP connector); "
+        "default: data_dir/bridges. The demo connectors are in intake/bridges/demo.",
+    )
+    bridge_timeout_s: float = Field(
+        default=5.0, gt=0, description="Default per-request timeout of a bridge connector."
+    )
+    recurrence_min_count: int = Field(
+        default=3, ge=2, description="Recurring fault: this many tickets of one model + fault code…"
+    )
+    recurrence_window_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="…within this many days raise a preventive-maintenance ticket.",
+    )
+    dispatch_max_per_day: int = Field(
+        default=5, ge=1, description="A technician takes fewer than this many tickets a day."
+    )
+    dispatch_offer_timeout_s: float = Field(
+        default=300.0, gt=0, description="Unanswered push-card offers are re-dispatched after this."
+    )
+    dispatch_rematch_interval_s: float = Field(
+        default=30.0, gt=0, le=30, description="How often the open dispatch pool is re-matched."
+    )
+    dispatch_radius_overrides: dict[str, float] = Field(
+        default_factory=dict,
+        description='Service radius (km) per "<region>|<sla_class>" ("*" = any), e.g. '
+        '{"深圳|P1": 8, "*|P4": 3}; the most specific key wins, else service_radius_km.',
+    )
+    dispatch_webhook_url: str | None = Field(
+        default=None, description="Default push-card webhook for technicians without their own."
+    )
+    dispatch_timezone: str = Field(
+        default="Asia/Shanghai", description="Shifts and the daily ticket cap use this local time."
+    )
+    dispatch_app_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public base URL of this service, for accept/decline links in push cards.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -82,6 +148,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'hotline.db').resolve()}"
+
+    @property
+    def resolved_bridges_dir(self) -> Path:
+        """Folder of bridge connector files."""
+        return self.bridges_dir or self.data_dir / "bridges"
 
     @property
     def index_dir(self) -> Path:

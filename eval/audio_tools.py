@@ -70,3 +70,18 @@ def telephone(samples: np.ndarray, *, codec: str = "pcm_mulaw", seed: int = 0) -
     if codec == "amr_nb":
         return encode(noisy, fmt="amr", codec="libopencore_amrnb", out_rate=8000)
     return encode(noisy, fmt="wav", codec=codec, out_rate=8000)
+
+
+def resample(samples: np.ndarray, rate: int, out_rate: int) -> np.ndarray:
+    """Float samples at rate → out_rate (polyphase filter)."""
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(rate, out_rate)
+    return resample_poly(samples, out_rate // g, rate // g).astype(np.float32)
+
+
+def pcm16(samples: np.ndarray) -> bytes:
+    """Float samples in [-1, 1] → 16-bit little-endian PCM bytes (what live clients send)."""
+    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()

@@ -1,41 +1,70 @@
 """The audio door: a call recording becomes a transcript and a pre-diagnosed ticket."""
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
-from asr.audio import AudioError
+from asr.audio import AudioError, DecodedAudio
 from asr.service import Transcript, decode_upload, transcribe_audio
 from core.errors import ApiError
 from tickets import service as tickets
 from tickets.models import Ticket
+from tickets.recordings import save_recording
 from triage.service import clean_text, triage_text
 
 
-def transcribe_upload(data: bytes, *, mix: bool = False) -> Transcript:
-    """Decode and transcribe an upload; unusable audio becomes a 4xx with the reason."""
+def decode_or_reject(data: bytes) -> DecodedAudio:
+    """Decode an upload; unusable audio becomes a 4xx with the reason."""
     try:
-        decoded = decode_upload(data)
+        return decode_upload(data)
     except AudioError as exc:
         status = 413 if exc.code == "audio_too_long" else 422
         raise ApiError(status, exc.code, exc.message) from exc
-    return transcribe_audio(decoded, fix_text=clean_text, mix=mix)
 
 
-def intake_audio(*, db: Session, data: bytes, channel: str, actor: str) -> Ticket:
-    """Transcribe a recording and triage what the customer said into a ticket."""
-    transcript = transcribe_upload(data)
-    said = transcript.text("customer")
+def transcribe_upload(data: bytes, *, mix: bool = False) -> Transcript:
+    """Decode and transcribe an upload."""
+    return transcribe_audio(decode_or_reject(data), fix_text=clean_text, mix=mix)
+
+
+def ticket_from_transcript(
+    *,
+    db: Session,
+    segments: list[dict[str, Any]],
+    notes: list[str],
+    duration: float,
+    channel: str,
+    actor: str,
+) -> Ticket:
+    """Triage what the customer said in a call into a ticket that keeps the whole transcript."""
+    said = "，".join(s["text"] for s in segments if s["speaker"] == "customer")
     if not said.strip():
         raise ApiError(
             422,
             "no_speech",
-            "No speech was recognised in the recording (silence, noise or music); "
+            "No speech was recognised from the customer (silence, noise or music); "
             "no ticket was created.",
-            {"duration": transcript.duration, "notes": transcript.notes},
+            {"duration": duration, "notes": notes},
         )
     result = triage_text(said)
     ticket = tickets.create_from_triage(
-        db=db, triage=result, channel=channel, actor=actor, transcript=transcript.segments
+        db=db, triage=result, channel=channel, actor=actor, transcript=segments
     )
-    if transcript.notes:
-        tickets.add_note(db=db, ticket=ticket, actor="system:asr", note="; ".join(transcript.notes))
+    if notes:
+        tickets.add_note(db=db, ticket=ticket, actor="system:asr", note="; ".join(notes))
+    return ticket
+
+
+def intake_audio(*, db: Session, data: bytes, channel: str, actor: str) -> Ticket:
+    """Transcribe a recording and triage what the customer said into a ticket."""
+    t = transcribe_upload(data)
+    ticket = ticket_from_transcript(
+        db=db,
+        segments=t.segments,
+        notes=t.notes,
+        duration=t.duration,
+        channel=channel,
+        actor=actor,
+    )
+    save_recording(ticket.id, data)  # reviewers play the call back in the console
     return ticket

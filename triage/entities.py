@@ -77,12 +77,14 @@ class Vocabulary:
     code_product: dict[str, set[str]] = field(default_factory=dict)
     synonyms: dict[str, str] = field(default_factory=dict)  # lower synonym → product_type
     model_product: dict[str, set[str]] = field(default_factory=dict)
+    firmwares: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, entries: Iterable[dict], synonyms: dict[str, str]) -> "Vocabulary":
         """Vocabulary of published entries plus the rules' product synonyms."""
         vocab = cls(synonyms=dict(synonyms))
         for e in entries:
+            vocab.firmwares.update(str(f) for f in e.get("firmware", []))
             for m in e.get("models", []):
                 vocab.models[model_key(m)] = m
                 vocab.model_product.setdefault(m, set()).add(e.get("product_type", ""))
@@ -125,7 +127,7 @@ def extract(text: str, vocab: Vocabulary) -> dict[str, str | None]:
     out: dict[str, str | None] = dict.fromkeys(FIELD_NAMES)
     out["model"] = _model(text, vocab)
     out["phone"] = _phone(text)
-    out["firmware"] = _firmware(text, out["phone"])
+    out["firmware"] = _known_version(_firmware(text, out["phone"]), vocab)
     said_product = _product(lower, vocab, out["model"], None)
     out["fault_code"] = _fault_code(text, vocab, out["model"], said_product)
     out["product_type"] = _product(lower, vocab, out["model"], out["fault_code"])
@@ -203,6 +205,15 @@ def _firmware(text: str, phone: str | None) -> str | None:
         context = bool(VERSION_CONTEXT.search(text[max(0, m.start() - 8) : m.start() + 1]))
         found.append((not context, m.start(), value))
     return min(found)[2] if found else None
+
+
+def _known_version(heard: str | None, vocab: Vocabulary) -> str | None:
+    """A version the KB does not know, ending in exactly one it knows, is that one: speech
+    recognition hears the 是 of 是二点三点一 as 十 and writes 12.3.1."""
+    if heard is None or heard in vocab.firmwares:
+        return heard
+    known = [v for v in vocab.firmwares if heard.endswith(v) and heard[-len(v) - 1].isdigit()]
+    return known[0] if len(known) == 1 else heard
 
 
 def _fault_code(text: str, vocab: Vocabulary, model: str | None, product: str | None) -> str | None:

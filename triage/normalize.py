@@ -20,8 +20,11 @@ DIGIT = {
 }  # fmt: skip
 SPOKEN_DIGITS = "".join(DIGIT)
 # How Chinese speakers say Latin letters; only rewritten right before a digit (艾克斯3 → X3).
-LETTER_NAMES = {"艾克斯": "X", "爱克斯": "X", "艾克思": "X", "诶克斯": "X"}
-SPOKEN_LETTER = re.compile(rf"({'|'.join(LETTER_NAMES)})(?=[\d{SPOKEN_DIGITS}])")
+# Whisper also writes the 斯 of 艾克斯 as a digit (爱克4-3 for 艾克斯三); only a 4 that is followed
+# by another digit is taken for 斯.
+SPOKEN_LETTER = re.compile(
+    rf"(艾克斯|爱克斯|艾克思|诶克斯|(?:艾克|爱克)(?:[4四][-－ ]?)?)(?=[\d{SPOKEN_DIGITS}])"
+)
 # A letter code followed by spoken digits: E零四, X三, F三, P二 (fault codes and models).
 LETTER_CODE = re.compile(
     rf"(?<![A-Za-z])([A-Za-z]{{1,3}})[-－ ]?([{SPOKEN_DIGITS}]{{1,4}})(?![十百千万])"
@@ -56,7 +59,7 @@ class Normalizer:
         text = unicodedata.normalize("NFKC", text)
         text = self._cc.convert(text)
         text = re.sub(r"\s+", " ", text).strip()
-        text = SPOKEN_LETTER.sub(lambda m: LETTER_NAMES[m.group(1)], text)
+        text = SPOKEN_LETTER.sub("X", text)
         text = LETTER_CODE.sub(_letter_code, text)
         text = LOWER_CODE.sub(lambda m: m.group(1).upper() + m.group(2), text)
         text = ADDRESS_UNIT.sub(_address_unit, text)
