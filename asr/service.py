@@ -48,9 +48,14 @@ class Transcript:
 
 
 def transcribe_audio(
-    decoded: DecodedAudio, *, fix_text: Callable[[str], str], mix: bool = False
+    decoded: DecodedAudio,
+    *,
+    fix_text: Callable[[str], str],
+    mix: bool = False,
+    on_progress: Callable[[float], None] | None = None,
 ) -> Transcript:
-    """Transcribe every channel (stereo: agent and customer apart, unless mix) in order."""
+    """Transcribe every channel (stereo: agent and customer apart, unless mix) in order;
+    on_progress gets the share of the work done (0..1) as decoding goes."""
     settings = get_settings()
     model = get_transcriber()
     if mix:
@@ -62,8 +67,14 @@ def transcribe_audio(
     else:
         tracks = [("customer", decoded.channels[0])]
     segments = []
-    for speaker, samples in tracks:
-        for seg in model.transcribe(samples):
+    for n, (speaker, samples) in enumerate(tracks):
+        seconds = max(len(samples) / SAMPLE_RATE, 1e-6)
+
+        def progress(t: float, n: int = n, seconds: float = seconds) -> None:
+            if on_progress is not None:
+                on_progress((n + min(t / seconds, 1.0)) / len(tracks))
+
+        for seg in model.transcribe(samples, on_progress=progress):
             text = fix_text(seg.text)
             if text.strip():
                 segments.append(

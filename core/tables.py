@@ -8,6 +8,7 @@ MODEL_MODULES = (
     "core.notify",
     "knowledge_base.models",
     "tickets.models",
+    "intake.jobs",
 )
 
 

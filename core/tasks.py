@@ -22,7 +22,7 @@ from core.settings import Settings, get_settings
 log = logging.getLogger("hotline.tasks")
 
 # Modules that declare tasks; a worker imports them all so it can run any queued task.
-TASK_MODULES = ("core.notify",)
+TASK_MODULES = ("core.notify", "intake.jobs")
 
 
 def _storage_args(settings: Settings) -> tuple[type, dict]:

@@ -1,8 +1,11 @@
 """HTTP doors of intake."""
 
-from typing import Literal
+import asyncio
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -10,7 +13,8 @@ from core.auth import Principal, Role, require_roles
 from core.deps import get_db
 from core.errors import ApiError
 from core.settings import get_settings
-from intake.audio import intake_audio
+from intake import jobs
+from intake.audio import decode_or_reject, ticket_from_audio
 from intake.service import intake_text
 from tickets.service import ticket_view
 
@@ -50,15 +54,51 @@ async def read_upload(file: UploadFile) -> bytes:
     return data
 
 
-@router.post("/audio", status_code=201)
+@router.post(
+    "/audio",
+    status_code=201,
+    responses={202: {"description": "Long recording: queued as a job (see `status_url`)."}},
+)
 async def post_audio(
     file: UploadFile = File(description="Call recording: WAV, MP3, M4A, AMR, OGG/Opus …"),
     channel: str = Form(default="phone"),
+    background: bool | None = Form(
+        default=None,
+        description="true: always queue as a job; false: always answer with the ticket; "
+        "unset: queue when longer than HOTLINE_ASYNC_AUDIO_SECONDS.",
+    ),
+    db: Session = Depends(get_db),
+    who: Principal = Depends(require_roles(*INTAKE_ROLES)),
+) -> Any:
+    """Transcribe a call recording and create its pre-diagnosed ticket (201), or, for a long
+    recording, queue it for a background worker and answer at once with the job (202)."""
+    data = await read_upload(file)
+    decoded = await asyncio.to_thread(decode_or_reject, data)  # bad audio fails here, at once
+    if background is None:
+        background = decoded.duration > get_settings().async_audio_seconds
+    if background:
+        job = jobs.submit(
+            db=db,
+            data=data,
+            filename=file.filename or "upload",
+            duration=decoded.duration,
+            channel=channel,
+            actor=who.actor,
+        )
+        db.commit()
+        body = {"job": jobs.job_view(db, job), "status_url": f"/api/v1/intake/jobs/{job.id}"}
+        return JSONResponse(jsonable_encoder(body), status_code=202)
+    ticket = ticket_from_audio(db=db, decoded=decoded, data=data, channel=channel, actor=who.actor)
+    db.commit()
+    return ticket_view(ticket)
+
+
+@router.get("/jobs/{job_id}")
+def get_job(
+    job_id: str,
     db: Session = Depends(get_db),
     who: Principal = Depends(require_roles(*INTAKE_ROLES)),
 ) -> dict:
-    """Transcribe a call recording and create its pre-diagnosed ticket."""
-    data = await read_upload(file)
-    ticket = intake_audio(db=db, data=data, channel=channel, actor=who.actor)
-    db.commit()
-    return ticket_view(ticket)
+    """Where a queued recording stands: queued, running (with progress), done (with its
+    ticket) or failed (with the reason)."""
+    return jobs.job_view(db, jobs.get_job(db=db, job_id=job_id))

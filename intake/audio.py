@@ -55,9 +55,12 @@ def ticket_from_transcript(
     return ticket
 
 
-def intake_audio(*, db: Session, data: bytes, channel: str, actor: str) -> Ticket:
-    """Transcribe a recording and triage what the customer said into a ticket."""
-    t = transcribe_upload(data)
+def ticket_from_audio(
+    *, db: Session, decoded: DecodedAudio, data: bytes, channel: str, actor: str
+) -> Ticket:
+    """Transcribe decoded audio, triage what the customer said into a ticket, and keep the
+    recording with the ticket (reviewers listen to it)."""
+    t = transcribe_audio(decoded, fix_text=clean_text)
     ticket = ticket_from_transcript(
         db=db,
         segments=t.segments,
@@ -66,5 +69,11 @@ def intake_audio(*, db: Session, data: bytes, channel: str, actor: str) -> Ticke
         channel=channel,
         actor=actor,
     )
-    save_recording(ticket.id, data)  # reviewers play the call back in the console
+    save_recording(ticket.id, data)
     return ticket
+
+
+def intake_audio(*, db: Session, data: bytes, channel: str, actor: str) -> Ticket:
+    """Transcribe a recording and triage what the customer said into a ticket."""
+    decoded = decode_or_reject(data)
+    return ticket_from_audio(db=db, decoded=decoded, data=data, channel=channel, actor=actor)
