@@ -58,10 +58,18 @@ def load_tasks() -> None:
         importlib.import_module(name)
 
 
+class EmbeddedConsumer(Consumer):
+    """Huey's consumer inside the web service: the server owns the process signals."""
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
 def start_worker(workers: int) -> Consumer:
     """Start worker threads and the scheduler in this process (no signal handling)."""
     load_tasks()
-    consumer = queue.create_consumer(
+    consumer = EmbeddedConsumer(
+        queue,
         workers=workers,
         worker_type="thread",
         periodic=True,
