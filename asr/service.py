@@ -53,6 +53,7 @@ def transcribe_audio(
     fix_text: Callable[[str], str],
     mix: bool = False,
     on_progress: Callable[[float], None] | None = None,
+    hotwords: str | None = None,
 ) -> Transcript:
     """Transcribe every channel (stereo: agent and customer apart, unless mix) in order;
     on_progress gets the share of the work done (0..1) as decoding goes."""
@@ -74,7 +75,7 @@ def transcribe_audio(
             if on_progress is not None:
                 on_progress((n + min(t / seconds, 1.0)) / len(tracks))
 
-        for seg in model.transcribe(samples, on_progress=progress):
+        for seg in model.transcribe(samples, on_progress=progress, hotwords=hotwords):
             text = fix_text(seg.text)
             if text.strip():
                 segments.append(

@@ -9,13 +9,15 @@ prefix is reported as `stable` (LocalAgreement-2), the rest as tentative. Audio 
 speech is never decoded, so silence and line noise cannot turn into invented text.
 
 Load. Every live call shares one decode thread per model: finished utterances go before
-partials, and a call never has more than one partial waiting (a newer one replaces it), so
-under load partials get rarer while final text keeps its latency.
+partials, a call never has more than one partial waiting (a newer one replaces it), partials
+are skipped while the decoder is busy more than 80 % of the time, and a final decoded while
+others wait uses a greedy search. Under load partials get rarer while final text keeps up.
 """
 
 import itertools
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -29,6 +31,7 @@ from asr.audio import SAMPLE_RATE
 from asr.transcribe import Transcriber
 
 FINAL, PARTIAL = 0, 1
+SATURATED = 0.8  # decoder busy share above which partials are skipped
 VAD_WINDOW_S = 1.5  # trailing audio re-checked for speech after each chunk
 VAD_EVERY_S = 0.2
 
@@ -62,12 +65,26 @@ class DecodeScheduler:
         self._queue: queue.PriorityQueue = queue.PriorityQueue()
         self._seq = itertools.count()
         self._waiting_partial: dict[str, Future] = {}
+        self._spans: deque[tuple[float, float]] = deque(maxlen=64)  # recent decode times
         self._lock = threading.Lock()
         threading.Thread(target=self._run, name="asr-stream-decoder", daemon=True).start()
 
+    def busy(self, window_s: float = 5.0) -> float:
+        """Share of the last window_s seconds the decoder spent decoding."""
+        now = time.monotonic()
+        since = now - window_s
+        with self._lock:
+            spans = list(self._spans)
+        spent = sum(max(0.0, min(b, now) - max(a, since)) for a, b in spans)
+        return spent / window_s
+
     def submit(self, call_id: str, kind: int, samples: np.ndarray, beam_size: int) -> Future:
-        """Queue a decode; for partials, drop this call's older partial still waiting."""
+        """Queue a decode; for partials, drop this call's older partial still waiting, and
+        refuse partials outright while the decoder is nearly saturated (finals come first)."""
         fut: Future = Future()
+        if kind == PARTIAL and self.busy() > SATURATED:
+            fut.cancel()
+            return fut
         with self._lock:
             if kind == PARTIAL:
                 older = self._waiting_partial.pop(call_id, None)
@@ -83,13 +100,20 @@ class DecodeScheduler:
             with self._lock:
                 if kind == PARTIAL and self._waiting_partial.get(call_id) is fut:
                     del self._waiting_partial[call_id]
+                backlog = self._queue.qsize()
             if not fut.set_running_or_notify_cancel():
                 continue
+            if kind == FINAL and backlog:
+                # Other calls wait: a greedy decode now keeps every call's final text in time.
+                beam_size = 1
+            started = time.monotonic()
             try:
                 segs = self.transcriber.transcribe(samples, vad=False, beam_size=beam_size)
                 fut.set_result("".join(s.text.strip() for s in segs))
             except Exception as exc:  # handed to the call that asked
                 fut.set_exception(exc)
+            with self._lock:
+                self._spans.append((started, time.monotonic()))
 
 
 _schedulers: dict[int, DecodeScheduler] = {}

@@ -149,6 +149,17 @@ def call(
     transcript_only: Annotated[
         bool, typer.Option("--transcript-only", help="Print the transcript; create no ticket.")
     ] = False,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live", help="Stream the file at real-time pace to a running service's WebSocket."
+        ),
+    ] = False,
+    url: Annotated[str, typer.Option(help="Service URL for --live.")] = "ws://127.0.0.1:8000",
+    token: Annotated[
+        str | None, typer.Option(envvar="HOTLINE_TOKEN", help="API token for --live.")
+    ] = None,
+    rate: Annotated[int, typer.Option(help="--live: sample rate to send, 8000 or 16000.")] = 8000,
 ) -> None:
     """Transcribe a call recording and create its pre-diagnosed ticket (prints JSON)."""
     from core.db import session_scope
@@ -157,6 +168,9 @@ def call(
     from tickets.service import ticket_view
 
     data = file.read_bytes()
+    if live:
+        _call_live(data, url=url, token=token, rate=rate)
+        return
     try:
         if transcript_only:
             t = transcribe_upload(data)
@@ -167,6 +181,40 @@ def call(
             _dump(ticket_view(ticket))
     except ApiError as exc:
         _fail(exc.message, 2)
+
+
+def _call_live(data: bytes, *, url: str, token: str | None, rate: int) -> None:
+    from asr.audio import AudioError, decode
+    from eval.audio_tools import resample
+    from intake.live_client import stream_call
+
+    if not token:
+        _fail("--live needs an agent token: --token or HOTLINE_TOKEN.")
+    try:
+        samples = decode(data, max_seconds=get_settings().max_audio_seconds).mono()
+    except AudioError as exc:
+        _fail(exc.message, 2)
+    if rate != 16000:
+        samples = resample(samples, 16000, rate)
+
+    def show(at: float, msg: dict) -> None:
+        if msg["type"] == "partial":
+            typer.echo(f"[{at:6.2f}s] … {msg['text']}")
+        elif msg["type"] == "final":
+            seg = msg["segment"]
+            span = f"{seg['start']:.1f}-{seg['end']:.1f}s"
+            typer.secho(f"[{at:6.2f}s] ✔ {span} {seg['text']}", bold=True)
+        elif msg["type"] == "error":
+            typer.secho(f"[{at:6.2f}s] ! {msg['code']}: {msg['message']}", fg=typer.colors.RED)
+        elif msg["type"] == "end":
+            typer.secho(f"no ticket: {msg['error']['message']}", fg=typer.colors.YELLOW)
+
+    try:
+        result = stream_call(url, token, samples, sample_rate=rate, on_message=show)
+    except (OSError, RuntimeError) as exc:
+        _fail(f"live call failed: {exc}", 2)
+    if result.ticket:
+        _dump(result.ticket)
 
 
 @kb_app.command("import")
@@ -340,6 +388,17 @@ def eval_asr() -> None:
     from eval.asr_eval import main
 
     main()
+
+
+@eval_app.command("stream")
+def eval_stream(
+    concurrency: Annotated[int, typer.Option(help="Simultaneous live calls.")] = 4,
+) -> None:
+    """Live-call latency (first partial, final after the caller stops) through a running
+    service's WebSocket, alone and with simultaneous calls, vs plain faster-whisper."""
+    from eval.stream_eval import main
+
+    main(concurrency)
 
 
 @eval_app.command("kb-scale")

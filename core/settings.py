@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     asr_device: str = Field(default="auto", description="'auto' (GPU when present), 'cpu', 'cuda'.")
     asr_compute_type: str = Field(default="int8", description="CTranslate2 compute type on CPU.")
     asr_beam_size: int = Field(default=5, ge=1, le=10)
+    asr_kb_hotwords: bool = Field(
+        default=False,
+        description="Pass the KB's models, fault codes and product types to Whisper as hotwords "
+        "(measured by `hotline eval asr`; off by default because it did not lower CER).",
+    )
     max_audio_seconds: float = Field(default=1800.0, gt=0)
     stream_end_silence_s: float = Field(
         default=0.6, gt=0, description="Live calls: silence that ends an utterance (final text)."

@@ -1,5 +1,6 @@
 """The audio door: a call recording becomes a transcript and a pre-diagnosed ticket."""
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -7,10 +8,11 @@ from sqlalchemy.orm import Session
 from asr.audio import AudioError, DecodedAudio
 from asr.service import Transcript, decode_upload, transcribe_audio
 from core.errors import ApiError
+from core.settings import get_settings
 from tickets import service as tickets
 from tickets.models import Ticket
 from tickets.recordings import save_recording
-from triage.service import clean_text, triage_text
+from triage.service import asr_hotwords, clean_text, triage_text
 
 
 def decode_or_reject(data: bytes) -> DecodedAudio:
@@ -22,9 +24,20 @@ def decode_or_reject(data: bytes) -> DecodedAudio:
         raise ApiError(status, exc.code, exc.message) from exc
 
 
+def transcribe_decoded(
+    decoded: DecodedAudio, *, mix: bool = False, on_progress: Callable[[float], None] | None = None
+) -> Transcript:
+    """Transcribe decoded audio the way every audio door does (clean text, KB hotwords when
+    HOTLINE_ASR_KB_HOTWORDS is on)."""
+    hotwords = asr_hotwords() if get_settings().asr_kb_hotwords else None
+    return transcribe_audio(
+        decoded, fix_text=clean_text, mix=mix, on_progress=on_progress, hotwords=hotwords
+    )
+
+
 def transcribe_upload(data: bytes, *, mix: bool = False) -> Transcript:
     """Decode and transcribe an upload."""
-    return transcribe_audio(decode_or_reject(data), fix_text=clean_text, mix=mix)
+    return transcribe_decoded(decode_or_reject(data), mix=mix)
 
 
 def ticket_from_transcript(
@@ -60,7 +73,7 @@ def ticket_from_audio(
 ) -> Ticket:
     """Transcribe decoded audio, triage what the customer said into a ticket, and keep the
     recording with the ticket (reviewers listen to it)."""
-    t = transcribe_audio(decoded, fix_text=clean_text)
+    t = transcribe_decoded(decoded)
     ticket = ticket_from_transcript(
         db=db,
         segments=t.segments,

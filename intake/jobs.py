@@ -23,7 +23,7 @@ from core.db import Base, UTCDateTime, session_scope
 from core.errors import ApiError, not_found
 from core.settings import get_settings
 from core.tasks import enqueue_after_commit, queue
-from intake.audio import decode_or_reject, ticket_from_transcript
+from intake.audio import decode_or_reject, ticket_from_transcript, transcribe_decoded
 from tickets.recordings import save_recording
 from tickets.service import ticket_view
 
@@ -158,9 +158,6 @@ def _fail(job_id: str, code: str, message: str) -> None:
 
 def run(job_id: str) -> str:
     """Transcribe one job and create its ticket; the outcome is written on the job."""
-    from asr.service import transcribe_audio
-    from triage.service import clean_text
-
     job = _claim(job_id)
     if job is None:
         return "skipped"
@@ -174,7 +171,7 @@ def run(job_id: str) -> str:
 
     try:
         decoded = decode_or_reject(data)
-        transcript = transcribe_audio(decoded, fix_text=clean_text, on_progress=progress)
+        transcript = transcribe_decoded(decoded, on_progress=progress)
         with session_scope() as db:
             ticket = ticket_from_transcript(
                 db=db,

@@ -84,3 +84,20 @@ def test_run_count_and_hardware_revision() -> None:
 def test_bare_estate_name_is_not_an_address() -> None:
     assert extract("我们小区想新装一部电梯", VOCAB)["address"] is None
     assert extract("我住在阳光小区3栋502", VOCAB)["address"] == "阳光小区3栋502"
+
+
+def test_misheard_versions_and_models_snap_to_what_the_kb_knows() -> None:
+    vocab = Vocabulary.build(
+        [
+            {"product_type": "智能门锁", "models": ["X3"], "firmware": ["2.3.1"]},
+            {"product_type": "智能门锁", "models": ["X5"], "firmware": ["3.0.2"]},
+        ],
+        {"门锁": "智能门锁"},
+    )
+    # 是二点三点一 heard as 十二点三点一; 艾克斯三 heard as X33.
+    got = extract("门锁型号X33固件好像12.3.1", vocab)
+    assert got["firmware"] == "2.3.1"
+    assert got["model"] == "X3"
+    # Versions and models the KB does not know stay as said.
+    assert extract("门锁固件4.5.6", vocab)["firmware"] == "4.5.6"
+    assert extract("门锁型号X7", vocab)["model"] == "X7"

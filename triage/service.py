@@ -55,6 +55,18 @@ def clean_text(text: str, index: HybridIndex | None = None) -> str:
     return _lexicon_for(index).fixer.fix(get_normalizer()(text))[0]
 
 
+def asr_hotwords(index: HybridIndex | None = None) -> str:
+    """What the KB names — models, fault codes, product types — as hotwords for the speech
+    model (Whisper reads at most ~220 tokens of prompt, so the list is cut there)."""
+    vocab = _lexicon_for(index or live_index.get_index()).vocab
+    words = [
+        *sorted(set(vocab.synonyms.values())),
+        *sorted(set(vocab.models.values())),
+        *sorted(vocab.code_product),
+    ]
+    return " ".join(words)[:400]
+
+
 def validate_text(text: str) -> str:
     """The text stripped, or a 422 saying what is wrong with it."""
     limit = get_settings().max_text_chars
