@@ -127,6 +127,9 @@ def test_homophone_fixer_only_fixes_unknown_spans() -> None:
     # a KB word that sounds like part of a real word is never spliced in (地址是 ≠ 地指示)
     cutter = HomophoneFixer({"指示"}, tok)
     assert cutter.fix("地址是文三路")[0] == "地址是文三路"
+    # …but sharing an unchanged character with a real word is fine (家门 stays 家门).
+    door = HomophoneFixer({"门锁"}, tok)
+    assert door.fix("我家门所按指纹没反应")[0] == "我家门锁按指纹没反应"
 
 
 def test_sentence_transformers_encoder_loads_offline() -> None:

@@ -58,8 +58,16 @@ class HomophoneFixer:
                 span = "".join(chars[i : i + n])
                 if not term or term == span or self._freq.get(span, 0) >= COMMON_WORD_FREQ:
                     continue
-                if any(a < i + n and b > i and not (i <= a and b <= i + n) for a, b in protected):
-                    continue  # would cut through a real word (地址是 is not 地指示)
+                if any(
+                    a < i + n
+                    and b > i
+                    and not (i <= a and b <= i + n)
+                    and any(chars[k] != term[k - i] for k in range(max(a, i), min(b, i + n)))
+                    for a, b in protected
+                ):
+                    # Would change a real word it cuts through (地址是 is not 地指示); sharing
+                    # an unchanged character is fine (我家门所 → 我家门锁 keeps 家门).
+                    continue
                 chars[i : i + n] = list(term)
                 fixes.append((span, term))
                 i += n - 1
