@@ -33,6 +33,7 @@ def encode(
     fmt: str = "wav",
     codec: str = "pcm_s16le",
     out_rate: int | None = None,
+    bit_rate: int | None = None,
 ) -> bytes:
     """Encode mono samples (or [left, right]) at rate into a container/codec, resampling."""
     chans = samples if isinstance(samples, list) else [samples]
@@ -46,6 +47,8 @@ def encode(
         with av.open(str(path), mode="w", format=fmt) as out:
             stream = out.add_stream(codec, rate=out_rate or rate)
             stream.layout = layout
+            if bit_rate:
+                stream.bit_rate = bit_rate
             frame = av.AudioFrame.from_ndarray(s16.T.reshape(1, -1), format="s16", layout=layout)
             frame.sample_rate = rate
             frame.pts = 0
@@ -63,12 +66,17 @@ def encode(
         return path.read_bytes()
 
 
-def telephone(samples: np.ndarray, *, codec: str = "pcm_mulaw", seed: int = 0) -> bytes:
+def telephone(
+    samples: np.ndarray, *, codec: str = "pcm_mulaw", seed: int = 0, amr_bit_rate: int = 12200
+) -> bytes:
     """An 8 kHz telephone-line version: band-limited, a little line noise, μ-law or AMR."""
     rng = np.random.default_rng(seed)
     noisy = samples + rng.normal(0, 0.004, len(samples)).astype(np.float32)
     if codec == "amr_nb":
-        return encode(noisy, fmt="amr", codec="libopencore_amrnb", out_rate=8000)
+        # 12.2 kbit/s is AMR-NB's mode for ordinary mobile voice calls (FFmpeg would pick ~5).
+        return encode(
+            noisy, fmt="amr", codec="libopencore_amrnb", out_rate=8000, bit_rate=amr_bit_rate
+        )
     return encode(noisy, fmt="wav", codec=codec, out_rate=8000)
 
 
