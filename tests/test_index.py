@@ -9,7 +9,7 @@ from knowledge_base import live_index
 from knowledge_base.bm25 import BM25
 from knowledge_base.index import HybridIndex
 from knowledge_base.tokens import KBTokenizer, pinyin_bigrams
-from triage.homophones import HomophoneFixer
+from triage.homophones import CodeFixer, HomophoneFixer, code_readings
 
 LOCK = {
     "id": "L1",
@@ -130,6 +130,17 @@ def test_homophone_fixer_only_fixes_unknown_spans() -> None:
     # …but sharing an unchanged character with a real word is fine (家门 stays 家门).
     door = HomophoneFixer({"门锁"}, tok)
     assert door.fix("我家门所按指纹没反应")[0] == "我家门锁按指纹没反应"
+
+
+def test_fault_codes_heard_as_characters_become_kb_codes() -> None:
+    assert ("yi", "er", "shi", "yi") in code_readings("E21")
+    assert ("ai", "fu", "san") in code_readings("F3")
+    fixer = CodeFixer(["E1", "P2", "E21", "F3"])
+    assert fixer.fix("热水器打不着火,显示衣衣") == "热水器打不着火,显示E1"
+    assert fixer.fix("屏幕上显示屁二,报艾夫三") == "屏幕上显示P2,报F3"
+    assert fixer.fix("显示1211") == "显示1211"  # digits were heard as digits
+    assert fixer.fix("衣衣服都湿了") == "衣衣服都湿了"  # no display cue, no code
+    assert CodeFixer(["E2", "E-2"]).fix("显示衣二") == "显示衣二"  # two codes read alike
 
 
 def test_sentence_transformers_encoder_loads_offline() -> None:

@@ -5,6 +5,8 @@ pinyin and the span itself is not a common word (so a correct 公式 is never tu
 KB term that happens to sound alike).
 """
 
+import itertools
+import re
 from collections.abc import Iterable
 
 from knowledge_base.tokens import HAN, KBTokenizer, char_pinyin
@@ -87,3 +89,73 @@ def vocabulary_terms(
             if MIN_LEN <= len(w) <= MAX_LEN and all(HAN.match(c) for c in w):
                 terms.add(w)
     return terms
+
+
+# How callers read fault-code letters and digits aloud (toneless pinyin).
+LETTER_READINGS: dict[str, tuple[str, ...]] = {
+    "A": ("a",), "B": ("bi",), "C": ("xi",), "D": ("di",), "E": ("yi",), "F": ("ai", "fu"),
+    "H": ("ai", "qi"), "L": ("ai", "le"), "P": ("pi",), "U": ("you",),
+}  # fmt: skip
+DIGIT_READINGS: dict[str, tuple[str, ...]] = {
+    "0": ("ling", "dong"), "1": ("yi", "yao"), "2": ("er", "liang"), "3": ("san",),
+    "4": ("si",), "5": ("wu",), "6": ("liu",), "7": ("qi",), "8": ("ba",), "9": ("jiu",),
+}  # fmt: skip
+DISPLAY_CUE = re.compile(r"(?:显示|报|代码|故障码|错误码|提示)(?:了|的是|是|出)?[:：]?")
+MAX_CODE_SYLLABLES = 6
+
+
+def code_readings(code: str) -> set[tuple[str, ...]]:
+    """Every way a fault code like E21 is read aloud, as syllable tuples
+    (yi er yi, yi er shi yi, yi liang yi …)."""
+    m = re.fullmatch(r"([A-Z]{1,2})-?(\d{1,3})", code)
+    if not m or any(c not in LETTER_READINGS for c in m.group(1)):
+        return set()
+    letters = [r for c in m.group(1) for r in LETTER_READINGS[c]]
+    digits = m.group(2)
+    forms = [[DIGIT_READINGS[d] for d in digits]]
+    if len(digits) == 2 and digits[0] != "0":  # 21 read as a number: 二十一
+        tens = [] if digits[0] == "1" else [DIGIT_READINGS[digits[0]]]
+        ones = [] if digits[1] == "0" else [DIGIT_READINGS[digits[1]]]
+        forms.append([*tens, ("shi",), *ones])
+    out = set()
+    for form in forms:
+        for combo in itertools.product(*form):
+            out.add((*letters, *combo))
+    return out
+
+
+class CodeFixer:
+    """Turns a fault code the recogniser wrote as characters (显示衣衣) back into the KB's
+    code (显示E1), when the characters after a display cue read exactly like one KB code."""
+
+    def __init__(self, codes: Iterable[str]) -> None:
+        by_reading: dict[tuple[str, ...], str] = {}
+        for code in codes:
+            for reading in code_readings(code.upper()):
+                # Two codes read alike are ambiguous: keep neither.
+                by_reading[reading] = "" if by_reading.get(reading, code) != code else code
+        self._by_reading = {k: v for k, v in by_reading.items() if v}
+
+    def fix(self, text: str) -> str:
+        """Text with spoken-as-characters fault codes after display cues replaced."""
+        if not self._by_reading:
+            return text
+        out, pos = [], 0
+        for cue in DISPLAY_CUE.finditer(text):
+            start = cue.end()
+            if start < pos:
+                continue
+            syllables = []
+            # Only characters: digits the recogniser wrote as digits were heard as digits.
+            for ch in text[start : start + MAX_CODE_SYLLABLES]:
+                if not HAN.match(ch):
+                    break
+                syllables.append(char_pinyin(ch))
+            for n in range(len(syllables), 0, -1):
+                code = self._by_reading.get(tuple(syllables[:n]))
+                if code:
+                    out.append(text[pos:start] + code)
+                    pos = start + n
+                    break
+        out.append(text[pos:])
+        return "".join(out)

@@ -37,6 +37,12 @@ LOWER_CODE = re.compile(r"(?<![A-Za-z])([a-z]{1,3})(\d{1,4})(?![A-Za-z])")
 # ITN sometimes leaves a phone number spoken digit by digit with pauses: 幺三八 一二三四 …
 SPACED_DIGITS = re.compile(r"(?<=\d)[\s\-－—]+(?=\d)")
 CLAUSE = re.compile(r"([,，。;；!！?？、\s]+)")
+# OpenCC keeps 著 (valid in simplified text), but after a verb speech recognisers mean 着.
+ZHE = re.compile(r"著(?![名作者称述录])")
+# 幺 (one, in phone numbers) is often heard as 要 right before the digits.
+YAO_PHONE = re.compile(
+    r"((?:电话|手机|号码|联系方式)(?:号码)?(?:是|为|:|：)?)要(?=([\d幺一二三四五六七八九零]))"
+)
 NUMERAL = re.compile(r"[零〇幺一二两三四五六七八九十百千万亿点]")
 TEN = re.compile(r"^(?:([一二两三四五六七八九])?十([一二三四五六七八九])?)$")
 
@@ -58,6 +64,8 @@ class Normalizer:
         """Normalise text (idempotent)."""
         text = unicodedata.normalize("NFKC", text)
         text = self._cc.convert(text)
+        text = ZHE.sub("着", text)
+        text = YAO_PHONE.sub(lambda m: m.group(1) + ("1" if m.group(2).isdigit() else "幺"), text)
         text = re.sub(r"\s+", " ", text).strip()
         text = SPOKEN_LETTER.sub("X", text)
         text = LETTER_CODE.sub(_letter_code, text)

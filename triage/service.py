@@ -11,7 +11,7 @@ from knowledge_base import live_index
 from knowledge_base.index import Candidate, HybridIndex
 from triage import diagnose, field_chain
 from triage.entities import FIELD_NAMES, Vocabulary, extract
-from triage.homophones import HomophoneFixer, vocabulary_terms
+from triage.homophones import CodeFixer, HomophoneFixer, vocabulary_terms
 from triage.normalize import get_normalizer
 from triage.rules import get_rules
 
@@ -26,6 +26,7 @@ class _Lexicon:
     generation: int
     vocab: Vocabulary
     fixer: HomophoneFixer
+    codes: CodeFixer
 
 
 _lexicon_lock = threading.Lock()
@@ -43,16 +44,25 @@ def _lexicon_for(index: HybridIndex) -> _Lexicon:
         entries = list(index.entries.values())
         vocab = Vocabulary.build(entries, rules.synonym_to_product)
         terms = vocabulary_terms(entries, rules.synonym_to_product.keys(), index.tokenizer)
-        lex = _Lexicon(index.generation, vocab, HomophoneFixer(terms, index.tokenizer))
-        _lexicon.clear()
+        lex = _Lexicon(
+            index.generation,
+            vocab,
+            HomophoneFixer(terms, index.tokenizer),
+            CodeFixer(vocab.code_product),
+        )
+        # Two indexes at most: the live one and the console's draft copy ("try a query"), so
+        # alternating between them does not rebuild each lexicon on every call.
+        _lexicon.pop(key, None)
+        while len(_lexicon) >= 2:
+            _lexicon.pop(next(iter(_lexicon)))
         _lexicon[key] = lex
         return lex
 
 
 def clean_text(text: str, index: HybridIndex | None = None) -> str:
     """Speech-recognised text in triage's canonical form: simplified, digits, KB words repaired."""
-    index = index or live_index.get_index()
-    return _lexicon_for(index).fixer.fix(get_normalizer()(text))[0]
+    lex = _lexicon_for(index or live_index.get_index())
+    return lex.codes.fix(lex.fixer.fix(get_normalizer()(text))[0])
 
 
 def asr_hotwords(index: HybridIndex | None = None) -> str:
