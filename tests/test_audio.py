@@ -120,6 +120,18 @@ def test_silence_and_noise_invent_nothing(shared_service: Service) -> None:
     assert after.json()["total"] == before.json()["total"]
 
 
+def test_music_invents_nothing_and_clipped_speech_still_works(shared_service: Service) -> None:
+    t = np.arange(SAMPLE_RATE * 6) / SAMPLE_RATE
+    notes = 220 * 2 ** (np.floor(t * 4) % 8 / 12)  # a little tune: a new note every 0.25 s
+    music = 0.2 * (np.sin(2 * np.pi * notes * t) + 0.5 * np.sin(2 * np.pi * 1.5 * notes * t))
+    r = post_audio(shared_service, encode(music.astype(np.float32)))
+    assert r.status_code == 422 and r.json()["error"]["code"] == "no_speech", r.text
+    clipped = np.clip(load("c02.wav") * 4, -0.5, 0.5)  # an overdriven line: peaks cut off
+    r = post_audio(shared_service, telephone(clipped.astype(np.float32)))
+    assert r.status_code == 201, r.text
+    assert r.json()["fields"]["product_type"] == "充电桩"
+
+
 def test_bad_uploads_over_http(shared_service: Service) -> None:
     assert post_audio(shared_service, b"").json()["error"]["code"] == "empty_audio"
     bad = post_audio(shared_service, b"%PDF-1.7 not a recording" * 50, "x.pdf")
