@@ -130,6 +130,11 @@ def test_homophone_fixer_only_fixes_unknown_spans() -> None:
     # …but sharing an unchanged character with a real word is fine (家门 stays 家门).
     door = HomophoneFixer({"门锁"}, tok)
     assert door.fix("我家门所按指纹没反应")[0] == "我家门锁按指纹没反应"
+    # Near-homophones recognisers produce (lü/li, zh/z, -ng/-n) are repaired too …
+    near = HomophoneFixer({"绿灯", "充电桩"}, tok)
+    assert near.fix("力灯一直亮,充电赚坏了")[0] == "绿灯一直亮,充电桩坏了"
+    # … but a real word is still never turned into a KB term.
+    assert near.fix("去旅游")[0] == "去旅游"
 
 
 def test_fault_codes_heard_as_characters_become_kb_codes() -> None:

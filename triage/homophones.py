@@ -17,22 +17,45 @@ MAX_LEN = 5
 COMMON_WORD_FREQ = 50
 
 
+def _add_unique(table: dict[tuple[str, ...], str], key: tuple[str, ...], term: str) -> None:
+    # Two KB terms reading the same are ambiguous: keep neither.
+    table[key] = "" if table.get(key, term) != term else term
+
+
+def fuzzy_syllable(syllable: str) -> str:
+    """A syllable with the distinctions recognisers (and southern speakers) blur removed:
+    zh/z, ch/c, sh/s, n/l, final -ng/-n, ü/i (力灯 ~ 绿灯, 充电装 ~ 充电桩)."""
+    s = syllable
+    for retroflex in ("zh", "ch", "sh"):
+        if s.startswith(retroflex):
+            s = s[0] + s[2:]
+    if s.startswith("n"):
+        s = "l" + s[1:]
+    if len(s) > 2 and s.endswith("ng") and s[-3] in "aei":
+        s = s[:-1]
+    return s.replace("v", "i")
+
+
 class HomophoneFixer:
     """Maps pinyin of KB terms back to the terms."""
 
     def __init__(self, terms: Iterable[str], tokenizer: KBTokenizer) -> None:
         self._by_pinyin: dict[tuple[str, ...], str] = {}
+        self._by_fuzzy: dict[tuple[str, ...], str] = {}
         self._freq = tokenizer.word_freq
         self._tokenizer = tokenizer
         for term in terms:
             if MIN_LEN <= len(term) <= MAX_LEN and all(HAN.match(c) for c in term):
                 key = tuple(char_pinyin(c) for c in term)
-                # Two KB terms reading the same are ambiguous: keep neither.
-                if key in self._by_pinyin and self._by_pinyin[key] != term:
-                    self._by_pinyin[key] = ""
-                else:
-                    self._by_pinyin[key] = term
+                _add_unique(self._by_pinyin, key, term)
+                _add_unique(self._by_fuzzy, tuple(fuzzy_syllable(x) for x in key), term)
         self._lengths = sorted({len(k) for k in self._by_pinyin}, reverse=True)
+
+    def _term_for(self, syllables: list[str]) -> str:
+        exact = self._by_pinyin.get(tuple(syllables))
+        if exact is not None:
+            return exact
+        return self._by_fuzzy.get(tuple(fuzzy_syllable(x) for x in syllables), "")
 
     def _common_word_spans(self, text: str) -> list[tuple[int, int]]:
         spans = []
@@ -56,7 +79,7 @@ class HomophoneFixer:
             for n in self._lengths:
                 if i + n > len(chars) or None in syl[i : i + n]:
                     continue
-                term = self._by_pinyin.get(tuple(syl[i : i + n]))  # type: ignore[arg-type]
+                term = self._term_for(syl[i : i + n])  # type: ignore[arg-type]
                 span = "".join(chars[i : i + n])
                 if not term or term == span or self._freq.get(span, 0) >= COMMON_WORD_FREQ:
                     continue
