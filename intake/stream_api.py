@@ -17,7 +17,9 @@ A call whose client disconnects without "stop" still becomes a ticket from what 
 import asyncio
 import json
 import logging
+import os
 import uuid
+import wave
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -30,6 +32,7 @@ from core.db import session_scope
 from core.errors import ApiError
 from core.settings import get_settings
 from intake.audio import ticket_from_transcript
+from tickets.recordings import recording_path
 from tickets.service import ticket_view
 from triage.service import clean_text
 
@@ -62,6 +65,14 @@ class _Call:
         self.partial_in_flight = False
         self._partial_task: asyncio.Task | None = None
         self._send_lock = asyncio.Lock()
+        # The call as received goes to disk as it arrives (memory stays bounded); it becomes
+        # the ticket's recording so reviewers can listen to it.
+        self.recording_path = recording_path(0).with_name(f"live-{self.call_id}.wav")
+        self.recording_path.parent.mkdir(parents=True, exist_ok=True)
+        self.recording = wave.open(str(self.recording_path), "wb")  # noqa: SIM115 (lives as long as the call)
+        self.recording.setnchannels(1)
+        self.recording.setsampwidth(2)
+        self.recording.setframerate(session.sample_rate)
 
     async def send(self, message: dict[str, Any]) -> None:
         if not self.connected:
@@ -121,6 +132,7 @@ async def _receive_audio(call: _Call, max_seconds: float) -> None:
         if msg.get("bytes") is not None:
             try:
                 call.session.feed(msg["bytes"])
+                call.recording.writeframes(msg["bytes"])
             except ValueError as exc:
                 await call.send({"type": "error", "code": "bad_audio", "message": str(exc)})
                 continue
@@ -161,6 +173,8 @@ def _create_ticket(call: _Call, channel: str, actor: str) -> dict[str, Any]:
             channel=channel,
             actor=actor,
         )
+        call.recording.close()
+        os.replace(call.recording_path, recording_path(ticket.id))
         return ticket_view(ticket)
 
 
@@ -211,6 +225,8 @@ async def stream(
     try:
         view = await asyncio.to_thread(_create_ticket, call, channel, who.actor)
     except ApiError as exc:
+        call.recording.close()
+        call.recording_path.unlink(missing_ok=True)
         error = {"code": exc.code, "message": exc.message}
         await call.send({"type": "end", "ticket": None, "error": error})
     else:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from starlette.testclient import WebSocketTestSession
 
-from asr.audio import SAMPLE_RATE
+from asr.audio import SAMPLE_RATE, decode
 from asr.streaming import StreamConfig, StreamSession, common_prefix
 from eval.audio_tools import load, pcm16, resample
 from tests.conftest import Service
@@ -50,6 +50,11 @@ def test_live_call_gives_partials_finals_and_ticket(shared_service: Service) -> 
     assert ticket["fields"]["firmware"] == "2.3.1"
     assert ticket["diagnosis"]["kb_id"] == "LOCK-FP-231"
     assert [s["text"] for s in ticket["transcript"]] == [f["text"] for f in finals]
+    from tickets.recordings import load_recording
+
+    kept = decode(load_recording(ticket["id"]) or b"", max_seconds=600)  # the call, as sent
+    assert kept.source_rate == 8000
+    assert abs(kept.duration - len(pcm) / 2 / 8000) < 0.05
 
 
 def test_silence_only_call_makes_no_ticket(shared_service: Service) -> None:
@@ -69,6 +74,7 @@ def test_silence_only_call_makes_no_ticket(shared_service: Service) -> None:
         "error": messages[-1]["error"],
     }
     assert messages[-1]["error"]["code"] == "no_speech"
+    assert not list((shared_service.data_dir / "recordings").glob("live-*"))  # nothing left
 
 
 @pytest.mark.parametrize(
