@@ -8,7 +8,11 @@ from typing import Annotated
 
 import typer
 
+from console.cli import user_app
 from core.settings import PACKAGE_ROOT, get_settings
+from dispatch.cli import dispatch_app
+from intake.import_cli import import_app
+from tickets.recurrence_cli import predict_app
 
 app = typer.Typer(
     help="Hotline: voice/AI intake and triage for field-service hotlines.", no_args_is_help=True
@@ -19,6 +23,10 @@ eval_app = typer.Typer(help="Evaluation and benchmarks.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(token_app, name="token")
 app.add_typer(eval_app, name="eval")
+app.add_typer(user_app, name="user")
+app.add_typer(import_app, name="import")
+app.add_typer(predict_app, name="predict")
+app.add_typer(dispatch_app, name="dispatch")
 
 DEMO_KB = PACKAGE_ROOT / "knowledge_base" / "demo" / "kb.jsonl"
 
@@ -62,11 +70,25 @@ def init(
             if not report.ok:
                 _fail(f"demo KB rejected: {report.errors[:3]}")
             typer.echo(f"demo knowledge base loaded: {len(report.published)} entries published")
+        if demo:
+            from sla.config import install_defaults
+
+            sla_created = install_defaults(db=db)
+            if sla_created["policies"]:
+                typer.echo(
+                    f"SLA defaults: calendars {sla_created['calendars']}, "
+                    f"{len(sla_created['policies'])} policies (edit under /api/v1/sla)"
+                )
         has_admin = db.scalar(
             select(func.count())
             .select_from(ApiToken)
             .where(ApiToken.role == Role.admin.value, ApiToken.revoked.is_(False))
         )
+        if demo:
+            from console.accounts import ensure_demo_users
+
+            for username, password in ensure_demo_users(db=db).items():
+                typer.echo(f"demo console login: {username} / {password}  (/console/login)")
         if not has_admin or new_admin_token:
             plain = create_token(db=db, name="bootstrap-admin", role=Role.admin)
             typer.secho(f"admin token (shown once, keep it safe): {plain}", fg=typer.colors.GREEN)
@@ -410,6 +432,66 @@ def eval_kb_scale(
     from eval.kb_scale import main
 
     main(n_entries=entries, n_queries=queries)
+
+
+@eval_app.command("sla")
+def eval_sla(
+    tickets: Annotated[int, typer.Option(help="Tickets in the simulated day.")] = 3800,
+    seed: Annotated[int, typer.Option()] = 7,
+    realtime: Annotated[int, typer.Option(help="Escalations timed in real seconds.")] = 400,
+    window: Annotated[float, typer.Option(help="Real-time window (s) they fall in.")] = 40.0,
+) -> None:
+    """A simulated day of SLA (attainment, escalations per level), then escalation firing
+    lateness in real seconds with two workers and a restart; exits 1 if p95 > 5 s."""
+    from eval.sla_sim import main
+
+    sys.exit(main(tickets=tickets, seed=seed, realtime=realtime, window_s=window))
+
+
+@eval_app.command("imports")
+def eval_imports() -> None:
+    """Field accuracy of Excel and WeChat imports, request detection and recurring-fault
+    prediction precision/recall, on the labelled data in eval/data/imports."""
+    from eval.imports_eval import main
+
+    sys.exit(main())
+
+
+@eval_app.command("import-scale")
+def eval_import_scale(
+    rows: Annotated[int, typer.Option()] = 100_000,
+    read_only: Annotated[bool, typer.Option(help="Measure reading only, no import.")] = False,
+) -> None:
+    """Streamed reading and import of a large sheet: rows/s and memory."""
+    from eval.import_scale import main
+
+    main(rows=rows, import_rows=not read_only)
+
+
+@eval_app.command("console")
+def eval_console(
+    tickets: Annotated[int, typer.Option(help="Tickets to seed.")] = 10_000,
+    repeat: Annotated[int, typer.Option(help="Requests per page.")] = 30,
+    database_url: Annotated[
+        str | None, typer.Option(help="Benchmark on this database (default: a fresh SQLite).")
+    ] = None,
+) -> None:
+    """Console page load times (p50/p95, real HTTP) with N tickets in the database."""
+    from eval.console_bench import main
+
+    sys.exit(main(tickets=tickets, repeat=repeat, database_url=database_url))
+
+
+@eval_app.command("dispatch")
+def eval_dispatch(
+    service: Annotated[
+        bool, typer.Option(help="Also time triaged → offered in a running uvicorn service.")
+    ] = True,
+) -> None:
+    """Geofence, pool assignment, a simulated day vs greedy, and live triage → offer latency."""
+    from eval.dispatch_eval import main
+
+    sys.exit(main(service=service))
 
 
 if __name__ == "__main__":

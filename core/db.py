@@ -20,6 +20,14 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        # SQLite keeps no offset: store every aware time as UTC so it reads back right.
+        from datetime import UTC
+
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
     def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
         from datetime import UTC
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 Handler = Callable[..., None]
 
 # Modules whose import subscribes handlers; a domain adds its `hooks` module here.
-HANDLER_MODULES: tuple[str, ...] = ()
+HANDLER_MODULES: tuple[str, ...] = ("sla.hooks", "intake.bridges.hooks", "dispatch.hooks")
 
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 _loaded = False
@@ -29,6 +29,12 @@ def subscribe(name: str) -> Callable[[Handler], Handler]:
         return fn
 
     return register
+
+
+def unsubscribe(name: str, fn: Handler) -> None:
+    """Stop calling fn for `name` (tests that listen for a while)."""
+    if fn in _handlers.get(name, ()):
+        _handlers[name].remove(fn)
 
 
 def publish(name: str, *, db: Session, **payload: Any) -> None:

@@ -8,7 +8,13 @@ MODEL_MODULES = (
     "core.notify",
     "knowledge_base.models",
     "tickets.models",
+    "sla.models",
+    "dispatch.models",
+    "intake.models",
     "intake.jobs",
+    "intake.bridges.models",
+    "tickets.recurrence",
+    "console.models",
 )
 
 

@@ -22,7 +22,15 @@ from core.settings import Settings, get_settings
 log = logging.getLogger("hotline.tasks")
 
 # Modules that declare tasks; a worker imports them all so it can run any queued task.
-TASK_MODULES = ("core.notify", "intake.jobs")
+TASK_MODULES = (
+    "core.notify",
+    "intake.jobs",
+    "sla.tasks",
+    "intake.import_tasks",
+    "intake.bridges.tasks",
+    "tickets.recurrence",
+    "dispatch.tasks",
+)
 
 
 def _storage_args(settings: Settings) -> tuple[type, dict]:
@@ -39,7 +47,8 @@ def _storage_args(settings: Settings) -> tuple[type, dict]:
 
 
 # Until configure() runs (service start, worker start, tests), tasks run inline, in memory.
-queue: Huey = Huey("hotline", immediate=True, utc=True)
+# Results are not kept: outcomes live in the domain tables, and Huey would keep every one.
+queue: Huey = Huey("hotline", immediate=True, utc=True, results=False)
 
 
 def configure(settings: Settings | None = None) -> Huey:

@@ -1,7 +1,7 @@
 """Shared fixtures: a configured service on SQLite (and PostgreSQL when available)."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,3 +104,26 @@ def shared_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service
         yield svc
     finally:
         svc.client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def listen() -> Iterator[Callable[[str], list[dict]]]:
+    """listen(name) → a list that receives the payload of every `name` event until the test
+    ends (then the listener is removed, so no test hears another's events)."""
+    from core import events
+
+    added: list[tuple[str, Callable[..., None]]] = []
+
+    def _listen(name: str) -> list[dict]:
+        got: list[dict] = []
+
+        def record(db: object, **payload: object) -> None:
+            got.append(payload)
+
+        events.subscribe(name)(record)
+        added.append((name, record))
+        return got
+
+    yield _listen
+    for name, fn in added:
+        events.unsubscribe(name, fn)

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from core import events
 from core.db import session_scope
 from core.notify import NotificationAttempt, NotificationDelivery, send
 from tests.conftest import Service, start_service
@@ -102,9 +101,8 @@ def _attempts(delivery_id: int) -> list[tuple[bool, int | None]]:
         return [(a.ok, a.status_code) for a in rows]
 
 
-def test_retried_with_backoff_until_delivered(svc: Service, hook: Hook) -> None:
-    seen: list[int] = []
-    events.subscribe("notification.delivered")(lambda db, delivery: seen.append(delivery.id))
+def test_retried_with_backoff_until_delivered(svc: Service, hook: Hook, listen) -> None:
+    delivered = listen("notification.delivered")
     hook.script = [(500, {}), (200, {"errcode": 45009, "errmsg": "api freq out of limit"})]
     t0 = time.monotonic()
     delivery_id = _send(hook.url, "工单 HL-1")
@@ -114,17 +112,16 @@ def test_retried_with_backoff_until_delivered(svc: Service, hook: Hook) -> None:
     assert _attempts(delivery_id) == [(False, 500), (False, 200), (True, 200)]
     assert time.monotonic() - t0 >= 0.2 + 0.4  # the second wait doubles the first
     assert [r["markdown"]["content"] for r in hook.received] == ["工单 HL-1"] * 3
-    assert delivery_id in seen
+    assert delivery_id in [e["delivery"].id for e in delivered]
 
 
-def test_gives_up_after_the_last_try(svc: Service, hook: Hook) -> None:
-    failed: list[int] = []
-    events.subscribe("notification.failed")(lambda db, delivery: failed.append(delivery.id))
+def test_gives_up_after_the_last_try(svc: Service, hook: Hook, listen) -> None:
+    failed = listen("notification.failed")
     hook.script = [(503, {})] * 3
     d = _wait(_send(hook.url, "x"))
     assert d.status == "failed" and d.attempts == 3
     assert "HTTP 503" in (d.last_error or "")
-    assert d.id in failed
+    assert d.id in [e["delivery"].id for e in failed]
 
 
 def test_nothing_is_sent_for_a_rolled_back_transaction(svc: Service, hook: Hook) -> None:

@@ -64,8 +64,11 @@ def create_from_triage(
     source: str | None = None,
     transcript: list[dict[str, Any]] | None = None,
     reported_at: datetime | None = None,
+    hold_for_qc: str | None = None,
 ) -> Ticket:
-    """A ticket filled from a triage result, created as new and moved to triaged."""
+    """A ticket filled from a triage result, created as new and moved to triaged — or, with
+    hold_for_qc (the reason), to pending_qc: imported tickets wait for a quality check before
+    anything (dispatch, SLA) acts on them."""
     now = clock.now()
     fields = {k: v for k, v in triage["fields"].items()}
     diagnosis = triage["diagnosis"]
@@ -94,23 +97,25 @@ def create_from_triage(
     db.flush()
     ticket.number = f"HL{now:%Y%m%d}-{ticket.id:06d}"
     _event(db, ticket, actor=actor, kind="created", to_status="new", changes={"channel": channel})
-    ticket.status = "triaged"
+    ticket.status = "pending_qc" if hold_for_qc else "triaged"
     _event(
         db,
         ticket,
         actor=SYSTEM,
         kind="status",
         from_status="new",
-        to_status="triaged",
+        to_status=ticket.status,
         changes={
             "kb_id": diagnosis.get("kb_id"),
             "confidence": diagnosis.get("confidence"),
             "no_match": diagnosis.get("no_match"),
             "fields": {k: v for k, v in fields.items() if v is not None},
         },
+        reason=hold_for_qc,
     )
     db.flush()
-    events.publish("ticket.triaged", db=db, ticket=ticket)
+    if not hold_for_qc:
+        events.publish("ticket.triaged", db=db, ticket=ticket)
     return ticket
 
 
@@ -244,7 +249,16 @@ def transition(
     ticket.updated_at = clock.now()
     _event(db, ticket, actor=actor, kind="status", from_status=old, to_status=to, reason=reason)
     _flush(db, ticket)
+    _announce(db, ticket, old)
     return ticket
+
+
+def _announce(db: Session, ticket: Ticket, old: str) -> None:
+    """Tell other domains about a status change; a ticket that passed its quality check is
+    now triaged for them (dispatch, SLA start only then)."""
+    events.publish("ticket.status_changed", db=db, ticket=ticket, from_status=old)
+    if old == "pending_qc" and ticket.status in ("triaged", "reviewed"):
+        events.publish("ticket.triaged", db=db, ticket=ticket)
 
 
 def review(
@@ -267,7 +281,15 @@ def review(
 
     ticket = get_ticket(db=db, ticket_id=ticket_id)
     _check_version(ticket, expected_version)
-    check_transition(ticket.status, "reviewed")
+    if ticket.reviewed_at is not None:
+        raise ApiError(
+            409,
+            "already_reviewed",
+            f"Ticket {ticket.number} was reviewed by {ticket.reviewed_by}; change its fields "
+            "instead.",
+        )
+    if ticket.status in FINAL:
+        check_transition(ticket.status, "reviewed")  # raises: a final ticket is not reviewed
     predicted = ticket.kb_id
     corrected = None if no_match else (kb_id or predicted)
     if corrected is not None and kb_id is not None:
@@ -315,7 +337,10 @@ def review(
         )
     )
     old = ticket.status
-    ticket.status = "reviewed"
+    # A ticket already on its way (dispatched, in progress …) keeps its status: the review is
+    # a verdict on the auto-fill, not a step back in the work.
+    if old in ("new", "triaged", "pending_qc"):
+        ticket.status = "reviewed"
     ticket.reviewed_at = now
     ticket.reviewed_by = actor
     ticket.updated_at = now
@@ -328,11 +353,14 @@ def review(
         actor=actor,
         kind="review",
         from_status=old,
-        to_status="reviewed",
+        to_status=ticket.status,
         changes=changes,
         reason=note or ("confirmed" if not changes else "corrected"),
     )
     _flush(db, ticket)
+    if ticket.status != old:
+        _announce(db, ticket, old)
+    events.publish("ticket.reviewed", db=db, ticket=ticket, diagnosis_changed=diag_changed)
     return ticket
 
 

@@ -4,6 +4,7 @@ from core.errors import ApiError
 
 STATES = (
     "new",
+    "pending_qc",  # 待质检: imported from an old sheet or a chat, awaiting a quality check
     "triaged",
     "reviewed",
     "dispatched",
@@ -13,16 +14,19 @@ STATES = (
     "cancelled",
 )
 TRANSITIONS: dict[str, set[str]] = {
-    "new": {"triaged", "cancelled"},
-    "triaged": {"reviewed", "cancelled"},
+    "new": {"triaged", "pending_qc", "cancelled"},
+    "pending_qc": {"triaged", "reviewed", "cancelled"},
+    "triaged": {"reviewed", "pending_qc", "dispatched", "cancelled"},  # auto-dispatch on triage
     "reviewed": {"dispatched", "cancelled"},
-    "dispatched": {"in_progress", "reviewed", "cancelled"},  # back to reviewed = re-dispatch
+    # back to triaged/reviewed = offer declined or expired, waiting for re-dispatch
+    "dispatched": {"in_progress", "triaged", "reviewed", "cancelled"},
     "in_progress": {"resolved", "cancelled"},
     "resolved": {"closed", "in_progress"},  # reopened when the fix did not hold
     "closed": set(),
     "cancelled": set(),
 }
 FINAL = {"closed", "cancelled"}
+LABELS = {"pending_qc": "待质检"}
 
 
 def check_transition(current: str, target: str) -> None:

@@ -1,0 +1,176 @@
+"""Console accounts: scrypt password hashes, login sessions (stored hashed) and CSRF tokens."""
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from console.models import ConsoleSession, ConsoleUser
+from core import clock
+from core.auth import Role
+from core.errors import ApiError
+
+SESSION_TTL = timedelta(hours=12)
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{1,63}$")
+MIN_PASSWORD = 8
+# scrypt cost: ~50 ms and 16 MiB per login on this class of machine (RFC 7914 interactive range).
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+# Verifying against this when the username is unknown keeps login time the same either way.
+_DUMMY_HASH: str | None = None
+ROLE_LABELS = {
+    Role.admin: "管理员",
+    Role.agent: "坐席",
+    Role.knowledge_engineer: "知识工程师",
+    Role.supervisor: "主管",
+    Role.technician: "技术员",
+}
+
+
+def hash_password(password: str) -> str:
+    """The stored form of a password: scrypt with a random salt and its parameters."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(
+        password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32
+    )
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether password matches the stored hash (constant-time comparison)."""
+    try:
+        scheme, n, r, p, salt, want = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    got = hashlib.scrypt(
+        password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32
+    )
+    return hmac.compare_digest(got.hex(), want)
+
+
+def create_user(
+    *, db: Session, username: str, role: Role, password: str, display_name: str | None = None
+) -> ConsoleUser:
+    """A new enabled account; 409 if the username is taken, 422 for a bad name or password."""
+    if not USERNAME.match(username):
+        raise ApiError(
+            422,
+            "invalid_username",
+            "A username is 2-64 letters, digits, '.', '_' or '-', starting with a letter or digit.",
+        )
+    if len(password) < MIN_PASSWORD:
+        raise ApiError(
+            422, "weak_password", f"A password needs at least {MIN_PASSWORD} characters."
+        )
+    if db.scalar(select(ConsoleUser.id).where(ConsoleUser.username == username)) is not None:
+        raise ApiError(409, "duplicate_username", f"User {username!r} exists already.")
+    user = ConsoleUser(
+        username=username,
+        display_name=display_name or username,
+        role=role.value,
+        password_hash=hash_password(password),
+        disabled=False,
+        created_at=clock.now(),
+    )
+    db.add(user)
+    db.flush()
+    return user
+
+
+def set_disabled(*, db: Session, username: str, disabled: bool) -> ConsoleUser:
+    """Disable (or re-enable) an account; disabling also ends its sessions."""
+    user = db.scalar(select(ConsoleUser).where(ConsoleUser.username == username))
+    if user is None:
+        raise ApiError(404, "not_found", f"No user {username!r}.")
+    user.disabled = disabled
+    if disabled:
+        db.execute(
+            update(ConsoleSession).where(ConsoleSession.user_id == user.id).values(revoked=True)
+        )
+    db.flush()
+    return user
+
+
+def authenticate(*, db: Session, username: str, password: str) -> ConsoleUser | None:
+    """The enabled user with these credentials, or None (same cost whether or not it exists)."""
+    global _DUMMY_HASH
+    user = db.scalar(select(ConsoleUser).where(ConsoleUser.username == username))
+    if user is None:
+        _DUMMY_HASH = _DUMMY_HASH or hash_password(secrets.token_hex(8))
+        verify_password(password, _DUMMY_HASH)
+        return None
+    if not verify_password(password, user.password_hash) or user.disabled:
+        return None
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(*, db: Session, user: ConsoleUser) -> str:
+    """A new login session for user; returns the cookie value (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    db.add(
+        ConsoleSession(
+            token_hash=_digest(token),
+            user_id=user.id,
+            csrf_token=secrets.token_urlsafe(24),
+            created_at=now,
+            expires_at=now + SESSION_TTL,
+            revoked=False,
+        )
+    )
+    user.last_login_at = now
+    db.flush()
+    return token
+
+
+def lookup_session(*, db: Session, token: str | None) -> tuple[ConsoleSession, ConsoleUser] | None:
+    """The live session and its enabled user for a cookie value, or None."""
+    if not token:
+        return None
+    row = db.execute(
+        select(ConsoleSession, ConsoleUser)
+        .join(ConsoleUser, ConsoleUser.id == ConsoleSession.user_id)
+        .where(ConsoleSession.token_hash == _digest(token))
+    ).first()
+    if row is None:
+        return None
+    sess, user = row
+    if sess.revoked or user.disabled or sess.expires_at <= clock.now():
+        return None
+    return sess, user
+
+
+def end_session(*, db: Session, token: str | None) -> None:
+    """Log out: the cookie value stops working at once."""
+    if token:
+        db.execute(
+            update(ConsoleSession)
+            .where(ConsoleSession.token_hash == _digest(token))
+            .values(revoked=True)
+        )
+
+
+def ensure_demo_users(*, db: Session) -> dict[str, str]:
+    """One demo login per role (username = role name) with a fresh random password.
+
+    Returns username → password for the accounts created now; existing ones are left alone.
+    """
+    created = {}
+    for role in Role:
+        name = role.value.replace("_", "-")
+        if db.scalar(select(ConsoleUser.id).where(ConsoleUser.username == name)) is None:
+            password = secrets.token_urlsafe(9)
+            create_user(
+                db=db, username=name, role=role, password=password, display_name=ROLE_LABELS[role]
+            )
+            created[name] = password
+    return created

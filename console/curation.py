@@ -1,0 +1,361 @@
+"""Knowledge curation pages: search, edit a draft, review and publish, history, try a query."""
+
+import difflib
+import html
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from console import kb_review, try_query
+from console.web import AREAS, Viewer, posted_form, redirect, render, require
+from core.auth import Role
+from core.deps import get_db
+from core.errors import ApiError
+from knowledge_base import service as kb
+from knowledge_base.models import KBEntry
+from knowledge_base.schemas import LIST_FIELDS, EntryData
+from triage.rules import get_rules
+from triage.service import validate_text
+
+router = APIRouter(prefix="/kb")
+CURATORS = require(*AREAS["kb"])
+PAGE = 50
+FORM_FIELDS = (
+    ("title", "标题"),
+    ("product_type", "产品类型"),
+    ("models", "适用型号"),
+    ("firmware", "受影响固件"),
+    ("symptoms", "症状（每行一条）"),
+    ("fault_code", "故障码"),
+    ("root_cause", "根因"),
+    ("resolution", "处理方案"),
+    ("remote_fixable", "可远程处理"),
+    ("parts", "备件"),
+    ("skills", "技能/资质"),
+    ("severity", "严重度"),
+)
+LABELS = dict(FORM_FIELDS)
+SEVERITIES = {"low": "低", "medium": "中", "high": "高", "critical": "紧急"}
+STATUSES = {"draft": "草稿", "published": "已发布", "retired": "已下线"}
+
+
+def _form_content(form: Any) -> dict[str, Any]:
+    """Entry content from the edit form (lists: one item per line or comma)."""
+    out: dict[str, Any] = {}
+    for name, _ in FORM_FIELDS:
+        raw = str(form.get(name, "")).strip()
+        if name in LIST_FIELDS:
+            sep = "\n" if name == "symptoms" else None
+            items = raw.split(sep) if sep else raw.replace("，", ",").replace("\n", ",").split(",")
+            out[name] = [i.strip() for i in items if i.strip()]
+        elif name == "remote_fixable":
+            out[name] = form.get(name) == "on"
+        elif name == "fault_code":
+            out[name] = raw or None
+        else:
+            out[name] = raw
+    return out
+
+
+def _problems(exc: ValidationError) -> str:
+    return "；".join(
+        f"{LABELS.get(str(e['loc'][0]), e['loc'][0]) if e['loc'] else '条目'}：{e['msg']}"
+        for e in exc.errors()
+    )
+
+
+@router.get("")
+def kb_list(
+    request: Request,
+    q: str = "",
+    product_type: str = "",
+    status: str = "",
+    offset: int = 0,
+    db: Session = Depends(get_db),
+    viewer: Viewer = Depends(CURATORS),
+) -> Response:
+    """Entries with search and filters; the review to-do list; the most corrected entries."""
+    if status and status not in STATUSES:
+        raise ApiError(422, "invalid_status", f"状态必须是 {list(STATUSES)} 之一。")
+    rows, total = kb.list_entries(
+        db=db,
+        q=q.strip() or None,
+        product_type=product_type or None,
+        status=status or None,
+        limit=PAGE,
+        offset=max(offset, 0),
+    )
+    products = db.scalars(select(KBEntry.product_type).distinct().order_by(KBEntry.product_type))
+    return render(
+        request,
+        "kb_list.html",
+        viewer,
+        rows=rows,
+        total=total,
+        q=q,
+        product_type=product_type,
+        status=status,
+        offset=offset,
+        page=PAGE,
+        products=list(products),
+        statuses=STATUSES,
+        pending=kb_review.pending_requests(db=db),
+        corrected=kb_review.most_corrected(db=db),
+    )
+
+
+@router.get("/new")
+def new_entry_page(request: Request, viewer: Viewer = Depends(CURATORS)) -> Response:
+    """An empty edit form for a new entry."""
+    return _edit_page(request, viewer, None, content={"severity": "medium"}, history=[])
+
+
+@router.post("/new")
+def create_entry(
+    request: Request,
+    form: FormData = Depends(posted_form),
+    db: Session = Depends(get_db),
+    viewer: Viewer = Depends(CURATORS),
+) -> Response:
+    """Create a new entry as a draft."""
+    content = {"id": str(form.get("id", "")).strip(), **_form_content(form)}
+    try:
+        data = EntryData.model_validate(content)
+    except ValidationError as exc:
+        return _edit_page(
+            request, viewer, None, content=content, history=[], error=_problems(exc), status=422
+        )
+    kb.create_entry(db=db, data=data, actor=viewer.actor, reason=str(form.get("reason") or ""))
+    db.commit()
+    return redirect(f"/kb/{data.id}?saved=1")
+
+
+def _edit_page(
+    request: Request,
+    viewer: Viewer,
+    entry: KBEntry | None,
+    *,
+    content: dict[str, Any],
+    history: list,
+    pending: Any = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "kb_edit.html",
+        viewer,
+        code=status,
+        entry=entry,
+        c=content,
+        fields=FORM_FIELDS,
+        list_fields=LIST_FIELDS,
+        severities=SEVERITIES,
+        statuses=STATUSES,
+        products=list(get_rules().product_synonyms),
+        history=history[-5:],
+        pending=pending,
+        error=error,
+        is_admin=viewer.role is Role.admin,
+    )
+
+
+@router.get("/try")
+def try_page(request: Request, viewer: Viewer = Depends(CURATORS)) -> Response:
+    """The “try a query” box."""
+    return render(request, "kb_try.html", viewer, result=None, text="")
+
+
+@router.post("/try")
+def try_run(
+    request: Request,
+    form: FormData = Depends(posted_form),
+    db: Session = Depends(get_db),
+    viewer: Viewer = Depends(CURATORS),
+) -> Response:
+    """Rank a caller sentence against the published KB and the KB with drafts applied."""
+    text = validate_text(str(form.get("text", "")))
+    result = try_query.compare(db, text)
+    template = "_try_result.html" if request.headers.get("hx-request") else "kb_try.html"
+    return render(request, template, viewer, result=result, text=text)
+
+
+@router.get("/{entry_id}")
+def edit_page(
+    entry_id: str,
+    request: Request,
+    db: Session = Depends(get_db),
+    viewer: Viewer = Depends(CURATORS),
+) -> Response:
+    """The entry's edit form (its draft, or the published content to start a draft from)."""
+    entry = kb.get_entry(db=db, entry_id=entry_id)
+    return _edit_page(
+        request,
+        viewer,
+        entry,
+        content=entry.draft or entry.published or {},
+        history=kb.history(db=db, entry_id=entry_id),
+        pending=kb_review.pending_request(db=db, entry_id=entry_id),
+    )
+
+
+@router.post("/{entry_id}")
+def save_draft(
+    entry_id: str,
+    request: Request,
+    form: FormData = Depends(posted_form),
+    db: Session = Depends(get_db),
+    viewer: Viewer = Depends(CURATORS),
+) -> Response:
+    """Save the form as the entry's draft (409 if someone saved in between)."""
+    entry = kb.get_entry(db=db, entry_id=entry_id)
+    content = _form_content(form)
+    rev = str(form.get("revision", ""))
+    try:
+        kb.update_entry(
+            db=db,
+            entry_id=entry_id,
+            changes=content,
+            actor=viewer.actor,
+            expected_revision=int(rev) if rev.isdigit() else None,
+            reason=str(form.get("reason") or "") or None,
+        )
+    except ValidationError as exc:
+        return _edit_page(
+            request,
+            viewer,
+            entry,
+            content={**content, "id": entry_id},
+            history=kb.history(db=db, entry_id=entry_id),
+            pending=kb_review.pending_request(db=db, entry_id=entry_id),
+            error=_problems(exc),
+            status=422,
+        )
+    if form.get("submit_review"):
+        kb_review.submit(db=db, entry_id=entry_id, actor=viewer.actor, note=None)
+        return redirect(f"/kb/{entry_id}?submitted=1")
+    db.commit()
+    return redirect(f"/kb/{entry_id}?saved=1")
+
+
+@router.post("/{entry_id}/submit")
+def submit_review(
+    entry_id: str,
+    request: Request,
+    form: FormData = Depends(posted_form),
+    db: Session = Depends(get_db),
+    viewer: Viewer = Depends(CURATORS),
+) -> Response:
+    """Submit the draft for review."""
+    kb_review.submit(
+        db=db, entry_id=entry_id, actor=viewer.actor, note=str(form.get("note") or "") or None
+    )
+    db.commit()
+    return redirect(f"/kb/{entry_id}?submitted=1")
+
+
+@router.post("/{entry_id}/publish")
+def publish(
+    entry_id: str,
+    request: Request,
+    form: FormData = Depends(posted_form),
+    db: Session = Depends(get_db),
+    viewer: Viewer = Depends(CURATORS),
+) -> Response:
+    """Approve the submitted draft and publish it (the index updates after commit)."""
+    rev = str(form.get("revision", ""))
+    kb_review.approve_and_publish(
+        db=db,
+        entry_id=entry_id,
+        actor=viewer.actor,
+        is_admin=viewer.role is Role.admin,
+        expected_revision=int(rev) if rev.isdigit() else None,
+        reason=str(form.get("reason") or "") or None,
+    )
+    db.commit()
+    return redirect(f"/kb/{entry_id}?published=1")
+
+
+@router.post("/{entry_id}/reject")
+def reject(
+    entry_id: str,
+    request: Request,
+    form: FormData = Depends(posted_form),
+    db: Session = Depends(get_db),
+    viewer: Viewer = Depends(CURATORS),
+) -> Response:
+    """Send the draft back to its author."""
+    kb_review.reject(
+        db=db,
+        entry_id=entry_id,
+        actor=viewer.actor,
+        is_admin=viewer.role is Role.admin,
+        note=str(form.get("reason") or "") or None,
+    )
+    db.commit()
+    return redirect(f"/kb/{entry_id}?rejected=1")
+
+
+@router.post("/{entry_id}/retire")
+def retire(
+    entry_id: str,
+    request: Request,
+    form: FormData = Depends(posted_form),
+    db: Session = Depends(get_db),
+    viewer: Viewer = Depends(CURATORS),
+) -> Response:
+    """Take the entry out of search."""
+    kb.retire_entry(
+        db=db, entry_id=entry_id, actor=viewer.actor, reason=str(form.get("reason") or "") or None
+    )
+    db.commit()
+    return redirect(f"/kb/{entry_id}?retired=1")
+
+
+def diff_html(old: Any, new: Any) -> Markup:
+    """A readable diff of one field: character-level for text, item-level for lists."""
+    if isinstance(old, list) or isinstance(new, list):
+        old_items, new_items = list(old or []), list(new or [])
+        parts = [f"<del>{html.escape(str(i))}</del>" for i in old_items if i not in new_items]
+        parts += [f"<ins>{html.escape(str(i))}</ins>" for i in new_items if i not in old_items]
+        kept = [html.escape(str(i)) for i in new_items if i in old_items]
+        return Markup(" ".join(parts + ([f"<span>（未变 {len(kept)} 项）</span>"] if kept else [])))
+    a, b = "" if old is None else str(old), "" if new is None else str(new)
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(html.escape(a[i1:i2]))
+        if op in ("delete", "replace"):
+            out.append(f"<del>{html.escape(a[i1:i2])}</del>")
+        if op in ("insert", "replace"):
+            out.append(f"<ins>{html.escape(b[j1:j2])}</ins>")
+    return Markup("".join(out))
+
+
+@router.get("/{entry_id}/history")
+def history_page(
+    entry_id: str,
+    request: Request,
+    db: Session = Depends(get_db),
+    viewer: Viewer = Depends(CURATORS),
+) -> Response:
+    """Every revision of the entry with field-by-field diffs."""
+    entry = kb.get_entry(db=db, entry_id=entry_id)
+    revisions = [
+        {
+            "rev": r,
+            "diffs": [
+                (LABELS.get(name, name), diff_html(*change))
+                for name, change in r.changes.items()
+                if isinstance(change, list) and len(change) == 2
+            ],
+        }
+        for r in reversed(kb.history(db=db, entry_id=entry_id))
+    ]
+    return render(request, "kb_history.html", viewer, entry=entry, revisions=revisions)

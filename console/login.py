@@ -1,0 +1,86 @@
+"""Log in, log out, and the landing page of each role."""
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from console import accounts
+from console.web import COOKIE, PREFIX, Viewer, home_of, redirect, render, require
+from core.deps import get_db
+
+router = APIRouter()
+
+
+def _safe_next(nxt: str | None) -> str | None:
+    """Only console paths: an open redirect would let a phishing link bounce through us."""
+    if nxt and nxt.startswith(PREFIX + "/") and not nxt.startswith("//") and "\\" not in nxt:
+        return nxt
+    return None
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    """The login form."""
+    return render(request, "login.html", None, next=_safe_next(next) or "", error=None)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: str = Form(""),
+    password: str = Form(""),
+    next: str = Form(""),
+    db: Session = Depends(get_db),
+) -> Response:
+    """Check the credentials, start a session and go to the user's page."""
+    user = accounts.authenticate(db=db, username=username.strip(), password=password)
+    if user is None:
+        return render(
+            request,
+            "login.html",
+            None,
+            code=401,
+            next=_safe_next(next) or "",
+            error="用户名或密码错误，或账号已停用。",
+            username=username,
+        )
+    token = accounts.start_session(db=db, user=user)
+    found = accounts.lookup_session(db=db, token=token)
+    assert found is not None
+    target = _safe_next(next) or PREFIX + home_of(Viewer(found[1], found[0]))
+    db.commit()  # before the redirect: the next page must find the session
+    response = redirect(target.removeprefix(PREFIX))
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(accounts.SESSION_TTL.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path=PREFIX,
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, db: Session = Depends(get_db), _: Viewer = Depends(require())
+) -> Response:
+    """End the session."""
+    accounts.end_session(db=db, token=request.cookies.get(COOKIE))
+    db.commit()
+    response = redirect("/login")
+    response.delete_cookie(COOKIE, path=PREFIX)
+    return response
+
+
+@router.get("/")
+def home(viewer: Viewer = Depends(require())) -> Response:
+    """Each role's first page."""
+    return redirect(home_of(viewer))
+
+
+@router.get("/me")
+def me(request: Request, viewer: Viewer = Depends(require())) -> Response:
+    """Who is logged in (the landing page of roles without a console area)."""
+    return render(request, "me.html", viewer)

@@ -1,0 +1,250 @@
+"""The console's web plumbing: the mounted sub-application, login guard, CSRF and templates.
+
+The console is its own small ASGI app mounted under /console, so its failures render as HTML
+pages (login redirect, 403 page) while the JSON API keeps its JSON error shape.
+"""
+
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from console import accounts
+from console.models import ConsoleSession, ConsoleUser
+from core.auth import Role
+from core.deps import get_db
+from core.errors import ApiError
+
+HERE = Path(__file__).resolve().parent
+COOKIE = "hotline_console"
+PREFIX = "/console"
+log = logging.getLogger("hotline.console")
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def _json_script(value: Any) -> Markup:
+    """JSON safe inside <script type="application/json"> (no </script> break-out)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+templates.env.filters["jsonscript"] = _json_script
+templates.env.filters["compact"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
+templates.env.filters["stamp"] = lambda ts: f"{ts:%m-%d %H:%M}" if ts else ""
+templates.env.globals["status_labels"] = {
+    "new": "新建",
+    "pending_qc": "待质检",
+    "triaged": "待审核",
+    "reviewed": "已审核",
+    "dispatched": "已派单",
+    "in_progress": "处理中",
+    "resolved": "已解决",
+    "closed": "已关闭",
+    "cancelled": "已取消",
+}
+templates.env.globals["channel_labels"] = {
+    "phone": "电话",
+    "app": "App",
+    "web": "网页",
+    "wechat": "微信",
+    "excel": "Excel 导入",
+    "cli": "命令行",
+}
+templates.env.globals["kb_actions"] = {
+    "create": "创建",
+    "edit": "编辑草稿",
+    "publish": "发布",
+    "retire": "下线",
+}
+templates.env.globals["event_labels"] = {
+    "created": "创建",
+    "status": "状态变更",
+    "fields": "字段修改",
+    "review": "审核",
+    "note": "备注",
+    "dispatch": "派单",
+}
+templates.env.globals["severity_labels"] = {
+    "low": "低",
+    "medium": "中",
+    "high": "高",
+    "critical": "紧急",
+}
+templates.env.globals["ROLE_LABELS"] = {r.value: label for r, label in accounts.ROLE_LABELS.items()}
+
+
+class LoginRequired(Exception):
+    """The page needs a logged-in user."""
+
+
+class Forbidden(Exception):
+    """The logged-in user's role may not open the page."""
+
+    def __init__(self, allowed: tuple[Role, ...]) -> None:
+        super().__init__(allowed)
+        self.allowed = allowed
+
+
+@dataclass
+class Viewer:
+    """The logged-in user of a request, with the session's CSRF token."""
+
+    user: ConsoleUser
+    session: ConsoleSession
+
+    @property
+    def role(self) -> Role:
+        """The user's role."""
+        return Role(self.user.role)
+
+    @property
+    def actor(self) -> str:
+        """How this user appears in ticket and KB histories."""
+        return f"{self.user.role}:{self.user.username}"
+
+    def can(self, *roles: Role) -> bool:
+        """Whether the user holds one of roles (admin holds every role)."""
+        return self.role is Role.admin or self.role in roles
+
+
+# Which roles see which area; the nav and every page guard use the same table.
+AREAS: dict[str, tuple[Role, ...]] = {
+    "review": (Role.agent, Role.supervisor),
+    "kb": (Role.knowledge_engineer,),
+    "boards": (Role.supervisor,),
+}
+
+
+def require(*roles: Role) -> Callable[..., Viewer]:
+    """Dependency: a logged-in user holding one of roles (admin always passes); for POSTs the
+    CSRF token (form field csrf_token or header X-CSRF-Token) must match the session's."""
+
+    async def guard(request: Request, db: Session = Depends(get_db)) -> Viewer:
+        # The lookup is a blocking query: off the event loop, like FastAPI's sync handlers.
+        found = await run_in_threadpool(
+            accounts.lookup_session, db=db, token=request.cookies.get(COOKIE)
+        )
+        if found is None:
+            raise LoginRequired()
+        sess, user = found
+        viewer = Viewer(user, sess)
+        if request.method == "POST":
+            sent = request.headers.get("x-csrf-token")
+            if sent is None:
+                form = await request.form()
+                sent = str(form.get("csrf_token") or "")
+            if not sent or not hmac.compare_digest(sent, sess.csrf_token):
+                raise ApiError(
+                    403, "csrf", "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。"
+                )
+        if roles and not viewer.can(*roles):
+            raise Forbidden(roles)
+        return viewer
+
+    return guard
+
+
+async def posted_form(request: Request) -> FormData:
+    """The request's form, read once (handlers stay sync and run in the thread pool)."""
+    return await request.form()
+
+
+def render(
+    request: Request, template: str, viewer: Viewer | None, code: int = 200, **ctx: Any
+) -> HTMLResponse:
+    """A page with the viewer, nav areas and CSRF token available to the template."""
+    areas = [a for a, roles in AREAS.items() if viewer and viewer.can(*roles)]
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "viewer": viewer,
+            "areas": areas,
+            "csrf": viewer.session.csrf_token if viewer else "",
+            "prefix": PREFIX,
+            **ctx,
+        },
+        status_code=code,
+    )
+
+
+def redirect(path: str) -> RedirectResponse:
+    """A 303 to a console path (after a POST the browser GETs the target)."""
+    return RedirectResponse(PREFIX + path, status_code=303)
+
+
+HOMES = {Role.agent: "/review", Role.knowledge_engineer: "/kb", Role.supervisor: "/boards"}
+
+
+def home_of(viewer: Viewer) -> str:
+    """Where a user lands after logging in: their role's main page."""
+    return HOMES.get(viewer.role, "/review" if viewer.role is Role.admin else "/me")
+
+
+def create_console() -> FastAPI:
+    """The console sub-application (mounted at /console by core.app)."""
+    from console import boards, curation, login, review
+
+    app = FastAPI(title="Hotline console", docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    for module in (login, review, curation, boards):
+        app.include_router(module.router)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _: LoginRequired) -> Response:
+        if request.headers.get("hx-request"):
+            # htmx follows redirects inside the fragment; make it load the login page instead.
+            return Response(status_code=401, headers={"HX-Redirect": PREFIX + "/login"})
+        nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"{PREFIX}/login?next={nxt}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        allowed = "、".join(accounts.ROLE_LABELS[r] for r in exc.allowed)
+        return _error_page(
+            request, 403, "无权访问", f"此页面仅对{allowed}开放。", _viewer_of(request)
+        )
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        viewer = _viewer_of(request)
+        return _error_page(request, exc.status, "操作未完成", exc.message, viewer)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        title = "页面不存在" if exc.status_code == 404 else "请求有误"
+        return _error_page(request, exc.status_code, title, str(exc.detail), _viewer_of(request))
+
+    return app
+
+
+def _viewer_of(request: Request) -> Viewer | None:
+    """The logged-in user, for the nav of an error page (the request's session was rolled back,
+    which expired its objects)."""
+    from core.db import session_scope
+
+    with session_scope() as db:
+        found = accounts.lookup_session(db=db, token=request.cookies.get(COOKIE))
+        return Viewer(found[1], found[0]) if found else None
+
+
+def _error_page(
+    request: Request, status: int, title: str, message: str, viewer: Viewer | None = None
+) -> HTMLResponse:
+    return render(
+        request, "error.html", viewer, code=status, status=status, title=title, message=message
+    )

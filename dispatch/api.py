@@ -1,0 +1,277 @@
+"""Dispatch endpoints: technicians and their app, the open pool, offers, overrides, decisions.
+Parts binding (devices, warehouses, stock, reservations, transfers) is in parts_api."""
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+
+from core.auth import Principal, Role, require_roles
+from core.deps import get_db
+from core.errors import ApiError
+from dispatch import schemas, service, tasks, technicians
+from dispatch.models import Technician
+from dispatch.parts_api import router as parts_router
+from tickets.service import get_ticket
+
+router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch"])
+SUPERVISE = require_roles(Role.supervisor)
+READ = require_roles(Role.supervisor, Role.agent)
+APP = require_roles(Role.technician, Role.supervisor)
+
+
+def _tech_view(db: Session, tech: Technician) -> dict:
+    return technicians.view(tech, technicians.loads_today(db, [tech.id]).get(tech.id, 0))
+
+
+def _me(db: Session, who: Principal) -> Technician:
+    tech = service.technician_of(db, who)
+    if tech is None:
+        raise ApiError(
+            403, "not_a_technician", "This token is not linked to a technician (api_token_id)."
+        )
+    return tech
+
+
+# Technician registry (supervisors)
+
+
+@router.post("/technicians", status_code=201)
+def create_technician(
+    body: schemas.TechnicianIn, db: Session = Depends(get_db), _: Principal = Depends(SUPERVISE)
+) -> dict:
+    """Register a technician; the pool is re-matched (they may take waiting tickets)."""
+    tech = technicians.create(db, body.model_dump(mode="json"))
+    tasks.kick(db)
+    db.commit()
+    return _tech_view(db, tech)
+
+
+@router.get("/technicians")
+def list_technicians(
+    region: str | None = None,
+    skill: str | None = None,
+    db: Session = Depends(get_db),
+    _: Principal = Depends(READ),
+) -> dict:
+    """Technicians, optionally covering a region or holding a skill."""
+    rows = technicians.list_all(db, region=region, skill=skill)
+    loads = technicians.loads_today(db)
+    return {"items": [technicians.view(t, loads.get(t.id, 0)) for t in rows]}
+
+
+@router.get("/technicians/near")
+def technicians_near(
+    lat: float = Query(ge=-90, le=90),
+    lon: float = Query(ge=-180, le=180),
+    radius_km: float = Query(default=5.0, gt=0, le=500),
+    db: Session = Depends(get_db),
+    _: Principal = Depends(READ),
+) -> dict:
+    """Geofence: active technicians within radius_km of a point, nearest first."""
+    found = technicians.near(db, lat, lon, radius_km)
+    return {"items": [{**technicians.view(t), "distance_km": round(d, 3)} for t, d in found]}
+
+
+@router.get("/technicians/{tech_id}")
+def get_technician(
+    tech_id: int, db: Session = Depends(get_db), _: Principal = Depends(READ)
+) -> dict:
+    """One technician."""
+    return _tech_view(db, technicians.get(db, tech_id))
+
+
+@router.patch("/technicians/{tech_id}")
+def patch_technician(
+    tech_id: int,
+    body: schemas.TechnicianPatch,
+    db: Session = Depends(get_db),
+    _: Principal = Depends(SUPERVISE),
+) -> dict:
+    """Change skills, shifts, regions, availability, webhook…; the pool is re-matched."""
+    tech = technicians.update(db, tech_id, body.model_dump(mode="json", exclude_unset=True))
+    tasks.kick(db)
+    db.commit()
+    return _tech_view(db, tech)
+
+
+@router.post("/technicians/{tech_id}/location", status_code=201)
+def post_location(
+    tech_id: int,
+    body: schemas.LocationIn,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(APP),
+) -> dict:
+    """A position report (a technician may only report their own)."""
+    tech = technicians.get(db, tech_id)
+    if who.role is Role.technician and _me(db, who).id != tech.id:
+        raise ApiError(403, "not_yours", "A technician can only report their own location.")
+    row = technicians.record_location(db, tech, body.lat, body.lon, body.accuracy_m)
+    tasks.kick(db)
+    db.commit()
+    return {"technician_id": tech.id, "lat": row.lat, "lon": row.lon, "at": row.at}
+
+
+@router.get("/technicians/{tech_id}/locations")
+def get_locations(
+    tech_id: int,
+    limit: int = Query(default=100, ge=1, le=1000),
+    db: Session = Depends(get_db),
+    _: Principal = Depends(READ),
+) -> dict:
+    """Recent position reports, newest first."""
+    rows = technicians.locations(db, tech_id, limit)
+    return {
+        "items": [
+            {"lat": r.lat, "lon": r.lon, "at": r.at, "accuracy_m": r.accuracy_m} for r in rows
+        ]
+    }
+
+
+# The technician app (a technician's own token)
+
+
+@router.get("/me")
+def me(
+    db: Session = Depends(get_db), who: Principal = Depends(require_roles(Role.technician))
+) -> dict:
+    """The calling technician and their open assignments."""
+    tech = _me(db, who)
+    return {
+        **_tech_view(db, tech),
+        "assignments": [
+            service.assignment_view(a) for a in service.technician_assignments(db, tech.id)
+        ],
+    }
+
+
+@router.post("/me/location", status_code=201)
+def my_location(
+    body: schemas.LocationIn,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(require_roles(Role.technician)),
+) -> dict:
+    """Live location update from the technician app."""
+    tech = _me(db, who)
+    row = technicians.record_location(db, tech, body.lat, body.lon, body.accuracy_m)
+    tasks.kick(db)
+    db.commit()
+    return {"technician_id": tech.id, "lat": row.lat, "lon": row.lon, "at": row.at}
+
+
+@router.post("/me/availability")
+def my_availability(
+    body: schemas.AvailabilityIn,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(require_roles(Role.technician)),
+) -> dict:
+    """The technician switches themselves available / unavailable."""
+    tech = technicians.update(db, _me(db, who).id, {"available": body.available})
+    tasks.kick(db)
+    db.commit()
+    return _tech_view(db, tech)
+
+
+@router.post("/assignments/{assignment_id}/accept")
+def accept(
+    assignment_id: int, db: Session = Depends(get_db), who: Principal = Depends(APP)
+) -> dict:
+    """Accept an offer (the technician's own, or a supervisor on their behalf)."""
+    tech = _me(db, who) if who.role is Role.technician else None
+    row = service.accept(db, assignment_id, tech=tech, actor=who.actor)
+    db.commit()
+    return service.assignment_view(row)
+
+
+@router.post("/assignments/{assignment_id}/decline")
+def decline(
+    assignment_id: int,
+    body: schemas.DeclineIn | None = None,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(APP),
+) -> dict:
+    """Decline an offer: the ticket is re-dispatched to someone else at once."""
+    tech = _me(db, who) if who.role is Role.technician else None
+    reason = body.reason if body else None
+    row = service.decline(db, assignment_id, tech=tech, actor=who.actor, reason=reason)
+    db.commit()
+    return service.assignment_view(row)
+
+
+@router.get("/assignments/{assignment_id}")
+def get_assignment(
+    assignment_id: int, db: Session = Depends(get_db), who: Principal = Depends(APP)
+) -> dict:
+    """One assignment with its explanation."""
+    row = service.get_assignment(db, assignment_id)
+    if who.role is Role.technician and _me(db, who).id != row.technician_id:
+        raise ApiError(403, "not_yours", f"Assignment {assignment_id} is someone else's.")
+    return service.assignment_view(row)
+
+
+# The pool, decisions and overrides
+
+
+@router.get("/pending")
+def pending(db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
+    """The "pending dispatch" queue with each ticket's reason."""
+    return {"items": service.pending_queue(db)}
+
+
+@router.post("/rematch")
+def rematch(_: Principal = Depends(SUPERVISE)) -> dict:
+    """Re-match the open pool now (it also runs on events and at least every 30 s); one
+    rematch runs at a time, so this waits up to 10 s for a running one."""
+    out = tasks.run_rematch("manual", wait_s=10.0)
+    if out is None:
+        raise ApiError(409, "rematch_running", "Another rematch is still running; retry shortly.")
+    return out
+
+
+@router.get("/tickets/{ticket_id}")
+def ticket_dispatch(
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+) -> dict:
+    """A ticket's dispatch: pool place, offers with explanations, decisions, parts."""
+    return service.dispatch_state(db, ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/dispatch")
+def dispatch_ticket(
+    ticket_id: str,
+    body: schemas.DispatchIn | None = None,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(SUPERVISE),
+) -> dict:
+    """Put a ticket into the pool and match it now (force: even if remote fix comes first)."""
+    ticket = get_ticket(db=db, ticket_id=ticket_id)
+    force = bool(body and body.force)
+    if service.queue_ticket(db, ticket, trigger="manual", forced=force, actor=who.actor) is None:
+        raise ApiError(
+            409,
+            "remote_fix_first",
+            f"The diagnosis of {ticket.number} says remote fix first; send force=true to dispatch.",
+        )
+    service.rematch(db, trigger="manual", ticket_ids=[ticket.id])
+    db.commit()
+    return service.dispatch_state(db, ticket.id)
+
+
+@router.post("/tickets/{ticket_id}/reassign")
+def reassign(
+    ticket_id: str,
+    body: schemas.ReassignIn,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(SUPERVISE),
+) -> dict:
+    """Supervisor override: give the ticket to this technician, with a mandatory reason."""
+    row = service.reassign(
+        db,
+        ticket_id=ticket_id,
+        technician_id=body.technician_id,
+        reason=body.reason,
+        actor=who.actor,
+    )
+    db.commit()
+    return service.assignment_view(row)
+
+
+router.include_router(parts_router)

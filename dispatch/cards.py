@@ -1,0 +1,108 @@
+"""The push card a technician receives for an offer: WeCom `template_card` (text_notice) JSON.
+
+A WeCom group-robot webhook takes it as is; any other transport gets the same JSON (the
+notifier is pluggable per channel, see core.notify). WeCom limits: at most 6 horizontal rows
+and 3 jump links, so the card carries the essentials and links to the full ticket.
+"""
+
+from typing import Any
+from urllib.parse import quote
+
+from core.settings import get_settings
+
+
+def navigation_url(lat: float, lon: float, name: str) -> str:
+    """A navigation link to the site (AMap URI API: opens the app, or the web map)."""
+    return (
+        f"https://uri.amap.com/navigation?to={lon:.6f},{lat:.6f},{quote(name or '现场')}"
+        "&mode=car&callnative=1"
+    )
+
+
+def _parts_line(parts: list[dict[str, Any]]) -> str:
+    if not parts:
+        return "无需备件"
+    items = []
+    for p in parts:
+        label = p.get("sku") or p.get("part")
+        if p.get("status") == "reserved":
+            items.append(f"{label}×1（{p.get('warehouse_id')}已预留）")
+        else:
+            items.append(f"{label}（{p.get('status')}）")
+    return "；".join(items)
+
+
+def _history_text(history: list[dict[str, Any]]) -> str:
+    if not history:
+        return "该设备无历史维修记录"
+    lines = [
+        f"{h['date']} {h['number']} {h.get('title') or h.get('kb_id') or '未诊断'}"
+        f"（{h['status']}{'，' + h['technician'] if h.get('technician') else ''}）"
+        for h in history[:5]
+    ]
+    return "\n".join(lines)
+
+
+def build_card(
+    *,
+    ticket: dict[str, Any],
+    assignment_id: int,
+    distance_km: float | None,
+    kb: dict[str, Any] | None,
+    parts: list[dict[str, Any]],
+    history: list[dict[str, Any]],
+    site: tuple[float, float] | None,
+) -> dict[str, Any]:
+    """The card for one offer: site, device, diagnosis and resolution, parts, device history,
+    and links to navigate, accept and decline."""
+    base = get_settings().dispatch_app_url.rstrip("/")
+    api = f"{base}/api/v1/dispatch/assignments/{assignment_id}"
+    address = ticket.get("address") or "地址待确认"
+    device = " ".join(
+        str(v)
+        for v in (ticket.get("product_type"), ticket.get("model"), ticket.get("firmware"))
+        if v
+    )
+    title = (kb or {}).get("title") or "待现场诊断"
+    links = []
+    if site is not None:
+        links.append({"type": 1, "title": "导航到现场", "url": navigation_url(*site, address)})
+    links += [
+        {"type": 1, "title": "接单", "url": f"{api}/accept"},
+        {"type": 1, "title": "拒单", "url": f"{api}/decline"},
+    ]
+    rows = [
+        {"keyname": "工单", "value": ticket["number"]},
+        {"keyname": "地址", "value": address[:60]},
+        {"keyname": "设备", "value": (device or "未知")[:60]},
+        {"keyname": "硬件ID", "value": ticket.get("hardware_id") or "未登记"},
+        {"keyname": "备件", "value": _parts_line(parts)[:60]},
+        {"keyname": "SLA", "value": f"{ticket.get('sla_class')} / {ticket.get('severity') or '-'}"},
+    ]
+    return {
+        "msgtype": "template_card",
+        "template_card": {
+            "card_type": "text_notice",
+            "source": {"desc": "Hotline 派单"},
+            "main_title": {
+                "title": f"新工单：{title}"[:36],
+                "desc": ticket.get("fault_code") or "",
+            },
+            "emphasis_content": {
+                "title": f"{distance_km:.1f} km" if distance_km is not None else "-",
+                "desc": "距现场",
+            },
+            "quote_area": {
+                "type": 0,
+                "title": "处理方案 / 设备维修记录",
+                "quote_text": ((kb or {}).get("resolution") or "现场诊断")[:200]
+                + "\n"
+                + _history_text(history),
+            },
+            "sub_title_text": (ticket.get("description") or "")[:120],
+            "horizontal_content_list": rows,
+            "jump_list": links,
+            "card_action": {"type": 1, "url": f"{base}/api/v1/dispatch/tickets/{ticket['id']}"},
+            "task_id": f"hotline-assignment-{assignment_id}",
+        },
+    }

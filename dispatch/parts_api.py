@@ -1,0 +1,226 @@
+"""Parts-binding endpoints (mounted under /api/v1/dispatch): devices, SKUs, warehouses, stock,
+reservations, transfer orders, CSV imports."""
+
+from fastapi import APIRouter, Depends, File, UploadFile
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.auth import Principal, Role, require_roles
+from core.deps import get_db
+from core.errors import ApiError
+from dispatch import imports, inventory, parts, schemas, service
+from dispatch.models import PartSku, Reservation, Warehouse
+from tickets.service import get_ticket
+
+router = APIRouter(tags=["parts"])
+SUPERVISE = require_roles(Role.supervisor)
+READ = require_roles(Role.supervisor, Role.agent, Role.technician)
+INSTALL = require_roles(Role.supervisor, Role.technician)  # a device is scanned on site
+
+
+@router.post("/devices", status_code=201)
+def register_device(
+    body: schemas.DeviceIn, db: Session = Depends(get_db), who: Principal = Depends(INSTALL)
+) -> dict:
+    """Register (or update) a device by hardware ID: the scan at installation."""
+    values = body.model_dump(exclude={"hardware_id"}, exclude_unset=True)
+    device = inventory.register_device(db, body.hardware_id, values, who.actor)
+    db.commit()
+    return inventory.device_view(device)
+
+
+@router.get("/devices/{hardware_id}")
+def get_device(
+    hardware_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+) -> dict:
+    """A device and its repair history (earlier tickets and who handled them)."""
+    device = inventory.get_device(db, hardware_id)
+    history = service.device_history(db, device.hardware_id, limit=50)
+    return {**inventory.device_view(device), "history": history}
+
+
+@router.post("/skus", status_code=201)
+def upsert_sku(
+    body: schemas.SkuIn, db: Session = Depends(get_db), _: Principal = Depends(SUPERVISE)
+) -> dict:
+    """Create or update a SKU and what it fits (models, firmware patterns)."""
+    row = inventory.upsert_sku(db, body.sku, body.model_dump(exclude={"sku"}, exclude_unset=True))
+    db.commit()
+    return inventory.sku_view(row)
+
+
+@router.get("/skus")
+def list_skus(
+    part: str | None = None, db: Session = Depends(get_db), _: Principal = Depends(READ)
+) -> dict:
+    """The parts catalogue, optionally the SKUs of one KB part code."""
+    stmt = select(PartSku).order_by(PartSku.sku)
+    if part:
+        stmt = stmt.where(PartSku.part == part.upper())
+    return {"items": [inventory.sku_view(r) for r in db.scalars(stmt)]}
+
+
+@router.post("/warehouses", status_code=201)
+def upsert_warehouse(
+    body: schemas.WarehouseIn, db: Session = Depends(get_db), _: Principal = Depends(SUPERVISE)
+) -> dict:
+    """Create or update a warehouse."""
+    row = inventory.upsert_warehouse(db, body.id, body.model_dump(exclude={"id"}))
+    db.commit()
+    return inventory.warehouse_view(row)
+
+
+@router.get("/warehouses")
+def list_warehouses(db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
+    """Every warehouse."""
+    rows = db.scalars(select(Warehouse).order_by(Warehouse.id))
+    return {"items": [inventory.warehouse_view(r) for r in rows]}
+
+
+@router.get("/warehouses/{warehouse_id}")
+def get_warehouse(
+    warehouse_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+) -> dict:
+    """A warehouse and its stock."""
+    row = inventory.get_warehouse(db, warehouse_id)
+    stock = inventory.stock_rows(db, warehouse_id=warehouse_id)
+    return {**inventory.warehouse_view(row), "stock": [inventory.stock_view(s) for s in stock]}
+
+
+@router.get("/stock")
+def list_stock(
+    sku: str | None = None,
+    warehouse_id: str | None = None,
+    db: Session = Depends(get_db),
+    _: Principal = Depends(READ),
+) -> dict:
+    """Stock rows (on hand, reserved, available), optionally of one SKU or warehouse."""
+    rows = inventory.stock_rows(db, sku=sku, warehouse_id=warehouse_id)
+    return {"items": [inventory.stock_view(r) for r in rows]}
+
+
+@router.post("/stock")
+def set_stock(
+    body: schemas.StockSet, db: Session = Depends(get_db), _: Principal = Depends(SUPERVISE)
+) -> dict:
+    """Set a count (`on_hand`) or apply a receipt / write-off (`delta`)."""
+    if (body.on_hand is None) == (body.delta is None):
+        raise ApiError(422, "invalid_request", "Send exactly one of on_hand or delta.")
+    if body.on_hand is not None:
+        row = inventory.set_stock(db, body.warehouse_id, body.sku, body.on_hand)
+    else:
+        assert body.delta is not None
+        row = inventory.adjust_stock(db, body.warehouse_id, body.sku, body.delta)
+    db.commit()
+    return inventory.stock_view(row)
+
+
+@router.post("/reservations", status_code=201)
+def reserve(
+    body: schemas.ReservationIn, db: Session = Depends(get_db), who: Principal = Depends(SUPERVISE)
+) -> dict:
+    """Reserve units for a ticket at the nearest warehouse that has them (or the one named)."""
+    ticket = get_ticket(db=db, ticket_id=body.ticket_id)
+    if ticket.status in ("closed", "cancelled"):
+        raise ApiError(409, "ticket_final", f"Ticket {ticket.number} is {ticket.status}.")
+    if not inventory.known_sku(db, body.sku):
+        raise ApiError(404, "not_found", f"No SKU {body.sku!r} in the catalogue or any stock.")
+    site = service.requirement(db, ticket).site
+    row = parts.reserve(
+        db,
+        ticket_id=ticket.id,
+        sku=body.sku,
+        qty=body.qty,
+        actor=who.actor,
+        near=site,
+        warehouse_id=body.warehouse_id,
+    )
+    db.commit()
+    return parts.reservation_view(row)
+
+
+@router.get("/reservations")
+def list_reservations(
+    ticket_id: int | None = None,
+    status: str | None = None,
+    db: Session = Depends(get_db),
+    _: Principal = Depends(READ),
+) -> dict:
+    """Reservations, optionally of one ticket or status."""
+    stmt = select(Reservation).order_by(Reservation.id)
+    if ticket_id is not None:
+        stmt = stmt.where(Reservation.ticket_id == ticket_id)
+    if status:
+        stmt = stmt.where(Reservation.status == status)
+    return {"items": [parts.reservation_view(r) for r in db.scalars(stmt.limit(1000))]}
+
+
+@router.post("/reservations/{reservation_id}/release")
+def release(
+    reservation_id: int,
+    body: schemas.ReleaseIn | None = None,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(INSTALL),
+) -> dict:
+    """The part was not used: the units go back to stock."""
+    row = parts.get_reservation(db, reservation_id)
+    out = parts.release(db, row, actor=who.actor, reason=body.reason if body else None)
+    db.commit()
+    return parts.reservation_view(out)
+
+
+@router.post("/reservations/{reservation_id}/consume")
+def consume(
+    reservation_id: int, db: Session = Depends(get_db), who: Principal = Depends(INSTALL)
+) -> dict:
+    """The part was fitted: the units leave the stock."""
+    row = parts.get_reservation(db, reservation_id)
+    out = parts.consume(db, row, actor=who.actor)
+    db.commit()
+    return parts.reservation_view(out)
+
+
+@router.get("/transfers")
+def list_transfers(
+    ticket_id: int | None = None,
+    technician_id: int | None = None,
+    db: Session = Depends(get_db),
+    _: Principal = Depends(READ),
+) -> dict:
+    """Transfer orders, optionally of one ticket or technician."""
+    rows = parts.transfers(db, ticket_id=ticket_id, technician_id=technician_id)
+    return {"items": [parts.transfer_view(o) for o in rows]}
+
+
+@router.post("/transfers/{order_id}")
+def move_transfer(
+    order_id: int,
+    body: schemas.TransferMove,
+    db: Session = Depends(get_db),
+    _: Principal = Depends(INSTALL),
+) -> dict:
+    """Mark a transfer order shipped, arrived (the technician received it) or cancelled."""
+    order = parts.move_transfer(db, order_id, body.status)
+    db.commit()
+    return parts.transfer_view(order)
+
+
+@router.post("/import/{kind}")
+async def import_registry(
+    kind: str,
+    file: UploadFile = File(description="UTF-8 CSV with the registry's column names."),
+    db: Session = Depends(get_db),
+    who: Principal = Depends(SUPERVISE),
+) -> dict:
+    """CSV import of technicians, devices, warehouses, skus or stock (all rows or none)."""
+    report = imports.import_csv(db, kind, await file.read(), who.actor)
+    if not report.ok:
+        db.rollback()
+        raise ApiError(
+            422,
+            "import_rejected",
+            f"{len(report.errors)} bad row(s); nothing was imported.",
+            {"errors": report.errors},
+        )
+    db.commit()
+    return {"kind": kind, "rows": report.rows, "written": report.written}

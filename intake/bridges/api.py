@@ -1,0 +1,55 @@
+"""Bridge endpoints: what the connected systems said about a ticket, and a manual re-run."""
+
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
+
+from core.auth import Principal, Role, require_roles
+from core.deps import get_db
+from core.errors import ApiError
+from intake.bridges.connectors import ConnectorError, load_connectors
+from intake.bridges.service import enrich, ticket_bridges
+
+router = APIRouter(prefix="/api/v1", tags=["bridges"])
+READ = require_roles(Role.agent, Role.supervisor, Role.technician)
+WRITE = require_roles(Role.agent, Role.supervisor)
+
+
+@router.get("/tickets/{ticket_id}/enrichments")
+def get_enrichments(
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+) -> dict:
+    """Every connector outcome for the ticket (timeouts and errors included) and the advice."""
+    return ticket_bridges(db, ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/enrich")
+def post_enrich(
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(WRITE)
+) -> dict:
+    """Call the connectors for the ticket now (in this request) and return the outcomes."""
+    enrich(db=db, ticket_id=ticket_id)
+    db.commit()
+    return ticket_bridges(db, ticket_id)
+
+
+@router.get("/bridges/connectors")
+def get_connectors(_: Principal = Depends(WRITE)) -> dict:
+    """The configured, enabled connectors (a 422 names a malformed connector file)."""
+    try:
+        connectors = load_connectors()
+    except ConnectorError as exc:
+        raise ApiError(422, "bad_connector", str(exc)) from exc
+    return {
+        "items": [
+            {
+                "name": c.name,
+                "system": c.system,
+                "method": c.method,
+                "url": c.url,
+                "product_types": list(c.product_types),
+                "for_each": c.for_each,
+                "fields": c.fields,
+            }
+            for c in connectors
+        ]
+    }

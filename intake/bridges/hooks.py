@@ -1,0 +1,25 @@
+"""A triaged ticket with a device code is enriched from the connected systems."""
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from core import events
+from core.tasks import enqueue_after_commit
+from intake.bridges.connectors import ConnectorError
+from intake.bridges.service import applicable
+from intake.bridges.tasks import enrich_task
+from tickets.models import Ticket
+
+
+@events.subscribe("ticket.triaged")
+def enrich_after_commit(*, db: Session, ticket: Ticket, **_: object) -> None:
+    """Queue the bridges for the ticket once its transaction commits (none apply: nothing)."""
+    try:
+        wanted = bool(applicable(ticket))
+    except ConnectorError:
+        # A broken connector file must not stop tickets from being created; it is logged.
+        logging.getLogger("hotline.bridges").exception("bridge connectors not loaded")
+        return
+    if wanted:
+        enqueue_after_commit(db, enrich_task, ticket.id)

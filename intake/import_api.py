@@ -1,0 +1,177 @@
+"""HTTP doors for old habits: Excel/CSV sheet and WeChat chat-export uploads, the template."""
+
+import hashlib
+import json
+import re
+import uuid
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.auth import Principal, Role, require_roles
+from core.deps import get_db
+from core.errors import ApiError, not_found
+from core.tasks import enqueue_after_commit
+from intake import excel_import, wechat_import
+from intake.api import read_upload
+from intake.import_tasks import import_task, run_batch, upload_dir
+from intake.importer import batch_rows, batch_view, start_batch
+from intake.models import ImportBatch
+
+router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
+IMPORT_ROLES = require_roles(Role.agent, Role.supervisor)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _store(data: bytes, filename: str) -> Path:
+    safe = re.sub(r"[^\w.\-]", "_", Path(filename).name)[-80:] or "upload"
+    path = upload_dir() / f"{uuid.uuid4().hex}-{safe}"  # one file per upload, even of equal bytes
+    path.write_bytes(data)
+    return path
+
+
+def _queue_or_run(db: Session, batch: ImportBatch, wait: bool, response: Response) -> dict:
+    if wait:
+        response.status_code = 201
+        db.commit()
+        run_batch(batch.id)
+        db.expire_all()
+        done = db.get(ImportBatch, batch.id)
+        assert done is not None
+        if done.status == "failed":
+            raise ApiError(422, "import_failed", done.error or "The import failed.")
+        return batch_view(done)
+    enqueue_after_commit(db, import_task, batch.id)
+    db.commit()
+    return batch_view(batch)
+
+
+@router.post("/excel", status_code=202)
+async def post_excel(
+    response: Response,
+    file: UploadFile = File(description="The old repair sheet: .xlsx or .csv (UTF-8 or GBK)."),
+    mapping: str | None = Form(
+        default=None, description='Extra column names as JSON: {"列名": "field"}.'
+    ),
+    wait: bool = Form(default=False, description="Import in this request and return the report."),
+    db: Session = Depends(get_db),
+    who: Principal = Depends(IMPORT_ROLES),
+) -> dict:
+    """Check the sheet now (422 and nothing stored when it cannot be imported), then import it
+    as a job; poll GET /api/v1/imports/{id} for progress and the per-row report."""
+    data = await read_upload(file)
+    filename = file.filename or "upload.xlsx"
+    columns = excel_import.mapping_from_json(mapping)
+    path = _store(data, filename)
+    try:
+        sheet = excel_import.open_sheet(path, columns)
+    except ApiError:
+        path.unlink(missing_ok=True)
+        raise
+    batch = start_batch(
+        db,
+        kind=excel_import.CHANNEL,
+        filename=filename,
+        file_sha256=sheet.sha256,
+        actor=who.actor,
+        status="queued",
+    )
+    batch.report = {
+        "rows": [],
+        "warnings": sheet.warnings,
+        "job": {"file": str(path), "mapping": json.loads(mapping) if mapping else None},
+        "total_estimate": sheet.total_estimate,
+    }
+    return _queue_or_run(db, batch, wait, response)
+
+
+@router.post("/wechat", status_code=202)
+async def post_wechat(
+    response: Response,
+    file: UploadFile = File(description="Text export of a WeChat group chat (UTF-8 or GBK)."),
+    window_minutes: float = Form(default=60, gt=0, le=24 * 60),
+    staff: str = Form(default="", description="Display names of own staff, comma-separated."),
+    wait: bool = Form(default=False),
+    db: Session = Depends(get_db),
+    who: Principal = Depends(IMPORT_ROLES),
+) -> dict:
+    """Find the repair requests in a chat export and create a pending-QC ticket for each."""
+    data = await read_upload(file)
+    filename = file.filename or "chat.txt"
+    path = _store(data, filename)
+    try:
+        wechat_import.parse(wechat_import.read_export(path))
+    except ApiError:
+        path.unlink(missing_ok=True)
+        raise
+    batch = start_batch(
+        db,
+        kind=wechat_import.CHANNEL,
+        filename=filename,
+        file_sha256=hashlib.sha256(data).hexdigest(),
+        actor=who.actor,
+        status="queued",
+    )
+    names = [s.strip() for s in staff.split(",") if s.strip()]
+    batch.report = {
+        "rows": [],
+        "warnings": [],
+        "job": {"file": str(path), "window_minutes": window_minutes, "staff": names},
+    }
+    return _queue_or_run(db, batch, wait, response)
+
+
+@router.get("/template", response_class=Response)
+def get_template(_: Principal = Depends(IMPORT_ROLES)) -> Response:
+    """The sheet template: the old column names plus 设备编号 and 故障码."""
+    return Response(
+        excel_import.template(),
+        media_type=XLSX,
+        headers={"Content-Disposition": "attachment; filename=hotline-import-template.xlsx"},
+    )
+
+
+@router.get("")
+def list_imports(
+    limit: int = Query(default=50, ge=1, le=500),
+    offset: int = Query(default=0, ge=0),
+    db: Session = Depends(get_db),
+    _: Principal = Depends(IMPORT_ROLES),
+) -> dict:
+    """Imports, newest first."""
+    rows = db.scalars(
+        select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return {"items": [batch_view(b) for b in rows]}
+
+
+def _batch(db: Session, batch_id: int) -> ImportBatch:
+    batch = db.get(ImportBatch, batch_id)
+    if batch is None:
+        raise not_found("import", batch_id)
+    return batch
+
+
+@router.get("/{batch_id}")
+def get_import(
+    batch_id: int, db: Session = Depends(get_db), _: Principal = Depends(IMPORT_ROLES)
+) -> dict:
+    """An import's status, counts, progress and the rows that were skipped or failed."""
+    batch = _batch(db, batch_id)
+    return {**batch_view(batch), "total_estimate": batch.report.get("total_estimate")}
+
+
+@router.get("/{batch_id}/rows")
+def get_import_rows(
+    batch_id: int,
+    limit: int = Query(default=200, ge=1, le=5000),
+    offset: int = Query(default=0, ge=0),
+    db: Session = Depends(get_db),
+    _: Principal = Depends(IMPORT_ROLES),
+) -> dict:
+    """The per-row report: what each row became (ticket), or why it was skipped or failed."""
+    batch = _batch(db, batch_id)
+    return {"items": batch_rows(db, batch, limit, offset)}

@@ -1,0 +1,74 @@
+"""Uploaded sheets and chat exports are imported by a worker on the durable queue, so a
+100,000-row sheet does not hold an HTTP request open; the batch shows its progress."""
+
+from pathlib import Path
+
+from core import clock
+from core.db import session_scope
+from core.errors import ApiError
+from core.settings import get_settings
+from core.tasks import queue
+from intake import excel_import, wechat_import
+from intake.models import ImportBatch
+
+
+def upload_dir() -> Path:
+    """Where uploads wait for their import job."""
+    folder = get_settings().data_dir / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def run_batch(batch_id: int) -> str:
+    """Import the stored upload of a queued batch; the file is removed afterwards."""
+    with session_scope() as db:
+        batch = db.get(ImportBatch, batch_id)
+        if batch is None or batch.status != "queued":
+            return "skipped"
+        job = dict(batch.report.get("job", {}))
+        path = Path(job["file"])
+        try:
+            if batch.kind == excel_import.CHANNEL:
+                mapping = excel_import.parse_mapping(job["mapping"]) if job.get("mapping") else {}
+                sheet = excel_import.open_sheet(
+                    path, {**excel_import.load_mapping(None), **mapping}
+                )
+                excel_import.import_sheet(
+                    db, sheet, actor=batch.actor, filename=batch.filename, batch=batch
+                )
+            else:
+                wechat_import.import_export(
+                    db,
+                    path,
+                    actor=batch.actor,
+                    filename=batch.filename,
+                    window_minutes=job.get("window_minutes", 60),
+                    staff=set(job.get("staff", [])),
+                    batch=batch,
+                )
+        except ApiError as exc:
+            db.rollback()
+            batch = db.get(ImportBatch, batch_id)
+            assert batch is not None
+            batch.status = "failed"
+            batch.error = exc.message
+            batch.finished_at = clock.now()
+        finally:
+            path.unlink(missing_ok=True)
+        return batch.status
+
+
+@queue.task()
+def import_task(batch_id: int) -> str:
+    """Worker side of an upload: import the file of the queued batch. An unexpected error
+    marks the batch failed (rows committed before it stay, and a re-import skips them)."""
+    try:
+        return run_batch(batch_id)
+    except Exception as exc:
+        with session_scope() as db:
+            batch = db.get(ImportBatch, batch_id)
+            if batch is not None:
+                batch.status = "failed"
+                batch.error = f"{type(exc).__name__}: {exc}"[:1000]
+                batch.finished_at = clock.now()
+        raise

@@ -1,0 +1,241 @@
+"""Writing imported requests as tickets: one savepoint per request, a per-row report, and a
+unique content fingerprint so importing the same rows again creates nothing.
+
+File-level problems (not a sheet, password-protected, no fault-description column) are found
+before anything is written (see excel_import.open_sheet); from then on each row stands alone:
+it becomes a ticket in 待质检 (pending_qc), or the report says why it was skipped or failed.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.errors import ApiError
+from intake.models import ImportBatch, ImportRecord
+from intake.prefilled import triage_prefilled
+from tickets import service as tickets
+from tickets.models import Ticket
+from tickets.states import LABELS
+
+PENDING_QC = "pending_qc"
+COMMIT_EVERY = 200  # rows per transaction: progress becomes visible, memory stays bounded
+
+
+@dataclass
+class Draft:
+    """One request read from a source, before it becomes a ticket."""
+
+    ref: str  # where it came from: "row 5", "row 5 #2", "lines 3-9"
+    text: str | None = None
+    given: dict[str, Any] = field(default_factory=dict)  # the source's own field values
+    fallback: dict[str, Any] = field(default_factory=dict)  # used where triage found nothing
+    fingerprint: str | None = None
+    reported_at: datetime | None = None
+    transcript: list[dict[str, Any]] | None = None  # chat lines the request came from
+    note: str | None = None
+    skip: str | None = None  # why this row makes no ticket (blank, header, no description)
+    warnings: list[str] = field(default_factory=list)
+
+
+RowCallback = Callable[[dict[str, Any]], None]
+
+
+def fingerprint(kind: str, *parts: Any) -> str:
+    """A stable hash of a request's normalised content (not of the file it came in)."""
+    blob = json.dumps([kind, *parts], ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def start_batch(
+    db: Session, *, kind: str, filename: str, file_sha256: str, actor: str, status: str
+) -> ImportBatch:
+    """Record an import before its rows are read."""
+    batch = ImportBatch(
+        kind=kind,
+        filename=filename[-255:],
+        file_sha256=file_sha256,
+        actor=actor,
+        created_at=clock.now(),
+        status=status,
+        report={"rows": [], "warnings": []},
+    )
+    db.add(batch)
+    db.flush()
+    return batch
+
+
+def run_import(
+    db: Session,
+    batch: ImportBatch,
+    drafts: Iterable[Draft],
+    *,
+    channel: str,
+    source: str,
+    on_row: RowCallback | None = None,
+    warnings: list[str] | None = None,
+) -> ImportBatch:
+    """Turn drafts into pending-QC tickets, committing every COMMIT_EVERY rows; the batch
+    keeps counts and the outcome of every row that did not simply become a ticket."""
+    batch.status = "running"
+    problems: list[dict[str, Any]] = []
+    batch.report = {**batch.report, "rows": [], "warnings": list(warnings or [])}
+    db.commit()
+    cache: dict[str, dict[str, Any]] = {}
+    for n, draft in enumerate(drafts, start=1):
+        outcome = _import_one(db, batch, draft, channel=channel, source=source, cache=cache)
+        batch.rows_seen = n
+        if outcome["outcome"] != "created" or outcome.get("warnings"):
+            problems.append(outcome)
+        if on_row:
+            on_row(outcome)
+        if n % COMMIT_EVERY == 0:
+            _save_report(db, batch, problems, warnings)
+    batch.status = "done"
+    batch.finished_at = clock.now()
+    _save_report(db, batch, problems, warnings)
+    return batch
+
+
+def _save_report(
+    db: Session, batch: ImportBatch, problems: list[dict[str, Any]], warnings: list[str] | None
+) -> None:
+    # A copy: the column keeps snapshots, so the change is seen (an in-place list is not).
+    batch.report = {**batch.report, "rows": list(problems), "warnings": list(warnings or [])}
+    db.commit()
+    db.expunge_all()  # keep the session's identity map from growing with every ticket
+    db.add(batch)
+
+
+def _import_one(
+    db: Session,
+    batch: ImportBatch,
+    draft: Draft,
+    *,
+    channel: str,
+    source: str,
+    cache: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"ref": draft.ref}
+    if draft.warnings:
+        out["warnings"] = draft.warnings
+    if draft.skip:
+        batch.skipped += 1
+        return {**out, "outcome": "skipped", "reason": draft.skip}
+    assert draft.fingerprint and draft.text
+    earlier = db.execute(
+        select(ImportRecord.batch_id, ImportRecord.ref, Ticket.number)
+        .join(Ticket, Ticket.id == ImportRecord.ticket_id)
+        .where(ImportRecord.fingerprint == draft.fingerprint)
+    ).first()
+    if earlier is not None:
+        batch.skipped += 1
+        return {**out, "outcome": "skipped", "reason": _duplicate(batch, *earlier)}
+    try:
+        result = triage_prefilled(draft.text, draft.given, draft.fallback, cache)
+    except ApiError as exc:
+        batch.failed += 1
+        return {**out, "outcome": "failed", "reason": exc.message}
+    try:
+        with db.begin_nested():
+            ticket = _create(db, batch, draft, result, channel=channel, source=source)
+    except IntegrityError:
+        # Another import committed the same content a moment ago.
+        batch.skipped += 1
+        return {**out, "outcome": "skipped", "reason": "duplicate: imported concurrently"}
+    batch.created += 1
+    return {
+        **out,
+        "outcome": "created",
+        "ticket": ticket.number,
+        "ticket_id": ticket.id,
+        "status": ticket.status,
+        "status_label": LABELS[PENDING_QC],
+    }
+
+
+def _duplicate(batch: ImportBatch, batch_id: int, ref: str, number: str) -> str:
+    where = "earlier in this file" if batch_id == batch.id else f"in import #{batch_id}"
+    return f"duplicate: same content as {ref} {where} (ticket {number})"
+
+
+def _create(
+    db: Session,
+    batch: ImportBatch,
+    draft: Draft,
+    result: dict[str, Any],
+    *,
+    channel: str,
+    source: str,
+) -> Ticket:
+    ticket = tickets.create_from_triage(
+        db=db,
+        triage=result,
+        channel=channel,
+        actor=batch.actor,
+        source=source[:64],
+        transcript=draft.transcript,
+        # Stored in UTC: SQLite keeps no offset, so a local time would be misread.
+        reported_at=draft.reported_at.astimezone(UTC) if draft.reported_at else None,
+        hold_for_qc=f"导入 #{batch.id} {draft.ref}：{LABELS[PENDING_QC]}",
+    )
+    if draft.note:
+        tickets.add_note(db=db, ticket=ticket, actor=batch.actor, note=draft.note)
+    db.add(
+        ImportRecord(
+            fingerprint=draft.fingerprint,
+            batch_id=batch.id,
+            ticket_id=ticket.id,
+            ref=draft.ref[:64],
+            created_at=clock.now(),
+        )
+    )
+    db.flush()
+    return ticket
+
+
+def batch_view(batch: ImportBatch) -> dict[str, Any]:
+    """API representation of an import and its report."""
+    return {
+        "id": batch.id,
+        "kind": batch.kind,
+        "filename": batch.filename,
+        "status": batch.status,
+        "created_at": batch.created_at,
+        "finished_at": batch.finished_at,
+        "rows_seen": batch.rows_seen,
+        "created": batch.created,
+        "skipped": batch.skipped,
+        "failed": batch.failed,
+        "warnings": batch.report.get("warnings", []),
+        "problems": batch.report.get("rows", []),
+        "error": batch.error,
+    }
+
+
+def batch_rows(db: Session, batch: ImportBatch, limit: int, offset: int) -> list[dict[str, Any]]:
+    """Per-row outcomes: the tickets created and every skipped or failed row, in row order."""
+    created = [
+        {"ref": ref, "outcome": "created", "ticket": number, "ticket_id": tid}
+        for ref, number, tid in db.execute(
+            select(ImportRecord.ref, Ticket.number, Ticket.id)
+            .join(Ticket, Ticket.id == ImportRecord.ticket_id)
+            .where(ImportRecord.batch_id == batch.id)
+        )
+    ]
+    noted = {r["ref"] for r in batch.report.get("rows", [])}
+    rows = [r for r in created if r["ref"] not in noted] + list(batch.report.get("rows", []))
+    rows.sort(key=lambda r: _ref_order(r["ref"]))
+    return rows[offset : offset + limit]
+
+
+def _ref_order(ref: str) -> tuple[int, ...]:
+    digits = [int(x) for x in "".join(c if c.isdigit() else " " for c in ref).split()]
+    return tuple(digits) or (0,)

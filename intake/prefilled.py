@@ -1,0 +1,70 @@
+"""Triage of a request whose source already names some fields (a sheet's columns, a chat
+sender): triage reads the text, and the source's own values take precedence."""
+
+import copy
+from typing import Any
+
+from triage import field_chain
+from triage.entities import code_key, model_key
+from triage.rules import get_rules
+from triage.service import triage_text
+
+CACHE_SIZE = 5000  # distinct texts kept per import (bounded memory)
+# Given values that help matching when said next to the fault (the words a caller would add).
+HINT_PREFIX = {"product_type": "", "model": "型号", "fault_code": "故障码"}
+
+
+def triage_prefilled(
+    text: str,
+    given: dict[str, Any],
+    fallback: dict[str, Any] | None = None,
+    cache: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Triage `text` with the given fields said alongside; given values win over extracted
+    ones, spelled the way triage spells them when both name the same thing; fallback values
+    (a chat sender's display name) fill only what triage did not find. A cache (one per
+    import) reuses the triage of text already seen."""
+    hint = " ".join(f"{HINT_PREFIX[k]}{given[k]}" for k in HINT_PREFIX if given.get(k))
+    said = f"{hint} {text}" if hint else text
+    if cache is None:
+        result = triage_text(said)
+    else:
+        # Old sheets repeat the same product + fault wording thousands of times.
+        if said not in cache:
+            if len(cache) >= CACHE_SIZE:
+                cache.clear()
+            cache[said] = triage_text(said)
+        result = copy.deepcopy(cache[said])
+    fields = dict(result["fields"])
+    for name, value in given.items():
+        if value not in (None, ""):
+            fields[name] = canonical(name, str(value), fields.get(name))
+    for name, value in (fallback or {}).items():
+        if fields.get(name) in (None, "") and value not in (None, ""):
+            fields[name] = value
+    diagnosis = result["diagnosis"]
+    fault_text = " ".join(filter(None, [result["normalized_text"], diagnosis.get("title")]))
+    required = field_chain.evaluate(
+        get_rules(), {**fields, "kb_id": diagnosis.get("kb_id")}, fault_text
+    )
+    result.update(
+        text=text,
+        fields=fields,
+        required_fields=required,
+        missing_fields=[r["name"] for r in required if r["missing"]],
+    )
+    return result
+
+
+def canonical(name: str, given: str, extracted: str | None) -> str:
+    """The given value in triage's spelling: 门锁 → 智能门锁, x-3 → X3, e5 → E05."""
+    given = given.strip()
+    if name == "product_type":
+        return get_rules().synonym_to_product.get(given.lower(), given)
+    if name == "model":
+        same = extracted is not None and model_key(extracted) == model_key(given)
+        return extracted if same and extracted else given.upper()
+    if name == "fault_code":
+        same = extracted is not None and code_key(extracted) == code_key(given)
+        return extracted if same and extracted else given.upper()
+    return given

@@ -1,0 +1,397 @@
+"""SLA HTTP API under /api/v1/sla: setup, evidence, pauses, collaboration, live views."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.auth import ANY_ROLE, Principal, Role, require_roles
+from core.deps import get_db
+from core.errors import ApiError, not_found
+from sla import collaboration, config, evidence, service, views
+from sla.calendar import builtin_years
+from sla.models import BusinessCalendar, Collaboration, Department, RegionContact, SlaPolicy
+from sla.schemas import (
+    AnswerIn,
+    CalendarIn,
+    DepartmentIn,
+    FlagIn,
+    PauseIn,
+    PolicyIn,
+    PolicyPatch,
+    RegionContactIn,
+    ViewedIn,
+    YearIn,
+)
+
+router = APIRouter(prefix="/api/v1/sla", tags=["sla"])
+
+ADMIN = require_roles(Role.admin)
+SUPERVISOR = require_roles(Role.supervisor)
+FIELD = require_roles(Role.technician, Role.agent, Role.supervisor)
+# The telephony provider's callback runs with a token of role agent (or technician).
+TELEPHONY = require_roles(Role.agent, Role.technician)
+STAFF = require_roles(*ANY_ROLE)
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    """Query instants in UTC (SQLite compares stored UTC text); naive ones are taken as UTC."""
+    if at is None:
+        return None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _created(body: dict[str, Any], duplicate: bool = False) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(body), status_code=200 if duplicate else 201)
+
+
+def _calendar(db: Session, cal: BusinessCalendar, year: int | None = None) -> dict[str, Any]:
+    return {
+        "id": cal.id,
+        "name": cal.name,
+        "timezone": cal.timezone,
+        "weekdays": cal.weekdays,
+        "windows": cal.windows,
+        "days": [
+            {"day": d.day, "kind": d.kind, "name": d.name}
+            for d in config.calendar_days(db, cal.id, year)
+        ],
+    }
+
+
+def _policy(p: SlaPolicy) -> dict[str, Any]:
+    return {
+        c.name: getattr(p, c.name)
+        for c in SlaPolicy.__table__.columns  # type: ignore[attr-defined]
+    }
+
+
+@router.get("/calendars")
+def list_calendars(db: Session = Depends(get_db), _: Principal = Depends(SUPERVISOR)) -> list[dict]:
+    """Every business calendar with its overrides."""
+    return [
+        _calendar(db, c) for c in db.scalars(select(BusinessCalendar).order_by(BusinessCalendar.id))
+    ]
+
+
+@router.post("/calendars", status_code=201)
+def create_calendar(
+    body: CalendarIn, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
+) -> dict:
+    """A calendar: working weekdays and hours in a timezone; holidays='cn' loads the shipped
+    Chinese public holidays (years: see GET /holidays)."""
+    cal = config.create_calendar(db=db, **body.model_dump())
+    return _calendar(db, cal)
+
+
+@router.get("/calendars/{calendar_id}")
+def get_calendar(
+    calendar_id: int,
+    year: int | None = None,
+    db: Session = Depends(get_db),
+    _: Principal = Depends(SUPERVISOR),
+) -> dict:
+    """One calendar, with the overrides of one year or all years."""
+    return _calendar(db, config.get_calendar(db, calendar_id), year)
+
+
+@router.put("/calendars/{calendar_id}/years/{year}")
+def set_year(
+    calendar_id: int,
+    year: int,
+    body: YearIn,
+    db: Session = Depends(get_db),
+    _: Principal = Depends(ADMIN),
+) -> dict:
+    """Replace one year's holidays and make-up working days of a calendar."""
+    if not 2000 <= year <= 2100:
+        raise ApiError(422, "invalid_year", "year must be between 2000 and 2100.")
+    config.set_year(
+        db=db, calendar_id=calendar_id, year=year, days=[d.model_dump() for d in body.days]
+    )
+    return _calendar(db, config.get_calendar(db, calendar_id), year)
+
+
+@router.get("/holidays")
+def shipped_holidays(_: Principal = Depends(STAFF)) -> dict:
+    """The Chinese public holidays shipped with Hotline, per year."""
+    return {
+        str(year): {kind: [{"day": d, "name": n} for d, n in rows] for kind, rows in days.items()}
+        for year, days in builtin_years().items()
+    }
+
+
+@router.get("/policies")
+def list_policies(db: Session = Depends(get_db), _: Principal = Depends(SUPERVISOR)) -> list[dict]:
+    """Every policy."""
+    return [_policy(p) for p in db.scalars(select(SlaPolicy).order_by(SlaPolicy.id))]
+
+
+@router.post("/policies", status_code=201)
+def create_policy(
+    body: PolicyIn, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
+) -> dict:
+    """A policy: criteria (empty = any), response/resolution targets in working minutes of its
+    calendar, and the waiting states that pause its clocks."""
+    return _policy(config.create_policy(db=db, **body.model_dump()))
+
+
+@router.patch("/policies/{policy_id}")
+def update_policy(
+    policy_id: int, body: PolicyPatch, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
+) -> dict:
+    """Change a policy (tickets already attached keep their targets)."""
+    changes = body.model_dump(exclude_unset=True)
+    return _policy(config.update_policy(db=db, policy_id=policy_id, changes=changes))
+
+
+@router.get("/regions")
+def list_regions(db: Session = Depends(get_db), _: Principal = Depends(SUPERVISOR)) -> list[dict]:
+    """Who is alerted per region ("*" = every other region)."""
+    return [
+        {c.name: getattr(r, c.name) for c in RegionContact.__table__.columns}
+        for r in db.scalars(select(RegionContact).order_by(RegionContact.region))
+    ]
+
+
+@router.put("/regions/{region}")
+def set_region(
+    region: str, body: RegionContactIn, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
+) -> dict:
+    """Set the supervisor (yellow, red) and regional director (black) of a region."""
+    row = config.set_region_contact(db=db, region=region, **body.model_dump())
+    return {c.name: getattr(row, c.name) for c in RegionContact.__table__.columns}
+
+
+@router.get("/departments")
+def list_departments(db: Session = Depends(get_db), _: Principal = Depends(STAFF)) -> list[dict]:
+    """Departments that answer collaboration requests."""
+    return [
+        {c.name: getattr(d, c.name) for c in Department.__table__.columns}
+        for d in db.scalars(select(Department).order_by(Department.id))
+    ]
+
+
+@router.post("/departments", status_code=201)
+def create_department(
+    body: DepartmentIn, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
+) -> dict:
+    """A department, its contact (webhook) and the flags it owns."""
+    d = config.create_department(db=db, **body.model_dump())
+    return {c.name: getattr(d, c.name) for c in Department.__table__.columns}
+
+
+@router.post("/defaults")
+def install_defaults(db: Session = Depends(get_db), _: Principal = Depends(ADMIN)) -> dict:
+    """Create the standard calendars (cn-workdays with holidays, 24x7) and one policy per
+    severity, where none exist yet."""
+    return config.install_defaults(db=db)
+
+
+@router.get("/tickets/{ticket_id}")
+def ticket_sla(
+    ticket_id: int, db: Session = Depends(get_db), _: Principal = Depends(STAFF)
+) -> dict:
+    """A ticket's policy, clocks, evidence nodes, pauses and escalations."""
+    return service.ticket_state(db, ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/viewed", status_code=201)
+def report_viewed(
+    ticket_id: int,
+    body: ViewedIn,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(require_roles(Role.technician)),
+) -> JSONResponse:
+    """The technician app reports the ticket was opened, with GPS. Outside the service radius
+    (or with a site without coordinates) it is recorded but not counted."""
+    row, dup = evidence.record_viewed(
+        db,
+        ticket_id=ticket_id,
+        lat=body.lat,
+        lon=body.lon,
+        actor=who.actor,
+        report_id=body.report_id,
+        device_at=body.at,
+    )
+    return _created({"duplicate": dup, "evidence": service.evidence_view(row)}, dup)
+
+
+CALL_DIRECTIONS = ("outbound", "inbound")
+
+
+@router.post("/callbacks/call", status_code=201)
+def call_callback(
+    call_id: str = Form(min_length=1, max_length=100),
+    ticket_id: int = Form(),
+    direction: str = Form(),
+    callee: str = Form(max_length=32),
+    status: str = Form(),
+    duration_s: float = Form(ge=0),
+    started_at: datetime | None = Form(default=None),
+    recording: UploadFile = File(description="The call recording (any common audio format)."),
+    db: Session = Depends(get_db),
+    who: Principal = Depends(TELEPHONY),
+) -> JSONResponse:
+    """Telephony callback: a call was made for a ticket. An answered outbound call to the
+    customer's number is the "first call" evidence; the same call_id again is a no-op."""
+    if direction not in CALL_DIRECTIONS:
+        raise ApiError(
+            422, "invalid_direction", f"direction must be one of {list(CALL_DIRECTIONS)}."
+        )
+    if status not in evidence.CALL_STATUSES:
+        raise ApiError(
+            422, "invalid_status", f"status must be one of {list(evidence.CALL_STATUSES)}."
+        )
+    if started_at is not None and started_at.tzinfo is None:
+        raise ApiError(422, "naive_time", "started_at needs a timezone (e.g. +08:00 or Z).")
+    # A plain (threadpool) handler: decoding the recording must not block the event loop.
+    data = recording.file.read()
+    row, dup = evidence.record_call(
+        db,
+        call_id=call_id,
+        ticket_id=ticket_id,
+        direction=direction,
+        callee=callee,
+        status=status,
+        duration_s=duration_s,
+        started_at=started_at,
+        actor=who.actor,
+        recording=data,
+        filename=recording.filename or "",
+    )
+    return _created({"duplicate": dup, "evidence": service.evidence_view(row)}, dup)
+
+
+@router.post("/tickets/{ticket_id}/pauses", status_code=201)
+def pause(
+    ticket_id: int, body: PauseIn, db: Session = Depends(get_db), who: Principal = Depends(FIELD)
+) -> dict:
+    """Start or end waiting for the customer (or a part without a transfer order)."""
+    row, _ = service.record_pause(
+        db, ticket_id=ticket_id, kind=body.kind, action=body.action, actor=who.actor
+    )
+    return {"kind": row.kind, "action": row.action, "at": row.at, "actor": row.actor}
+
+
+@router.post("/tickets/{ticket_id}/collaborations", status_code=201)
+def flag(
+    ticket_id: int, body: FlagIn, db: Session = Depends(get_db), who: Principal = Depends(FIELD)
+) -> dict:
+    """Flag e.g. a suspected cloud-side command fault with the raw device logs: the owning
+    department's contact gets a request due in its answer time (4 h by default)."""
+    row = collaboration.raise_flag(
+        db,
+        ticket_id=ticket_id,
+        kind=body.kind,
+        summary=body.summary,
+        logs=body.logs,
+        actor=who.actor,
+    )
+    return _collab(db, row)
+
+
+def _collab(db: Session, row: Collaboration, logs: bool = False) -> dict[str, Any]:
+    from core import clock
+
+    dept = db.get(Department, row.department_id)
+    assert dept is not None
+    out = collaboration.view(row, dept, clock.now())
+    if logs:
+        out["logs"] = row.logs
+    return out
+
+
+@router.get("/collaborations")
+def list_collaborations(
+    department_id: int | None = None,
+    status: str | None = Query(default=None, pattern="^(open|answered)$"),
+    db: Session = Depends(get_db),
+    _: Principal = Depends(STAFF),
+) -> list[dict]:
+    """Collaboration requests, newest first."""
+    return collaboration.listing(db, department_id=department_id, status=status)
+
+
+@router.get("/collaborations/{collaboration_id}")
+def get_collaboration(
+    collaboration_id: int, db: Session = Depends(get_db), _: Principal = Depends(STAFF)
+) -> dict:
+    """One request, with the raw logs."""
+    row = db.get(Collaboration, collaboration_id)
+    if row is None:
+        raise not_found("collaboration", collaboration_id)
+    return _collab(db, row, logs=True)
+
+
+@router.post("/collaborations/{collaboration_id}/answer")
+def answer_collaboration(
+    collaboration_id: int,
+    body: AnswerIn,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(require_roles(Role.supervisor, Role.knowledge_engineer, Role.agent)),
+) -> dict:
+    """The department answers: the request closes (late if after its due time)."""
+    row = collaboration.answer(
+        db,
+        collaboration_id=collaboration_id,
+        text=body.answer,
+        actor=who.actor,
+        expected_version=body.expected_version,
+    )
+    return _collab(db, row)
+
+
+@router.get("/attainment")
+def attainment(
+    group_by: str = "region",
+    period: str = "day",
+    start: datetime | None = Query(default=None, alias="from"),
+    end: datetime | None = Query(default=None, alias="to"),
+    db: Session = Depends(get_db),
+    _: Principal = Depends(SUPERVISOR),
+) -> dict:
+    """SLA attainment by region, technician, period (day/week/month) or department
+    (collaboration answers on time) for tickets started in [from, to)."""
+    return views.attainment(db, group_by=group_by, period=period, start=_utc(start), end=_utc(end))
+
+
+@router.get("/at-risk")
+def at_risk(
+    within_minutes: int = Query(default=30, ge=0, le=24 * 60),
+    region: str | None = None,
+    limit: int = Query(default=200, ge=1, le=2000),
+    db: Session = Depends(get_db),
+    _: Principal = Depends(SUPERVISOR),
+) -> dict:
+    """Tickets at risk now: open clocks due within `within_minutes` or past due, with level."""
+    return views.at_risk(db, within_minutes=within_minutes, region=region, limit=limit)
+
+
+@router.get("/escalations")
+def escalation_history(
+    ticket_id: int | None = None,
+    level: str | None = None,
+    region: str | None = None,
+    start: datetime | None = Query(default=None, alias="from"),
+    end: datetime | None = Query(default=None, alias="to"),
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0),
+    db: Session = Depends(get_db),
+    _: Principal = Depends(SUPERVISOR),
+) -> dict:
+    """Every escalation that fired, newest first."""
+    return views.escalations(
+        db,
+        ticket_id=ticket_id,
+        level=level,
+        region=region,
+        start=_utc(start),
+        end=_utc(end),
+        limit=limit,
+        offset=offset,
+    )

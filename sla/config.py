@@ -1,0 +1,289 @@
+"""What an admin sets up: business calendars (with per-year holidays), policies, who is
+alerted per region, and the departments that answer collaboration requests."""
+
+import time
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, extract, select
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.errors import ApiError, not_found
+from sla.calendar import CalendarError, CalendarSpec, builtin_years, parse_windows
+from sla.models import (
+    BusinessCalendar,
+    CalendarDay,
+    Department,
+    RegionContact,
+    SlaPolicy,
+)
+
+PAUSE_KINDS = ("waiting_part", "waiting_customer")
+# Calendars are read on every clock recomputation and edited a few times a year: each
+# process keeps them this long (its own edits apply at once).
+SPEC_TTL_S = 60.0
+_specs: dict[int, tuple[float, CalendarSpec]] = {}
+POLICY_CRITERIA = ("product_type", "severity", "customer_tier", "region")
+
+
+def _validate_calendar(timezone: str, weekdays: list[int], windows: list[list[str]]) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    problems = []
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"unknown timezone {timezone!r}")
+    if not weekdays or any(d not in range(1, 8) for d in weekdays):
+        problems.append("weekdays must be ISO weekday numbers 1 (Monday) to 7 (Sunday)")
+    try:
+        if not windows or any(len(w) != 2 for w in windows):
+            raise CalendarError("windows must be a non-empty list of [start, end] pairs")
+        parse_windows(windows)
+    except CalendarError as exc:
+        problems.append(str(exc))
+    if problems:
+        raise ApiError(422, "invalid_calendar", "; ".join(problems), {"problems": problems})
+
+
+def create_calendar(
+    *,
+    db: Session,
+    name: str,
+    timezone: str = "Asia/Shanghai",
+    weekdays: list[int] | None = None,
+    windows: list[list[str]] | None = None,
+    holidays: str | None = None,
+) -> BusinessCalendar:
+    """A new calendar; holidays="cn" loads every shipped year of Chinese public holidays."""
+    weekdays = sorted(set(weekdays or [1, 2, 3, 4, 5]))
+    windows = windows or [["09:00", "18:00"]]
+    _validate_calendar(timezone, weekdays, windows)
+    if db.scalar(select(BusinessCalendar).where(BusinessCalendar.name == name)):
+        raise ApiError(409, "calendar_exists", f"A calendar named {name!r} exists already.")
+    if holidays not in (None, "cn"):
+        raise ApiError(422, "unknown_holidays", "holidays must be 'cn' or empty.")
+    cal = BusinessCalendar(
+        name=name, timezone=timezone, weekdays=weekdays, windows=windows, created_at=clock.now()
+    )
+    db.add(cal)
+    db.flush()
+    if holidays == "cn":
+        for year, days in builtin_years().items():
+            set_year(db=db, calendar_id=cal.id, year=year, days=_builtin_days(days))
+    return cal
+
+
+def _builtin_days(days: dict[str, list[tuple[date, str]]]) -> list[dict[str, Any]]:
+    return [
+        {"day": d, "kind": kind, "name": name} for kind, rows in days.items() for d, name in rows
+    ]
+
+
+def get_calendar(db: Session, calendar_id: int) -> BusinessCalendar:
+    """A calendar or a 404."""
+    cal = db.get(BusinessCalendar, calendar_id)
+    if cal is None:
+        raise not_found("calendar", calendar_id)
+    return cal
+
+
+def set_year(
+    *, db: Session, calendar_id: int, year: int, days: list[dict[str, Any]]
+) -> list[CalendarDay]:
+    """Replace one year's overrides (holidays and make-up working days) of a calendar."""
+    get_calendar(db, calendar_id)
+    problems = [f"{d['day']} is not in {year}" for d in days if d["day"].year != year] + [
+        f"{d['day']}: kind must be holiday or workday"
+        for d in days
+        if d["kind"] not in ("holiday", "workday")
+    ]
+    seen: set[date] = set()
+    for d in days:
+        if d["day"] in seen:
+            problems.append(f"{d['day']} is listed twice")
+        seen.add(d["day"])
+    if problems:
+        raise ApiError(422, "invalid_days", "; ".join(problems), {"problems": problems})
+    db.execute(
+        delete(CalendarDay).where(
+            CalendarDay.calendar_id == calendar_id, extract("year", CalendarDay.day) == year
+        )
+    )
+    rows = [
+        CalendarDay(calendar_id=calendar_id, day=d["day"], kind=d["kind"], name=d["name"])
+        for d in sorted(days, key=lambda d: d["day"])
+    ]
+    db.add_all(rows)
+    db.flush()
+    _specs.pop(calendar_id, None)
+    from core.tasks import enqueue_after_commit
+    from sla.tasks import refresh_calendar_task  # tasks import the service, which imports us
+
+    # Deadlines of open tickets counted in this calendar move with the edit.
+    enqueue_after_commit(db, refresh_calendar_task, calendar_id)
+    return rows
+
+
+def calendar_days(db: Session, calendar_id: int, year: int | None = None) -> list[CalendarDay]:
+    """A calendar's overrides, by date (one year or all)."""
+    stmt = select(CalendarDay).where(CalendarDay.calendar_id == calendar_id)
+    if year is not None:
+        stmt = stmt.where(extract("year", CalendarDay.day) == year)
+    return list(db.scalars(stmt.order_by(CalendarDay.day)))
+
+
+def calendar_spec(db: Session, calendar_id: int) -> CalendarSpec:
+    """The arithmetic view of a stored calendar (cached for SPEC_TTL_S)."""
+    hit = _specs.get(calendar_id)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    cal = get_calendar(db, calendar_id)
+    days = calendar_days(db, calendar_id)
+    spec = CalendarSpec(
+        timezone=cal.timezone,
+        weekdays=frozenset(cal.weekdays),
+        windows=parse_windows(cal.windows),
+        holidays=frozenset(d.day for d in days if d.kind == "holiday"),
+        workdays=frozenset(d.day for d in days if d.kind == "workday"),
+    )
+    _specs[calendar_id] = (time.monotonic() + SPEC_TTL_S, spec)
+    return spec
+
+
+def _validate_policy(db: Session, values: dict[str, Any]) -> None:
+    problems = []
+    for name in ("response_minutes", "resolution_minutes"):
+        if name in values and not (isinstance(values[name], int) and values[name] > 0):
+            problems.append(f"{name} must be a positive whole number of minutes")
+    if (
+        values.get("response_minutes") is not None
+        and values.get("resolution_minutes") is not None
+        and values["resolution_minutes"] < values["response_minutes"]
+    ):
+        problems.append("resolution_minutes must not be shorter than response_minutes")
+    unknown = set(values.get("pause_kinds") or []) - set(PAUSE_KINDS)
+    if unknown:
+        problems.append(f"unknown pause kinds {sorted(unknown)}; allowed: {list(PAUSE_KINDS)}")
+    if "calendar_id" in values and db.get(BusinessCalendar, values["calendar_id"]) is None:
+        problems.append(f"no calendar with id {values['calendar_id']}")
+    if problems:
+        raise ApiError(422, "invalid_policy", "; ".join(problems), {"problems": problems})
+
+
+def create_policy(*, db: Session, **values: Any) -> SlaPolicy:
+    """A new policy (name, criteria, targets, calendar, pausing states)."""
+    _validate_policy(db, values)
+    if db.scalar(select(SlaPolicy).where(SlaPolicy.name == values["name"])):
+        raise ApiError(409, "policy_exists", f"A policy named {values['name']!r} exists already.")
+    now = clock.now()
+    policy = SlaPolicy(
+        **{"pause_kinds": list(PAUSE_KINDS), "active": True, "priority": 0, **values},
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(policy)
+    db.flush()
+    return policy
+
+
+def update_policy(*, db: Session, policy_id: int, changes: dict[str, Any]) -> SlaPolicy:
+    """Change a policy; tickets already attached keep the targets they got."""
+    policy = db.get(SlaPolicy, policy_id)
+    if policy is None:
+        raise not_found("policy", policy_id)
+    merged = {
+        "response_minutes": policy.response_minutes,
+        "resolution_minutes": policy.resolution_minutes,
+        **changes,
+    }
+    _validate_policy(db, merged)
+    for key, value in changes.items():
+        setattr(policy, key, value)
+    policy.updated_at = clock.now()
+    db.flush()
+    return policy
+
+
+def match_policy(db: Session, facts: dict[str, Any]) -> SlaPolicy | None:
+    """The active policy whose criteria all hold for facts: highest priority, then most
+    specific, then oldest."""
+    best: tuple[int, int, int] | None = None
+    chosen = None
+    for policy in db.scalars(select(SlaPolicy).where(SlaPolicy.active.is_(True))):
+        criteria = [(c, getattr(policy, c)) for c in POLICY_CRITERIA if getattr(policy, c)]
+        if all(facts.get(c) == v for c, v in criteria):
+            rank = (policy.priority, len(criteria), -policy.id)
+            if best is None or rank > best:
+                best, chosen = rank, policy
+    return chosen
+
+
+def set_region_contact(*, db: Session, region: str, **values: str) -> RegionContact:
+    """Create or replace who is alerted for a region ("*" for every other region)."""
+    row = db.scalar(select(RegionContact).where(RegionContact.region == region))
+    if row is None:
+        row = RegionContact(region=region, **values)
+        db.add(row)
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+    db.flush()
+    return row
+
+
+def region_contact(db: Session, region: str | None) -> RegionContact | None:
+    """The contacts for region, or the "*" fallback."""
+    rows = {
+        r.region: r
+        for r in db.scalars(
+            select(RegionContact).where(RegionContact.region.in_([region or "*", "*"]))
+        )
+    }
+    return rows.get(region or "*") or rows.get("*")
+
+
+def create_department(*, db: Session, **values: Any) -> Department:
+    """A department that answers collaboration requests of the kinds it handles."""
+    if db.scalar(select(Department).where(Department.name == values["name"])):
+        raise ApiError(409, "department_exists", f"Department {values['name']!r} exists already.")
+    dept = Department(**values)
+    db.add(dept)
+    db.flush()
+    return dept
+
+
+def install_defaults(*, db: Session) -> dict[str, Any]:
+    """Create the standard calendars and one policy per severity, if none exist yet.
+
+    Critical and high tickets run round the clock; medium and low count China working days.
+    """
+    created: dict[str, Any] = {"calendars": [], "policies": []}
+    cals = {c.name: c for c in db.scalars(select(BusinessCalendar))}
+    if "cn-workdays" not in cals:
+        cals["cn-workdays"] = create_calendar(db=db, name="cn-workdays", holidays="cn")
+        created["calendars"].append("cn-workdays")
+    if "24x7" not in cals:
+        cals["24x7"] = create_calendar(
+            db=db, name="24x7", weekdays=[1, 2, 3, 4, 5, 6, 7], windows=[["00:00", "24:00"]]
+        )
+        created["calendars"].append("24x7")
+    if db.scalar(select(SlaPolicy.id).limit(1)) is None:
+        for severity, response, resolution, cal in (
+            (None, 120, 1080, "cn-workdays"),
+            ("critical", 30, 240, "24x7"),
+            ("high", 60, 480, "24x7"),
+            ("medium", 120, 1080, "cn-workdays"),
+            ("low", 240, 2700, "cn-workdays"),
+        ):
+            policy = create_policy(
+                db=db,
+                name=f"default-{severity or 'any'}",
+                severity=severity,
+                response_minutes=response,
+                resolution_minutes=resolution,
+                calendar_id=cals[cal].id,
+            )
+            created["policies"].append(policy.name)
+    return created

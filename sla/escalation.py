@@ -1,0 +1,311 @@
+"""Escalation past a deadline: yellow at +5 min, red at +30 min, black at +2 h.
+
+Each level fires exactly once per ticket and deadline: the row's unique key (ticket, deadline
+kind, deadline instant, level) is inserted in a savepoint, so of several workers (or a
+scheduled task and the safety sweep) only one insert wins; the alert is recorded in the
+same transaction, so it is sent exactly when the row is. Firing is driven by durable Huey
+tasks scheduled at the escalation instants when a deadline becomes known, plus a periodic
+sweep that catches anything a lost schedule missed.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import clock, notify
+from core.settings import get_settings
+from core.tasks import enqueue_after_commit
+from sla.config import region_contact
+from sla.models import Escalation, RegionContact, TicketSla
+from sla.service import DONE_STATUSES, resolved_at
+from tickets.models import Ticket
+
+LEVELS: dict[str, timedelta] = {
+    "yellow": timedelta(minutes=5),
+    "red": timedelta(minutes=30),
+    "black": timedelta(hours=2),
+}
+LEVEL_LABELS = {"yellow": "黄色预警", "red": "红色预警", "black": "黑色升级（区域总监）"}
+KIND_LABELS = {"response": "响应", "resolution": "解决"}
+
+
+def schedule(db: Session, ticket_id: int, kind: str, deadline_at: datetime) -> None:
+    """After this transaction commits, schedule one durable task per level at its instant."""
+    enqueue_after_commit(db, arm, ticket_id, kind, deadline_at)
+
+
+def arm(ticket_id: int, kind: str, deadline_at: datetime) -> None:
+    """Schedule the durable task of every level of one deadline, each at its instant."""
+    from sla.tasks import fire_task  # tasks import this module
+
+    now = clock.now()
+    for level, offset in LEVELS.items():
+        # A delay, not a wall-clock eta: it stays right when tests shift the injectable clock.
+        delay = max(0.0, (deadline_at + offset - now).total_seconds())
+        fire_task.schedule(args=(ticket_id, kind, deadline_at.isoformat(), level), delay=delay)
+
+
+def fire(
+    db: Session, ticket_id: int, kind: str, deadline_at: datetime, level: str
+) -> tuple[str, datetime]:
+    """Fire one level if it is due and still deserved. Returns (outcome, due instant):
+    fired | duplicate | early | stale (deadline moved or paused) | met | cancelled | no_sla.
+
+    Reads the ticket's cached clocks without recomputing them: every fact that moves a
+    deadline or proves a response (evidence, pauses, calendar edits) refreshes them when it
+    is recorded, and a resolution is read from the ticket's history here.
+    """
+    due = deadline_at + LEVELS[level]
+    sla = db.get(TicketSla, ticket_id)
+    if sla is None:
+        return "no_sla", due
+    ticket = db.get(Ticket, ticket_id)
+    assert ticket is not None
+    if ticket.status == "cancelled":
+        return "cancelled", due
+    if getattr(sla, f"{kind}_deadline_at") != deadline_at:
+        return "stale", due
+    done = sla.responded_at if kind == "response" else resolved_at(db, ticket)
+    if done is not None and done < due:
+        return "met", due
+    now = clock.now()
+    if now < due:
+        return "early", due
+    esc = Escalation(
+        ticket_id=ticket_id,
+        deadline_kind=kind,
+        deadline_at=deadline_at,
+        level=level,
+        due_at=due,
+        fired_at=now,
+        region=ticket.region,
+    )
+    try:
+        with db.begin_nested():
+            db.add(esc)
+            db.flush()
+    except IntegrityError:
+        return "duplicate", due
+    _alert(db, esc, ticket)
+    return "fired", due
+
+
+def _recipient(db: Session, region: str | None, level: str) -> tuple[str, str] | None:
+    contact = region_contact(db, region)
+    if contact is None:
+        return None
+    if level == "black":
+        return contact.director, contact.director_url
+    return contact.supervisor, contact.supervisor_url
+
+
+def _line(esc: Escalation, ticket: Ticket) -> str:
+    late = esc.fired_at - esc.deadline_at
+    return (
+        f"{LEVEL_LABELS[esc.level]} 工单 {ticket.number}（{ticket.region or '未知区域'}，"
+        f"{ticket.product_type or '未知产品'}）{KIND_LABELS[esc.deadline_kind]}超时 "
+        f"{int(late.total_seconds() // 60)} 分钟"
+    )
+
+
+def _item(esc: Escalation, ticket: Ticket) -> dict[str, Any]:
+    return {
+        "escalation_id": esc.id,
+        "ticket_id": ticket.id,
+        "ticket_number": ticket.number,
+        "region": ticket.region,
+        "deadline_kind": esc.deadline_kind,
+        "deadline_at": esc.deadline_at.isoformat(),
+        "level": esc.level,
+        "fired_at": esc.fired_at.isoformat(),
+    }
+
+
+def _alert(db: Session, esc: Escalation, ticket: Ticket) -> None:
+    """Tell the region's supervisor (or director, for black) now, or hold the alert for a
+    digest when this recipient already got many within the digest window."""
+    target = _recipient(db, ticket.region, esc.level)
+    if target is None:
+        return  # nobody configured: the escalation stays visible in the SLA views
+    name, url = target
+    esc.recipient = name
+    settings = get_settings()
+    window = timedelta(seconds=settings.sla_digest_window_s)
+    recent = db.scalar(
+        select(func.count())
+        .select_from(Escalation)
+        .where(
+            Escalation.recipient == name,
+            Escalation.fired_at >= esc.fired_at - window,
+            Escalation.id != esc.id,
+        )
+    )
+    if recent < settings.sla_digest_after:
+        payload = {
+            "msgtype": "markdown",
+            "markdown": {"content": _line(esc, ticket)},
+            "hotline": {"type": "sla.alert", **_item(esc, ticket)},
+        }
+        delivery = notify.send(
+            db=db,
+            kind="sla.alert",
+            recipient=name,
+            url=url,
+            payload=payload,
+            ref_type="ticket",
+            ref_id=ticket.id,
+        )
+        esc.delivery_id = delivery.id
+        db.flush()
+        return
+    db.flush()
+    held_before = db.scalar(
+        select(func.count())
+        .select_from(Escalation)
+        .where(
+            Escalation.recipient == name,
+            Escalation.delivery_id.is_(None),
+            Escalation.id != esc.id,
+        )
+    )
+    if not held_before:
+        from sla.tasks import flush_digest_task
+
+        enqueue_after_commit(
+            db, flush_digest_task.schedule, args=(name,), delay=window.total_seconds()
+        )
+
+
+def _url_of(db: Session, recipient: str) -> str | None:
+    for c in db.scalars(
+        select(RegionContact).where(
+            or_(RegionContact.supervisor == recipient, RegionContact.director == recipient)
+        )
+    ):
+        return c.director_url if c.director == recipient else c.supervisor_url
+    return None
+
+
+def flush_digest(db: Session, recipient: str) -> int:
+    """Send every held escalation of recipient as one digest; how many it carried."""
+    held = list(
+        db.scalars(
+            select(Escalation)
+            .where(Escalation.recipient == recipient, Escalation.delivery_id.is_(None))
+            .order_by(Escalation.fired_at)
+        )
+    )
+    url = _url_of(db, recipient)
+    if not held or url is None:
+        return 0
+    tickets = {
+        t.id: t
+        for t in db.scalars(select(Ticket).where(Ticket.id.in_({e.ticket_id for e in held})))
+    }
+    counts = {lvl: sum(e.level == lvl for e in held) for lvl in LEVELS}
+    header = (
+        f"SLA 预警汇总：{len(held)} 条（"
+        + "，".join(f"{LEVEL_LABELS[k]} {v}" for k, v in counts.items() if v)
+        + "）"
+    )
+    lines = [_line(e, tickets[e.ticket_id]) for e in held[:50]]
+    if len(held) > 50:
+        lines.append(f"……另有 {len(held) - 50} 条，见 SLA 看板")
+    delivery = notify.send(
+        db=db,
+        kind="sla.digest",
+        recipient=recipient,
+        url=url,
+        payload={
+            "msgtype": "markdown",
+            "markdown": {"content": "\n".join([header, *lines])},
+            "hotline": {
+                "type": "sla.digest",
+                "counts": counts,
+                "items": [_item(e, tickets[e.ticket_id]) for e in held],
+            },
+        },
+        ref_type="sla.digest",
+        ref_id=recipient[:64],
+    )
+    # Claim the rows only if no concurrent flush took them (the whole digest rolls back then).
+    claimed = db.execute(
+        update(Escalation)
+        .where(Escalation.id.in_([e.id for e in held]), Escalation.delivery_id.is_(None))
+        .values(delivery_id=delivery.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != len(held):
+        raise RuntimeError(f"digest for {recipient} raced with another flush; retried later")
+    return len(held)
+
+
+def sweep(db: Session) -> dict[str, int]:
+    """Fire every due, unfired level (covers lost schedules and restarts) and flush digests
+    held longer than the window. Returns outcome counts."""
+    now = clock.now()
+    first = LEVELS["yellow"]
+
+    def open_levels(kind: str) -> Any:
+        # Not yet escalated to black for the deadline it has now.
+        deadline = getattr(TicketSla, f"{kind}_deadline_at")
+        return ~exists().where(
+            Escalation.ticket_id == TicketSla.ticket_id,
+            Escalation.deadline_kind == kind,
+            Escalation.deadline_at == deadline,
+            Escalation.level == "black",
+        )
+
+    rows = db.execute(
+        select(TicketSla.ticket_id)
+        .join(Ticket, Ticket.id == TicketSla.ticket_id)
+        .where(
+            Ticket.status != "cancelled",
+            or_(
+                and_(
+                    TicketSla.responded_at.is_(None),
+                    TicketSla.response_deadline_at <= now - first,
+                    open_levels("response"),
+                ),
+                and_(
+                    Ticket.status.not_in(DONE_STATUSES),
+                    TicketSla.resolution_deadline_at <= now - first,
+                    open_levels("resolution"),
+                ),
+            ),
+        )
+    ).scalars()
+    candidates = list(rows)
+    fired = {
+        (e.ticket_id, e.deadline_kind, e.deadline_at, e.level)
+        for e in db.scalars(select(Escalation).where(Escalation.ticket_id.in_(candidates)))
+    }
+    outcomes: dict[str, int] = {}
+    for ticket_id in candidates:
+        sla = db.get(TicketSla, ticket_id)
+        assert sla is not None
+        for kind in ("response", "resolution"):
+            deadline_at = getattr(sla, f"{kind}_deadline_at")
+            if deadline_at is None:
+                continue
+            for level, offset in LEVELS.items():
+                if deadline_at + offset > now or (ticket_id, kind, deadline_at, level) in fired:
+                    continue
+                outcome, _ = fire(db, ticket_id, kind, deadline_at, level)
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    window = timedelta(seconds=get_settings().sla_digest_window_s)
+    stale_held = db.scalars(
+        select(Escalation.recipient)
+        .where(
+            Escalation.delivery_id.is_(None),
+            Escalation.recipient.is_not(None),
+            Escalation.fired_at <= now - window,
+        )
+        .distinct()
+    )
+    for recipient in list(stale_held):
+        outcomes["digests"] = outcomes.get("digests", 0) + bool(flush_digest(db, recipient))
+    return outcomes

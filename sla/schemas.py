@@ -1,0 +1,103 @@
+"""Request shapes of the SLA API."""
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    """Unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CalendarIn(Strict):
+    name: str = Field(min_length=1, max_length=64)
+    timezone: str = "Asia/Shanghai"
+    weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5])
+    windows: list[list[str]] = Field(default_factory=lambda: [["09:00", "18:00"]])
+    holidays: Literal["cn"] | None = Field(
+        default=None, description="'cn': load every shipped year of Chinese public holidays."
+    )
+
+
+class CalendarDayIn(Strict):
+    day: date
+    kind: Literal["holiday", "workday"]
+    name: str = Field(min_length=1, max_length=64)
+
+
+class YearIn(Strict):
+    days: list[CalendarDayIn]
+
+
+class PolicyIn(Strict):
+    name: str = Field(min_length=1, max_length=120)
+    product_type: str | None = Field(default=None, max_length=50)
+    severity: str | None = Field(default=None, max_length=16)
+    customer_tier: str | None = Field(default=None, max_length=32)
+    region: str | None = Field(default=None, max_length=64)
+    priority: int = Field(default=0, description="Of several matching policies, highest wins.")
+    response_minutes: int = Field(gt=0, le=60 * 24 * 60)
+    resolution_minutes: int = Field(gt=0, le=60 * 24 * 365)
+    calendar_id: int
+    pause_kinds: list[Literal["waiting_part", "waiting_customer"]] = Field(
+        default_factory=lambda: ["waiting_part", "waiting_customer"]
+    )
+
+
+class PolicyPatch(Strict):
+    product_type: str | None = Field(default=None, max_length=50)
+    severity: str | None = Field(default=None, max_length=16)
+    customer_tier: str | None = Field(default=None, max_length=32)
+    region: str | None = Field(default=None, max_length=64)
+    priority: int | None = None
+    response_minutes: int | None = Field(default=None, gt=0, le=60 * 24 * 60)
+    resolution_minutes: int | None = Field(default=None, gt=0, le=60 * 24 * 365)
+    calendar_id: int | None = None
+    pause_kinds: list[Literal["waiting_part", "waiting_customer"]] | None = None
+    active: bool | None = None
+
+
+class RegionContactIn(Strict):
+    supervisor: str = Field(min_length=1, max_length=160)
+    supervisor_url: str = Field(pattern=r"^https?://", max_length=2000)
+    director: str = Field(min_length=1, max_length=160)
+    director_url: str = Field(pattern=r"^https?://", max_length=2000)
+
+
+class DepartmentIn(Strict):
+    name: str = Field(min_length=1, max_length=120)
+    contact: str = Field(min_length=1, max_length=160)
+    contact_url: str = Field(pattern=r"^https?://", max_length=2000)
+    handles: list[Literal["cloud_command_fault"]] = Field(default_factory=list)
+    answer_hours: float = Field(default=4.0, gt=0, le=24 * 30)
+
+
+class ViewedIn(Strict):
+    lat: float = Field(description="Technician's latitude when the ticket was opened.")
+    lon: float
+    at: datetime | None = Field(
+        default=None, description="The device's own time (kept as proof; our clock counts)."
+    )
+    report_id: str | None = Field(
+        default=None, max_length=100, description="Idempotency key: a resend is a no-op."
+    )
+
+
+class PauseIn(Strict):
+    kind: Literal["waiting_customer", "waiting_part"] = "waiting_customer"
+    action: Literal["start", "end"]
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class FlagIn(Strict):
+    kind: Literal["cloud_command_fault"] = "cloud_command_fault"
+    summary: str = Field(min_length=1, max_length=2000)
+    logs: str = Field(min_length=1, description="Raw device logs, as exported.")
+
+
+class AnswerIn(Strict):
+    answer: str = Field(min_length=1, max_length=20000)
+    expected_version: int | None = None

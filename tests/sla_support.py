@@ -1,0 +1,155 @@
+"""Helpers of the SLA tests: a settable clock, a recording webhook server, tickets, setup."""
+
+import io
+import json
+import threading
+import time
+import wave
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import numpy as np
+
+from core import clock
+
+
+class FakeClock:
+    """A clock tests move by hand; `follow_wall` makes it run with real time from an offset."""
+
+    def __init__(self, start: datetime) -> None:
+        self._fixed: datetime | None = start
+        self._offset = timedelta()
+
+    def now(self) -> datetime:
+        if self._fixed is not None:
+            return self._fixed
+        return datetime.now(UTC) + self._offset
+
+    def set(self, at: datetime) -> None:
+        self._fixed = at
+
+    def advance(self, **kw: float) -> None:
+        if self._fixed is not None:
+            self._fixed += timedelta(**kw)
+        else:
+            self._offset += timedelta(**kw)
+
+    def follow_wall(self, now: datetime) -> None:
+        """From here on, time runs at wall speed, starting at `now`."""
+        self._offset = now - datetime.now(UTC)
+        self._fixed = None
+
+
+class Recorder:
+    """A local HTTP server standing in for WeCom / webhook endpoints; keeps every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                recorder.requests.append({"path": self.path, "json": json.loads(body or b"{}")})
+                out = b'{"errcode": 0}'
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def to(self, path: str) -> list[dict[str, Any]]:
+        return [r["json"] for r in self.requests if r["path"] == path]
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def wait_for(cond: Callable[[], Any], timeout: float = 15.0) -> Any:
+    """Poll cond until it is truthy (background workers deliver asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+def install(client: Any, headers: dict[str, str], recorder: Recorder) -> None:
+    """Default calendars and policies; every region alerts the recorder."""
+    assert client.post("/api/v1/sla/defaults", headers=headers).status_code == 200
+    resp = client.put(
+        "/api/v1/sla/regions/*",
+        headers=headers,
+        json={
+            "supervisor": "主管-王",
+            "supervisor_url": recorder.url("/supervisor"),
+            "director": "总监-李",
+            "director_url": recorder.url("/director"),
+        },
+    )
+    assert resp.status_code == 200, resp.text
+
+
+def make_ticket(
+    *,
+    severity: str | None = "medium",
+    region: str = "深圳",
+    lat: float | None = 22.5431,
+    lon: float | None = 114.0579,
+    phone: str = "13800138000",
+    product_type: str = "智能门锁",
+) -> int:
+    """A ticket created the way triage creates one (publishes ticket.triaged)."""
+    from core.db import session_scope
+    from tickets.service import create_from_triage
+
+    fields = {
+        "product_type": product_type,
+        "phone": phone,
+        "region": region,
+        "latitude": lat,
+        "longitude": lon,
+        "address": "深圳市南山区科技园1栋",
+    }
+    triage = {
+        "text": "门锁指纹没反应",
+        "normalized_text": "门锁指纹没反应",
+        "fields": fields,
+        "required_fields": [],
+        "diagnosis": {"kb_id": None, "confidence": 0.0, "no_match": True},
+        "severity": severity,
+        "sla_class": "P3",
+    }
+    with session_scope() as db:
+        return create_from_triage(db=db, triage=triage, channel="app", actor="test").id
+
+
+def wav_bytes(seconds: float = 1.0, rate: int = 8000) -> bytes:
+    """A short telephone-quality tone as WAV."""
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (0.3 * np.sin(2 * np.pi * 440 * t) * 32767).astype(np.int16)
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.tobytes())
+    return buf.getvalue()
+
+
+def use_clock(fake: FakeClock) -> None:
+    clock.set_clock(fake.now)

@@ -1,0 +1,42 @@
+"""The labelled import sets stay above the floors (a regression guard; numbers in
+`hotline eval imports`)."""
+
+from pathlib import Path
+
+import pytest
+
+from eval.imports_eval import FLOOR, chats, sheets
+from eval.recurrence_eval import evaluate
+from tests.conftest import DEMO_KB, configure, fresh_database
+
+
+@pytest.fixture(scope="module", autouse=True)
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from core.db import session_scope
+    from knowledge_base import service as kb
+
+    tmp: Path = tmp_path_factory.mktemp("imports-eval")
+    configure(tmp / "data", fresh_database("sqlite", tmp))
+    with session_scope() as db:
+        kb.import_entries(db=db, data=DEMO_KB.read_bytes(), fmt="jsonl", actor="t", publish=True)
+
+
+@pytest.mark.parametrize("labels", ["sheet_labels.jsonl", "sheet_handwritten_labels.jsonl"])
+def test_sheet_field_floors(labels: str) -> None:
+    got = sheets(labels)
+    assert got["tickets_made"] == got["labelled_tickets"] and got["unexpected_tickets"] == 0
+    assert min(got["field_accuracy"].values()) >= FLOOR, got["field_accuracy"]
+
+
+@pytest.mark.parametrize("labels", ["chat_labels.jsonl", "chat_handwritten_labels.jsonl"])
+def test_chat_detection_and_field_floors(labels: str) -> None:
+    got = chats(labels)
+    assert got["precision"] >= FLOOR and got["recall"] >= FLOOR, got
+    floor = FLOOR if got["labelled_requests"] >= 20 else 0.8  # one miss in 7 is 86 %
+    assert min(got["field_accuracy"].values()) >= floor, got["field_accuracy"]
+
+
+def test_prediction_beats_the_model_only_rule() -> None:
+    got = evaluate()
+    assert got["detection"]["recall"] >= FLOOR
+    assert got["detection"]["precision"] > got["baseline_model_only"]["precision"]

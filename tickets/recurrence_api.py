@@ -1,0 +1,55 @@
+"""Recurring-fault prediction endpoints: the pattern report, a scan now, the alerts raised."""
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.auth import Principal, Role, require_roles
+from core.deps import get_db
+from tickets import recurrence
+
+router = APIRouter(prefix="/api/v1/predictions", tags=["prediction"])
+READ = require_roles(Role.agent, Role.supervisor)
+RUN = require_roles(Role.supervisor)
+
+
+@router.get("/recurring")
+def get_recurring(
+    min_count: int | None = Query(default=None, ge=2, le=100),
+    window_days: float | None = Query(default=None, gt=0, le=365),
+    db: Session = Depends(get_db),
+    _: Principal = Depends(READ),
+) -> dict:
+    """Recurring patterns per model (same model + fault code, N within D days) with the
+    learned probability of another occurrence within D days."""
+    return recurrence.report(db, min_count, window_days)
+
+
+@router.post("/recurring/scan")
+def post_scan(
+    min_count: int | None = Query(default=None, ge=2, le=100),
+    window_days: float | None = Query(default=None, gt=0, le=365),
+    db: Session = Depends(get_db),
+    who: Principal = Depends(RUN),
+) -> dict:
+    """Scan now and raise preventive-maintenance tickets for active patterns."""
+    alerts = recurrence.detect(db, min_count, window_days, actor=who.actor)
+    db.commit()
+    return {"created": [recurrence.alert_view(a) for a in alerts]}
+
+
+@router.get("/alerts")
+def list_alerts(
+    limit: int = Query(default=50, ge=1, le=500),
+    offset: int = Query(default=0, ge=0),
+    db: Session = Depends(get_db),
+    _: Principal = Depends(READ),
+) -> dict:
+    """Recurring-fault alerts, newest first, with their evidence and preventive ticket."""
+    rows = db.scalars(
+        select(recurrence.RecurrenceAlert)
+        .order_by(recurrence.RecurrenceAlert.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return {"items": [recurrence.alert_view(a) for a in rows]}
