@@ -34,13 +34,14 @@ FINAL, PARTIAL = 0, 1
 SATURATED = 0.8  # decoder busy share above which partials are skipped
 VAD_WINDOW_S = 1.5  # trailing audio re-checked for speech after each chunk
 VAD_EVERY_S = 0.2
+PAUSE_S = 0.25  # silence after speech from which no partial is started
 
 
 @dataclass
 class StreamConfig:
     """Endpointing and partial-result settings of a live call."""
 
-    end_silence_s: float = 0.6
+    end_silence_s: float = 0.5
     max_utterance_s: float = 20.0
     partial_every_s: float = 0.8
     max_idle_s: float = 2.0  # leading non-speech kept before an utterance starts
@@ -251,6 +252,8 @@ class StreamSession:
         """The open utterance, when enough new speech arrived since the last partial."""
         if self.speech_start is None:
             return None
+        if self.speech_end is not None and self.received_s - self.speech_end > PAUSE_S:
+            return None  # the caller paused: keep the decoder free for the final coming next
         length = len(self.buf) / SAMPLE_RATE
         if length - self.partial_from < self.config.partial_every_s:
             return None

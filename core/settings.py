@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     )
     max_audio_seconds: float = Field(default=1800.0, gt=0)
     stream_end_silence_s: float = Field(
-        default=0.6, gt=0, description="Live calls: silence that ends an utterance (final text)."
+        default=0.5, gt=0, description="Live calls: silence that ends an utterance (final text)."
     )
     stream_max_utterance_s: float = Field(
         default=20.0, gt=1, description="Live calls: an utterance is cut at this length."
