@@ -46,6 +46,11 @@ class DecodedAudio:
         return np.mean(np.vstack(self.channels), axis=0).astype(np.float32)
 
 
+def pcm16(samples: np.ndarray) -> bytes:
+    """Float samples in [-1, 1] → 16-bit little-endian PCM bytes (what live clients send)."""
+    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+
+
 def dbfs(samples: np.ndarray) -> float:
     """RMS level in dB relative to full scale (-inf for digital silence)."""
     if samples.size == 0:

@@ -9,6 +9,7 @@ from enum import StrEnum
 from fastapi import Depends, Request
 from sqlalchemy import Boolean, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from starlette.requests import HTTPConnection
 
 from core import clock
 from core.db import Base, UTCDateTime
@@ -84,11 +85,12 @@ class Principal:
         return f"{self.role.value}:{self.name}"
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+def bearer_token(conn: HTTPConnection) -> str | None:
+    """The API token a request or WebSocket carries (Authorization: Bearer, or X-API-Key)."""
+    header = conn.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
-    return request.headers.get("x-api-key") or None
+    return conn.headers.get("x-api-key") or None
 
 
 def require_roles(*roles: Role) -> Callable[..., Principal]:
@@ -96,7 +98,7 @@ def require_roles(*roles: Role) -> Callable[..., Principal]:
     from core.deps import get_db  # local: deps imports this module
 
     def checker(request: Request, db: Session = Depends(get_db)) -> Principal:
-        return authorize(db=db, plain=_bearer(request), roles=roles)
+        return authorize(db=db, plain=bearer_token(request), roles=roles)
 
     return checker
 

@@ -113,11 +113,7 @@ def worker(
     shared HOTLINE_TASK_QUEUE_URL)."""
     from core import tasks
 
-    tasks.load_tasks()
-    consumer = tasks.queue.create_consumer(
-        workers=threads, worker_type="thread", initial_delay=0.1, max_delay=0.5
-    )
-    consumer.run()
+    tasks.run_worker(threads)
 
 
 @app.command()

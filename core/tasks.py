@@ -74,19 +74,22 @@ class EmbeddedConsumer(Consumer):
         pass
 
 
+# Idle workers poll at least every 0.5 s, so scheduled work starts within a second.
+CONSUMER_OPTIONS = {"worker_type": "thread", "periodic": True, "initial_delay": 0.1,
+                    "max_delay": 0.5, "scheduler_interval": 1}  # fmt: skip
+
+
+def run_worker(workers: int) -> None:
+    """Run a standalone worker process until it is signalled to stop (`hotline worker`)."""
+    load_tasks()
+    Consumer(queue, workers=workers, **CONSUMER_OPTIONS).run()
+
+
 def start_worker(workers: int) -> Consumer:
     """Start worker threads and the scheduler in this process (no signal handling)."""
     load_tasks()
     consumer = EmbeddedConsumer(
-        queue,
-        workers=workers,
-        worker_type="thread",
-        periodic=True,
-        # Idle workers poll at least every 0.5 s, so scheduled work starts within a second.
-        initial_delay=0.1,
-        max_delay=0.5,
-        scheduler_interval=1,
-        check_worker_health=False,
+        queue, workers=workers, check_worker_health=False, **CONSUMER_OPTIONS
     )
     consumer.start()
     log.info("task worker started: %d thread(s) on %s", workers, type(queue.storage).__name__)

@@ -19,4 +19,4 @@ def release_when_final(*, db: Session, ticket: Ticket, **_: object) -> None:
     """A cancelled or closed ticket gives back its technician and parts at once (the rematch
     sweep remains the safety net)."""
     if ticket.status in service.FINAL:
-        service.release_final(db)
+        service.release_final(db, [ticket.id])

@@ -676,10 +676,14 @@ def reassign(
     return assignment
 
 
-def release_final(db: Session) -> int:
-    """Tickets that were cancelled or closed give back their technician, pool place and parts."""
+def release_final(db: Session, ticket_ids: list[int] | None = None) -> int:
+    """Tickets that were cancelled or closed (all, or just ticket_ids) give back their
+    technician, pool place and parts."""
     final = select(Ticket.id).where(Ticket.status.in_(FINAL))
     cancelled = select(Ticket.id).where(Ticket.status == "cancelled")
+    if ticket_ids is not None:
+        final = final.where(Ticket.id.in_(ticket_ids))
+        cancelled = cancelled.where(Ticket.id.in_(ticket_ids))
     n = 0
     # A closed ticket keeps its accepted assignment (the device's repair history); only
     # unanswered offers, and everything of a cancelled ticket, are released.

@@ -88,8 +88,3 @@ def resample(samples: np.ndarray, rate: int, out_rate: int) -> np.ndarray:
 
     g = gcd(rate, out_rate)
     return resample_poly(samples, out_rate // g, rate // g).astype(np.float32)
-
-
-def pcm16(samples: np.ndarray) -> bytes:
-    """Float samples in [-1, 1] → 16-bit little-endian PCM bytes (what live clients send)."""
-    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()

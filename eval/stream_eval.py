@@ -11,11 +11,8 @@ with 4 calls at once: whether the service keeps up (final latency and how far be
 finals arrive).
 """
 
-import os
-import socket
 import statistics
-import subprocess
-import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -23,33 +20,6 @@ from pathlib import Path
 import numpy as np
 
 SPEECH_PAD_S = 1.0  # silence before and after the caller's words
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_service(folder: Path, port: int) -> subprocess.Popen:
-    env = dict(os.environ, HOTLINE_DATA_DIR=str(folder), HOTLINE_PORT=str(port))
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "hotline"), "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    import httpx
-
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("the service did not start within 180 s")
 
 
 def _calls() -> list[tuple[str, np.ndarray, float, float]]:
@@ -115,18 +85,14 @@ def _pct(values: list[float], q: float) -> float:
 
 def main(concurrency: int = 4) -> None:
     """Run the benchmark and print the comparison."""
-    from core.auth import Role, create_token
-    from core.db import session_scope
-    from eval.workspace import demo_workspace
+    from eval.console_server import running_server
 
-    folder = demo_workspace()
-    with session_scope() as db:
-        token = create_token(db=db, name="stream-eval", role=Role.agent)
     calls = _calls()
-    port = _free_port()
-    proc = _start_service(folder, port)
-    url = f"ws://127.0.0.1:{port}"
-    try:
+    with (
+        tempfile.TemporaryDirectory(prefix="hotline-stream-eval-") as tmp,
+        running_server(Path(tmp)) as server,
+    ):
+        url, token = server.url.replace("http://", "ws://"), server.token
         _one(url, token, calls[0])  # warm the service's model
         single = [_one(url, token, c) for c in calls]
         plain = _plain(calls)
@@ -144,9 +110,6 @@ def main(concurrency: int = 4) -> None:
             for t in threads:
                 t.join()
             together.extend(results)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     print(f"{'call':6} {'first partial':>14} {'final after stop':>17} {'plain full decode':>18}")
     for r, p in zip(single, plain, strict=True):
         fp = "-" if r["first_partial"] is None else f"{r['first_partial']:.2f} s"

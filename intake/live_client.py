@@ -15,6 +15,8 @@ from urllib.parse import urlencode
 import numpy as np
 from websockets.sync.client import connect
 
+from asr.audio import pcm16
+
 CHUNK_S = 0.1
 
 
@@ -49,7 +51,7 @@ def stream_call(
     query = urlencode({"token": token, "sample_rate": sample_rate})
     url = f"{base_url.rstrip('/')}/api/v1/intake/stream?{query}"
     result = LiveResult()
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+    pcm = pcm16(samples)
     step = int(sample_rate * CHUNK_S) * 2
     with connect(url, max_size=None, open_timeout=30) as ws:
         ready = json.loads(ws.recv())

@@ -27,7 +27,7 @@ from fastapi.encoders import jsonable_encoder
 
 from asr.service import get_transcriber
 from asr.streaming import FINAL, PARTIAL, StreamConfig, StreamSession, get_scheduler
-from core.auth import Principal, Role, authorize
+from core.auth import Principal, Role, authorize, bearer_token
 from core.db import session_scope
 from core.errors import ApiError
 from core.settings import get_settings
@@ -42,10 +42,8 @@ STREAM_ROLES = (Role.agent, Role.supervisor)
 
 
 def _authorize(ws: WebSocket, token: str | None) -> Principal:
-    header = ws.headers.get("authorization", "")
-    plain = token or (header[7:].strip() if header.lower().startswith("bearer ") else None)
     with session_scope() as db:
-        return authorize(db=db, plain=plain, roles=STREAM_ROLES)
+        return authorize(db=db, plain=token or bearer_token(ws), roles=STREAM_ROLES)
 
 
 class _Call:

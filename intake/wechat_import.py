@@ -29,7 +29,7 @@ from intake.excel_import import SHEET_TZ
 from intake.importer import Draft, fingerprint, run_import, start_batch
 from intake.models import ImportBatch
 from intake.spreadsheet import text_encoding
-from triage.entities import SURNAMES
+from triage.entities import LANDLINE, MOBILE, SURNAMES
 from triage.rules import get_rules
 from triage.service import triage_text
 
@@ -58,7 +58,7 @@ REPAIR_CUES = (
 )  # fmt: skip
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
 STAFF_MARKS = ("客服", "售后", "管理员", "调度", "群主")
-CONTACT_HINTS = re.compile(r"1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|地址|住址|住在|电话|手机")
+CONTACT_HINTS = re.compile(rf"{MOBILE.pattern}|{LANDLINE.pattern}|地址|住址|住在|电话|手机")
 
 
 @dataclass

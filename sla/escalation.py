@@ -11,7 +11,7 @@ sweep that catches anything a lost schedule missed.
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,7 @@ from core.settings import get_settings
 from core.tasks import enqueue_after_commit
 from sla.config import region_contact
 from sla.models import Escalation, RegionContact, TicketSla
-from sla.service import DONE_STATUSES, resolved_at
+from sla.service import resolved_at, running_clocks_due
 from tickets.models import Ticket
 
 LEVELS: dict[str, timedelta] = {
@@ -262,21 +262,7 @@ def sweep(db: Session) -> dict[str, int]:
     rows = db.execute(
         select(TicketSla.ticket_id)
         .join(Ticket, Ticket.id == TicketSla.ticket_id)
-        .where(
-            Ticket.status != "cancelled",
-            or_(
-                and_(
-                    TicketSla.responded_at.is_(None),
-                    TicketSla.response_deadline_at <= now - first,
-                    open_levels("response"),
-                ),
-                and_(
-                    Ticket.status.not_in(DONE_STATUSES),
-                    TicketSla.resolution_deadline_at <= now - first,
-                    open_levels("resolution"),
-                ),
-            ),
-        )
+        .where(running_clocks_due(now - first, open_levels))
     ).scalars()
     candidates = list(rows)
     fired = {

@@ -59,36 +59,26 @@ def on_assigned(*, db: Session, ticket: Ticket, technician: Any, **_: Any) -> No
         db.flush()
 
 
-def _order_ref(order: Any) -> str:
-    ref = order.get("id") if isinstance(order, dict) else getattr(order, "id", None)
-    return str(ref)
+def _part_pause(db: Session, ticket_id: int, order: Any, action: str) -> None:
+    ref = str(order.get("id") if isinstance(order, dict) else getattr(order, "id", None))
+    service.record_pause(
+        db,
+        ticket_id=ticket_id,
+        kind="waiting_part",
+        action=action,
+        actor="system:parts",
+        ref=ref,
+        key=f"transfer:{ref}",
+    )
 
 
 @events.subscribe("parts.transfer_created")
 def on_transfer_created(*, db: Session, ticket_id: int, order: Any, **_: Any) -> None:
     """Waiting for a part stops the clocks until its transfer order arrives."""
-    ref = _order_ref(order)
-    service.record_pause(
-        db,
-        ticket_id=ticket_id,
-        kind="waiting_part",
-        action="start",
-        actor="system:parts",
-        ref=ref,
-        key=f"transfer:{ref}",
-    )
+    _part_pause(db, ticket_id, order, "start")
 
 
 @events.subscribe("parts.transfer_arrived")
 def on_transfer_arrived(*, db: Session, ticket_id: int, order: Any, **_: Any) -> None:
     """The part is there: the clocks run again."""
-    ref = _order_ref(order)
-    service.record_pause(
-        db,
-        ticket_id=ticket_id,
-        kind="waiting_part",
-        action="end",
-        actor="system:parts",
-        ref=ref,
-        key=f"transfer:{ref}",
-    )
+    _part_pause(db, ticket_id, order, "end")

@@ -1,11 +1,12 @@
 """Per-ticket SLA: attach a policy, derive the clocks from evidence, pauses and history."""
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import clock
@@ -17,6 +18,24 @@ from tickets.models import Ticket, TicketEvent
 
 EVIDENCE_KINDS = ("pushed", "viewed", "first_call")
 DONE_STATUSES = ("resolved", "closed")
+
+
+def running_clocks_due(before: datetime, extra: Callable[[str], Any] | None = None) -> Any:
+    """SQL condition (over TicketSla joined to Ticket): a clock still running — response not
+    yet proven, or resolution of a ticket not yet done — whose deadline is at or before
+    `before`; `extra(kind)` adds a condition per clock kind."""
+
+    def due(kind: str, running: Any) -> Any:
+        deadline = getattr(TicketSla, f"{kind}_deadline_at")
+        return and_(running, deadline <= before, *([extra(kind)] if extra else []))
+
+    return and_(
+        Ticket.status != "cancelled",
+        or_(
+            due("response", TicketSla.responded_at.is_(None)),
+            due("resolution", Ticket.status.not_in(DONE_STATUSES)),
+        ),
+    )
 
 
 def attach(db: Session, ticket: Ticket) -> TicketSla | None:

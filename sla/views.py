@@ -13,7 +13,7 @@ from core.errors import ApiError
 from sla.collaboration import lateness_minutes
 from sla.escalation import LEVELS
 from sla.models import Collaboration, Department, Escalation, TicketSla
-from sla.service import DONE_STATUSES, clock_views, escalation_view
+from sla.service import DONE_STATUSES, clock_views, escalation_view, running_clocks_due
 from tickets.models import Ticket, TicketEvent
 
 GROUPS = ("region", "technician", "department", "period")
@@ -193,19 +193,7 @@ def at_risk(
     stmt = (
         select(TicketSla, Ticket)
         .join(Ticket, Ticket.id == TicketSla.ticket_id)
-        .where(
-            Ticket.status != "cancelled",
-            or_(
-                and_(
-                    TicketSla.responded_at.is_(None),
-                    TicketSla.response_deadline_at <= horizon,
-                ),
-                and_(
-                    Ticket.status.not_in(DONE_STATUSES),
-                    TicketSla.resolution_deadline_at <= horizon,
-                ),
-            ),
-        )
+        .where(running_clocks_due(horizon))
     )
     if region is not None:
         stmt = stmt.where(TicketSla.region == region)

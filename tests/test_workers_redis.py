@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from eval.audio_tools import FIXTURES
+from eval.console_server import free_port
 from tests.conftest import PG_URL, start_service
 from tests.test_jobs import _post, _wait_done
 
@@ -22,15 +23,9 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
         cwd=tmp_path,
