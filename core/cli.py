@@ -453,15 +453,31 @@ def eval_imports() -> None:
     sys.exit(main())
 
 
+@eval_app.command("recurrence")
+def eval_recurrence(
+    min_count: Annotated[int, typer.Option(help="N occurrences…")] = 3,
+    window_days: Annotated[float, typer.Option(help="…within D days.")] = 7,
+) -> None:
+    """Recurring-fault prediction on simulated histories: detection precision/recall with and
+    without the probability gate, the probability's Brier/log loss/AUC vs the fleet rate and
+    the Beta-prior estimate, the gate chosen on one seed and checked on another."""
+    from eval.recurrence_eval import main
+
+    sys.exit(main(min_count, window_days))
+
+
 @eval_app.command("import-scale")
 def eval_import_scale(
     rows: Annotated[int, typer.Option()] = 100_000,
     read_only: Annotated[bool, typer.Option(help="Measure reading only, no import.")] = False,
+    baseline_rows: Annotated[
+        int, typer.Option(help="Rows imported one at a time first, as the baseline (0: none).")
+    ] = 1000,
 ) -> None:
     """Streamed reading and import of a large sheet: rows/s and memory."""
     from eval.import_scale import main
 
-    main(rows=rows, import_rows=not read_only)
+    main(rows=rows, import_rows=not read_only, baseline_rows=baseline_rows)
 
 
 @eval_app.command("console")

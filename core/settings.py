@@ -120,6 +120,14 @@ class Settings(BaseSettings):
         gt=0,
         description="…within this many days raise a preventive-maintenance ticket.",
     )
+    recurrence_min_probability: float = Field(
+        default=0.55,
+        ge=0,
+        le=1,
+        description="…when the learned probability of another failure within those days is "
+        "at least this (chosen on eval/recurrence_eval.py); below it the pattern is only "
+        "reported.",
+    )
     dispatch_max_per_day: int = Field(
         default=5, ge=1, description="A technician takes fewer than this many tickets a day."
     )

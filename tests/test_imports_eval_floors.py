@@ -37,6 +37,16 @@ def test_chat_detection_and_field_floors(labels: str) -> None:
 
 
 def test_prediction_beats_the_model_only_rule() -> None:
-    got = evaluate()
+    got = evaluate()  # the check seed, at the configured gate
     assert got["detection"]["recall"] >= FLOOR
     assert got["detection"]["precision"] > got["baseline_model_only"]["precision"]
+    # The probability gate buys precision for little recall…
+    gated = got["detection_gated"]
+    assert gated["precision"] > got["detection"]["precision"] + 0.3, got
+    assert gated["recall"] >= FLOOR - 0.05, got
+    # …because the learned probability beats both the fleet rate and the Beta-prior estimate.
+    prob = got["probability"]
+    for baseline in ("fleet_rate", "beta_prior"):
+        assert prob["learned"]["brier"] < prob[baseline]["brier"], prob
+        assert prob["learned"]["log_loss"] < prob[baseline]["log_loss"], prob
+    assert prob["learned"]["auc"] > 0.65, prob

@@ -17,23 +17,27 @@ RUN = require_roles(Role.supervisor)
 def get_recurring(
     min_count: int | None = Query(default=None, ge=2, le=100),
     window_days: float | None = Query(default=None, gt=0, le=365),
+    min_probability: float | None = Query(default=None, ge=0, le=1),
     db: Session = Depends(get_db),
     _: Principal = Depends(READ),
 ) -> dict:
     """Recurring patterns per model (same model + fault code, N within D days) with the
-    learned probability of another occurrence within D days."""
-    return recurrence.report(db, min_count, window_days)
+    learned probability of another occurrence within D days, its features, and whether it
+    reaches the gate for a preventive ticket (default HOTLINE_RECURRENCE_MIN_PROBABILITY)."""
+    return recurrence.report(db, min_count, window_days, min_probability)
 
 
 @router.post("/recurring/scan")
 def post_scan(
     min_count: int | None = Query(default=None, ge=2, le=100),
     window_days: float | None = Query(default=None, gt=0, le=365),
+    min_probability: float | None = Query(default=None, ge=0, le=1),
     db: Session = Depends(get_db),
     who: Principal = Depends(RUN),
 ) -> dict:
-    """Scan now and raise preventive-maintenance tickets for active patterns."""
-    alerts = recurrence.detect(db, min_count, window_days, actor=who.actor)
+    """Scan now and raise preventive-maintenance tickets for active patterns whose learned
+    probability reaches the gate (default HOTLINE_RECURRENCE_MIN_PROBABILITY)."""
+    alerts = recurrence.detect(db, min_count, window_days, actor=who.actor, min_p=min_probability)
     db.commit()
     return {"created": [recurrence.alert_view(a) for a in alerts]}
 

@@ -16,6 +16,12 @@ def predict_recurring(
     window_days: Annotated[
         float | None, typer.Option(help="… within D days (default HOTLINE_RECURRENCE_WINDOW_DAYS)")
     ] = None,
+    min_probability: Annotated[
+        float | None,
+        typer.Option(
+            help="Raise a ticket from this probability (HOTLINE_RECURRENCE_MIN_PROBABILITY)."
+        ),
+    ] = None,
     scan: Annotated[
         bool, typer.Option(help="Also raise preventive-maintenance tickets for active patterns.")
     ] = False,
@@ -25,8 +31,10 @@ def predict_recurring(
     from tickets import recurrence
 
     with session_scope() as db:
-        out = recurrence.report(db, min_count, window_days)
+        out = recurrence.report(db, min_count, window_days, min_probability)
         if scan:
-            alerts = recurrence.detect(db, min_count, window_days, actor="cli:predict")
+            alerts = recurrence.detect(
+                db, min_count, window_days, actor="cli:predict", min_p=min_probability
+            )
             out["created"] = [recurrence.alert_view(a) for a in alerts]
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
