@@ -148,6 +148,18 @@ def test_fault_codes_heard_as_characters_become_kb_codes() -> None:
     assert CodeFixer(["E2", "E-2"]).fix("显示衣二") == "显示衣二"  # two codes read alike
 
 
+def test_fault_codes_are_read_before_spoken_numbers_become_digits() -> None:
+    """E21 said aloud comes out of the recogniser as 一二十一 (E sounds like 一); once the
+    number normaliser has made digits of it the code cannot be told from a number."""
+    from triage.normalize import get_normalizer
+
+    norm = get_normalizer()
+    fixer = CodeFixer(["E21"])
+    heard = "洗衣機不排水,顯示一二十一"
+    assert "E21" not in fixer.fix(norm(heard))  # afterwards: too late
+    assert norm(heard, before_numbers=fixer.fix) == "洗衣机不排水,显示E21"
+
+
 def test_sentence_transformers_encoder_loads_offline() -> None:
     enc = live_index.encoder("m3e-small")
     vecs = enc.encode(["门锁指纹没反应", "充电桩无法充电"])

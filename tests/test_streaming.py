@@ -57,6 +57,38 @@ def test_live_call_gives_partials_finals_and_ticket(shared_service: Service) -> 
     assert abs(kept.duration - len(pcm) / 2 / 8000) < 0.05
 
 
+def test_two_calls_at_once_each_get_their_ticket(shared_service: Service) -> None:
+    """With another call live, finals take the short-context decode; both calls must still
+    come out right, each with its own words."""
+    token = shared_service.tokens["agent"]
+    silence = np.zeros(8000, dtype=np.float32)
+    calls = {
+        name: pcm16(np.concatenate([silence, resample(load(name), SAMPLE_RATE, 8000), silence]))
+        for name in ("c01.wav", "c02.wav")
+    }
+    url = f"/api/v1/intake/stream?token={token}&sample_rate=8000"
+    client = shared_service.client
+    with client.websocket_connect(url) as lock_ws, client.websocket_connect(url) as ev_ws:
+        sockets = {"c01.wav": lock_ws, "c02.wav": ev_ws}
+        for ws in sockets.values():
+            assert json.loads(ws.receive_text())["type"] == "ready"
+        step = 8000 * 2 // 10
+        for i in range(0, max(len(p) for p in calls.values()), step):
+            for name, ws in sockets.items():  # interleaved, as two live lines would be
+                if i < len(calls[name]):
+                    ws.send_bytes(calls[name][i : i + step])
+        results = {}
+        for name, ws in sockets.items():
+            ws.send_text(json.dumps({"type": "stop"}))
+            results[name] = _collect(ws)[-1]["ticket"]
+    assert results["c01.wav"]["fields"]["firmware"] == "2.3.1"
+    assert results["c01.wav"]["diagnosis"]["kb_id"] == "LOCK-FP-231"
+    assert "充电桩" in "".join(s["text"] for s in results["c02.wav"]["transcript"])
+    assert (
+        results["c02.wav"]["fields"]["product_type"] != results["c01.wav"]["fields"]["product_type"]
+    )
+
+
 def test_silence_only_call_makes_no_ticket(shared_service: Service) -> None:
     token = shared_service.tokens["agent"]
     noise = (np.random.default_rng(1).normal(0, 0.002, 16000 * 4)).astype(np.float32)

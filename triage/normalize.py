@@ -10,6 +10,7 @@ import logging
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 import opencc
@@ -60,11 +61,15 @@ class Normalizer:
         self._itn = InverseNormalizer()
         self._lock = threading.Lock()
 
-    def __call__(self, text: str) -> str:
-        """Normalise text (idempotent)."""
+    def __call__(self, text: str, before_numbers: Callable[[str], str] | None = None) -> str:
+        """Normalise text (idempotent). `before_numbers` sees the simplified text before spoken
+        numbers become digits: a fault code heard as characters (显示一二十一 for E21) is only
+        recognisable while its digits are still spoken."""
         text = unicodedata.normalize("NFKC", text)
         text = self._cc.convert(text)
         text = ZHE.sub("着", text)
+        if before_numbers is not None:
+            text = before_numbers(text)
         text = YAO_PHONE.sub(lambda m: m.group(1) + ("1" if m.group(2).isdigit() else "幺"), text)
         text = re.sub(r"\s+", " ", text).strip()
         text = SPOKEN_LETTER.sub("X", text)

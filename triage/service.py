@@ -62,7 +62,7 @@ def _lexicon_for(index: HybridIndex) -> _Lexicon:
 def clean_text(text: str, index: HybridIndex | None = None) -> str:
     """Speech-recognised text in triage's canonical form: simplified, digits, KB words repaired."""
     lex = _lexicon_for(index or live_index.get_index())
-    return lex.codes.fix(lex.fixer.fix(get_normalizer()(text))[0])
+    return lex.fixer.fix(get_normalizer()(text, before_numbers=lex.codes.fix))[0]
 
 
 def asr_hotwords(index: HybridIndex | None = None) -> str:
