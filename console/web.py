@@ -126,6 +126,7 @@ AREAS: dict[str, tuple[Role, ...]] = {
     "review": (Role.agent, Role.supervisor),
     "kb": (Role.knowledge_engineer,),
     "boards": (Role.supervisor,),
+    "imports": (Role.agent, Role.supervisor),
 }
 
 
@@ -197,11 +198,11 @@ def home_of(viewer: Viewer) -> str:
 
 def create_console() -> FastAPI:
     """The console sub-application (mounted at /console by core.app)."""
-    from console import boards, curation, login, review
+    from console import boards, curation, imports, login, review
 
     app = FastAPI(title="Hotline console", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (login, review, curation, boards):
+    for module in (login, review, curation, boards, imports):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

@@ -49,6 +49,62 @@ def _queue_or_run(db: Session, batch: ImportBatch, wait: bool, response: Respons
     return batch_view(batch)
 
 
+def accept_excel(
+    db: Session, data: bytes, filename: str, mapping: str | None, actor: str
+) -> ImportBatch:
+    """Check an uploaded sheet now (422 and nothing stored when it cannot be imported) and
+    record it as a queued batch; the caller commits and runs or queues it."""
+    columns = excel_import.mapping_from_json(mapping)
+    path = _store(data, filename)
+    try:
+        sheet = excel_import.open_sheet(path, columns)
+    except ApiError:
+        path.unlink(missing_ok=True)
+        raise
+    batch = start_batch(
+        db,
+        kind=excel_import.CHANNEL,
+        filename=filename,
+        file_sha256=sheet.sha256,
+        actor=actor,
+        status="queued",
+    )
+    batch.report = {
+        "rows": [],
+        "warnings": sheet.warnings,
+        "job": {"file": str(path), "mapping": json.loads(mapping) if mapping else None},
+        "total_estimate": sheet.total_estimate,
+    }
+    return batch
+
+
+def accept_wechat(
+    db: Session, data: bytes, filename: str, window_minutes: float, staff: str, actor: str
+) -> ImportBatch:
+    """Check an uploaded chat export (or screenshot) now and record it as a queued batch."""
+    path = _store(data, filename)
+    try:
+        wechat_import.parse(wechat_import.read_export(path))
+    except ApiError:
+        path.unlink(missing_ok=True)
+        raise
+    batch = start_batch(
+        db,
+        kind=wechat_import.CHANNEL,
+        filename=filename,
+        file_sha256=hashlib.sha256(data).hexdigest(),
+        actor=actor,
+        status="queued",
+    )
+    names = [s.strip() for s in staff.split(",") if s.strip()]
+    batch.report = {
+        "rows": [],
+        "warnings": [],
+        "job": {"file": str(path), "window_minutes": window_minutes, "staff": names},
+    }
+    return batch
+
+
 @router.post("/excel", status_code=202)
 async def post_excel(
     response: Response,
@@ -63,28 +119,7 @@ async def post_excel(
     """Check the sheet now (422 and nothing stored when it cannot be imported), then import it
     as a job; poll GET /api/v1/imports/{id} for progress and the per-row report."""
     data = await read_upload(file)
-    filename = file.filename or "upload.xlsx"
-    columns = excel_import.mapping_from_json(mapping)
-    path = _store(data, filename)
-    try:
-        sheet = excel_import.open_sheet(path, columns)
-    except ApiError:
-        path.unlink(missing_ok=True)
-        raise
-    batch = start_batch(
-        db,
-        kind=excel_import.CHANNEL,
-        filename=filename,
-        file_sha256=sheet.sha256,
-        actor=who.actor,
-        status="queued",
-    )
-    batch.report = {
-        "rows": [],
-        "warnings": sheet.warnings,
-        "job": {"file": str(path), "mapping": json.loads(mapping) if mapping else None},
-        "total_estimate": sheet.total_estimate,
-    }
+    batch = accept_excel(db, data, file.filename or "upload.xlsx", mapping, who.actor)
     return _queue_or_run(db, batch, wait, response)
 
 
@@ -101,26 +136,7 @@ async def post_wechat(
     """Find the repair requests in a chat export and create a pending-QC ticket for each."""
     data = await read_upload(file)
     filename = file.filename or "chat.txt"
-    path = _store(data, filename)
-    try:
-        wechat_import.parse(wechat_import.read_export(path))
-    except ApiError:
-        path.unlink(missing_ok=True)
-        raise
-    batch = start_batch(
-        db,
-        kind=wechat_import.CHANNEL,
-        filename=filename,
-        file_sha256=hashlib.sha256(data).hexdigest(),
-        actor=who.actor,
-        status="queued",
-    )
-    names = [s.strip() for s in staff.split(",") if s.strip()]
-    batch.report = {
-        "rows": [],
-        "warnings": [],
-        "job": {"file": str(path), "window_minutes": window_minutes, "staff": names},
-    }
+    batch = accept_wechat(db, data, filename, window_minutes, staff, who.actor)
     return _queue_or_run(db, batch, wait, response)
 
 

@@ -1,6 +1,7 @@
 """The web console over real HTTP (TestClient): login, roles, CSRF, review, KB curation, boards."""
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -497,3 +498,55 @@ def test_dispatch_board_reassign_with_reason(service: Service) -> None:
         data={"csrf_token": csrf, "technician_id": str(techs[0]["id"]), "reason": "x"},
     )
     assert r.status_code == 403
+
+
+def test_import_pages_upload_follow_and_report(service: Service) -> None:
+    from tests.test_imports import FIXTURES, _count_rows
+
+    make_users(("agent2", Role.agent), ("tech2", Role.technician))
+    c = service.client
+    csrf = login(c, "agent2")
+    page = c.get("/console/imports").text
+    assert 'id="excel-form"' in page and 'id="wechat-form"' in page and "/console/imports" in page
+    template = c.get("/console/imports/template")
+    assert template.status_code == 200 and template.content[:2] == b"PK"
+
+    # A file that is not a spreadsheet: refused with the reason, nothing stored.
+    batches = _count_rows("import_batches")
+    r = c.post(
+        "/console/imports/excel",
+        data={"csrf_token": csrf},
+        files={"file": ("notes.xlsx", b"just some words, not a workbook")},
+    )
+    assert r.status_code == 422 and "操作未完成" in r.text
+    assert _count_rows("import_batches") == batches
+    # No file chosen, and no CSRF token: refused too.
+    assert c.post("/console/imports/excel", data={"csrf_token": csrf}).status_code == 422
+    r = c.post("/console/imports/excel", files={"file": ("a.csv", b"x")})
+    assert r.status_code == 403
+
+    data = (FIXTURES / "sheet_utf8.csv").read_bytes()
+    r = c.post(
+        "/console/imports/excel",
+        data={"csrf_token": csrf},
+        files={"file": ("旧表.csv", data)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    where = r.headers["location"]
+    batch_id = int(where.rsplit("/", 1)[1])
+    deadline = time.monotonic() + 120
+    while 'data-status="done"' not in (status := c.get(f"{where}/status").text):
+        assert time.monotonic() < deadline, status
+        assert 'data-status="failed"' not in status, status
+        time.sleep(0.3)
+    api = c.get(f"/api/v1/imports/{batch_id}", headers=service.headers("agent")).json()
+    assert api["created"] > 0
+    assert f'id="count-created">{api["created"]}<' in status
+    links = re.findall(r'href="/console/review/(\d+)"', status)
+    assert len(links) == api["created"]  # every created ticket is linked for its quality check
+    assert "旧表.csv" in c.get("/console/imports").text
+
+    login(c, "tech2")
+    assert c.get("/console/imports").status_code == 403
+    assert c.get(f"/console/imports/{batch_id}").status_code == 403

@@ -245,3 +245,25 @@ def test_access_is_checked_per_role(page, server: Server) -> None:
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/console/review$"))
+
+
+def test_agent_imports_an_old_sheet_and_quality_checks_a_row(page, server: Server) -> None:
+    expect = sync_api.expect
+    sheet = Path(__file__).resolve().parent / "fixtures" / "imports" / "sheet_utf8.csv"
+    log_in(page, "zhang.agent")
+    page.click("nav >> text=导入")
+    expect(page.locator("h1")).to_have_text("导入")
+    page.set_input_files("#excel-file", str(sheet))
+    page.click("#excel-submit")
+    page.wait_for_url(re.compile(r"/console/imports/\d+$"))
+    # The page follows the background import by itself until it is done.
+    expect(page.locator('#import-status [data-status="done"]')).to_be_visible(timeout=90_000)
+    created = int(page.locator("#count-created").inner_text())
+    assert created > 0
+    links = page.locator("#import-rows a[href*='/console/review/']")
+    expect(links).to_have_count(created)
+    links.first.click()
+    page.wait_for_url(re.compile(r"/console/review/\d+$"))
+    expect(page.locator("body")).to_contain_text("待质检")
+    log_in(page, "qian.tech")
+    assert page.goto("/console/imports").status == 403

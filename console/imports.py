@@ -1,0 +1,130 @@
+"""Import pages: upload an old repair sheet or a WeChat chat export, follow it, read its report.
+
+The upload is checked in the request (a file that cannot be imported is refused with the
+reason and nothing is stored) and imported by a background worker, as over the API; the
+batch page refreshes itself until the import is done.
+"""
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from console.web import AREAS, Viewer, posted_form, redirect, render, require
+from core.deps import get_db
+from core.errors import ApiError, not_found
+from core.tasks import enqueue_after_commit
+from intake import excel_import
+from intake.api import read_upload
+from intake.import_api import XLSX, accept_excel, accept_wechat
+from intake.import_tasks import import_task
+from intake.importer import batch_rows, batch_view
+from intake.models import ImportBatch
+
+router = APIRouter(prefix="/imports")
+IMPORTERS = require(*AREAS["imports"])
+ROWS_PAGE = 200
+RUNNING = ("queued", "running")
+
+
+def _upload(form: FormData) -> UploadFile:
+    file = form.get("file")
+    if not isinstance(file, UploadFile) or not file.filename:
+        raise ApiError(422, "file_required", "请选择要导入的文件。")
+    return file
+
+
+@router.get("")
+def imports_page(
+    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(IMPORTERS)
+) -> Response:
+    """The upload forms and the latest imports."""
+    batches = db.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(30)).all()
+    return render(request, "imports.html", viewer, batches=[batch_view(b) for b in batches])
+
+
+@router.get("/template")
+def template(_: Viewer = Depends(IMPORTERS)) -> Response:
+    """The sheet template with the old column names and the two new ones."""
+    return Response(
+        excel_import.template(),
+        media_type=XLSX,
+        headers={"Content-Disposition": "attachment; filename=hotline-import-template.xlsx"},
+    )
+
+
+@router.post("/excel")
+async def upload_excel(
+    form: FormData = Depends(posted_form),
+    db: Session = Depends(get_db),
+    viewer: Viewer = Depends(IMPORTERS),
+) -> Response:
+    """Check the sheet and queue its import; then show its page."""
+    file = _upload(form)
+    data = await read_upload(file)
+    mapping = str(form.get("mapping") or "").strip() or None
+    batch = accept_excel(db, data, file.filename or "upload.xlsx", mapping, viewer.actor)
+    enqueue_after_commit(db, import_task, batch.id)
+    db.commit()
+    return redirect(f"/imports/{batch.id}")
+
+
+@router.post("/wechat")
+async def upload_wechat(
+    form: FormData = Depends(posted_form),
+    db: Session = Depends(get_db),
+    viewer: Viewer = Depends(IMPORTERS),
+) -> Response:
+    """Check the chat export (or screenshot) and queue its import; then show its page."""
+    file = _upload(form)
+    data = await read_upload(file)
+    try:
+        window = float(str(form.get("window_minutes") or 60))
+    except ValueError:
+        window = -1.0
+    if not 0 < window <= 24 * 60:
+        raise ApiError(422, "bad_window", "合并时间窗须为 1–1440 分钟。")
+    staff = str(form.get("staff") or "")
+    batch = accept_wechat(db, data, file.filename or "chat.txt", window, staff, viewer.actor)
+    enqueue_after_commit(db, import_task, batch.id)
+    db.commit()
+    return redirect(f"/imports/{batch.id}")
+
+
+def _batch_context(db: Session, batch_id: int, offset: int) -> dict:
+    batch = db.get(ImportBatch, batch_id)
+    if batch is None:
+        raise not_found("import", batch_id)
+    return {
+        "batch": {**batch_view(batch), "total_estimate": batch.report.get("total_estimate")},
+        "rows": batch_rows(db, batch, ROWS_PAGE, offset),
+        "offset": offset,
+        "page": ROWS_PAGE,
+        "running": batch.status in RUNNING,
+    }
+
+
+@router.get("/{batch_id}")
+def batch_page(
+    batch_id: int,
+    request: Request,
+    offset: int = Query(default=0, ge=0),
+    db: Session = Depends(get_db),
+    viewer: Viewer = Depends(IMPORTERS),
+) -> Response:
+    """One import: status, progress, counts, warnings and the per-row report."""
+    return render(request, "import_batch.html", viewer, **_batch_context(db, batch_id, offset))
+
+
+@router.get("/{batch_id}/status")
+def batch_status(
+    batch_id: int,
+    request: Request,
+    offset: int = Query(default=0, ge=0),
+    db: Session = Depends(get_db),
+    viewer: Viewer = Depends(IMPORTERS),
+) -> Response:
+    """The batch page's live part (htmx polls it while the import runs)."""
+    ctx = _batch_context(db, batch_id, offset)
+    return render(request, "_import_status.html", viewer, **ctx)
