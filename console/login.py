@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from console import accounts
+from console import accounts, throttle
 from console.web import COOKIE, PREFIX, Viewer, home_of, redirect, render, require
 from core.deps import get_db
 
@@ -32,18 +32,29 @@ def login(
     next: str = Form(""),
     db: Session = Depends(get_db),
 ) -> Response:
-    """Check the credentials, start a session and go to the user's page."""
-    user = accounts.authenticate(db=db, username=username.strip(), password=password)
+    """Check the credentials (unless this name or address failed too often), start a session
+    and go to the user's page."""
+    name, address = username.strip(), request.client.host if request.client else "?"
+    wait_s = throttle.blocked_for(name, address)
+    user = None if wait_s else accounts.authenticate(db=db, username=name, password=password)
     if user is None:
+        if not wait_s:
+            throttle.failed(name, address)
+        error = (
+            f"登录失败次数过多，请 {-(-wait_s // 60)} 分钟后再试。"
+            if wait_s
+            else "用户名或密码错误，或账号已停用。"
+        )
         return render(
             request,
             "login.html",
             None,
-            code=401,
+            code=429 if wait_s else 401,
             next=_safe_next(next) or "",
-            error="用户名或密码错误，或账号已停用。",
+            error=error,
             username=username,
         )
+    throttle.succeeded(name)
     token = accounts.start_session(db=db, user=user)
     found = accounts.lookup_session(db=db, token=token)
     assert found is not None

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         description="Durable task queue: empty = SQLite file under data_dir (one machine); "
         "redis://host:6379/0 to share the queue with `hotline worker` processes on other machines.",
     )
+    login_attempts: str = Field(
+        default="5/15minutes",
+        description="Failed console logins allowed per user name (and 4x that per address) "
+        "before further tries are refused for the rest of the window (limits' notation).",
+    )
     embedded_workers: int = Field(
         default=2, ge=0, description="Worker threads the service runs itself (0: only external)."
     )

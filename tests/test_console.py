@@ -550,3 +550,25 @@ def test_import_pages_upload_follow_and_report(service: Service) -> None:
     login(c, "tech2")
     assert c.get("/console/imports").status_code == 403
     assert c.get(f"/console/imports/{batch_id}").status_code == 403
+
+
+def test_password_guessing_is_throttled(
+    shared_service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "login_attempts", "3/2second")
+    make_users(("guessed", Role.agent), ("colleague", Role.agent))
+    c = shared_service.client
+    c.cookies.clear()
+    for _ in range(3):
+        r = c.post("/console/login", data={"username": "guessed", "password": "wrong-guess"})
+        assert r.status_code == 401
+    # Past the limit even the right password is refused, with when to try again…
+    r = c.post("/console/login", data={"username": "guessed", "password": PASSWORD})
+    assert r.status_code == 429 and "登录失败次数过多" in r.text
+    assert "hotline_console" not in c.cookies
+    # …while a colleague behind the same address still gets in.
+    login(c, "colleague")
+    time.sleep(2.2)  # the window has passed
+    login(c, "guessed")
