@@ -72,6 +72,12 @@ def main(out: Path = OUT, chromium: str = "/usr/bin/chromium") -> list[Path]:
             page.select_option("#f_product_type", "智能门锁")
             page.click("#confirm")
             shot("review-field-chain")
+            page.goto("/console/imports")
+            sheet = PACKAGE_ROOT / "tests" / "fixtures" / "imports" / "messy_sheet.xlsx"
+            page.set_input_files("#excel-file", str(sheet))
+            page.click("#excel-submit")
+            page.wait_for_selector('#import-status [data-status="done"]', timeout=120_000)
+            shot("import-report")
 
             log_in("li.ke")
             shot("kb-list")
