@@ -28,11 +28,17 @@ ROWS_PAGE = 200
 RUNNING = ("queued", "running")
 
 
-def _upload(form: FormData) -> UploadFile:
+async def _upload(form: FormData) -> tuple[str, bytes]:
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
         raise ApiError(422, "file_required", "请选择要导入的文件。")
-    return file
+    return file.filename, await read_upload(file)
+
+
+def _queued(db: Session, batch: ImportBatch) -> Response:
+    enqueue_after_commit(db, import_task, batch.id)
+    db.commit()
+    return redirect(f"/imports/{batch.id}")
 
 
 @router.get("")
@@ -61,13 +67,9 @@ async def upload_excel(
     viewer: Viewer = Depends(IMPORTERS),
 ) -> Response:
     """Check the sheet and queue its import; then show its page."""
-    file = _upload(form)
-    data = await read_upload(file)
+    filename, data = await _upload(form)
     mapping = str(form.get("mapping") or "").strip() or None
-    batch = accept_excel(db, data, file.filename or "upload.xlsx", mapping, viewer.actor)
-    enqueue_after_commit(db, import_task, batch.id)
-    db.commit()
-    return redirect(f"/imports/{batch.id}")
+    return _queued(db, accept_excel(db, data, filename, mapping, viewer.actor))
 
 
 @router.post("/wechat")
@@ -77,8 +79,7 @@ async def upload_wechat(
     viewer: Viewer = Depends(IMPORTERS),
 ) -> Response:
     """Check the chat export (or screenshot) and queue its import; then show its page."""
-    file = _upload(form)
-    data = await read_upload(file)
+    filename, data = await _upload(form)
     try:
         window = float(str(form.get("window_minutes") or 60))
     except ValueError:
@@ -86,10 +87,7 @@ async def upload_wechat(
     if not 0 < window <= 24 * 60:
         raise ApiError(422, "bad_window", "合并时间窗须为 1–1440 分钟。")
     staff = str(form.get("staff") or "")
-    batch = accept_wechat(db, data, file.filename or "chat.txt", window, staff, viewer.actor)
-    enqueue_after_commit(db, import_task, batch.id)
-    db.commit()
-    return redirect(f"/imports/{batch.id}")
+    return _queued(db, accept_wechat(db, data, filename, window, staff, viewer.actor))
 
 
 def _batch_context(db: Session, batch_id: int, offset: int) -> dict:
