@@ -473,11 +473,16 @@ def eval_import_scale(
     baseline_rows: Annotated[
         int, typer.Option(help="Rows imported one at a time first, as the baseline (0: none).")
     ] = 1000,
+    distinct_texts: Annotated[
+        bool, typer.Option(help="Every description new to triage (no repeated texts).")
+    ] = False,
 ) -> None:
     """Streamed reading and import of a large sheet: rows/s and memory."""
     from eval.import_scale import main
 
-    main(rows=rows, import_rows=not read_only, baseline_rows=baseline_rows)
+    main(
+        rows=rows, import_rows=not read_only, baseline_rows=baseline_rows, distinct=distinct_texts
+    )
 
 
 @eval_app.command("console")

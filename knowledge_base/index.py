@@ -197,9 +197,14 @@ class HybridIndex:
         if code and key in self.by_code.get(code.upper(), set()):
             self.by_code[code.upper()].discard(key)
 
-    def score_entries(self, text: str, keys: list[str]) -> list[Candidate]:
-        """Candidates for specific entries (outside the retrieved pool), scored like search()."""
-        qvec = self.encoder.encode([text]).reshape(-1)
+    def score_entries(
+        self, text: str, keys: list[str], qvec: np.ndarray | None = None
+    ) -> list[Candidate]:
+        """Candidates for specific entries (outside the retrieved pool), scored like search();
+        qvec is text's embedding when the caller already has it."""
+        if qvec is None:
+            qvec = self.encoder.encode([text])
+        qvec = qvec.reshape(-1)
         terms = self.tokenizer.tokens(text)
         with self.lock:
             scores = self.bm25.score_array(terms)

@@ -34,7 +34,7 @@ def encoder(spec: str | None = None) -> Encoder:
     spec = spec or get_settings().embedding_model
     with _lock:
         if spec not in _encoders:
-            _encoders[spec] = load_encoder(spec)
+            _encoders[spec] = load_encoder(spec, get_settings().encoder_threads)
         return _encoders[spec]
 
 
