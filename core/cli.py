@@ -504,11 +504,15 @@ def eval_dispatch(
     service: Annotated[
         bool, typer.Option(help="Also time triaged → offered in a running uvicorn service.")
     ] = True,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Run the service rematch on this empty database (e.g. PostgreSQL)."),
+    ] = None,
 ) -> None:
     """Geofence, pool assignment, a simulated day vs greedy, and live triage → offer latency."""
     from eval.dispatch_eval import main
 
-    sys.exit(main(service=service))
+    sys.exit(main(service=service, database_url=database_url))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ published with the delivery, so domains (SLA "pushed" evidence, dispatch) can re
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
@@ -93,6 +93,23 @@ def register_sender(channel: str, sender: Sender) -> None:
     _senders[channel] = sender
 
 
+class Message(NamedTuple):
+    """One message for send_many (the arguments of send)."""
+
+    kind: str
+    recipient: str
+    url: str
+    payload: dict[str, Any]
+    channel: str = "webhook"
+    ref_type: str | None = None
+    ref_id: str | int | None = None
+
+
+# Deliveries per queued task: a queue write per message made bulk senders (a dispatched pool
+# of 1,000 cards) spend seconds after commit; batches still spread over the worker threads.
+DELIVERY_BATCH = 50
+
+
 def send(
     *,
     db: Session,
@@ -105,24 +122,38 @@ def send(
     ref_id: str | int | None = None,
 ) -> NotificationDelivery:
     """Record a message and have a worker deliver it once this transaction commits."""
-    if channel not in _senders:
-        raise ValueError(f"no sender for channel {channel!r}")
-    delivery = NotificationDelivery(
-        created_at=clock.now(),
-        kind=kind,
-        channel=channel,
-        recipient=recipient,
-        url=url,
-        payload=payload,
-        ref_type=ref_type,
-        ref_id=None if ref_id is None else str(ref_id),
-        status="pending",
-        attempts=0,
-    )
-    db.add(delivery)
+    message = Message(kind, recipient, url, payload, channel, ref_type, ref_id)
+    return send_many(db=db, messages=[message])[0]
+
+
+def send_many(*, db: Session, messages: list[Message]) -> list[NotificationDelivery]:
+    """Record several messages in one flush; workers deliver them once this transaction
+    commits, DELIVERY_BATCH per task (each message keeps its own tries and retries)."""
+    for m in messages:
+        if m.channel not in _senders:
+            raise ValueError(f"no sender for channel {m.channel!r}")
+    now = clock.now()
+    deliveries = [
+        NotificationDelivery(
+            created_at=now,
+            kind=m.kind,
+            channel=m.channel,
+            recipient=m.recipient,
+            url=m.url,
+            payload=m.payload,
+            ref_type=m.ref_type,
+            ref_id=None if m.ref_id is None else str(m.ref_id),
+            status="pending",
+            attempts=0,
+        )
+        for m in messages
+    ]
+    db.add_all(deliveries)
     db.flush()
-    enqueue_after_commit(db, deliver_task, delivery.id)
-    return delivery
+    ids = [d.id for d in deliveries]
+    for i in range(0, len(ids), DELIVERY_BATCH):
+        enqueue_after_commit(db, deliver_task, ids[i : i + DELIVERY_BATCH])
+    return deliveries
 
 
 def attempt(db: Session, delivery: NotificationDelivery) -> bool:
@@ -161,8 +192,15 @@ def retry_delay(attempts: int) -> float:
 
 
 @queue.task()
-def deliver_task(delivery_id: int) -> str:
-    """Worker side of send(): one try, then a retry scheduled with backoff if it failed."""
+def deliver_task(delivery_ids: list[int] | int) -> list[str]:
+    """Worker side of send(): one try per delivery, each in its own transaction, then a
+    retry of just that delivery scheduled with backoff if it failed. (A single id: a task
+    queued before deliveries were batched.)"""
+    ids = [delivery_ids] if isinstance(delivery_ids, int) else delivery_ids
+    return [_deliver_one(delivery_id) for delivery_id in ids]
+
+
+def _deliver_one(delivery_id: int) -> str:
     with session_scope() as db:
         delivery = db.get(NotificationDelivery, delivery_id, with_for_update=True)
         if delivery is None or delivery.status != "pending":
@@ -172,5 +210,5 @@ def deliver_task(delivery_id: int) -> str:
         if delivery.status == "failed":
             return "failed"
         delay = retry_delay(delivery.attempts)
-    deliver_task.schedule(args=(delivery_id,), delay=delay)
+    deliver_task.schedule(args=([delivery_id],), delay=delay)
     return "retrying"

@@ -315,13 +315,23 @@ def explain(
     wide = Need(**{**need.__dict__, "radius_km": need.radius_km * 2})
     pos, dist, stage = filter_stages(roster, wide)
     stage = np.where(dist > need.radius_km, 0, stage)  # beyond the real radius: radius filter
-    removed = {f: int((stage == k).sum()) for k, f in enumerate(FILTERS)}
+    counts = np.bincount(stage, minlength=len(FILTERS) + 1).tolist()
+    removed = dict(zip(FILTERS, counts, strict=False))
     items = []
-    for p, d, s in list(zip(pos, dist, stage, strict=True))[:limit]:
+    # Plain Python values (tolist) for the listed candidates: a pool explains 1,000 tickets.
+    near = pos[:limit]
+    for p, d, s, tech_id, load in zip(
+        near.tolist(),
+        dist[:limit].tolist(),
+        stage[:limit].tolist(),
+        roster.ids[near].tolist(),
+        roster.load[near].tolist(),
+        strict=True,
+    ):
         item: dict[str, Any] = {
-            "technician_id": int(roster.ids[p]),
-            "distance_km": round(float(d), 3),
-            "load_today": int(roster.load[p]),
+            "technician_id": tech_id,
+            "distance_km": round(d, 3),
+            "load_today": load,
         }
         if s < len(FILTERS):
             item["removed_by"] = FILTERS[s]
@@ -329,14 +339,14 @@ def explain(
             if FILTERS[s] == "skills":
                 item["missing_skills"] = sorted(need.skills - roster.techs[p].skills)
         else:
-            comps = pair_components(roster, need, int(p), float(d), w)
+            comps = pair_components(roster, need, p, d, w)
             item["components"] = comps
             item["score"] = _score(sum(v for k, v in comps.items() if k != "urgency_bonus"))
         items.append(item)
     return {
         "radius_km": need.radius_km,
         "considered": len(pos),
-        "qualified": int((stage == len(FILTERS)).sum()),
+        "qualified": counts[len(FILTERS)],
         "removed_by_filter": {k: v for k, v in removed.items() if v},
         "candidates": items,
     }

@@ -42,24 +42,40 @@ def _norm(value: str | None) -> str:
     return (value or "").strip().upper()
 
 
+def catalogue(db: Session, parts: set[str]) -> dict[str, list[PartSku]]:
+    """The catalogue rows of each KB part code (by part or by SKU), in one query."""
+    wanted = {_norm(p) for p in parts}
+    rows = db.scalars(
+        select(PartSku)
+        .where(PartSku.part.in_(wanted) | PartSku.sku.in_(wanted))
+        .order_by(PartSku.sku)
+    )
+    out: dict[str, list[PartSku]] = {p: [] for p in wanted}
+    for row in rows:
+        for key in {row.part, row.sku} & wanted:
+            out[key].append(row)
+    return out
+
+
 def choose_sku(
-    db: Session, part: str, *, model: str | None, firmware: str | None, device: Device | None
+    db: Session,
+    part: str,
+    *,
+    model: str | None,
+    firmware: str | None,
+    device: Device | None,
+    known: dict[str, list[PartSku]] | None = None,
 ) -> SkuChoice:
     """The SKU of `part` that fits this device's model and firmware (the v3.2 board is not the
-    v3.1 one). The device registry's compatible SKUs, when listed, are authoritative."""
+    v3.1 one). The device registry's compatible SKUs, when listed, are authoritative. `known`:
+    the part's catalogue rows, already read (`catalogue`)."""
     part = _norm(part)
     if device is not None:
         model, firmware = device.model or model, device.firmware or firmware
     allowed = (
         {_norm(s) for s in device.compatible_skus} if device and device.compatible_skus else None
     )
-    rows = list(
-        db.scalars(
-            select(PartSku)
-            .where((PartSku.part == part) | (PartSku.sku == part))
-            .order_by(PartSku.sku)
-        )
-    )
+    rows = (known or catalogue(db, {part}))[part]
     if not rows:
         if allowed is not None and part not in allowed:
             return SkuChoice(part, None, f"device {device.hardware_id} does not list {part}")
@@ -91,6 +107,17 @@ def held(db: Session, ticket_id: int) -> list[Reservation]:
         Reservation.ticket_id == ticket_id, Reservation.status == "held"
     )
     return list(db.scalars(stmt.order_by(Reservation.id)))
+
+
+def held_by_ticket(db: Session, ticket_ids: list[int]) -> dict[int, list[Reservation]]:
+    """`held` for several tickets in one query."""
+    out: dict[int, list[Reservation]] = {t: [] for t in ticket_ids}
+    stmt = select(Reservation).where(
+        Reservation.ticket_id.in_(ticket_ids), Reservation.status == "held"
+    )
+    for row in db.scalars(stmt.order_by(Reservation.id)):
+        out[row.ticket_id].append(row)
+    return out
 
 
 def reserve(
@@ -159,8 +186,12 @@ def reserve(
                 return again
             raise
         return row
+    raise _out_of_stock(sku, qty, warehouse_id)
+
+
+def _out_of_stock(sku: str, qty: int, warehouse_id: str | None = None) -> ApiError:
     where = f" at {warehouse_id}" if warehouse_id else ""
-    raise ApiError(409, "out_of_stock", f"No free unit of {sku}{where} (needed {qty}).")
+    return ApiError(409, "out_of_stock", f"No free unit of {sku}{where} (needed {qty}).")
 
 
 def _held_one(db: Session, ticket_id: int, sku: str) -> Reservation | None:
@@ -228,34 +259,82 @@ def release_ticket(db: Session, ticket_id: int, *, actor: str, reason: str) -> i
     return n
 
 
-def bind_parts(
-    db: Session,
-    *,
-    ticket_id: int,
-    parts: list[str],
-    model: str | None,
-    firmware: str | None,
-    device: Device | None,
-    near: tuple[float, float] | None,
-    actor: str,
-) -> list[dict[str, Any]]:
+@dataclass
+class BindJob:
+    """The parts one ticket needs, and what chooses and places them."""
+
+    ticket_id: int
+    parts: list[str]
+    model: str | None
+    firmware: str | None
+    device: Device | None
+    near: tuple[float, float] | None
+
+
+def bind_parts(db: Session, job: BindJob, *, actor: str) -> list[dict[str, Any]]:
     """Choose and reserve a SKU for every part the diagnosis needs; report what happened to each."""
-    report = []
-    for part in parts:
-        choice = choose_sku(db, part, model=model, firmware=firmware, device=device)
-        item: dict[str, Any] = {"part": choice.part, "sku": choice.sku, "why": choice.why}
-        if choice.sku is None:
-            item["status"] = "no_compatible_sku"
-        else:
-            try:
-                row = reserve(
-                    db, ticket_id=ticket_id, sku=choice.sku, actor=actor, near=near, part=part
-                )
-                item.update(status="reserved", reservation_id=row.id, warehouse_id=row.warehouse_id)
-            except ApiError as exc:
-                item.update(status=exc.code, problem=exc.message)
-        report.append(item)
-    return report
+    return bind_parts_many(db, [job], actor=actor)[job.ticket_id]
+
+
+def bind_parts_many(
+    db: Session, jobs: list[BindJob], *, actor: str
+) -> dict[int, list[dict[str, Any]]]:
+    """`bind_parts` for several tickets (a dispatched pool): the catalogue, the SKUs with free
+    units and the tickets' holdings are read once, so a part out of stock everywhere costs no
+    query per ticket; every other part goes through `reserve` as usual."""
+    known = catalogue(db, {p for j in jobs for p in j.parts})
+    choices = {
+        (j.ticket_id, p): choose_sku(
+            db, p, model=j.model, firmware=j.firmware, device=j.device, known=known
+        )
+        for j in jobs
+        for p in j.parts
+    }
+    skus = {c.sku for c in choices.values() if c.sku}
+    free = set(
+        db.scalars(
+            select(Stock.sku)
+            .join(Warehouse, Warehouse.id == Stock.warehouse_id)
+            .where(Stock.sku.in_(skus), Stock.on_hand - Stock.reserved >= 1)
+            .where(Warehouse.active.is_(True))
+        )
+    )
+    holding = set(
+        db.execute(
+            select(Reservation.ticket_id, Reservation.sku).where(
+                Reservation.ticket_id.in_([j.ticket_id for j in jobs]),
+                Reservation.active.is_(True),
+            )
+        ).tuples()
+    )
+    out: dict[int, list[dict[str, Any]]] = {}
+    for j in jobs:
+        report = out[j.ticket_id] = []
+        for part in j.parts:
+            choice = choices[(j.ticket_id, part)]
+            item: dict[str, Any] = {"part": choice.part, "sku": choice.sku, "why": choice.why}
+            if choice.sku is None:
+                item["status"] = "no_compatible_sku"
+            elif choice.sku not in free and (j.ticket_id, choice.sku) not in holding:
+                error = _out_of_stock(choice.sku, 1)
+                item.update(status=error.code, problem=error.message)
+            else:
+                try:
+                    row = reserve(
+                        db,
+                        ticket_id=j.ticket_id,
+                        sku=choice.sku,
+                        actor=actor,
+                        near=j.near,
+                        part=part,
+                    )
+                    item.update(
+                        status="reserved", reservation_id=row.id, warehouse_id=row.warehouse_id
+                    )
+                except ApiError as exc:
+                    item.update(status=exc.code, problem=exc.message)
+            report.append(item)
+    return out
 
 
 def _live_transfers(db: Session, reservation_id: int) -> list[TransferOrder]:

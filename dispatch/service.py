@@ -11,7 +11,7 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -171,23 +171,14 @@ def queue_ticket(
         db.add(row)
     row.forced = row.forced or forced
     if req.parts and req.site is not None:
-        _bind(db, req, actor)
+        parts.bind_parts(db, _bind_job(req), actor=actor)
     db.flush()
     return row
 
 
-def _bind(db: Session, req: Requirement, actor: str) -> list[dict[str, Any]]:
+def _bind_job(req: Requirement) -> parts.BindJob:
     t = req.ticket
-    return parts.bind_parts(
-        db,
-        ticket_id=t.id,
-        parts=req.parts,
-        model=t.model,
-        firmware=t.firmware,
-        device=req.device,
-        near=req.site,
-        actor=actor,
-    )
+    return parts.BindJob(t.id, req.parts, t.model, t.firmware, req.device, req.site)
 
 
 def build_roster(db: Session, around: tuple[float, float, float] | None = None) -> Roster:
@@ -280,6 +271,7 @@ def rematch(
     if ticket_ids is not None:
         stmt = stmt.where(PendingDispatch.ticket_id.in_(ticket_ids))
     pending = list(db.scalars(stmt))
+    preloaded = _preload(db, [row.ticket_id for row in pending])
     ready: list[Requirement] = []
     now = clock.now()
     for row in pending:
@@ -307,6 +299,7 @@ def rematch(
             _set_reason(db, row, ticket, req.blocked, trigger, {})
         else:
             ready.append(req)
+    del preloaded  # the requirements hold what they need now
     offered, match_ms = 0, 0.0
     if ready:
         if len(ready) == 1 and ready[0].site is not None:
@@ -326,19 +319,24 @@ def rematch(
             zip(ready, needs, strict=True),
             key=lambda rn: by_ticket[rn[1].id].technician_id if rn[1].id in by_ticket else -1,
         )
+        explained = []
         for req, need in order:
-            match = by_ticket.get(need.id)
             expl = explain(roster, need)
             expl["requirements"] = _requirements_view(req)
             expl["method"] = method
-            row = db.get(PendingDispatch, need.id)
-            assert row is not None
-            if match is not None and _offer(db, req, match, expl, trigger=trigger, actor=ACTOR):
-                offered += 1
-            else:
-                _set_reason(
-                    db, row, req.ticket, _pending_reason(expl, need.radius_km), trigger, expl
-                )
+            explained.append((req, need, expl))
+        made = _offer_many(
+            db,
+            [(req, by_ticket[n.id], expl) for req, n, expl in explained if n.id in by_ticket],
+            trigger=trigger,
+            actor=ACTOR,
+        )
+        offered = len(made)
+        rows = {row.ticket_id: row for row in pending}
+        for req, need, expl in explained:
+            if need.id not in made:
+                reason = _pending_reason(expl, need.radius_km)
+                _set_reason(db, rows[need.id], req.ticket, reason, trigger, expl)
     db.flush()
     return {
         "pool": len(pending),
@@ -347,6 +345,23 @@ def rematch(
         "match_ms": round(match_ms, 1),  # loading the pool and roster, and solving
         "ms": round((time.perf_counter() - t0) * 1000, 1),
     }
+
+
+def _preload(db: Session, ticket_ids: list[int]) -> list[object]:
+    """Load the pool's tickets, their devices and KB entries in three queries, so the
+    per-ticket lookups of `requirement` hit the session instead of the database (each of
+    those would also autoflush). The session holds loaded objects weakly: keep the result
+    while looking them up."""
+    if not ticket_ids:
+        return []
+    loaded: list[object] = list(db.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids))))
+    hws = {t.hardware_id.upper() for t in loaded if isinstance(t, Ticket) and t.hardware_id}
+    kbs = {t.kb_id for t in loaded if isinstance(t, Ticket) and t.kb_id}
+    if hws:
+        loaded += db.scalars(select(Device).where(Device.hardware_id.in_(hws)))
+    if kbs:
+        loaded += db.scalars(select(KBEntry).where(KBEntry.id.in_(kbs)))
+    return loaded
 
 
 def _requirements_view(req: Requirement) -> dict[str, Any]:
@@ -382,82 +397,144 @@ def _lock_ticket(db: Session, ticket_id: int) -> Ticket:
     return ticket
 
 
-def _offer(
+class Offered(NamedTuple):
+    """One offer made: what `dispatch.assigned` subscribers receive, a list per batch."""
+
+    ticket: Ticket
+    technician: Technician
+    assignment: Assignment
+
+
+def _lock_tickets(db: Session, ticket_ids: list[int]) -> dict[int, Ticket]:
+    stmt = (
+        select(Ticket)
+        .where(Ticket.id.in_(ticket_ids))
+        .order_by(Ticket.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {t.id: t for t in db.scalars(stmt)}
+
+
+def _offer_many(
     db: Session,
-    req: Requirement,
-    match: Match,
-    expl: dict[str, Any],
+    offers: list[tuple[Requirement, Match, dict[str, Any]]],
     *,
     trigger: str,
     actor: str,
     reason: str | None = None,
-) -> Assignment | None:
-    """Offer the ticket to the matched technician; None if someone was faster (the technician
-    reached the cap meanwhile, or another worker dispatched the ticket)."""
+) -> dict[int, Assignment]:
+    """Offer each ticket to its matched technician; the offers made, by ticket id. A ticket is
+    skipped if someone was faster (another worker dispatched it, or the technician reached
+    the cap meanwhile).
+
+    Every row of the batch (assignments, history, decisions, cards) is written in a few
+    flushes and the expiry is one queued task, so a pool of 1,000 costs what a few offers did.
+    """
+    if not offers:
+        return {}
     settings = get_settings()
     override = trigger == "override"
-    # Claim the pool entry first, skipping one another worker holds (it is dispatching this
-    # ticket): a claimer then waits only for a technician row, so two dispatchers never wait
-    # on each other in a cycle.
-    claim = db.scalar(
-        select(PendingDispatch)
-        .where(PendingDispatch.ticket_id == req.ticket.id)
-        .with_for_update(skip_locked=True)
-    )
-    if claim is None and not override:
-        return None
-    tech = technicians.get(db, match.technician_id, lock=True)  # serialises the cap check
+    # Claim the pool entries first, skipping those another worker holds (it is dispatching
+    # them): a claimer then waits only for technician rows, locked in id order, so two
+    # dispatchers never wait on each other in a cycle.
+    claims = {
+        row.ticket_id: row
+        for row in db.scalars(
+            select(PendingDispatch)
+            .where(PendingDispatch.ticket_id.in_([r.ticket.id for r, _, _ in offers]))
+            .with_for_update(skip_locked=True)
+        )
+    }
     if not override:
-        load = technicians.loads_today(db, [tech.id]).get(tech.id, 0)
-        if load >= settings.dispatch_max_per_day:
-            return None
-    if claim is not None:
-        db.delete(claim)
-    ticket = _lock_ticket(db, req.ticket.id)
+        offers = [o for o in offers if o[0].ticket.id in claims]
+    tech_ids = sorted({m.technician_id for _, m, _ in offers})
+    techs = {
+        t.id: t
+        for t in db.scalars(
+            select(Technician)
+            .where(Technician.id.in_(tech_ids))
+            .order_by(Technician.id)
+            .with_for_update()  # serialises the cap check
+        )
+    }
+    loads = technicians.loads_today(db, tech_ids) if not override else {}
+    kept = []
+    for req, match, expl in sorted(offers, key=lambda o: o[1].technician_id):
+        tech = techs.get(match.technician_id)
+        if tech is None:
+            continue
+        if not override:
+            if loads.get(tech.id, 0) >= settings.dispatch_max_per_day:
+                continue
+            loads[tech.id] = loads.get(tech.id, 0) + 1
+        kept.append((req, match, expl, tech))
+    if not kept:
+        return {}
+    for req, *_ in kept:
+        if req.ticket.id in claims:
+            db.delete(claims[req.ticket.id])
+    locked = _lock_tickets(db, [req.ticket.id for req, *_ in kept])
     now = clock.now()
-    summary = (
-        f"{tech.name} (#{tech.id}), {match.distance_km:.1f} km, score {match.score:.2f}"
-        if not override
-        else f"override to {tech.name} (#{tech.id}): {reason}"
-    )
-    assignment = Assignment(
-        ticket_id=ticket.id,
-        technician_id=tech.id,
-        status="offered",
-        score=match.score,
-        explanation={**expl, "chosen": match.technician_id, "components": match.components},
-        actor=actor,
-        reason=reason,
-        offered_at=now,
-        expires_at=now + timedelta(seconds=settings.dispatch_offer_timeout_s),
-    )
-    db.add(assignment)
+    made: list[tuple[Requirement, Match, Technician, Assignment, str]] = []
+    for req, match, expl, tech in kept:
+        ticket = locked[req.ticket.id]
+        summary = (
+            f"{tech.name} (#{tech.id}), {match.distance_km:.1f} km, score {match.score:.2f}"
+            if not override
+            else f"override to {tech.name} (#{tech.id}): {reason}"
+        )
+        details = {**expl, "chosen": match.technician_id, "components": match.components}
+        explanation = details
+        if not (tech.webhook_url or settings.dispatch_webhook_url):
+            log.info("technician %s has no webhook and no default is set: card not sent", tech.id)
+            explanation = {**details, "card": "not sent: no webhook url"}
+        assignment = Assignment(
+            ticket_id=ticket.id,
+            technician_id=tech.id,
+            status="offered",
+            score=match.score,
+            explanation=explanation,
+            actor=actor,
+            reason=reason,
+            offered_at=now,
+            expires_at=now + timedelta(seconds=settings.dispatch_offer_timeout_s),
+        )
+        db.add(assignment)
+        _decide(
+            db,
+            ticket,
+            trigger=trigger,
+            outcome="override" if override else "offered",
+            reason=summary,
+            details=details,
+            technician_id=tech.id,
+        )
+        made.append((req, match, tech, assignment, summary))
     db.flush()
-    if ticket.status in POOL_STATUSES:
-        tickets.transition(db=db, ticket_id=ticket.id, to="dispatched", actor=actor, reason=summary)
-    _decide(
-        db,
-        ticket,
-        trigger=trigger,
-        outcome="override" if override else "offered",
-        reason=summary,
-        details=assignment.explanation,
-        technician_id=tech.id,
+    moves = [(locked[r.ticket.id], why) for r, _, _, _, why in made]
+    tickets.transition_many(
+        db=db,
+        moves=[m for m in moves if m[0].status in POOL_STATUSES],
+        to="dispatched",
+        actor=actor,
     )
-    _push_card(db, req, ticket, tech, assignment, match.distance_km)
+    _push_cards(db, [(r, locked[r.ticket.id], t, a, m.distance_km) for r, m, t, a, _ in made])
     from dispatch.tasks import expire_offer_task  # the tasks module imports this one
 
-    # A second past the deadline, so the worker's clock sees the offer as expired.
+    # A second past the deadline, so the worker's clock sees the offers as expired.
     enqueue_after_commit(
         db,
         expire_offer_task.schedule,
-        args=(assignment.id,),
+        args=([a.id for _, _, _, a, _ in made],),
         delay=settings.dispatch_offer_timeout_s + 1,
     )
     events.publish(
-        "dispatch.assigned", db=db, ticket=ticket, technician=tech, assignment=assignment
+        "dispatch.assigned",
+        db=db,
+        offers=[Offered(locked[r.ticket.id], t, a) for r, _, t, a, _ in made],
     )
-    return assignment
+    return {a.ticket_id: a for _, _, _, a, _ in made}
 
 
 def device_history(
@@ -492,57 +569,62 @@ def device_history(
     return out
 
 
-def _push_card(
-    db: Session,
-    req: Requirement,
-    ticket: Ticket,
-    tech: Technician,
-    assignment: Assignment,
-    distance_km: float | None,
+def _push_cards(
+    db: Session, items: list[tuple[Requirement, Ticket, Technician, Assignment, float | None]]
 ) -> None:
-    held = parts.held(db, ticket.id)
-    if req.parts and req.site and not set(req.parts) <= {r.part for r in held}:
-        report = _bind(db, req, ACTOR)  # try again for what was out of stock when queued
-    else:
-        report = [
-            {"part": r.part, "sku": r.sku, "status": "reserved", "warehouse_id": r.warehouse_id}
-            for r in held
-        ]
-    view = tickets.ticket_view(ticket)
-    card = build_card(
-        ticket={
-            "id": ticket.id,
-            "number": ticket.number,
-            "address": ticket.address or (req.device.address if req.device else None),
-            **view["device"],
-            "hardware_id": ticket.hardware_id,
-            "fault_code": ticket.fault_code,
-            "description": ticket.description,
-            "sla_class": ticket.sla_class,
-            "severity": ticket.severity,
-        },
-        assignment_id=assignment.id,
-        distance_km=distance_km,
-        kb=req.kb,
-        parts=report,
-        history=device_history(db, ticket.hardware_id, exclude_ticket_id=ticket.id),
-        site=req.site,
-    )
-    url = tech.webhook_url or get_settings().dispatch_webhook_url
-    if not url:
-        log.info("technician %s has no webhook and no default is set: card not sent", tech.id)
-        assignment.explanation = {**assignment.explanation, "card": "not sent: no webhook url"}
-        return
-    notify.send(
-        db=db,
-        kind="dispatch.card",
-        recipient=f"technician:{tech.id}",
-        url=url,
-        payload=card,
-        channel=tech.notify_channel,
-        ref_type="ticket",
-        ref_id=ticket.id,
-    )
+    """The push card of each offer (held parts read in one query, cards sent in one flush)."""
+    held = parts.held_by_ticket(db, [ticket.id for _, ticket, _, _, _ in items])
+    # Try again for what was out of stock when the tickets were queued.
+    retry = [
+        _bind_job(req)
+        for req, ticket, _, _, _ in items
+        if req.parts and req.site and not set(req.parts) <= {r.part for r in held[ticket.id]}
+    ]
+    rebound = parts.bind_parts_many(db, retry, actor=ACTOR) if retry else {}
+    default_url = get_settings().dispatch_webhook_url
+    messages = []
+    for req, ticket, tech, assignment, distance_km in items:
+        report = rebound.get(ticket.id)
+        if report is None:
+            report = [
+                {"part": r.part, "sku": r.sku, "status": "reserved", "warehouse_id": r.warehouse_id}
+                for r in held[ticket.id]
+            ]
+        view = tickets.ticket_view(ticket)
+        card = build_card(
+            ticket={
+                "id": ticket.id,
+                "number": ticket.number,
+                "address": ticket.address or (req.device.address if req.device else None),
+                **view["device"],
+                "hardware_id": ticket.hardware_id,
+                "fault_code": ticket.fault_code,
+                "description": ticket.description,
+                "sla_class": ticket.sla_class,
+                "severity": ticket.severity,
+            },
+            assignment_id=assignment.id,
+            distance_km=distance_km,
+            kb=req.kb,
+            parts=report,
+            history=device_history(db, ticket.hardware_id, exclude_ticket_id=ticket.id),
+            site=req.site,
+        )
+        url = tech.webhook_url or default_url
+        if url:  # without one, the assignment's explanation says the card was not sent
+            messages.append(
+                notify.Message(
+                    kind="dispatch.card",
+                    recipient=f"technician:{tech.id}",
+                    url=url,
+                    payload=card,
+                    channel=tech.notify_channel,
+                    ref_type="ticket",
+                    ref_id=ticket.id,
+                )
+            )
+    if messages:
+        notify.send_many(db=db, messages=messages)
 
 
 def get_assignment(db: Session, assignment_id: int, *, lock: bool = False) -> Assignment:
@@ -590,12 +672,13 @@ def decline(
     return row
 
 
-def expire_offers(db: Session, assignment_id: int | None = None) -> int:
-    """Offers nobody answered in time go back to the pool and are re-dispatched."""
+def expire_offers(db: Session, assignment_ids: list[int] | None = None) -> int:
+    """Offers nobody answered in time (all, or just these) go back to the pool and are
+    re-dispatched."""
     now = clock.now()
     stmt = select(Assignment).where(Assignment.status == "offered", Assignment.expires_at <= now)
-    if assignment_id is not None:
-        stmt = stmt.where(Assignment.id == assignment_id)
+    if assignment_ids is not None:
+        stmt = stmt.where(Assignment.id.in_(assignment_ids))
     n = 0
     for row in list(db.scalars(stmt.with_for_update(skip_locked=True))):
         row.status, row.responded_at = "expired", now
@@ -671,9 +754,8 @@ def reassign(
         reason=reason,
     )
     match = Match(ticket.id, tech.id, 0.0, distance if distance is not None else -1.0, {})
-    assignment = _offer(db, req, match, expl, trigger="override", actor=actor, reason=reason)
-    assert assignment is not None
-    return assignment
+    made = _offer_many(db, [(req, match, expl)], trigger="override", actor=actor, reason=reason)
+    return made[ticket.id]
 
 
 def release_final(db: Session, ticket_ids: list[int] | None = None) -> int:

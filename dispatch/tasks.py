@@ -69,10 +69,12 @@ def rematch_every_minute() -> None:
 
 
 @queue.task()
-def expire_offer_task(assignment_id: int) -> int:
-    """An offer's deadline passed: if still unanswered, re-dispatch the ticket."""
+def expire_offer_task(assignment_ids: list[int] | int) -> int:
+    """The deadline of these offers (made together) passed: re-dispatch the unanswered ones.
+    (A single id: a task queued before offers were batched.)"""
+    ids = [assignment_ids] if isinstance(assignment_ids, int) else assignment_ids
     with session_scope() as db:
-        return service.expire_offers(db, assignment_id)
+        return service.expire_offers(db, ids)
 
 
 def kick(db: Session) -> None:

@@ -69,6 +69,7 @@ class Sim:
         self.outcomes: Counter[str] = Counter()
         self.behaviour: Counter[str] = Counter()
         self.tech: dict[int, str] = {}
+        self.field_tech = 0  # the registry technician who takes every ticket (viewed evidence)
 
     def push(self, at: datetime, kind: str, ticket: int = 0, **data: Any) -> None:
         self.seq += 1
@@ -160,6 +161,24 @@ def _plan(sim: Sim, ticket_id: int, created: datetime, severity: str) -> None:
     sim.push(sim.at_work(done, urgent), "resolve", ticket_id)
 
 
+def _take(sim: Sim, db: Any, tid: int) -> None:
+    """The sim's technician accepts the ticket (only the ticket's technician's views count)."""
+    from dispatch.models import Assignment
+
+    db.add(
+        Assignment(
+            ticket_id=tid,
+            technician_id=sim.field_tech,
+            status="accepted",
+            explanation={},
+            actor="sim",
+            offered_at=sim.now,
+            expires_at=sim.now,
+            responded_at=sim.now,
+        )
+    )
+
+
 def _act(sim: Sim, db: Any, step: Step) -> None:
     from sla import evidence, service
     from tickets.models import Ticket
@@ -172,12 +191,19 @@ def _act(sim: Sim, db: Any, step: Step) -> None:
         evidence.record_pushed(
             db, ticket_id=tid, at=step.at, actor="sim:notify", proof={}, key=f"sim-{tid}"
         )
+        _take(sim, db, tid)
         transition(db=db, ticket_id=tid, to="dispatched", actor="sim")
-    elif step.kind == "view_far":
-        evidence.record_viewed(db, ticket_id=tid, lat=lat + 0.2, lon=lon, actor="sim:tech")
-    elif step.kind == "view":
-        evidence.record_viewed(db, ticket_id=tid, lat=lat + 0.01, lon=lon, actor="sim:tech")
-        if ticket.status == "dispatched":
+    elif step.kind in ("view_far", "view"):
+        far = step.kind == "view_far"
+        evidence.record_viewed(
+            db,
+            ticket_id=tid,
+            technician_id=sim.field_tech,
+            lat=lat + (0.2 if far else 0.01),
+            lon=lon,
+            actor="sim:tech",
+        )
+        if not far and ticket.status == "dispatched":
             transition(db=db, ticket_id=tid, to="in_progress", actor="sim")
     elif step.kind in ("call", "call_missed"):
         _call(sim, db, tid, ticket.phone, answered=step.kind == "call")
@@ -258,6 +284,28 @@ def part1(n: int, seed: int, alert_url: str) -> tuple[dict[str, Any], list[datet
     sim = Sim(n, seed)
     clock.set_clock(lambda: sim.now)
     with session_scope() as db:
+        from dispatch.models import Technician
+
+        # Switched off: automatic dispatch leaves it alone; the sim hands it every ticket.
+        tech = Technician(
+            name="sim-tech",
+            home_lat=0.0,
+            home_lon=0.0,
+            lat=0.0,
+            lon=0.0,
+            skills=[],
+            level=3,
+            shifts=[],
+            regions=[],
+            available=False,
+            active=True,
+            notify_channel="webhook",
+            created_at=sim.now,
+            updated_at=sim.now,
+        )
+        db.add(tech)
+        db.flush()
+        sim.field_tech = tech.id
         config.install_defaults(db=db)
         config.set_region_contact(
             db=db,

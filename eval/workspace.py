@@ -9,8 +9,9 @@ from core.settings import PACKAGE_ROOT
 DEMO_KB = PACKAGE_ROOT / "knowledge_base" / "demo" / "kb.jsonl"
 
 
-def demo_workspace(kb_file: Path = DEMO_KB) -> Path:
-    """Point Hotline at a fresh SQLite workspace holding kb_file, published."""
+def demo_workspace(kb_file: Path = DEMO_KB, database_url: str | None = None) -> Path:
+    """Point Hotline at a fresh SQLite workspace holding kb_file, published (or at
+    database_url, an empty database, with a fresh data folder)."""
     from core.db import get_engine, session_scope
     from core.migrate import upgrade
     from core.settings import get_settings
@@ -19,7 +20,10 @@ def demo_workspace(kb_file: Path = DEMO_KB) -> Path:
 
     folder = Path(tempfile.mkdtemp(prefix="hotline-eval-"))
     os.environ["HOTLINE_DATA_DIR"] = str(folder)
-    os.environ.pop("HOTLINE_DATABASE_URL", None)
+    if database_url:
+        os.environ["HOTLINE_DATABASE_URL"] = database_url
+    else:
+        os.environ.pop("HOTLINE_DATABASE_URL", None)
     get_settings.cache_clear()
     get_engine.cache_clear()
     live_index.reset()

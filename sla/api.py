@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from core.auth import ANY_ROLE, Principal, Role, require_roles
 from core.deps import get_db
 from core.errors import ApiError, not_found
+from dispatch import technicians
+from dispatch.service import technician_of
 from sla import collaboration, config, evidence, service, views
 from sla.calendar import builtin_years
 from sla.models import BusinessCalendar, Collaboration, Department, RegionContact, SlaPolicy
@@ -200,6 +202,31 @@ def ticket_sla(
     return service.ticket_state(db, ticket_id)
 
 
+def _reporting_technician(db: Session, who: Principal, named: int | None) -> int:
+    """The technician a viewed report speaks for: the caller's own registry entry, or (an
+    admin reporting on someone's behalf) the one named."""
+    if who.role is Role.technician:
+        tech = technician_of(db, who)
+        if tech is None:
+            raise ApiError(
+                403,
+                "not_a_technician",
+                "This token is not linked to a technician in the registry (api_token_id).",
+            )
+        if named is not None and named != tech.id:
+            raise ApiError(
+                403, "not_assigned", "A technician reports for themselves: leave technician_id out."
+            )
+        return tech.id
+    if named is None:
+        raise ApiError(
+            422,
+            "technician_required",
+            "Reporting on a technician's behalf: name them with technician_id.",
+        )
+    return technicians.get(db, named).id
+
+
 @router.post("/tickets/{ticket_id}/viewed", status_code=201)
 def report_viewed(
     ticket_id: int,
@@ -207,11 +234,14 @@ def report_viewed(
     db: Session = Depends(get_db),
     who: Principal = Depends(require_roles(Role.technician)),
 ) -> JSONResponse:
-    """The technician app reports the ticket was opened, with GPS. Outside the service radius
-    (or with a site without coordinates) it is recorded but not counted."""
+    """The technician app reports the ticket was opened, with GPS. Only the technician the
+    ticket is offered to or accepted by may report it (anyone else: 403 `not_assigned`, nothing
+    stored); an admin reporting on their behalf names them (`technician_id`). Outside the
+    service radius (or with a site without coordinates) it is recorded but not counted."""
     row, dup = evidence.record_viewed(
         db,
         ticket_id=ticket_id,
+        technician_id=_reporting_technician(db, who, body.technician_id),
         lat=body.lat,
         lon=body.lon,
         actor=who.actor,

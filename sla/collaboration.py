@@ -1,5 +1,6 @@
 """Cross-department collaboration: a technician's flag becomes a request with a deadline,
-assigned to the contact of the department that owns that kind of fault."""
+assigned to the contact of the department that owns that kind of fault. Unanswered at its due
+time, it escalates once (`sla.escalation.fire_collaboration`)."""
 
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from core import clock, notify
 from core.errors import ApiError, not_found
+from core.tasks import enqueue_after_commit
 from sla.models import Collaboration, Department
 from tickets.models import Ticket
 
@@ -64,6 +66,15 @@ def raise_flag(
         },
         ref_type="sla.collaboration",
         ref_id=row.id,
+    )
+    from sla.tasks import collaboration_overdue_task  # tasks import the escalation machinery
+
+    # A delay, not a wall-clock eta: it stays right when tests shift the injectable clock.
+    enqueue_after_commit(
+        db,
+        collaboration_overdue_task.schedule,
+        args=(row.id,),
+        delay=(row.due_at - now).total_seconds(),
     )
     return row
 

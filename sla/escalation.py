@@ -6,20 +6,26 @@ scheduled task and the safety sweep) only one insert wins; the alert is recorded
 same transaction, so it is sent exactly when the row is. Firing is driven by durable Huey
 tasks scheduled at the escalation instants when a deadline becomes known, plus a periodic
 sweep that catches anything a lost schedule missed.
+
+A collaboration request still unanswered at its due time raises one `overdue` escalation the
+same way (task at the due instant + the sweep, same unique key): the region's supervisor is
+alerted through the same path (digests included) and the owning department's contact is told
+in the same transaction.
 """
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import String, cast, exists, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import clock, notify
 from core.settings import get_settings
 from core.tasks import enqueue_after_commit
+from sla.collaboration import FLAG_KINDS
 from sla.config import region_contact
-from sla.models import Escalation, RegionContact, TicketSla
+from sla.models import Collaboration, Department, Escalation, RegionContact, TicketSla
 from sla.service import resolved_at, running_clocks_due
 from tickets.models import Ticket
 
@@ -28,8 +34,20 @@ LEVELS: dict[str, timedelta] = {
     "red": timedelta(minutes=30),
     "black": timedelta(hours=2),
 }
-LEVEL_LABELS = {"yellow": "黄色预警", "red": "红色预警", "black": "黑色升级（区域总监）"}
-KIND_LABELS = {"response": "响应", "resolution": "解决"}
+# The level of a collaboration request left unanswered past its due time.
+OVERDUE = "overdue"
+LEVEL_LABELS = {
+    "yellow": "黄色预警",
+    "red": "红色预警",
+    "black": "黑色升级（区域总监）",
+    OVERDUE: "协作超时",
+}
+KIND_LABELS = {"response": "响应", "resolution": "解决", "collab": "协作答复"}
+
+
+def collaboration_kind(collaboration_id: int) -> str:
+    """The deadline kind of a collaboration request's escalation: one key per request."""
+    return f"collab:{collaboration_id}"
 
 
 def schedule(db: Session, ticket_id: int, kind: str, deadline_at: datetime) -> None:
@@ -83,14 +101,72 @@ def fire(
         fired_at=now,
         region=ticket.region,
     )
+    if not _claim(db, esc):
+        return "duplicate", due
+    _alert(db, esc, ticket)
+    return "fired", due
+
+
+def _claim(db: Session, esc: Escalation) -> bool:
+    """Insert the escalation unless another worker already did (its unique key)."""
     try:
         with db.begin_nested():
             db.add(esc)
             db.flush()
     except IntegrityError:
-        return "duplicate", due
+        return False
+    return True
+
+
+def fire_collaboration(db: Session, collaboration_id: int) -> tuple[str, datetime | None]:
+    """Escalate a collaboration request still unanswered at its due time, exactly once: the
+    region's supervisor is alerted (as for any escalation) and the owning department's
+    contact is told. Returns (outcome, due): fired | duplicate | early | answered | missing."""
+    row = db.get(Collaboration, collaboration_id)
+    if row is None:
+        return "missing", None
+    if row.status != "open":
+        return "answered", row.due_at
+    now = clock.now()
+    if now < row.due_at:
+        return "early", row.due_at
+    ticket = db.get(Ticket, row.ticket_id)
+    dept = db.get(Department, row.department_id)
+    assert ticket is not None and dept is not None
+    esc = Escalation(
+        ticket_id=ticket.id,
+        deadline_kind=collaboration_kind(row.id),
+        deadline_at=row.due_at,
+        level=OVERDUE,
+        due_at=row.due_at,
+        fired_at=now,
+        region=ticket.region,
+    )
+    if not _claim(db, esc):
+        return "duplicate", row.due_at
     _alert(db, esc, ticket)
-    return "fired", due
+    notify.send(
+        db=db,
+        kind="sla.collaboration_overdue",
+        recipient=dept.contact,
+        url=dept.contact_url,
+        payload={
+            "msgtype": "markdown",
+            "markdown": {
+                "content": f"协作请求超时未答复：工单 {ticket.number} {FLAG_KINDS[row.kind]}，"
+                f"应于 {row.due_at:%Y-%m-%d %H:%M} UTC 前答复（{dept.name}）。{row.summary}"
+            },
+            "hotline": {
+                "type": "sla.collaboration_overdue",
+                "collaboration_id": row.id,
+                "department": dept.name,
+                **_item(esc, ticket),
+            },
+        },
+        ref_type="sla.collaboration",
+        ref_id=row.id,
+    )
+    return "fired", row.due_at
 
 
 def _recipient(db: Session, region: str | None, level: str) -> tuple[str, str] | None:
@@ -104,9 +180,10 @@ def _recipient(db: Session, region: str | None, level: str) -> tuple[str, str] |
 
 def _line(esc: Escalation, ticket: Ticket) -> str:
     late = esc.fired_at - esc.deadline_at
+    kind = KIND_LABELS[esc.deadline_kind.split(":")[0]]
     return (
         f"{LEVEL_LABELS[esc.level]} 工单 {ticket.number}（{ticket.region or '未知区域'}，"
-        f"{ticket.product_type or '未知产品'}）{KIND_LABELS[esc.deadline_kind]}超时 "
+        f"{ticket.product_type or '未知产品'}）{kind}超时 "
         f"{int(late.total_seconds() // 60)} 分钟"
     )
 
@@ -205,7 +282,7 @@ def flush_digest(db: Session, recipient: str) -> int:
         t.id: t
         for t in db.scalars(select(Ticket).where(Ticket.id.in_({e.ticket_id for e in held})))
     }
-    counts = {lvl: sum(e.level == lvl for e in held) for lvl in LEVELS}
+    counts = {lvl: sum(e.level == lvl for e in held) for lvl in LEVEL_LABELS}
     header = (
         f"SLA 预警汇总：{len(held)} 条（"
         + "，".join(f"{LEVEL_LABELS[k]} {v}" for k, v in counts.items() if v)
@@ -243,9 +320,24 @@ def flush_digest(db: Session, recipient: str) -> int:
     return len(held)
 
 
+def _overdue_collaborations(db: Session, now: datetime) -> list[int]:
+    """Open collaboration requests past their due time and not escalated yet."""
+    kind = literal("collab:", String) + cast(Collaboration.id, String)
+    escalated = exists().where(
+        Escalation.ticket_id == Collaboration.ticket_id,
+        Escalation.deadline_kind == kind,
+        Escalation.level == OVERDUE,
+    )
+    stmt = select(Collaboration.id).where(
+        Collaboration.status == "open", Collaboration.due_at <= now, ~escalated
+    )
+    return list(db.scalars(stmt.order_by(Collaboration.id)))
+
+
 def sweep(db: Session) -> dict[str, int]:
-    """Fire every due, unfired level (covers lost schedules and restarts) and flush digests
-    held longer than the window. Returns outcome counts."""
+    """Fire every due, unfired level (covers lost schedules and restarts), escalate overdue
+    collaboration requests, and flush digests held longer than the window. Returns outcome
+    counts."""
     now = clock.now()
     first = LEVELS["yellow"]
 
@@ -282,6 +374,9 @@ def sweep(db: Session) -> dict[str, int]:
                     continue
                 outcome, _ = fire(db, ticket_id, kind, deadline_at, level)
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    for collaboration_id in _overdue_collaborations(db, now):
+        outcome, _ = fire_collaboration(db, collaboration_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
     window = timedelta(seconds=get_settings().sla_digest_window_s)
     stale_held = db.scalars(
         select(Escalation.recipient)

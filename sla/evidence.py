@@ -1,7 +1,8 @@
 """The three evidence nodes of "responded", recorded append-only and idempotently.
 
 pushed: the push card reached the technician (from the notifier's delivery).
-viewed: the technician opened the ticket; counts only within the service radius of the site.
+viewed: the technician holding the ticket opened it; counts only within the service radius of
+the site. A report from anyone else is refused (403) and recorded nowhere.
 first_call: the telephony provider reports an outbound call to the customer, with recording.
 A replayed report (same idempotency key) returns the row already stored and changes nothing.
 """
@@ -20,6 +21,7 @@ from core import clock
 from core.errors import ApiError, not_found
 from core.settings import get_settings
 from dispatch.geofence import check_coordinates, haversine_km
+from dispatch.service import active_assignment
 from sla.models import Evidence
 from sla.service import refresh
 from tickets.models import Ticket
@@ -91,25 +93,40 @@ def record_viewed(
     db: Session,
     *,
     ticket_id: int,
+    technician_id: int,
     lat: float,
     lon: float,
     actor: str,
     report_id: str | None = None,
     device_at: datetime | None = None,
 ) -> tuple[Evidence, bool]:
-    """The technician opened the ticket at (lat, lon); counted only inside the service radius.
+    """Technician `technician_id` opened the ticket at (lat, lon); counted only inside the
+    service radius.
 
-    The evidence time is when we received the report: the device's own time is kept in the
-    proof but never moves the clock (a phone's clock can be set to anything).
+    Only the technician the ticket is currently offered to or accepted by may report it: for
+    anyone else it is a 403 `not_assigned` and nothing is stored (a resend of an earlier report
+    included), so a colleague nearby can never satisfy the node. The evidence time is when we
+    received the report: the device's own time is kept in the proof but never moves the clock
+    (a phone's clock can be set to anything).
     """
     try:
         check_coordinates(lat, lon)
     except ValueError as exc:
         raise ApiError(422, "invalid_coordinates", str(exc)) from exc
     ticket = _ticket(db, ticket_id)
+    holder = active_assignment(db, ticket_id)
+    if holder is None or holder.technician_id != technician_id:
+        who = "nobody" if holder is None else f"technician #{holder.technician_id}"
+        raise ApiError(
+            403,
+            "not_assigned",
+            f"Ticket {ticket.number} is assigned to {who}, not to technician #{technician_id}: "
+            "only the technician holding the ticket can report it viewed.",
+        )
     key = f"viewed:{ticket_id}:{report_id or uuid.uuid4().hex}"
     radius = get_settings().service_radius_km
     proof: dict[str, Any] = {
+        "technician_id": technician_id,
         "lat": lat,
         "lon": lon,
         "radius_km": radius,

@@ -84,6 +84,10 @@ class ViewedIn(Strict):
     report_id: str | None = Field(
         default=None, max_length=100, description="Idempotency key: a resend is a no-op."
     )
+    technician_id: int | None = Field(
+        default=None,
+        description="Only for an admin reporting on a technician's behalf: who opened it.",
+    )
 
 
 class PauseIn(Strict):

@@ -31,6 +31,19 @@ def fire_task(ticket_id: int, kind: str, deadline_iso: str, level: str) -> None:
     log.debug("escalation %s %s %s %s: %s", ticket_id, kind, deadline_iso, level, outcome)
 
 
+@queue.task(retries=3, retry_delay=1)
+def collaboration_overdue_task(collaboration_id: int) -> None:
+    """A collaboration request's due time: escalate it if still unanswered (exactly once;
+    the minute sweep is the backstop); re-arm if the worker picked it up early."""
+    with session_scope() as db:
+        outcome, due = escalation.fire_collaboration(db, collaboration_id)
+    if outcome == "early" and due is not None:
+        collaboration_overdue_task.schedule(
+            args=(collaboration_id,), delay=max(0.2, (due - clock.now()).total_seconds())
+        )
+    log.debug("collaboration %s overdue check: %s", collaboration_id, outcome)
+
+
 @queue.task(retries=3, retry_delay=2)
 def flush_digest_task(recipient: str) -> None:
     """Send the alerts held for recipient as one digest."""

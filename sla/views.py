@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.errors import ApiError
 from sla.collaboration import lateness_minutes
-from sla.escalation import LEVELS
+from sla.escalation import LEVEL_LABELS, LEVELS
 from sla.models import Collaboration, Department, Escalation, TicketSla
 from sla.service import DONE_STATUSES, clock_views, escalation_view, running_clocks_due
 from tickets.models import Ticket, TicketEvent
@@ -237,8 +237,8 @@ def escalations(
     offset: int = 0,
 ) -> dict[str, Any]:
     """Every escalation that fired, newest first, with how late each fired."""
-    if level is not None and level not in LEVELS:
-        raise ApiError(422, "invalid_level", f"level must be one of {list(LEVELS)}.")
+    if level is not None and level not in LEVEL_LABELS:
+        raise ApiError(422, "invalid_level", f"level must be one of {list(LEVEL_LABELS)}.")
     conds = []
     for col, value in (
         (Escalation.ticket_id, ticket_id),

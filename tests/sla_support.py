@@ -153,3 +153,46 @@ def wav_bytes(seconds: float = 1.0, rate: int = 8000) -> bytes:
 
 def use_clock(fake: FakeClock) -> None:
     clock.set_clock(fake.now)
+
+
+def field_technician(client: Any, headers: dict[str, str], token: str, name: str) -> int:
+    """A registered technician acting with the API token `token` (plain). Switched off, so
+    automatic dispatch leaves them alone: tests give them tickets by override (`give`)."""
+    from core.auth import lookup_token
+    from core.db import session_scope
+
+    with session_scope() as db:
+        row = lookup_token(db=db, plain=token)
+        assert row is not None
+        token_id = row.id
+    resp = client.post(
+        "/api/v1/dispatch/technicians",
+        headers=headers,
+        json={
+            "name": name,
+            "home_lat": 22.5431,
+            "home_lon": 114.0579,
+            "available": False,
+            "api_token_id": token_id,
+        },
+    )
+    assert resp.status_code == 201, resp.text
+    return resp.json()["id"]
+
+
+def give(
+    client: Any, headers: dict[str, str], ticket_id: int, technician_id: int, token: str
+) -> None:
+    """Hand the ticket to the technician (a supervisor's override: a real offer), who accepts
+    it with their token `token` (an open offer would expire while the test clock moves)."""
+    resp = client.post(
+        f"/api/v1/dispatch/tickets/{ticket_id}/reassign",
+        headers=headers,
+        json={"technician_id": technician_id, "reason": "test: this technician takes it"},
+    )
+    assert resp.status_code == 200, resp.text
+    resp = client.post(
+        f"/api/v1/dispatch/assignments/{resp.json()['id']}/accept",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert resp.status_code == 200, resp.text

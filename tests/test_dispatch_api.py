@@ -141,12 +141,12 @@ def test_accept_decline_and_timeout(service: Service) -> None:
     # not refused the ticket
     from dispatch.tasks import expire_offer_task
 
-    assert expire_offer_task.call_local(second["id"]) == 0  # not due yet: nothing happens
+    assert expire_offer_task.call_local([second["id"]]) == 0  # not due yet: nothing happens
     assert active(service, tid)["id"] == second["id"]  # type: ignore[index]
     fake = FakeClock(clock.now() + timedelta(seconds=301))
     clock.set_clock(fake.now)
     try:
-        assert expire_offer_task.call_local(second["id"]) == 1
+        assert expire_offer_task.call_local([second["id"]]) == 1
     finally:
         clock.set_clock(None)
     st = state(service, tid)

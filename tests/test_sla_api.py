@@ -3,7 +3,6 @@ input, pauses from parts events, collaboration, and the supervisors' views."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,8 +14,16 @@ from core.db import session_scope
 from sla import escalation
 from sla.models import Evidence
 from tests.conftest import Service
-from tests.sla_support import FakeClock, Recorder, install, make_ticket, wait_for, wav_bytes
-from tickets.models import Ticket
+from tests.sla_support import (
+    FakeClock,
+    Recorder,
+    field_technician,
+    give,
+    install,
+    make_ticket,
+    wait_for,
+    wav_bytes,
+)
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 3, 10, 9, 30, tzinfo=SH)  # a Tuesday
@@ -29,6 +36,11 @@ def env(service: Service) -> Iterator[tuple[Service, FakeClock, Recorder]]:
     clock.set_clock(fake.now)
     recorder = Recorder()
     install(service.client, service.headers("admin"), recorder)
+    # The "technician" token belongs to 李师傅: viewed reports count only from the ticket's
+    # technician, so tests hand him their tickets (`mine`).
+    field_technician(
+        service.client, service.headers("admin"), service.tokens["technician"], "李师傅"
+    )
     try:
         yield service, fake, recorder
     finally:
@@ -77,6 +89,29 @@ def viewed(svc: Service, ticket_id: int, lat: float, lon: float, **over: Any) ->
     )
 
 
+def technician_id(svc: Service, role: str = "technician") -> int:
+    """The registry id of the technician acting with the token of `role`."""
+    from core.auth import lookup_token
+    from dispatch.models import Technician
+
+    with session_scope() as db:
+        token = lookup_token(db=db, plain=svc.tokens[role])
+        assert token is not None
+        return db.scalar(select(Technician.id).where(Technician.api_token_id == token.id))
+
+
+def mine(svc: Service, ticket_id: int) -> int:
+    """Give the ticket to 李师傅 (the "technician" token), so his viewed reports count."""
+    give(
+        svc.client,
+        svc.headers("supervisor"),
+        ticket_id,
+        technician_id(svc),
+        svc.tokens["technician"],
+    )
+    return ticket_id
+
+
 def evidence_count(ticket_id: int, kind: str) -> int:
     with session_scope() as db:
         return db.scalar(
@@ -110,7 +145,7 @@ def test_triaged_ticket_gets_policy_and_business_deadlines(env) -> None:
 
 def test_response_is_proven_by_pushed_viewed_and_first_call(env) -> None:
     svc, fake, recorder = env
-    ticket_id = make_ticket()
+    ticket_id = mine(svc, make_ticket())
     # pushed: a real push-card delivery to the technician's webhook.
     fake.set(at(9, 35))
     with session_scope() as db:
@@ -172,6 +207,76 @@ def test_response_is_proven_by_pushed_viewed_and_first_call(env) -> None:
     assert call(svc, make_ticket(), "c-2").status_code == 409
 
 
+def test_viewed_counts_only_from_the_ticket_s_technician(env) -> None:
+    svc, fake, _ = env
+    admin = svc.headers("admin")
+    with session_scope() as db:
+        from core.auth import Role, create_token
+
+        other_token = create_token(db=db, name="technician-2", role=Role.technician)
+    other = field_technician(svc.client, admin, other_token, "张师傅")
+    li = technician_id(svc)
+    site = (22.5440, 114.0590)  # inside the radius
+    ticket_id = make_ticket()
+
+    def as_other(**over: Any) -> Any:
+        return svc.client.post(
+            f"/api/v1/sla/tickets/{ticket_id}/viewed",
+            headers={"Authorization": f"Bearer {other_token}"},
+            json={"lat": site[0], "lon": site[1], **over},
+        )
+
+    # Nobody holds the ticket yet: nobody's view counts.
+    resp = viewed(svc, ticket_id, *site)
+    assert resp.status_code == 403 and resp.json()["error"]["code"] == "not_assigned"
+    # Pushed and called: only the view is missing from the response.
+    fake.set(at(9, 35))
+    mine(svc, ticket_id)
+    with session_scope() as db:
+        from sla.evidence import record_pushed
+
+        record_pushed(db, ticket_id=ticket_id, at=at(9, 35), actor="t", proof={}, key="p")
+    fake.set(at(9, 41))
+    assert call(svc, ticket_id, "c-view", started_at="2026-03-10T09:40:00+08:00").status_code == 201
+    # Another technician on the spot is refused, nothing is stored, the clock keeps running.
+    fake.set(at(9, 45))
+    resp = as_other(report_id="r-other")
+    assert resp.status_code == 403, resp.text
+    error = resp.json()["error"]
+    assert error["code"] == "not_assigned" and f"technician #{li}" in error["message"]
+    assert as_other(technician_id=li).status_code == 403  # cannot speak for the holder
+    # An admin reporting on someone's behalf must name them, and the name must hold it.
+    on_behalf = f"/api/v1/sla/tickets/{ticket_id}/viewed"
+    resp = svc.client.post(on_behalf, headers=admin, json={"lat": site[0], "lon": site[1]})
+    assert resp.status_code == 422 and resp.json()["error"]["code"] == "technician_required"
+    body = {"lat": site[0], "lon": site[1], "technician_id": other}
+    assert svc.client.post(on_behalf, headers=admin, json=body).status_code == 403
+    body["technician_id"] = 999999
+    assert svc.client.post(on_behalf, headers=admin, json=body).status_code == 404
+    assert evidence_count(ticket_id, "viewed") == 0
+    s = state(svc, ticket_id)
+    assert s["nodes"]["viewed"] is None
+    assert (
+        s["clocks"]["response"]["status"] == "running"
+        and s["clocks"]["response"]["done_at"] is None
+    )
+    # The ticket's own technician counts, and the response is met at his report.
+    fake.set(at(9, 50))
+    resp = viewed(svc, ticket_id, *site)
+    assert resp.status_code == 201 and resp.json()["evidence"]["accepted"] is True
+    assert resp.json()["evidence"]["proof"]["technician_id"] == li
+    s = state(svc, ticket_id)
+    assert s["clocks"]["response"]["status"] == "met"
+    assert iso(s["clocks"]["response"]["done_at"]) == at(9, 50)
+    # Reassigned to 张师傅: from now on only his reports are accepted (an admin names him).
+    give(svc.client, svc.headers("supervisor"), ticket_id, other, other_token)
+    assert viewed(svc, ticket_id, *site).status_code == 403
+    body["technician_id"] = other
+    assert svc.client.post(on_behalf, headers=admin, json=body).status_code == 201
+    assert as_other().status_code == 201
+    assert evidence_count(ticket_id, "viewed") == 3
+
+
 def test_bad_evidence_input(env) -> None:
     svc, _fake, recorder = env
     # A push card naming an unknown ticket is still delivered; it proves nothing.
@@ -205,10 +310,13 @@ def test_bad_evidence_input(env) -> None:
     resp = call(svc, ticket_id, "c-o", callee="13900000000")
     assert resp.json()["evidence"]["rejection_reason"] == "the number called is not the customer's"
     # A site without coordinates cannot prove presence.
-    blind = make_ticket(lat=None, lon=None)
+    blind = mine(svc, make_ticket(lat=None, lon=None))
     resp = viewed(svc, blind, 22.5, 114.0)
     assert resp.status_code == 201
     assert resp.json()["evidence"]["rejection_reason"] == "site has no coordinates"
+    # A ticket nobody holds: a technician's view is refused and nothing is stored.
+    resp = viewed(svc, ticket_id, 22.5440, 114.0590)
+    assert resp.status_code == 403 and resp.json()["error"]["code"] == "not_assigned"
     # Only a technician reports views.
     resp = svc.client.post(
         f"/api/v1/sla/tickets/{ticket_id}/viewed",
@@ -329,9 +437,7 @@ def test_live_view_attainment_at_risk_and_escalation_history(env) -> None:
         from sla.evidence import record_pushed
 
         record_pushed(db, ticket_id=ok, at=at(9, 31), actor="t", proof={}, key="p-ok")
-        technician = SimpleNamespace(id=7, name="李师傅")
-        ticket = db.get(Ticket, ok)
-        events.publish("dispatch.assigned", db=db, ticket=ticket, technician=technician)
+    mine(svc, ok)  # dispatch.assigned: attainment by technician counts it for 李师傅
     fake.set(at(9, 45))
     viewed(svc, ok, 39.9050, 116.4080)
     call(svc, ok, "ok-call")
@@ -364,7 +470,7 @@ def test_live_view_attainment_at_risk_and_escalation_history(env) -> None:
     assert alert["msgtype"] == "markdown" and alert["hotline"]["level"] == "black"
 
     # Resolving through the ticket state machine counts at once (read from its history).
-    for status in ("dispatched", "in_progress", "resolved"):
+    for status in ("in_progress", "resolved"):  # dispatched to 李师傅 already
         resp = svc.client.post(
             f"/api/v1/tickets/{ok}/transition",
             headers=svc.headers("agent"),
