@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 Handler = Callable[..., None]
 
 # Modules whose import subscribes handlers; a domain adds its `hooks` module here.
-HANDLER_MODULES: tuple[str, ...] = ("sla.hooks", "intake.bridges.hooks", "dispatch.hooks")
+# Order matters where handlers of one event build on each other: tickets.location places a
+# ticket from its address before dispatch.hooks matches it (same transaction).
+HANDLER_MODULES: tuple[str, ...] = (
+    "sla.hooks",
+    "intake.bridges.hooks",
+    "tickets.location",
+    "intake.bridges.geocoder",
+    "dispatch.hooks",
+)
 
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 _loaded = False

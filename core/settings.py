@@ -166,6 +166,23 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="Public base URL of this service, for accept/decline links in push cards.",
     )
+    geocoder_url: str | None = Field(
+        default=None,
+        description="Geocoder of ticket addresses: URL template with {address} (and {region}), "
+        "URL-encoded, and ${ENV} keys, e.g. AMap https://restapi.amap.com/v3/geocode/geo?"
+        "key=${AMAP_KEY}&address={address}; empty = only addresses already known are placed.",
+    )
+    geocoder_location_path: str = Field(
+        default="geocodes.0.location",
+        description='Dotted path to the "lng,lat" string in the geocoder\'s JSON answer.',
+    )
+    geocoder_timeout_s: float = Field(default=3.0, gt=0, description="Per geocoder request.")
+    geocoder_datum: str = Field(
+        default="gcj02",
+        pattern="^(gcj02|wgs84)$",
+        description="Datum of the geocoder's answers: gcj02 (AMap, Tencent) is converted to the "
+        "WGS-84 of technicians' phones; wgs84 is kept as is.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

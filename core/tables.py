@@ -15,6 +15,7 @@ MODEL_MODULES = (
     "intake.bridges.models",
     "tickets.recurrence",
     "console.models",
+    "tickets.location",
 )
 
 

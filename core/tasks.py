@@ -30,6 +30,7 @@ TASK_MODULES = (
     "intake.bridges.tasks",
     "tickets.recurrence",
     "dispatch.tasks",
+    "intake.bridges.geocoder",
 )
 
 
@@ -105,7 +106,15 @@ def enqueue_after_commit(db: Session, task: Callable[..., Any], *args: Any, **kw
     """Queue task(*args) once db's transaction commits, so the worker sees the committed rows
     (and nothing is queued for a transaction that rolls back)."""
 
-    def _send(_session: Session) -> None:
+    sent = False
+
+    def _send(session: Session) -> None:
+        nonlocal sent
+        # after_commit also fires when a savepoint (begin_nested) is released: only the
+        # transaction's own commit makes the rows visible to the worker.
+        if sent or session.in_nested_transaction():
+            return
+        sent = True
         task(*args, **kwargs)
 
-    event.listen(db, "after_commit", _send, once=True)
+    event.listen(db, "after_commit", _send)

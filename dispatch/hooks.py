@@ -1,10 +1,19 @@
 """Dispatch reacts to other domains' events: a triaged ticket is dispatched at once."""
 
+import logging
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import events
+from core import clock, events
 from dispatch import service
+from dispatch.geofence import haversine_km
+from dispatch.models import Assignment, Device, PendingDispatch, Technician
+from tickets import location
 from tickets.models import Ticket
+
+log = logging.getLogger("hotline.dispatch")
+ON_SITE_S = 900.0  # a position this fresh when the ticket is resolved is where the work was
 
 
 @events.subscribe("ticket.triaged")
@@ -20,3 +29,58 @@ def release_when_final(*, db: Session, ticket: Ticket, **_: object) -> None:
     sweep remains the safety net)."""
     if ticket.status in service.FINAL:
         service.release_final(db, [ticket.id])
+
+
+@events.subscribe("ticket.located")
+def dispatch_located(*, db: Session, ticket: Ticket, **_: object) -> None:
+    """A ticket waiting for its site got coordinates (geocoded, or set by hand): bind its parts
+    and match it now rather than at the next sweep. A failure is left to that sweep."""
+    if db.get(PendingDispatch, ticket.id) is None:
+        return  # not waiting: new (dispatch.hooks queues it next), dispatched, or remote-first
+    try:
+        with db.begin_nested():
+            if service.queue_ticket(db, ticket, trigger="located") is not None:
+                service.rematch(db, trigger="located", ticket_ids=[ticket.id])
+    except Exception:
+        log.exception("dispatch of located ticket %s failed; the rematch will retry", ticket.id)
+
+
+@events.subscribe("ticket.not_located")
+def explain_not_located(*, db: Session, ticket: Ticket, reason: str, **_: object) -> None:
+    """The pending queue says why the ticket still has no site (the geocoder's answer)."""
+    row = db.get(PendingDispatch, ticket.id)
+    if row is not None:
+        service._set_reason(db, row, ticket, reason, "geocoder", {})
+        db.flush()
+
+
+@events.subscribe("ticket.status_changed")
+def learn_site_from_technician(*, db: Session, ticket: Ticket, **_: object) -> None:
+    """A visit resolved the ticket: the technician's fresh GPS position (inside the service
+    radius of the site) is where that address really is, for later tickets there."""
+    if ticket.status != "resolved" or not ticket.address:
+        return
+    tech = db.scalar(
+        select(Technician)
+        .join(Assignment, Assignment.technician_id == Technician.id)
+        .where(Assignment.ticket_id == ticket.id, Assignment.status == "accepted")
+        .order_by(Assignment.id.desc())
+        .limit(1)
+    )
+    if tech is None or tech.lat is None or tech.lon is None or tech.located_at is None:
+        return
+    if (clock.now() - tech.located_at).total_seconds() > ON_SITE_S:
+        return
+    req = service.requirement(db, ticket)
+    if req.site is None or haversine_km(*req.site, tech.lat, tech.lon) > req.radius_km:
+        return  # not at the site (reported from elsewhere): learn nothing
+    location.learn(db, ticket.address, tech.lat, tech.lon, "technician")
+
+
+@events.subscribe("ticket.location_needed")
+def learn_device_site(*, db: Session, ticket: Ticket, address: str, **_: object) -> None:
+    """The ticket's registered device knows where it stands (dispatch uses that site directly):
+    the address learns it, for later tickets there without a device code."""
+    device = db.get(Device, ticket.hardware_id.upper()) if ticket.hardware_id else None
+    if device is not None and device.lat is not None and device.lon is not None:
+        location.learn(db, address, device.lat, device.lon, "device")

@@ -177,6 +177,7 @@ def set_fields(
         ticket.updated_at = clock.now()
         _event(db, ticket, actor=actor, kind="fields", changes=delta, reason=reason)
         _flush(db, ticket)
+        events.publish("ticket.fields_changed", db=db, ticket=ticket, changes=delta, actor=actor)
     return ticket
 
 
@@ -376,6 +377,8 @@ def review(
         reason=note or ("confirmed" if not changes else "corrected"),
     )
     _flush(db, ticket)
+    if delta:
+        events.publish("ticket.fields_changed", db=db, ticket=ticket, changes=delta, actor=actor)
     if ticket.status != old:
         _announce(db, ticket, old)
     events.publish("ticket.reviewed", db=db, ticket=ticket, diagnosis_changed=diag_changed)
