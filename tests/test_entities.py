@@ -1,5 +1,7 @@
 """Entity extraction from normalised text."""
 
+import pytest
+
 from triage.entities import Vocabulary, extract
 
 VOCAB = Vocabulary.build(
@@ -84,6 +86,19 @@ def test_run_count_and_hardware_revision() -> None:
 def test_bare_estate_name_is_not_an_address() -> None:
     assert extract("我们小区想新装一部电梯", VOCAB)["address"] is None
     assert extract("我住在阳光小区3栋502", VOCAB)["address"] == "阳光小区3栋502"
+
+
+@pytest.mark.parametrize(
+    ("said", "address"),
+    [
+        ("地址北京市朝阳区望京街 10号，电话13800138000", "北京市朝阳区望京街10号"),
+        ("地址：上海市 浦东新区 世纪大道100号", "上海市浦东新区世纪大道100号"),
+        ("地址在幸福小区 5栋 2单元 301", "幸福小区5栋2单元301"),
+        ("地址望京街10号 明天来修吧", "望京街10号"),  # a space before other words still ends it
+    ],
+)
+def test_spaces_inside_an_address_are_part_of_it(said: str, address: str) -> None:
+    assert extract(said, VOCAB)["address"] == address
 
 
 def test_misheard_versions_and_models_snap_to_what_the_kb_knows() -> None:

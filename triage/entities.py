@@ -60,6 +60,12 @@ ADDRESS_SPAN = re.compile(
     r"|(?:[\u4e00-\u9fff]{2,6}(?:省|市))?(?:[\u4e00-\u9fff]{2,6}(?:市|区|县))?"
     r"[\u4e00-\u9fff]{2,10}(?:小区|花园|公寓|大厦|苑|新村|家园)(?:[\dA-Za-z\-]+(?:号楼|栋|幢|单元|楼|层|室|号))+\d*)"
 )
+# Callers (and speech recognition) put spaces inside addresses: 望京街 10号, 上海市 浦东新区.
+# A space is part of the address when what follows is a number or another address part.
+ADDRESS_GAP = re.compile(
+    r"(?<=[省市区县镇乡村路街道巷弄号栋幢楼层室元\d])\s+"
+    r"(?=\d|[A-Za-z]\d|[\u4e00-\u9fff]{1,8}?(?:省|市|区|县|镇|乡|村|路|街|道|巷|弄|号|栋|幢|单元|室|小区|大厦|花园|公寓|苑|广场|园区|楼))"
+)
 ADDRESS_STOP = re.compile(
     r"(电话|手机|联系|号码|型号|固件|版本|我的|我家的|我们家的|门锁|空调|电梯|冰箱|洗衣机|热水器|充电桩|"
     r"那个|然后|麻烦|请|尽快|这边|这里|我叫|我姓|\s|[\u4e00-\u9fff](?:先生|女士|小姐)|"
@@ -255,7 +261,7 @@ def _hardware_id(text: str) -> str | None:
 def _address(text: str) -> str | None:
     m = ADDRESS_TRIGGER.search(text)
     if m:
-        rest = text[m.end() :]
+        rest = ADDRESS_GAP.sub("", text[m.end() :])
         stop = ADDRESS_STOP.search(rest)
         candidate = rest[: stop.start()] if stop else rest
         candidate = candidate.strip(" ，,。:：").removeprefix("在")
