@@ -89,6 +89,12 @@ def requirement(db: Session, ticket: Ticket) -> Requirement:
     blocked = None
     if ticket.status not in POOL_STATUSES:
         blocked = f"ticket is {ticket.status}"
+    elif site is None and ticket.address:
+        # The geocoder's own answer (if one is configured) is in the ticket's history.
+        blocked = (
+            f"no site coordinates: the address {ticket.address!r} is not placed (see the "
+            "ticket's history); set the ticket's latitude/longitude"
+        )
     elif site is None:
         blocked = "no site coordinates: set the ticket's latitude/longitude or register its device"
     elif kb is None and ticket.reviewed_at is None:
