@@ -53,6 +53,14 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        @event.listens_for(engine, "savepoint")
+        def _begin_first(conn, _name):  # type: ignore[no-untyped-def]
+            # pysqlite only opens a transaction before INSERT/UPDATE/DELETE. A SAVEPOINT issued
+            # before any of them starts one itself, and its RELEASE then COMMITS: rows written
+            # in a "savepoint" became visible (and durable) before the session committed.
+            if not conn.connection.dbapi_connection.in_transaction:
+                conn.exec_driver_sql("BEGIN")
+
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
