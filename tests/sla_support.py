@@ -5,14 +5,17 @@ import json
 import threading
 import time
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
-from core import clock
+from core import clock, tasks
+from core.db import get_engine
 
 
 class FakeClock:
@@ -196,3 +199,46 @@ def give(
         headers={"Authorization": f"Bearer {token}"},
     )
     assert resp.status_code == 200, resp.text
+
+
+class WorkerEnv:
+    """A service with the SLA defaults, a fake clock, a recording webhook server and the task
+    workers the test starts and stops itself."""
+
+    def __init__(self, svc: Any, fake: FakeClock, recorder: Recorder) -> None:
+        self.svc, self.fake, self.recorder = svc, fake, recorder
+        self.consumers: list[Any] = []
+
+    def start_worker(self, threads: int = 2) -> Any:
+        consumer = tasks.start_worker(threads)
+        self.consumers.append(consumer)
+        return consumer
+
+    def stop_worker(self, consumer: Any) -> None:
+        tasks.stop_worker(consumer)
+        self.consumers.remove(consumer)
+
+
+E = TypeVar("E", bound=WorkerEnv)
+
+
+@contextmanager
+def worker_env(backend: str, tmp_path: Path, t0: datetime, env_cls: type[E]) -> Iterator[E]:
+    """Run a WorkerEnv (set HOTLINE_EMBEDDED_WORKERS=0 first) and tear it all down after."""
+    from tests.conftest import start_service
+
+    svc = start_service(backend, tmp_path)
+    fake = FakeClock(t0)
+    clock.set_clock(fake.now)
+    recorder = Recorder()
+    install(svc.client, svc.headers("admin"), recorder)
+    env = env_cls(svc, fake, recorder)
+    try:
+        yield env
+    finally:
+        for consumer in list(env.consumers):
+            env.stop_worker(consumer)
+        clock.set_clock(None)
+        recorder.close()
+        svc.client.__exit__(None, None, None)
+        get_engine().dispose()

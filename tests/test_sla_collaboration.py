@@ -13,26 +13,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from core import clock, tasks
-from core.db import get_engine, session_scope
+from core import tasks
+from core.db import session_scope
 from core.notify import NotificationDelivery
 from sla import escalation
 from sla.models import Escalation
 from sla.tasks import collaboration_overdue_task
-from tests.conftest import BACKENDS, Service, start_service
-from tests.sla_support import FakeClock, Recorder, install, make_ticket, wait_for
+from tests.conftest import BACKENDS
+from tests.sla_support import WorkerEnv, make_ticket, wait_for, worker_env
 
 T0 = datetime(2026, 3, 10, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
 
 
-class Env:
-    def __init__(self, svc: Service, fake: FakeClock, recorder: Recorder) -> None:
-        self.svc, self.fake, self.recorder = svc, fake, recorder
-        self.consumers: list[Any] = []
-
-    def start_worker(self, threads: int = 2) -> None:
-        self.consumers.append(tasks.start_worker(threads))
-
+class Env(WorkerEnv):
     def department(self, answer_hours: float) -> None:
         resp = self.svc.client.post(
             "/api/v1/sla/departments",
@@ -71,21 +64,8 @@ def env(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Env]:
     monkeypatch.setenv("HOTLINE_EMBEDDED_WORKERS", "0")  # the tests start their own workers
-    svc = start_service(request.param, tmp_path)
-    fake = FakeClock(T0)
-    clock.set_clock(fake.now)
-    recorder = Recorder()
-    install(svc.client, svc.headers("admin"), recorder)
-    env = Env(svc, fake, recorder)
-    try:
+    with worker_env(request.param, tmp_path, T0, Env) as env:
         yield env
-    finally:
-        for consumer in env.consumers:
-            tasks.stop_worker(consumer)
-        clock.set_clock(None)
-        recorder.close()
-        svc.client.__exit__(None, None, None)
-        get_engine().dispose()
 
 
 def escalations() -> list[Escalation]:

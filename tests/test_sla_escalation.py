@@ -12,57 +12,29 @@ import pytest
 from sqlalchemy import select
 
 from core import clock, tasks
-from core.db import get_engine, session_scope
+from core.db import session_scope
 from core.notify import NotificationDelivery
 from sla import escalation
 from sla.models import Escalation, TicketSla
 from sla.tasks import fire_task
-from tests.conftest import BACKENDS, Service, start_service
-from tests.sla_support import FakeClock, Recorder, install, make_ticket, wait_for
+from tests.conftest import BACKENDS
+from tests.sla_support import WorkerEnv, make_ticket, wait_for, worker_env
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 3, 10, 9, 30, tzinfo=SH).astimezone(UTC)  # Tuesday
 DEADLINE = datetime(2026, 3, 10, 11, 30, tzinfo=SH).astimezone(UTC)  # medium: 120 min
 
 
-class Env:
-    def __init__(self, svc: Service, fake: FakeClock, recorder: Recorder) -> None:
-        self.svc, self.fake, self.recorder = svc, fake, recorder
-        self.consumers: list = []
-
-    def start_worker(self, threads: int = 2):  # type: ignore[no-untyped-def]
-        consumer = tasks.start_worker(threads)
-        self.consumers.append(consumer)
-        return consumer
-
-    def stop_worker(self, consumer) -> None:  # type: ignore[no-untyped-def]
-        tasks.stop_worker(consumer)
-        self.consumers.remove(consumer)
-
-
 @pytest.fixture(params=BACKENDS)
 def env(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Env]:
+) -> Iterator[WorkerEnv]:
     # Workers are started and stopped by the tests themselves (several, restarted).
     monkeypatch.setenv("HOTLINE_EMBEDDED_WORKERS", "0")
     monkeypatch.setenv("HOTLINE_SLA_DIGEST_AFTER", "2")
     monkeypatch.setenv("HOTLINE_SLA_DIGEST_WINDOW_S", "2")
-    svc = start_service(request.param, tmp_path)
-    fake = FakeClock(T0)
-    clock.set_clock(fake.now)
-    recorder = Recorder()
-    install(svc.client, svc.headers("admin"), recorder)
-    env = Env(svc, fake, recorder)
-    try:
+    with worker_env(request.param, tmp_path, T0, WorkerEnv) as env:
         yield env
-    finally:
-        for consumer in list(env.consumers):
-            env.stop_worker(consumer)
-        clock.set_clock(None)
-        recorder.close()
-        svc.client.__exit__(None, None, None)
-        get_engine().dispose()
 
 
 def escalations(ticket_id: int | None = None) -> list[Escalation]:
@@ -84,7 +56,7 @@ def queue_idle() -> bool:
     return tasks.queue.pending_count() == 0
 
 
-def test_each_level_fires_once_with_two_workers_racing(env: Env) -> None:
+def test_each_level_fires_once_with_two_workers_racing(env: WorkerEnv) -> None:
     ticket_id = make_ticket()
     env.fake.set(DEADLINE + timedelta(hours=2, minutes=10))  # past black
     # Every level queued five times (as after lost schedules and re-arming), then two
@@ -113,7 +85,7 @@ def test_each_level_fires_once_with_two_workers_racing(env: Env) -> None:
     assert len(deliveries("sla.alert")) == 3
 
 
-def test_fires_within_seconds_of_its_instant_and_survives_a_restart(env: Env) -> None:
+def test_fires_within_seconds_of_its_instant_and_survives_a_restart(env: WorkerEnv) -> None:
     ticket_id = make_ticket()
     # From now on the clock runs in real time, 4 s before the yellow instant.
     yellow_due = DEADLINE + escalation.LEVELS["yellow"]
@@ -152,7 +124,7 @@ def test_fires_within_seconds_of_its_instant_and_survives_a_restart(env: Env) ->
     )
 
 
-def test_a_met_or_paused_deadline_does_not_escalate(env: Env) -> None:
+def test_a_met_or_paused_deadline_does_not_escalate(env: WorkerEnv) -> None:
     met = make_ticket()
     paused = make_ticket()
     with session_scope() as db:
@@ -185,7 +157,7 @@ def test_a_met_or_paused_deadline_does_not_escalate(env: Env) -> None:
     assert escalations() == []
 
 
-def test_many_alerts_at_once_become_a_digest(env: Env) -> None:
+def test_many_alerts_at_once_become_a_digest(env: WorkerEnv) -> None:
     ids = [make_ticket(region="深圳") for _ in range(6)]
     env.fake.follow_wall(DEADLINE + timedelta(minutes=6))
     env.start_worker(2)
