@@ -13,7 +13,8 @@ partials, a call never has more than one partial waiting (a newer one replaces i
 are skipped while the decoder is busy more than 80 % of the time. Partials, and finals while
 another call is live, are decoded over the utterance's own length instead of Whisper's 30 s
 window (about 4x faster, as accurate on telephone audio); a lone call's finals get the full
-window. Under load partials get rarer while final text keeps up.
+window, and a final with other finals queued behind it a greedy search. Under load partials
+get rarer while final text keeps up.
 """
 
 import itertools
@@ -112,6 +113,12 @@ class DecodeScheduler:
                 now = time.monotonic()
                 live = sum(1 for t in self._last_seen.values() if now - t < LIVE_S)
                 shared = live > 1 or self._queue.qsize() > 0
+                with self._queue.mutex:
+                    finals_waiting = any(item[0] == FINAL for item in self._queue.queue)
+            if kind == FINAL and finals_waiting:
+                # Callers stopped at the same moment: a greedy decode (about half the time of
+                # a beam search) keeps the last of them within the latency target.
+                beam_size = 1
             if not fut.set_running_or_notify_cancel():
                 continue
             started = time.monotonic()

@@ -115,6 +115,8 @@ def main(concurrency: int = 4) -> None:
         fp = "-" if r["first_partial"] is None else f"{r['first_partial']:.2f} s"
         fl = "-" if r["final_latency"] is None else f"{r['final_latency']:.2f} s"
         print(f"{r['call']:6} {fp:>14} {fl:>17} {p:17.2f} s")
+    finals = sorted(r["final_latency"] for r in together if r["final_latency"] is not None)
+    print(f"{concurrency} calls, every final after stop (s):", " ".join(f"{v:.2f}" for v in finals))
     for label, rows in (("1 call", single), (f"{concurrency} calls", together)):
         fp = [r["first_partial"] for r in rows]
         fl = [r["final_latency"] for r in rows]
