@@ -17,6 +17,7 @@ window, and a final with other finals queued behind it a greedy search. Under lo
 get rarer while final text keeps up.
 """
 
+import atexit
 import itertools
 import queue
 import threading
@@ -72,7 +73,16 @@ class DecodeScheduler:
         self._spans: deque[tuple[float, float]] = deque(maxlen=64)  # recent decode times
         self._last_seen: dict[str, float] = {}  # call → when it last asked for a decode
         self._lock = threading.Lock()
-        threading.Thread(target=self._run, name="asr-stream-decoder", daemon=True).start()
+        self._thread = threading.Thread(target=self._run, name="asr-stream-decoder", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop the decoder thread once the decode in progress ends. Registered for process
+        exit: a thread still inside the model while the interpreter shuts down aborts the
+        process ("terminate called without an active exception")."""
+        self._queue.put((-1, next(self._seq), "", None, 0, None))  # sorts before any work
+        self._thread.join(timeout_s)
 
     def busy(self, window_s: float = 5.0) -> float:
         """Share of the last window_s seconds the decoder spent decoding."""
@@ -106,6 +116,8 @@ class DecodeScheduler:
     def _run(self) -> None:
         while True:
             kind, _seq, call_id, samples, beam_size, fut = self._queue.get()
+            if fut is None:
+                return  # closed
             with self._lock:
                 if kind == PARTIAL and self._waiting_partial.get(call_id) is fut:
                     del self._waiting_partial[call_id]
