@@ -5,13 +5,15 @@ reason and nothing is stored) and imported by a background worker, as over the A
 batch page refreshes itself until the import is done.
 """
 
+import re
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from console.web import AREAS, Viewer, posted_form, redirect, render, require
+from console.web import AREAS, Viewer, posted_form, redirect, render, require, templates
 from core.deps import get_db
 from core.errors import ApiError, not_found
 from core.tasks import enqueue_after_commit
@@ -22,6 +24,47 @@ from intake.import_tasks import import_task
 from intake.importer import batch_rows, batch_view
 from intake.models import ImportBatch
 
+# The importer reports in English (the API's language); the console shows agents Chinese.
+# Messages not listed here are shown as they are.
+REPORT_ZH = [
+    (re.compile(r"^blank row$"), "空行"),
+    (re.compile(r"^repeated header row$"), "重复的表头行"),
+    (re.compile(r"^totals row$"), "合计行"),
+    (re.compile(r"^no fault description \((.+) is empty\)$"), r"没有故障描述（\1 为空）"),
+    (re.compile(r"^duplicate: imported concurrently$"), "重复：另一次导入同时导入了此行"),
+    (
+        re.compile(r"^duplicate: same content as (.+) earlier in this file \(ticket (.+)\)$"),
+        r"重复：与本文件 \1 内容相同（工单 \2）",
+    ),
+    (
+        re.compile(r"^duplicate: same content as (.+) in import #(\d+) \(ticket (.+)\)$"),
+        r"重复：与导入 #\2 的 \1 内容相同（工单 \3）",
+    ),
+    (re.compile(r"^not stored: (.*)$"), r"未保存：\1"),
+    (re.compile(r"^(.+) is not a phone number: left empty$"), r"\1 不是电话号码：已留空"),
+    (re.compile(r"^(.+) not understood: left empty$"), r"\1 无法识别：已留空"),
+    (re.compile(r"^(.+) longer than (\d+) characters: cut$"), r"\1 超过 \2 个字符：已截断"),
+    (
+        re.compile(r"^columns not imported \(unknown names\): (.*)$"),
+        r"未导入的列（无法识别的列名）：\1",
+    ),
+]
+
+
+ROW_REF = re.compile(r"\brow (\d+)")
+
+
+def report_zh(message: str) -> str:
+    """An import report message (or a row reference) in Chinese, as far as it is one the
+    importer is known to write."""
+    for pattern, replacement in REPORT_ZH:
+        if pattern.match(message):
+            message = pattern.sub(replacement, message)
+            break
+    return ROW_REF.sub(r"第 \1 行", message)
+
+
+templates.env.filters["report_zh"] = report_zh
 router = APIRouter(prefix="/imports")
 IMPORTERS = require(*AREAS["imports"])
 ROWS_PAGE = 200

@@ -525,11 +525,11 @@ def test_import_pages_upload_follow_and_report(service: Service) -> None:
     r = c.post("/console/imports/excel", files={"file": ("a.csv", b"x")})
     assert r.status_code == 403
 
-    data = (FIXTURES / "sheet_utf8.csv").read_bytes()
+    data = (FIXTURES / "messy_sheet.xlsx").read_bytes()
     r = c.post(
         "/console/imports/excel",
         data={"csrf_token": csrf},
-        files={"file": ("旧表.csv", data)},
+        files={"file": ("旧表.xlsx", data)},
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
@@ -545,7 +545,11 @@ def test_import_pages_upload_follow_and_report(service: Service) -> None:
     assert f'id="count-created">{api["created"]}<' in status
     links = re.findall(r'href="/console/review/(\d+)"', status)
     assert len(links) == api["created"]  # every created ticket is linked for its quality check
-    assert "旧表.csv" in c.get("/console/imports").text
+    # Skipped rows and warnings are told in Chinese, like the rest of the console.
+    assert api["skipped"] > 0 and "合计行" in status and "空行" in status
+    assert "第 5 行" in status and "blank row" not in status
+    assert "未导入的列" in status and "不是电话号码" in status
+    assert "旧表.xlsx" in c.get("/console/imports").text
 
     login(c, "tech2")
     assert c.get("/console/imports").status_code == 403
