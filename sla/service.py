@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import clock
@@ -118,7 +118,17 @@ def refresh(db: Session, ticket_id: int) -> TicketSla | None:
     that is new or moved and not met yet."""
     from sla import escalation
 
-    sla = db.get(TicketSla, ticket_id)
+    # Lock the row before reading the facts, or two refreshes of a ticket (a calendar edit's
+    # and new evidence's) interleave and the one that read the older facts can write last.
+    # The UPDATE takes the row lock on PostgreSQL and SQLite's write lock (pysqlite runs the
+    # reads before a transaction's first write outside of it, so they see no later commit).
+    db.execute(
+        update(TicketSla)
+        .where(TicketSla.ticket_id == ticket_id)
+        .values(updated_at=TicketSla.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    sla = db.get(TicketSla, ticket_id, populate_existing=True)
     if sla is None:
         return None
     ticket = db.get(Ticket, ticket_id)
