@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from console import kb_review, try_query
-from console.web import AREAS, Viewer, posted_form, redirect, render, require
+from console.web import AREAS, Viewer, form_text, posted_form, redirect, render, require
 from core.auth import Role
 from core.deps import get_db
 from core.errors import ApiError
@@ -224,7 +224,7 @@ def save_draft(
             changes=content,
             actor=viewer.actor,
             expected_revision=int(rev) if rev.isdigit() else None,
-            reason=str(form.get("reason") or "") or None,
+            reason=form_text(form, "reason"),
         )
     except ValidationError as exc:
         return _edit_page(
@@ -253,9 +253,7 @@ def submit_review(
     viewer: Viewer = Depends(CURATORS),
 ) -> Response:
     """Submit the draft for review."""
-    kb_review.submit(
-        db=db, entry_id=entry_id, actor=viewer.actor, note=str(form.get("note") or "") or None
-    )
+    kb_review.submit(db=db, entry_id=entry_id, actor=viewer.actor, note=form_text(form, "note"))
     db.commit()
     return redirect(f"/kb/{entry_id}?submitted=1")
 
@@ -276,7 +274,7 @@ def publish(
         actor=viewer.actor,
         is_admin=viewer.role is Role.admin,
         expected_revision=int(rev) if rev.isdigit() else None,
-        reason=str(form.get("reason") or "") or None,
+        reason=form_text(form, "reason"),
     )
     db.commit()
     return redirect(f"/kb/{entry_id}?published=1")
@@ -296,7 +294,7 @@ def reject(
         entry_id=entry_id,
         actor=viewer.actor,
         is_admin=viewer.role is Role.admin,
-        note=str(form.get("reason") or "") or None,
+        note=form_text(form, "reason"),
     )
     db.commit()
     return redirect(f"/kb/{entry_id}?rejected=1")
@@ -311,9 +309,7 @@ def retire(
     viewer: Viewer = Depends(CURATORS),
 ) -> Response:
     """Take the entry out of search."""
-    kb.retire_entry(
-        db=db, entry_id=entry_id, actor=viewer.actor, reason=str(form.get("reason") or "") or None
-    )
+    kb.retire_entry(db=db, entry_id=entry_id, actor=viewer.actor, reason=form_text(form, "reason"))
     db.commit()
     return redirect(f"/kb/{entry_id}?retired=1")
 

@@ -164,6 +164,11 @@ async def posted_form(request: Request) -> FormData:
     return await request.form()
 
 
+def form_text(form: FormData, name: str) -> str | None:
+    """An optional text field of a posted form: None when it is missing or empty."""
+    return str(form.get(name) or "") or None
+
+
 def render(
     request: Request, template: str, viewer: Viewer | None, code: int = 200, **ctx: Any
 ) -> HTMLResponse:
