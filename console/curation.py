@@ -107,6 +107,7 @@ def kb_list(
         statuses=STATUSES,
         pending=kb_review.pending_requests(db=db),
         corrected=kb_review.most_corrected(db=db),
+        calibration=try_query.calibration_summary(db),
     )
 
 

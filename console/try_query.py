@@ -19,6 +19,7 @@ from knowledge_base import live_index
 from knowledge_base.index import HybridIndex
 from knowledge_base.models import KBEntry
 from knowledge_base.tokens import KBTokenizer
+from triage import confidence
 from triage.service import triage_text
 
 _lock = threading.Lock()
@@ -61,6 +62,46 @@ def _ranked(result: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+# What each diagnosis feature means, for the "why no match" line.
+FEATURE_LABELS = {
+    "dense": "语义相似度",
+    "dense_gap": "语义上不如最佳候选",
+    "bm25": "关键词/拼音重合",
+    "bm25_gap": "关键词上不如最佳候选",
+    "rrf": "综合排名",
+    "product": "产品类型",
+    "model": "型号",
+    "firmware": "固件版本",
+    "fault_code": "故障码",
+    "condition": "条目附加条件",
+    "non_fault": "像咨询/费用/安装等非故障诉求",
+}
+
+
+def calibration_summary(db: Session) -> str:
+    """When and on what the confidence model in use was fitted, in a curator's words."""
+    row = confidence.latest(db=db, encoder=live_index.encoder().name)
+    if row is None:
+        return "出厂默认模型（尚未在本知识库上拟合，发布条目后自动拟合）"
+    trigger = {"publish": "发布后", "verdicts": "坐席审核后", "manual": "手动", "init": "初始化"}
+    return (
+        f"{row.fitted_at:%Y-%m-%d %H:%M} UTC {trigger.get(row.trigger, '')}拟合，基于 "
+        f"{row.kb_entries} 条已发布条目（{row.pseudo_calls} 条模拟来电）与 {row.verdicts} "
+        f"条坐席审核结论；无匹配阈值 {row.threshold:.0%}"
+    )
+
+
+def _reason(reason: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The API's no-match reason with Chinese feature names."""
+    if not reason:
+        return None
+    return {
+        **reason,
+        "held_back": [FEATURE_LABELS.get(k, k) for k in reason.get("held_back", {})],
+        "pushed_up": [FEATURE_LABELS.get(k, k) for k in reason.get("pushed_up", {})],
+    }
+
+
 def compare(db: Session, text: str) -> dict[str, Any]:
     """Ranked candidates for text on the published KB and on the KB with drafts applied."""
     current = triage_text(text)
@@ -80,6 +121,10 @@ def compare(db: Session, text: str) -> dict[str, Any]:
             "no_match": current["diagnosis"]["no_match"],
             "ranked": _ranked(current),
             "ms": current["latency_ms"],
+            "confidence": current["diagnosis"]["confidence"],
+            "threshold": current["diagnosis"]["threshold"],
+            "reason": _reason(current["diagnosis"].get("no_match_reason")),
+            "calibration": calibration_summary(db),
         },
         "draft": {
             "no_match": drafted["diagnosis"]["no_match"],

@@ -70,6 +70,8 @@ def init(
             if not report.ok:
                 _fail(f"demo KB rejected: {report.errors[:3]}")
             typer.echo(f"demo knowledge base loaded: {len(report.published)} entries published")
+            db.commit()
+            _refit("init")
         if demo:
             from sla.config import install_defaults
 
@@ -269,6 +271,34 @@ def kb_import(
         f"{len(report.unchanged)} unchanged, {len(report.published)} published, "
         f"{len(report.errors)} skipped"
     )
+    if report.severity_mapping:
+        from knowledge_base.severity import describe_map
+
+        typer.echo(f"severity read as: {describe_map(report.severity_mapping)}")
+    if report.published:
+        _refit("publish")
+
+
+def _refit(trigger: str, force: bool = False) -> None:
+    """Refit the diagnosis confidence on the published KB now and say what it learned."""
+    from tickets.calibration import refit
+
+    row = refit(trigger=trigger, force=force)
+    if row is None:
+        typer.echo("diagnosis confidence: already fitted on this KB")
+        return
+    typer.echo(
+        f"diagnosis confidence fitted on the KB: {row.kb_entries} entries, {row.pseudo_calls} "
+        f"pseudo-calls, {row.verdicts} agent verdicts, no-match threshold {row.threshold:.2f} "
+        f"({row.seconds:.1f} s)"
+    )
+
+
+@kb_app.command("calibrate")
+def kb_calibrate() -> None:
+    """Refit the diagnosis confidence on the published KB and the agents' verdicts now
+    (it also refits by itself after every publish and every few verdicts)."""
+    _refit("manual", force=True)
 
 
 @kb_app.command("export")
@@ -360,8 +390,20 @@ def eval_triage(
     split: Annotated[str, typer.Option(help="test (held out), dev (calibration) or all")] = "test",
     data: Annotated[Path | None, typer.Option(help="Labelled JSONL (default: eval/data).")] = None,
     errors: Annotated[bool, typer.Option(help="Print every miss.")] = False,
+    swap: Annotated[
+        bool,
+        typer.Option(
+            help="Fit on one set, measure on the other (ours, kitchen): shipped vs labelled vs "
+            "KB-only calibration, and the cold-start curve."
+        ),
+    ] = False,
+    only: Annotated[str | None, typer.Option(help="With --swap: one set (ours|kitchen).")] = None,
 ) -> None:
     """Top-1/top-3, no-match precision/recall, field accuracy and latency on the labelled set."""
+    if swap:
+        from eval.triage_swap import main as swap_main
+
+        sys.exit(swap_main(only))
     from eval.triage_eval import main
 
     sys.exit(main(split=split, data=data, show_errors=errors))
@@ -480,9 +522,7 @@ def eval_import_scale(
     """Streamed reading and import of a large sheet: rows/s and memory."""
     from eval.import_scale import main
 
-    main(
-        rows=rows, import_rows=not read_only, baseline_rows=baseline_rows, distinct=distinct_texts
-    )
+    main(rows=rows, import_rows=not read_only, baseline_rows=baseline_rows, distinct=distinct_texts)
 
 
 @eval_app.command("console")

@@ -22,6 +22,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "tickets.location",
     "intake.bridges.geocoder",
     "dispatch.hooks",
+    "tickets.calibration",
 )
 
 _handlers: dict[str, list[Handler]] = defaultdict(list)

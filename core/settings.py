@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +45,17 @@ class Settings(BaseSettings):
         ge=0.0,
         le=1.0,
         description="Confidence below which a diagnosis is no_match; default: the calibrated one.",
+    )
+    kb_severity_map: dict[str, Literal["low", "medium", "high", "critical"]] = Field(
+        default_factory=dict,
+        description="KB import: extra severity labels (JSON, label → low|medium|high|critical) "
+        "on top of P0–P4, 紧急/高/中/低, 一级–四级 and 1–4.",
+    )
+    calibration_refit_verdicts: int = Field(
+        default=10,
+        ge=1,
+        description="Refit the diagnosis confidence after this many new agent verdicts (and on "
+        "every KB publish).",
     )
     max_text_chars: int = Field(default=4000, gt=0)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)

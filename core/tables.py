@@ -7,6 +7,7 @@ MODEL_MODULES = (
     "core.auth",
     "core.notify",
     "knowledge_base.models",
+    "triage.models",
     "tickets.models",
     "sla.models",
     "dispatch.models",

@@ -31,6 +31,7 @@ TASK_MODULES = (
     "tickets.recurrence",
     "dispatch.tasks",
     "intake.bridges.geocoder",
+    "tickets.calibration",
 )
 
 

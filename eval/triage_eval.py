@@ -18,7 +18,7 @@ def evaluate(items: list[dict[str, Any]]) -> dict[str, Any]:
     from triage.service import triage_text
 
     triage_text("预热")  # load models and index outside the timings
-    top1 = top3 = 0
+    top1 = top3 = ranked_first = 0
     in_kb = 0
     nm_tp = nm_fp = nm_fn = 0
     field_ok: Counter[str] = Counter()
@@ -38,6 +38,7 @@ def evaluate(items: list[dict[str, Any]]) -> dict[str, Any]:
         else:
             in_kb += 1
             nm_fp += predicted is None
+            ranked_first += bool(ranked) and ranked[0] == expected
         ok1 = predicted == expected
         top1 += ok1
         hit3 = expected in ranked[:3] if expected is not None else predicted is None
@@ -54,6 +55,10 @@ def evaluate(items: list[dict[str, Any]]) -> dict[str, Any]:
         "in_kb": in_kb,
         "top1": top1 / n,
         "top3": top3 / n,
+        # Retrieval alone: the right entry ranked first, whatever the confidence said.
+        "ranked_first": ranked_first / in_kb if in_kb else 1.0,
+        # In-KB calls the ticket called no_match: work the agent has to redo.
+        "false_no_match": nm_fp / in_kb if in_kb else 0.0,
         "no_match_precision": nm_tp / (nm_tp + nm_fp) if nm_tp + nm_fp else 1.0,
         "no_match_recall": nm_tp / (nm_tp + nm_fn) if nm_tp + nm_fn else 1.0,
         "fields": {f: field_ok[f] / n for f in FIELDS},
@@ -85,6 +90,8 @@ def report(metrics: dict[str, Any], label: str) -> str:
         f"triage eval ({label}): {metrics['n']} utterances, {metrics['in_kb']} in KB",
         f"  top-1 accuracy        {metrics['top1']:.1%}",
         f"  top-3 accuracy        {metrics['top3']:.1%}",
+        f"  in-KB ranked first    {metrics['ranked_first']:.1%}",
+        f"  in-KB wrongly no-match {metrics['false_no_match']:.1%}",
         f"  no-match precision    {metrics['no_match_precision']:.1%}",
         f"  no-match recall       {metrics['no_match_recall']:.1%}",
         "  field accuracy:",

@@ -117,6 +117,16 @@ def _typed(cell: str) -> Any:
         return cell
 
 
+def severity_labels(rows: list[tuple[int, EntryData]], raw: dict[int, Any]) -> dict[str, str]:
+    """The file's own severity labels (P1, 紧急 …) and the level each was read as."""
+    out = {}
+    for rowno, entry in rows:
+        label = raw.get(rowno)
+        if label is not None and str(label) != entry.severity:
+            out[str(label)] = entry.severity
+    return out
+
+
 def validate_rows(
     rows: list[tuple[int, dict[str, Any] | str]],
 ) -> tuple[list[tuple[int, EntryData]], list[dict[str, Any]]]:
@@ -137,7 +147,7 @@ def validate_rows(
                         "row": rowno,
                         "id": raw.get("id"),
                         "field": ".".join(str(p) for p in err["loc"]) or None,
-                        "problem": err["msg"],
+                        "problem": err["msg"].removeprefix("Value error, "),
                     }
                 )
             continue

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from knowledge_base import severity
+
 Severity = Literal["low", "medium", "high", "critical"]
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 ENTRY_FIELDS = (
@@ -54,6 +56,11 @@ class EntryData(BaseModel):
                 "starting with a letter or digit"
             )
         return v
+
+    @field_validator("severity", mode="before")
+    @classmethod
+    def _severity(cls, v: Any) -> Any:
+        return severity.to_level(v)
 
     @field_validator("fault_code", mode="before")
     @classmethod
@@ -110,6 +117,11 @@ class EntryPatch(BaseModel):
         default=None, description="Reject the edit with 409 if the entry changed since this."
     )
     reason: str | None = None
+
+    @field_validator("severity", mode="before")
+    @classmethod
+    def _severity(cls, v: Any) -> Any:
+        return None if v is None else severity.to_level(v)
 
 
 class ActionIn(BaseModel):
@@ -169,3 +181,7 @@ class ImportReport(BaseModel):
     unchanged: list[str] = Field(default_factory=list)
     published: list[str] = Field(default_factory=list)
     errors: list[dict[str, Any]] = Field(default_factory=list)
+    severity_mapping: dict[str, str] = Field(
+        default_factory=dict,
+        description="The file's own severity labels and the level each was read as.",
+    )

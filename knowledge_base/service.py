@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, events
 from core.errors import ApiError, not_found
 from knowledge_base import interchange
 from knowledge_base.models import KBEntry, KBRevision
@@ -209,7 +209,14 @@ def import_entries(
             ok=False, format=fmt, rows=0, errors=[{"row": None, "problem": str(exc)}]
         )
     good, errors = interchange.validate_rows(rows)
-    report = ImportReport(ok=not errors, format=fmt, rows=len(rows), errors=errors)
+    labels = {n: r.get("severity") for n, r in rows if isinstance(r, dict)}
+    report = ImportReport(
+        ok=not errors,
+        format=fmt,
+        rows=len(rows),
+        errors=errors,
+        severity_mapping=interchange.severity_labels(good, labels),
+    )
     if errors and not partial:
         return report
     reason = f"import ({fmt})"
@@ -264,10 +271,12 @@ def entry_view(entry: KBEntry) -> dict[str, Any]:
 
 
 def _schedule_index_sync(db: Session) -> None:
-    """Bring this process's index up to date once the transaction has committed."""
+    """Bring this process's index up to date once the transaction has committed, and tell
+    the other domains (once per transaction) that the searchable KB changed."""
     if db.info.get("kb_sync_scheduled"):
         return
     db.info["kb_sync_scheduled"] = True
+    events.publish("kb.changed", db=db)
     from sqlalchemy import event
 
     def _after_commit(session: Session) -> None:

@@ -1,12 +1,18 @@
 """Triage without creating a ticket: the 'try a query' tool and the field-chain form helper."""
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core.auth import Principal, Role, require_roles
+from core.deps import get_db
+from core.settings import get_settings
 from triage import field_chain
+from triage.models import TriageCalibration
 from triage.rules import get_rules
 from triage.service import triage_text
 
@@ -24,6 +30,54 @@ class ChainIn(BaseModel):
 
     fields: dict[str, Any]
     fault_text: str = ""
+
+
+class CalibrationOut(BaseModel):
+    """One fit of the diagnosis confidence model and what it was fitted on."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    encoder: str
+    fitted_at: datetime
+    trigger: str
+    kb_entries: int
+    pseudo_calls: int
+    verdicts: int
+    threshold: float
+    seconds: float
+    weights: dict[str, float]
+    report: dict[str, Any]
+
+
+class CalibrationsOut(BaseModel):
+    """The model in use (the newest fit; null: the shipped default) and the fits before it."""
+
+    current: CalibrationOut | None
+    shipped_default: str
+    history: list[CalibrationOut]
+
+
+@router.get("/calibration", response_model=CalibrationsOut)
+def calibration_info(
+    db: Session = Depends(get_db),
+    _: Principal = Depends(require_roles(Role.knowledge_engineer, Role.supervisor)),
+) -> CalibrationsOut:
+    """When the diagnosis confidence was last fitted, on how many entries, pseudo-calls and
+    agent verdicts, and with which no-match threshold."""
+    settings = get_settings()
+    rows = db.scalars(
+        select(TriageCalibration)
+        .where(TriageCalibration.encoder == settings.embedding_model)
+        .order_by(TriageCalibration.id.desc())
+        .limit(20)
+    ).all()
+    history = [CalibrationOut.model_validate(r) for r in rows]
+    return CalibrationsOut(
+        current=history[0] if history else None,
+        shipped_default=str(settings.calibration_file.name),
+        history=history[1:],
+    )
 
 
 @router.post("/preview")

@@ -128,6 +128,16 @@ def features(
     return out
 
 
+def contributions(calibration: Calibration, feats: dict[str, float]) -> dict[str, float]:
+    """How much each feature pushed this candidate's confidence up (+) or down (-), in
+    log-odds: what a knowledge engineer reads to see why a call did not match."""
+    return {
+        name: round(calibration.weights.get(name, 0.0) * value, 3)
+        for name, value in feats.items()
+        if calibration.weights.get(name, 0.0) * value
+    }
+
+
 def why(feats: dict[str, float], fields: dict[str, Any]) -> list[str]:
     """Human-readable reasons a candidate ranks where it does."""
     reasons = []

@@ -1,8 +1,9 @@
 """Entity extraction from normalised text: the facts a ticket needs.
 
-Product types come from the rules' synonyms, models and fault codes from the knowledge base
-(so a new model is recognised as soon as an entry naming it is published), everything else
-from patterns of how callers give phone numbers, addresses and names.
+Product types, models and fault codes come from the knowledge base (so a new model or a new
+product type is recognised as soon as an entry naming it is published); the rules file adds
+synonyms for the KB's product types and never invents a type the KB lacks. Everything else
+comes from patterns of how callers give phone numbers, addresses and names.
 """
 
 import re
@@ -87,8 +88,10 @@ class Vocabulary:
 
     @classmethod
     def build(cls, entries: Iterable[dict], synonyms: dict[str, str]) -> "Vocabulary":
-        """Vocabulary of published entries plus the rules' product synonyms."""
-        vocab = cls(synonyms=dict(synonyms))
+        """Vocabulary of published entries; of the rules' product synonyms only those of the
+        KB's own product types."""
+        entries = list(entries)
+        vocab = cls(synonyms=product_words(entries, synonyms))
         for e in entries:
             vocab.firmwares.update(str(f) for f in e.get("firmware", []))
             for m in e.get("models", []):
@@ -100,9 +103,49 @@ class Vocabulary:
                 owners = vocab.codes.setdefault(code_key(code), [])
                 if (code, e.get("product_type", "")) not in owners:
                     owners.append((code, e.get("product_type", "")))
-            if e.get("product_type"):
-                vocab.synonyms.setdefault(e["product_type"].lower(), e["product_type"])
         return vocab
+
+
+# Words of a product type's name that say nothing of which product it is (商用洗碗机 → 洗碗机).
+GENERIC_PRODUCT_WORDS = frozenset(
+    "商用 家用 智能 全自动 自动 机组 设备 机器 系统 一体机 专业 工业 电动 新款 立式 卧式 万能 "
+    "器人 水器 电器".split()
+)
+
+
+def product_words(entries: Iterable[dict], synonyms: dict[str, str]) -> dict[str, str]:
+    """Lower-cased word → product type, for the KB's product types only.
+
+    A type's own name always means itself (a KB with 燃气热水器 and 电热水器 keeps both, even if
+    the rules fold them into 热水器); then the rules' synonyms of KB types; then the parts of a
+    type's name that only that type has (商用洗碗机 → 洗碗机, 冷库机组 → 冷库), so a caller
+    who says the short name is understood without anyone writing rules for a new KB.
+    """
+    types = sorted({str(e["product_type"]) for e in entries if e.get("product_type")})
+    words: dict[str, str] = {}
+    for word, product in synonyms.items():
+        if product in types:
+            words[word.lower()] = product
+    owners: dict[str, set[str]] = {}
+    for t in types:
+        for part in _name_parts(t):
+            owners.setdefault(part, set()).add(t)
+    for part, owning in owners.items():
+        if len(owning) == 1 and part not in GENERIC_PRODUCT_WORDS:
+            words.setdefault(part.lower(), next(iter(owning)))
+    for t in types:
+        words[t.lower()] = t
+    return words
+
+
+def _name_parts(name: str) -> set[str]:
+    """Shorter names inside a product type's name: its tails of 2+ characters (Chinese puts
+    the head noun last: 商用洗碗机 → 洗碗机) and, for a four-character name of two words
+    (冷库机组), its first word."""
+    parts = {name[i:] for i in range(1, len(name) - 1)}
+    if len(name) == 4:
+        parts.add(name[:2])
+    return parts
 
 
 def code_key(code: str) -> str:

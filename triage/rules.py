@@ -23,6 +23,7 @@ class TriageRules:
     field_chain: list[dict[str, Any]]
     sla_classes: dict[str, str]
     non_fault_cues: list[str] = field(default_factory=list)
+    out_of_scope_requests: list[str] = field(default_factory=list)
     synonym_to_product: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -51,6 +52,7 @@ def load_rules(path: Path) -> TriageRules:
         field_chain=chain,
         sla_classes=raw.get("sla_classes") or {},
         non_fault_cues=[str(c) for c in raw.get("non_fault_cues") or []],
+        out_of_scope_requests=[str(c) for c in raw.get("out_of_scope_requests") or []],
     )
 
 

@@ -11,7 +11,7 @@ from core.errors import ApiError
 from core.settings import get_settings
 from knowledge_base import live_index
 from knowledge_base.index import Candidate, HybridIndex
-from triage import diagnose, field_chain
+from triage import confidence, diagnose, field_chain
 from triage.entities import FIELD_NAMES, Vocabulary, extract
 from triage.homophones import CodeFixer, HomophoneFixer, vocabulary_terms
 from triage.normalize import get_normalizer
@@ -113,6 +113,7 @@ class Analysis:
     fields: dict[str, Any]
     candidates: list[Candidate]
     features: list[dict[str, float]]
+    non_fault: bool = False
 
 
 @dataclass
@@ -142,12 +143,20 @@ def _retrieve(r: _Reading, index: HybridIndex, qvec: np.ndarray | None = None) -
         cands = _with_code_matches(index, cands, r.query, r.fields["fault_code"], qvec)
     non_fault = any(cue in r.normalized for cue in get_rules().non_fault_cues)
     feats = diagnose.features(cands, r.fields, non_fault)
-    return Analysis(r.text, r.normalized, r.fixes, r.fields, cands, feats)
+    return Analysis(r.text, r.normalized, r.fixes, r.fields, cands, feats, non_fault)
 
 
 def analyse(text: str, index: HybridIndex) -> Analysis:
     """Normalise, repair homophones, extract fields, retrieve candidates and their features."""
     return _retrieve(_read(text, index), index)
+
+
+def analyse_many(texts: list[str], index: HybridIndex) -> list[Analysis]:
+    """analyse() of several texts, their queries embedded in one encoder call: on CPU a batch
+    of 64 costs about 1/30 per text of single calls (docs/imports.md)."""
+    readings = [_read(t, index) for t in texts]
+    vecs = index.encoder.encode([r.query for r in readings])
+    return [_retrieve(r, index, vecs[i : i + 1]) for i, r in enumerate(readings)]
 
 
 def triage_text(text: str, index: HybridIndex | None = None) -> dict[str, Any]:
@@ -157,16 +166,13 @@ def triage_text(text: str, index: HybridIndex | None = None) -> dict[str, Any]:
 
 def triage_texts(texts: list[str], index: HybridIndex | None = None) -> list[dict[str, Any]]:
     """Full triage of several texts, each result the same as triage_text's, with all their
-    queries embedded in one encoder call: on CPU a batch of 64 costs about 1/30 per text of
-    single calls (docs/imports.md). An invalid text raises its 4xx; check texts first with
-    validate_text where one bad text must not stop the others. latency_ms is the batch's
-    time per text."""
+    queries embedded in one encoder call (analyse_many). An invalid text raises its 4xx; check
+    texts first with validate_text where one bad text must not stop the others. latency_ms is
+    the batch's time per text."""
     started = time.perf_counter()
     texts = [validate_text(t) for t in texts]
     index = index or live_index.get_index()
-    readings = [_read(t, index) for t in texts]
-    vecs = index.encoder.encode([r.query for r in readings])
-    results = [_triage(_retrieve(r, index, vecs[i : i + 1]), index) for i, r in enumerate(readings)]
+    results = [_triage(a, index) for a in analyse_many(texts, index)]
     latency = round((time.perf_counter() - started) * 1000 / max(len(texts), 1), 2)
     for result in results:
         result["latency_ms"] = latency
@@ -178,7 +184,7 @@ def _triage(a: Analysis, index: HybridIndex) -> dict[str, Any]:
     rules = get_rules()
     text = a.text
     fields = a.fields
-    calibration = diagnose.load_calibration(settings.calibration_file, index.encoder.name)
+    calibration = confidence.active(index.encoder.name)
     scored = sorted(
         ((calibration.probability(f), c, f) for c, f in zip(a.candidates, a.features, strict=True)),
         key=lambda t: t[0],
@@ -202,6 +208,10 @@ def _triage(a: Analysis, index: HybridIndex) -> dict[str, Any]:
         for p, c, f in scored[:MAX_CANDIDATES]
     ]
     top_entry = None if no_match or not scored else scored[0][1].entry
+    if top_entry and not fields.get("product_type") and top_entry.get("product_type"):
+        # The caller described the fault but never named the product: a confident diagnosis
+        # names it (a lock that "按手指没反应" is a 智能门锁).
+        fields = {**fields, "product_type": top_entry["product_type"]}
     fault_text = a.normalized
     if top_entry:
         fault_text += (
@@ -217,6 +227,8 @@ def _triage(a: Analysis, index: HybridIndex) -> dict[str, Any]:
         "candidates": candidates,
         "calibration": calibration.source,
     }
+    if no_match:
+        diagnosis["no_match_reason"] = _no_match_reason(scored, threshold, calibration)
     if top_entry:
         diagnosis.update(
             title=top_entry.get("title"),
@@ -239,6 +251,34 @@ def _triage(a: Analysis, index: HybridIndex) -> dict[str, Any]:
         "diagnosis": diagnosis,
         "severity": severity,
         "sla_class": rules.sla_classes.get(severity or "medium", "P3"),
+    }
+
+
+def _by_value(kv: tuple[str, float]) -> float:
+    return kv[1]
+
+
+def _by_size(kv: tuple[str, float]) -> float:
+    return -abs(kv[1])
+
+
+def _no_match_reason(
+    scored: list[tuple[float, Candidate, dict[str, float]]],
+    threshold: float,
+    calibration: diagnose.Calibration,
+) -> dict[str, Any]:
+    """Why no entry was taken: the best candidate, its confidence against the threshold, and
+    the features that held it back most (log-odds contributions, most negative first)."""
+    if not scored:
+        return {"best_kb_id": None, "confidence": 0.0, "threshold": threshold, "held_back": {}}
+    p, cand, feats = scored[0]
+    parts = diagnose.contributions(calibration, feats)
+    return {
+        "best_kb_id": cand.kb_id,
+        "confidence": round(p, 4),
+        "threshold": threshold,
+        "held_back": dict(sorted((kv for kv in parts.items() if kv[1] < 0), key=_by_value)[:3]),
+        "pushed_up": dict(sorted((kv for kv in parts.items() if kv[1] > 0), key=_by_size)[:3]),
     }
 
 

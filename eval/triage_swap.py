@@ -1,0 +1,151 @@
+"""`hotline eval triage --swap`: does the diagnosis carry over to a knowledge base nobody tuned on?
+
+Two labelled sets, each a KB and calls about it:
+- `ours`: the demo KB and eval/data/triage_utterances.jsonl, written next to the code (rules
+  and features were tuned while looking at it);
+- `kitchen`: commercial kitchen equipment (eval/data/kitchen), written apart from the code by
+  an author who never read it, and never used to tune anything.
+
+For each set the confidence model is fitted three ways and the same calls are measured:
+- `shipped`: the model fitted on our own labelled dev split (triage/calibration.json);
+- `other set`: fitted on the other set's labelled calls (the swap: fit on A, measure on B);
+- `KB`: fitted on the set's own KB only (pseudo-calls, leave-one-out, out-of-scope requests),
+  no labelled call at all — what a new customer gets on day one.
+Then the cold-start curve: the KB fit plus 0, 50 and 200 agent verdicts taken from a pool of
+the set's calls, measured on the rest of them.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from eval import calibrate as labelled_fit
+from eval.triage_eval import evaluate
+from eval.workspace import demo_workspace
+
+DATA = Path(__file__).resolve().parent / "data"
+SETS = {
+    "ours": (
+        DATA.parent.parent / "knowledge_base" / "demo" / "kb.jsonl",
+        DATA / "triage_utterances.jsonl",
+    ),
+    "kitchen": (DATA / "kitchen" / "kb.jsonl", DATA / "kitchen" / "calls.jsonl"),
+}
+POOL_SHARE = 0.62  # cold start: verdicts come from this share of a set's calls, the rest measures
+VERDICT_STEPS = (0, 50, 200)
+
+
+def _load(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _in_pool(item_id: str) -> bool:
+    h = int(hashlib.sha1(f"pool:{item_id}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return h < POOL_SHARE
+
+
+def _use(weights: dict[str, float], bias: float, threshold: float, trigger: str) -> None:
+    """Store a calibration in the current workspace so triage uses it from now on."""
+    from core.db import session_scope
+    from core.settings import get_settings
+    from knowledge_base import live_index
+    from triage import calibration, confidence
+
+    index = live_index.get_index()
+    fit = calibration.FitResult(weights, bias, threshold, 0, 0, 0, 0.0, {})
+    with session_scope() as db:
+        calibration.store(
+            db=db,
+            fit=fit,
+            encoder=get_settings().embedding_model,
+            trigger=trigger,
+            signature=confidence.kb_signature(index),
+        )
+
+
+def _forget_fits() -> None:
+    """Drop the fits the import made, so triage falls back to the shipped model."""
+    from sqlalchemy import delete
+
+    from core.db import session_scope
+    from triage import confidence
+    from triage.models import TriageCalibration
+
+    with session_scope() as db:
+        db.execute(delete(TriageCalibration))
+    confidence.reset()
+
+
+def _fit_kb(verdict_items: list[dict[str, Any]]) -> Any:
+    from core.db import session_scope
+    from core.settings import get_settings
+    from knowledge_base import live_index
+    from triage import calibration, confidence
+
+    index = live_index.get_index()
+    verdicts = [calibration.Verdict(it["text"], it["expected_kb_id"]) for it in verdict_items]
+    fit = calibration.fit(index, verdicts)
+    with session_scope() as db:
+        calibration.store(
+            db=db,
+            fit=fit,
+            encoder=get_settings().embedding_model,
+            trigger="eval",
+            signature=confidence.kb_signature(index),
+        )
+    return fit
+
+
+def _row(label: str, m: dict[str, Any]) -> str:
+    return (
+        f"  {label:28} {m['n']:4d} {m['top1']:7.1%} {m['ranked_first']:7.1%} {m['top3']:7.1%} "
+        f"{m['false_no_match']:7.1%} {m['no_match_precision']:7.1%} {m['no_match_recall']:7.1%} "
+        f"{m['fields']['product_type']:7.1%} {m['latency_ms']['p95']:6.1f}"
+    )
+
+
+HEADER = (
+    f"  {'calibration':28} {'n':>4} {'top-1':>7} {'rank1':>7} {'top-3':>7} {'fls-nm':>7} "
+    f"{'nm-P':>7} {'nm-R':>7} {'product':>7} {'p95ms':>6}"
+)
+
+
+def main(only: str | None = None) -> int:
+    """Print the swap table and the cold-start curve for each set."""
+    names = [only] if only else list(SETS)
+    missing = [n for n in names if not SETS[n][0].exists()]
+    if missing:
+        print(f"missing evaluation sets: {missing}")
+        return 1
+    # The labelled fits (the old way) of every set, to apply to the other one.
+    labelled: dict[str, tuple[dict[str, float], float, float]] = {}
+    for name, (kb, calls) in SETS.items():
+        if kb.exists():
+            demo_workspace(kb)
+            weights, bias, _n, threshold = labelled_fit.fit(_load(calls))
+            labelled[name] = (weights, bias, threshold)
+    for name in names:
+        kb, calls = SETS[name]
+        items = _load(calls)
+        others = [o for o in labelled if o != name]
+        print(
+            f"\n== {name}: {len(items)} calls, {sum(1 for i in items if i['expected_kb_id'])} in KB"
+        )
+        print(HEADER)
+        demo_workspace(kb)
+        _forget_fits()
+        print(_row("shipped (our dev split)", evaluate(items)))
+        for other in others:
+            _use(*labelled[other], trigger="eval")
+            print(_row(f"labelled calls of {other}", evaluate(items)))
+        fit = _fit_kb([])
+        print(_row(f"KB only ({fit.seconds:.1f} s fit)", evaluate(items)))
+        print(f"  cold start: verdicts from {POOL_SHARE:.0%} of the calls, measured on the rest")
+        pool = [i for i in items if _in_pool(i["id"])]
+        rest = [i for i in items if not _in_pool(i["id"])]
+        for k in VERDICT_STEPS:
+            demo_workspace(kb)
+            fit = _fit_kb(pool[:k])
+            print(_row(f"KB + {fit.verdicts} verdicts", evaluate(rest)))
+    return 0
