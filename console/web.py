@@ -202,7 +202,7 @@ def home_of(viewer: Viewer) -> str:
 
 
 def create_console() -> FastAPI:
-    """The console sub-application (mounted at /console by core.app)."""
+    """The console sub-application (mounted at /console by hotline.app)."""
     from console import boards, curation, imports, login, review
 
     app = FastAPI(title="Hotline console", docs_url=None, redoc_url=None, openapi_url=None)

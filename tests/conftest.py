@@ -19,6 +19,7 @@ def configure(data_dir: Path, db_url: str) -> None:
     from core import tasks
     from core.db import get_engine
     from core.settings import get_settings
+    from hotline import registry
     from knowledge_base import live_index
     from triage.rules import get_rules
 
@@ -28,6 +29,7 @@ def configure(data_dir: Path, db_url: str) -> None:
     get_engine.cache_clear()
     get_rules.cache_clear()
     live_index.reset()
+    registry.install()
     tasks.configure()
 
 
@@ -65,9 +67,9 @@ class Service:
 
 def start_service(backend: str, tmp: Path) -> Service:
     """Migrate, load the demo KB, create tokens, start the app."""
-    from core.app import create_app
     from core.auth import Role, create_token
     from core.db import session_scope
+    from hotline.app import create_app
     from knowledge_base import service as kb
 
     url = fresh_database(backend, tmp)

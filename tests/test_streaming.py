@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from starlette.testclient import WebSocketTestSession
 
-from asr.audio import SAMPLE_RATE, decode, pcm16
+from asr.audio import SAMPLE_RATE, decode, pcm16, resample
 from asr.streaming import StreamConfig, StreamSession, common_prefix
-from eval.audio_tools import load, resample
+from eval.audio_tools import load
 from tests.conftest import Service
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
