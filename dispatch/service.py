@@ -20,7 +20,6 @@ from core import clock, events, notify
 from core.auth import Principal
 from core.errors import ApiError, not_found
 from core.settings import get_settings
-from core.tasks import enqueue_after_commit
 from dispatch import parts, technicians
 from dispatch.cards import build_card
 from dispatch.geofence import KM_PER_DEG_LAT
@@ -526,15 +525,7 @@ def _offer_many(
         actor=actor,
     )
     _push_cards(db, [(r, locked[r.ticket.id], t, a, m.distance_km) for r, m, t, a, _ in made])
-    from dispatch.tasks import expire_offer_task  # the tasks module imports this one
-
-    # A second past the deadline, so the worker's clock sees the offers as expired.
-    enqueue_after_commit(
-        db,
-        expire_offer_task.schedule,
-        args=([a.id for _, _, _, a, _ in made],),
-        delay=settings.dispatch_offer_timeout_s + 1,
-    )
+    # dispatch.hooks schedules the batch's expiry (the tasks module imports this one).
     events.publish(
         "dispatch.assigned",
         db=db,
@@ -751,7 +742,7 @@ def reassign(
             reason,
         )
         parts.cancel_transfers(db, ticket.id)
-    tickets._event(
+    tickets.record_event(
         db,
         ticket,
         actor=actor,

@@ -47,7 +47,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     install_error_handlers(app)
     for router in registry.routers():
         app.include_router(router)
-    from console.web import create_console
+    from console.app import create_console
 
     # Server-rendered pages with their own HTML error pages (the API keeps JSON errors).
     app.mount("/console", create_console())
