@@ -65,7 +65,7 @@ def explain_not_located(*, db: Session, ticket: Ticket, reason: str, **_: object
     """The pending queue says why the ticket still has no site (the geocoder's answer)."""
     row = db.get(PendingDispatch, ticket.id)
     if row is not None:
-        service._set_reason(db, row, ticket, reason, "geocoder", {})
+        service.set_reason(db, row, ticket, reason, "geocoder", {})
         db.flush()
 
 

@@ -301,7 +301,7 @@ def rematch(
         row.tries += 1
         row.last_tried_at = now
         if req.blocked:
-            _set_reason(db, row, ticket, req.blocked, trigger, {})
+            set_reason(db, row, ticket, req.blocked, trigger, {})
         else:
             ready.append(req)
     del preloaded  # the requirements hold what they need now
@@ -341,7 +341,7 @@ def rematch(
         for req, need, expl in explained:
             if need.id not in made:
                 reason = _pending_reason(expl, need.radius_km)
-                _set_reason(db, rows[need.id], req.ticket, reason, trigger, expl)
+                set_reason(db, rows[need.id], req.ticket, reason, trigger, expl)
     db.flush()
     return {
         "pool": len(pending),
@@ -381,7 +381,7 @@ def _requirements_view(req: Requirement) -> dict[str, Any]:
     }
 
 
-def _set_reason(
+def set_reason(
     db: Session,
     row: PendingDispatch,
     ticket: Ticket,
