@@ -28,6 +28,8 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	# Layers, no module circles, no eval/ in production (pyproject.toml [tool.importlinter]).
+	$(BIN)/lint-imports
 
 eval: setup
 	$(BIN)/hotline eval triage

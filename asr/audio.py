@@ -116,3 +116,13 @@ def decode(data: bytes, *, max_seconds: float) -> DecodedAudio:
     if decoded.duration < 0.1:
         raise AudioError("audio_too_short", "The recording is shorter than 0.1 s.")
     return decoded
+
+
+def resample(samples: np.ndarray, rate: int, out_rate: int) -> np.ndarray:
+    """Float samples at rate → out_rate (polyphase filter)."""
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(rate, out_rate)
+    return resample_poly(samples, out_rate // g, rate // g).astype(np.float32)

@@ -6,27 +6,26 @@ that needs slow or retried work enqueues a task on the durable queue (core.tasks
 
 import importlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 Handler = Callable[..., None]
 
-# Modules whose import subscribes handlers; a domain adds its `hooks` module here.
-# Order matters where handlers of one event build on each other: tickets.location places a
-# ticket from its address before dispatch.hooks matches it (same transaction).
-HANDLER_MODULES: tuple[str, ...] = (
-    "sla.hooks",
-    "intake.bridges.hooks",
-    "tickets.location",
-    "intake.bridges.geocoder",
-    "dispatch.hooks",
-    "tickets.calibration",
-)
-
 _handlers: dict[str, list[Handler]] = defaultdict(list)
+# Modules whose import subscribes handlers, named by the composition root
+# (hotline/registry.py HANDLER_MODULES; their order is the call order).
+_handler_modules: tuple[str, ...] = ()
 _loaded = False
+
+
+def use_handler_modules(modules: Sequence[str]) -> None:
+    """Name the modules whose import subscribes handlers; they are imported at the first
+    publish, in this order."""
+    global _handler_modules, _loaded
+    _handler_modules = tuple(modules)
+    _loaded = False
 
 
 def subscribe(name: str) -> Callable[[Handler], Handler]:
@@ -56,6 +55,9 @@ def publish(name: str, *, db: Session, **payload: Any) -> None:
 def _load_handlers() -> None:
     global _loaded
     if not _loaded:
-        for module in HANDLER_MODULES:
+        if not _handler_modules:
+            # A publish nobody would hear is a wiring bug, not a quiet no-op.
+            raise RuntimeError("no event handler modules: call hotline.registry.install() first")
+        for module in _handler_modules:
             importlib.import_module(module)
         _loaded = True

@@ -8,7 +8,7 @@ Domains declare tasks with `@queue.task()` / `@queue.periodic_task()` in their `
 
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from huey import Huey
@@ -21,18 +21,15 @@ from core.settings import Settings, get_settings
 
 log = logging.getLogger("hotline.tasks")
 
-# Modules that declare tasks; a worker imports them all so it can run any queued task.
-TASK_MODULES = (
-    "core.notify",
-    "intake.jobs",
-    "sla.tasks",
-    "intake.import_tasks",
-    "intake.bridges.tasks",
-    "tickets.recurrence",
-    "dispatch.tasks",
-    "intake.bridges.geocoder",
-    "tickets.calibration",
-)
+# Modules that declare tasks, named by the composition root (hotline/registry.py TASK_MODULES);
+# a worker imports them all so it can run any queued task.
+_task_modules: tuple[str, ...] = ()
+
+
+def use_task_modules(modules: Sequence[str]) -> None:
+    """Name the modules that declare tasks (imported when a worker starts)."""
+    global _task_modules
+    _task_modules = tuple(modules)
 
 
 def _storage_args(settings: Settings) -> tuple[type, dict]:
@@ -65,7 +62,9 @@ def configure(settings: Settings | None = None) -> Huey:
 
 def load_tasks() -> None:
     """Import every task-declaring module (a worker must know every task it may dequeue)."""
-    for name in TASK_MODULES:
+    if not _task_modules:
+        raise RuntimeError("no task modules: call hotline.registry.install() first")
+    for name in _task_modules:
         importlib.import_module(name)
 
 

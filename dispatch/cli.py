@@ -9,10 +9,9 @@ dispatch_app = typer.Typer(help="Dispatch and parts binding.", no_args_is_help=T
 
 
 def _out() -> tuple:
-    # core.cli imports this module to register the group; its helpers are imported lazily.
-    from core.cli import _actor, _dump, _fail
+    from core.cli_output import actor, dump, fail
 
-    return _actor, _dump, _fail
+    return actor, dump, fail
 
 
 @dispatch_app.command("import")

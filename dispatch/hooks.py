@@ -6,7 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import clock, events
-from dispatch import service
+from core.settings import get_settings
+from core.tasks import enqueue_after_commit
+from dispatch import service, tasks
 from dispatch.geofence import haversine_km
 from dispatch.models import Assignment, Device, PendingDispatch, Technician
 from tickets import location
@@ -21,6 +23,19 @@ def dispatch_triaged(*, db: Session, ticket: Ticket, **_: object) -> None:
     """Queue the new ticket and offer it to the best technician in the same transaction, so
     the offer exists the moment the ticket does (no worker round trip on the hot path)."""
     service.on_triaged(db, ticket)
+
+
+@events.subscribe("dispatch.assigned")
+def expire_unanswered(*, db: Session, offers: list[service.Offered], **_: object) -> None:
+    """A batch of offers expires together, in one queued task, a second past the deadline (so
+    the worker's clock sees them as expired) once the offers are committed."""
+    if offers:
+        enqueue_after_commit(
+            db,
+            tasks.expire_offer_task.schedule,
+            args=([o.assignment.id for o in offers],),
+            delay=get_settings().dispatch_offer_timeout_s + 1,
+        )
 
 
 @events.subscribe("ticket.status_changed")
@@ -50,7 +65,7 @@ def explain_not_located(*, db: Session, ticket: Ticket, reason: str, **_: object
     """The pending queue says why the ticket still has no site (the geocoder's answer)."""
     row = db.get(PendingDispatch, ticket.id)
     if row is not None:
-        service._set_reason(db, row, ticket, reason, "geocoder", {})
+        service.set_reason(db, row, ticket, reason, "geocoder", {})
         db.flush()
 
 

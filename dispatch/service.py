@@ -20,7 +20,6 @@ from core import clock, events, notify
 from core.auth import Principal
 from core.errors import ApiError, not_found
 from core.settings import get_settings
-from core.tasks import enqueue_after_commit
 from dispatch import parts, technicians
 from dispatch.cards import build_card
 from dispatch.geofence import KM_PER_DEG_LAT
@@ -302,7 +301,7 @@ def rematch(
         row.tries += 1
         row.last_tried_at = now
         if req.blocked:
-            _set_reason(db, row, ticket, req.blocked, trigger, {})
+            set_reason(db, row, ticket, req.blocked, trigger, {})
         else:
             ready.append(req)
     del preloaded  # the requirements hold what they need now
@@ -342,7 +341,7 @@ def rematch(
         for req, need, expl in explained:
             if need.id not in made:
                 reason = _pending_reason(expl, need.radius_km)
-                _set_reason(db, rows[need.id], req.ticket, reason, trigger, expl)
+                set_reason(db, rows[need.id], req.ticket, reason, trigger, expl)
     db.flush()
     return {
         "pool": len(pending),
@@ -382,7 +381,7 @@ def _requirements_view(req: Requirement) -> dict[str, Any]:
     }
 
 
-def _set_reason(
+def set_reason(
     db: Session,
     row: PendingDispatch,
     ticket: Ticket,
@@ -526,15 +525,7 @@ def _offer_many(
         actor=actor,
     )
     _push_cards(db, [(r, locked[r.ticket.id], t, a, m.distance_km) for r, m, t, a, _ in made])
-    from dispatch.tasks import expire_offer_task  # the tasks module imports this one
-
-    # A second past the deadline, so the worker's clock sees the offers as expired.
-    enqueue_after_commit(
-        db,
-        expire_offer_task.schedule,
-        args=([a.id for _, _, _, a, _ in made],),
-        delay=settings.dispatch_offer_timeout_s + 1,
-    )
+    # dispatch.hooks schedules the batch's expiry (the tasks module imports this one).
     events.publish(
         "dispatch.assigned",
         db=db,
@@ -751,7 +742,7 @@ def reassign(
             reason,
         )
         parts.cancel_transfers(db, ticket.id)
-    tickets._event(
+    tickets.record_event(
         db,
         ticket,
         actor=actor,

@@ -78,13 +78,3 @@ def telephone(
             noisy, fmt="amr", codec="libopencore_amrnb", out_rate=8000, bit_rate=amr_bit_rate
         )
     return encode(noisy, fmt="wav", codec=codec, out_rate=8000)
-
-
-def resample(samples: np.ndarray, rate: int, out_rate: int) -> np.ndarray:
-    """Float samples at rate → out_rate (polyphase filter)."""
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    g = gcd(rate, out_rate)
-    return resample_poly(samples, out_rate // g, rate // g).astype(np.float32)

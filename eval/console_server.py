@@ -63,7 +63,7 @@ def free_port() -> int:
 
 def _cli(args: list[str], env: dict[str, str]) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
+        [sys.executable, "-m", "hotline.cli", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -93,7 +93,7 @@ def running_server(data_dir: Path, *, database_url: str | None = None) -> Iterat
         )
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "hotline.cli", "serve", "--port", str(port)],
         env=env,
         cwd=PACKAGE_ROOT,
         stdout=subprocess.DEVNULL,

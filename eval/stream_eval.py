@@ -24,9 +24,9 @@ SPEECH_PAD_S = 1.0  # silence before and after the caller's words
 
 def _calls() -> list[tuple[str, np.ndarray, float, float]]:
     """(name, 8 kHz samples, speech start s, speech end s) per telephone fixture."""
-    from asr.audio import decode
+    from asr.audio import decode, resample
     from asr.streaming import speech_spans
-    from eval.audio_tools import load, references, resample, telephone
+    from eval.audio_tools import load, references, telephone
 
     out = []
     for ref in references():
@@ -61,8 +61,8 @@ def _plain(calls: list[tuple]) -> list[float]:
     """Seconds plain faster-whisper needs for the whole utterance after the caller stops."""
     from faster_whisper import WhisperModel
 
+    from asr.audio import resample
     from eval.asr_eval import _model_path
-    from eval.audio_tools import resample
 
     model = WhisperModel(_model_path(), device="cpu", compute_type="int8")
     out = []

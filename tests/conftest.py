@@ -1,6 +1,9 @@
 """Shared fixtures: a configured service on SQLite (and PostgreSQL when available)."""
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,7 @@ def configure(data_dir: Path, db_url: str) -> None:
     from core import tasks
     from core.db import get_engine
     from core.settings import get_settings
+    from hotline import registry
     from knowledge_base import live_index
     from triage import confidence
     from triage.rules import get_rules
@@ -30,15 +34,39 @@ def configure(data_dir: Path, db_url: str) -> None:
     get_rules.cache_clear()
     live_index.reset()
     confidence.reset()
+    registry.install()
     tasks.configure()
 
 
+# Built once per test session, copied per test: a migration and the KB's embeddings cost
+# seconds, a file copy milliseconds. Each holds hotline.db (and data/ for a started service).
+_templates: dict[str, Path] = {}
+_template_tokens: dict[str, str] = {}
+
+
+def _template_dir(name: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix=f"hotline-{name}-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def _copy_sqlite(src: Path, dst: Path) -> str:
+    dst.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src / "hotline.db", dst / "hotline.db")
+    return f"sqlite:///{dst / 'hotline.db'}"
+
+
 def fresh_database(backend: str, tmp: Path) -> str:
-    """An empty, migrated database of the given backend."""
+    """An empty, migrated database of the given backend (SQLite: a copy of one migrated once
+    per session)."""
     from core.migrate import upgrade
 
     if backend == "sqlite":
-        url = f"sqlite:///{tmp / 'hotline.db'}"
+        if "migrated" not in _templates:
+            folder = _template_dir("migrated")
+            upgrade(f"sqlite:///{folder / 'hotline.db'}")
+            _templates["migrated"] = folder
+        return _copy_sqlite(_templates["migrated"], tmp)
     else:
         assert PG_URL
         url = PG_URL
@@ -88,9 +116,8 @@ class Service:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
 
-def start_service(backend: str, tmp: Path) -> Service:
-    """Migrate, load the demo KB, create tokens, start the app."""
-    from core.app import create_app
+def _seed(backend: str, tmp: Path) -> dict[str, str]:
+    """Migrate, load and publish the demo KB, create one token per role; the tokens."""
     from core.auth import Role, create_token
     from core.db import session_scope
     from knowledge_base import service as kb
@@ -104,6 +131,33 @@ def start_service(backend: str, tmp: Path) -> Service:
         assert report.ok, report.errors
         tokens = {r.value: create_token(db=db, name=f"{r.value}-1", role=r) for r in Role}
     store_demo_calibration()
+    return tokens
+
+
+def _seeded_sqlite(tmp: Path) -> dict[str, str]:
+    """A copy of the session's seeded SQLite database and its persisted KB index."""
+    from core.db import get_engine
+    from knowledge_base import live_index
+
+    if "seeded" not in _templates:
+        folder = _template_dir("seeded")
+        _template_tokens.update(_seed("sqlite", folder))
+        live_index.get_index()  # embeds the KB once and persists the index under data/
+        get_engine().dispose()
+        _templates["seeded"] = folder
+    folder = _templates["seeded"]
+    url = _copy_sqlite(folder, tmp)
+    shutil.copytree(folder / "data" / "index", tmp / "data" / "index")
+    configure(tmp / "data", url)
+    return dict(_template_tokens)
+
+
+def start_service(backend: str, tmp: Path) -> Service:
+    """A migrated database with the demo KB published and one token per role, and the app
+    started on it (loaded models are process-wide, so only the first test loads them)."""
+    from hotline.app import create_app
+
+    tokens = _seeded_sqlite(tmp) if backend == "sqlite" else _seed(backend, tmp)
     client = TestClient(create_app(warm_up=True))
     client.__enter__()
     return Service(client=client, tokens=tokens, backend=backend, data_dir=tmp / "data")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from core.cli import app
+from hotline.cli import app
 from tests.conftest import configure
 
 EXAMPLE = "那个我家门锁按指纹没反应了，型号X3，固件好像是二点三点一"
@@ -16,7 +16,7 @@ EXAMPLE = "那个我家门锁按指纹没反应了，型号X3，固件好像是�
 
 def run(args: list[str], env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
+        [sys.executable, "-m", "hotline.cli", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -366,8 +366,8 @@ def test_kb_draft_review_publish_and_try(service: Service) -> None:
 
 
 def test_user_cli_and_demo_logins(tmp_path: Path) -> None:
-    from core.cli import app
     from core.db import get_engine
+    from hotline.cli import app
 
     configure(tmp_path / "data", f"sqlite:///{tmp_path / 'h.db'}")
     runner = CliRunner()

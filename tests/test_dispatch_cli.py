@@ -5,7 +5,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from core.cli import app
+from hotline.cli import app
 from tests.conftest import Service
 from tests.dispatch_support import SITE, active, make_ticket, north, state
 

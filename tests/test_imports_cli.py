@@ -6,7 +6,7 @@ from pathlib import Path
 import openpyxl
 from typer.testing import CliRunner
 
-from core.cli import app
+from hotline.cli import app
 from tests.conftest import DEMO_KB, configure, fresh_database
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "imports"

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
 def test_restart_loses_no_job(tmp_path: Path) -> None:
-    from core.app import create_app
     from core.settings import get_settings
+    from hotline.app import create_app
 
     os.environ["HOTLINE_EMBEDDED_WORKERS"] = "0"  # the service goes down before any worker ran
     get_settings.cache_clear()

@@ -188,7 +188,7 @@ def test_publish_from_another_process_reaches_running_service(service: Service) 
         "HOTLINE_DATABASE_URL": settings.resolved_database_url,
     }
     done = subprocess.run(
-        [sys.executable, "-m", "core.cli", "kb", "publish", "FAN-NOISE-01"],
+        [sys.executable, "-m", "hotline.cli", "kb", "publish", "FAN-NOISE-01"],
         env=env,
         capture_output=True,
         text=True,

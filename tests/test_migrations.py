@@ -8,13 +8,13 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from core.db import Base
-from core.tables import import_all
+from hotline.registry import import_models
 from tests.conftest import BACKENDS, fresh_database
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_migrations_match_models(backend: str, tmp_path: Path) -> None:
-    import_all()
+    import_models()
     url = fresh_database(backend, tmp_path)
     engine = create_engine(url)
     with engine.connect() as conn:

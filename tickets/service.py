@@ -30,7 +30,7 @@ COLUMN_FIELDS = (
 SYSTEM = "system:triage"
 
 
-def _event(
+def record_event(
     db: Session,
     ticket: Ticket,
     *,
@@ -41,6 +41,7 @@ def _event(
     to_status: str | None = None,
     reason: str | None = None,
 ) -> None:
+    """Append one change to the ticket's history (the append-only event log)."""
     db.add(
         TicketEvent(
             ticket_id=ticket.id,
@@ -96,9 +97,11 @@ def create_from_triage(
     db.add(ticket)
     db.flush()
     ticket.number = f"HL{now:%Y%m%d}-{ticket.id:06d}"
-    _event(db, ticket, actor=actor, kind="created", to_status="new", changes={"channel": channel})
+    record_event(
+        db, ticket, actor=actor, kind="created", to_status="new", changes={"channel": channel}
+    )
     ticket.status = "pending_qc" if hold_for_qc else "triaged"
-    _event(
+    record_event(
         db,
         ticket,
         actor=SYSTEM,
@@ -121,7 +124,7 @@ def create_from_triage(
 
 def add_note(*, db: Session, ticket: Ticket, actor: str, note: str) -> None:
     """Append a note to the ticket's history (e.g. what intake could not read)."""
-    _event(db, ticket, actor=actor, kind="note", reason=note)
+    record_event(db, ticket, actor=actor, kind="note", reason=note)
     db.flush()
 
 
@@ -175,7 +178,7 @@ def set_fields(
     delta = _apply_fields(ticket, changes)
     if delta:
         ticket.updated_at = clock.now()
-        _event(db, ticket, actor=actor, kind="fields", changes=delta, reason=reason)
+        record_event(db, ticket, actor=actor, kind="fields", changes=delta, reason=reason)
         _flush(db, ticket)
         events.publish("ticket.fields_changed", db=db, ticket=ticket, changes=delta, actor=actor)
     return ticket
@@ -268,7 +271,9 @@ def _move(db: Session, ticket: Ticket, to: str, actor: str, reason: str | None) 
     old = ticket.status
     ticket.status = to
     ticket.updated_at = clock.now()
-    _event(db, ticket, actor=actor, kind="status", from_status=old, to_status=to, reason=reason)
+    record_event(
+        db, ticket, actor=actor, kind="status", from_status=old, to_status=to, reason=reason
+    )
     return old
 
 
@@ -366,7 +371,7 @@ def review(
     changes: dict[str, Any] = {"fields": delta} if delta else {}
     if diag_changed:
         changes["kb_id"] = [predicted, corrected]
-    _event(
+    record_event(
         db,
         ticket,
         actor=actor,

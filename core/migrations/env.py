@@ -1,15 +1,18 @@
 """Alembic environment: the URL comes from Hotline's settings unless the caller passes one."""
 
+import importlib
+
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from core.db import Base, UTCDateTime
 from core.settings import get_settings
-from core.tables import import_all
-
-import_all()
 
 config = context.config
+# Autogenerate compares every table with the database; the composition root knows the table
+# modules (alembic.ini names it). Applying migrations needs none of them.
+if registry := config.get_main_option("table_registry"):
+    importlib.import_module(registry).import_models()
 url = config.get_main_option("sqlalchemy.url") or get_settings().resolved_database_url
 config.set_main_option("sqlalchemy.url", url)
 

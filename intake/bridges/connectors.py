@@ -122,14 +122,15 @@ def _parse(path: Path) -> list[Connector]:
     ]
 
 
-def _fill(template: Any, context: dict[str, Any]) -> Any:
+def fill_template(template: Any, context: dict[str, Any]) -> Any:
+    """Fill {name} from context and ${NAME} from the environment, in nested values."""
     if isinstance(template, str):
         text = ENV.sub(lambda m: os.environ.get(m.group(1), ""), template)
         return PLACEHOLDER.sub(lambda m: str(context.get(m.group(1), "")), text)
     if isinstance(template, dict):
-        return {k: _fill(v, context) for k, v in template.items()}
+        return {k: fill_template(v, context) for k, v in template.items()}
     if isinstance(template, list):
-        return [_fill(v, context) for v in template]
+        return [fill_template(v, context) for v in template]
     return template
 
 
@@ -146,10 +147,10 @@ def pick(doc: Any, path: str) -> Any:
 
 
 def _call(connector: Connector, context: dict[str, Any], client: httpx.Client) -> dict[str, Any]:
-    url = _fill(connector.url, context)
-    headers = _fill(connector.headers, context)
+    url = fill_template(connector.url, context)
+    headers = fill_template(connector.headers, context)
     if connector.method == "POST":
-        resp = client.post(url, headers=headers, json=_fill(connector.body or {}, context))
+        resp = client.post(url, headers=headers, json=fill_template(connector.body or {}, context))
     else:
         resp = client.get(url, headers=headers)
     if resp.status_code // 100 != 2:

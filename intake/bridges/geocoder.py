@@ -19,7 +19,7 @@ from core import events
 from core.db import session_scope
 from core.settings import get_settings
 from core.tasks import enqueue_after_commit, queue
-from intake.bridges.connectors import _fill, pick
+from intake.bridges.connectors import fill_template, pick
 from tickets import location
 from tickets.models import Ticket
 from tickets.states import FINAL
@@ -103,7 +103,7 @@ def geocode(address: str, region: str | None = None) -> tuple[float, float]:
     if not settings.geocoder_url:
         raise GeocodeError("no geocoder configured")
     context = {"address": quote(address, safe=""), "region": quote(region or "", safe="")}
-    url = _fill(settings.geocoder_url, context)
+    url = fill_template(settings.geocoder_url, context)
     try:
         resp = httpx.get(url, timeout=settings.geocoder_timeout_s)
         if resp.status_code // 100 != 2:

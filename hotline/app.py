@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from core.errors import install_error_handlers
+from hotline import registry
 
 
 @asynccontextmanager
@@ -35,20 +36,7 @@ async def _lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
 
 def create_app(*, warm_up: bool = True) -> FastAPI:
     """Build the service."""
-    from core.auth_api import router as access_router
-    from dispatch.api import router as dispatch_router
-    from intake.api import router as intake_router
-    from intake.bridges.api import router as bridges_router
-    from intake.import_api import router as imports_router
-    from intake.openai_api import router as speech_router
-    from intake.stream_api import router as stream_router
-    from knowledge_base.api import router as kb_router
-    from sla.api import router as sla_router
-    from tickets.api import corrections_router
-    from tickets.api import router as tickets_router
-    from tickets.recurrence_api import router as predictions_router
-    from triage.api import router as triage_router
-
+    registry.install()
     app = FastAPI(
         title="Hotline",
         version="0.1.0",
@@ -57,23 +45,9 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     )
     app.state.warm_up = warm_up
     install_error_handlers(app)
-    for router in (
-        access_router,
-        intake_router,
-        imports_router,
-        bridges_router,
-        predictions_router,
-        speech_router,
-        stream_router,
-        triage_router,
-        tickets_router,
-        corrections_router,
-        kb_router,
-        sla_router,
-        dispatch_router,
-    ):
+    for router in registry.routers():
         app.include_router(router)
-    from console.web import create_console
+    from console.app import create_console
 
     # Server-rendered pages with their own HTML error pages (the API keeps JSON errors).
     app.mount("/console", create_console())

@@ -1,47 +1,28 @@
-"""The one command line: `hotline init|serve|triage|kb|token|eval ...`."""
+"""The one command line: `hotline init|serve|triage|kb|token|eval ...` (groups: registry.py)."""
 
-import getpass
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from console.cli import user_app
+from core.cli_output import actor as _actor
+from core.cli_output import dump as _dump
+from core.cli_output import fail as _fail
 from core.settings import PACKAGE_ROOT, get_settings
-from dispatch.cli import dispatch_app
-from intake.import_cli import import_app
-from tickets.recurrence_cli import predict_app
+from hotline import registry
 
 app = typer.Typer(
     help="Hotline: voice/AI intake and triage for field-service hotlines.", no_args_is_help=True
 )
 kb_app = typer.Typer(help="Knowledge base curation.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
-eval_app = typer.Typer(help="Evaluation and benchmarks.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(token_app, name="token")
-app.add_typer(eval_app, name="eval")
-app.add_typer(user_app, name="user")
-app.add_typer(import_app, name="import")
-app.add_typer(predict_app, name="predict")
-app.add_typer(dispatch_app, name="dispatch")
+for _name, _group in registry.cli_groups():
+    app.add_typer(_group, name=_name)
 
 DEMO_KB = PACKAGE_ROOT / "knowledge_base" / "demo" / "kb.jsonl"
-
-
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
-
-
-def _dump(obj: object) -> None:
-    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -103,6 +84,8 @@ def _configure() -> None:
     """Hotline: voice/AI intake and triage for field-service hotlines."""
     from core import tasks
 
+    registry.install()
+
     # Work queued by any command (push cards, transcription jobs) goes to the durable queue.
     tasks.configure()
 
@@ -128,7 +111,7 @@ def serve(
 
     settings = get_settings()
     uvicorn.run(
-        "core.app:create_app",
+        "hotline.app:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
@@ -204,8 +187,7 @@ def call(
 
 
 def _call_live(data: bytes, *, url: str, token: str | None, rate: int) -> None:
-    from asr.audio import AudioError, decode
-    from eval.audio_tools import resample
+    from asr.audio import AudioError, decode, resample
     from intake.live_client import stream_call
 
     if not token:
@@ -383,176 +365,6 @@ def token_create(
         _fail(f"unknown role {role!r}; one of {[r.value for r in Role]}")
     with session_scope() as db:
         typer.echo(create_token(db=db, name=name, role=parsed))
-
-
-@eval_app.command("triage")
-def eval_triage(
-    split: Annotated[str, typer.Option(help="test (held out), dev (calibration) or all")] = "test",
-    data: Annotated[Path | None, typer.Option(help="Labelled JSONL (default: eval/data).")] = None,
-    errors: Annotated[bool, typer.Option(help="Print every miss.")] = False,
-    swap: Annotated[
-        bool,
-        typer.Option(
-            help="Fit on one set, measure on the other (ours, kitchen): shipped vs labelled vs "
-            "KB-only calibration, and the cold-start curve."
-        ),
-    ] = False,
-    only: Annotated[str | None, typer.Option(help="With --swap: one set (ours|kitchen).")] = None,
-) -> None:
-    """Top-1/top-3, no-match precision/recall, field accuracy and latency on the labelled set."""
-    if swap:
-        from eval.triage_swap import main as swap_main
-
-        sys.exit(swap_main(only))
-    from eval.triage_eval import main
-
-    sys.exit(main(split=split, data=data, show_errors=errors))
-
-
-@eval_app.command("calibrate")
-def eval_calibrate(
-    data: Annotated[Path | None, typer.Option(help="Labelled JSONL (default: eval/data).")] = None,
-) -> None:
-    """Fit the confidence model on the dev split and write triage/calibration.json."""
-    from eval.calibrate import main
-
-    main(data=data)
-
-
-@eval_app.command("export-corrections")
-def eval_export_corrections(
-    file: Annotated[Path, typer.Argument(dir_okay=False, help="JSONL to write")],
-) -> None:
-    """Write agents' review verdicts as labelled utterances (input for `eval triage --data`)."""
-    from core.db import session_scope
-    from eval.triage_eval import FIELDS
-    from tickets.service import corrections
-
-    with session_scope() as db, file.open("w", encoding="utf-8") as out:
-        rows = corrections(db=db, limit=1_000_000)
-        for r in rows:
-            item = {
-                "id": f"review-{r.id}",
-                "text": r.text,
-                "expected_kb_id": r.corrected_kb_id,
-                "fields": {f: r.corrected_fields.get(f) for f in FIELDS},
-                "tags": ["review", "corrected" if not r.diagnosis_correct else "confirmed"],
-            }
-            out.write(json.dumps(item, ensure_ascii=False) + "\n")
-    typer.echo(f"wrote {len(rows)} labelled utterances to {file}")
-
-
-@eval_app.command("asr")
-def eval_asr() -> None:
-    """CER and real-time factor of Hotline's speech pipeline vs plain faster-whisper."""
-    from eval.asr_eval import main
-
-    main()
-
-
-@eval_app.command("stream")
-def eval_stream(
-    concurrency: Annotated[int, typer.Option(help="Simultaneous live calls.")] = 4,
-) -> None:
-    """Live-call latency (first partial, final after the caller stops) through a running
-    service's WebSocket, alone and with simultaneous calls, vs plain faster-whisper."""
-    from eval.stream_eval import main
-
-    main(concurrency)
-
-
-@eval_app.command("kb-scale")
-def eval_kb_scale(
-    entries: Annotated[int, typer.Option()] = 100_000,
-    queries: Annotated[int, typer.Option()] = 300,
-) -> None:
-    """KB search latency with a synthetic KB of the given size."""
-    from eval.kb_scale import main
-
-    main(n_entries=entries, n_queries=queries)
-
-
-@eval_app.command("sla")
-def eval_sla(
-    tickets: Annotated[int, typer.Option(help="Tickets in the simulated day.")] = 3800,
-    seed: Annotated[int, typer.Option()] = 7,
-    realtime: Annotated[int, typer.Option(help="Escalations timed in real seconds.")] = 400,
-    window: Annotated[float, typer.Option(help="Real-time window (s) they fall in.")] = 40.0,
-) -> None:
-    """A simulated day of SLA (attainment, escalations per level), then escalation firing
-    lateness in real seconds with two workers and a restart; exits 1 if p95 > 5 s."""
-    from eval.sla_sim import main
-
-    sys.exit(main(tickets=tickets, seed=seed, realtime=realtime, window_s=window))
-
-
-@eval_app.command("imports")
-def eval_imports() -> None:
-    """Field accuracy of Excel and WeChat imports, request detection and recurring-fault
-    prediction precision/recall, on the labelled data in eval/data/imports."""
-    from eval.imports_eval import main
-
-    sys.exit(main())
-
-
-@eval_app.command("recurrence")
-def eval_recurrence(
-    min_count: Annotated[int, typer.Option(help="N occurrences…")] = 3,
-    window_days: Annotated[float, typer.Option(help="…within D days.")] = 7,
-) -> None:
-    """Recurring-fault prediction on simulated histories: detection precision/recall with and
-    without the probability gate, the probability's Brier/log loss/AUC vs the fleet rate and
-    the Beta-prior estimate, the gate chosen on one seed and checked on another."""
-    from eval.recurrence_eval import main
-
-    sys.exit(main(min_count, window_days))
-
-
-@eval_app.command("import-scale")
-def eval_import_scale(
-    rows: Annotated[int, typer.Option()] = 100_000,
-    read_only: Annotated[bool, typer.Option(help="Measure reading only, no import.")] = False,
-    baseline_rows: Annotated[
-        int, typer.Option(help="Rows imported one at a time first, as the baseline (0: none).")
-    ] = 1000,
-    distinct_texts: Annotated[
-        bool, typer.Option(help="Every description new to triage (no repeated texts).")
-    ] = False,
-) -> None:
-    """Streamed reading and import of a large sheet: rows/s and memory."""
-    from eval.import_scale import main
-
-    main(rows=rows, import_rows=not read_only, baseline_rows=baseline_rows, distinct=distinct_texts)
-
-
-@eval_app.command("console")
-def eval_console(
-    tickets: Annotated[int, typer.Option(help="Tickets to seed.")] = 10_000,
-    repeat: Annotated[int, typer.Option(help="Requests per page.")] = 30,
-    database_url: Annotated[
-        str | None, typer.Option(help="Benchmark on this database (default: a fresh SQLite).")
-    ] = None,
-) -> None:
-    """Console page load times (p50/p95, real HTTP) with N tickets in the database."""
-    from eval.console_bench import main
-
-    sys.exit(main(tickets=tickets, repeat=repeat, database_url=database_url))
-
-
-@eval_app.command("dispatch")
-def eval_dispatch(
-    service: Annotated[
-        bool, typer.Option(help="Also time triaged → offered in a running uvicorn service.")
-    ] = True,
-    database_url: Annotated[
-        str | None,
-        typer.Option(help="Run the service rematch on this empty database (e.g. PostgreSQL)."),
-    ] = None,
-) -> None:
-    """Geofence, pool assignment, a simulated day vs greedy, and live triage → offer latency."""
-    from eval.dispatch_eval import main
-
-    sys.exit(main(service=service, database_url=database_url))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""The composition root: the app, the command line and the registry that wires the domains."""
