@@ -24,7 +24,8 @@ PAUSE_KINDS = ("waiting_part", "waiting_customer")
 # Calendars are read on every clock recomputation and edited a few times a year: each
 # process keeps them this long (its own edits apply at once).
 SPEC_TTL_S = 60.0
-_specs: dict[int, tuple[float, CalendarSpec]] = {}
+# Keyed by database too: a process (the tests) may serve several databases in turn.
+_specs: dict[tuple[str, int], tuple[float, CalendarSpec]] = {}
 # National days a calendar's spec carries: open tickets started a while ago, and deadlines as
 # far ahead as the arithmetic looks (MAX_DAYS).
 SPEC_YEARS_BACK = 3
@@ -131,7 +132,7 @@ def _refresh_after_commit(db: Session, calendar_ids: list[int]) -> None:
     from sla.tasks import refresh_calendar_task  # tasks import the service, which imports us
 
     for calendar_id in calendar_ids:
-        _specs.pop(calendar_id, None)
+        _specs.pop(_spec_key(db, calendar_id), None)
         enqueue_after_commit(db, refresh_calendar_task, calendar_id)
 
 
@@ -143,9 +144,14 @@ def calendar_days(db: Session, calendar_id: int, year: int | None = None) -> lis
     return list(db.scalars(stmt.order_by(CalendarDay.day)))
 
 
+def _spec_key(db: Session, calendar_id: int) -> tuple[str, int]:
+    return str(db.get_bind().url), calendar_id
+
+
 def calendar_spec(db: Session, calendar_id: int) -> CalendarSpec:
     """The arithmetic view of a stored calendar (cached for SPEC_TTL_S)."""
-    hit = _specs.get(calendar_id)
+    key = _spec_key(db, calendar_id)
+    hit = _specs.get(key)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
     cal = get_calendar(db, calendar_id)
@@ -165,7 +171,7 @@ def calendar_spec(db: Session, calendar_id: int) -> CalendarSpec:
         holidays=(rest - own_work) | own_rest,
         workdays=(work - own_rest) | own_work,
     )
-    _specs[calendar_id] = (time.monotonic() + SPEC_TTL_S, spec)
+    _specs[key] = (time.monotonic() + SPEC_TTL_S, spec)
     return spec
 
 
