@@ -23,6 +23,7 @@ from sla.schemas import (
     FlagIn,
     HolidayDayOut,
     HolidaysOut,
+    HolidayWarningOut,
     HolidayYearOut,
     NoticeIn,
     PauseIn,
@@ -149,9 +150,7 @@ def list_holidays(
     `confirmed` (the State Council notice, shipped or confirmed by an admin) or `statutory
     only` (the holidays package; make-up days, if it has them, not confirmed). Without
     from/to: last year to two years ahead, and every confirmed year."""
-    from core import clock
-
-    this_year = clock.now().year
+    this_year = holiday_watch.local_today().year
     if start is None and end is None:
         years = set(range(this_year - 1, this_year + 3)) | set(public_holidays.stored_years(db))
     else:
@@ -167,7 +166,7 @@ def list_holidays(
     return HolidaysOut(
         package_version=public_holidays.package_version(),
         years=[_year(d) for _, d in sorted(days.items())],
-        warnings=holiday_watch.warnings(db),
+        warnings=[HolidayWarningOut(**w) for w in holiday_watch.warnings(db)],
     )
 
 

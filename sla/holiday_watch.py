@@ -20,6 +20,11 @@ WATCH_FROM = (11, 1)
 LOCAL = ZoneInfo("Asia/Shanghai")
 
 
+def local_today(now: datetime | None = None) -> date:
+    """Today in Beijing, by the project's clock."""
+    return (now or clock.now()).astimezone(LOCAL).date()
+
+
 def watched_years(today: date) -> list[int]:
     """This year, and from 1 November the next one."""
     return [today.year] + ([today.year + 1] if (today.month, today.day) >= WATCH_FROM else [])
@@ -27,8 +32,7 @@ def watched_years(today: date) -> list[int]:
 
 def unconfirmed(db: Session, now: datetime | None = None) -> list[YearDays]:
     """The watched years whose make-up working days are not confirmed."""
-    today = (now or clock.now()).astimezone(LOCAL).date()
-    days = public_holidays.years_days(db, watched_years(today))
+    days = public_holidays.years_days(db, watched_years(local_today(now)))
     return [d for d in days.values() if not d.confirmed]
 
 

@@ -1,7 +1,7 @@
 """Request shapes of the SLA API."""
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -72,10 +72,16 @@ class HolidayYearOut(BaseModel):
     workdays: list[HolidayDayOut] = Field(description="Make-up working days (调休上班).")
 
 
+class HolidayWarningOut(BaseModel):
+    year: int
+    status: str
+    message: str = Field(description="What is missing and what to do, in Chinese.")
+
+
 class HolidaysOut(BaseModel):
     package_version: str = Field(description="The installed holidays package.")
     years: list[HolidayYearOut]
-    warnings: list[dict[str, Any]] = Field(
+    warnings: list[HolidayWarningOut] = Field(
         description="Watched years (this one; from 1 November the next) not confirmed."
     )
 
