@@ -127,6 +127,7 @@ AREAS: dict[str, tuple[Role, ...]] = {
     "kb": (Role.knowledge_engineer,),
     "boards": (Role.supervisor,),
     "imports": (Role.agent, Role.supervisor),
+    "holidays": (Role.admin,),
 }
 
 
@@ -203,11 +204,11 @@ def home_of(viewer: Viewer) -> str:
 
 def create_console() -> FastAPI:
     """The console sub-application (mounted at /console by core.app)."""
-    from console import boards, curation, imports, login, review
+    from console import boards, curation, holidays, imports, login, review
 
     app = FastAPI(title="Hotline console", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (login, review, curation, boards, imports):
+    for module in (login, review, curation, boards, imports, holidays):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

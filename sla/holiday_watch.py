@@ -51,7 +51,7 @@ def message(days: YearDays) -> str:
         )
     return (
         f"{y} 年的调休安排尚未确认。{state}请管理员按国务院办公厅{y}年部分节假日安排的通知"
-        f"录入或确认（PUT /api/v1/sla/holidays/{y}）。"
+        f"在控制台“节假日”页录入或确认（或 PUT /api/v1/sla/holidays/{y}）。"
     )
 
 

@@ -169,7 +169,6 @@ def alert() -> list[int]:
 
 
 def test_board_warning_and_one_alert_per_year_from_1_november(env, admin_webhook) -> None:
-    from console import accounts
     from core.auth import Role
     from sla import tasks
 
@@ -188,14 +187,7 @@ def test_board_warning_and_one_alert_per_year_from_1_november(env, admin_webhook
     assert len(msgs) == 1 and msgs[0]["hotline"]["year"] == 2027
     assert "2027 年的调休安排尚未确认" in msgs[0]["markdown"]["content"]
 
-    with session_scope() as db:
-        accounts.create_user(
-            db=db, username="boss", role=Role.supervisor, password="pw-longenough1"
-        )
-    resp = svc.client.post(
-        "/console/login", data={"username": "boss", "password": "pw-longenough1"}
-    )
-    assert resp.status_code == 200
+    console_login(svc, "boss", Role.supervisor)
     page = svc.client.get("/console/boards/sla").text
     assert "节假日日历未确认" in page and "2027 年的调休安排尚未确认" in page
     resp = svc.client.put(
@@ -209,6 +201,56 @@ def test_board_warning_and_one_alert_per_year_from_1_november(env, admin_webhook
     assert alert() == [2028]
     assert alert() == []
     wait_for(lambda: len(recorder.to("/admin")) == 2)
+
+
+def console_login(svc: Service, name: str, role: Any) -> str:
+    """Log a new console user in; the page's CSRF token."""
+    import re
+
+    from console import accounts
+
+    with session_scope() as db:
+        accounts.create_user(db=db, username=name, role=role, password="pw-longenough1")
+    resp = svc.client.post("/console/login", data={"username": name, "password": "pw-longenough1"})
+    assert resp.status_code == 200
+    m = re.search(r'name="csrf_token" value="([^"]+)"', resp.text)
+    assert m
+    return m.group(1)
+
+
+def test_console_page_takes_the_notice(env) -> None:
+    from core.auth import Role
+
+    svc, fake, _ = env
+    friday = ticket_at(fake, sh(2027, 1, 29, 17, 0))
+    fake.set(sh(2026, 12, 5, 10, 0).astimezone(UTC))
+    console_login(svc, "boss", Role.supervisor)
+    assert svc.client.get("/console/holidays").status_code == 403
+    csrf = console_login(svc, "root", Role.admin)
+    page = svc.client.get("/console/holidays").text
+    assert "2027 年放假通知" in page and "仅法定节假日" in page  # the unconfirmed year first
+    assert "春节 2027-02-06 2027-02-08" in page  # the package's days, as editable lines
+    rest = "元旦 2027-01-01 2027-01-03\n春节 2027-02-05 2027-02-13"
+    bad = svc.client.post(
+        "/console/holidays/2027",
+        data={"csrf_token": csrf, "rest": rest + "\n清明节 2027-04-31", "work": "2027-02-17 春节"},
+    )
+    assert bad.status_code == 422
+    assert "放假第 3 行：“2027-04-31”不是日期" in bad.text
+    weekday = svc.client.post(
+        "/console/holidays/2027", data={"csrf_token": csrf, "rest": rest, "work": "2027-02-17 春节"}
+    )
+    assert weekday.status_code == 422 and "2027-02-17 is a weekday" in weekday.text
+    ok = svc.client.post(
+        "/console/holidays/2027",
+        data={"csrf_token": csrf, "rest": rest, "work": "2027-01-30 春节\n2027-02-20 春节"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    assert ok.headers["location"] == "/console/holidays?year=2027&saved=1"
+    page = svc.client.get(ok.headers["location"]).text
+    assert 'id="saved"' in page and "节假日日历未确认" not in page
+    wait_for(lambda: deadlines(svc, friday)["response"] == sh(2027, 1, 30, 10, 0))
 
 
 def _sqlite(tmp_path: Path) -> str:
