@@ -132,8 +132,13 @@ def _refresh_after_commit(db: Session, calendar_ids: list[int]) -> None:
     from sla.tasks import refresh_calendar_task  # tasks import the service, which imports us
 
     for calendar_id in calendar_ids:
-        _specs.pop(_spec_key(db, calendar_id), None)
+        forget_spec(db, calendar_id)
         enqueue_after_commit(db, refresh_calendar_task, calendar_id)
+
+
+def forget_spec(db: Session, calendar_id: int) -> None:
+    """Drop this process's cached spec of a calendar (the next read rebuilds it)."""
+    _specs.pop(_spec_key(db, calendar_id), None)
 
 
 def calendar_days(db: Session, calendar_id: int, year: int | None = None) -> list[CalendarDay]:
