@@ -136,13 +136,16 @@ def sla_board(
     db: Session = Depends(get_db),
     viewer: Viewer = Depends(SUPERVISORS),
 ) -> Response:
-    """The live SLA board: clocks due soon or late, by escalation level; attainment."""
+    """The live SLA board: clocks due soon or late, by escalation level; attainment; and a
+    warning while this year's (from 1 November, next year's) make-up days are unconfirmed."""
+    from sla import holiday_watch
     from sla import views as sla_views
 
     return render(
         request,
         "board_sla.html",
         viewer,
+        holiday_warnings=holiday_watch.warnings(db),
         live=sla_views.at_risk(db, within_minutes=60, limit=200),
         escalations=sla_views.escalations(db, limit=20)["items"],
         attainment_svg=_sla_attainment_chart(db, 30),

@@ -125,6 +125,7 @@ AREAS: dict[str, tuple[Role, ...]] = {
     "kb": (Role.knowledge_engineer,),
     "boards": (Role.supervisor,),
     "imports": (Role.agent, Role.supervisor),
+    "holidays": (Role.admin,),
 }
 
 

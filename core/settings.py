@@ -112,6 +112,14 @@ class Settings(BaseSettings):
     sla_digest_after: int = Field(
         default=5, ge=1, description="SLA alerts sent one by one per recipient and window."
     )
+    sla_admin_contact: str = Field(
+        default="SLA 管理员", description="Who gets SLA admin alerts (e.g. next year's holidays)."
+    )
+    sla_admin_webhook_url: str | None = Field(
+        default=None,
+        description="Webhook (e.g. a WeCom group robot) of the SLA admin: from 1 November it is "
+        "told once per year when next year's make-up working days are not confirmed.",
+    )
     task_queue_url: str | None = Field(
         default=None,
         description="Durable task queue: empty = SQLite file under data_dir (one machine); "

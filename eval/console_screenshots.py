@@ -105,6 +105,10 @@ def main(out: Path = OUT, chromium: str = "/usr/bin/chromium") -> list[Path]:
                     shot(f"boards-{m.group(1)}")
                     page.goto("/console/boards")
 
+            log_in("root")
+            page.goto("/console/holidays")
+            shot("holidays")
+
             log_in("qian.tech")
             page.goto("/console/kb/WM-LEAK")
             shot("forbidden", full=False)

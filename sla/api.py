@@ -14,14 +14,18 @@ from core.deps import get_db
 from core.errors import ApiError, not_found
 from dispatch import technicians
 from dispatch.service import technician_of
-from sla import collaboration, config, evidence, service, views
-from sla.calendar import builtin_years
+from sla import collaboration, config, evidence, holiday_watch, public_holidays, service, views
 from sla.models import BusinessCalendar, Collaboration, Department, RegionContact, SlaPolicy
 from sla.schemas import (
     AnswerIn,
     CalendarIn,
     DepartmentIn,
     FlagIn,
+    HolidayDayOut,
+    HolidaysOut,
+    HolidayWarningOut,
+    HolidayYearOut,
+    NoticeIn,
     PauseIn,
     PolicyIn,
     PolicyPatch,
@@ -58,6 +62,7 @@ def _calendar(db: Session, cal: BusinessCalendar, year: int | None = None) -> di
         "timezone": cal.timezone,
         "weekdays": cal.weekdays,
         "windows": cal.windows,
+        "holidays": cal.holidays,
         "days": [
             {"day": d.day, "kind": d.kind, "name": d.name}
             for d in config.calendar_days(db, cal.id, year)
@@ -109,7 +114,8 @@ def set_year(
     db: Session = Depends(get_db),
     _: Principal = Depends(ADMIN),
 ) -> dict:
-    """Replace one year's holidays and make-up working days of a calendar."""
+    """Replace one year's own holidays and make-up working days of a calendar (they override
+    the national days of a calendar with holidays='cn')."""
     if not 2000 <= year <= 2100:
         raise ApiError(422, "invalid_year", "year must be between 2000 and 2100.")
     config.set_year(
@@ -118,13 +124,76 @@ def set_year(
     return _calendar(db, config.get_calendar(db, calendar_id), year)
 
 
-@router.get("/holidays")
-def shipped_holidays(_: Principal = Depends(STAFF)) -> dict:
-    """The Chinese public holidays shipped with Hotline, per year."""
-    return {
-        str(year): {kind: [{"day": d, "name": n} for d, n in rows] for kind, rows in days.items()}
-        for year, days in builtin_years().items()
-    }
+def _year(days: public_holidays.YearDays) -> HolidayYearOut:
+    return HolidayYearOut(
+        year=days.year,
+        status=days.status,  # type: ignore[arg-type]
+        source=days.source,  # type: ignore[arg-type]
+        confirmed_by=days.confirmed_by,
+        confirmed_at=days.confirmed_at,
+        holidays=[HolidayDayOut(day=d, name=n) for d, n in sorted(days.holidays.items())],
+        workdays=[HolidayDayOut(day=d, name=n) for d, n in sorted(days.workdays.items())],
+    )
+
+
+MAX_LISTED_YEARS = 50
+
+
+@router.get("/holidays", response_model=HolidaysOut)
+def list_holidays(
+    start: int | None = Query(default=None, alias="from", ge=2000, le=2100),
+    end: int | None = Query(default=None, alias="to", ge=2000, le=2100),
+    db: Session = Depends(get_db),
+    _: Principal = Depends(STAFF),
+) -> HolidaysOut:
+    """Chinese public holidays and make-up working days per year, with each year's status:
+    `confirmed` (the State Council notice, shipped or confirmed by an admin) or `statutory
+    only` (the holidays package; make-up days, if it has them, not confirmed). Without
+    from/to: last year to two years ahead, and every confirmed year."""
+    this_year = holiday_watch.local_today().year
+    if start is None and end is None:
+        years = set(range(this_year - 1, this_year + 3)) | set(public_holidays.stored_years(db))
+    else:
+        lo, hi = start or end or this_year, end or start or this_year
+        if hi < lo or hi - lo >= MAX_LISTED_YEARS:
+            raise ApiError(
+                422,
+                "invalid_range",
+                f"from must not be after to, and at most {MAX_LISTED_YEARS} years are listed.",
+            )
+        years = set(range(lo, hi + 1))
+    days = public_holidays.years_days(db, sorted(years))
+    return HolidaysOut(
+        package_version=public_holidays.package_version(),
+        years=[_year(d) for _, d in sorted(days.items())],
+        warnings=[HolidayWarningOut(**w) for w in holiday_watch.warnings(db)],
+    )
+
+
+@router.put("/holidays/{year}", response_model=HolidayYearOut)
+def set_national_year(
+    year: int, body: NoticeIn, db: Session = Depends(get_db), who: Principal = Depends(ADMIN)
+) -> HolidayYearOut:
+    """Enter a year's State Council notice (rest-day ranges and make-up working days): the
+    year becomes `confirmed`, and the open tickets of every calendar that follows the Chinese
+    holidays get their deadlines recomputed."""
+    days = config.set_national_year(
+        db=db,
+        year=year,
+        holidays=[h.model_dump() for h in body.holidays],
+        workdays=[w.model_dump() for w in body.workdays],
+        actor=who.actor,
+    )
+    return _year(days)
+
+
+@router.post("/holidays/{year}/confirm", response_model=HolidayYearOut)
+def confirm_national_year(
+    year: int, db: Session = Depends(get_db), who: Principal = Depends(ADMIN)
+) -> HolidayYearOut:
+    """Confirm the holidays package's days of a year as they are (only when the package
+    carries the notice's make-up working days; otherwise 409: enter them with PUT)."""
+    return _year(config.confirm_package_year(db=db, year=year, actor=who.actor))
 
 
 @router.get("/policies")

@@ -4,17 +4,13 @@ A calendar is a timezone (Asia/Shanghai by default), the weekdays that are norma
 the working windows of a day (e.g. 09:00–18:00, or 00:00–24:00 for round-the-clock service),
 and per-date overrides: a holiday on a weekday, or a make-up working day (调休上班) on a
 weekend. All instants in and out are timezone-aware; the arithmetic walks the local days.
+Where the dates come from is sla.public_holidays' business; this module only counts.
 """
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import yaml
-
-HOLIDAY_DIR = Path(__file__).resolve().parent / "holidays"
 # Far enough for any SLA target; stops a calendar without working time from looping forever.
 MAX_DAYS = 3 * 366
 
@@ -118,23 +114,3 @@ def business_minutes_between(spec: CalendarSpec, start: datetime, end: datetime)
                 total += b - a
         day += timedelta(days=1)
     return total.total_seconds() / 60.0
-
-
-@lru_cache
-def builtin_years() -> dict[int, dict[str, list[tuple[date, str]]]]:
-    """The shipped holiday files: year → {"holiday": [(date, name)], "workday": [...]}."""
-    years: dict[int, dict[str, list[tuple[date, str]]]] = {}
-    for path in sorted(HOLIDAY_DIR.glob("cn_*.yaml")):
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        out: dict[str, list[tuple[date, str]]] = {"holiday": [], "workday": []}
-        for key, kind in (("holidays", "holiday"), ("makeup_workdays", "workday")):
-            for name, dates in (raw.get(key) or {}).items():
-                if kind == "holiday":
-                    first, last = dates
-                    out[kind] += [
-                        (first + timedelta(days=i), name) for i in range((last - first).days + 1)
-                    ]
-                else:
-                    out[kind] += [(d, name) for d in dates]
-        years[int(raw["year"])] = out
-    return years

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.errors import ApiError, not_found
-from sla.calendar import CalendarError, CalendarSpec, builtin_years, parse_windows
+from sla import public_holidays
+from sla.calendar import MAX_DAYS, CalendarError, CalendarSpec, parse_windows
 from sla.models import (
     BusinessCalendar,
     CalendarDay,
@@ -23,7 +24,12 @@ PAUSE_KINDS = ("waiting_part", "waiting_customer")
 # Calendars are read on every clock recomputation and edited a few times a year: each
 # process keeps them this long (its own edits apply at once).
 SPEC_TTL_S = 60.0
-_specs: dict[int, tuple[float, CalendarSpec]] = {}
+# Keyed by database too: a process (the tests) may serve several databases in turn.
+_specs: dict[tuple[str, int], tuple[float, CalendarSpec]] = {}
+# National days a calendar's spec carries: open tickets started a while ago, and deadlines as
+# far ahead as the arithmetic looks (MAX_DAYS).
+SPEC_YEARS_BACK = 3
+SPEC_YEARS_AHEAD = MAX_DAYS // 365
 POLICY_CRITERIA = ("product_type", "severity", "customer_tier", "region")
 
 
@@ -56,7 +62,8 @@ def create_calendar(
     windows: list[list[str]] | None = None,
     holidays: str | None = None,
 ) -> BusinessCalendar:
-    """A new calendar; holidays="cn" loads every shipped year of Chinese public holidays."""
+    """A new calendar; holidays="cn" makes it follow the Chinese public holidays and make-up
+    working days of every year (sla.public_holidays), under its own per-date overrides."""
     weekdays = sorted(set(weekdays or [1, 2, 3, 4, 5]))
     windows = windows or [["09:00", "18:00"]]
     _validate_calendar(timezone, weekdays, windows)
@@ -65,20 +72,16 @@ def create_calendar(
     if holidays not in (None, "cn"):
         raise ApiError(422, "unknown_holidays", "holidays must be 'cn' or empty.")
     cal = BusinessCalendar(
-        name=name, timezone=timezone, weekdays=weekdays, windows=windows, created_at=clock.now()
+        name=name,
+        timezone=timezone,
+        weekdays=weekdays,
+        windows=windows,
+        holidays=holidays,
+        created_at=clock.now(),
     )
     db.add(cal)
     db.flush()
-    if holidays == "cn":
-        for year, days in builtin_years().items():
-            set_year(db=db, calendar_id=cal.id, year=year, days=_builtin_days(days))
     return cal
-
-
-def _builtin_days(days: dict[str, list[tuple[date, str]]]) -> list[dict[str, Any]]:
-    return [
-        {"day": d, "kind": kind, "name": name} for kind, rows in days.items() for d, name in rows
-    ]
 
 
 def get_calendar(db: Session, calendar_id: int) -> BusinessCalendar:
@@ -92,7 +95,8 @@ def get_calendar(db: Session, calendar_id: int) -> BusinessCalendar:
 def set_year(
     *, db: Session, calendar_id: int, year: int, days: list[dict[str, Any]]
 ) -> list[CalendarDay]:
-    """Replace one year's overrides (holidays and make-up working days) of a calendar."""
+    """Replace one year's own overrides (holidays and make-up working days) of a calendar;
+    they take precedence over the national days it follows."""
     get_calendar(db, calendar_id)
     problems = [f"{d['day']} is not in {year}" for d in days if d["day"].year != year] + [
         f"{d['day']}: kind must be holiday or workday"
@@ -117,13 +121,24 @@ def set_year(
     ]
     db.add_all(rows)
     db.flush()
-    _specs.pop(calendar_id, None)
+    _refresh_after_commit(db, [calendar_id])
+    return rows
+
+
+def _refresh_after_commit(db: Session, calendar_ids: list[int]) -> None:
+    """Forget the cached specs and, after commit, move the deadlines of the open tickets
+    counted in these calendars."""
     from core.tasks import enqueue_after_commit
     from sla.tasks import refresh_calendar_task  # tasks import the service, which imports us
 
-    # Deadlines of open tickets counted in this calendar move with the edit.
-    enqueue_after_commit(db, refresh_calendar_task, calendar_id)
-    return rows
+    for calendar_id in calendar_ids:
+        forget_spec(db, calendar_id)
+        enqueue_after_commit(db, refresh_calendar_task, calendar_id)
+
+
+def forget_spec(db: Session, calendar_id: int) -> None:
+    """Drop this process's cached spec of a calendar (the next read rebuilds it)."""
+    _specs.pop(_spec_key(db, calendar_id), None)
 
 
 def calendar_days(db: Session, calendar_id: int, year: int | None = None) -> list[CalendarDay]:
@@ -134,22 +149,94 @@ def calendar_days(db: Session, calendar_id: int, year: int | None = None) -> lis
     return list(db.scalars(stmt.order_by(CalendarDay.day)))
 
 
+def _spec_key(db: Session, calendar_id: int) -> tuple[str, int]:
+    return str(db.get_bind().url), calendar_id
+
+
 def calendar_spec(db: Session, calendar_id: int) -> CalendarSpec:
     """The arithmetic view of a stored calendar (cached for SPEC_TTL_S)."""
-    hit = _specs.get(calendar_id)
+    key = _spec_key(db, calendar_id)
+    hit = _specs.get(key)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
     cal = get_calendar(db, calendar_id)
     days = calendar_days(db, calendar_id)
+    own_rest = frozenset(d.day for d in days if d.kind == "holiday")
+    own_work = frozenset(d.day for d in days if d.kind == "workday")
+    rest, work = frozenset[date](), frozenset[date]()
+    if cal.holidays == "cn":
+        this_year = clock.now().year
+        years = list(range(this_year - SPEC_YEARS_BACK, this_year + SPEC_YEARS_AHEAD + 1))
+        rest, work = public_holidays.national_days(db, years)
     spec = CalendarSpec(
         timezone=cal.timezone,
         weekdays=frozenset(cal.weekdays),
         windows=parse_windows(cal.windows),
-        holidays=frozenset(d.day for d in days if d.kind == "holiday"),
-        workdays=frozenset(d.day for d in days if d.kind == "workday"),
+        # The calendar's own rows win over the national days.
+        holidays=(rest - own_work) | own_rest,
+        workdays=(work - own_rest) | own_work,
     )
-    _specs[calendar_id] = (time.monotonic() + SPEC_TTL_S, spec)
+    _specs[key] = (time.monotonic() + SPEC_TTL_S, spec)
     return spec
+
+
+def _national_year_changed(db: Session) -> None:
+    ids = db.scalars(select(BusinessCalendar.id).where(BusinessCalendar.holidays == "cn"))
+    _refresh_after_commit(db, list(ids))
+
+
+def _check_year(year: int) -> None:
+    first, last = public_holidays.FIRST_YEAR, public_holidays.LAST_YEAR
+    if not first <= year <= last:
+        raise ApiError(422, "invalid_year", f"year must be between {first} and {last}.")
+
+
+def set_national_year(
+    *,
+    db: Session,
+    year: int,
+    holidays: list[dict[str, Any]],
+    workdays: list[dict[str, Any]],
+    actor: str,
+) -> public_holidays.YearDays:
+    """Record a year's State Council notice — its rest-day ranges ({name, first, last}) and
+    make-up working days ({day, name}) — as confirmed; every calendar following the Chinese
+    holidays recomputes its open tickets' deadlines."""
+    _check_year(year)
+    problems = public_holidays.validate_notice(year, holidays, workdays)
+    if problems:
+        raise ApiError(422, "invalid_notice", "; ".join(problems), {"problems": problems})
+    rest, work = public_holidays.notice_rows(holidays, workdays)
+    return _confirm(db, year, rest, work, actor)
+
+
+def confirm_package_year(*, db: Session, year: int, actor: str) -> public_holidays.YearDays:
+    """Confirm the `holidays` package's data of a year as the notice, when the package carries
+    the notice's make-up working days (without them it only knows the statutory days)."""
+    _check_year(year)
+    days = public_holidays.package_year(year)
+    if not days.workdays:
+        raise ApiError(
+            409,
+            "no_makeup_days_known",
+            f"The holidays package ({public_holidays.package_version()}) has no make-up working "
+            f"days for {year}: the State Council notice is not in it yet. Enter the notice's "
+            f"dates with PUT /api/v1/sla/holidays/{year}.",
+        )
+    rest = [{"day": d.isoformat(), "name": n} for d, n in sorted(days.holidays.items())]
+    work = [{"day": d.isoformat(), "name": n} for d, n in sorted(days.workdays.items())]
+    return _confirm(db, year, rest, work, actor)
+
+
+def _confirm(
+    db: Session, year: int, rest: list[dict[str, str]], work: list[dict[str, str]], actor: str
+) -> public_holidays.YearDays:
+    row = public_holidays.year_row(db, year)
+    row.confirmed, row.holidays, row.workdays = True, rest, work
+    row.confirmed_by, row.confirmed_at = actor, clock.now()
+    db.flush()
+    _national_year_changed(db)
+    return public_holidays.years_days(db, [year])[year]
 
 
 def _validate_policy(db: Session, values: dict[str, Any]) -> None:

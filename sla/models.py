@@ -29,6 +29,9 @@ class BusinessCalendar(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     weekdays: Mapped[list[int]] = mapped_column(JsonType)  # ISO weekday numbers, Monday = 1
     windows: Mapped[list[list[str]]] = mapped_column(JsonType)  # [["09:00", "18:00"], ...]
+    # "cn": the Chinese public holidays and make-up days of every year (sla.public_holidays)
+    # apply, under this calendar's own CalendarDay rows; None: only its own rows.
+    holidays: Mapped[str | None] = mapped_column(String(8), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -43,6 +46,26 @@ class CalendarDay(Base):
     day: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(16))  # holiday | workday
     name: Mapped[str] = mapped_column(String(64))
+
+
+class HolidayYear(Base):
+    """A year's State Council notice as an admin entered or confirmed it (rest days and
+    make-up working days, one {"day", "name"} per date), and when admins were told the year
+    was not confirmed yet. Years without a confirmed row come from the shipped files or the
+    `holidays` package (sla.public_holidays)."""
+
+    __tablename__ = "sla_holiday_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    holidays: Mapped[list[dict[str, str]]] = mapped_column(JsonType)
+    workdays: Mapped[list[dict[str, str]]] = mapped_column(JsonType)
+    confirmed_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    alert_delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notification_deliveries.id"), nullable=True
+    )
 
 
 class SlaPolicy(Base):

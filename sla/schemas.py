@@ -18,7 +18,9 @@ class CalendarIn(Strict):
     weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5])
     windows: list[list[str]] = Field(default_factory=lambda: [["09:00", "18:00"]])
     holidays: Literal["cn"] | None = Field(
-        default=None, description="'cn': load every shipped year of Chinese public holidays."
+        default=None,
+        description="'cn': follow the Chinese public holidays and make-up working days of every "
+        "year (GET /api/v1/sla/holidays); the calendar's own days override them.",
     )
 
 
@@ -30,6 +32,58 @@ class CalendarDayIn(Strict):
 
 class YearIn(Strict):
     days: list[CalendarDayIn]
+
+
+class RestRangeIn(Strict):
+    name: str = Field(min_length=1, max_length=64, description="e.g. 春节")
+    first: date = Field(description="First rest day, as in the notice (inclusive).")
+    last: date = Field(description="Last rest day (inclusive).")
+
+
+class MakeupDayIn(Strict):
+    day: date = Field(description="A Saturday or Sunday that is worked (调休上班).")
+    name: str = Field(min_length=1, max_length=64, description="The holiday it makes up for.")
+
+
+class NoticeIn(Strict):
+    """One year's State Council holiday notice (国务院办公厅关于部分节假日安排的通知)."""
+
+    holidays: list[RestRangeIn] = Field(description="Every rest-day range of the notice.")
+    workdays: list[MakeupDayIn] = Field(
+        default_factory=list, description="Every make-up working day of the notice."
+    )
+
+
+class HolidayDayOut(BaseModel):
+    day: date
+    name: str
+
+
+class HolidayYearOut(BaseModel):
+    year: int
+    status: Literal["confirmed", "statutory only"] = Field(
+        description="confirmed: the notice's make-up working days are confirmed (shipped or by "
+        "an admin); statutory only: from the holidays package, not confirmed."
+    )
+    source: Literal["admin", "shipped", "holidays package"]
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
+    holidays: list[HolidayDayOut] = Field(description="Weekdays and weekend days off.")
+    workdays: list[HolidayDayOut] = Field(description="Make-up working days (调休上班).")
+
+
+class HolidayWarningOut(BaseModel):
+    year: int
+    status: str
+    message: str = Field(description="What is missing and what to do, in Chinese.")
+
+
+class HolidaysOut(BaseModel):
+    package_version: str = Field(description="The installed holidays package.")
+    years: list[HolidayYearOut]
+    warnings: list[HolidayWarningOut] = Field(
+        description="Watched years (this one; from 1 November the next) not confirmed."
+    )
 
 
 class PolicyIn(Strict):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.errors import ApiError, not_found
 from sla import clocks
-from sla.config import calendar_spec, match_policy
+from sla.config import calendar_spec, forget_spec, match_policy
 from sla.models import Escalation, Evidence, PauseEvent, SlaPolicy, TicketSla
 from tickets.models import Ticket, TicketEvent
 
@@ -155,7 +155,9 @@ def refresh(db: Session, ticket_id: int) -> TicketSla | None:
 
 
 def refresh_open(db: Session, calendar_id: int) -> int:
-    """Refresh every ticket counted in a calendar that is not closed or cancelled yet."""
+    """Refresh every ticket counted in a calendar that is not closed or cancelled yet, from
+    the calendar as committed now (a spec cached between the edit and its commit is stale)."""
+    forget_spec(db, calendar_id)
     ids = db.scalars(
         select(TicketSla.ticket_id)
         .join(Ticket, Ticket.id == TicketSla.ticket_id)

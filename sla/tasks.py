@@ -8,7 +8,7 @@ from huey import crontab
 from core import clock
 from core.db import session_scope
 from core.tasks import queue
-from sla import escalation, service
+from sla import escalation, holiday_watch, service
 
 log = logging.getLogger("hotline.sla")
 
@@ -66,3 +66,13 @@ def sweep_task() -> None:
     if outcomes.get("fired"):
         # Usually a race with the scheduled tasks (harmless); after an outage, the catch-up.
         log.info("SLA sweep fired %d due escalation(s)", outcomes["fired"])
+
+
+@queue.periodic_task(crontab(minute="3"))
+def holiday_watch_task() -> None:
+    """Hourly: alert the SLA admin (once per year) about a year whose make-up working days are
+    not confirmed, from 1 November of the year before."""
+    with session_scope() as db:
+        years = holiday_watch.alert_admins(db)
+    if years:
+        log.warning("SLA holidays of %s are not confirmed: admin alerted", years)

@@ -1,36 +1,40 @@
 """Business-time arithmetic and clocks: holidays, make-up days, pauses (no database)."""
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from sla import clocks
+from sla import clocks, public_holidays
 from sla.calendar import (
     CalendarError,
     CalendarSpec,
     add_business_minutes,
-    builtin_years,
     business_minutes_between,
     parse_windows,
 )
+from sla.public_holidays import YearDays, shipped_years
 
 SH = ZoneInfo("Asia/Shanghai")
 
 
+def spec_of(*years: YearDays) -> CalendarSpec:
+    """Mon–Fri 09:00–18:00 with the given years' days (as config.calendar_spec merges them)."""
+    rest = frozenset(d for y in years for d in y.holidays)
+    work = frozenset(d for y in years for d in y.workdays)
+    return CalendarSpec(holidays=rest, workdays=work - rest)
+
+
 def cn_2026() -> CalendarSpec:
-    days = builtin_years()[2026]
-    return CalendarSpec(
-        holidays=frozenset(d for d, _ in days["holiday"]),
-        workdays=frozenset(d for d, _ in days["workday"]),
-    )
+    return spec_of(shipped_years()[2026])
 
 
 def test_shipped_2026_calendar_has_the_state_council_dates() -> None:
-    days = builtin_years()[2026]
-    holidays = {d.isoformat() for d, _ in days["holiday"]}
-    workdays = sorted(d.isoformat() for d, _ in days["workday"])
+    days = shipped_years()[2026]
+    assert days.status == "confirmed" and days.source == "shipped"
+    holidays = {d.isoformat() for d in days.holidays}
+    workdays = sorted(d.isoformat() for d in days.workdays)
     assert len(holidays) == 33  # 3 + 9 + 3 + 5 + 3 + 3 + 7
     assert {"2026-02-15", "2026-02-23", "2026-04-06", "2026-10-07"} <= holidays
     assert "2026-02-24" not in holidays
@@ -41,6 +45,114 @@ def test_shipped_2026_calendar_has_the_state_council_dates() -> None:
         "2026-05-09",
         "2026-09-20",
         "2026-10-10",
+    ]
+
+
+def test_holidays_package_agrees_with_the_shipped_2026_notice() -> None:
+    # The package carries the 2026 notice: its make-up days are the shipped ones, and every
+    # weekday it gives off is a rest day of the notice (it omits the weekend days of a block).
+    package, shipped = public_holidays.package_year(2026), shipped_years()[2026]
+    assert package.status == "statutory only" and package.source == "holidays package"
+    assert set(package.workdays) == set(shipped.workdays)
+    assert set(package.holidays) <= set(shipped.holidays)
+    weekdays_off = {d for d in shipped.holidays if d.isoweekday() < 6}
+    assert weekdays_off <= set(package.holidays)
+
+
+def test_holidays_package_knows_2027_statutory_days_but_not_its_make_up_days() -> None:
+    days = public_holidays.package_year(2027)
+    names = {d.isoformat(): n for d, n in days.holidays.items()}
+    assert names["2027-01-01"] == "元旦" and names["2027-10-01"] == "国庆节"
+    # Spring Festival 2027: eve on Friday 5 February, first day Saturday 6 February.
+    assert names["2027-02-05"] == "农历除夕" and names["2027-02-06"] == "春节"
+    assert days.workdays == {}  # the notice for 2027 is not in the package (0.109)
+
+
+def test_year_boundary_ticket_at_1750_on_31_december() -> None:
+    # 2026 from the shipped notice, 2027 statutory only from the package: 1 January 2027 is
+    # a Friday holiday, 2–3 January a weekend, so the clock resumes on Monday 4 January.
+    spec = spec_of(shipped_years()[2026], public_holidays.package_year(2027))
+    start = datetime(2026, 12, 31, 17, 50, tzinfo=SH)  # Thursday
+    assert add_business_minutes(spec, start, 120) == datetime(2027, 1, 4, 10, 50, tzinfo=SH)
+    monday = datetime(2027, 1, 4, 9, 0, tzinfo=SH)
+    assert business_minutes_between(spec, start, monday) == 10  # 17:50–18:00 carried
+    assert business_minutes_between(spec, start, monday + timedelta(minutes=110)) == 120
+    # Without 2027's days the New Year holiday would count as a working day.
+    assert add_business_minutes(cn_2026(), start, 120) == datetime(2027, 1, 1, 10, 50, tzinfo=SH)
+
+
+# A 2027 notice as an admin would enter it from the State Council's text. These dates are a
+# test fixture shaped like the 2026 notice (nine days off, two make-up Saturdays), not the
+# real 2027 arrangement.
+NOTICE_2027 = {
+    "holidays": [
+        {"name": "元旦", "first": date(2027, 1, 1), "last": date(2027, 1, 3)},
+        {"name": "春节", "first": date(2027, 2, 5), "last": date(2027, 2, 13)},
+    ],
+    "workdays": [
+        {"day": date(2027, 1, 30), "name": "春节"},
+        {"day": date(2027, 2, 20), "name": "春节"},
+    ],
+}
+
+
+def confirmed_2027() -> YearDays:
+    assert public_holidays.validate_notice(2027, **NOTICE_2027) == []
+    rest, work = public_holidays.notice_rows(**NOTICE_2027)
+    return YearDays(
+        2027,
+        "confirmed",
+        "admin",
+        {date.fromisoformat(r["day"]): r["name"] for r in rest},
+        {date.fromisoformat(r["day"]): r["name"] for r in work},
+    )
+
+
+def test_spring_festival_2027_with_make_up_saturdays() -> None:
+    spec = spec_of(confirmed_2027())
+    # Friday 17:00 + 2 h: Saturday 30 January is worked.
+    friday = datetime(2027, 1, 29, 17, 0, tzinfo=SH)
+    assert add_business_minutes(spec, friday, 120) == datetime(2027, 1, 30, 10, 0, tzinfo=SH)
+    # Thursday before the festival: 5–13 February off, Sunday 14th too, back on Monday 15th.
+    eve = datetime(2027, 2, 4, 17, 0, tzinfo=SH)
+    assert add_business_minutes(spec, eve, 120) == datetime(2027, 2, 15, 10, 0, tzinfo=SH)
+    # The Saturday after is worked as well.
+    after = datetime(2027, 2, 19, 17, 0, tzinfo=SH)
+    assert add_business_minutes(spec, after, 120) == datetime(2027, 2, 20, 10, 0, tzinfo=SH)
+    # Statutory only (the package's estimate): no make-up Saturday, back on 11 February.
+    statutory = spec_of(public_holidays.package_year(2027))
+    assert add_business_minutes(statutory, friday, 120) == datetime(2027, 2, 1, 10, 0, tzinfo=SH)
+    assert add_business_minutes(statutory, eve, 120) == datetime(2027, 2, 11, 10, 0, tzinfo=SH)
+
+
+def test_notice_validation_names_each_problem() -> None:
+    problems = public_holidays.validate_notice(
+        2027,
+        [
+            {"name": "春节", "first": date(2027, 2, 13), "last": date(2027, 2, 5)},
+            {"name": "元旦", "first": date(2026, 12, 31), "last": date(2027, 1, 2)},
+            {"name": "清明节", "first": date(2027, 4, 3), "last": date(2027, 4, 5)},
+            {"name": "又一个", "first": date(2027, 4, 5), "last": date(2027, 4, 5)},
+        ],
+        [
+            {"day": date(2027, 2, 17), "name": "春节"},  # a Wednesday
+            {"day": date(2028, 1, 8), "name": "元旦"},
+            {"day": date(2027, 4, 3), "name": "清明节"},  # a Saturday inside the rest days
+            {"day": date(2027, 1, 30), "name": "春节"},
+            {"day": date(2027, 1, 30), "name": "春节"},
+        ],
+    )
+    text = "\n".join(problems)
+    assert "last day 2027-02-05 is before first day 2027-02-13" in text
+    assert "2026-12-31–2027-01-02 is not within 2027" in text
+    assert "2027-04-05 is already in the range of 清明节" in text
+    assert "2027-02-17 is a weekday" in text
+    assert "2028-01-08 is not in 2027" in text
+    assert "2027-04-03 is also a rest day (清明节)" in text
+    assert "2027-01-30 is listed twice" in text
+    assert len(problems) == 7
+    assert public_holidays.validate_notice(2027, [], []) == [
+        "holidays: list the notice's rest days (at least one range)"
     ]
 
 
