@@ -35,6 +35,16 @@ def eval_triage(
     sys.exit(main(split=split, data=data, show_errors=errors))
 
 
+@eval_app.command("calibration-scale")
+def eval_calibration_scale(
+    sizes: Annotated[str, typer.Option(help="Comma-separated KB sizes.")] = "1000,3000",
+) -> None:
+    """Time the KB's own confidence fit (run after every publish) at growing KB sizes."""
+    from eval.calibration_scale import main
+
+    main(tuple(int(s) for s in sizes.split(",") if s.strip()))
+
+
 @eval_app.command("calibrate")
 def eval_calibrate(
     data: Annotated[Path | None, typer.Option(help="Labelled JSONL (default: eval/data).")] = None,

@@ -15,8 +15,11 @@ def demo_workspace(kb_file: Path = DEMO_KB, database_url: str | None = None) -> 
     from core.db import get_engine, session_scope
     from core.migrate import upgrade
     from core.settings import get_settings
+    from hotline import registry
     from knowledge_base import live_index
     from knowledge_base import service as kb
+
+    registry.install()  # the domains' event handlers (a KB publish queues its refit)
 
     folder = Path(tempfile.mkdtemp(prefix="hotline-eval-"))
     os.environ["HOTLINE_DATA_DIR"] = str(folder)

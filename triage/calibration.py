@@ -43,6 +43,7 @@ MAX_FOLDS = 3
 HELD_OUT = 2  # symptoms a pseudo-caller describes (callers rarely give just one detail)
 VERDICT_WEIGHT = 3.0  # a real, agent-labelled call counts as much as three synthetic ones
 OUT_OF_KB_SHARE = 0.15  # expected share of calls the KB cannot answer (threshold choice)
+MIN_VERDICTS_FOR_THRESHOLD = 100  # from then on the no-match cut is chosen on real calls
 OPENERS = ("", "", "", "喂，你好，", "你好，", "那个，", "麻烦问一下，", "我想报修，")
 CLOSERS = ("", "", "", "，怎么回事", "，帮忙看看", "，能派人来看看吗", "，这个怎么弄")
 
@@ -107,10 +108,13 @@ class _CachedEncoder:
 
 
 def _pseudo_text(
-    entry: dict[str, Any], said: list[str], words: dict[str, list[str]], rng: random.Random
+    entry: dict[str, Any],
+    said: list[str],
+    words: dict[str, list[str]],
+    rng: random.Random,
 ) -> str:
-    """A caller's sentence around held-out symptoms of entry (words: each product type's
-    names, as the KB's vocabulary knows them)."""
+    """A caller's sentence around held-out symptoms of entry (words: how callers name each
+    product type)."""
     parts = [rng.choice(OPENERS)]
     product = entry.get("product_type") or ""
     if product and rng.random() < 0.6:
@@ -267,7 +271,13 @@ def fit(
         if not xa[:, col].any():  # never exercised: keep the prior weight
             weights[name] = diagnose.DEFAULT_WEIGHTS[name]
     cal = diagnose.Calibration(weights, round(float(model.intercept_[0]), 4), "fit")
-    threshold, report = choose_threshold(groups, cal)
+    real = [g for g in groups if g.kind == "verdict"]
+    if len(real) >= MIN_VERDICTS_FOR_THRESHOLD and sum(not g.in_kb for g in real) >= 3:
+        # Enough real calls: the cut that is best on them, at their own out-of-KB share.
+        threshold, _ = choose_threshold(real, cal, out_share=None)
+        _, report = choose_threshold(groups, cal, cut=threshold)
+    else:
+        threshold, report = choose_threshold(groups, cal)
     return FitResult(
         weights=weights,
         bias=cal.bias,
@@ -294,25 +304,31 @@ def _tops(groups: list[_Group], cal: diagnose.Calibration) -> list[tuple[float, 
 
 
 def choose_threshold(
-    groups: list[_Group], cal: diagnose.Calibration
+    groups: list[_Group],
+    cal: diagnose.Calibration,
+    out_share: float | None = OUT_OF_KB_SHARE,
+    cut: float | None = None,
 ) -> tuple[float, dict[str, Any]]:
-    """The no-match cut maximising accuracy with out-of-KB calls at OUT_OF_KB_SHARE of the
-    traffic, and the accuracy figures at that cut."""
+    """The no-match cut maximising accuracy with out-of-KB calls at out_share of the traffic
+    (None: as many as the groups hold), and the accuracy figures at that cut (or at `cut`)."""
     tops = _tops(groups, cal)
-    in_w = sum(g.weight for _p, _ok, g in tops if g.in_kb) or 1.0
-    out_w = sum(g.weight for _p, _ok, g in tops if not g.in_kb) or 1.0
-    scale_out = OUT_OF_KB_SHARE / (1 - OUT_OF_KB_SHARE) * in_w / out_w
-    best = (-1.0, 0.5)
-    for cut in np.arange(0.02, 0.95, 0.01):
-        score = 0.0
-        for p, ok, g in tops:
-            if g.in_kb:
-                score += g.weight * (p >= cut and ok)
-            else:
-                score += g.weight * scale_out * (p < cut)
-        if score > best[0]:
-            best = (score, round(float(cut), 2))
-    cut = best[1]
+    scale_out = 1.0
+    if out_share is not None:
+        in_w = sum(g.weight for _p, _ok, g in tops if g.in_kb) or 1.0
+        out_w = sum(g.weight for _p, _ok, g in tops if not g.in_kb) or 1.0
+        scale_out = out_share / (1 - out_share) * in_w / out_w
+    if cut is None:
+        best = (-1.0, 0.5)
+        for candidate in np.arange(0.02, 0.95, 0.01):
+            score = 0.0
+            for p, ok, g in tops:
+                if g.in_kb:
+                    score += g.weight * (p >= candidate and ok)
+                else:
+                    score += g.weight * scale_out * (p < candidate)
+            if score > best[0]:
+                best = (score, round(float(candidate), 2))
+        cut = best[1]
     in_kb = [(p, ok) for p, ok, g in tops if g.in_kb]
     out = [p for p, _ok, g in tops if not g.in_kb]
     report = {
