@@ -26,9 +26,16 @@ async def _lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
             triage_text("门锁指纹没反应")
         except Exception:  # an empty KB is fine at start-up
             logging.getLogger("hotline").info("warm-up triage skipped", exc_info=True)
+    audiosocket = None
+    if get_settings().audiosocket_port is not None:
+        from intake.audiosocket import start_audiosocket
+
+        audiosocket = app.state.audiosocket = await start_audiosocket(get_settings())
     try:
         yield
     finally:
+        if audiosocket is not None:
+            await audiosocket.stop()
         if consumer is not None:
             tasks.stop_worker(consumer)
 
@@ -39,6 +46,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     from dispatch.api import router as dispatch_router
     from intake.api import router as intake_router
     from intake.bridges.api import router as bridges_router
+    from intake.calls_api import router as calls_router
     from intake.import_api import router as imports_router
     from intake.openai_api import router as speech_router
     from intake.stream_api import router as stream_router
@@ -65,6 +73,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
         predictions_router,
         speech_router,
         stream_router,
+        calls_router,
         triage_router,
         tickets_router,
         corrections_router,
