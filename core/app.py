@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from core import log_redaction
 from core.errors import install_error_handlers
 
 
@@ -47,6 +48,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     from intake.api import router as intake_router
     from intake.bridges.api import router as bridges_router
     from intake.calls_api import router as calls_router
+    from intake.fork_api import router as fork_router
     from intake.import_api import router as imports_router
     from intake.openai_api import router as speech_router
     from intake.stream_api import router as stream_router
@@ -65,6 +67,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     )
     app.state.warm_up = warm_up
     install_error_handlers(app)
+    log_redaction.install()
     for router in (
         access_router,
         intake_router,
@@ -74,6 +77,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
         speech_router,
         stream_router,
         calls_router,
+        fork_router,
         triage_router,
         tickets_router,
         corrections_router,

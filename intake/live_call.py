@@ -26,6 +26,7 @@ from tickets.service import ticket_view
 from triage.service import clean_text
 
 Sender = Callable[[dict[str, Any]], Awaitable[None]]
+_concluding: set[asyncio.Task] = set()  # tickets being made for calls whose door has gone
 
 
 async def _nobody(_message: dict[str, Any]) -> None:
@@ -178,6 +179,16 @@ class LiveCall:
             return None
         await self.send({"type": "ticket", "ticket": view})
         return view
+
+    async def conclude(
+        self, *, channel: str, actor: str, call: CallFacts | None = None
+    ) -> dict[str, Any] | None:
+        """finish_and_report() in a task of its own: a door whose handler is cancelled (the
+        server closing the socket under it) still gets the call's ticket made."""
+        task = asyncio.create_task(self.finish_and_report(channel=channel, actor=actor, call=call))
+        _concluding.add(task)
+        task.add_done_callback(_concluding.discard)
+        return await asyncio.shield(task)
 
     def _create_ticket(self, channel: str, actor: str, call: CallFacts | None) -> dict[str, Any]:
         with session_scope() as db:

@@ -20,7 +20,7 @@ import json
 import logging
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 from fastapi.encoders import jsonable_encoder
 
 from core.auth import Principal, Role, authorize, bearer_token
@@ -40,7 +40,7 @@ def _authorize(ws: WebSocket, token: str | None) -> Principal:
         return authorize(db=db, plain=token or bearer_token(ws), roles=STREAM_ROLES)
 
 
-class _Socket:
+class JsonSocket:
     """The call's WebSocket: sends one message at a time, and stops sending once gone."""
 
     def __init__(self, ws: WebSocket) -> None:
@@ -55,11 +55,11 @@ class _Socket:
             try:
                 text = json.dumps(jsonable_encoder(message), ensure_ascii=False)
                 await self.ws.send_text(text)
-            except (WebSocketDisconnect, RuntimeError):
+            except Exception:  # whatever the transport raises, the client is gone
                 self.connected = False
 
 
-async def _receive_audio(sock: _Socket, call: LiveCall) -> None:
+async def _receive_audio(sock: JsonSocket, call: LiveCall) -> None:
     """Feed binary frames to the call until the client stops or goes away."""
     while True:
         msg = await sock.ws.receive()
@@ -119,7 +119,7 @@ async def stream(
         )
         await ws.close(code=4400)
         return
-    sock = _Socket(ws)
+    sock = JsonSocket(ws)
     call = await LiveCall.open(
         sample_rate=sample_rate, send=sock.send, call_id=facts.call_id if facts else None
     )
@@ -127,7 +127,6 @@ async def stream(
     try:
         await _receive_audio(sock, call)
     finally:
-        await call.hang_up()
-    await call.finish_and_report(channel=channel, actor=who.actor, call=facts)
+        await call.conclude(channel=channel, actor=who.actor, call=facts)
     if sock.connected:
         await ws.close()

@@ -198,3 +198,121 @@ def test_audiosocket_allow_list() -> None:
     assert server._allowed("10.0.0.5") and server._allowed("192.168.10.77")
     assert not server._allowed("10.0.0.6") and not server._allowed("127.0.0.1")
     assert AudioSocketServer(Settings())._allowed("203.0.113.9")  # empty: bind address decides
+
+
+# ---------------------------------------------------------------- mod_audio_fork
+
+FORK = "audio.drachtio.org"
+
+
+def stereo(caller: bytes, agent: bytes) -> bytes:
+    """Two mono PCM streams interleaved, as mod_audio_fork's stereo mix sends them."""
+    a, b = np.frombuffer(caller, "<i2"), np.frombuffer(agent, "<i2")
+    n = max(len(a), len(b))
+    both = np.zeros((n, 2), dtype="<i2")
+    both[: len(a), 0], both[: len(b), 1] = a, b
+    return both.tobytes()
+
+
+@pytest.fixture
+def real_server(pbx: Service) -> Iterator[int]:
+    """The app behind a real uvicorn (its access log is what we check), on a free port."""
+    import threading
+
+    import uvicorn
+
+    from core.app import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(warm_up=False), port=port, log_config=None)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield port
+    server.should_exit = True
+    thread.join(30)
+
+
+def test_fork_stereo_call_and_the_token_stays_out_of_the_logs(
+    pbx: Service, real_server: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    import urllib.request
+
+    from websockets.sync.client import connect
+
+    caplog.set_level("INFO")
+    token = pbx.tokens["agent"]
+    call_id = str(uuid.uuid4())
+    meta = {
+        "call_id": call_id,
+        "caller": "13900004444",
+        "line": "4008005555",
+        "sampleRate": 8000,
+        "mixType": "stereo",
+        "queue": "空调",
+    }
+    pcm = stereo(speech("c03.wav"), speech("c04.wav"))  # caller: air-con; agent: elevator
+    url = f"ws://127.0.0.1:{real_server}/api/v1/intake/fork?token={token}"
+    with connect(url, subprotocols=[FORK]) as ws:
+        assert ws.subprotocol == FORK
+        ws.send(json.dumps(meta))
+        for i in range(0, len(pcm), 640):  # 20 ms of 8 kHz stereo
+            ws.send(pcm[i : i + 640])
+    # close = hangup
+    with urllib.request.urlopen(f"http://127.0.0.1:{real_server}/healthz?token={token}") as r:
+        assert r.status == 200
+    ticket = wait_ticket(pbx, call_id)
+    said = "".join(s["text"] for s in ticket["transcript"])
+    assert "空调" in said and "电梯" not in said  # only the caller's channel was heard
+    assert ticket["fields"]["phone"] == "13900004444" and ticket["fields"]["line"] == "4008005555"
+    call = pbx.client.get(f"/api/v1/calls/{call_id}", headers=pbx.headers("agent")).json()
+    assert call["door"] == "fork" and call["extra"] == {"queue": "空调"}
+    logged = caplog.text
+    assert "/api/v1/intake/fork?token=***" in logged and "/healthz?token=***" in logged
+    assert token not in logged
+
+
+def test_fork_mono_16k_with_basic_auth(pbx: Service, real_server: int) -> None:
+    import base64
+
+    from websockets.sync.client import connect
+
+    call_id = "fs-" + uuid.uuid4().hex
+    basic = base64.b64encode(f"freeswitch:{pbx.tokens['agent']}".encode()).decode()
+    pcm = speech("c05.wav", rate=16000)
+    url = f"ws://127.0.0.1:{real_server}/api/v1/intake/fork?sample_rate=16000"
+    with connect(
+        url, subprotocols=[FORK], additional_headers={"Authorization": f"Basic {basic}"}
+    ) as ws:
+        assert ws.subprotocol == FORK
+        ws.send(json.dumps({"call_id": call_id, "caller": "13900005555"}))
+        for i in range(0, len(pcm), 640):
+            ws.send(pcm[i : i + 640])
+    ticket = wait_ticket(pbx, call_id)
+    assert "热水器" in "".join(s["text"] for s in ticket["transcript"])
+    assert ticket["fields"]["phone"] == "13900005555"
+
+
+@pytest.mark.parametrize(
+    ("first", "query", "code"),
+    [
+        (None, "token=nope", "invalid_token"),
+        ("not json", "", "bad_metadata"),
+        ('{"sampleRate": "11k"}', "", "bad_audio_format"),
+        ('{"mixType": "stereo", "callerChannel": 2}', "", "bad_audio_format"),
+    ],
+)
+def test_fork_refuses_bad_connections(
+    pbx: Service, first: str | None, query: str, code: str
+) -> None:
+    if "token" not in query:
+        query += f"&token={pbx.tokens['agent']}"
+    with pbx.client.websocket_connect(f"/api/v1/intake/fork?{query}", subprotocols=[FORK]) as ws:
+        if first is not None:
+            ws.send_text(first)
+        msg = json.loads(ws.receive_text())
+    assert msg["type"] == "error" and msg["code"] == code
