@@ -40,6 +40,9 @@ VAD_WINDOW_S = 1.5  # trailing audio re-checked for speech after each chunk
 VAD_EVERY_S = 0.2
 PAUSE_S = 0.25  # silence after speech from which no partial is started
 LIVE_S = 10.0  # a call that asked for a decode this recently counts as live
+# Lower than the VAD's cutting threshold (0.5): deciding "nobody spoke" must not miss quiet
+# or noisy speech, since that decision loses the call (docs/pbx.md).
+ANY_SPEECH_THRESHOLD = 0.3
 # Rates a live call may send (telephony's, AudioSocket's); all are resampled to 16 kHz.
 SAMPLE_RATES = (8000, 12000, 16000, 24000, 32000, 44100, 48000)
 
@@ -172,6 +175,7 @@ def speech_spans(samples: np.ndarray, *, threshold: float = 0.5) -> list[tuple[f
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     _vad_model()  # loaded once, cached by faster-whisper
+    samples = np.asarray(samples, dtype=np.float32)
     opts = VadOptions(
         threshold=threshold,
         min_silence_duration_ms=150,

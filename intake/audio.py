@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from asr.audio import AudioError, DecodedAudio
 from asr.service import Transcript, decode_upload, transcribe_audio
-from asr.streaming import speech_spans
+from asr.streaming import ANY_SPEECH_THRESHOLD, speech_spans
 from core.errors import ApiError
 from core.settings import get_settings
 from intake import calls
@@ -23,9 +23,6 @@ UNREAD_NOTE = (
     "needs_listening: the VAD heard speech but the recogniser read none of it; "
     "listen to the recording and fill the ticket in"
 )
-# Lower than the VAD's cutting threshold (0.5): deciding "nobody spoke" must not miss quiet
-# or noisy speech, since that decision loses the call.
-ANY_SPEECH_THRESHOLD = 0.3
 
 
 def decode_or_reject(data: bytes) -> DecodedAudio:
