@@ -45,7 +45,8 @@ def main() -> dict:
     rng = np.random.default_rng(7)
     noise_only = {"calls": 0, "new_no_speech": 0}
     for level in (0.003, 0.02, 0.08):
-        decoded = decode(telephone(rng.normal(0, level, 16000 * 5).astype(np.float32)), 600)
+        noise = rng.normal(0, level, 16000 * 5).astype(np.float32)
+        decoded = decode(telephone(noise), max_seconds=600)
         t = transcribe_decoded(decoded)
         noise_only["calls"] += 1
         noise_only["new_no_speech"] += not t.segments and not heard_speech(decoded)

@@ -7,6 +7,7 @@ another, and keeps the call id and line; the call row then points at the ticket,
 recording of the same call joins that ticket instead of making a second one.
 """
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ from tickets.models import Ticket
 
 CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,63}$")
 NUMBER = re.compile(r"^\+?[0-9*#\-]{1,32}$")
+MAX_EXTRA_CHARS = 4000  # the PBX's other keys are notes, not a store
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,9 @@ def register_call(
     call and whether it is new."""
     call_id = check_call_id(call_id)
     caller, line = clean_number(caller, "caller"), clean_number(line, "line")
+    if extra and len(json.dumps(extra, ensure_ascii=False, default=str)) > MAX_EXTRA_CHARS:
+        message = f"The call's other keys hold over {MAX_EXTRA_CHARS} characters of JSON."
+        raise ApiError(422, "invalid_call", message)
     now = clock.now()
     call = find_call(db=db, call_id=call_id)
     created = call is None

@@ -51,6 +51,9 @@ class LiveCall:
         self.max_seconds = settings.max_audio_seconds
         self.call_id = call_id or uuid.uuid4().hex[:12]
         self._send = send
+        # Partials are for someone watching; a door that cannot answer (AudioSocket) would
+        # spend the shared decoder on text nobody reads.
+        self.partials = send is not _nobody
         self.wake = asyncio.Event()
         self.ended = False
         self.partial_in_flight = False
@@ -124,7 +127,7 @@ class LiveCall:
                     await self.send({"type": "final", "segment": segment})
             if self.ended:
                 return
-            if not self.partial_in_flight:
+            if self.partials and not self.partial_in_flight:
                 audio = session.partial_audio()
                 if audio is not None:
                     self.partial_in_flight = True

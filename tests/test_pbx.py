@@ -85,7 +85,8 @@ def test_calls_are_registered_once_and_checked(pbx: Service) -> None:
         client.get("/api/v1/calls/1700000000.42", headers=agent).json()["caller"] == "13900001111"
     )
     assert client.get("/api/v1/calls/nope", headers=agent).status_code == 404
-    for bad in ({"call_id": "a b"}, {"call_id": "x", "caller": "call me"}, {"caller": "1"}):
+    huge = {"call_id": "y", "notes": "x" * 5000}
+    for bad in ({"call_id": "a b"}, {"call_id": "x", "caller": "call me"}, {"caller": "1"}, huge):
         r = client.post("/api/v1/calls", json=bad, headers=agent)
         assert r.status_code == 422 and "error" in r.json()
     tech = client.post("/api/v1/calls", json=body, headers=pbx.headers("technician"))
