@@ -7,6 +7,7 @@ none) and says when the call is over.
 """
 
 import asyncio
+import logging
 import os
 import uuid
 import wave
@@ -25,6 +26,7 @@ from tickets.recordings import recording_path
 from tickets.service import ticket_view
 from triage.service import clean_text
 
+log = logging.getLogger("hotline.live")
 Sender = Callable[[dict[str, Any]], Awaitable[None]]
 _concluding: set[asyncio.Task] = set()  # tickets being made for calls whose door has gone
 
@@ -121,7 +123,12 @@ class LiveCall:
             while session.pending:
                 utt = session.pending.popleft()
                 fut = self.scheduler.submit(self.call_id, FINAL, utt.samples, self.final_beam)
-                raw = await asyncio.wrap_future(fut)
+                try:
+                    raw = await asyncio.wrap_future(fut)
+                except Exception:  # the call goes on; its ticket says what was not read
+                    log.exception("call %s: utterance %d not decoded", self.call_id, utt.index)
+                    self.notes.append(f"utterance at {utt.start:.1f} s could not be decoded")
+                    raw = ""
                 segment = session.final(utt, raw, clean_text)
                 if segment is not None:
                     await self.send({"type": "final", "segment": segment})
