@@ -51,6 +51,16 @@ def pcm16(samples: np.ndarray) -> bytes:
     return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
 
 
+def louder(samples: np.ndarray, target_dbfs: float = -25.0) -> np.ndarray:
+    """Quiet speech raised to target_dbfs RMS (peaks clipped): a faint line is still a call,
+    and Whisper reads it once it is loud enough."""
+    level = dbfs(samples)
+    if not np.isfinite(level):
+        return samples
+    gain = 10 ** ((target_dbfs - level) / 20)
+    return np.clip(samples * gain, -1.0, 1.0).astype(np.float32)
+
+
 def dbfs(samples: np.ndarray) -> float:
     """RMS level in dB relative to full scale (-inf for digital silence)."""
     if samples.size == 0:

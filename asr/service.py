@@ -5,8 +5,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from asr.audio import SAMPLE_RATE, DecodedAudio, decode
+from asr.audio import SAMPLE_RATE, SILENCE_DBFS, DecodedAudio, dbfs, decode, louder
 from asr.model_store import ensure_model
+from asr.streaming import ANY_SPEECH_THRESHOLD, speech_spans
 from asr.transcribe import Transcriber
 from core.settings import get_settings
 
@@ -69,6 +70,8 @@ def transcribe_audio(
         tracks = [("customer", decoded.channels[0])]
     segments = []
     for n, (speaker, samples) in enumerate(tracks):
+        if dbfs(samples) < SILENCE_DBFS and speech_spans(samples, threshold=ANY_SPEECH_THRESHOLD):
+            samples = louder(samples)  # a faint line, not silence
         seconds = max(len(samples) / SAMPLE_RATE, 1e-6)
 
         def progress(t: float, n: int = n, seconds: float = seconds) -> None:

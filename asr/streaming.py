@@ -40,6 +40,11 @@ VAD_WINDOW_S = 1.5  # trailing audio re-checked for speech after each chunk
 VAD_EVERY_S = 0.2
 PAUSE_S = 0.25  # silence after speech from which no partial is started
 LIVE_S = 10.0  # a call that asked for a decode this recently counts as live
+# Lower than the VAD's cutting threshold (0.5): deciding "nobody spoke" must not miss quiet
+# or noisy speech, since that decision loses the call (docs/pbx.md).
+ANY_SPEECH_THRESHOLD = 0.3
+# Rates a live call may send (telephony's, AudioSocket's); all are resampled to 16 kHz.
+SAMPLE_RATES = (8000, 12000, 16000, 24000, 32000, 44100, 48000)
 
 
 @dataclass
@@ -164,12 +169,19 @@ def _vad_model() -> Any:
     return get_vad_model()
 
 
-def speech_spans(samples: np.ndarray) -> list[tuple[float, float]]:
-    """(start, end) seconds of speech in 16 kHz samples."""
+def speech_spans(samples: np.ndarray, *, threshold: float = 0.5) -> list[tuple[float, float]]:
+    """(start, end) seconds of speech in 16 kHz samples (threshold: Silero's speech
+    probability from which a frame counts as speech)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     _vad_model()  # loaded once, cached by faster-whisper
-    opts = VadOptions(min_silence_duration_ms=150, speech_pad_ms=60, min_speech_duration_ms=120)
+    samples = np.asarray(samples, dtype=np.float32)
+    opts = VadOptions(
+        threshold=threshold,
+        min_silence_duration_ms=150,
+        speech_pad_ms=60,
+        min_speech_duration_ms=120,
+    )
     return [
         (ts["start"] / SAMPLE_RATE, ts["end"] / SAMPLE_RATE)
         for ts in get_speech_timestamps(samples, opts)
@@ -208,8 +220,8 @@ class StreamSession:
     _resampler: Any = None
 
     def __post_init__(self) -> None:
-        if self.sample_rate not in (8000, 16000):
-            raise ValueError("sample_rate must be 8000 or 16000")
+        if self.sample_rate not in SAMPLE_RATES:
+            raise ValueError(f"sample_rate must be one of {', '.join(map(str, SAMPLE_RATES))}")
         if self.sample_rate != SAMPLE_RATE:
             self._resampler = av.audio.resampler.AudioResampler(
                 format="s16", layout="mono", rate=SAMPLE_RATE

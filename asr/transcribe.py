@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asr.audio import SAMPLE_RATE, SILENCE_DBFS, dbfs
+from asr.audio import SAMPLE_RATE, SILENCE_DBFS, dbfs, louder
 
 HALLUCINATION = re.compile(
     r"(字幕|訂閱|订阅|点赞|點贊|打赏|打賞|感谢观看|感謝觀看|谢谢观看|謝謝觀看|请不吝|請不吝|"
@@ -86,6 +86,8 @@ class Transcriber:
         text than the audio can hold, low probability — is decoded again the ordinary way.
         """
         seconds = samples.size / SAMPLE_RATE
+        if samples.size >= SAMPLE_RATE // 10 and dbfs(samples) < SILENCE_DBFS:
+            samples = louder(samples)  # the VAD cut it as speech: a faint line, not silence
         quiet = samples.size < SAMPLE_RATE // 10 or dbfs(samples) < SILENCE_DBFS
         if not short_context or quiet or seconds > 29:
             return self._decode_window(samples, beam_size)

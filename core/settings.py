@@ -203,6 +203,23 @@ class Settings(BaseSettings):
         description="Datum of the geocoder's answers: gcj02 (AMap, Tencent) is converted to the "
         "WGS-84 of technicians' phones; wgs84 is kept as is.",
     )
+    audiosocket_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Asterisk AudioSocket door: `hotline serve` also listens on this TCP port "
+        "(unset: no AudioSocket; docs/pbx.md).",
+    )
+    audiosocket_host: str = Field(
+        default="127.0.0.1",
+        description="Address the AudioSocket door binds. AudioSocket has no authentication: "
+        "bind the PBX-facing interface only, and set audiosocket_allow.",
+    )
+    audiosocket_allow: str = Field(
+        default="",
+        description="Comma-separated addresses or networks allowed to connect to the "
+        "AudioSocket door (e.g. 10.0.0.5,192.168.10.0/24); empty = any that reach it.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -78,3 +78,11 @@ def telephone(
             noisy, fmt="amr", codec="libopencore_amrnb", out_rate=8000, bit_rate=amr_bit_rate
         )
     return encode(noisy, fmt="wav", codec=codec, out_rate=8000)
+
+
+def add_noise(samples: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
+    """samples with white noise at snr_db below the speech's power (a noisy line)."""
+    rng = np.random.default_rng(seed)
+    power = float(np.mean(np.square(samples, dtype=np.float64)))
+    noise = rng.normal(0, np.sqrt(power / 10 ** (snr_db / 10)), len(samples))
+    return np.clip(samples + noise, -1.0, 1.0).astype(np.float32)

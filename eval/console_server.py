@@ -46,6 +46,7 @@ class Server:
     token: str
     data_dir: Path
     env: dict[str, str]
+    pid: int = 0  # the serving process (benchmarks read its CPU time)
 
     def api(self) -> httpx.Client:
         """An HTTP client for the JSON API, as admin."""
@@ -113,7 +114,7 @@ def running_server(data_dir: Path, *, database_url: str | None = None) -> Iterat
             if time.monotonic() > deadline:
                 raise RuntimeError("the service did not start within 300 s")
             time.sleep(0.5)
-        yield Server(url=url, token=m.group(1), data_dir=data_dir, env=env)
+        yield Server(url=url, token=m.group(1), data_dir=data_dir, env=env, pid=proc.pid)
     finally:
         proc.terminate()
         try:

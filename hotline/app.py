@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from core import log_redaction
 from core.errors import install_error_handlers
 from hotline import registry
 
@@ -27,9 +28,16 @@ async def _lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
             triage_text("门锁指纹没反应")
         except Exception:  # an empty KB is fine at start-up
             logging.getLogger("hotline").info("warm-up triage skipped", exc_info=True)
+    audiosocket = None
+    if get_settings().audiosocket_port is not None:
+        from intake.audiosocket import start_audiosocket
+
+        audiosocket = app.state.audiosocket = await start_audiosocket(get_settings())
     try:
         yield
     finally:
+        if audiosocket is not None:
+            await audiosocket.stop()
         if consumer is not None:
             tasks.stop_worker(consumer)
 
@@ -45,6 +53,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     )
     app.state.warm_up = warm_up
     install_error_handlers(app)
+    log_redaction.install()
     for router in registry.routers():
         app.include_router(router)
     from console.app import create_console

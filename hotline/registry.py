@@ -21,6 +21,8 @@ ROUTERS = (
     "tickets.recurrence_api:router",
     "intake.openai_api:router",
     "intake.stream_api:router",
+    "intake.calls_api:router",
+    "intake.fork_api:router",
     "triage.api:router",
     "tickets.api:router",
     "tickets.api:corrections_router",

@@ -7,12 +7,22 @@ from sqlalchemy.orm import Session
 
 from asr.audio import AudioError, DecodedAudio
 from asr.service import Transcript, decode_upload, transcribe_audio
+from asr.streaming import ANY_SPEECH_THRESHOLD, speech_spans
 from core.errors import ApiError
 from core.settings import get_settings
+from intake import calls
+from intake.calls import CallFacts
 from tickets import service as tickets
 from tickets.models import Ticket
 from tickets.recordings import save_recording
 from triage.service import asr_hotwords, clean_text, triage_text
+
+NEEDS_LISTENING = "needs_listening"
+UNREAD_TEXT = "（来电有语音，但未能识别出文字，请听录音）"
+UNREAD_NOTE = (
+    "needs_listening: the VAD heard speech but the recogniser read none of it; "
+    "listen to the recording and fill the ticket in"
+)
 
 
 def decode_or_reject(data: bytes) -> DecodedAudio:
@@ -48,28 +58,81 @@ def ticket_from_transcript(
     duration: float,
     channel: str,
     actor: str,
+    heard_speech: bool,
+    call: CallFacts | None = None,
 ) -> Ticket:
-    """Triage what the customer said in a call into a ticket that keeps the whole transcript."""
+    """Triage what the customer said in a call into a ticket that keeps the whole transcript.
+
+    A call is refused as no_speech only when the VAD heard no speech at all (heard_speech
+    False): speech the recogniser could not read still becomes a ticket, held for a person to
+    listen to its recording. call: the phone system's facts (caller number, line, call id).
+    """
     said = "，".join(s["text"] for s in segments if s["speaker"] == "customer")
-    if not said.strip():
+    if said.strip():
+        result = triage_text(said)
+        hold = None
+    elif heard_speech:
+        result = _unread_triage()
+        hold = NEEDS_LISTENING
+    else:
         raise ApiError(
             422,
             "no_speech",
-            "No speech was recognised from the customer (silence, noise or music); "
+            "No speech was heard from the customer (silence, noise or music); "
             "no ticket was created.",
             {"duration": duration, "notes": notes},
         )
-    result = triage_text(said)
+    if call is not None:
+        calls.fill_triage(result, call)
     ticket = tickets.create_from_triage(
-        db=db, triage=result, channel=channel, actor=actor, transcript=segments
+        db=db,
+        triage=result,
+        channel=channel,
+        actor=actor,
+        transcript=segments,
+        source=calls.source(call) if call else None,
+        hold_for_qc=hold,
     )
+    if hold:
+        notes = [*notes, UNREAD_NOTE]
     if notes:
         tickets.add_note(db=db, ticket=ticket, actor="system:asr", note="; ".join(notes))
+    if call is not None:
+        calls.link_ticket(db=db, call=call, ticket=ticket, actor=actor)
     return ticket
 
 
+def _unread_triage() -> dict[str, Any]:
+    """A triage result for a call whose speech could not be read: nothing extracted, no
+    diagnosis, flagged so the ticket waits for someone to listen."""
+    result = triage_text(UNREAD_TEXT)
+    diagnosis = result["diagnosis"]
+    result["diagnosis"] = {
+        "no_match": True,
+        "confidence": 0.0,
+        "threshold": diagnosis.get("threshold"),
+        "kb_id": None,
+        "candidates": [],
+        "calibration": diagnosis.get("calibration"),
+    }
+    result["fields"]["needs_listening"] = True
+    return result
+
+
+def heard_speech(decoded: DecodedAudio) -> bool:
+    """Whether the VAD finds any speech on the customer's side of a recording."""
+    customer = get_settings().customer_channel if len(decoded.channels) == 2 else 0
+    return bool(speech_spans(decoded.channels[customer], threshold=ANY_SPEECH_THRESHOLD))
+
+
 def ticket_from_audio(
-    *, db: Session, decoded: DecodedAudio, data: bytes, channel: str, actor: str
+    *,
+    db: Session,
+    decoded: DecodedAudio,
+    data: bytes,
+    channel: str,
+    actor: str,
+    call: CallFacts | None = None,
 ) -> Ticket:
     """Transcribe decoded audio, triage what the customer said into a ticket, and keep the
     recording with the ticket (reviewers listen to it)."""
@@ -81,6 +144,8 @@ def ticket_from_audio(
         duration=t.duration,
         channel=channel,
         actor=actor,
+        heard_speech=bool(t.segments) or heard_speech(decoded),
+        call=call,
     )
     save_recording(ticket.id, data)
     return ticket

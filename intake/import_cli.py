@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import typer
 
 import_app = typer.Typer(
-    help="Import old repair sheets and WeChat chat exports as tickets awaiting QC (待质检).",
+    help="Import old repair sheets and WeChat chat exports as tickets awaiting QC (待质检), "
+    "and recorded PBX calls with their CDR.",
     no_args_is_help=True,
 )
 FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
@@ -115,6 +116,32 @@ def import_wechat(
             _finish(batch_view(batch), sink)
     except ApiError as exc:
         _fail(exc.message)
+
+
+@import_app.command("calls")
+def import_calls(
+    cdr: FileArg,
+    recordings: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, file_okay=False, help="Folder of the recordings (<call_id>.wav …)."
+        ),
+    ] = None,
+    report: ReportOpt = None,
+    actor: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Import recorded PBX calls with their CDR (CSV): one ticket per call; calls that
+    already have a ticket (live, or imported before) are not made again."""
+    from core.errors import ApiError
+    from intake.pbx_import import import_calls as run
+
+    sink = _RowSink(report, None)
+    try:
+        counts = run(cdr.read_bytes(), recordings=recordings, actor=actor or _actor(), on_row=sink)
+    except ApiError as exc:
+        _fail(exc.message)
+    sink.close()
+    typer.echo(json.dumps({"rows": sink.rows, **counts}, ensure_ascii=False, indent=2))
 
 
 @import_app.command("template")

@@ -23,7 +23,12 @@ from core.db import Base, UTCDateTime, session_scope
 from core.errors import ApiError, not_found
 from core.settings import get_settings
 from core.tasks import enqueue_after_commit, queue
-from intake.audio import decode_or_reject, ticket_from_transcript, transcribe_decoded
+from intake.audio import (
+    decode_or_reject,
+    heard_speech,
+    ticket_from_transcript,
+    transcribe_decoded,
+)
 from tickets.recordings import save_recording
 from tickets.service import ticket_view
 
@@ -180,6 +185,7 @@ def run(job_id: str) -> str:
                 duration=transcript.duration,
                 channel=job.channel,
                 actor=job.actor,
+                heard_speech=bool(transcript.segments) or heard_speech(decoded),
             )
             save_recording(ticket.id, data)
             row = db.get(TranscriptionJob, job_id, with_for_update=True)

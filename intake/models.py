@@ -43,3 +43,25 @@ class ImportRecord(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     ref: Mapped[str] = mapped_column(String(64))  # "row 12", "row 12 #2", "lines 3-9"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Call(Base):
+    """A phone-system call: announced by the dialplan (`POST /api/v1/calls`, keyed by the
+    AudioSocket UUID) or by its audio door, with who called on which line and, once the call
+    has ended, the ticket it became (a later recording of the same call joins that ticket)."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), unique=True)
+    caller: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    line: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    door: Mapped[str | None] = mapped_column(String(16), nullable=True)  # audiosocket|fork|…
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    extra: Mapped[dict[str, Any]] = mapped_column(JsonType)  # other keys the PBX sent
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id"), nullable=True, index=True
+    )
+    created_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,216 @@
+"""The Asterisk AudioSocket door: a TCP server that turns each PBX call into a live call.
+
+Protocol (Asterisk's AudioSocket(), res_audiosocket): every frame is 1 byte kind, 2 bytes
+big-endian payload length, the payload.
+  0x01  the call's UUID (16 bytes), first — the key of `POST /api/v1/calls`
+  0x10  signed linear 16-bit little-endian mono audio, 8 kHz, 20 ms frames
+  0x11–0x16  the same at 12, 16, 24, 32, 44.1 and 48 kHz (newer Asterisk)
+  0x03  a DTMF digit (kept in the ticket's history, not decoded)
+  0x00  hangup; 0xff  an error (its code byte is kept in the history)
+Hangup, an error, a dropped connection or IDLE_S without a frame ends the call and makes its
+ticket. AudioSocket has no authentication: the server binds HOTLINE_AUDIOSOCKET_HOST
+(127.0.0.1 by default) and, with HOTLINE_AUDIOSOCKET_ALLOW, accepts only those addresses.
+"""
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from core.settings import Settings
+from intake.calls import CallFacts
+from intake.live_call import LiveCall
+
+log = logging.getLogger("hotline.audiosocket")
+
+HANGUP, UUID, DTMF, ERROR = 0x00, 0x01, 0x03, 0xFF
+AUDIO_RATES = {
+    0x10: 8000,
+    0x11: 12000,
+    0x12: 16000,
+    0x13: 24000,
+    0x14: 32000,
+    0x15: 44100,
+    0x16: 48000,
+}
+FIRST_FRAME_S = 5.0  # the UUID comes at once from Asterisk; anything else is not a PBX
+IDLE_S = 10.0  # Asterisk sends a frame every 20 ms while the call is up: this long is a dead line
+FEED_S = 0.1  # frames are fed to the decoder in 100 ms batches, not 20 ms ones (less copying)
+STOP_S = 60.0  # at shutdown, calls in progress get this long to become tickets
+ACTOR = "system:audiosocket"
+
+
+class ProtocolError(ValueError):
+    """The peer does not speak AudioSocket."""
+
+
+def frame(kind: int, payload: bytes = b"") -> bytes:
+    """One AudioSocket frame."""
+    return bytes([kind]) + len(payload).to_bytes(2, "big") + payload
+
+
+async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """The next frame's kind and payload (IncompleteReadError when the peer went away)."""
+    header = await reader.readexactly(3)
+    length = int.from_bytes(header[1:3], "big")
+    return header[0], (await reader.readexactly(length) if length else b"")
+
+
+def parse_allow(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated addresses or networks (10.0.0.5, 10.1.0.0/16); empty: any."""
+    return [ipaddress.ip_network(p.strip(), strict=False) for p in value.split(",") if p.strip()]
+
+
+@dataclass
+class _Ending:
+    """Why and how a call ended, for the log and the ticket's history."""
+
+    reason: str = "dropped connection"
+    notes: list[str] = field(default_factory=list)
+
+
+class AudioSocketServer:
+    """The listening socket and the calls it is serving."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.host = settings.audiosocket_host
+        self.port = settings.audiosocket_port or 0
+        self.allow = parse_allow(settings.audiosocket_allow)
+        self._server: asyncio.Server | None = None
+        self._calls: dict[asyncio.Task, asyncio.StreamWriter] = {}
+
+    async def start(self) -> None:
+        """Listen; the port actually bound is in `port` (0 asks for any free one)."""
+        self._server = await asyncio.start_server(self._accept, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("AudioSocket listening on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        """Stop listening; calls still up are ended as hung up and become tickets."""
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._calls.values()):
+            writer.close()
+        if self._calls:
+            await asyncio.wait(list(self._calls), timeout=STOP_S)
+
+    def _allowed(self, host: str) -> bool:
+        if not self.allow:
+            return True
+        address = ipaddress.ip_address(host.split("%")[0])
+        return any(address in net for net in self.allow)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername") or ("?", 0)
+        if not self._allowed(str(peer[0])):
+            log.warning("AudioSocket connection from %s refused (HOTLINE_AUDIOSOCKET_ALLOW)", peer)
+            writer.close()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._calls[task] = writer
+        try:
+            await self._serve(reader, writer)
+        except ProtocolError as exc:
+            log.warning("AudioSocket connection from %s closed: %s", peer[0], exc)
+        except Exception:  # one broken call must not take the door down
+            log.exception("AudioSocket call from %s failed", peer[0])
+        finally:
+            self._calls.pop(task, None)
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            kind, payload = await asyncio.wait_for(read_frame(reader), FIRST_FRAME_S)
+        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError) as exc:
+            raise ProtocolError("no UUID frame") from exc
+        if kind != UUID or len(payload) != 16:
+            raise ProtocolError(f"first frame kind 0x{kind:02x}, not the call's UUID")
+        call_id = str(uuid.UUID(bytes=payload))
+        call, ending = await self._receive(reader, writer, call_id)
+        writer.close()  # Asterisk goes on with the dialplan while the ticket is made
+        if call is None:
+            log.info("AudioSocket call %s ended (%s) before any audio", call_id, ending.reason)
+            return
+        call.notes.extend(ending.notes)
+        facts = CallFacts(call_id, door="audiosocket")
+        view = await call.finish_and_report(channel="phone", actor=ACTOR, call=facts)
+        log.info(
+            "AudioSocket call %s ended (%s), %.1f s: %s",
+            call_id,
+            ending.reason,
+            call.session.received_s,
+            f"ticket {view['number']}" if view else "no speech, no ticket",
+        )
+
+    async def _receive(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, call_id: str
+    ) -> tuple[LiveCall | None, _Ending]:
+        """Feed the call's audio until it ends; the call is opened at the first audio frame,
+        whose kind gives the rate."""
+        call: LiveCall | None = None
+        ending = _Ending()
+        pending = bytearray()
+        digits: list[str] = []
+        try:
+            while True:
+                try:
+                    kind, payload = await asyncio.wait_for(read_frame(reader), IDLE_S)
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    break
+                except TimeoutError:
+                    ending.reason = f"no frame for {IDLE_S:.0f} s"
+                    break
+                if kind == HANGUP:
+                    ending.reason = "hangup"
+                    break
+                if kind == ERROR:
+                    code = payload.hex() or "none"
+                    ending.reason = f"error frame {code}"
+                    ending.notes.append(f"the PBX reported AudioSocket error {code}")
+                    break
+                if kind == DTMF:
+                    digits.append(payload.decode("ascii", "replace"))
+                    continue
+                rate = AUDIO_RATES.get(kind)
+                if rate is None:
+                    log.warning("AudioSocket call %s: frame kind 0x%02x ignored", call_id, kind)
+                    continue
+                if call is None:
+                    call = await LiveCall.open(sample_rate=rate, call_id=call_id)
+                elif rate != call.session.sample_rate:
+                    log.warning("AudioSocket call %s: %d Hz frame dropped mid-call", call_id, rate)
+                    continue
+                pending += payload
+                if len(pending) >= FEED_S * rate * 2:
+                    _feed(call, pending)
+                if call.too_long:
+                    ending.reason = "too long"
+                    ending.notes.append(call.too_long_error()["message"])
+                    writer.write(frame(HANGUP))
+                    break
+        finally:
+            if call is not None and pending:
+                _feed(call, pending)
+        if digits:
+            ending.notes.append(f"the caller pressed {''.join(digits)}")
+        return call, ending
+
+
+def _feed(call: LiveCall, pending: bytearray) -> None:
+    """Hand the batched audio to the call (a stray odd byte is dropped, not fatal)."""
+    data = bytes(pending[: len(pending) // 2 * 2])
+    pending.clear()
+    call.feed(data)
+
+
+async def start_audiosocket(settings: Settings) -> AudioSocketServer:
+    """Start the AudioSocket door (the app's lifespan calls this when
+    HOTLINE_AUDIOSOCKET_PORT is set)."""
+    server = AudioSocketServer(settings)
+    await server.start()
+    return server
