@@ -12,6 +12,14 @@ from pydantic import ValidationError
 from knowledge_base.schemas import ENTRY_FIELDS, LIST_FIELDS, EntryData
 
 FORMATS = ("jsonl", "csv", "xlsx")
+# Hard caps on a KB sheet: a KB of more rows is imported in parts; a sheet whose XML unpacks
+# past the size cap is a zip bomb, not a KB.
+MAX_ROWS = 100_000
+MAX_COLUMNS = 200
+MAX_XLSX_UNPACKED_BYTES = 200 * 1024 * 1024
+# A cell starting with one of these is a formula to Excel/WPS (=HYPERLINK(…), cmd|…, +1+1, @SUM):
+# exported cells get a leading apostrophe, which spreadsheets show as text; imports drop it again.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FormatError(ValueError):
@@ -60,22 +68,62 @@ def read_rows(data: bytes, fmt: str) -> list[tuple[int, dict[str, Any] | str]]:
         return rows
     if fmt == "csv":
         reader = csv.reader(io.StringIO(_decode(data)))
-        return _table_rows(list(reader))
-    if fmt == "xlsx":
-        from openpyxl import load_workbook
-
-        try:
-            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise FormatError(
-                "not a readable .xlsx workbook (is it password-protected, .xls or not a "
-                f"spreadsheet?): {exc}"
-            ) from exc
-        ws = wb.worksheets[0]
-        table = [[("" if c is None else c) for c in row] for row in ws.iter_rows(values_only=True)]
-        wb.close()
+        table = []
+        for row in reader:
+            table.append(row[:MAX_COLUMNS])
+            _check_rows(len(table))
         return _table_rows(table)
+    if fmt == "xlsx":
+        return _table_rows(_xlsx_table(data))
     raise FormatError(f"unknown format {fmt!r}")
+
+
+def _check_rows(count: int) -> None:
+    if count > MAX_ROWS + 1:
+        raise FormatError(
+            f"the file has more than {MAX_ROWS:,} rows: split the KB into several files"
+        )
+
+
+def _xlsx_table(data: bytes) -> list[list[Any]]:
+    """The first sheet's cells, read streaming and only as wide as the header row.
+
+    A stray cell far to the right (column XFD) would otherwise make every row 16,384 cells
+    wide, and a small zip can unpack to gigabytes of sheet XML: both are refused or cut."""
+    from openpyxl import load_workbook
+
+    try:
+        unpacked = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except zipfile.BadZipFile as exc:
+        raise FormatError(
+            "not a readable .xlsx workbook (is it password-protected, .xls or not a spreadsheet?)"
+        ) from exc
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise FormatError(
+            f"the workbook unpacks to {unpacked // 2**20} MB (limit "
+            f"{MAX_XLSX_UNPACKED_BYTES // 2**20} MB): save the KB sheet on its own"
+        )
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise FormatError(
+            "not a readable .xlsx workbook (is it password-protected, .xls or not a "
+            f"spreadsheet?): {exc}"
+        ) from exc
+    try:
+        ws = wb.worksheets[0]
+        rows = ws.iter_rows(values_only=True, max_col=MAX_COLUMNS)
+        header = list(next(rows, ()))
+        while header and header[-1] in (None, ""):
+            header.pop()
+        width = len(header)
+        table = [[("" if c is None else c) for c in header]]
+        for row in ws.iter_rows(min_row=2, max_col=max(width, 1), values_only=True):
+            table.append([("" if c is None else c) for c in row])
+            _check_rows(len(table))
+        return table
+    finally:
+        wb.close()
 
 
 def _table_rows(table: list[list[Any]]) -> list[tuple[int, dict[str, Any] | str]]:
@@ -96,6 +144,8 @@ def _table_rows(table: list[list[Any]]) -> list[tuple[int, dict[str, Any] | str]
                 continue
             if isinstance(value, str):
                 value = value.strip()
+                if value[:1] == "'" and value[1:2] in FORMULA_START:
+                    value = value[1:]  # our own export's neutralised formula-like text
             if value == "" and name not in LIST_FIELDS:
                 value = None
             elif isinstance(value, str) and name not in ENTRY_FIELDS:
@@ -168,9 +218,11 @@ def validate_rows(
 
 def _cell(value: Any) -> Any:
     if isinstance(value, list):
-        return "|".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False)
+        value = "|".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value  # shown as text, never run as a formula
     return value
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import clock, events
+from core.db import LIKE_ESCAPE, contains_pattern
 from core.errors import ApiError, not_found
 from knowledge_base import interchange
 from knowledge_base.models import KBEntry, KBRevision
@@ -47,8 +48,11 @@ def list_entries(
     if product_type:
         stmt = stmt.where(KBEntry.product_type == product_type)
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(KBEntry.id.ilike(like) | KBEntry.title.ilike(like))
+        like = contains_pattern(q)
+        stmt = stmt.where(
+            KBEntry.id.ilike(like, escape=LIKE_ESCAPE)
+            | KBEntry.title.ilike(like, escape=LIKE_ESCAPE)
+        )
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.scalars(stmt.order_by(KBEntry.id).limit(limit).offset(offset)).all()
     return list(rows), total

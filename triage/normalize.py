@@ -66,6 +66,9 @@ class Normalizer:
         numbers become digits: a fault code heard as characters (显示一二十一 for E21) is only
         recognisable while its digits are still spoken."""
         text = unicodedata.normalize("NFKC", text)
+        # Zero-width and direction marks (category Cf) inside 138\u200b1234… would hide a
+        # phone number or a model from extraction.
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
         text = self._cc.convert(text)
         text = ZHE.sub("着", text)
         if before_numbers is not None:
