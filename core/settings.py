@@ -183,6 +183,31 @@ class Settings(BaseSettings):
         description="Datum of the geocoder's answers: gcj02 (AMap, Tencent) is converted to the "
         "WGS-84 of technicians' phones; wgs84 is kept as is.",
     )
+    max_in_flight: int = Field(
+        default=16,
+        ge=0,
+        description="HTTP requests one process works on at once (0: no limit); beyond it a "
+        "request waits up to in_flight_wait_s for a slot, then gets 503 with Retry-After. "
+        "The database pool is sized from it (docs/operations.md).",
+    )
+    in_flight_wait_s: float = Field(
+        default=5.0, ge=0, description="How long a request over max_in_flight waits for a slot."
+    )
+    retry_after_s: int = Field(
+        default=2, ge=1, description="Retry-After of a 503 (overload, database outage)."
+    )
+    db_pool_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest wait for a database connection (then 503)."
+    )
+    readyz_deadline_s: float = Field(
+        default=2.0, gt=0, description="/readyz: each check must answer within this."
+    )
+    stuck_after_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="/healthz turns 503 when requests are in flight and none has finished "
+        "for this long (the process is stuck; restart it).",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 
