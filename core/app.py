@@ -36,6 +36,7 @@ async def _lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
 def create_app(*, warm_up: bool = True) -> FastAPI:
     """Build the service."""
     from core.auth_api import router as access_router
+    from core.notify_api import router as notifications_router
     from dispatch.api import router as dispatch_router
     from intake.api import router as intake_router
     from intake.bridges.api import router as bridges_router
@@ -71,6 +72,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
         kb_router,
         sla_router,
         dispatch_router,
+        notifications_router,
     ):
         app.include_router(router)
     from console.web import create_console

@@ -208,6 +208,9 @@ class Settings(BaseSettings):
         description="/healthz turns 503 when requests are in flight and none has finished "
         "for this long (the process is stuck; restart it).",
     )
+    idempotency_ttl_h: float = Field(
+        default=24.0, gt=0, description="How long an Idempotency-Key's answer is kept."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -6,6 +6,7 @@ import importlib
 MODEL_MODULES = (
     "core.auth",
     "core.notify",
+    "core.idempotency",
     "knowledge_base.models",
     "tickets.models",
     "sla.models",

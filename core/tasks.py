@@ -15,7 +15,7 @@ from huey import Huey
 from huey.consumer import Consumer
 from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from core.settings import Settings, get_settings
 
@@ -24,6 +24,7 @@ log = logging.getLogger("hotline.tasks")
 # Modules that declare tasks; a worker imports them all so it can run any queued task.
 TASK_MODULES = (
     "core.notify",
+    "core.idempotency",
     "intake.jobs",
     "sla.tasks",
     "intake.import_tasks",
@@ -104,17 +105,35 @@ def stop_worker(consumer: Consumer) -> None:
 
 def enqueue_after_commit(db: Session, task: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Queue task(*args) once db's transaction commits, so the worker sees the committed rows
-    (and nothing is queued for a transaction that rolls back)."""
+    (and nothing is queued for a transaction that rolls back).
 
-    sent = False
+    A queue that cannot be written to (Redis down, SQLite queue file locked) does not undo
+    the commit, and must not turn it into an error: the caller's change is durable and its
+    answer already decided (a 500 for a committed ticket made clients retry and duplicate
+    it). The failure is logged; work that must happen (push cards) has a sweep that finds
+    what was never queued."""
+
+    done = False
 
     def _send(session: Session) -> None:
-        nonlocal sent
+        nonlocal done
         # after_commit also fires when a savepoint (begin_nested) is released: only the
         # transaction's own commit makes the rows visible to the worker.
-        if sent or session.in_nested_transaction():
+        if done or session.in_nested_transaction():
             return
-        sent = True
-        task(*args, **kwargs)
+        done = True
+        try:
+            task(*args, **kwargs)
+        except Exception:
+            name = getattr(task, "name", getattr(task, "__name__", repr(task)))
+            log.exception("could not queue %s%r after commit; the commit stands", name, args)
+
+    def _forget(session: Session, previous: SessionTransaction) -> None:
+        # The transaction itself rolled back (not a savepoint): a later commit of the same
+        # session must not queue work for rows that are gone.
+        nonlocal done
+        if not previous.nested:
+            done = True
 
     event.listen(db, "after_commit", _send)
+    event.listen(db, "after_soft_rollback", _forget)
