@@ -52,15 +52,19 @@ class InFlightLimit:
         self.app = app
         self.gauge = gauge
         self._slots: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         g = self.gauge
         if scope["type"] != "http" or g.limit <= 0 or scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
-        if self._slots is None:  # created on the server's event loop
-            self._slots = asyncio.Semaphore(g.limit)
-        if not await self._take_slot(self._slots):
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._loop is not loop:
+            # One per event loop: a server has one; a test client may start a loop per request.
+            self._slots, self._loop = asyncio.Semaphore(g.limit), loop
+        slots = self._slots
+        if not await self._take_slot(slots):
             g.refused += 1
             await self._refuse(send)
             return
@@ -72,7 +76,7 @@ class InFlightLimit:
         finally:
             g.in_flight -= 1
             g.last_finished = time.monotonic()
-            self._slots.release()
+            slots.release()
 
     async def _take_slot(self, slots: asyncio.Semaphore) -> bool:
         if not slots.locked():

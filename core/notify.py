@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core import clock, events
 from core.db import Base, JsonType, UTCDateTime, session_scope
 from core.settings import get_settings
-from core.tasks import enqueue_after_commit, queue
+from core.tasks import enqueue_after_commit, urgent
 
 log = logging.getLogger("hotline.notify")
 
@@ -201,7 +201,7 @@ def retry_delay(attempts: int) -> float:
     return get_settings().notify_retry_base_s * 2 ** max(attempts - 1, 0)
 
 
-@queue.task()
+@urgent.task()
 def deliver_task(delivery_ids: list[int] | int) -> list[str]:
     """Worker side of send(): one try per delivery, each in its own transactions, then a
     retry of just that delivery scheduled with backoff if it failed. (A single id: a task
@@ -321,7 +321,7 @@ def sweep(*, now: datetime | None = None) -> list[int]:
     return ids
 
 
-@queue.periodic_task(crontab(minute="*"))
+@urgent.periodic_task(crontab(minute="*"))
 def sweep_task() -> int:
     """Every minute: deliveries that lost their queue message are queued again."""
     return len(sweep())

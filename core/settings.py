@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     embedded_workers: int = Field(
         default=2, ge=0, description="Worker threads the service runs itself (0: only external)."
     )
+    urgent_workers: int = Field(
+        default=2,
+        ge=1,
+        description="Threads of every worker (embedded or `hotline worker`) on the urgent queue: "
+        "push cards, alerts, escalations, dispatch (never behind a transcription).",
+    )
     notify_timeout_s: float = Field(default=5.0, gt=0, description="Per webhook delivery try.")
     notify_max_attempts: int = Field(default=5, ge=1)
     notify_retry_base_s: float = Field(

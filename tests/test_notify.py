@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core import tasks
 from core.db import session_scope
 from core.notify import NotificationAttempt, NotificationDelivery, send
 from tests.conftest import Service, start_service
@@ -167,7 +168,7 @@ def test_a_lost_queue_message_is_swept_and_delivered(
     from core import notify, tasks
 
     with monkeypatch.context() as m:
-        m.setattr(tasks.queue.storage, "enqueue", _raise_connection_error)
+        m.setattr(tasks.urgent.storage, "enqueue", _raise_connection_error)
         delivery_id = _send(hook.url, "丢失的卡片")
     time.sleep(0.5)
     assert hook.received == []
@@ -220,7 +221,7 @@ def test_concurrent_runs_of_one_delivery_send_it_once(
     from core import notify, tasks
 
     with monkeypatch.context() as m:
-        m.setattr(tasks.queue.storage, "enqueue", _raise_connection_error)
+        m.setattr(tasks.urgent.storage, "enqueue", _raise_connection_error)
         delivery_id = _send(hook.url, "并发")
     hook.delay_s = 0.5
     outcomes: list[str] = []
@@ -259,3 +260,26 @@ def test_dead_deliveries_are_listed_for_admins_and_can_be_sent_again(
     assert set(hook.keys) == {f"hotline-delivery-{dead.id}"}
     listed = svc.client.get("/api/v1/notifications/dead", headers=svc.headers("supervisor"))
     assert dead.id not in [i["id"] for i in listed.json()["items"]]
+
+
+_release_bulk = threading.Event()
+
+
+@tasks.queue.task()
+def _hold_a_bulk_worker() -> None:
+    """Stands in for a long transcription: keeps one main-queue worker thread busy."""
+    _release_bulk.wait(60)
+
+
+def test_push_cards_do_not_wait_behind_long_bulk_work(svc: Service, hook: Hook) -> None:
+    from core.settings import get_settings
+
+    _release_bulk.clear()
+    try:
+        for _ in range(get_settings().embedded_workers + 1):  # every thread busy, one waiting
+            _hold_a_bulk_worker()
+        d = _wait(_send(hook.url, "紧急工单"))
+        assert d.status == "delivered"
+        assert tasks.queue.pending_count() >= 1  # the main queue is still backed up
+    finally:
+        _release_bulk.set()
