@@ -197,7 +197,7 @@ class Settings(BaseSettings):
         "The database pool is sized from it (docs/operations.md).",
     )
     in_flight_wait_s: float = Field(
-        default=5.0, ge=0, description="How long a request over max_in_flight waits for a slot."
+        default=10.0, ge=0, description="How long a request over max_in_flight waits for a slot."
     )
     retry_after_s: int = Field(
         default=2, ge=1, description="Retry-After of a 503 (overload, database outage)."
