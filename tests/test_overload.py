@@ -145,8 +145,9 @@ def sqlite_service(tmp_path: Path) -> Iterator[Service]:
         get_engine().dispose()
 
 
+@pytest.mark.parametrize("gone", ["sqlite", "postgresql"])
 def test_database_outage_is_503_with_retry_after_and_readyz_says_so(
-    sqlite_service: Service, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sqlite_service: Service, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, gone: str
 ) -> None:
     from core.db import get_engine
     from core.settings import get_settings
@@ -156,9 +157,14 @@ def test_database_outage_is_503_with_retry_after_and_readyz_says_so(
     assert ready.status_code == 200, ready.json()
     assert set(ready.json()["checks"]) >= {"database", "queue", "index", "asr_decoder"}
 
-    # The database goes away: a file that cannot be opened (its folder does not exist).
+    # The database goes away: a file that cannot be opened (its folder does not exist), or a
+    # PostgreSQL server that refuses connections (nothing listens on port 1).
+    unreachable = {
+        "sqlite": f"sqlite:///{tmp_path / 'gone' / 'x.db'}",
+        "postgresql": "postgresql+psycopg://hotline@127.0.0.1:1/hotline",
+    }
     good_url = get_settings().resolved_database_url
-    monkeypatch.setenv("HOTLINE_DATABASE_URL", f"sqlite:///{tmp_path / 'gone' / 'x.db'}")
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", unreachable[gone])
     get_settings.cache_clear()
     get_engine.cache_clear()
     try:
