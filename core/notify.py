@@ -207,7 +207,14 @@ def deliver_task(delivery_ids: list[int] | int) -> list[str]:
     retry of just that delivery scheduled with backoff if it failed. (A single id: a task
     queued before deliveries were batched.)"""
     ids = [delivery_ids] if isinstance(delivery_ids, int) else delivery_ids
-    return [_deliver_one(delivery_id) for delivery_id in ids]
+    outcomes = []
+    for delivery_id in ids:
+        try:
+            outcomes.append(_deliver_one(delivery_id))
+        except Exception:  # one delivery's failure must not hold up the rest of the batch
+            log.exception("delivery %s: try not recorded; the sweep takes it again", delivery_id)
+            outcomes.append("error")
+    return outcomes
 
 
 def _take(delivery_id: int) -> NotificationDelivery | None:
