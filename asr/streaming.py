@@ -45,6 +45,7 @@ LIVE_S = 10.0  # a call that asked for a decode this recently counts as live
 ANY_SPEECH_THRESHOLD = 0.3
 # Rates a live call may send (telephony's, AudioSocket's); all are resampled to 16 kHz.
 SAMPLE_RATES = (8000, 12000, 16000, 24000, 32000, 44100, 48000)
+STUCK_S = 120.0  # one decode running longer than this: the decoder is stuck
 
 
 @dataclass
@@ -78,6 +79,7 @@ class DecodeScheduler:
         self._spans: deque[tuple[float, float]] = deque(maxlen=64)  # recent decode times
         self._last_seen: dict[str, float] = {}  # call → when it last asked for a decode
         self._lock = threading.Lock()
+        self._decoding_since: float | None = None
         self._thread = threading.Thread(target=self._run, name="asr-stream-decoder", daemon=True)
         self._thread.start()
         atexit.register(self.close)
@@ -88,6 +90,15 @@ class DecodeScheduler:
         process ("terminate called without an active exception")."""
         self._queue.put((-1, next(self._seq), "", None, 0, None))  # sorts before any work
         self._thread.join(timeout_s)
+
+    def problem(self) -> str | None:
+        """Why this decoder cannot serve live calls (thread gone, a decode hung), or None."""
+        if not self._thread.is_alive():
+            return "decoder thread stopped"
+        since = self._decoding_since
+        if since is not None and time.monotonic() - since > STUCK_S:
+            return f"one decode running for {time.monotonic() - since:.0f} s"
+        return None
 
     def busy(self, window_s: float = 5.0) -> float:
         """Share of the last window_s seconds the decoder spent decoding."""
@@ -138,7 +149,7 @@ class DecodeScheduler:
                 beam_size = 1
             if not fut.set_running_or_notify_cancel():
                 continue
-            started = time.monotonic()
+            started = self._decoding_since = time.monotonic()
             try:
                 text = self.transcriber.decode_utterance(
                     samples, beam_size=beam_size, short_context=kind == PARTIAL or shared
@@ -146,6 +157,7 @@ class DecodeScheduler:
                 fut.set_result(text)
             except Exception as exc:  # handed to the call that asked
                 fut.set_exception(exc)
+            self._decoding_since = None
             with self._lock:
                 self._spans.append((started, time.monotonic()))
 
@@ -161,6 +173,16 @@ def get_scheduler(transcriber: Transcriber) -> DecodeScheduler:
         if key not in _schedulers:
             _schedulers[key] = DecodeScheduler(transcriber)
         return _schedulers[key]
+
+
+def health_check() -> str:
+    """Readiness: every live-call decoder started in this process is alive and not hung."""
+    with _schedulers_lock:
+        schedulers = list(_schedulers.values())
+    problems = [p for p in (s.problem() for s in schedulers) if p]
+    if problems:
+        raise RuntimeError("; ".join(problems))
+    return f"{len(schedulers)} decoder(s) running" if schedulers else "no live call yet"
 
 
 def _vad_model() -> Any:

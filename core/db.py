@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -40,10 +40,27 @@ class Base(DeclarativeBase):
     """Declarative base of all Hotline tables."""
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for url; SQLite gets WAL and foreign keys so it behaves like a server DB."""
+def pool_size_for(settings: Settings) -> int:
+    """Connections a service process needs at once: each request in flight holds one, each
+    embedded worker thread one, plus a few for readiness checks and start-up work (the KB
+    index syncs through a connection of its own). No limit: as many as the 40 threads that
+    run FastAPI's blocking handlers."""
+    return (settings.max_in_flight or 40) + settings.embedded_workers + 4
+
+
+def make_engine(url: str, *, pool_size: int | None = None) -> Engine:
+    """An engine for url; SQLite gets WAL and foreign keys so it behaves like a server DB.
+    pool_size defaults to what the configured process needs (pool_size_for); a caller that
+    waits longer than HOTLINE_DB_POOL_TIMEOUT_S for a connection gets an error (answered 503)
+    instead of queueing without end."""
+    settings = get_settings()
+    size = pool_size or pool_size_for(settings)
+    # A few more for bursts beyond the plan; not 2x: several processes share a PostgreSQL.
+    pool = {"pool_size": size, "max_overflow": 4, "pool_timeout": settings.db_pool_timeout_s}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -62,7 +79,7 @@ def make_engine(url: str) -> Engine:
                 conn.exec_driver_sql("BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 @lru_cache

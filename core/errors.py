@@ -6,9 +6,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.settings import get_settings
 
 log = logging.getLogger("hotline")
 
@@ -78,14 +81,22 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(OperationalError)
-    async def _busy(request: Request, exc: OperationalError) -> JSONResponse:
-        if "locked" in str(exc.orig).lower():
-            return JSONResponse(
-                error_body("busy", "The database is busy with another write; retry shortly."),
-                status_code=503,
-                headers={"Retry-After": "1"},
-            )
-        return await _unexpected(request, exc)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(DisconnectionError)
+    @app.exception_handler(PoolTimeoutError)
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The database is down, restarting, unreachable, locked or out of connections: the
+        # request wrote nothing (its transaction rolled back) and the same request can be
+        # sent again, so this is a 503 with Retry-After, not a 500.
+        retry = str(get_settings().retry_after_s)
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        if isinstance(exc, PoolTimeoutError) or "locked" in str(exc).lower():
+            code, message = "busy", "The database is busy; retry shortly."
+        else:
+            code, message = "database_unavailable", "The database cannot be reached; retry shortly."
+        return JSONResponse(
+            error_body(code, message), status_code=503, headers={"Retry-After": retry}
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -6,27 +6,44 @@ commit. Every try is kept (`notification_attempts`). The transport is pluggable 
 is); other channels register a sender with `register_sender`.
 When a delivery succeeds or finally fails, `notification.delivered` / `notification.failed` is
 published with the delivery, so domains (SLA "pushed" evidence, dispatch) can react.
+
+At least once, never twice to the receiver's knowledge. The queue may lose a message (Redis
+restarted, the write after commit failed) and a worker may die between the webhook's answer
+and its commit, so every pending delivery carries `next_attempt_at`, and a sweep every
+minute queues again those overdue by SWEEP_GRACE. A worker takes a delivery with a
+conditional UPDATE (a lease) before sending, so two workers never send it at once, and
+records the outcome only after the webhook answered. A delivery sent again after such a
+loss carries the same `Idempotency-Key` header (`hotline-delivery-<id>`): the receiver can
+recognise it. After notify_max_attempts failed tries it is `dead`: listed for admins at
+GET /api/v1/notifications/dead and sent again only on request.
 """
 
+import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import httpx
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from huey import crontab
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock, events
 from core.db import Base, JsonType, UTCDateTime, session_scope
 from core.settings import get_settings
-from core.tasks import enqueue_after_commit, queue
+from core.tasks import enqueue_after_commit, urgent
+
+log = logging.getLogger("hotline.notify")
 
 
 class NotificationDelivery(Base):
     """One message to one recipient, and where its delivery stands."""
 
     __tablename__ = "notification_deliveries"
-    __table_args__ = (Index("ix_notification_ref", "ref_type", "ref_id"),)
+    __table_args__ = (
+        Index("ix_notification_ref", "ref_type", "ref_id"),
+        Index("ix_notification_due", "status", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -37,8 +54,10 @@ class NotificationDelivery(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
     ref_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
     ref_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # pending|delivered|failed
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending|delivered|dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the next try is due (a pending delivery past it by SWEEP_GRACE was lost).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
@@ -64,14 +83,23 @@ class DeliveryError(Exception):
         self.status_code = status_code
 
 
-Sender = Callable[[str, dict[str, Any]], int]
+# url, payload, idempotency key (the same on every try of one delivery) → HTTP status.
+Sender = Callable[[str, dict[str, Any], str], int]
+# A pending delivery whose next try is this much overdue lost its queue message: sweep it.
+SWEEP_GRACE = timedelta(seconds=60)
+SWEEP_BATCH = 1000
 
 
-def post_json(url: str, payload: dict[str, Any]) -> int:
-    """Webhook transport: POST the payload as JSON; a non-2xx answer, or a WeCom-style
-    `{"errcode": n}` with n != 0, is a failure."""
+def post_json(url: str, payload: dict[str, Any], key: str) -> int:
+    """Webhook transport: POST the payload as JSON with an `Idempotency-Key` header; a non-2xx
+    answer, or a WeCom-style `{"errcode": n}` with n != 0, is a failure."""
     try:
-        resp = httpx.post(url, json=payload, timeout=get_settings().notify_timeout_s)
+        resp = httpx.post(
+            url,
+            json=payload,
+            headers={"Idempotency-Key": key},
+            timeout=get_settings().notify_timeout_s,
+        )
     except httpx.HTTPError as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
     if resp.status_code // 100 != 2:
@@ -145,6 +173,7 @@ def send_many(*, db: Session, messages: list[Message]) -> list[NotificationDeliv
             ref_id=None if m.ref_id is None else str(m.ref_id),
             status="pending",
             attempts=0,
+            next_attempt_at=_wall(),
         )
         for m in messages
     ]
@@ -156,34 +185,15 @@ def send_many(*, db: Session, messages: list[Message]) -> list[NotificationDeliv
     return deliveries
 
 
-def attempt(db: Session, delivery: NotificationDelivery) -> bool:
-    """Try once; record the attempt; publish the outcome when it is final. True if delivered."""
-    settings = get_settings()
-    now = clock.now()
-    delivery.attempts += 1
-    try:
-        status_code = _senders[delivery.channel](delivery.url, delivery.payload)
-    except DeliveryError as exc:
-        db.add(
-            NotificationAttempt(
-                delivery_id=delivery.id,
-                at=now,
-                ok=False,
-                status_code=exc.status_code,
-                error=str(exc),
-            )
-        )
-        delivery.last_error = str(exc)
-        if delivery.attempts >= settings.notify_max_attempts:
-            delivery.status = "failed"
-            events.publish("notification.failed", db=db, delivery=delivery)
-        return False
-    db.add(NotificationAttempt(delivery_id=delivery.id, at=now, ok=True, status_code=status_code))
-    delivery.status = "delivered"
-    delivery.delivered_at = now
-    delivery.last_error = None
-    events.publish("notification.delivered", db=db, delivery=delivery)
-    return True
+def delivery_key(delivery_id: int) -> str:
+    """The Idempotency-Key the receiver sees on every try of one delivery."""
+    return f"hotline-delivery-{delivery_id}"
+
+
+def _wall() -> datetime:
+    # Leases and retry times follow real time, like the queue's own ETAs (clock.now() is the
+    # business time that tests may stop).
+    return datetime.now(UTC)
 
 
 def retry_delay(attempts: int) -> float:
@@ -191,24 +201,147 @@ def retry_delay(attempts: int) -> float:
     return get_settings().notify_retry_base_s * 2 ** max(attempts - 1, 0)
 
 
-@queue.task()
+@urgent.task()
 def deliver_task(delivery_ids: list[int] | int) -> list[str]:
-    """Worker side of send(): one try per delivery, each in its own transaction, then a
+    """Worker side of send(): one try per delivery, each in its own transactions, then a
     retry of just that delivery scheduled with backoff if it failed. (A single id: a task
     queued before deliveries were batched.)"""
     ids = [delivery_ids] if isinstance(delivery_ids, int) else delivery_ids
-    return [_deliver_one(delivery_id) for delivery_id in ids]
+    outcomes = []
+    for delivery_id in ids:
+        try:
+            outcomes.append(_deliver_one(delivery_id))
+        except Exception:  # one delivery's failure must not hold up the rest of the batch
+            log.exception("delivery %s: try not recorded; the sweep takes it again", delivery_id)
+            outcomes.append("error")
+    return outcomes
+
+
+def _take(delivery_id: int) -> NotificationDelivery | None:
+    """Lease a pending delivery whose try is due to this worker (None: delivered, dead, or
+    another worker holds it), so no two workers send it at once on any database."""
+    now = _wall()
+    lease = timedelta(seconds=get_settings().notify_timeout_s + 10)
+    with session_scope() as db:
+        taken = db.execute(
+            update(NotificationDelivery)
+            .where(
+                NotificationDelivery.id == delivery_id,
+                NotificationDelivery.status == "pending",
+                or_(
+                    NotificationDelivery.next_attempt_at.is_(None),
+                    NotificationDelivery.next_attempt_at <= now + timedelta(seconds=1),
+                ),
+            )
+            .values(next_attempt_at=now + lease)
+        ).rowcount  # type: ignore[attr-defined]
+        if taken != 1:
+            return None
+        delivery = db.get(NotificationDelivery, delivery_id)
+        assert delivery is not None
+        db.expunge(delivery)
+        return delivery
 
 
 def _deliver_one(delivery_id: int) -> str:
+    taken = _take(delivery_id)
+    if taken is None:
+        return "skipped"
+    # The webhook is called outside any transaction; its answer is recorded afterwards. If
+    # that record is lost, the lease runs out, the sweep sends again, same Idempotency-Key.
+    try:
+        status_code: int | None = _senders[taken.channel](
+            taken.url, taken.payload, delivery_key(taken.id)
+        )
+        error = None
+    except DeliveryError as exc:
+        status_code, error = exc.status_code, str(exc)
     with session_scope() as db:
         delivery = db.get(NotificationDelivery, delivery_id, with_for_update=True)
         if delivery is None or delivery.status != "pending":
             return "skipped"
-        if attempt(db, delivery):
-            return "delivered"
-        if delivery.status == "failed":
-            return "failed"
+        outcome = record_attempt(db, delivery, status_code=status_code, error=error)
         delay = retry_delay(delivery.attempts)
-    deliver_task.schedule(args=([delivery_id],), delay=delay)
+    if outcome == "retrying":
+        deliver_task.schedule(args=([delivery_id],), delay=delay)
+    return outcome
+
+
+def record_attempt(
+    db: Session, delivery: NotificationDelivery, *, status_code: int | None, error: str | None
+) -> str:
+    """Record one try's answer (error None: delivered); publish the outcome when it is final.
+    Returns delivered, retrying or dead."""
+    settings = get_settings()
+    now = clock.now()
+    delivery.attempts += 1
+    db.add(
+        NotificationAttempt(
+            delivery_id=delivery.id, at=now, ok=error is None, status_code=status_code, error=error
+        )
+    )
+    if error is None:
+        delivery.status = "delivered"
+        delivery.delivered_at = now
+        delivery.last_error = None
+        delivery.next_attempt_at = None
+        events.publish("notification.delivered", db=db, delivery=delivery)
+        return "delivered"
+    delivery.last_error = error
+    if delivery.attempts >= settings.notify_max_attempts:
+        delivery.status = "dead"
+        delivery.next_attempt_at = None
+        events.publish("notification.failed", db=db, delivery=delivery)
+        return "dead"
+    delivery.next_attempt_at = _wall() + timedelta(seconds=retry_delay(delivery.attempts))
     return "retrying"
+
+
+def sweep(*, now: datetime | None = None) -> list[int]:
+    """Queue again the pending deliveries whose try is overdue by SWEEP_GRACE (their queue
+    message was lost, or the worker died mid-try, its lease long over); returns their ids.
+    They are marked due at once (next_attempt_at None), so any worker may take them."""
+    cutoff = (now or _wall()) - SWEEP_GRACE
+    overdue = (NotificationDelivery.status == "pending") & or_(
+        NotificationDelivery.next_attempt_at.is_(None),
+        NotificationDelivery.next_attempt_at < cutoff,
+    )
+    with session_scope() as db:
+        ids = list(
+            db.scalars(
+                select(NotificationDelivery.id)
+                .where(overdue)
+                .order_by(NotificationDelivery.id)
+                .limit(SWEEP_BATCH)
+            )
+        )
+        if ids:
+            db.execute(
+                update(NotificationDelivery)
+                .where(NotificationDelivery.id.in_(ids), overdue)
+                .values(next_attempt_at=None)
+            )
+    for i in range(0, len(ids), DELIVERY_BATCH):
+        deliver_task(ids[i : i + DELIVERY_BATCH])
+    if ids:
+        log.warning("re-queued %d deliveries whose try was overdue", len(ids))
+    return ids
+
+
+@urgent.periodic_task(crontab(minute="*"))
+def sweep_task() -> int:
+    """Every minute: deliveries that lost their queue message are queued again."""
+    return len(sweep())
+
+
+def revive(*, db: Session, delivery_id: int) -> NotificationDelivery | None:
+    """Send a dead delivery again (an admin fixed the receiver): pending, tries from zero,
+    same Idempotency-Key. None if there is no such dead delivery."""
+    delivery = db.get(NotificationDelivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.status != "dead":
+        return None
+    delivery.status = "pending"
+    delivery.attempts = 0
+    delivery.next_attempt_at = _wall()
+    enqueue_after_commit(db, deliver_task, [delivery_id])
+    return delivery

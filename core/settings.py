@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     embedded_workers: int = Field(
         default=2, ge=0, description="Worker threads the service runs itself (0: only external)."
     )
+    urgent_workers: int = Field(
+        default=2,
+        ge=1,
+        description="Threads of every worker (embedded or `hotline worker`) on the urgent queue: "
+        "push cards, alerts, escalations, dispatch (never behind a transcription).",
+    )
     notify_timeout_s: float = Field(default=5.0, gt=0, description="Per webhook delivery try.")
     notify_max_attempts: int = Field(default=5, ge=1)
     notify_retry_base_s: float = Field(
@@ -219,6 +225,34 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated addresses or networks allowed to connect to the "
         "AudioSocket door (e.g. 10.0.0.5,192.168.10.0/24); empty = any that reach it.",
+    )
+    max_in_flight: int = Field(
+        default=16,
+        ge=0,
+        description="HTTP requests one process works on at once (0: no limit); beyond it a "
+        "request waits up to in_flight_wait_s for a slot, then gets 503 with Retry-After. "
+        "The database pool is sized from it (docs/operations.md).",
+    )
+    in_flight_wait_s: float = Field(
+        default=10.0, ge=0, description="How long a request over max_in_flight waits for a slot."
+    )
+    retry_after_s: int = Field(
+        default=2, ge=1, description="Retry-After of a 503 (overload, database outage)."
+    )
+    db_pool_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest wait for a database connection (then 503)."
+    )
+    readyz_deadline_s: float = Field(
+        default=2.0, gt=0, description="/readyz: each check must answer within this."
+    )
+    stuck_after_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="/healthz turns 503 when requests are in flight and none has finished "
+        "for this long (the process is stuck; restart it).",
+    )
+    idempotency_ttl_h: float = Field(
+        default=24.0, gt=0, description="How long an Idempotency-Key's answer is kept."
     )
     host: str = "127.0.0.1"
     port: int = 8000

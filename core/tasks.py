@@ -4,6 +4,12 @@ One machine: the queue is a SQLite file under data_dir and the service runs its 
 threads. Several machines: point every service and `hotline worker` process at the same Redis
 (`HOTLINE_TASK_QUEUE_URL=redis://host:6379/0`); workers then run wherever they are started.
 Domains declare tasks with `@queue.task()` / `@queue.periodic_task()` in their `tasks` module.
+
+Two queues, each with worker threads of its own: `urgent` for time-critical work (push cards
+and alerts, SLA escalations, dispatch rematches and offer expiry), `queue` for the rest
+(transcription, imports, bridges, scans). Push cards waited 98-151 s behind two transcriptions
+when one queue carried everything; priorities would not help, a running decode keeps its
+thread.
 """
 
 import importlib
@@ -15,7 +21,7 @@ from huey import Huey
 from huey.consumer import Consumer
 from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from core.settings import Settings, get_settings
 
@@ -48,16 +54,25 @@ def _storage_args(settings: Settings) -> tuple[type, dict]:
 # Until configure() runs (service start, worker start, tests), tasks run inline, in memory.
 # Results are not kept: outcomes live in the domain tables, and Huey would keep every one.
 queue: Huey = Huey("hotline", immediate=True, utc=True, results=False)
+urgent: Huey = Huey("hotline-urgent", immediate=True, utc=True, results=False)
+QUEUES = (queue, urgent)
 
 
 def configure(settings: Settings | None = None) -> Huey:
-    """Point the queue at the storage the settings name (tasks stay registered)."""
+    """Point both queues at the storage the settings name (tasks stay registered); they share
+    the SQLite file or the Redis, under their own names."""
     storage_class, kwargs = _storage_args(settings or get_settings())
-    queue.storage_class = storage_class
-    queue.storage_kwargs = kwargs
-    queue._immediate = False  # the setter would rebuild storage once more; we do it here
-    queue.storage = queue.create_storage()
+    for q in QUEUES:
+        q.storage_class = storage_class
+        q.storage_kwargs = kwargs
+        q._immediate = False  # the setter would rebuild storage once more; we do it here
+        q.storage = q.create_storage()
     return queue
+
+
+def pending_count() -> int:
+    """Tasks waiting in both queues."""
+    return sum(q.pending_count() for q in QUEUES)
 
 
 def load_tasks() -> None:
@@ -81,40 +96,75 @@ CONSUMER_OPTIONS = {"worker_type": "thread", "periodic": True, "initial_delay": 
 
 
 def run_worker(workers: int) -> None:
-    """Run a standalone worker process until it is signalled to stop (`hotline worker`)."""
+    """Run a standalone worker process until it is signalled to stop (`hotline worker`):
+    `workers` threads on the main queue, HOTLINE_URGENT_WORKERS on the urgent one."""
     load_tasks()
-    Consumer(queue, workers=workers, **CONSUMER_OPTIONS).run()
+    fast = EmbeddedConsumer(
+        urgent, workers=get_settings().urgent_workers, check_worker_health=False,
+        **CONSUMER_OPTIONS,
+    )  # fmt: skip
+    fast.start()
+    try:
+        Consumer(queue, workers=workers, **CONSUMER_OPTIONS).run()
+    finally:
+        fast.stop(graceful=True)
 
 
-def start_worker(workers: int) -> Consumer:
-    """Start worker threads and the scheduler in this process (no signal handling)."""
+def start_worker(workers: int) -> list[Consumer]:
+    """Start worker threads and the schedulers in this process (no signal handling):
+    `workers` on the main queue, HOTLINE_URGENT_WORKERS on the urgent one."""
     load_tasks()
-    consumer = EmbeddedConsumer(
-        queue, workers=workers, check_worker_health=False, **CONSUMER_OPTIONS
+    consumers = []
+    for q, n in ((queue, workers), (urgent, get_settings().urgent_workers)):
+        consumer = EmbeddedConsumer(q, workers=n, check_worker_health=False, **CONSUMER_OPTIONS)
+        consumer.start()
+        consumers.append(consumer)
+    log.info(
+        "task workers started: %d + %d urgent thread(s) on %s",
+        workers,
+        get_settings().urgent_workers,
+        type(queue.storage).__name__,
     )
-    consumer.start()
-    log.info("task worker started: %d thread(s) on %s", workers, type(queue.storage).__name__)
-    return consumer
+    return consumers
 
 
-def stop_worker(consumer: Consumer) -> None:
-    """Stop a worker started by start_worker, letting running tasks finish."""
-    consumer.stop(graceful=True)
+def stop_worker(consumers: list[Consumer]) -> None:
+    """Stop the workers started by start_worker, letting running tasks finish."""
+    for consumer in consumers:
+        consumer.stop(graceful=True)
 
 
 def enqueue_after_commit(db: Session, task: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Queue task(*args) once db's transaction commits, so the worker sees the committed rows
-    (and nothing is queued for a transaction that rolls back)."""
+    (and nothing is queued for a transaction that rolls back).
 
-    sent = False
+    A queue that cannot be written to (Redis down, SQLite queue file locked) does not undo
+    the commit, and must not turn it into an error: the caller's change is durable and its
+    answer already decided (a 500 for a committed ticket made clients retry and duplicate
+    it). The failure is logged; work that must happen (push cards) has a sweep that finds
+    what was never queued."""
+
+    done = False
 
     def _send(session: Session) -> None:
-        nonlocal sent
+        nonlocal done
         # after_commit also fires when a savepoint (begin_nested) is released: only the
         # transaction's own commit makes the rows visible to the worker.
-        if sent or session.in_nested_transaction():
+        if done or session.in_nested_transaction():
             return
-        sent = True
-        task(*args, **kwargs)
+        done = True
+        try:
+            task(*args, **kwargs)
+        except Exception:
+            name = getattr(task, "name", getattr(task, "__name__", repr(task)))
+            log.exception("could not queue %s%r after commit; the commit stands", name, args)
+
+    def _forget(session: Session, previous: SessionTransaction) -> None:
+        # The transaction itself rolled back (not a savepoint): a later commit of the same
+        # session must not queue work for rows that are gone.
+        nonlocal done
+        if not previous.nested:
+            done = True
 
     event.listen(db, "after_commit", _send)
+    event.listen(db, "after_soft_rollback", _forget)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.db import session_scope
 from core.settings import get_settings
-from core.tasks import enqueue_after_commit, queue
+from core.tasks import enqueue_after_commit, queue, urgent
 from dispatch import service
 
 log = logging.getLogger("hotline.dispatch")
@@ -51,13 +51,13 @@ def run_rematch(trigger: str = "rematch", wait_s: float = 0.0) -> dict | None:
             time.sleep(0.05)
 
 
-@queue.task()
+@urgent.task()
 def rematch_task(trigger: str = "rematch") -> dict | None:
     """Re-match the open pool now (queued after events that may let a ticket be taken)."""
     return run_rematch(trigger)
 
 
-@queue.periodic_task(crontab(minute="*"))
+@urgent.periodic_task(crontab(minute="*"))
 def rematch_every_minute() -> None:
     """Re-match now, and schedule the runs between now and the next minute."""
     interval = get_settings().dispatch_rematch_interval_s
@@ -68,7 +68,7 @@ def rematch_every_minute() -> None:
     run_rematch()
 
 
-@queue.task()
+@urgent.task()
 def expire_offer_task(assignment_ids: list[int] | int) -> int:
     """The deadline of these offers (made together) passed: re-dispatch the unanswered ones.
     (A single id: a task queued before offers were batched.)"""

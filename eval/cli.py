@@ -189,3 +189,17 @@ def eval_dispatch(
     from eval.dispatch_eval import main
 
     sys.exit(main(service=service, database_url=database_url))
+
+
+@eval_app.command("load")
+def eval_load(
+    concurrency: Annotated[
+        list[int] | None, typer.Option(help="Concurrent intakes per burst (default 48).")
+    ] = None,
+    rounds: Annotated[int, typer.Option(help="Bursts per level.")] = 2,
+    database_url: Annotated[str | None, typer.Option(help="Default: a fresh SQLite.")] = None,
+) -> None:
+    """Concurrent text intakes against a real service: 2xx/503/other/timeouts, /healthz."""
+    from eval.load_bench import main
+
+    sys.exit(main(concurrency=concurrency or [48], rounds=rounds, database_url=database_url))

@@ -61,9 +61,11 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     # Server-rendered pages with their own HTML error pages (the API keeps JSON errors).
     app.mount("/console", create_console())
 
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict:
-        """Liveness."""
-        return {"status": "ok"}
+    from asr import streaming
+    from core import health
+    from knowledge_base import live_index
 
+    health.install(
+        app, checks={"index": live_index.health_check, "asr_decoder": streaming.health_check}
+    )
     return app

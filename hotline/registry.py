@@ -29,6 +29,7 @@ ROUTERS = (
     "knowledge_base.api:router",
     "sla.api:router",
     "dispatch.api:router",
+    "core.notify_api:router",
 )
 
 # `hotline NAME …` command groups of the domains (kb and token live in hotline.cli).
@@ -45,6 +46,7 @@ CLI_ENTRY_POINTS = "hotline.cli"
 MODEL_MODULES = (
     "core.auth",
     "core.notify",
+    "core.idempotency",
     "knowledge_base.models",
     "triage.models",
     "tickets.models",
@@ -73,6 +75,7 @@ HANDLER_MODULES = (
 # Modules that declare tasks; a worker imports them all so it can run any queued task.
 TASK_MODULES = (
     "core.notify",
+    "core.idempotency",
     "intake.jobs",
     "sla.tasks",
     "intake.import_tasks",

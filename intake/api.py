@@ -4,11 +4,12 @@ import asyncio
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from pydantic_core import to_jsonable_python
 from sqlalchemy.orm import Session
 
+from core import idempotency
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
 from core.errors import ApiError
@@ -29,16 +30,34 @@ class TextIn(BaseModel):
     channel: Literal["app", "web", "phone", "agent", "wechat", "cli", "api"] = "app"
 
 
+def caller_of(who: Principal) -> str:
+    """Whose Idempotency-Keys these are (keys of different tokens never collide)."""
+    return f"token:{who.token_id}"
+
+
 @router.post("/text", status_code=201)
 def post_text(
     body: TextIn,
     db: Session = Depends(get_db),
     who: Principal = Depends(require_roles(*INTAKE_ROLES)),
-) -> dict:
-    """Triage text and create a pre-diagnosed ticket."""
+    key: str | None = Depends(idempotency.key_header),
+) -> Any:
+    """Triage text and create a pre-diagnosed ticket. With an `Idempotency-Key`, a retry
+    returns the first answer and creates nothing."""
+    request = idempotency.Request(
+        caller_of(who),
+        key,
+        "POST /api/v1/intake/text",
+        idempotency.fingerprint(body.text, body.channel),
+    )
+    if (first := idempotency.replay(db=db, request=request)) is not None:
+        return first
     ticket = intake_text(db=db, text=body.text, channel=body.channel, actor=who.actor)
+    view = ticket_view(ticket)
+    if (first := idempotency.store(db=db, request=request, status_code=201, body=view)) is not None:
+        return first
     db.commit()
-    return ticket_view(ticket)
+    return view
 
 
 async def read_upload(file: UploadFile) -> bytes:
@@ -69,10 +88,20 @@ async def post_audio(
     ),
     db: Session = Depends(get_db),
     who: Principal = Depends(require_roles(*INTAKE_ROLES)),
+    key: str | None = Depends(idempotency.key_header),
 ) -> Any:
     """Transcribe a call recording and create its pre-diagnosed ticket (201), or, for a long
-    recording, queue it for a background worker and answer at once with the job (202)."""
+    recording, queue it for a background worker and answer at once with the job (202).
+    With an `Idempotency-Key`, a retry returns the first answer and creates nothing."""
     data = await read_upload(file)
+    request = idempotency.Request(
+        caller_of(who),
+        key,
+        "POST /api/v1/intake/audio",
+        idempotency.fingerprint(data, channel, str(background)),
+    )
+    if (first := idempotency.replay(db=db, request=request)) is not None:
+        return first
     decoded = await asyncio.to_thread(decode_or_reject, data)  # bad audio fails here, at once
     if background is None:
         background = decoded.duration > get_settings().async_audio_seconds
@@ -85,12 +114,17 @@ async def post_audio(
             channel=channel,
             actor=who.actor,
         )
-        db.commit()
         body = {"job": jobs.job_view(db, job), "status_url": f"/api/v1/intake/jobs/{job.id}"}
-        return JSONResponse(jsonable_encoder(body), status_code=202)
+        if first := idempotency.store(db=db, request=request, status_code=202, body=body):
+            return first
+        db.commit()
+        return JSONResponse(to_jsonable_python(body), status_code=202)
     ticket = ticket_from_audio(db=db, decoded=decoded, data=data, channel=channel, actor=who.actor)
+    view = ticket_view(ticket)
+    if first := idempotency.store(db=db, request=request, status_code=201, body=view):
+        return first
     db.commit()
-    return ticket_view(ticket)
+    return view
 
 
 @router.get("/jobs/{job_id}")

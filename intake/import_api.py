@@ -5,18 +5,20 @@ import json
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import idempotency
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
 from core.errors import ApiError, not_found
 from core.tasks import enqueue_after_commit
 from intake import excel_import, wechat_import
-from intake.api import read_upload
+from intake.api import caller_of, read_upload
 from intake.import_tasks import import_task, run_batch, upload_dir
 from intake.importer import batch_rows, batch_view, start_batch
 from intake.models import ImportBatch
@@ -33,7 +35,9 @@ def _store(data: bytes, filename: str) -> Path:
     return path
 
 
-def _queue_or_run(db: Session, batch: ImportBatch, wait: bool, response: Response) -> dict:
+def _queue_or_run(
+    db: Session, batch: ImportBatch, wait: bool, response: Response, request: idempotency.Request
+) -> Any:
     if wait:
         response.status_code = 201
         db.commit()
@@ -43,10 +47,19 @@ def _queue_or_run(db: Session, batch: ImportBatch, wait: bool, response: Respons
         assert done is not None
         if done.status == "failed":
             raise ApiError(422, "import_failed", done.error or "The import failed.")
-        return batch_view(done)
+        view = batch_view(done)
+        # Stored after the run (its report is the answer): a retry sent while the import
+        # still runs is not recognised and imports the sheet again.
+        if first := idempotency.store(db=db, request=request, status_code=201, body=view):
+            return first
+        db.commit()
+        return view
     enqueue_after_commit(db, import_task, batch.id)
+    view = batch_view(batch)
+    if first := idempotency.store(db=db, request=request, status_code=202, body=view):
+        return first
     db.commit()
-    return batch_view(batch)
+    return view
 
 
 def accept_excel(
@@ -115,12 +128,23 @@ async def post_excel(
     wait: bool = Form(default=False, description="Import in this request and return the report."),
     db: Session = Depends(get_db),
     who: Principal = Depends(IMPORT_ROLES),
-) -> dict:
+    key: str | None = Depends(idempotency.key_header),
+) -> Any:
     """Check the sheet now (422 and nothing stored when it cannot be imported), then import it
-    as a job; poll GET /api/v1/imports/{id} for progress and the per-row report."""
+    as a job; poll GET /api/v1/imports/{id} for progress and the per-row report. With an
+    `Idempotency-Key`, a retry returns the first answer and imports nothing."""
     data = await read_upload(file)
-    batch = accept_excel(db, data, file.filename or "upload.xlsx", mapping, who.actor)
-    return _queue_or_run(db, batch, wait, response)
+    filename = file.filename or "upload.xlsx"
+    request = idempotency.Request(
+        caller_of(who),
+        key,
+        "POST /api/v1/imports/excel",
+        idempotency.fingerprint(data, filename, mapping, str(wait)),
+    )
+    if (first := idempotency.replay(db=db, request=request)) is not None:
+        return first
+    batch = accept_excel(db, data, filename, mapping, who.actor)
+    return _queue_or_run(db, batch, wait, response, request)
 
 
 @router.post("/wechat", status_code=202)
@@ -132,12 +156,22 @@ async def post_wechat(
     wait: bool = Form(default=False),
     db: Session = Depends(get_db),
     who: Principal = Depends(IMPORT_ROLES),
-) -> dict:
-    """Find the repair requests in a chat export and create a pending-QC ticket for each."""
+    key: str | None = Depends(idempotency.key_header),
+) -> Any:
+    """Find the repair requests in a chat export and create a pending-QC ticket for each.
+    With an `Idempotency-Key`, a retry returns the first answer and imports nothing."""
     data = await read_upload(file)
     filename = file.filename or "chat.txt"
+    request = idempotency.Request(
+        caller_of(who),
+        key,
+        "POST /api/v1/imports/wechat",
+        idempotency.fingerprint(data, filename, str(window_minutes), staff, str(wait)),
+    )
+    if (first := idempotency.replay(db=db, request=request)) is not None:
+        return first
     batch = accept_wechat(db, data, filename, window_minutes, staff, who.actor)
-    return _queue_or_run(db, batch, wait, response)
+    return _queue_or_run(db, batch, wait, response, request)
 
 
 @router.get("/template", response_class=Response)

@@ -166,7 +166,6 @@ def run(job_id: str) -> str:
     job = _claim(job_id)
     if job is None:
         return "skipped"
-    data = (get_settings().data_dir / job.path).read_bytes()
     last = [0.0]
 
     def progress(share: float) -> None:
@@ -175,6 +174,9 @@ def run(job_id: str) -> str:
             _report_progress(job_id, share)
 
     try:
+        # Inside the try: an upload this machine cannot read (stored on another machine's
+        # disk) is a failed attempt, counted against MAX_ATTEMPTS, not a retry without end.
+        data = (get_settings().data_dir / job.path).read_bytes()
         decoded = decode_or_reject(data)
         transcript = transcribe_decoded(decoded, on_progress=progress)
         with session_scope() as db:

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from core.db import get_engine
+from core.db import get_engine, make_engine
 from core.settings import get_settings
 from knowledge_base.embeddings import Encoder, load_encoder
 from knowledge_base.index import HybridIndex
@@ -24,15 +24,30 @@ from knowledge_base.tokens import KBTokenizer
 
 log = logging.getLogger("hotline.kb")
 
-_lock = threading.RLock()
-_state: dict = {"index": None, "checksum": None, "checked_at": 0.0, "engine": None}
+# Why two locks and a connection of its own: requests hold a pooled connection while they ask
+# for the index. A sync that held a lock every request waits on while it waited for a pooled
+# connection froze the process under a burst (every connection held by a request waiting for
+# the lock). Now requests never wait on a sync (they use the index they have while one runs),
+# and the sync reads through its own one-connection engine that only the holder of _sync_lock
+# uses, so the lock holder never waits for a connection someone else holds.
+_sync_lock = threading.Lock()
+_encoder_lock = threading.Lock()
+_state: dict = {
+    "index": None,
+    "checksum": None,
+    "checked_at": 0.0,
+    "engine": None,
+    "sync_started": None,
+}
 _encoders: dict[str, Encoder] = {}
+# A sync (or first load) running longer than this makes the readiness check fail.
+SYNC_STUCK_S = 30.0
 
 
 def encoder(spec: str | None = None) -> Encoder:
     """The loaded encoder for spec (default: the configured one), loaded once per process."""
     spec = spec or get_settings().embedding_model
-    with _lock:
+    with _encoder_lock:
         if spec not in _encoders:
             _encoders[spec] = load_encoder(spec, get_settings().encoder_threads)
         return _encoders[spec]
@@ -44,32 +59,85 @@ def is_loaded() -> bool:
 
 
 def get_index(bind: Engine | None = None) -> HybridIndex:
-    """The live index, built or loaded on first use and synced at most every interval."""
-    settings = get_settings()
-    with _lock:
-        if _state["index"] is None:
-            engine = bind or get_engine()
-            enc = encoder()
-            tok = KBTokenizer()
-            index = HybridIndex.load(settings.index_dir, enc, tok) or HybridIndex(enc, tok)
-            _state.update(index=index, engine=engine, checksum=None, checked_at=0.0)
-            _sync(engine, force=True)
-        elif time.monotonic() - _state["checked_at"] >= settings.index_sync_interval_s:
-            _sync(_state["engine"], force=False)
-        return _state["index"]
+    """The live index, built or loaded on first use and synced at most every interval.
+
+    Only the first call waits (for the index to exist); later calls start a due sync when
+    none is running and otherwise answer with the index as it is."""
+    index = _state["index"]
+    if index is None:
+        with _sync_lock:
+            if _state["index"] is None:
+                _load(bind or get_engine())
+            return _state["index"]
+    due = time.monotonic() - _state["checked_at"] >= get_settings().index_sync_interval_s
+    if due and _sync_lock.acquire(blocking=False):
+        try:
+            _sync_guarded(force=False)
+        finally:
+            _sync_lock.release()
+    return index
 
 
-def sync_now(bind: Engine | None = None) -> None:
-    """Reconcile with the database immediately (called after a publish commits)."""
-    with _lock:
+def sync_now() -> None:
+    """Reconcile with the database immediately (called after a publish commits): waits for a
+    sync already running, whose read may predate the commit, then syncs again."""
+    if _state["index"] is None:
+        return
+    with _sync_lock:
         if _state["index"] is not None:
-            _sync(bind or _state["engine"], force=False)
+            _sync_guarded(force=False)
 
 
 def reset() -> None:
     """Forget the live index (tests, or after the data directory changes)."""
-    with _lock:
-        _state.update(index=None, checksum=None, checked_at=0.0, engine=None)
+    with _sync_lock:
+        if _state["engine"] is not None:
+            _state["engine"].dispose()
+        _state.update(index=None, checksum=None, checked_at=0.0, engine=None, sync_started=None)
+
+
+def health_check() -> str:
+    """Readiness: the index is loaded and no sync has been stuck; raises RuntimeError if not.
+    Also starts a due sync, so an idle process notices a database it cannot read."""
+    started = _state["sync_started"]
+    if started is not None and time.monotonic() - started > SYNC_STUCK_S:
+        raise RuntimeError(f"index sync running for {time.monotonic() - started:.0f} s")
+    index = get_index()
+    return f"{len(index)} entries"
+
+
+def _load(bind: Engine) -> None:
+    """First use in this process: the persisted copy (or an empty index), then a full sync.
+    Caller holds _sync_lock."""
+    settings = get_settings()
+    enc = encoder()
+    tok = KBTokenizer()
+    index = HybridIndex.load(settings.index_dir, enc, tok) or HybridIndex(enc, tok)
+    # One connection of its own, used only under _sync_lock (see the comment on the locks).
+    engine = make_engine(bind.url.render_as_string(hide_password=False), pool_size=1)
+    _state.update(checksum=None, checked_at=0.0)
+    _state["sync_started"] = time.monotonic()
+    try:
+        _sync(engine, index, force=True)
+    except Exception:
+        engine.dispose()
+        raise
+    finally:
+        _state["sync_started"] = None
+    _state.update(index=index, engine=engine)
+
+
+def _sync_guarded(*, force: bool) -> None:
+    """A sync under _sync_lock (held by the caller); a failure keeps the index as it is."""
+    _state["sync_started"] = time.monotonic()
+    try:
+        _sync(_state["engine"], _state["index"], force=force)
+    except Exception:
+        # Searching a slightly stale index beats failing the request; readiness tells.
+        _state["checked_at"] = time.monotonic()
+        log.warning("KB index sync failed; keeping the index as it is", exc_info=True)
+    finally:
+        _state["sync_started"] = None
 
 
 def _checksum(db: Session) -> tuple[int, int]:
@@ -81,8 +149,7 @@ def _checksum(db: Session) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def _sync(engine: Engine, *, force: bool) -> None:
-    index: HybridIndex = _state["index"]
+def _sync(engine: Engine, index: HybridIndex, *, force: bool) -> None:
     with Session(engine) as db:
         checksum = _checksum(db)
         _state["checked_at"] = time.monotonic()

@@ -288,7 +288,7 @@ def _schedule_index_sync(db: Session) -> None:
         from knowledge_base import live_index
 
         if live_index.is_loaded():
-            live_index.sync_now(bind=session.get_bind())
+            live_index.sync_now()
 
     def _after_rollback(session: Session) -> None:
         session.info.pop("kb_sync_scheduled", None)

@@ -7,14 +7,14 @@ from huey import crontab
 
 from core import clock
 from core.db import session_scope
-from core.tasks import queue
+from core.tasks import queue, urgent
 from sla import escalation, holiday_watch, service
 
 log = logging.getLogger("hotline.sla")
 
 
 # Retries cover transient database errors (SQLite's "database is locked" under contention).
-@queue.task(retries=3, retry_delay=1)
+@urgent.task(retries=3, retry_delay=1)
 def fire_task(ticket_id: int, kind: str, deadline_iso: str, level: str) -> None:
     """Fire one escalation level at its instant; re-arm if the worker picked it up early.
 
@@ -31,7 +31,7 @@ def fire_task(ticket_id: int, kind: str, deadline_iso: str, level: str) -> None:
     log.debug("escalation %s %s %s %s: %s", ticket_id, kind, deadline_iso, level, outcome)
 
 
-@queue.task(retries=3, retry_delay=1)
+@urgent.task(retries=3, retry_delay=1)
 def collaboration_overdue_task(collaboration_id: int) -> None:
     """A collaboration request's due time: escalate it if still unanswered (exactly once;
     the minute sweep is the backstop); re-arm if the worker picked it up early."""
@@ -44,7 +44,7 @@ def collaboration_overdue_task(collaboration_id: int) -> None:
     log.debug("collaboration %s overdue check: %s", collaboration_id, outcome)
 
 
-@queue.task(retries=3, retry_delay=2)
+@urgent.task(retries=3, retry_delay=2)
 def flush_digest_task(recipient: str) -> None:
     """Send the alerts held for recipient as one digest."""
     with session_scope() as db:
@@ -58,7 +58,7 @@ def refresh_calendar_task(calendar_id: int) -> None:
         service.refresh_open(db, calendar_id)
 
 
-@queue.periodic_task(crontab(minute="*"))
+@urgent.periodic_task(crontab(minute="*"))
 def sweep_task() -> None:
     """Safety net, every minute: fire what a lost schedule missed, flush old held alerts."""
     with session_scope() as db:

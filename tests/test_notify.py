@@ -5,12 +5,14 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from core import tasks
 from core.db import session_scope
 from core.notify import NotificationAttempt, NotificationDelivery, send
 from tests.conftest import Service, start_service
@@ -22,12 +24,16 @@ class Hook:
     def __init__(self) -> None:
         self.script: list[tuple[int, dict]] = []
         self.received: list[dict] = []
+        self.keys: list[str | None] = []  # Idempotency-Key of every request
+        self.delay_s = 0.0
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 hook.received.append(json.loads(body))
+                hook.keys.append(self.headers.get("Idempotency-Key"))
+                time.sleep(hook.delay_s)
                 status, answer = hook.script.pop(0) if hook.script else (200, {"errcode": 0})
                 data = json.dumps(answer).encode()
                 self.send_response(status)
@@ -119,7 +125,7 @@ def test_gives_up_after_the_last_try(svc: Service, hook: Hook, listen) -> None:
     failed = listen("notification.failed")
     hook.script = [(503, {})] * 3
     d = _wait(_send(hook.url, "x"))
-    assert d.status == "failed" and d.attempts == 3
+    assert d.status == "dead" and d.attempts == 3
     assert "HTTP 503" in (d.last_error or "")
     assert d.id in [e["delivery"].id for e in failed]
 
@@ -137,3 +143,143 @@ def test_nothing_is_sent_for_a_rolled_back_transaction(svc: Service, hook: Hook)
             ).all()
             == []
         )
+
+
+def _after_grace() -> datetime:
+    from datetime import UTC
+
+    from core.notify import SWEEP_GRACE
+
+    return datetime.now(UTC) + SWEEP_GRACE + timedelta(seconds=30)
+
+
+def test_every_try_of_a_delivery_carries_one_idempotency_key(svc: Service, hook: Hook) -> None:
+    hook.script = [(500, {})]
+    d = _wait(_send(hook.url, "重试"))
+    assert d.status == "delivered" and d.attempts == 2
+    assert hook.keys == [f"hotline-delivery-{d.id}"] * 2
+
+
+def test_a_lost_queue_message_is_swept_and_delivered(
+    svc: Service, hook: Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue write after commit fails (Redis down): the delivery stays pending and the
+    sweep delivers it once its try is overdue."""
+    from core import notify, tasks
+
+    with monkeypatch.context() as m:
+        m.setattr(tasks.urgent.storage, "enqueue", _raise_connection_error)
+        delivery_id = _send(hook.url, "丢失的卡片")
+    time.sleep(0.5)
+    assert hook.received == []
+    assert delivery_id not in notify.sweep()  # not overdue yet: its first try is still due
+    assert delivery_id in notify.sweep(now=_after_grace())
+    d = _wait(delivery_id)
+    assert d.status == "delivered"
+    assert hook.keys == [f"hotline-delivery-{delivery_id}"]
+
+
+def _raise_connection_error(*args: object, **kwargs: object) -> None:
+    raise ConnectionError("queue unreachable")
+
+
+def test_a_card_sent_but_not_recorded_is_resent_with_the_same_key(
+    svc: Service, hook: Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker dies (here: its database write fails) after the webhook answered: the
+    delivery is still pending, the sweep sends it again, and the receiver sees one key."""
+    from core import notify
+
+    real = notify.record_attempt
+    failed_once: list[int] = []
+
+    def record_fails_once(db, delivery, **kw):  # type: ignore[no-untyped-def]
+        if not failed_once:
+            failed_once.append(delivery.id)
+            raise ConnectionError("database went away")
+        return real(db, delivery, **kw)
+
+    monkeypatch.setattr(notify, "record_attempt", record_fails_once)
+    delivery_id = _send(hook.url, "已送达未记录")
+    deadline = time.monotonic() + 20
+    while not failed_once and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert failed_once == [delivery_id]
+    with session_scope() as db:
+        assert db.get(NotificationDelivery, delivery_id).status == "pending"
+    notify.sweep(now=_after_grace())
+    d = _wait(delivery_id)
+    assert d.status == "delivered" and d.attempts == 1
+    assert len(hook.keys) == 2  # sent twice …
+    assert set(hook.keys) == {f"hotline-delivery-{delivery_id}"}  # … one delivery to the receiver
+
+
+def test_concurrent_runs_of_one_delivery_send_it_once(
+    svc: Service, hook: Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep and the original message (or two sweeps) run the same delivery at once."""
+    from core import notify, tasks
+
+    with monkeypatch.context() as m:
+        m.setattr(tasks.urgent.storage, "enqueue", _raise_connection_error)
+        delivery_id = _send(hook.url, "并发")
+    hook.delay_s = 0.5
+    outcomes: list[str] = []
+    threads = [
+        threading.Thread(
+            target=lambda: outcomes.extend(notify.deliver_task.call_local([delivery_id]))
+        )
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["delivered", "skipped", "skipped", "skipped"]
+    assert hook.keys == [f"hotline-delivery-{delivery_id}"]
+
+
+def test_dead_deliveries_are_listed_for_admins_and_can_be_sent_again(
+    svc: Service, hook: Hook
+) -> None:
+    hook.script = [(503, {})] * 3
+    dead = _wait(_send(hook.url, "死信"))
+    assert dead.status == "dead"
+    listed = svc.client.get("/api/v1/notifications/dead", headers=svc.headers("supervisor"))
+    assert listed.status_code == 200
+    item = next(i for i in listed.json()["items"] if i["id"] == dead.id)
+    assert item["attempts"] == 3 and "HTTP 503" in item["last_error"]
+    assert item["idempotency_key"] == f"hotline-delivery-{dead.id}"
+    denied = svc.client.get("/api/v1/notifications/dead", headers=svc.headers("agent"))
+    assert denied.status_code == 403
+    again = svc.client.post(
+        f"/api/v1/notifications/{dead.id}/retry", headers=svc.headers("supervisor")
+    )
+    assert again.status_code == 200 and again.json()["status"] == "pending"
+    assert _wait(dead.id).status == "delivered"
+    assert set(hook.keys) == {f"hotline-delivery-{dead.id}"}
+    listed = svc.client.get("/api/v1/notifications/dead", headers=svc.headers("supervisor"))
+    assert dead.id not in [i["id"] for i in listed.json()["items"]]
+
+
+_release_bulk = threading.Event()
+
+
+@tasks.queue.task()
+def _hold_a_bulk_worker() -> None:
+    """Stands in for a long transcription: keeps one main-queue worker thread busy."""
+    _release_bulk.wait(60)
+
+
+def test_push_cards_do_not_wait_behind_long_bulk_work(svc: Service, hook: Hook) -> None:
+    from core.settings import get_settings
+
+    _release_bulk.clear()
+    try:
+        for _ in range(get_settings().embedded_workers + 1):  # every thread busy, one waiting
+            _hold_a_bulk_worker()
+        d = _wait(_send(hook.url, "紧急工单"))
+        assert d.status == "delivered"
+        assert tasks.queue.pending_count() >= 1  # the main queue is still backed up
+    finally:
+        _release_bulk.set()

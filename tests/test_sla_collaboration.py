@@ -166,7 +166,7 @@ def test_two_workers_and_the_sweep_racing_alert_once(env: Env) -> None:
         t.start()
     for t in sweepers:
         t.join()
-    wait_for(lambda: tasks.queue.pending_count() == 0)
+    wait_for(lambda: tasks.pending_count() == 0)
     rows = escalations()
     assert [(r.ticket_id, r.level) for r in rows] == [(ticket_id, "overdue")]
     wait_for(lambda: all(env.overdue_alerts()))

@@ -53,7 +53,7 @@ def deliveries(kind: str) -> list[NotificationDelivery]:
 
 
 def queue_idle() -> bool:
-    return tasks.queue.pending_count() == 0
+    return tasks.pending_count() == 0
 
 
 def test_each_level_fires_once_with_two_workers_racing(env: WorkerEnv) -> None:

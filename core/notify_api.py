@@ -1,0 +1,87 @@
+"""Dead letters of outgoing notifications: what could not be delivered, and sending it again."""
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import notify
+from core.auth import Principal, Role, require_roles
+from core.deps import get_db
+from core.errors import ApiError
+
+router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+
+
+class DeliveryOut(BaseModel):
+    """One delivery as admins see it."""
+
+    id: int
+    kind: str
+    channel: str
+    recipient: str
+    url: str
+    ref_type: str | None
+    ref_id: str | None
+    status: str
+    attempts: int
+    created_at: datetime
+    last_error: str | None
+    idempotency_key: str
+
+
+class DeliveryList(BaseModel):
+    """A page of deliveries, oldest first."""
+
+    items: list[DeliveryOut]
+
+
+def _out(d: notify.NotificationDelivery) -> DeliveryOut:
+    return DeliveryOut(
+        id=d.id,
+        kind=d.kind,
+        channel=d.channel,
+        recipient=d.recipient,
+        url=d.url,
+        ref_type=d.ref_type,
+        ref_id=d.ref_id,
+        status=d.status,
+        attempts=d.attempts,
+        created_at=d.created_at,
+        last_error=d.last_error,
+        idempotency_key=notify.delivery_key(d.id),
+    )
+
+
+@router.get("/dead", response_model=DeliveryList)
+def list_dead(
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0),
+    db: Session = Depends(get_db),
+    _: Principal = Depends(require_roles(Role.supervisor)),
+) -> DeliveryList:
+    """Deliveries that failed every try (push cards, alerts): the dead-letter list."""
+    rows = db.scalars(
+        select(notify.NotificationDelivery)
+        .where(notify.NotificationDelivery.status == "dead")
+        .order_by(notify.NotificationDelivery.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return DeliveryList(items=[_out(d) for d in rows])
+
+
+@router.post("/{delivery_id}/retry", response_model=DeliveryOut)
+def retry_dead(
+    delivery_id: int,
+    db: Session = Depends(get_db),
+    _: Principal = Depends(require_roles(Role.supervisor)),
+) -> DeliveryOut:
+    """Send a dead delivery again (same Idempotency-Key), e.g. after its receiver was fixed."""
+    delivery = notify.revive(db=db, delivery_id=delivery_id)
+    if delivery is None:
+        raise ApiError(404, "not_found", f"No dead delivery with id {delivery_id}.")
+    db.commit()
+    return _out(delivery)
