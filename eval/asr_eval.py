@@ -62,7 +62,7 @@ def main() -> None:
     for ref in refs:
         samples = load(ref["file"])
         seconds = len(samples) / 16000
-        typed = triage_text(ref["text"])["diagnosis"]
+        typed = triage_text(ref["text"]).diagnosis
         for label, data in variants(samples, ref["file"][:3]):
             decoded = decode(data, max_seconds=600)
             t0 = time.perf_counter()
@@ -92,7 +92,7 @@ def main() -> None:
             if label.endswith("8k-ulaw") and ref.get("expected_kb_id") is not None:
                 labelled += 1
                 typed_hits += typed["kb_id"] == ref["expected_kb_id"]
-                heard = triage_text(hyp)["diagnosis"] if hyp.strip() else {"kb_id": None}
+                heard = triage_text(hyp).diagnosis if hyp.strip() else {"kb_id": None}
                 audio_hits += heard["kb_id"] == ref["expected_kb_id"]
     _print(rows, typed_hits, audio_hits, labelled)
 

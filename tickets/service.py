@@ -12,6 +12,7 @@ from core import clock, events
 from core.errors import ApiError, not_found
 from tickets.models import ReviewCorrection, Ticket, TicketEvent
 from tickets.states import FINAL, check_transition
+from triage.result import TriageResult
 
 # Fields kept as columns (for filtering) as well as in the `fields` JSON.
 COLUMN_FIELDS = (
@@ -59,7 +60,7 @@ def record_event(
 def create_from_triage(
     *,
     db: Session,
-    triage: dict[str, Any],
+    triage: TriageResult,
     channel: str,
     actor: str,
     source: str | None = None,
@@ -71,8 +72,8 @@ def create_from_triage(
     hold_for_qc (the reason), to pending_qc: imported tickets wait for a quality check before
     anything (dispatch, SLA) acts on them."""
     now = clock.now()
-    fields = {k: v for k, v in triage["fields"].items()}
-    diagnosis = triage["diagnosis"]
+    fields = dict(triage.fields)
+    diagnosis = triage.diagnosis
     ticket = Ticket(
         number=uuid.uuid4().hex[:32],
         status="new",
@@ -81,17 +82,17 @@ def create_from_triage(
         created_at=now,
         updated_at=now,
         reported_at=reported_at or now,
-        description=triage["text"],
-        normalized_text=triage["normalized_text"],
+        description=triage.text,
+        normalized_text=triage.normalized_text,
         transcript=transcript,
         fields=fields,
-        required_fields=triage["required_fields"],
+        required_fields=triage.required_fields,
         diagnosis=diagnosis,
         kb_id=diagnosis.get("kb_id"),
         confidence=float(diagnosis.get("confidence", 0.0)),
         no_match=bool(diagnosis.get("no_match")),
-        severity=triage.get("severity"),
-        sla_class=triage.get("sla_class", "P3"),
+        severity=triage.severity,
+        sla_class=triage.sla_class,
         **{k: fields.get(k) for k in COLUMN_FIELDS if k in fields},
     )
     db.add(ticket)

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from core.auth import Principal, Role, require_roles
 from triage import field_chain
+from triage.result import TriageResult
 from triage.rules import get_rules
 from triage.service import triage_text
 
@@ -30,7 +31,7 @@ class ChainIn(BaseModel):
 def preview(
     body: PreviewIn,
     _: Principal = Depends(require_roles(Role.agent, Role.knowledge_engineer, Role.supervisor)),
-) -> dict:
+) -> TriageResult:
     """What triage would make of text; creates nothing."""
     return triage_text(body.text)
 
