@@ -12,7 +12,9 @@ from core import clock, events
 from core.errors import ApiError, not_found
 from tickets.models import ReviewCorrection, Ticket, TicketEvent
 from tickets.states import FINAL, check_transition
+from triage import field_chain
 from triage.result import TriageResult
+from triage.rules import get_rules
 
 # Fields kept as columns (for filtering) as well as in the `fields` JSON.
 COLUMN_FIELDS = (
@@ -286,6 +288,22 @@ def _announce(db: Session, ticket: Ticket, old: str) -> None:
         events.publish("ticket.triaged", db=db, ticket=ticket)
 
 
+def required_fields(
+    db: Session, ticket: Ticket, fields: dict[str, Any], kb_id: str | None
+) -> list[dict[str, Any]]:
+    """The field chain on these values: each field it requires, and whether it is missing.
+    Its fault_mentions conditions read the caller's words plus the chosen entry's title and
+    symptoms (as triage does). A review asks here, through the API or the console."""
+    from knowledge_base.models import KBEntry
+
+    text = ticket.normalized_text
+    if kb_id:
+        entry = db.get(KBEntry, kb_id)
+        content = (entry.published if entry else None) or {}
+        text += " " + content.get("title", "") + " " + " ".join(content.get("symptoms", []))
+    return field_chain.evaluate(get_rules(), {**fields, "kb_id": kb_id}, text)
+
+
 def review(
     *,
     db: Session,
@@ -345,6 +363,8 @@ def review(
         ticket.diagnosis = diagnosis
         ticket.kb_id = corrected
         ticket.no_match = corrected is None
+    # The chain on the reviewed values (a corrected product or entry brings its fields).
+    ticket.required_fields = required_fields(db, ticket, ticket.fields, ticket.kb_id)
     now = clock.now()
     db.add(
         ReviewCorrection(
