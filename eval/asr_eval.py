@@ -55,7 +55,7 @@ def main() -> None:
     demo_workspace()
     refs = [json.loads(x) for x in (FIXTURES / "references.jsonl").read_text().splitlines() if x]
     get_transcriber()  # load ours before timing
-    plain = WhisperModel(_model_path(), device="cpu", compute_type="int8")
+    plain = WhisperModel(model_path(), device="cpu", compute_type="int8")
     norm = get_normalizer()
     rows = []
     typed_hits = audio_hits = labelled = 0
@@ -97,7 +97,8 @@ def main() -> None:
     _print(rows, typed_hits, audio_hits, labelled)
 
 
-def _model_path() -> str:
+def model_path() -> str:
+    """The Whisper model folder Hotline uses (the plain baseline decodes with the same)."""
     from asr.model_store import ensure_model
     from core.settings import get_settings
 
