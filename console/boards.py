@@ -179,8 +179,8 @@ DISPATCH_PAGE = 200
 
 def dispatch_snapshot(db: Session) -> dict[str, Any]:
     """Technicians (with today's load) and the newest open tickets with their technician."""
-    from dispatch import service as dispatch
     from dispatch import technicians as techs
+    from dispatch import views as dispatch_views
     from dispatch.models import ACTIVE_ASSIGNMENT, Assignment
 
     people = techs.list_all(db, active_only=True)
@@ -202,7 +202,7 @@ def dispatch_snapshot(db: Session) -> dict[str, Any]:
             .order_by(Assignment.id)
         )
     }
-    pending = {p["ticket_id"]: p for p in dispatch.pending_queue(db)}
+    pending = {p["ticket_id"]: p for p in dispatch_views.pending_queue(db)}
     names = {t.id: t.name for t in people}
     points = [
         {"lat": t.lat, "lon": t.lon, "kind": "technician", "label": f"技术员 {t.name}"}
@@ -251,7 +251,7 @@ def reassign(
     viewer: Viewer = Depends(SUPERVISORS),
 ) -> Response:
     """A supervisor's override: the ticket goes to the chosen technician, reason recorded."""
-    from dispatch import service as dispatch
+    from dispatch import offers
 
     tech = str(form.get("technician_id", ""))
     if not tech.isdigit():
@@ -259,7 +259,7 @@ def reassign(
     reason = str(form.get("reason", "")).strip()
     if not reason:
         raise ApiError(422, "reason_required", "改派必须填写原因。")
-    dispatch.reassign(
+    offers.reassign(
         db, ticket_id=ticket_id, technician_id=int(tech), reason=reason, actor=viewer.actor
     )
     db.commit()

@@ -20,7 +20,6 @@ from knowledge_base.models import KBEntry
 from tickets import service as tickets
 from tickets.models import Ticket
 from tickets.recordings import load_recording, recording_path
-from triage import field_chain
 from triage.rules import TriageRules, get_rules
 
 router = APIRouter(prefix="/review")
@@ -81,17 +80,6 @@ def _field_specs(rules: TriageRules) -> list[dict[str, Any]]:
     ]
 
 
-def chain_fault_text(db: Session, ticket: Ticket, kb_id: str | None) -> str:
-    """What the chain's fault_mentions conditions look at: the caller's words plus the chosen
-    entry's title and symptoms (as triage does)."""
-    text = ticket.normalized_text
-    if kb_id:
-        entry = db.get(KBEntry, kb_id)
-        content = (entry.published if entry else None) or {}
-        text += " " + content.get("title", "") + " " + " ".join(content.get("symptoms", []))
-    return text
-
-
 def _parse_form(form: Any, rules: TriageRules) -> tuple[dict[str, Any], str | None, bool, str]:
     """Field values, chosen kb_id, no_match flag and note from a posted review form."""
     values: dict[str, Any] = {}
@@ -117,13 +105,10 @@ def _parse_form(form: Any, rules: TriageRules) -> tuple[dict[str, Any], str | No
 
 
 def missing_required(
-    db: Session, ticket: Ticket, values: dict[str, Any], kb_id: str | None, rules: TriageRules
+    db: Session, ticket: Ticket, values: dict[str, Any], kb_id: str | None
 ) -> list[dict[str, Any]]:
     """The chain's required fields still empty for these values (the server-side check)."""
-    required = field_chain.evaluate(
-        rules, {**values, "kb_id": kb_id}, chain_fault_text(db, ticket, kb_id)
-    )
-    return [r for r in required if r["missing"]]
+    return [r for r in tickets.required_fields(db, ticket, values, kb_id) if r["missing"]]
 
 
 def _ticket_page(
@@ -265,7 +250,7 @@ def submit_review(
     rules = get_rules()
     values, kb_id, no_match, note = _parse_form(form, rules)
     choice = NO_MATCH if no_match else kb_id
-    missing = missing_required(db, ticket, values, None if no_match else kb_id, rules)
+    missing = missing_required(db, ticket, values, None if no_match else kb_id)
     if missing:
         names = "、".join(m["label"] for m in missing)
         return _ticket_page(
@@ -290,10 +275,6 @@ def submit_review(
         fields=changed,
         note=note or None,
         expected_version=int(version) if version.isdigit() else None,
-    )
-    # The chain is re-evaluated on the reviewed values (a corrected product brings its fields).
-    ticket.required_fields = field_chain.evaluate(
-        rules, {**ticket.fields, "kb_id": ticket.kb_id}, chain_fault_text(db, ticket, ticket.kb_id)
     )
     db.flush()
     rows, _ = queue(db, limit=1)

@@ -20,6 +20,7 @@ from knowledge_base.index import HybridIndex
 from knowledge_base.models import KBEntry
 from knowledge_base.tokens import KBTokenizer
 from triage import confidence
+from triage.result import TriageResult
 from triage.service import triage_text
 
 _lock = threading.Lock()
@@ -55,10 +56,10 @@ def draft_index(db: Session) -> tuple[HybridIndex, list[str], float]:
         return copy, [k for k, _, _ in drafts], (time.perf_counter() - started) * 1000
 
 
-def _ranked(result: dict[str, Any]) -> list[dict[str, Any]]:
+def _ranked(result: TriageResult) -> list[dict[str, Any]]:
     return [
         {"kb_id": c["kb_id"], "title": c["title"], "confidence": c["confidence"], "rank": i}
-        for i, c in enumerate(result["diagnosis"]["candidates"], start=1)
+        for i, c in enumerate(result.diagnosis["candidates"], start=1)
     ]
 
 
@@ -116,18 +117,18 @@ def compare(db: Session, text: str) -> dict[str, Any]:
         c["is_draft"] = c["kb_id"] in draft_ids
     return {
         "text": text,
-        "fields": {k: v for k, v in current["fields"].items() if v},
+        "fields": {k: v for k, v in current.fields.items() if v},
         "current": {
-            "no_match": current["diagnosis"]["no_match"],
+            "no_match": current.diagnosis["no_match"],
             "ranked": _ranked(current),
-            "ms": current["latency_ms"],
-            "confidence": current["diagnosis"]["confidence"],
-            "threshold": current["diagnosis"]["threshold"],
-            "reason": _reason(current["diagnosis"].get("no_match_reason")),
+            "ms": current.latency_ms,
+            "confidence": current.diagnosis["confidence"],
+            "threshold": current.diagnosis["threshold"],
+            "reason": _reason(current.diagnosis.get("no_match_reason")),
             "calibration": calibration_summary(db),
         },
         "draft": {
-            "no_match": drafted["diagnosis"]["no_match"],
+            "no_match": drafted.diagnosis["no_match"],
             "ranked": after,
             "ms": round(draft_ms, 1),
             "build_ms": round(build_ms, 1),

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
 from core.errors import ApiError
-from dispatch import schemas, service, tasks, technicians
+from dispatch import answers, offers, schemas, service, tasks, technicians, views
 from dispatch.models import Technician
 from dispatch.parts_api import router as parts_router
 from tickets.service import get_ticket
@@ -138,7 +138,7 @@ def me(
     return {
         **_tech_view(db, tech),
         "assignments": [
-            service.assignment_view(a) for a in service.technician_assignments(db, tech.id)
+            views.assignment_view(a) for a in views.technician_assignments(db, tech.id)
         ],
     }
 
@@ -176,9 +176,9 @@ def accept(
 ) -> dict:
     """Accept an offer (the technician's own, or a supervisor on their behalf)."""
     tech = _me(db, who) if who.role is Role.technician else None
-    row = service.accept(db, assignment_id, tech=tech, actor=who.actor)
+    row = answers.accept(db, assignment_id, tech=tech, actor=who.actor)
     db.commit()
-    return service.assignment_view(row)
+    return views.assignment_view(row)
 
 
 @router.post("/assignments/{assignment_id}/decline")
@@ -191,9 +191,9 @@ def decline(
     """Decline an offer: the ticket is re-dispatched to someone else at once."""
     tech = _me(db, who) if who.role is Role.technician else None
     reason = body.reason if body else None
-    row = service.decline(db, assignment_id, tech=tech, actor=who.actor, reason=reason)
+    row = answers.decline(db, assignment_id, tech=tech, actor=who.actor, reason=reason)
     db.commit()
-    return service.assignment_view(row)
+    return views.assignment_view(row)
 
 
 @router.get("/assignments/{assignment_id}")
@@ -201,10 +201,10 @@ def get_assignment(
     assignment_id: int, db: Session = Depends(get_db), who: Principal = Depends(APP)
 ) -> dict:
     """One assignment with its explanation."""
-    row = service.get_assignment(db, assignment_id)
+    row = answers.get_assignment(db, assignment_id)
     if who.role is Role.technician and _me(db, who).id != row.technician_id:
         raise ApiError(403, "not_yours", f"Assignment {assignment_id} is someone else's.")
-    return service.assignment_view(row)
+    return views.assignment_view(row)
 
 
 # The pool, decisions and overrides
@@ -213,7 +213,7 @@ def get_assignment(
 @router.get("/pending")
 def pending(db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
     """The "pending dispatch" queue with each ticket's reason."""
-    return {"items": service.pending_queue(db)}
+    return {"items": views.pending_queue(db)}
 
 
 @router.post("/rematch")
@@ -231,7 +231,7 @@ def ticket_dispatch(
     ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
 ) -> dict:
     """A ticket's dispatch: pool place, offers with explanations, decisions, parts."""
-    return service.dispatch_state(db, ticket_id)
+    return views.dispatch_state(db, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/dispatch")
@@ -252,7 +252,7 @@ def dispatch_ticket(
         )
     service.rematch(db, trigger="manual", ticket_ids=[ticket.id])
     db.commit()
-    return service.dispatch_state(db, ticket.id)
+    return views.dispatch_state(db, ticket.id)
 
 
 @router.post("/tickets/{ticket_id}/reassign")
@@ -263,7 +263,7 @@ def reassign(
     who: Principal = Depends(SUPERVISE),
 ) -> dict:
     """Supervisor override: give the ticket to this technician, with a mandatory reason."""
-    row = service.reassign(
+    row = offers.reassign(
         db,
         ticket_id=ticket_id,
         technician_id=body.technician_id,
@@ -271,7 +271,7 @@ def reassign(
         actor=who.actor,
     )
     db.commit()
-    return service.assignment_view(row)
+    return views.assignment_view(row)
 
 
 router.include_router(parts_router)

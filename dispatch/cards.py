@@ -8,7 +8,16 @@ and 3 jump links, so the card carries the essentials and links to the full ticke
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import notify
 from core.settings import get_settings
+from dispatch import parts
+from dispatch.models import Assignment, Technician
+from dispatch.requirements import ACTOR, Requirement, bind_job
+from tickets import service as tickets
+from tickets.models import Ticket
 
 
 def navigation_url(lat: float, lon: float, name: str) -> str:
@@ -106,3 +115,93 @@ def build_card(
             "task_id": f"hotline-assignment-{assignment_id}",
         },
     }
+
+
+def device_history(
+    db: Session, hardware_id: str | None, *, exclude_ticket_id: int | None = None, limit: int = 5
+) -> list[dict[str, Any]]:
+    """Tickets of a device, newest first, with who handled them (its repair history)."""
+    if not hardware_id:
+        return []
+    stmt = select(Ticket).where(Ticket.hardware_id == hardware_id)
+    if exclude_ticket_id is not None:
+        stmt = stmt.where(Ticket.id != exclude_ticket_id)
+    rows = db.scalars(stmt.order_by(Ticket.id.desc()).limit(limit))
+    out = []
+    for t in rows:
+        name = db.scalar(
+            select(Technician.name)
+            .join(Assignment, Assignment.technician_id == Technician.id)
+            .where(Assignment.ticket_id == t.id, Assignment.status == "accepted")
+            .order_by(Assignment.id.desc())
+            .limit(1)
+        )
+        out.append(
+            {
+                "number": t.number,
+                "date": f"{t.created_at:%Y-%m-%d}",
+                "kb_id": t.kb_id,
+                "title": (t.diagnosis or {}).get("title"),
+                "status": t.status,
+                "technician": name,
+            }
+        )
+    return out
+
+
+def push_cards(
+    db: Session, items: list[tuple[Requirement, Ticket, Technician, Assignment, float | None]]
+) -> None:
+    """The push card of each offer (held parts read in one query, cards sent in one flush)."""
+    held = parts.held_by_ticket(db, [ticket.id for _, ticket, _, _, _ in items])
+    # Try again for what was out of stock when the tickets were queued.
+    retry = [
+        bind_job(req)
+        for req, ticket, _, _, _ in items
+        if req.parts and req.site and not set(req.parts) <= {r.part for r in held[ticket.id]}
+    ]
+    rebound = parts.bind_parts_many(db, retry, actor=ACTOR) if retry else {}
+    default_url = get_settings().dispatch_webhook_url
+    messages = []
+    for req, ticket, tech, assignment, distance_km in items:
+        report = rebound.get(ticket.id)
+        if report is None:
+            report = [
+                {"part": r.part, "sku": r.sku, "status": "reserved", "warehouse_id": r.warehouse_id}
+                for r in held[ticket.id]
+            ]
+        view = tickets.ticket_view(ticket)
+        card = build_card(
+            ticket={
+                "id": ticket.id,
+                "number": ticket.number,
+                "address": ticket.address or (req.device.address if req.device else None),
+                **view["device"],
+                "hardware_id": ticket.hardware_id,
+                "fault_code": ticket.fault_code,
+                "description": ticket.description,
+                "sla_class": ticket.sla_class,
+                "severity": ticket.severity,
+            },
+            assignment_id=assignment.id,
+            distance_km=distance_km,
+            kb=req.kb,
+            parts=report,
+            history=device_history(db, ticket.hardware_id, exclude_ticket_id=ticket.id),
+            site=req.site,
+        )
+        url = tech.webhook_url or default_url
+        if url:  # without one, the assignment's explanation says the card was not sent
+            messages.append(
+                notify.Message(
+                    kind="dispatch.card",
+                    recipient=f"technician:{tech.id}",
+                    url=url,
+                    payload=card,
+                    channel=tech.notify_channel,
+                    ref_type="ticket",
+                    ref_id=ticket.id,
+                )
+            )
+    if messages:
+        notify.send_many(db=db, messages=messages)

@@ -55,11 +55,11 @@ def list_technicians(region: str | None = None, skill: str | None = None) -> Non
 def pending() -> None:
     """The pending-dispatch queue with each ticket's reason."""
     from core.db import session_scope
-    from dispatch import service
+    from dispatch import views
 
     _, dump, _ = _out()
     with session_scope() as db:
-        dump(service.pending_queue(db))
+        dump(views.pending_queue(db))
 
 
 @dispatch_app.command("rematch")
@@ -76,12 +76,12 @@ def show(ticket: str) -> None:
     """A ticket's dispatch: offers with explanations, decisions, parts."""
     from core.db import session_scope
     from core.errors import ApiError
-    from dispatch import service
+    from dispatch import views
 
     _, dump, fail = _out()
     try:
         with session_scope() as db:
-            dump(service.dispatch_state(db, ticket))
+            dump(views.dispatch_state(db, ticket))
     except ApiError as exc:
         fail(exc.message)
 
@@ -95,15 +95,15 @@ def reassign(
     """Supervisor override: give a ticket to a technician."""
     from core.db import session_scope
     from core.errors import ApiError
-    from dispatch import service
+    from dispatch import offers, views
 
     actor, dump, fail = _out()
     try:
         with session_scope() as db:
-            row = service.reassign(
+            row = offers.reassign(
                 db, ticket_id=ticket, technician_id=technician_id, reason=reason, actor=actor()
             )
-            dump(service.assignment_view(row))
+            dump(views.assignment_view(row))
     except ApiError as exc:
         fail(exc.message)
 

@@ -9,10 +9,14 @@ from core import clock, events
 from core.settings import get_settings
 from core.tasks import enqueue_after_commit
 from dispatch import service, tasks
+from dispatch.decisions import set_reason
 from dispatch.geofence import haversine_km
 from dispatch.models import Assignment, Device, PendingDispatch, Technician
+from dispatch.offers import Offered
+from dispatch.requirements import requirement
 from tickets import location
 from tickets.models import Ticket
+from tickets.states import FINAL
 
 log = logging.getLogger("hotline.dispatch")
 ON_SITE_S = 900.0  # a position this fresh when the ticket is resolved is where the work was
@@ -21,12 +25,28 @@ ON_SITE_S = 900.0  # a position this fresh when the ticket is resolved is where 
 @events.subscribe("ticket.triaged")
 def dispatch_triaged(*, db: Session, ticket: Ticket, **_: object) -> None:
     """Queue the new ticket and offer it to the best technician in the same transaction, so
-    the offer exists the moment the ticket does (no worker round trip on the hot path)."""
-    service.on_triaged(db, ticket)
+    the offer exists the moment the ticket does (no worker round trip on the hot path).
+
+    A dispatch failure must not lose the ticket: it runs in a savepoint, and the periodic
+    rematch retries whatever is left in the pool.
+    """
+    try:
+        with db.begin_nested():
+            if service.queue_ticket(db, ticket, trigger="triaged") is not None:
+                service.rematch(db, trigger="triaged", ticket_ids=[ticket.id])
+    except Exception:
+        log.exception("dispatch of ticket %s failed; the rematch will retry", ticket.id)
+        if db.get(PendingDispatch, ticket.id) is None:
+            db.add(
+                PendingDispatch(
+                    ticket_id=ticket.id, queued_at=clock.now(), reason="dispatch error", tries=0
+                )
+            )
+            db.flush()
 
 
 @events.subscribe("dispatch.assigned")
-def expire_unanswered(*, db: Session, offers: list[service.Offered], **_: object) -> None:
+def expire_unanswered(*, db: Session, offers: list[Offered], **_: object) -> None:
     """A batch of offers expires together, in one queued task, a second past the deadline (so
     the worker's clock sees them as expired) once the offers are committed."""
     if offers:
@@ -42,7 +62,7 @@ def expire_unanswered(*, db: Session, offers: list[service.Offered], **_: object
 def release_when_final(*, db: Session, ticket: Ticket, **_: object) -> None:
     """A cancelled or closed ticket gives back its technician and parts at once (the rematch
     sweep remains the safety net)."""
-    if ticket.status in service.FINAL:
+    if ticket.status in FINAL:
         service.release_final(db, [ticket.id])
 
 
@@ -65,7 +85,7 @@ def explain_not_located(*, db: Session, ticket: Ticket, reason: str, **_: object
     """The pending queue says why the ticket still has no site (the geocoder's answer)."""
     row = db.get(PendingDispatch, ticket.id)
     if row is not None:
-        service.set_reason(db, row, ticket, reason, "geocoder", {})
+        set_reason(db, row, ticket, reason, "geocoder", {})
         db.flush()
 
 
@@ -86,7 +106,7 @@ def learn_site_from_technician(*, db: Session, ticket: Ticket, **_: object) -> N
         return
     if (clock.now() - tech.located_at).total_seconds() > ON_SITE_S:
         return
-    req = service.requirement(db, ticket)
+    req = requirement(db, ticket)
     if req.site is None or haversine_km(*req.site, tech.lat, tech.lon) > req.radius_km:
         return  # not at the site (reported from elsewhere): learn nothing
     location.learn(db, ticket.address, tech.lat, tech.lon, "technician")

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
 from core.errors import ApiError
-from dispatch import imports, inventory, parts, schemas, service
+from dispatch import cards, imports, inventory, parts, requirements, schemas
 from dispatch.models import PartSku, Reservation, Warehouse
 from tickets.service import get_ticket
 
@@ -35,7 +35,7 @@ def get_device(
 ) -> dict:
     """A device and its repair history (earlier tickets and who handled them)."""
     device = inventory.get_device(db, hardware_id)
-    history = service.device_history(db, device.hardware_id, limit=50)
+    history = cards.device_history(db, device.hardware_id, limit=50)
     return {**inventory.device_view(device), "history": history}
 
 
@@ -125,7 +125,7 @@ def reserve(
         raise ApiError(409, "ticket_final", f"Ticket {ticket.number} is {ticket.status}.")
     if not inventory.known_sku(db, body.sku):
         raise ApiError(404, "not_found", f"No SKU {body.sku!r} in the catalogue or any stock.")
-    site = service.requirement(db, ticket).site
+    site = requirements.requirement(db, ticket).site
     row = parts.reserve(
         db,
         ticket_id=ticket.id,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from core.db import session_scope
 from core.settings import get_settings
 from core.tasks import enqueue_after_commit, queue, urgent
-from dispatch import service
+from dispatch import answers, service
 
 log = logging.getLogger("hotline.dispatch")
 LOCK = "dispatch-rematch"
@@ -34,7 +34,7 @@ def run_rematch(trigger: str = "rematch", wait_s: float = 0.0) -> dict | None:
                 queue.put(STARTED, time.time())
                 with session_scope() as db:
                     service.release_final(db)
-                    service.expire_offers(db)
+                    answers.expire_offers(db)
                 with session_scope() as db:
                     return service.rematch(db, trigger=trigger)
         except TaskLockedException:
@@ -74,7 +74,7 @@ def expire_offer_task(assignment_ids: list[int] | int) -> int:
     (A single id: a task queued before offers were batched.)"""
     ids = [assignment_ids] if isinstance(assignment_ids, int) else assignment_ids
     with session_scope() as db:
-        return service.expire_offers(db, ids)
+        return answers.expire_offers(db, ids)
 
 
 def kick(db: Session) -> None:

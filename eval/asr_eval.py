@@ -55,14 +55,14 @@ def main() -> None:
     demo_workspace()
     refs = [json.loads(x) for x in (FIXTURES / "references.jsonl").read_text().splitlines() if x]
     get_transcriber()  # load ours before timing
-    plain = WhisperModel(_model_path(), device="cpu", compute_type="int8")
+    plain = WhisperModel(model_path(), device="cpu", compute_type="int8")
     norm = get_normalizer()
     rows = []
     typed_hits = audio_hits = labelled = 0
     for ref in refs:
         samples = load(ref["file"])
         seconds = len(samples) / 16000
-        typed = triage_text(ref["text"])["diagnosis"]
+        typed = triage_text(ref["text"]).diagnosis
         for label, data in variants(samples, ref["file"][:3]):
             decoded = decode(data, max_seconds=600)
             t0 = time.perf_counter()
@@ -92,12 +92,13 @@ def main() -> None:
             if label.endswith("8k-ulaw") and ref.get("expected_kb_id") is not None:
                 labelled += 1
                 typed_hits += typed["kb_id"] == ref["expected_kb_id"]
-                heard = triage_text(hyp)["diagnosis"] if hyp.strip() else {"kb_id": None}
+                heard = triage_text(hyp).diagnosis if hyp.strip() else {"kb_id": None}
                 audio_hits += heard["kb_id"] == ref["expected_kb_id"]
     _print(rows, typed_hits, audio_hits, labelled)
 
 
-def _model_path() -> str:
+def model_path() -> str:
+    """The Whisper model folder Hotline uses (the plain baseline decodes with the same)."""
     from asr.model_store import ensure_model
     from core.settings import get_settings
 

@@ -125,6 +125,7 @@ def bench_pool_db(
     from dispatch.models import Technician
     from eval.workspace import demo_workspace
     from tickets.service import create_from_triage
+    from triage.result import TriageResult
 
     # Every offer records its card (nobody listens there: no worker runs in this process).
     set_hook = "HOTLINE_DISPATCH_WEBHOOK_URL" not in os.environ
@@ -141,15 +142,15 @@ def bench_pool_db(
             lat, lon = _point(rng)
             create_from_triage(
                 db=db,
-                triage={
-                    "text": entry["symptoms"][0],
-                    "normalized_text": entry["symptoms"][0],
-                    "fields": {"latitude": lat, "longitude": lon},
-                    "required_fields": [],
-                    "diagnosis": {"kb_id": entry["id"], "confidence": 0.9},
-                    "severity": entry["severity"],
-                    "sla_class": "P3",
-                },
+                triage=TriageResult(
+                    text=entry["symptoms"][0],
+                    normalized_text=entry["symptoms"][0],
+                    fields={"latitude": lat, "longitude": lon},
+                    required_fields=[],
+                    diagnosis={"kb_id": entry["id"], "confidence": 0.9},
+                    severity=entry["severity"],
+                    sla_class="P3",
+                ),
                 channel="app",
                 actor="eval",
             )

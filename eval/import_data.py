@@ -76,7 +76,8 @@ CHIT_CHAT = [
 STAFF_LINES = ["收到，请问您的地址？", "好的，请留一下电话", "已登记，稍后安排师傅", "收到"]
 
 
-def _entries() -> list[dict[str, Any]]:
+def kb_entries() -> list[dict[str, Any]]:
+    """The demo KB's entries (what the synthetic requests are about)."""
     return [json.loads(line) for line in KB.read_text(encoding="utf-8").splitlines() if line]
 
 
@@ -98,7 +99,7 @@ def _code_in(text: str, entry: dict[str, Any]) -> str | None:
     return code if code and code in text else None
 
 
-def _request(rng: random.Random, entries: list[dict[str, Any]]) -> dict[str, Any]:
+def synthetic_request(rng: random.Random, entries: list[dict[str, Any]]) -> dict[str, Any]:
     """A true request: what the customer has and what is wrong."""
     entry = rng.choice([e for e in entries if e["models"]])
     code = entry.get("fault_code")
@@ -116,7 +117,8 @@ def _request(rng: random.Random, entries: list[dict[str, Any]]) -> dict[str, Any
     }
 
 
-def _date_cell(rng: random.Random, day: date, xlsx: bool) -> Any:
+def date_cell(rng: random.Random, day: date, xlsx: bool) -> Any:
+    """The report date as an old sheet writes it, in one of its many styles."""
     style = rng.randrange(7 if xlsx else 6)
     if style == 0:
         return f"{day.year}/{day.month}/{day.day}"
@@ -133,7 +135,8 @@ def _date_cell(rng: random.Random, day: date, xlsx: bool) -> Any:
     return datetime(day.year, day.month, day.day, rng.randint(8, 18), 0)
 
 
-def _phone_cell(rng: random.Random, phone: str, xlsx: bool) -> Any:
+def phone_cell(rng: random.Random, phone: str, xlsx: bool) -> Any:
+    """The phone number as an old sheet writes it (spaces, dashes, a number cell …)."""
     style = rng.randrange(5 if xlsx else 4)
     if style == 0:
         return phone
@@ -146,7 +149,8 @@ def _phone_cell(rng: random.Random, phone: str, xlsx: bool) -> Any:
     return int(phone)
 
 
-def _model_cell(rng: random.Random, model: str) -> str:
+def model_cell(rng: random.Random, model: str) -> str:
+    """The model as typed by hand: as is, lower-case, or without its dash."""
     style = rng.randrange(3)
     return model if style == 0 else model.lower() if style == 1 else model.replace("-", "")
 
@@ -156,7 +160,7 @@ def sheet_rows(
 ) -> tuple[list[list[Any]], list[dict], list[tuple[int, int]]]:
     """Data rows (below a header), the labels of the tickets they must become, and the
     merged date/region runs (first row index, length)."""
-    entries = _entries()
+    entries = kb_entries()
     rows: list[list[Any]] = []
     labels: list[dict] = []
     merges: list[tuple[int, int]] = []  # (first data row index, length) of merged date/region
@@ -165,11 +169,11 @@ def sheet_rows(
     while i < n:
         group = rng.choice([1, 1, 1, 2, 3])
         region = rng.choice(REGIONS)
-        date_value = _date_cell(rng, day, xlsx)
+        date_value = date_cell(rng, day, xlsx)
         if group > 1 and xlsx:
             merges.append((len(rows), group))
         for g in range(group):
-            req = _request(rng, entries)
+            req = synthetic_request(rng, entries)
             faults = [req["symptom"]]
             if rng.random() < 0.15:
                 other = rng.choice([s for s in req["entry"]["symptoms"] if s != req["symptom"]])
@@ -187,10 +191,10 @@ def sheet_rows(
                     None if merged_away else date_value,
                     None if merged_away else region,
                     req["customer_name"],
-                    _phone_cell(rng, req["phone"], xlsx),
+                    phone_cell(rng, req["phone"], xlsx),
                     req["address"],
                     synonym,
-                    _model_cell(rng, req["model"]),
+                    model_cell(rng, req["model"]),
                     description,
                     req["hardware_id"],
                     code_cell,
@@ -300,7 +304,7 @@ def _customer_messages(
 
 def write_chats(rng: random.Random, n_chats: int = 6) -> None:
     """Chat exports with interleaved requests and their labels."""
-    entries = _entries()
+    entries = kb_entries()
     labels = []
     for c in range(n_chats):
         layout = c % 3
@@ -309,7 +313,7 @@ def write_chats(rng: random.Random, n_chats: int = 6) -> None:
         requests = []
         nicknames = ["阳光小屋", "Lily", "老街坊", "晴天", "快乐每一天", "Tom"]
         for r in range(rng.randint(5, 8)):
-            req = _request(rng, entries)
+            req = synthetic_request(rng, entries)
             named = rng.random() < 0.6
             sender = req["customer_name"] if named else f"{rng.choice(nicknames)}{r}"
             at = start + timedelta(minutes=rng.randint(0, 240))

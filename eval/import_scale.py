@@ -22,7 +22,14 @@ from typing import Any
 
 import openpyxl
 
-from eval.import_data import HEADER, _date_cell, _entries, _model_cell, _phone_cell, _request
+from eval.import_data import (
+    HEADER,
+    date_cell,
+    kb_entries,
+    model_cell,
+    phone_cell,
+    synthetic_request,
+)
 
 
 def write_sheet(path: Path, rows: int, seed: int = 5, distinct: bool = False) -> None:
@@ -30,23 +37,23 @@ def write_sheet(path: Path, rows: int, seed: int = 5, distinct: bool = False) ->
     1,300 different ones in 100,000 rows, as old sheets do); distinct=True adds each row's
     address to its description, so (nearly) every text is new to triage."""
     rng = random.Random(seed)
-    entries = _entries()
+    entries = kb_entries()
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet("报修")
     ws.append(HEADER)
     for i in range(rows):
-        req = _request(rng, entries)
+        req = synthetic_request(rng, entries)
         day = date(2025, 1, 1) + timedelta(days=i * 365 // rows)
         ws.append(
             [
                 i + 1,
-                _date_cell(rng, day, True),
+                date_cell(rng, day, True),
                 f"片区{rng.randint(1, 30)}",
                 req["customer_name"],
-                _phone_cell(rng, req["phone"], True),
+                phone_cell(rng, req["phone"], True),
                 req["address"],
                 req["product_type"],
-                _model_cell(rng, req["model"]),
+                model_cell(rng, req["model"]),
                 f"{req['symptom']}，地址{req['address']}" if distinct else req["symptom"],
                 req["hardware_id"],
                 req["fault_code"],

@@ -72,7 +72,7 @@ def sheets(labels_file: str) -> dict[str, Any]:
                 continue
             made += 1
             assert draft.text
-            fields = triage_prefilled(draft.text, draft.given)["fields"]
+            fields = triage_prefilled(draft.text, draft.given).fields
             baseline = triage_text(" ".join(str(v) for v in draft.given.values()) + draft.text)
             day = draft.reported_at.date().isoformat() if draft.reported_at else None
             for name in SHEET_FIELDS:
@@ -82,8 +82,8 @@ def sheets(labels_file: str) -> dict[str, Any]:
                     hits[name].append(draft.text == truth[name])
                 else:
                     hits[name].append(fields.get(name) == truth[name])
-                    if name in baseline["fields"]:
-                        base[name].append(baseline["fields"].get(name) == truth[name])
+                    if name in baseline.fields:
+                        base[name].append(baseline.fields.get(name) == truth[name])
     total = sum(len(v) for v in by_file.values())
     return {
         "labelled_tickets": total,
@@ -114,8 +114,8 @@ def chats(labels_file: str) -> dict[str, Any]:
                 continue
             matched += 1
             assert draft.text
-            fields = triage_prefilled(draft.text, draft.given, draft.fallback)["fields"]
-            alone = triage_prefilled(req.messages[0].text, {})["fields"]
+            fields = triage_prefilled(draft.text, draft.given, draft.fallback).fields
+            alone = triage_prefilled(req.messages[0].text, {}).fields
             for name in CHAT_FIELDS:
                 hits[name].append(fields.get(name) == label["fields"][name])
                 first_only[name].append(alone.get(name) == label["fields"][name])

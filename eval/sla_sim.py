@@ -102,25 +102,26 @@ def _arrivals(sim: Sim) -> None:
 
 def _create(sim: Sim, db: Any, step: Step) -> int:
     from tickets.service import create_from_triage
+    from triage.result import TriageResult
 
     lat, lon = REGIONS[step.data["region"]]
     lat += sim.rng.uniform(-0.1, 0.1)
     lon += sim.rng.uniform(-0.1, 0.1)
-    triage = {
-        "text": "充电桩无法充电",
-        "normalized_text": "充电桩无法充电",
-        "fields": {
+    triage = TriageResult(
+        text="充电桩无法充电",
+        normalized_text="充电桩无法充电",
+        fields={
             "product_type": "充电桩",
             "phone": f"139{sim.rng.randrange(10**8):08d}",
             "region": step.data["region"],
             "latitude": lat,
             "longitude": lon,
         },
-        "required_fields": [],
-        "diagnosis": {"kb_id": None, "confidence": 0.0, "no_match": True},
-        "severity": step.data["severity"],
-        "sla_class": "P3",
-    }
+        required_fields=[],
+        diagnosis={"kb_id": None, "confidence": 0.0, "no_match": True},
+        severity=step.data["severity"],
+        sla_class="P3",
+    )
     ticket = create_from_triage(db=db, triage=triage, channel="phone", actor="sim")
     return ticket.id
 
@@ -398,6 +399,7 @@ def part2(n: int, window_s: float) -> dict[str, Any]:
     offsets = [3.0 if i < n // 4 else rng.uniform(3.0, window_s) for i in range(n)]
     plan = []
     from tickets.service import create_from_triage
+    from triage.result import TriageResult
 
     for off in offsets:
         # Critical tickets run 24x7 with a 30-minute response target: yellow = created + 35 min.
@@ -405,15 +407,15 @@ def part2(n: int, window_s: float) -> dict[str, Any]:
         with session_scope() as db:
             t = create_from_triage(
                 db=db,
-                triage={
-                    "text": "电梯困人",
-                    "normalized_text": "电梯困人",
-                    "fields": {"region": rng.choice(list(REGIONS)), "product_type": "电梯"},
-                    "required_fields": [],
-                    "diagnosis": {"kb_id": None, "confidence": 0.0, "no_match": True},
-                    "severity": "critical",
-                    "sla_class": "P1",
-                },
+                triage=TriageResult(
+                    text="电梯困人",
+                    normalized_text="电梯困人",
+                    fields={"region": rng.choice(list(REGIONS)), "product_type": "电梯"},
+                    required_fields=[],
+                    diagnosis={"kb_id": None, "confidence": 0.0, "no_match": True},
+                    severity="critical",
+                    sla_class="P1",
+                ),
                 channel="phone",
                 actor="sim",
             )

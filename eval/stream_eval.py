@@ -62,9 +62,9 @@ def _plain(calls: list[tuple]) -> list[float]:
     from faster_whisper import WhisperModel
 
     from asr.audio import resample
-    from eval.asr_eval import _model_path
+    from eval.asr_eval import model_path
 
-    model = WhisperModel(_model_path(), device="cpu", compute_type="int8")
+    model = WhisperModel(model_path(), device="cpu", compute_type="int8")
     out = []
     for _name, samples, start, end in calls:
         full = resample(samples, 8000, 16000)

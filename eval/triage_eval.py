@@ -28,7 +28,7 @@ def evaluate(items: list[dict[str, Any]]) -> dict[str, Any]:
         t0 = time.perf_counter()
         res = triage_text(it["text"])
         latencies.append((time.perf_counter() - t0) * 1000)
-        d = res["diagnosis"]
+        d = res.diagnosis
         expected = it["expected_kb_id"]
         ranked = [c["kb_id"] for c in d["candidates"]]
         predicted = None if d["no_match"] else d["kb_id"]
@@ -44,7 +44,7 @@ def evaluate(items: list[dict[str, Any]]) -> dict[str, Any]:
         hit3 = expected in ranked[:3] if expected is not None else predicted is None
         top3 += hit3
         for f in FIELDS:
-            if (res["fields"].get(f) or None) == (it["fields"].get(f) or None):
+            if (res.fields.get(f) or None) == (it["fields"].get(f) or None):
                 field_ok[f] += 1
         if not ok1:
             misses.append((it, predicted, d["confidence"], ranked[:3]))
@@ -77,7 +77,7 @@ def field_errors(items: list[dict[str, Any]]) -> list[tuple[str, str, Any, Any]]
 
     out = []
     for it in items:
-        got = triage_text(it["text"])["fields"]
+        got = triage_text(it["text"]).fields
         for f in FIELDS:
             if (got.get(f) or None) != (it["fields"].get(f) or None):
                 out.append((it["id"], f, it["fields"].get(f), got.get(f)))

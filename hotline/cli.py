@@ -134,7 +134,7 @@ def triage(
 
     try:
         if dry_run:
-            result = triage_text(text)
+            result = triage_text(text).as_dict()
             result.pop("latency_ms", None)
             _dump(result)
             return

@@ -25,6 +25,7 @@ from intake.prefilled import triage_prefilled_many
 from tickets import service as tickets
 from tickets.models import Ticket
 from tickets.states import LABELS
+from triage.result import TriageResult
 
 PENDING_QC = "pending_qc"
 # Rows per chunk: their new texts are embedded in one encoder call. Committing every
@@ -95,7 +96,7 @@ def run_import(
     problems: list[dict[str, Any]] = []
     batch.report = {**batch.report, "rows": [], "warnings": list(warnings or [])}
     db.commit()
-    cache: dict[str, dict[str, Any]] = {}
+    cache: dict[str, TriageResult] = {}
     rows = iter(drafts)
     n = saved = 0
     while chunk := list(itertools.islice(rows, chunk_rows)):
@@ -150,7 +151,7 @@ def _import_chunk(
     *,
     channel: str,
     source: str,
-    cache: dict[str, dict[str, Any]],
+    cache: dict[str, TriageResult],
 ) -> list[dict[str, Any]]:
     """Each draft's outcome, in order. Rows already imported are found with one query and
     not triaged; the others are triaged together, then written one savepoint each."""
@@ -170,7 +171,7 @@ def _import_one(
     db: Session,
     batch: ImportBatch,
     draft: Draft,
-    result: dict[str, Any] | ApiError | None,
+    result: TriageResult | ApiError | None,
     *,
     earlier: Earlier,
     channel: str,
@@ -223,7 +224,7 @@ def _create(
     db: Session,
     batch: ImportBatch,
     draft: Draft,
-    result: dict[str, Any],
+    result: TriageResult,
     *,
     channel: str,
     source: str,

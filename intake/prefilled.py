@@ -2,11 +2,13 @@
 sender): triage reads the text, and the source's own values take precedence."""
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 from core.errors import ApiError
 from triage import field_chain
 from triage.entities import code_key, model_key
+from triage.result import TriageResult
 from triage.rules import get_rules
 from triage.service import triage_texts, validate_text
 
@@ -22,8 +24,8 @@ def triage_prefilled(
     text: str,
     given: dict[str, Any],
     fallback: dict[str, Any] | None = None,
-    cache: dict[str, dict[str, Any]] | None = None,
-) -> dict[str, Any]:
+    cache: dict[str, TriageResult] | None = None,
+) -> TriageResult:
     """Triage `text` with the given fields said alongside; given values win over extracted
     ones, spelled the way triage spells them when both name the same thing; fallback values
     (a chat sender's display name) fill only what triage did not find. A cache (one per
@@ -35,13 +37,13 @@ def triage_prefilled(
 
 
 def triage_prefilled_many(
-    requests: list[Request], cache: dict[str, dict[str, Any]] | None = None
-) -> list[dict[str, Any] | ApiError]:
+    requests: list[Request], cache: dict[str, TriageResult] | None = None
+) -> list[TriageResult | ApiError]:
     """triage_prefilled for several requests at once: the texts not in the cache are triaged
     together (one encoder call, see triage_texts). A text triage refuses (empty, too long)
     gives its ApiError in its place, so the other requests still go through."""
     saids = [_said(text, given) for text, given, _ in requests]
-    found: dict[str, dict[str, Any] | ApiError] = {}
+    found: dict[str, TriageResult | ApiError] = {}
     todo: list[str] = []
     for said in saids:
         if said in found:
@@ -63,7 +65,7 @@ def triage_prefilled_many(
             if len(cache) >= CACHE_SIZE:
                 cache.clear()
             cache[said] = result
-    out: list[dict[str, Any] | ApiError] = []
+    out: list[TriageResult | ApiError] = []
     for (text, given, fallback), said in zip(requests, saids, strict=True):
         got = found[said]
         # A copy: the cached result (or the same text's, twice in a batch) stays untouched.
@@ -81,27 +83,27 @@ def _said(text: str, given: dict[str, Any]) -> str:
 
 
 def _complete(
-    result: dict[str, Any], text: str, given: dict[str, Any], fallback: dict[str, Any] | None
-) -> dict[str, Any]:
-    fields = dict(result["fields"])
+    result: TriageResult, text: str, given: dict[str, Any], fallback: dict[str, Any] | None
+) -> TriageResult:
+    fields = dict(result.fields)
     for name, value in given.items():
         if value not in (None, ""):
             fields[name] = canonical(name, str(value), fields.get(name))
     for name, value in (fallback or {}).items():
         if fields.get(name) in (None, "") and value not in (None, ""):
             fields[name] = value
-    diagnosis = result["diagnosis"]
-    fault_text = " ".join(filter(None, [result["normalized_text"], diagnosis.get("title")]))
+    diagnosis = result.diagnosis
+    fault_text = " ".join(filter(None, [result.normalized_text, diagnosis.get("title")]))
     required = field_chain.evaluate(
         get_rules(), {**fields, "kb_id": diagnosis.get("kb_id")}, fault_text
     )
-    result.update(
+    return replace(
+        result,
         text=text,
         fields=fields,
         required_fields=required,
         missing_fields=[r["name"] for r in required if r["missing"]],
     )
-    return result
 
 
 def canonical(name: str, given: str, extracted: str | None) -> str:

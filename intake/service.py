@@ -1,7 +1,5 @@
 """Turning what came in through a door into a triaged ticket."""
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
 from tickets import service as tickets
@@ -11,5 +9,5 @@ from triage.service import triage_text
 
 def intake_text(*, db: Session, text: str, channel: str, actor: str) -> Ticket:
     """Triage text and create its ticket in one transaction (nothing half-written on error)."""
-    result: dict[str, Any] = triage_text(text)
+    result = triage_text(text)
     return tickets.create_from_triage(db=db, triage=result, channel=channel, actor=actor)

@@ -179,8 +179,8 @@ def is_request(text: str) -> tuple[bool, str | None]:
     if not cue and not product_word:
         return False, None
     result = triage_text(text)
-    fields = result["fields"]
-    matched = not result["diagnosis"]["no_match"]
+    fields = result.fields
+    matched = not result.diagnosis["no_match"]
     if cue:
         named = fields.get("product_type") or fields.get("model") or fields.get("fault_code")
         return bool(named or matched), fields.get("product_type")
@@ -246,7 +246,7 @@ def _contact(req: Request | None) -> dict[str, Any]:
     household is reported without repeating them)."""
     if req is None:
         return {}
-    fields = triage_text("；".join(m.text for m in req.messages))["fields"]
+    fields = triage_text("；".join(m.text for m in req.messages)).fields
     return {k: fields[k] for k in CONTACT_FIELDS if fields.get(k)}
 
 

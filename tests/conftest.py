@@ -42,6 +42,7 @@ def configure(data_dir: Path, db_url: str) -> None:
 # seconds, a file copy milliseconds. Each holds hotline.db (and data/ for a started service).
 _templates: dict[str, Path] = {}
 _template_tokens: dict[str, str] = {}
+_pg_migrated: set[str] = set()
 
 
 def _template_dir(name: str) -> Path:
@@ -57,8 +58,8 @@ def _copy_sqlite(src: Path, dst: Path) -> str:
 
 
 def fresh_database(backend: str, tmp: Path) -> str:
-    """An empty, migrated database of the given backend (SQLite: a copy of one migrated once
-    per session)."""
+    """An empty, migrated database of the given backend: SQLite a copy of one migrated once
+    per session; PostgreSQL migrated once per session, then every table emptied."""
     from core.migrate import upgrade
 
     if backend == "sqlite":
@@ -67,16 +68,27 @@ def fresh_database(backend: str, tmp: Path) -> str:
             upgrade(f"sqlite:///{folder / 'hotline.db'}")
             _templates["migrated"] = folder
         return _copy_sqlite(_templates["migrated"], tmp)
-    else:
-        assert PG_URL
-        url = PG_URL
-        engine = create_engine(url)
-        with engine.begin() as conn:
+    assert PG_URL
+    engine = create_engine(PG_URL)
+    with engine.begin() as conn:
+        if PG_URL in _pg_migrated:
+            # Migrations insert no rows, so empty tables with restarted ids are a fresh database.
+            tables = conn.scalars(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            ).all()
+            names = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    upgrade(url)
-    return url
+    engine.dispose()
+    if PG_URL not in _pg_migrated:
+        upgrade(PG_URL)
+        _pg_migrated.add(PG_URL)
+    return PG_URL
 
 
 _demo_fit: list = []

@@ -28,6 +28,7 @@ def make_ticket(
     from core.db import session_scope
     from knowledge_base.models import KBEntry
     from tickets.service import create_from_triage
+    from triage.result import TriageResult
 
     with session_scope() as db:
         entry = db.get(KBEntry, kb_id) if kb_id else None
@@ -42,20 +43,20 @@ def make_ticket(
             "longitude": site[1] if site else None,
             "address": "深圳市南山区科技园1栋",
         }
-        triage = {
-            "text": "门锁验证成功但是门打不开，电机空转",
-            "normalized_text": "门锁验证成功但是门打不开，电机空转",
-            "fields": fields,
-            "required_fields": [],
-            "diagnosis": {
+        triage = TriageResult(
+            text="门锁验证成功但是门打不开，电机空转",
+            normalized_text="门锁验证成功但是门打不开，电机空转",
+            fields=fields,
+            required_fields=[],
+            diagnosis={
                 "kb_id": kb_id,
                 "confidence": 0.9 if kb_id else 0.1,
                 "no_match": kb_id is None,
                 "title": content.get("title"),
             },
-            "severity": content.get("severity"),
-            "sla_class": sla_class,
-        }
+            severity=content.get("severity"),
+            sla_class=sla_class,
+        )
         return create_from_triage(db=db, triage=triage, channel="app", actor="test").id
 
 

@@ -119,6 +119,7 @@ def make_ticket(
     """A ticket created the way triage creates one (publishes ticket.triaged)."""
     from core.db import session_scope
     from tickets.service import create_from_triage
+    from triage.result import TriageResult
 
     fields = {
         "product_type": product_type,
@@ -128,15 +129,15 @@ def make_ticket(
         "longitude": lon,
         "address": "深圳市南山区科技园1栋",
     }
-    triage = {
-        "text": "门锁指纹没反应",
-        "normalized_text": "门锁指纹没反应",
-        "fields": fields,
-        "required_fields": [],
-        "diagnosis": {"kb_id": None, "confidence": 0.0, "no_match": True},
-        "severity": severity,
-        "sla_class": "P3",
-    }
+    triage = TriageResult(
+        text="门锁指纹没反应",
+        normalized_text="门锁指纹没反应",
+        fields=fields,
+        required_fields=[],
+        diagnosis={"kb_id": None, "confidence": 0.0, "no_match": True},
+        severity=severity,
+        sla_class="P3",
+    )
     with session_scope() as db:
         return create_from_triage(db=db, triage=triage, channel="app", actor="test").id
 

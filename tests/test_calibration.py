@@ -164,17 +164,17 @@ def test_a_kb_fitted_confidence_diagnoses_and_refuses(office_kb) -> None:
     assert refit(trigger="publish") is None
 
     hit = triage_text("你好，我们办公室那台打印机，打出来的字淡得几乎看不见了")
-    assert hit["diagnosis"]["kb_id"] == "PR-FADE"
-    assert "fitted on the KB" in hit["diagnosis"]["calibration"]
+    assert hit.diagnosis["kb_id"] == "PR-FADE"
+    assert "fitted on the KB" in hit.diagnosis["calibration"]
     # Named no product: the confident diagnosis names it.
     quiet = triage_text("开会的时候那个机器投出来一片模糊，怎么调焦都不清楚")
-    assert quiet["diagnosis"]["kb_id"] == "PJ-FOCUS"
-    assert quiet["fields"]["product_type"] == "投影仪"
+    assert quiet.diagnosis["kb_id"] == "PJ-FOCUS"
+    assert quiet.fields["product_type"] == "投影仪"
 
     miss = triage_text("我想开一张上个月维修费的发票")
-    assert miss["diagnosis"]["no_match"] is True
-    reason = miss["diagnosis"]["no_match_reason"]
-    assert reason["confidence"] < reason["threshold"] == miss["diagnosis"]["threshold"]
+    assert miss.diagnosis["no_match"] is True
+    reason = miss.diagnosis["no_match_reason"]
+    assert reason["confidence"] < reason["threshold"] == miss.diagnosis["threshold"]
 
 
 def _wait_for(check, seconds: float = 60.0):

@@ -9,7 +9,7 @@ from typing import Any
 import openpyxl
 from sqlalchemy import delete, event, func, select
 
-from eval.import_data import HEADER, _entries, _request
+from eval.import_data import HEADER, kb_entries, synthetic_request
 from tests.conftest import Service
 
 LONG = "空调不制冷" * 1000  # over HOTLINE_MAX_TEXT_CHARS: triage refuses it, the row fails
@@ -19,13 +19,13 @@ def _sheet(path: Path, rows: int, seed: int = 11) -> None:
     """A sheet of KB faults with the rows that make a report: duplicates in the same chunk
     and in a later one, a blank row, a text triage refuses."""
     rng = random.Random(seed)
-    entries = _entries()
+    entries = kb_entries()
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(HEADER)
     body = []
     for i in range(rows):
-        req = _request(rng, entries)
+        req = synthetic_request(rng, entries)
         body.append(
             [
                 i + 1,

@@ -239,6 +239,21 @@ def test_list_filter_search(service: Service) -> None:
     assert c.get("/api/v1/tickets?sort=bogus", headers=h).status_code == 422
 
 
+def test_review_reevaluates_field_chain(service: Service) -> None:
+    """A corrected product brings its required fields, through the API as in the console."""
+    c, h = service.client, service.headers("agent")
+    t = _ticket(service, "冰箱冷藏室不凉了，东西都放坏了")
+    assert "firmware" not in {r["name"] for r in t["required_fields"]}
+    r = c.post(
+        f"/api/v1/tickets/{t['id']}/review",
+        json={"kb_id": "LOCK-FP-231", "fields": {"product_type": "智能门锁"}},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    required = {x["name"]: x for x in r.json()["required_fields"]}
+    assert required["firmware"]["missing"] is True and "firmware" in r.json()["missing_fields"]
+
+
 def test_concurrent_reviews_of_one_ticket(service: Service) -> None:
     """Two agents review the same ticket at once: exactly one verdict is kept."""
     from concurrent.futures import ThreadPoolExecutor

@@ -52,7 +52,8 @@ def test_a_worker_process_does_the_service_s_queued_work(tmp_path: Path, redis_u
     try:
         svc = start_service("postgresql" if PG_URL else "sqlite", tmp_path)
         worker = subprocess.Popen(
-            [str(Path(sys.executable).parent / "hotline"), "worker", "--threads", "1"],
+            # This checkout's CLI, whatever the installed `hotline` script points at.
+            [sys.executable, "-m", "hotline.cli", "worker", "--threads", "1"],
             env=dict(os.environ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -12,6 +12,9 @@ from core import clock, events
 from core.errors import ApiError, not_found
 from tickets.models import ReviewCorrection, Ticket, TicketEvent
 from tickets.states import FINAL, check_transition
+from triage import field_chain
+from triage.result import TriageResult
+from triage.rules import get_rules
 
 # Fields kept as columns (for filtering) as well as in the `fields` JSON.
 COLUMN_FIELDS = (
@@ -59,7 +62,7 @@ def record_event(
 def create_from_triage(
     *,
     db: Session,
-    triage: dict[str, Any],
+    triage: TriageResult,
     channel: str,
     actor: str,
     source: str | None = None,
@@ -71,8 +74,8 @@ def create_from_triage(
     hold_for_qc (the reason), to pending_qc: imported tickets wait for a quality check before
     anything (dispatch, SLA) acts on them."""
     now = clock.now()
-    fields = {k: v for k, v in triage["fields"].items()}
-    diagnosis = triage["diagnosis"]
+    fields = dict(triage.fields)
+    diagnosis = triage.diagnosis
     ticket = Ticket(
         number=uuid.uuid4().hex[:32],
         status="new",
@@ -81,17 +84,17 @@ def create_from_triage(
         created_at=now,
         updated_at=now,
         reported_at=reported_at or now,
-        description=triage["text"],
-        normalized_text=triage["normalized_text"],
+        description=triage.text,
+        normalized_text=triage.normalized_text,
         transcript=transcript,
         fields=fields,
-        required_fields=triage["required_fields"],
+        required_fields=triage.required_fields,
         diagnosis=diagnosis,
         kb_id=diagnosis.get("kb_id"),
         confidence=float(diagnosis.get("confidence", 0.0)),
         no_match=bool(diagnosis.get("no_match")),
-        severity=triage.get("severity"),
-        sla_class=triage.get("sla_class", "P3"),
+        severity=triage.severity,
+        sla_class=triage.sla_class,
         **{k: fields.get(k) for k in COLUMN_FIELDS if k in fields},
     )
     db.add(ticket)
@@ -285,6 +288,22 @@ def _announce(db: Session, ticket: Ticket, old: str) -> None:
         events.publish("ticket.triaged", db=db, ticket=ticket)
 
 
+def required_fields(
+    db: Session, ticket: Ticket, fields: dict[str, Any], kb_id: str | None
+) -> list[dict[str, Any]]:
+    """The field chain on these values: each field it requires, and whether it is missing.
+    Its fault_mentions conditions read the caller's words plus the chosen entry's title and
+    symptoms (as triage does). A review asks here, through the API or the console."""
+    from knowledge_base.models import KBEntry
+
+    text = ticket.normalized_text
+    if kb_id:
+        entry = db.get(KBEntry, kb_id)
+        content = (entry.published if entry else None) or {}
+        text += " " + content.get("title", "") + " " + " ".join(content.get("symptoms", []))
+    return field_chain.evaluate(get_rules(), {**fields, "kb_id": kb_id}, text)
+
+
 def review(
     *,
     db: Session,
@@ -344,6 +363,8 @@ def review(
         ticket.diagnosis = diagnosis
         ticket.kb_id = corrected
         ticket.no_match = corrected is None
+    # The chain on the reviewed values (a corrected product or entry brings its fields).
+    ticket.required_fields = required_fields(db, ticket, ticket.fields, ticket.kb_id)
     now = clock.now()
     db.add(
         ReviewCorrection(

@@ -13,6 +13,7 @@ from core.deps import get_db
 from core.settings import get_settings
 from triage import field_chain
 from triage.models import TriageCalibration
+from triage.result import TriageResult
 from triage.rules import get_rules
 from triage.service import triage_text
 
@@ -84,7 +85,7 @@ def calibration_info(
 def preview(
     body: PreviewIn,
     _: Principal = Depends(require_roles(Role.agent, Role.knowledge_engineer, Role.supervisor)),
-) -> dict:
+) -> TriageResult:
     """What triage would make of text; creates nothing."""
     return triage_text(body.text)
 

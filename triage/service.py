@@ -15,6 +15,7 @@ from triage import confidence, diagnose, field_chain
 from triage.entities import FIELD_NAMES, Vocabulary, extract
 from triage.homophones import CodeFixer, HomophoneFixer, vocabulary_terms
 from triage.normalize import get_normalizer
+from triage.result import TriageResult
 from triage.rules import get_rules
 
 POOL = 20
@@ -159,12 +160,12 @@ def analyse_many(texts: list[str], index: HybridIndex) -> list[Analysis]:
     return [_retrieve(r, index, vecs[i : i + 1]) for i, r in enumerate(readings)]
 
 
-def triage_text(text: str, index: HybridIndex | None = None) -> dict[str, Any]:
+def triage_text(text: str, index: HybridIndex | None = None) -> TriageResult:
     """Full triage of one text; returns fields, required fields and the diagnosis."""
     return triage_texts([text], index)[0]
 
 
-def triage_texts(texts: list[str], index: HybridIndex | None = None) -> list[dict[str, Any]]:
+def triage_texts(texts: list[str], index: HybridIndex | None = None) -> list[TriageResult]:
     """Full triage of several texts, each result the same as triage_text's, with all their
     queries embedded in one encoder call (analyse_many). An invalid text raises its 4xx; check
     texts first with validate_text where one bad text must not stop the others. latency_ms is
@@ -175,11 +176,11 @@ def triage_texts(texts: list[str], index: HybridIndex | None = None) -> list[dic
     results = [_triage(a, index) for a in analyse_many(texts, index)]
     latency = round((time.perf_counter() - started) * 1000 / max(len(texts), 1), 2)
     for result in results:
-        result["latency_ms"] = latency
+        result.latency_ms = latency
     return results
 
 
-def _triage(a: Analysis, index: HybridIndex) -> dict[str, Any]:
+def _triage(a: Analysis, index: HybridIndex) -> TriageResult:
     settings = get_settings()
     rules = get_rules()
     text = a.text
@@ -241,17 +242,17 @@ def _triage(a: Analysis, index: HybridIndex) -> dict[str, Any]:
             severity=top_entry.get("severity"),
         )
     severity = top_entry.get("severity") if top_entry else None
-    return {
-        "text": text,
-        "normalized_text": a.normalized,
-        "homophone_fixes": [{"heard": h, "meant": m} for h, m in a.fixes],
-        "fields": {name: fields.get(name) for name in FIELD_NAMES},
-        "required_fields": required,
-        "missing_fields": [r["name"] for r in required if r["missing"]],
-        "diagnosis": diagnosis,
-        "severity": severity,
-        "sla_class": rules.sla_classes.get(severity or "medium", "P3"),
-    }
+    return TriageResult(
+        text=text,
+        normalized_text=a.normalized,
+        homophone_fixes=[{"heard": h, "meant": m} for h, m in a.fixes],
+        fields={name: fields.get(name) for name in FIELD_NAMES},
+        required_fields=required,
+        missing_fields=[r["name"] for r in required if r["missing"]],
+        diagnosis=diagnosis,
+        severity=severity,
+        sla_class=rules.sla_classes.get(severity or "medium", "P3"),
+    )
 
 
 def _by_value(kv: tuple[str, float]) -> float:
