@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -96,6 +96,33 @@ def install_error_handlers(app: FastAPI) -> None:
             code, message = "database_unavailable", "The database cannot be reached; retry shortly."
         return JSONResponse(
             error_body(code, message), status_code=503, headers={"Retry-After": retry}
+        )
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # A number past 64 bits (SQLite raises OverflowError, PostgreSQL a DataError) or a
+        # value the column cannot hold: the client's input, not our outage.
+        log.info("value out of range on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            error_body(
+                "value_out_of_range",
+                "A value in the request is out of range for its field (e.g. a number of 2^63 "
+                "or more): send a smaller one.",
+            ),
+            status_code=422,
+        )
+
+    @app.exception_handler(UnicodeError)
+    async def _bad_text(request: Request, exc: Exception) -> JSONResponse:
+        log.info("undecodable text on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            error_body(
+                "invalid_text",
+                "The request holds text that is not valid Unicode (e.g. a lone surrogate "
+                "\\ud800): send UTF-8 text.",
+            ),
+            status_code=422,
         )
 
     @app.exception_handler(Exception)
