@@ -3,6 +3,7 @@
 import atexit
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -52,8 +53,11 @@ def _template_dir(name: str) -> Path:
 
 
 def _copy_sqlite(src: Path, dst: Path) -> str:
+    """A consistent copy of the template database, with what is still in its WAL (a process
+    may hold a connection to it open, e.g. the KB index's sync engine)."""
     dst.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src / "hotline.db", dst / "hotline.db")
+    with sqlite3.connect(src / "hotline.db") as source, sqlite3.connect(dst / "hotline.db") as out:
+        source.backup(out)
     return f"sqlite:///{dst / 'hotline.db'}"
 
 

@@ -189,7 +189,9 @@ def _wait_for(check, seconds: float = 60.0):
 
 def test_publish_refits_and_the_curator_sees_it(service: Service) -> None:
     headers = service.headers("knowledge_engineer")
-    first = service.client.get("/api/v1/triage/calibration", headers=headers).json()["current"]
+    got = service.client.get("/api/v1/triage/calibration", headers=headers)
+    assert got.status_code == 200, got.text
+    first = got.json()["current"]
     entry = _entry("FAN-NOISE-01", "吊扇", "吊扇扇叶松动异响", ["吊扇转起来咔哒响", "扇叶晃"])
     assert service.client.post("/api/v1/kb/entries", json=entry, headers=headers).status_code == 201
     r = service.client.post("/api/v1/kb/entries/FAN-NOISE-01/publish", json={}, headers=headers)
