@@ -34,7 +34,7 @@ from knowledge_base.index import VECTORS_PER_DOC, Candidate, HybridIndex, entry_
 from triage import confidence, diagnose
 from triage.models import TriageCalibration
 from triage.rules import get_rules
-from triage.service import analyse_many
+from triage.service import analyse_many, request_vectors
 
 # Synthetic calls per fit: enough for eleven weights, bounded so a 1,000-entry KB refits
 # in seconds (each pseudo-call costs one or two encoder calls).
@@ -220,20 +220,29 @@ def _pseudo_groups(index: HybridIndex, rng: random.Random) -> tuple[list[_Group]
             labels = [int(c.kb_id == e["id"]) for c in a.candidates]
             groups.append(_Group(a.features, labels, 1.0, True, "pseudo"))
             rest = _without(a.candidates, e["id"])
-            feats = diagnose.features(rest, a.fields, a.non_fault)
+            feats = diagnose.features(rest, a.fields, a.non_fault, a.request_like)
             groups.append(_Group(feats, [0] * len(rest), 1.0, False, "leave_one_out"))
             calls += 1
     return groups, calls
 
 
 def _out_of_scope_groups(index: HybridIndex, rng: random.Random) -> list[_Group]:
-    """Requests that are no fault at all (billing, installation …), about each product."""
+    """Requests that are no fault at all (billing, installation …), about each product; each
+    one's closeness to the examples is measured without itself (it would be 1)."""
     products = sorted({e.get("product_type") or "" for e in index.entries.values()} - {""})
     texts = [
         rng.choice(OPENERS) + (f"{rng.choice(products)}，" if products else "") + request
         for request in get_rules().out_of_scope_requests
     ]
-    return _groups(texts, index, [None] * len(texts), 1.0, "out_of_scope")
+    if not texts:
+        return []
+    sims = index.encoder.encode(texts) @ request_vectors(index.encoder).T
+    np.fill_diagonal(sims, -1.0)
+    groups = []
+    for a, like in zip(analyse_many(texts, index), sims.max(axis=1), strict=True):
+        feats = diagnose.features(a.candidates, a.fields, a.non_fault, float(like))
+        groups.append(_Group(feats, [0] * len(a.candidates), 1.0, False, "out_of_scope"))
+    return groups
 
 
 def fit(

@@ -29,6 +29,7 @@ FEATURES = (
     "fault_code",
     "condition",
     "non_fault",
+    "request_like",
 )
 # Used until a calibration exists for the configured encoder (hand-set, conservative).
 DEFAULT_WEIGHTS = {
@@ -43,6 +44,7 @@ DEFAULT_WEIGHTS = {
     "fault_code": 2.5,
     "condition": 1.5,
     "non_fault": -2.0,
+    "request_like": 0.0,
 }
 DEFAULT_BIAS = -4.0
 DEFAULT_THRESHOLD = 0.35
@@ -97,9 +99,13 @@ def _condition(entry: dict[str, Any], fields: dict[str, Any]) -> float:
 
 
 def features(
-    cands: list[Candidate], fields: dict[str, Any], non_fault: bool = False
+    cands: list[Candidate],
+    fields: dict[str, Any],
+    non_fault: bool = False,
+    request_like: float = 0.0,
 ) -> list[dict[str, float]]:
-    """Feature dicts for candidates, in the same order (non_fault: a sales/billing request)."""
+    """Feature dicts for candidates, in the same order (non_fault: a sales/billing cue word was
+    said; request_like: how close the call is to the rules' examples of non-fault requests)."""
     if not cands:
         return []
     best_dense = max(c.dense for c in cands)
@@ -123,6 +129,7 @@ def features(
                 "fault_code": code,
                 "condition": _condition(e, fields),
                 "non_fault": 1.0 if non_fault else 0.0,
+                "request_like": request_like,
             }
         )
     return out

@@ -10,6 +10,7 @@ import numpy as np
 from core.errors import ApiError
 from core.settings import get_settings
 from knowledge_base import live_index
+from knowledge_base.embeddings import Encoder
 from knowledge_base.index import Candidate, HybridIndex
 from triage import confidence, diagnose, field_chain
 from triage.entities import FIELD_NAMES, Vocabulary, extract
@@ -115,6 +116,7 @@ class Analysis:
     candidates: list[Candidate]
     features: list[dict[str, float]]
     non_fault: bool = False
+    request_like: float = 0.0
 
 
 @dataclass
@@ -143,8 +145,28 @@ def _retrieve(r: _Reading, index: HybridIndex, qvec: np.ndarray | None = None) -
     if r.fields.get("fault_code"):
         cands = _with_code_matches(index, cands, r.query, r.fields["fault_code"], qvec)
     non_fault = any(cue in r.normalized for cue in get_rules().non_fault_cues)
-    feats = diagnose.features(cands, r.fields, non_fault)
-    return Analysis(r.text, r.normalized, r.fixes, r.fields, cands, feats, non_fault)
+    requests = request_vectors(index.encoder)
+    like = float((requests @ qvec.reshape(-1)).max()) if len(requests) else 0.0
+    feats = diagnose.features(cands, r.fields, non_fault, like)
+    return Analysis(r.text, r.normalized, r.fixes, r.fields, cands, feats, non_fault, like)
+
+
+_requests_lock = threading.Lock()
+_requests: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
+
+
+def request_vectors(encoder: Encoder) -> np.ndarray:
+    """The rules' examples of non-fault requests (invoices, installation …), embedded once:
+    a call close to one of them is a request, not a fault, whatever words it uses."""
+    texts = tuple(get_rules().out_of_scope_requests)
+    key = (id(encoder), texts)
+    vecs = _requests.get(key)
+    if vecs is None:
+        vecs = encoder.encode(list(texts))
+        with _requests_lock:
+            _requests.clear()
+            _requests[key] = vecs
+    return vecs
 
 
 def analyse(text: str, index: HybridIndex) -> Analysis:
