@@ -10,6 +10,8 @@ from urllib.parse import quote
 
 from core.settings import get_settings
 
+APP_PATH = "/console/tech"  # the technician app's pages (console.tech)
+
 
 def navigation_url(lat: float, lon: float, name: str) -> str:
     """A navigation link to the site (AMap URI API: opens the app, or the web map)."""
@@ -54,9 +56,10 @@ def build_card(
     site: tuple[float, float] | None,
 ) -> dict[str, Any]:
     """The card for one offer: site, device, diagnosis and resolution, parts, device history,
-    and links to navigate, accept and decline."""
+    and links to navigate, accept and decline in the technician app."""
     base = get_settings().dispatch_app_url.rstrip("/")
-    api = f"{base}/api/v1/dispatch/assignments/{assignment_id}"
+    # Pages of the technician app (a card's links are GETs: the page asks before it acts).
+    page = f"{base}{APP_PATH}/offers/{assignment_id}"
     address = ticket.get("address") or "地址待确认"
     device = " ".join(
         str(v)
@@ -68,8 +71,8 @@ def build_card(
     if site is not None:
         links.append({"type": 1, "title": "导航到现场", "url": navigation_url(*site, address)})
     links += [
-        {"type": 1, "title": "接单", "url": f"{api}/accept"},
-        {"type": 1, "title": "拒单", "url": f"{api}/decline"},
+        {"type": 1, "title": "接单", "url": f"{page}?answer=accept"},
+        {"type": 1, "title": "拒单", "url": f"{page}?answer=decline"},
     ]
     rows = [
         {"keyname": "工单", "value": ticket["number"]},
@@ -102,7 +105,7 @@ def build_card(
             "sub_title_text": (ticket.get("description") or "")[:120],
             "horizontal_content_list": rows,
             "jump_list": links,
-            "card_action": {"type": 1, "url": f"{base}/api/v1/dispatch/tickets/{ticket['id']}"},
+            "card_action": {"type": 1, "url": page},
             "task_id": f"hotline-assignment-{assignment_id}",
         },
     }

@@ -40,6 +40,7 @@ from tickets.states import FINAL
 
 log = logging.getLogger("hotline.dispatch")
 ACTOR = "system:dispatch"
+UNANSWERED_OVERRIDE = "指派未在时限内应答：派单保留，已通知主管"
 URGENCY = {"P1": 1.0, "P2": 0.67, "P3": 0.33, "P4": 0.0}
 POOL_STATUSES = ("triaged", "reviewed")
 
@@ -580,6 +581,7 @@ def _push_cards(
     rebound = parts.bind_parts_many(db, retry, actor=ACTOR) if retry else {}
     default_url = get_settings().dispatch_webhook_url
     messages = []
+    undeliverable: list[Offered] = []
     for req, ticket, tech, assignment, distance_km in items:
         report = rebound.get(ticket.id)
         if report is None:
@@ -620,8 +622,18 @@ def _push_cards(
                     ref_id=ticket.id,
                 )
             )
+        else:
+            undeliverable.append(Offered(ticket, tech, assignment))
     if messages:
         notify.send_many(db=db, messages=messages)
+    if undeliverable:
+        # Nothing silent: the supervisor hears of it now, not when the offer expires.
+        events.publish(
+            "dispatch.card_undeliverable",
+            db=db,
+            offers=undeliverable,
+            reason="技师未配置推送 webhook，且没有默认 webhook",
+        )
 
 
 def get_assignment(db: Session, assignment_id: int, *, lock: bool = False) -> Assignment:
@@ -678,6 +690,13 @@ def expire_offers(db: Session, assignment_ids: list[int] | None = None) -> int:
         stmt = stmt.where(Assignment.id.in_(assignment_ids))
     n = 0
     for row in list(db.scalars(stmt.with_for_update(skip_locked=True))):
+        if row.actor != ACTOR:
+            # A supervisor's override is never silently undone: it stays with the technician
+            # and the supervisor is told once that it is unanswered.
+            if not row.response_note:
+                row.response_note = UNANSWERED_OVERRIDE
+                events.publish("dispatch.override_unanswered", db=db, assignment=row)
+            continue
         row.status, row.responded_at = "expired", now
         _back_to_pool(db, row, trigger="expired", actor=ACTOR, why="offer not answered in time")
         n += 1
@@ -686,6 +705,7 @@ def expire_offers(db: Session, assignment_ids: list[int] | None = None) -> int:
 
 def _back_to_pool(db: Session, row: Assignment, *, trigger: str, actor: str, why: str) -> None:
     ticket = _lock_ticket(db, row.ticket_id)
+    events.publish("dispatch.unassigned", db=db, assignment=row, ticket=ticket, why=why)
     parts.cancel_transfers(db, ticket.id)
     if ticket.status in FINAL:
         db.flush()

@@ -27,6 +27,7 @@ ROUTERS = (
     "knowledge_base.api:router",
     "sla.api:router",
     "dispatch.api:router",
+    "console.customer:router",
 )
 
 # `hotline NAME …` command groups of the domains (kb and token live in hotline.cli).
