@@ -659,7 +659,8 @@ def accept(db: Session, assignment_id: int, *, tech: Technician | None, actor: s
     """The technician takes the ticket: parts start moving to them."""
     row = _own_offer(db, assignment_id, tech)
     now = clock.now()
-    if now > row.expires_at:
+    # A supervisor's override does not expire (see expire_offers): it can still be taken.
+    if now > row.expires_at and row.actor == ACTOR:
         raise ApiError(409, "offer_expired", f"The offer expired at {row.expires_at:%H:%M:%S}.")
     row.status, row.responded_at = "accepted", now
     ticket = _lock_ticket(db, row.ticket_id)

@@ -156,14 +156,35 @@ def _tell(db: Session, ticket: Ticket, text: str, item: dict[str, Any]) -> str:
 
 @events.subscribe("dispatch.card_undeliverable")
 def on_card_undeliverable(*, db: Session, offers: list[Any], reason: str, **_: Any) -> None:
-    """A push card that cannot be sent: the supervisor hears of it at once (the technician
-    still sees the offer in the app)."""
+    """Push cards that cannot be sent: each region's supervisor hears of them at once, one
+    alert per dispatch batch (the technician still sees the offer in the app)."""
+    by_region: dict[str | None, list[Any]] = {}
     for o in offers:
-        text = f"派单推送无法送达：工单 {o.ticket.number} → {o.technician.name}，{reason}"
-        who = _tell(
-            db, o.ticket, text, {"type": "dispatch.card_undeliverable", "ticket_id": o.ticket.id}
+        by_region.setdefault(o.ticket.region, []).append(o)
+    for region, group in by_region.items():
+        shown = "、".join(f"{o.ticket.number} → {o.technician.name}" for o in group[:20])
+        more = f" 等 {len(group)} 张" if len(group) > 20 else ""
+        text = f"派单推送无法送达（{reason}）：{shown}{more}"
+        who = escalation.alert_staff(
+            db,
+            region=region,
+            text=text,
+            item={
+                "type": "dispatch.card_undeliverable",
+                "ticket_ids": [o.ticket.id for o in group],
+            },
+            ref_type="ticket",
+            ref_id=group[0].ticket.id,
         )
-        o.assignment.explanation = {**o.assignment.explanation, "card_alert": who}
+        for o in group:
+            tickets.record_event(
+                db,
+                o.ticket,
+                actor="system:sla",
+                kind="note",
+                reason=f"派单推送无法送达：{reason}（已告知：{who}）",
+            )
+            o.assignment.explanation = {**o.assignment.explanation, "card_alert": who}
 
 
 @events.subscribe("notification.failed")

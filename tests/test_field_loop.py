@@ -232,14 +232,14 @@ def test_nothing_silent(service: Service, monkeypatch: pytest.MonkeyPatch) -> No
         aid = offer_of(service, tid)
         alerts = wait_for(lambda: rec.to("/sup"))
         assert "推送无法送达" in alerts[0]["markdown"]["content"]
-        assert alerts[0]["hotline"]["ticket_id"] == tid
+        assert alerts[0]["hotline"]["ticket_ids"] == [tid]
         offer = next(a for a in state(service, tid)["assignments"] if a["id"] == aid)
         assert offer["explanation"]["card_alert"] == "深圳主管"
         # the technician still sees the offer in the app
         jobs = c.get("/api/v1/dispatch/me/jobs", headers=th).json()["items"]
         assert [j["assignment"]["id"] for j in jobs] == [aid]
         # a supervisor's override is never silently undone when it is not answered
-        other_id, _ = tech_with_token(service, "赵师傅", north(1.0))
+        other_id, oh = tech_with_token(service, "赵师傅", north(1.0))
         over = c.post(
             f"/api/v1/dispatch/tickets/{tid}/reassign",
             json={"technician_id": other_id, "reason": "P1 客户指定"},
@@ -266,6 +266,12 @@ def test_nothing_silent(service: Service, monkeypatch: pytest.MonkeyPatch) -> No
             lambda: [m for m in rec.to("/sup") if "指派未应答" in m["markdown"]["content"]]
         )
         assert len(told) == 1
+        # …and the chosen technician can still take it after the deadline
+        clock.set_clock(fake.now)
+        try:
+            assert act(service, oh, still["id"], "accept")["assignment_status"] == "accepted"
+        finally:
+            clock.set_clock(None)
         hist = c.get(f"/api/v1/tickets/{tid}/history", headers=service.headers("agent")).json()
         assert any("已告知：深圳主管" in (e["reason"] or "") for e in hist["items"])
     finally:
