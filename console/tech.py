@@ -21,7 +21,7 @@ from console.web import Viewer, render, require
 from core.auth import Role
 from core.deps import get_db
 from core.errors import ApiError
-from dispatch import field, service
+from dispatch import field
 from dispatch.models import Technician
 from dispatch.schemas import ActionIn
 
@@ -45,13 +45,6 @@ def technician_of(db: Session, viewer: Viewer) -> Technician:
             "此账号未关联技术员（请管理员运行 hotline user create … --technician ID）。",
         )
     return tech
-
-
-def _job(db: Session, tech: Technician, assignment_id: int) -> dict[str, Any]:
-    row = service.get_assignment(db, assignment_id)
-    if row.technician_id != tech.id:
-        raise ApiError(403, "not_yours", "这不是派给您的工单。")
-    return field.job_view(db, row)
 
 
 @router.get("")
@@ -81,7 +74,7 @@ def job(
         "tech/job.html",
         viewer,
         tech=tech,
-        j=_job(db, tech, assignment_id),
+        j=field.job_view(db, field.own_job(db, tech, assignment_id)),
         answer=answer if answer in ("accept", "decline") else None,
         pause_reasons=field.PAUSE_REASONS,
     )

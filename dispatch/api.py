@@ -219,11 +219,12 @@ def my_jobs(
 
 @router.get("/assignments/{assignment_id}/job")
 def job(assignment_id: int, db: Session = Depends(get_db), who: Principal = Depends(APP)) -> dict:
-    """One offer or job as the technician sees it: customer, site, diagnosis, parts, history,
-    the visit so far (a technician only for their own)."""
-    row = service.get_assignment(db, assignment_id)
-    if who.role is Role.technician and _me(db, who).id != row.technician_id:
-        raise ApiError(403, "not_yours", f"Assignment {assignment_id} is someone else's.")
+    """One offer or job as the technician sees it: customer (once accepted), site, diagnosis,
+    parts, history, the visit so far (a technician only for their own open offer or job)."""
+    if who.role is Role.technician:
+        row = field.own_job(db, _me(db, who), assignment_id)
+    else:
+        row = service.get_assignment(db, assignment_id)
     return field.job_view(db, row)
 
 

@@ -363,10 +363,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def own_job(db: Session, technician: Technician, assignment_id: int) -> Assignment:
+    """The technician's own open offer or job (a resolved one included); 403 for anyone
+    else's and for one that has ended for them (declined, expired, reassigned)."""
+    row = service.get_assignment(db, assignment_id)
+    if row.technician_id != technician.id:
+        raise ApiError(403, "not_yours", f"Assignment {assignment_id} is someone else's.")
+    if row.status not in ("offered", "accepted"):
+        raise ApiError(
+            403, "not_yours", f"Assignment {assignment_id} is {row.status}: no longer yours."
+        )
+    return row
+
+
 def job_view(db: Session, assignment: Assignment) -> dict[str, Any]:
     """Everything the technician needs on site: the customer, the place, the diagnosis and
-    its resolution, the parts reserved, the device's history, and the visit so far."""
+    its resolution, the parts reserved, the device's history, and the visit so far. The
+    customer's name, phone and words only once the job is accepted."""
     ticket = tickets.get_ticket(db=db, ticket_id=assignment.ticket_id)
+    taken = assignment.status == "accepted"
     req = service.requirement(db, ticket)
     entry = db.get(KBEntry, ticket.kb_id) if ticket.kb_id else None
     kb = (entry.published if entry else None) or {}
@@ -380,8 +395,8 @@ def job_view(db: Session, assignment: Assignment) -> dict[str, Any]:
             "number": ticket.number,
             "status": ticket.status,
             "sla_class": ticket.sla_class,
-            "customer_name": ticket.customer_name,
-            "phone": ticket.phone,
+            "customer_name": ticket.customer_name if taken else None,
+            "phone": ticket.phone if taken else None,
             "address": address,
             "navigation_url": navigation_url(*req.site, address or "") if req.site else None,
             "product_type": ticket.product_type,
@@ -389,7 +404,7 @@ def job_view(db: Session, assignment: Assignment) -> dict[str, Any]:
             "firmware": ticket.firmware,
             "hardware_id": ticket.hardware_id,
             "fault_code": ticket.fault_code,
-            "description": ticket.description,
+            "description": ticket.description if taken else None,
         },
         "diagnosis": {
             "kb_id": ticket.kb_id,

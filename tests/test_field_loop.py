@@ -44,7 +44,8 @@ def test_whole_loop_through_the_api(service: Service, monkeypatch: pytest.Monkey
         job = c.get(f"/api/v1/dispatch/assignments/{aid}/job", headers=th)
         assert job.status_code == 200, job.text
         body = job.json()
-        assert body["ticket"]["phone"] == PHONE and "科技园" in body["ticket"]["address"]
+        assert "科技园" in body["ticket"]["address"]
+        assert body["ticket"]["phone"] is None  # the customer's phone once the job is taken
         assert "uri.amap.com/navigation" in body["ticket"]["navigation_url"]
         assert body["diagnosis"]["kb_id"] == "LOCK-MOTOR-JAM" and body["diagnosis"]["resolution"]
         # …and nobody else can, nor act on it
@@ -58,6 +59,8 @@ def test_whole_loop_through_the_api(service: Service, monkeypatch: pytest.Monkey
         assert first["assignment_status"] == "accepted" and again["replayed"] is True
         assert again["customer"] == first["customer"]
         act(service, th, aid, "decline", action_id="accept-0001", expect=409)  # id reused
+        taken = c.get(f"/api/v1/dispatch/assignments/{aid}/job", headers=th).json()
+        assert taken["ticket"]["phone"] == PHONE and taken["ticket"]["customer_name"] == "王女士"
         on_way = act(service, th, aid, "on_way", {"eta_minutes": 30})
         assert on_way["customer"]["status"] == "queued"
         call = act(service, th, aid, "call")
@@ -304,4 +307,6 @@ def test_decline_clears_the_board_and_escalation_without_contact_says_who(
         )
     assert who == escalation.unreachable(get_settings().sla_admin_contact)
     assert who.startswith("未通知")
-    assert c.get(f"/api/v1/dispatch/assignments/{aid}/job", headers=th).status_code == 200
+    # a declined offer is no longer the technician's to read
+    gone = c.get(f"/api/v1/dispatch/assignments/{aid}/job", headers=th)
+    assert gone.status_code == 403 and "declined" in gone.json()["error"]["message"]
