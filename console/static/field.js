@@ -42,15 +42,26 @@
     sending = true;
     var item = q[0];
     fetch(url, {
-      method: "POST", credentials: "same-origin",
+      method: "POST", credentials: "same-origin", redirect: "manual",
       headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
       body: JSON.stringify(item)
     }).then(function (resp) {
+      if (resp.type === "opaqueredirect") { return {status: 0, json: null, login: true}; }
       return resp.json().catch(function () { return null; }).then(function (json) {
         return {status: resp.status, json: json};
       });
     }).then(function (r) {
       sending = false;
+      if (r.login || (r.status < 300 && !r.json)) {
+        // The login ran out: keep everything queued until the technician logs in again.
+        flash("登录已过期：操作已保存，请重新登录后自动发送", "err");
+        return;
+      }
+      if (r.status === 403 && !r.json) {
+        // A stale page's CSRF token (logged in again elsewhere): a reload sends it.
+        flash("页面已过期：操作已保存，请刷新页面", "err");
+        return;
+      }
       if (r.status >= 500 || r.status === 429 || (r.json && r.json.error &&
           r.json.error.code === "action_in_flight")) {
         return retry();
