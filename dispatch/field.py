@@ -224,6 +224,8 @@ def _resume(db: Session, ctx: dict[str, Any], data: dict[str, Any]) -> dict[str,
 def _resolve(db: Session, ctx: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     _held(ctx["assignment"], "完成")
     ticket = ctx["ticket"]
+    if ticket.status != "in_progress":
+        raise ApiError(409, "not_started", "请先点“开始维修”，再提交完成。")
     resolution = str(data.get("resolution") or "").strip()
     if not resolution or len(resolution) > 2000:
         raise ApiError(422, "resolution_required", "请填写处理结果（2000 字以内）。")
