@@ -310,3 +310,36 @@ def test_decline_clears_the_board_and_escalation_without_contact_says_who(
     # a declined offer is no longer the technician's to read
     gone = c.get(f"/api/v1/dispatch/assignments/{aid}/job", headers=th)
     assert gone.status_code == 403 and "declined" in gone.json()["error"]["message"]
+
+
+def test_wechat_template_shape_and_missing_phone(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tickets.models import Ticket
+
+    rec = Recorder()
+    try:
+        monkeypatch.setenv("HOTLINE_CUSTOMER_NOTIFY_URL", rec.url("/wx"))
+        monkeypatch.setenv("HOTLINE_CUSTOMER_NOTIFY_FORMAT", "wechat_template")
+        get_settings.cache_clear()
+        _, th = tech_with_token(service, "李师傅", north(0.5))
+        tid = customer_ticket()
+        out = act(service, th, offer_of(service, tid), "accept")
+        assert out["customer"]["status"] == "queued"
+        msg = wait_for(lambda: rec.to("/wx"))[0]
+        assert msg["touser"] == PHONE and msg["template_id"] == "hotline_accepted"
+        assert "/c/" in msg["url"] and msg["data"]["keyword2"]["value"] == "李师傅"
+        # a ticket without a phone: nothing is sent, and the answer says why
+        bare = customer_ticket()
+        with session_scope() as db:
+            ticket = db.get(Ticket, bare)
+            assert ticket is not None
+            ticket.phone = None
+        out = act(service, th, offer_of(service, bare), "accept")
+        assert out["customer"] == {
+            "event": "accepted",
+            "status": "not_sent",
+            "why": "the ticket has no phone number",
+        }
+    finally:
+        rec.close()
