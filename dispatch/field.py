@@ -68,6 +68,8 @@ def set_window(db: Session, *, ticket: Ticket, start: Any, end: Any, actor: str)
         raise ApiError(422, "invalid_window", "预约时段须在 12 小时以内，且结束晚于开始。")
     if start < clock.now() - timedelta(minutes=5):
         raise ApiError(422, "window_in_past", "不能预约已经过去的时间。")
+    if start > clock.now() + timedelta(days=60):
+        raise ApiError(422, "window_too_far", "只能预约 60 天以内的时间。")
     if ticket.status in FINAL or ticket.status == "resolved":
         raise ApiError(409, "ticket_done", "工单已完成，无需预约。")
     row = _visit(db, ticket.id, None)

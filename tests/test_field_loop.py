@@ -194,6 +194,10 @@ def test_link_forgery_expiry_and_enumeration(service: Service) -> None:
     assert "09:00" in c.get(path).text
     bad = c.post(f"{path}/window", json={"start": f"{day}T12:00:00", "end": f"{day}T09:00:00"})
     assert bad.status_code == 422
+    far = c.post(
+        f"{path}/window", json={"start": "2099-01-01T09:00:00", "end": "2099-01-01T12:00:00"}
+    )
+    assert far.status_code == 422 and far.json()["error"]["code"] == "window_too_far"
     assert c.post(f"{path}/rating", json={"score": 9}).status_code == 422
 
 
