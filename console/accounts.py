@@ -13,6 +13,7 @@ from console.models import ConsoleSession, ConsoleUser
 from core import clock
 from core.auth import Role
 from core.errors import ApiError
+from dispatch.models import Technician
 
 SESSION_TTL = timedelta(hours=12)
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{1,63}$")
@@ -54,9 +55,17 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def create_user(
-    *, db: Session, username: str, role: Role, password: str, display_name: str | None = None
+    *,
+    db: Session,
+    username: str,
+    role: Role,
+    password: str,
+    display_name: str | None = None,
+    technician_id: int | None = None,
 ) -> ConsoleUser:
-    """A new enabled account; 409 if the username is taken, 422 for a bad name or password."""
+    """A new enabled account; 409 if the username is taken, 422 for a bad name or password;
+    technician_id links a technician login to its row in the dispatch registry (the field
+    app, /console/tech)."""
     if not USERNAME.match(username):
         raise ApiError(
             422,
@@ -69,6 +78,8 @@ def create_user(
         )
     if db.scalar(select(ConsoleUser.id).where(ConsoleUser.username == username)) is not None:
         raise ApiError(409, "duplicate_username", f"User {username!r} exists already.")
+    if technician_id is not None:
+        _check_technician(db, role, technician_id)
     user = ConsoleUser(
         username=username,
         display_name=display_name or username,
@@ -76,10 +87,23 @@ def create_user(
         password_hash=hash_password(password),
         disabled=False,
         created_at=clock.now(),
+        technician_id=technician_id,
     )
     db.add(user)
     db.flush()
     return user
+
+
+def _check_technician(db: Session, role: Role, technician_id: int) -> None:
+    if role is not Role.technician:
+        raise ApiError(422, "not_a_technician", "Only a technician login can be linked to one.")
+    if db.get(Technician, technician_id) is None:
+        raise ApiError(404, "not_found", f"No technician #{technician_id}.")
+    taken = select(ConsoleUser.id).where(ConsoleUser.technician_id == technician_id)
+    if db.scalar(taken) is not None:
+        raise ApiError(
+            409, "technician_linked", f"Technician #{technician_id} has a login already."
+        )
 
 
 def set_disabled(*, db: Session, username: str, disabled: bool) -> ConsoleUser:

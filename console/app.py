@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from console import accounts, boards, curation, holidays, imports, login, review
+from console import accounts, boards, curation, holidays, imports, login, review, tech
 from console.web import COOKIE, HERE, PREFIX, Forbidden, LoginRequired, Viewer, render
 from core.errors import ApiError
 
@@ -18,7 +18,7 @@ def create_console() -> FastAPI:
     """The console sub-application (mounted at /console by hotline.app)."""
     app = FastAPI(title="Hotline console", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (login, review, curation, boards, imports, holidays):
+    for module in (login, review, curation, boards, imports, holidays, tech):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

@@ -21,6 +21,10 @@ def user_create(
         str | None,
         typer.Option(help="Password (prompted, hidden, when omitted).", envvar="HOTLINE_PASSWORD"),
     ] = None,
+    technician: Annotated[
+        int | None,
+        typer.Option(help="Technician id (dispatch registry) this login opens the field app for."),
+    ] = None,
 ) -> None:
     """Create a console login."""
     from console import accounts
@@ -37,7 +41,12 @@ def user_create(
     try:
         with session_scope() as db:
             user = accounts.create_user(
-                db=db, username=name, role=parsed, password=password, display_name=display_name
+                db=db,
+                username=name,
+                role=parsed,
+                password=password,
+                display_name=display_name,
+                technician_id=technician,
             )
             typer.echo(f"user {user.username} created ({parsed.value})")
     except ApiError as exc:

@@ -22,6 +22,10 @@ class ConsoleUser(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # A technician's login opens their field app (/console/tech) for this technician row.
+    technician_id: Mapped[int | None] = mapped_column(
+        ForeignKey("technicians.id"), nullable=True, unique=True
+    )
 
 
 class ConsoleSession(Base):

@@ -192,9 +192,17 @@ def redirect(path: str) -> RedirectResponse:
     return RedirectResponse(PREFIX + path, status_code=303)
 
 
-HOMES = {Role.agent: "/review", Role.knowledge_engineer: "/kb", Role.supervisor: "/boards"}
+HOMES = {
+    Role.agent: "/review",
+    Role.knowledge_engineer: "/kb",
+    Role.supervisor: "/boards",
+    Role.technician: "/tech",
+}
 
 
 def home_of(viewer: Viewer) -> str:
-    """Where a user lands after logging in: their role's main page."""
+    """Where a user lands after logging in: their role's main page (a technician login not
+    linked to a technician has no field app to open)."""
+    if viewer.role is Role.technician and viewer.user.technician_id is None:
+        return "/me"
     return HOMES.get(viewer.role, "/review" if viewer.role is Role.admin else "/me")

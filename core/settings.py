@@ -190,7 +190,23 @@ class Settings(BaseSettings):
     )
     dispatch_app_url: str = Field(
         default="http://127.0.0.1:8000",
-        description="Public base URL of this service, for accept/decline links in push cards.",
+        description="Public base URL of this service, for push-card links and customers' links.",
+    )
+    customer_link_secret: str | None = Field(
+        default=None,
+        description="HMAC key of customers' progress links; empty = a random key generated once "
+        "and kept in data_dir/customer_link.key (every process of one deployment shares it).",
+    )
+    customer_link_ttl_days: float = Field(
+        default=30.0, gt=0, description="A customer's link stays valid at least this long."
+    )
+    customer_notify_url: str | None = Field(
+        default=None,
+        description="Customer notifications (accepted / on the way / arrived / resolved): the "
+        "SMS gateway's or WeChat template service's webhook; empty = none are sent.",
+    )
+    customer_notify_format: Literal["sms", "wechat_template"] = Field(
+        default="sms", description="Payload shape of customer notifications (docs/field.md)."
     )
     geocoder_url: str | None = Field(
         default=None,

@@ -3,7 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, events
 from core.errors import ApiError, not_found
 from dispatch import parts
 from dispatch.models import Assignment, PendingDispatch, Technician
@@ -12,6 +12,8 @@ from dispatch.requirements import ACTOR
 from dispatch.service import rematch
 from tickets import service as tickets
 from tickets.states import FINAL
+
+UNANSWERED_OVERRIDE = "指派未在时限内应答：派单保留，已通知主管"
 
 
 def get_assignment(db: Session, assignment_id: int, *, lock: bool = False) -> Assignment:
@@ -37,7 +39,8 @@ def accept(db: Session, assignment_id: int, *, tech: Technician | None, actor: s
     """The technician takes the ticket: parts start moving to them."""
     row = _own_offer(db, assignment_id, tech)
     now = clock.now()
-    if now > row.expires_at:
+    # A supervisor's override does not expire (see expire_offers): it can still be taken.
+    if now > row.expires_at and row.actor == ACTOR:
         raise ApiError(409, "offer_expired", f"The offer expired at {row.expires_at:%H:%M:%S}.")
     row.status, row.responded_at = "accepted", now
     ticket = lock_ticket(db, row.ticket_id)
@@ -68,6 +71,13 @@ def expire_offers(db: Session, assignment_ids: list[int] | None = None) -> int:
         stmt = stmt.where(Assignment.id.in_(assignment_ids))
     n = 0
     for row in list(db.scalars(stmt.with_for_update(skip_locked=True))):
+        if row.actor != ACTOR:
+            # A supervisor's override is never silently undone: it stays with the technician
+            # and the supervisor is told once that it is unanswered.
+            if not row.response_note:
+                row.response_note = UNANSWERED_OVERRIDE
+                events.publish("dispatch.override_unanswered", db=db, assignment=row)
+            continue
         row.status, row.responded_at = "expired", now
         _back_to_pool(db, row, trigger="expired", actor=ACTOR, why="offer not answered in time")
         n += 1
@@ -76,6 +86,7 @@ def expire_offers(db: Session, assignment_ids: list[int] | None = None) -> int:
 
 def _back_to_pool(db: Session, row: Assignment, *, trigger: str, actor: str, why: str) -> None:
     ticket = lock_ticket(db, row.ticket_id)
+    events.publish("dispatch.unassigned", db=db, assignment=row, ticket=ticket, why=why)
     parts.cancel_transfers(db, ticket.id)
     if ticket.status in FINAL:
         db.flush()

@@ -7,9 +7,20 @@ from sqlalchemy.orm import Session
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
 from core.errors import ApiError
-from dispatch import answers, offers, schemas, service, tasks, technicians, views
+from dispatch import (
+    answers,
+    customer_notify,
+    field,
+    offers,
+    schemas,
+    service,
+    tasks,
+    technicians,
+    views,
+)
 from dispatch.models import Technician
 from dispatch.parts_api import router as parts_router
+from tickets import rating
 from tickets.service import get_ticket
 
 router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch"])
@@ -207,6 +218,54 @@ def get_assignment(
     return views.assignment_view(row)
 
 
+@router.get("/me/jobs")
+def my_jobs(
+    db: Session = Depends(get_db), who: Principal = Depends(require_roles(Role.technician))
+) -> dict:
+    """The calling technician's offers and jobs of today, each with what is needed on site."""
+    tech = _me(db, who)
+    return {"items": [field.job_view(db, a) for a in field.jobs_today(db, tech)]}
+
+
+@router.get("/assignments/{assignment_id}/job")
+def job(assignment_id: int, db: Session = Depends(get_db), who: Principal = Depends(APP)) -> dict:
+    """One offer or job as the technician sees it: customer (once accepted), site, diagnosis,
+    parts, history, the visit so far (a technician only for their own open offer or job)."""
+    if who.role is Role.technician:
+        row = field.own_job(db, _me(db, who), assignment_id)
+    else:
+        row = answers.get_assignment(db, assignment_id)
+    return field.job_view(db, row)
+
+
+@router.post("/assignments/{assignment_id}/actions")
+def job_action(
+    assignment_id: int,
+    body: schemas.ActionIn,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(require_roles(Role.technician)),
+) -> dict:
+    """A technician-app action (accept, decline, on_way, call, arrive, start, pause, resume,
+    resolve); a resend with the same action_id returns the first answer and changes nothing."""
+    out = field.perform(
+        db,
+        technician=_me(db, who),
+        assignment_id=assignment_id,
+        kind=body.kind,
+        action_id=body.action_id,
+        data=body.data,
+        actor=who.actor,
+    )
+    db.commit()
+    return out
+
+
+@router.get("/ratings")
+def ratings(db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
+    """Customers' ratings: average and count per technician and per region."""
+    return {"technicians": technicians.ratings(db), "regions": rating.by_region(db)}
+
+
 # The pool, decisions and overrides
 
 
@@ -230,8 +289,13 @@ def rematch(_: Principal = Depends(SUPERVISE)) -> dict:
 def ticket_dispatch(
     ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
 ) -> dict:
-    """A ticket's dispatch: pool place, offers with explanations, decisions, parts."""
-    return views.dispatch_state(db, ticket_id)
+    """A ticket's dispatch: pool place, offers with explanations, decisions, parts, the visit
+    and the customer's notifications with their delivery results."""
+    out = views.dispatch_state(db, ticket_id)
+    visit = field.visit_of(db, out["ticket_id"])
+    out["visit"] = field.visit_view(visit) if visit else None
+    out["customer_notifications"] = customer_notify.deliveries(db, out["ticket_id"])
+    return out
 
 
 @router.post("/tickets/{ticket_id}/dispatch")

@@ -5,19 +5,21 @@ notifier is pluggable per channel, see core.notify). WeCom limits: at most 6 hor
 and 3 jump links, so the card carries the essentials and links to the full ticket.
 """
 
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import notify
+from core import events, notify
 from core.settings import get_settings
 from dispatch import parts
 from dispatch.models import Assignment, Technician
 from dispatch.requirements import ACTOR, Requirement, bind_job
 from tickets import service as tickets
 from tickets.models import Ticket
+
+APP_PATH = "/console/tech"  # the technician app's pages (console.tech)
 
 
 def navigation_url(lat: float, lon: float, name: str) -> str:
@@ -63,9 +65,10 @@ def build_card(
     site: tuple[float, float] | None,
 ) -> dict[str, Any]:
     """The card for one offer: site, device, diagnosis and resolution, parts, device history,
-    and links to navigate, accept and decline."""
+    and links to navigate, accept and decline in the technician app."""
     base = get_settings().dispatch_app_url.rstrip("/")
-    api = f"{base}/api/v1/dispatch/assignments/{assignment_id}"
+    # Pages of the technician app (a card's links are GETs: the page asks before it acts).
+    page = f"{base}{APP_PATH}/offers/{assignment_id}"
     address = ticket.get("address") or "地址待确认"
     device = " ".join(
         str(v)
@@ -77,8 +80,8 @@ def build_card(
     if site is not None:
         links.append({"type": 1, "title": "导航到现场", "url": navigation_url(*site, address)})
     links += [
-        {"type": 1, "title": "接单", "url": f"{api}/accept"},
-        {"type": 1, "title": "拒单", "url": f"{api}/decline"},
+        {"type": 1, "title": "接单", "url": f"{page}?answer=accept"},
+        {"type": 1, "title": "拒单", "url": f"{page}?answer=decline"},
     ]
     rows = [
         {"keyname": "工单", "value": ticket["number"]},
@@ -111,7 +114,7 @@ def build_card(
             "sub_title_text": (ticket.get("description") or "")[:120],
             "horizontal_content_list": rows,
             "jump_list": links,
-            "card_action": {"type": 1, "url": f"{base}/api/v1/dispatch/tickets/{ticket['id']}"},
+            "card_action": {"type": 1, "url": page},
             "task_id": f"hotline-assignment-{assignment_id}",
         },
     }
@@ -149,6 +152,14 @@ def device_history(
     return out
 
 
+class Offered(NamedTuple):
+    """One offer made: what `dispatch.assigned` subscribers receive, a list per batch."""
+
+    ticket: Ticket
+    technician: Technician
+    assignment: Assignment
+
+
 def push_cards(
     db: Session, items: list[tuple[Requirement, Ticket, Technician, Assignment, float | None]]
 ) -> None:
@@ -163,6 +174,7 @@ def push_cards(
     rebound = parts.bind_parts_many(db, retry, actor=ACTOR) if retry else {}
     default_url = get_settings().dispatch_webhook_url
     messages = []
+    undeliverable: list[Offered] = []
     for req, ticket, tech, assignment, distance_km in items:
         report = rebound.get(ticket.id)
         if report is None:
@@ -203,5 +215,15 @@ def push_cards(
                     ref_id=ticket.id,
                 )
             )
+        else:
+            undeliverable.append(Offered(ticket, tech, assignment))
     if messages:
         notify.send_many(db=db, messages=messages)
+    if undeliverable:
+        # Nothing silent: the supervisor hears of it now, not when the offer expires.
+        events.publish(
+            "dispatch.card_undeliverable",
+            db=db,
+            offers=undeliverable,
+            reason="技师未配置推送 webhook，且没有默认 webhook",
+        )

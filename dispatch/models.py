@@ -224,3 +224,47 @@ class TransferOrder(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class FieldVisit(Base):
+    """The site visit of a ticket as the technician's app reports it, and the customer's
+    appointment window; the progress fields start over when another technician takes it."""
+
+    __tablename__ = "dispatch_field_visits"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    assignment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dispatch_assignments.id"), nullable=True
+    )
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    window_end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    eta_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    on_way_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    paused: Mapped[str | None] = mapped_column(String(32), nullable=True)  # waiting_part|_customer
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+    photos: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
+    signature: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+    parts_used: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FieldAction(Base):
+    """One action of the technician app, keyed by the id the app generated: a retried send
+    finds it here and gets the same answer without doing it twice."""
+
+    __tablename__ = "dispatch_field_actions"
+    __table_args__ = (Index("ix_dispatch_field_actions_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action_id: Mapped[str] = mapped_column(String(64), unique=True)
+    technician_id: Mapped[int] = mapped_column(ForeignKey("technicians.id"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("dispatch_assignments.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(160))
+    result: Mapped[dict[str, Any]] = mapped_column(JsonType)

@@ -3,7 +3,7 @@ cards, the dispatch.assigned event), and a supervisor's override."""
 
 import logging
 from datetime import timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,7 +12,7 @@ from core import clock, events
 from core.errors import ApiError, not_found
 from core.settings import get_settings
 from dispatch import parts, technicians
-from dispatch.cards import push_cards
+from dispatch.cards import Offered, push_cards
 from dispatch.decisions import decide
 from dispatch.matching import Match, explain
 from dispatch.models import Assignment, PendingDispatch, Technician
@@ -29,14 +29,6 @@ from tickets.models import Ticket
 from tickets.states import FINAL
 
 log = logging.getLogger("hotline.dispatch")
-
-
-class Offered(NamedTuple):
-    """One offer made: what `dispatch.assigned` subscribers receive, a list per batch."""
-
-    ticket: Ticket
-    technician: Technician
-    assignment: Assignment
 
 
 def lock_ticket(db: Session, ticket_id: int) -> Ticket:

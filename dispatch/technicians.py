@@ -14,6 +14,7 @@ from core.errors import ApiError, not_found
 from core.settings import get_settings
 from dispatch.geofence import GeoIndex, check_coordinates
 from dispatch.models import ACTIVE_ASSIGNMENT, Assignment, Technician, TechnicianLocation
+from tickets.models import Ticket
 
 EDITABLE = (
     "name",
@@ -252,3 +253,24 @@ def view(tech: Technician, load: int | None = None) -> dict[str, Any]:
     if load is not None:
         out["tickets_today"] = load
     return out
+
+
+def ratings(db: Session) -> list[dict[str, Any]]:
+    """Average customer rating and count per technician (of the tickets they resolved)."""
+    rows = db.execute(
+        select(
+            Assignment.technician_id,
+            Technician.name,
+            func.avg(Ticket.rating_score),
+            func.count(Ticket.rating_score),
+        )
+        .join(Ticket, Ticket.id == Assignment.ticket_id)
+        .join(Technician, Technician.id == Assignment.technician_id)
+        .where(Assignment.status == "accepted", Ticket.rating_score.is_not(None))
+        .group_by(Assignment.technician_id, Technician.name)
+        .order_by(Assignment.technician_id)
+    )
+    return [
+        {"technician_id": t, "name": n, "average": round(float(a), 2), "count": c}
+        for t, n, a, c in rows
+    ]

@@ -175,6 +175,20 @@ def eval_console(
     sys.exit(main(tickets=tickets, repeat=repeat, database_url=database_url))
 
 
+@eval_app.command("customer-page")
+def eval_customer_page(
+    tickets: Annotated[int, typer.Option(help="Tickets to seed.")] = 100_000,
+    pages: Annotated[int, typer.Option(help="Random tickets whose page is fetched.")] = 300,
+    database_url: Annotated[
+        str | None, typer.Option(help="Benchmark on this database (default: a fresh SQLite).")
+    ] = None,
+) -> None:
+    """The customer's progress page (signed link, no login): p50/p95 with N tickets."""
+    from eval.customer_page_bench import main
+
+    sys.exit(main(tickets=tickets, pages=pages, database_url=database_url))
+
+
 @eval_app.command("dispatch")
 def eval_dispatch(
     service: Annotated[

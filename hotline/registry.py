@@ -30,6 +30,7 @@ ROUTERS = (
     "sla.api:router",
     "dispatch.api:router",
     "core.notify_api:router",
+    "console.customer:router",
 )
 
 # `hotline NAME …` command groups of the domains (kb and token live in hotline.cli).

@@ -13,6 +13,7 @@ alerted through the same path (digests included) and the owning department's con
 in the same transaction.
 """
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +43,7 @@ LEVEL_LABELS = {
     "black": "黑色升级（区域总监）",
     OVERDUE: "协作超时",
 }
+log = logging.getLogger("hotline.sla")
 KIND_LABELS = {"response": "响应", "resolution": "解决", "collab": "协作答复"}
 
 
@@ -169,13 +171,48 @@ def fire_collaboration(db: Session, collaboration_id: int) -> tuple[str, datetim
     return "fired", row.due_at
 
 
-def _recipient(db: Session, region: str | None, level: str) -> tuple[str, str] | None:
+def _recipient(db: Session, region: str | None, level: str) -> tuple[str, str | None]:
+    """Who is told: the region's supervisor (director for black), else the SLA admin — an
+    alert never goes to nobody. The URL is None when the admin has no webhook either."""
     contact = region_contact(db, region)
     if contact is None:
-        return None
+        settings = get_settings()
+        return settings.sla_admin_contact, settings.sla_admin_webhook_url
     if level == "black":
         return contact.director, contact.director_url
     return contact.supervisor, contact.supervisor_url
+
+
+def unreachable(name: str) -> str:
+    """What the board shows as the recipient when even the fallback has no webhook."""
+    return f"未通知：{name}未配置 webhook"
+
+
+def alert_staff(
+    db: Session,
+    *,
+    region: str | None,
+    text: str,
+    item: dict[str, Any],
+    ref_type: str,
+    ref_id: int | str,
+) -> str:
+    """Tell the region's supervisor (or the SLA admin) at once about something that must not
+    stay silent (a push card that cannot be delivered, an unanswered override); who was told."""
+    name, url = _recipient(db, region, "red")
+    if url is None:
+        log.warning("dispatch alert for %s %s reached nobody: %s", ref_type, ref_id, text)
+        return unreachable(name)
+    notify.send(
+        db=db,
+        kind="dispatch.alert",
+        recipient=name,
+        url=url,
+        payload={"msgtype": "markdown", "markdown": {"content": text}, "hotline": item},
+        ref_type=ref_type,
+        ref_id=ref_id,
+    )
+    return name
 
 
 def _line(esc: Escalation, ticket: Ticket) -> str:
@@ -204,10 +241,12 @@ def _item(esc: Escalation, ticket: Ticket) -> dict[str, Any]:
 def _alert(db: Session, esc: Escalation, ticket: Ticket) -> None:
     """Tell the region's supervisor (or director, for black) now, or hold the alert for a
     digest when this recipient already got many within the digest window."""
-    target = _recipient(db, ticket.region, esc.level)
-    if target is None:
-        return  # nobody configured: the escalation stays visible in the SLA views
-    name, url = target
+    name, url = _recipient(db, ticket.region, esc.level)
+    if url is None:
+        esc.recipient = unreachable(name)  # the board says so, rather than an empty cell
+        log.warning("escalation %s of ticket %s reached nobody", esc.id, ticket.id)
+        db.flush()
+        return
     esc.recipient = name
     settings = get_settings()
     window = timedelta(seconds=settings.sla_digest_window_s)
@@ -263,7 +302,8 @@ def _url_of(db: Session, recipient: str) -> str | None:
         )
     ):
         return c.director_url if c.director == recipient else c.supervisor_url
-    return None
+    settings = get_settings()
+    return settings.sla_admin_webhook_url if recipient == settings.sla_admin_contact else None
 
 
 def flush_digest(db: Session, recipient: str) -> int:

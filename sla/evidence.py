@@ -241,3 +241,25 @@ def record_call(
         idempotency_key=key,
     )
     return _store(db, row)
+
+
+def record_call_started(
+    db: Session, *, ticket_id: int, technician_id: int, callee: str | None, actor: str, key: str
+) -> tuple[Evidence, bool]:
+    """The technician tapped the customer's number in the app: kept on the SLA record as a
+    fact ("call_started"), never as the first_call node — the app sees the dialler open, not
+    a connected call, and the node needs the telephony provider's report with its recording."""
+    _ticket(db, ticket_id)
+    now = clock.now()
+    row = Evidence(
+        ticket_id=ticket_id,
+        kind="call_started",
+        at=now,
+        recorded_at=now,
+        actor=actor,
+        proof={"technician_id": technician_id, "callee": callee, "source": "app tap-to-call"},
+        accepted=False,
+        rejection_reason="app tap-to-call: no recording; the telephony callback proves the call",
+        idempotency_key=f"call_started:{key}",
+    )
+    return _store(db, row)

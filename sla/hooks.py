@@ -7,8 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import events
-from sla import evidence, service
+from sla import escalation, evidence, service
 from sla.models import TicketSla
+from tickets import service as tickets
 from tickets.models import Ticket
 
 log = logging.getLogger("hotline.sla")
@@ -88,3 +89,138 @@ def on_transfer_created(*, db: Session, ticket_id: int, order: Any, **_: Any) ->
 def on_transfer_arrived(*, db: Session, ticket_id: int, order: Any, **_: Any) -> None:
     """The part is there: the clocks run again."""
     _part_pause(db, ticket_id, order, "end")
+
+
+@events.subscribe("field.action")
+def on_field_action(
+    *,
+    db: Session,
+    kind: str,
+    ticket: Ticket,
+    technician: Any,
+    action_id: str,
+    actor: str,
+    data: dict[str, Any],
+    outcome: dict[str, Any],
+    **_: Any,
+) -> None:
+    """The technician app's evidence: arrival with GPS is the "viewed" node (counted inside
+    the service radius), a tap-to-call is kept as a fact, a pause stops the clocks."""
+    if kind == "arrive":
+        row, _dup = evidence.record_viewed(
+            db,
+            ticket_id=ticket.id,
+            technician_id=technician.id,
+            lat=data["lat"],
+            lon=data["lon"],
+            actor=actor,
+            report_id=action_id,
+        )
+    elif kind == "call":
+        row, _dup = evidence.record_call_started(
+            db,
+            ticket_id=ticket.id,
+            technician_id=technician.id,
+            callee=ticket.phone,
+            actor=actor,
+            key=action_id,
+        )
+    elif kind in ("pause", "resume", "resolve") and data.get("reason"):
+        service.record_pause(
+            db,
+            ticket_id=ticket.id,
+            kind=data["reason"],
+            action=data["action"],
+            actor=actor,
+            ref="app",
+            key=action_id,
+        )
+        return
+    else:
+        return
+    outcome["evidence"] = {
+        "kind": row.kind,
+        "accepted": row.accepted,
+        "rejection_reason": row.rejection_reason,
+    }
+
+
+def _tell(db: Session, ticket: Ticket, text: str, item: dict[str, Any]) -> str:
+    """Alert the supervisor now and note on the ticket who was told."""
+    who = escalation.alert_staff(
+        db, region=ticket.region, text=text, item=item, ref_type="ticket", ref_id=ticket.id
+    )
+    tickets.add_note(db=db, ticket=ticket, actor="system:sla", note=f"{text}（已告知：{who}）")
+    return who
+
+
+@events.subscribe("dispatch.card_undeliverable")
+def on_card_undeliverable(*, db: Session, offers: list[Any], reason: str, **_: Any) -> None:
+    """Push cards that cannot be sent: each region's supervisor hears of them at once, one
+    alert per dispatch batch (the technician still sees the offer in the app)."""
+    by_region: dict[str | None, list[Any]] = {}
+    for o in offers:
+        by_region.setdefault(o.ticket.region, []).append(o)
+    for region, group in by_region.items():
+        shown = "、".join(f"{o.ticket.number} → {o.technician.name}" for o in group[:20])
+        more = f" 等 {len(group)} 张" if len(group) > 20 else ""
+        text = f"派单推送无法送达（{reason}）：{shown}{more}"
+        who = escalation.alert_staff(
+            db,
+            region=region,
+            text=text,
+            item={
+                "type": "dispatch.card_undeliverable",
+                "ticket_ids": [o.ticket.id for o in group],
+            },
+            ref_type="ticket",
+            ref_id=group[0].ticket.id,
+        )
+        for o in group:
+            tickets.record_event(
+                db,
+                o.ticket,
+                actor="system:sla",
+                kind="note",
+                reason=f"派单推送无法送达：{reason}（已告知：{who}）",
+            )
+            o.assignment.explanation = {**o.assignment.explanation, "card_alert": who}
+
+
+@events.subscribe("notification.failed")
+def on_card_failed(*, db: Session, delivery: Any, **_: Any) -> None:
+    """A push card the notifier gave up on: the supervisor is told."""
+    if delivery.kind != "dispatch.card" or delivery.ref_type != "ticket":
+        return
+    ticket = db.get(Ticket, int(delivery.ref_id))
+    if ticket is not None:
+        text = (
+            f"派单推送失败：工单 {ticket.number} → {delivery.recipient}，"
+            f"{delivery.attempts} 次尝试均失败（{(delivery.last_error or '')[:80]}）"
+        )
+        _tell(db, ticket, text, {"type": "dispatch.card_failed", "delivery_id": delivery.id})
+
+
+@events.subscribe("dispatch.override_unanswered")
+def on_override_unanswered(*, db: Session, assignment: Any, **_: Any) -> None:
+    """A supervisor's assignment nobody answered stays in place; the supervisor is told."""
+    ticket = db.get(Ticket, assignment.ticket_id)
+    if ticket is not None:
+        text = (
+            f"主管指派未应答：工单 {ticket.number} 指派给技师 #{assignment.technician_id} "
+            "已超时未接单，派单保留，请联系技师或改派"
+        )
+        _tell(
+            db,
+            ticket,
+            text,
+            {"type": "dispatch.override_unanswered", "assignment_id": assignment.id},
+        )
+
+
+@events.subscribe("dispatch.unassigned")
+def on_unassigned(*, db: Session, ticket: Ticket, **_: Any) -> None:
+    """The ticket went back to the pool: the board no longer names the technician."""
+    sla = db.scalar(select(TicketSla).where(TicketSla.ticket_id == ticket.id))
+    if sla is not None:
+        sla.technician = None

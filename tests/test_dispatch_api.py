@@ -77,7 +77,9 @@ def test_auto_dispatch_filters_explanation_and_push_card(service: Service) -> No
         links = {j["title"]: j["url"] for j in card["jump_list"]}
         assert "uri.amap.com/navigation" in links["导航到现场"]
         assert f"{SITE[1]:.6f},{SITE[0]:.6f}" in links["导航到现场"]
-        assert links["接单"].endswith(f"/assignments/{offer['id']}/accept")
+        # the card opens the technician app's offer page (a GET; the page asks before acting)
+        assert links["接单"].endswith(f"/console/tech/offers/{offer['id']}?answer=accept")
+        assert card["card_action"]["url"].endswith(f"/console/tech/offers/{offer['id']}")
         rows = {r["keyname"]: r["value"] for r in card["horizontal_content_list"]}
         assert "LOCK-MTR-03" in rows["备件"]
         assert "锁体" in card["quote_area"]["quote_text"]  # the KB resolution

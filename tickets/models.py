@@ -54,6 +54,10 @@ class Ticket(Base):
     sla_class: Mapped[str] = mapped_column(String(8))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     reviewed_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    # The customer's rating from the progress page (tickets.rating).
+    rating_score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rating_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic locking
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

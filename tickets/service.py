@@ -10,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from core import clock, events
 from core.errors import ApiError, not_found
+from tickets.customer_link import link_for
 from tickets.models import ReviewCorrection, Ticket, TicketEvent
 from tickets.states import FINAL, check_transition
 from triage import field_chain
@@ -521,6 +522,12 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
         "transcript": ticket.transcript,
         "reviewed_at": ticket.reviewed_at,
         "reviewed_by": ticket.reviewed_by,
+        "customer_link": link_for(ticket.id),
+        "rating": (
+            {"score": ticket.rating_score, "reason": ticket.rating_reason, "at": ticket.rated_at}
+            if ticket.rating_score is not None
+            else None
+        ),
     }
 
 
