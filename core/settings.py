@@ -152,7 +152,7 @@ class Settings(BaseSettings):
         description="KB gaps, confusions and entry health look at the calls of this many days.",
     )
     gaps_distance: float = Field(
-        default=0.45,
+        default=0.5,
         gt=0,
         lt=2,
         description="Unmatched calls closer than this cosine distance (average linkage) form "

@@ -1,4 +1,4 @@
-"""KB gap reports (gaps, confusions, entry health)
+"""KB gap reports (gaps, confusions, entry health) and unmatched calls' embeddings
 
 Revision ID: gap1
 Revises: 0002
@@ -33,8 +33,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_kb_gap_reports_computed_at", "kb_gap_reports", ["computed_at"])
+    op.create_table(
+        "kb_gap_vectors",
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("encoder", sa.String(length=200), nullable=False),
+        sa.Column("vector", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"]),
+        sa.PrimaryKeyConstraint("ticket_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("kb_gap_vectors")
     op.drop_index("ix_kb_gap_reports_computed_at", table_name="kb_gap_reports")
     op.drop_table("kb_gap_reports")
