@@ -13,6 +13,7 @@ and stored as one row, so serving it is a single read.
 """
 
 import logging
+import random
 import re
 import threading
 import time
@@ -43,6 +44,8 @@ log = logging.getLogger("hotline.kb_gaps")
 MAX_CLUSTERS = 60  # the report lists the biggest; the rest are counted
 MAX_IDS = 200  # ticket ids listed per cluster or pair
 MAX_SYMPTOMS = 6
+IDF_SAMPLE = 2000  # calls segmented to know how rare a word is
+KEYWORD_CALLS = 30  # a cluster's most central calls that name its keywords
 IDLE_DAYS = 90
 UNKNOWN_PRODUCT = "未识别产品"
 CLAUSE = re.compile(r"[，。,.!！?？；;：:\s]+")
@@ -75,7 +78,7 @@ class KBGapVector(Base):
     vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-def _vectors(db: Session, rows: list[Ticket], texts: list[str]) -> np.ndarray:
+def _vectors(db: Session, rows: list[Any], texts: list[str]) -> np.ndarray:
     """The calls' embeddings: stored ones reused, the others encoded (each distinct text
     once) and stored."""
     enc = live_index.encoder()
@@ -175,7 +178,7 @@ def _symptom(text: str, keywords: list[str]) -> str:
     return "，".join(kept)[:60]
 
 
-def _clean(ticket: Ticket) -> str:
+def _clean(ticket: Any) -> str:
     """What the caller said about the fault: contact details taken out."""
     return retrieval_text(ticket.normalized_text or ticket.description, ticket.fields or {}).strip()
 
@@ -190,8 +193,15 @@ def _window_start(now: datetime, days: float) -> datetime:
 def gaps(*, db: Session, since: datetime, now: datetime) -> tuple[list[dict[str, Any]], int]:
     """Clusters of the window's unmatched calls, biggest first, and how many calls there were."""
     settings = get_settings()
-    rows = db.scalars(
-        select(Ticket).where(Ticket.no_match.is_(True), Ticket.created_at >= since)
+    rows = db.execute(
+        select(
+            Ticket.id,
+            Ticket.description,
+            Ticket.normalized_text,
+            Ticket.fields,
+            Ticket.product_type,
+            Ticket.created_at,
+        ).where(Ticket.no_match.is_(True), Ticket.created_at >= since)
     ).all()
     if not rows:
         return [], 0
@@ -202,8 +212,10 @@ def gaps(*, db: Session, since: datetime, now: datetime) -> tuple[list[dict[str,
         vectors, products, distance=settings.gaps_distance, min_calls=settings.gaps_min_calls
     )
     tok = live_index.get_index().tokenizer
+    # Word rarity from a sample of the calls: segmenting every call is most of the cost.
+    sample = texts if len(texts) <= IDF_SAMPLE else random.Random(0).sample(texts, IDF_SAMPLE)
     doc_freq: Counter = Counter()
-    for t in texts:
+    for t in sample:
         doc_freq.update(set(tok.words(t)))
     cues = get_rules().non_fault_cues
     week = now - timedelta(days=7)
@@ -214,7 +226,7 @@ def gaps(*, db: Session, since: datetime, now: datetime) -> tuple[list[dict[str,
         centre = vecs.mean(axis=0)
         order = [members[i] for i in np.argsort(-(vecs @ centre))]
         member_texts = [texts[i] for i in order]
-        keywords = _keywords(member_texts, doc_freq, len(texts))
+        keywords = _keywords(member_texts[:KEYWORD_CALLS], doc_freq, len(sample))
         symptoms: list[str] = []
         for text in member_texts:
             s = _symptom(text, keywords)
