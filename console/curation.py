@@ -382,7 +382,8 @@ def history_page(
     return render(request, "kb_history.html", viewer, kbtab="list", entry=entry, revisions=items)
 
 
-REVIEW_OUTCOMES = {"rejected": "驳回", "published": "审核通过"}
+# An approval is the publish revision itself (its reason names the submitter).
+REVIEW_OUTCOMES = {"rejected": "驳回"}
 
 
 def _rejection_reason(req: Any) -> str:
