@@ -138,10 +138,12 @@ def test_console_gaps_page_starts_a_draft_and_four_eyes_show(service: Service) -
     c.post(f"/console/kb/{entry_id}/submit", data={"csrf_token": csrf})
     own = c.get(f"/console/kb/{entry_id}").text
     assert 'id="four-eyes"' in own and 'id="await-review"' in own and 'id="publish"' not in own
+    assert "你提交的，需他人审核" in c.get("/console/kb").text
     # Another engineer sees the buttons and rejects with a reason; the author reads it.
     login(c, "ke-b")
     theirs = c.get(f"/console/kb/{entry_id}").text
     assert 'id="publish"' in theirs
+    assert "可由你审核" in c.get("/console/kb").text
     c.post(
         f"/console/kb/{entry_id}/reject", data={"csrf_token": csrf_of(theirs), "reason": "根因没写"}
     )
