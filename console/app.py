@@ -9,7 +9,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from console import accounts, boards, curation, holidays, imports, login, review, tech
+from console import (
+    accounts,
+    boards,
+    curation,
+    holidays,
+    imports,
+    kb_gaps,
+    kb_transfer,
+    login,
+    review,
+    tech,
+)
 from console.web import COOKIE, HERE, PREFIX, Forbidden, LoginRequired, Viewer, render
 from core.errors import ApiError
 
@@ -18,7 +29,8 @@ def create_console() -> FastAPI:
     """The console sub-application (mounted at /console by hotline.app)."""
     app = FastAPI(title="Hotline console", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (login, review, curation, boards, imports, holidays, tech):
+    # kb_gaps and kb_transfer before curation: its /kb/{entry_id} would take /kb/gaps.
+    for module in (login, review, kb_gaps, kb_transfer, curation, boards, imports, holidays, tech):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

@@ -147,13 +147,19 @@ def _edit_page(
     pending: Any = None,
     error: str | None = None,
     status: int = 200,
+    db: Session | None = None,
 ) -> Response:
+    rejection = kb_review.last_rejection(db=db, entry_id=entry.id) if db and entry else None
     return render(
         request,
         "kb_edit.html",
         viewer,
         code=status,
+        kbtab="list",
         entry=entry,
+        rejection=rejection,
+        rejection_reason=_rejection_reason(rejection) if rejection else None,
+        may_decide=kb_review.may_decide(pending, viewer.actor, viewer.role is Role.admin),
         c=content,
         fields=FORM_FIELDS,
         list_fields=LIST_FIELDS,
@@ -203,6 +209,7 @@ def edit_page(
         content=entry.draft or entry.published or {},
         history=kb.history(db=db, entry_id=entry_id),
         pending=kb_review.pending_request(db=db, entry_id=entry_id),
+        db=db,
     )
 
 
@@ -237,6 +244,7 @@ def save_draft(
             pending=kb_review.pending_request(db=db, entry_id=entry_id),
             error=_problems(exc),
             status=422,
+            db=db,
         )
     if form.get("submit_review"):
         kb_review.submit(db=db, entry_id=entry_id, actor=viewer.actor, note=None)
@@ -344,15 +352,52 @@ def history_page(
 ) -> Response:
     """Every revision of the entry with field-by-field diffs."""
     entry = kb.get_entry(db=db, entry_id=entry_id)
-    revisions = [
+    items = [
         {
-            "rev": r,
+            "at": r.at,
+            "actor": r.actor,
+            "action": r.action,
+            "version": r.version,
+            "reason": r.reason,
             "diffs": [
-                (LABELS.get(name, name), diff_html(*change))
+                (LABELS[name], diff_html(shown(name, change[0]), shown(name, change[1])))
                 for name, change in r.changes.items()
-                if isinstance(change, list) and len(change) == 2
+                if name in LABELS and isinstance(change, list) and len(change) == 2
             ],
         }
-        for r in reversed(kb.history(db=db, entry_id=entry_id))
+        for r in kb.history(db=db, entry_id=entry_id)
     ]
-    return render(request, "kb_history.html", viewer, entry=entry, revisions=revisions)
+    for req in kb_review.requests_of(db=db, entry_id=entry_id):
+        items.append(
+            {"at": req.submitted_at, "actor": req.submitted_by, "action": "submit",
+             "version": None, "reason": None, "diffs": []}
+        )  # fmt: skip
+        if req.decided_at and req.status in REVIEW_OUTCOMES:
+            items.append(
+                {"at": req.decided_at, "actor": req.decided_by, "action": req.status,
+                 "version": None, "reason": _rejection_reason(req) if req.status == "rejected"
+                 else None, "diffs": []}
+            )  # fmt: skip
+    items.sort(key=lambda i: i["at"], reverse=True)
+    return render(request, "kb_history.html", viewer, kbtab="list", entry=entry, revisions=items)
+
+
+# An approval is the publish revision itself (its reason names the submitter).
+REVIEW_OUTCOMES = {"rejected": "驳回"}
+
+
+def _rejection_reason(req: Any) -> str:
+    """The reviewer's words from a rejected request's note (after 驳回：)."""
+    note = req.note or ""
+    return note.rsplit("驳回：", 1)[1] if "驳回：" in note else "（未写原因）"
+
+
+def shown(name: str, value: Any) -> Any:
+    """A field's value as a curator reads it: 是/否, 高/中/低, 已发布 …"""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if name == "severity":
+        return SEVERITIES.get(value, value)
+    if name == "status":
+        return STATUSES.get(value, value)
+    return value

@@ -100,6 +100,32 @@ def reject(
     return req
 
 
+def last_rejection(*, db: Session, entry_id: str) -> KBReviewRequest | None:
+    """The entry's latest review request when it was rejected (its note holds the reason)."""
+    last = db.scalar(
+        select(KBReviewRequest)
+        .where(KBReviewRequest.entry_id == entry_id)
+        .order_by(KBReviewRequest.id.desc())
+        .limit(1)
+    )
+    return last if last is not None and last.status == "rejected" else None
+
+
+def requests_of(*, db: Session, entry_id: str) -> list[KBReviewRequest]:
+    """Every review request of the entry, oldest first (the history shows them)."""
+    stmt = (
+        select(KBReviewRequest)
+        .where(KBReviewRequest.entry_id == entry_id)
+        .order_by(KBReviewRequest.id)
+    )
+    return list(db.scalars(stmt).all())
+
+
+def may_decide(req: KBReviewRequest | None, actor: str, is_admin: bool) -> bool:
+    """Whether actor may publish or reject the request (four eyes: not its submitter)."""
+    return req is not None and (is_admin or req.submitted_by != actor)
+
+
 def pending_requests(*, db: Session, limit: int = 50) -> list[KBReviewRequest]:
     """Open review requests, oldest first (the reviewers' to-do list)."""
     stmt = (

@@ -67,6 +67,9 @@ templates.env.globals["kb_actions"] = {
     "edit": "编辑草稿",
     "publish": "发布",
     "retire": "下线",
+    "submit": "提交审核",
+    "rejected": "审核驳回",
+    "published": "审核通过",
 }
 templates.env.globals["event_labels"] = {
     "created": "创建",

@@ -152,6 +152,21 @@ class Settings(BaseSettings):
     bridge_timeout_s: float = Field(
         default=5.0, gt=0, description="Default per-request timeout of a bridge connector."
     )
+    gaps_window_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="KB gaps, confusions and entry health look at the calls of this many days.",
+    )
+    gaps_distance: float = Field(
+        default=0.5,
+        gt=0,
+        lt=2,
+        description="Unmatched calls closer than this cosine distance (average linkage) form "
+        "one gap cluster (chosen on our own set with 10 demo entries removed; docs/curation.md).",
+    )
+    gaps_min_calls: int = Field(
+        default=2, ge=2, description="A gap cluster needs at least this many calls."
+    )
     recurrence_min_count: int = Field(
         default=3, ge=2, description="Recurring fault: this many tickets of one model + fault code…"
     )

@@ -35,6 +35,24 @@ def eval_triage(
     sys.exit(main(split=split, data=data, show_errors=errors))
 
 
+@eval_app.command("gaps")
+def eval_gaps(
+    only: Annotated[str | None, typer.Option(help="One set (ours|kitchen).")] = None,
+    scale: Annotated[
+        int, typer.Option(help="Instead: time the report over this many tickets (e.g. 100000).")
+    ] = 0,
+) -> None:
+    """Remove 10 entries, send their calls: recovery and purity of the gap clusters, and top-1
+    after drafts started from the clusters are published."""
+    if scale:
+        from eval.gaps_scale import main as scale_main
+
+        sys.exit(scale_main(scale))
+    from eval.gaps_eval import main
+
+    sys.exit(main(only))
+
+
 @eval_app.command("calibration-scale")
 def eval_calibration_scale(
     sizes: Annotated[str, typer.Option(help="Comma-separated KB sizes.")] = "1000,3000",

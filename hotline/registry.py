@@ -26,6 +26,7 @@ ROUTERS = (
     "triage.api:router",
     "tickets.api:router",
     "tickets.api:corrections_router",
+    "tickets.kb_gaps_api:router",
     "knowledge_base.api:router",
     "sla.api:router",
     "dispatch.api:router",
@@ -59,6 +60,7 @@ MODEL_MODULES = (
     "tickets.recurrence",
     "console.models",
     "tickets.location",
+    "tickets.kb_gaps",
 )
 
 # Modules whose import subscribes event handlers. Order matters where handlers of one event
@@ -85,6 +87,7 @@ TASK_MODULES = (
     "dispatch.tasks",
     "intake.bridges.geocoder",
     "tickets.calibration",
+    "tickets.kb_gaps",
 )
 
 

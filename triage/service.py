@@ -96,7 +96,7 @@ def validate_text(text: str) -> str:
     return text.strip()
 
 
-def _retrieval_text(text: str, fields: dict[str, Any]) -> str:
+def retrieval_text(text: str, fields: dict[str, Any]) -> str:
     """The caller's words without contact details, which only add noise to matching."""
     for name in ("phone", "address", "customer_name"):
         value = fields.get(name)
@@ -135,7 +135,7 @@ def _read(text: str, index: HybridIndex) -> _Reading:
     lex = _lexicon_for(index)
     repaired, fixes = lex.fixer.fix(normalized)
     fields = extract(repaired, lex.vocab)
-    return _Reading(text, repaired, fixes, fields, _retrieval_text(repaired, fields))
+    return _Reading(text, repaired, fixes, fields, retrieval_text(repaired, fields))
 
 
 def _retrieve(r: _Reading, index: HybridIndex, qvec: np.ndarray | None = None) -> Analysis:
