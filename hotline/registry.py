@@ -24,6 +24,7 @@ ROUTERS = (
     "triage.api:router",
     "tickets.api:router",
     "tickets.api:corrections_router",
+    "tickets.desk_api:router",
     "knowledge_base.api:router",
     "sla.api:router",
     "dispatch.api:router",
@@ -54,6 +55,7 @@ MODEL_MODULES = (
     "tickets.recurrence",
     "console.models",
     "tickets.location",
+    "tickets.attachments",
 )
 
 # Modules whose import subscribes event handlers. Order matters where handlers of one event

@@ -16,6 +16,8 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_status_conf", "status", "confidence"),
         Index("ix_tickets_created", "created_at"),
+        # The review queue: everything not yet reviewed (a small set at any size).
+        Index("ix_tickets_reviewed", "reviewed_at", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
