@@ -148,3 +148,66 @@ def actor_label(actor: str) -> str:
     if kind == "system":
         return SYSTEM_ACTORS.get(name, f"系统（{name}）" if name else "系统")
     return f"{ACTOR_KINDS[kind]} {name}" if kind in ACTOR_KINDS and name else actor
+
+
+_FILTERS = {
+    "radius": "超出半径",
+    "unavailable": "暂停接单",
+    "off_shift": "不在班",
+    "skills": "缺少技能或证书",
+    "region": "不在服务区域",
+    "daily_cap": "今日已满",
+    "declined": "已拒单",
+}
+_PENDING: list[tuple[re.Pattern[str], Any]] = [
+    (
+        re.compile(r"^qualified technicians were all given other tickets this round"),
+        "合格的技术员本轮都已分到其他工单，下一轮再派",
+    ),
+    (re.compile(r"^no technician within ([\d.]+) km"), lambda m: f"{m[1]} 公里内没有技术员"),
+    (
+        re.compile(r"^nobody qualifies within ([\d.]+) km: (.*)$"),
+        lambda m: (
+            f"{m[1]} 公里内没有符合条件的技术员："
+            + "、".join(
+                f"{_FILTERS.get(p.split(' ', 1)[1], p.split(' ', 1)[1])} {p.split(' ', 1)[0]} 人"
+                for p in m[2].split(", ")
+                if " " in p
+            )
+        ),
+    ),
+    (re.compile(r"^ticket is (\w+)"), lambda m: f"工单状态为“{STATUS.get(m[1], m[1])}”，暂不派单"),
+    (
+        re.compile(r"^no site coordinates: the address '?(.*?)'? is not placed"),
+        lambda m: f"没有现场坐标：地址“{m[1]}”未能定位，请在工单上填写经纬度",
+    ),
+    (re.compile(r"^no site coordinates"), "没有现场坐标：请填写经纬度或登记设备"),
+    (re.compile(r"^no diagnosis yet"), "尚未诊断：等待坐席审核"),
+    (re.compile(r"^the diagnosis says remote fix first"), "诊断建议先远程处理，未派上门"),
+    (re.compile(r"^queued$"), "排队等待派单"),
+    (re.compile(r"^dispatch error"), "派单出错，稍后自动重试"),
+    (re.compile(r"^address not geocoded: (.*)$"), lambda m: f"地址未能定位：{m[1]}"),
+    (re.compile(r"^declined: (.*)$"), lambda m: f"技术员拒单：{m[1]}"),
+]
+STATUS = {
+    "new": "新建",
+    "pending_qc": "待质检",
+    "triaged": "待审核",
+    "reviewed": "已审核",
+    "dispatched": "已派单",
+    "in_progress": "处理中",
+    "resolved": "已解决",
+    "closed": "已关闭",
+    "cancelled": "已取消",
+}
+
+
+def pending_reason(reason: str | None) -> str:
+    """Why dispatch has not sent anyone yet, in Chinese (unknown reasons pass through)."""
+    if not reason:
+        return ""
+    for pattern, out in _PENDING:
+        m = pattern.match(reason)
+        if m:
+            return out(m) if callable(out) else out
+    return reason

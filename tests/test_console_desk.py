@@ -49,9 +49,7 @@ def test_any_ticket_opens_by_number_and_chat_imports_render(shared_service: Serv
             assert "data-start" not in r.text  # chat lines are not seekable call segments
     # A reviewed ticket still opens, and its page is Chinese with a Chinese history.
     t = new_ticket(svc, LOCK_TEXT)
-    r = c.post(
-        "/api/v1/tickets/{}/review".format(t["id"]), json={}, headers=svc.headers("agent")
-    )
+    r = c.post("/api/v1/tickets/{}/review".format(t["id"]), json={}, headers=svc.headers("agent"))
     page = c.get(f"/console/review/{t['number']}").text
     assert "已审核" in page and "确认无误" in page and '"kb_id"' not in page
 
@@ -232,7 +230,9 @@ def test_concurrent_edit_409_keeps_the_edit(service: Service) -> None:
     r = c.post(f"/console/review/{t['id']}", data={**form, "version": new_version})
     assert r.status_code == 200, r.text[:500]
     after = ticket(service, t["id"])
-    assert after["status"] == "reviewed" and after["location"]["address"] == "北京市朝阳区望京街12号"
+    assert (
+        after["status"] == "reviewed" and after["location"]["address"] == "北京市朝阳区望京街12号"
+    )
 
 
 def test_attachments_release_notes_and_audio_range(service: Service) -> None:
@@ -270,3 +270,86 @@ def test_attachments_release_notes_and_audio_range(service: Service) -> None:
     # Internal notes land in the history.
     r = c.post(f"/console/tickets/{t['id']}/note", data={"csrf_token": csrf, "note": "下午再联系"})
     assert r.status_code == 200 and "下午再联系" in r.text
+
+
+def test_customer_cannot_provide_releases_a_required_field(service: Service) -> None:
+    make_users(("agent-na", Role.agent))
+    t = new_ticket(service, LOCK_TEXT)
+    c = service.client
+    csrf = login(c, "agent-na")
+    page = c.get(f"/console/review/{t['id']}").text
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    form = {
+        "csrf_token": csrf,
+        "version": version,
+        "kb_choice": t["diagnosis"]["kb_id"] or "__none__",
+        "f_product_type": "智能门锁",
+        "f_model": "X3",
+        "f_phone": "13800138000",
+        "f_address": "北京市朝阳区望京街10号",
+        "f_firmware": "",
+    }
+    r = c.post(f"/console/review/{t['id']}", data={**form, "na_firmware": ""})
+    assert r.status_code == 422 and "固件版本" in r.text
+    assert ticket(service, t["id"])["status"] == "triaged"
+    r = c.post(f"/console/review/{t['id']}", data={**form, "na_firmware": "铭牌已磨损，看不清"})
+    assert r.status_code == 200, r.text[:400]
+    after = ticket(service, t["id"])
+    assert after["status"] == "reviewed"
+    assert after["fields"]["unavailable"] == {"firmware": "铭牌已磨损，看不清"}
+    firmware = next(f for f in after["required_fields"] if f["name"] == "firmware")
+    assert firmware["missing"] is False and firmware["unavailable"] == "铭牌已磨损，看不清"
+
+
+def test_audio_answers_range_requests(service: Service) -> None:
+    from tickets.recordings import save_recording
+
+    make_users(("agent-audio", Role.agent))
+    t = new_ticket(service, LOCK_TEXT)
+    save_recording(t["id"], (Path(__file__).parent / "fixtures" / "audio" / "c01.wav").read_bytes())
+    c = service.client
+    login(c, "agent-audio")
+    full = c.get(f"/console/review/{t['id']}/audio")
+    assert full.status_code == 200 and full.headers["accept-ranges"] == "bytes"
+    part = c.get(f"/console/review/{t['id']}/audio", headers={"Range": "bytes=1000-1999"})
+    assert part.status_code == 206
+    assert part.content == full.content[1000:2000]
+    assert part.headers["content-range"] == f"bytes 1000-1999/{len(full.content)}"
+
+
+def test_chinese_for_pending_reasons_and_history() -> None:
+    from console import zh
+
+    assert zh.pending_reason("no technician within 30 km") == "30 公里内没有技术员"
+    assert "缺少技能或证书 2 人" in zh.pending_reason(
+        "nobody qualifies within 30 km: 2 skills, 1 off_shift"
+    )
+    assert (
+        zh.pending_reason("no diagnosis yet: waiting for an agent's review")
+        == "尚未诊断：等待坐席审核"
+    )
+    text = zh.describe_changes({"fields": {"model": [None, "X3"]}, "kb_id": ["A", "B"]})
+    assert text == "型号：（空） → X3；知识库条目：A → B"
+    assert zh.actor_label("agent:zhang") == "坐席 zhang"
+    assert zh.error_message("not_found", "No ticket with id 'HL1'.").startswith("找不到工单 HL1")
+
+
+def test_charts_count_imported_history_on_its_original_day(service: Service) -> None:
+    from datetime import timedelta
+
+    from console.boards import volume_by_day
+    from core import clock
+    from core.db import session_scope
+
+    t = new_ticket(service, AC_TEXT)
+    with session_scope() as db:
+        from tickets.models import Ticket
+
+        row = db.get(Ticket, t["id"])
+        row.reported_at = clock.now() - timedelta(days=10)
+    with session_scope() as db:
+        since = clock.now().date() - timedelta(days=29)
+        labels, counts = volume_by_day(db, since, 30)
+        by_day = dict(zip(labels, counts, strict=True))
+        assert by_day[(clock.now() - timedelta(days=10)).date()] == 1
+        assert by_day[clock.now().date()] == 0

@@ -18,6 +18,8 @@ class Ticket(Base):
         Index("ix_tickets_created", "created_at"),
         # The review queue: everything not yet reviewed (a small set at any size).
         Index("ix_tickets_reviewed", "reviewed_at", "status"),
+        # Supervisors' charts count by the reported day (imported history keeps its date).
+        Index("ix_tickets_reported", "reported_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -18,6 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index("ix_tickets_reviewed", "tickets", ["reviewed_at", "status"])
+    op.create_index("ix_tickets_reported", "tickets", ["reported_at"])
     op.create_table(
         "ticket_attachments",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -54,4 +55,5 @@ def downgrade() -> None:
     op.drop_table("console_ticket_presence")
     op.drop_index("ix_ticket_attachments_ticket", table_name="ticket_attachments")
     op.drop_table("ticket_attachments")
+    op.drop_index("ix_tickets_reported", table_name="tickets")
     op.drop_index("ix_tickets_reviewed", table_name="tickets")
