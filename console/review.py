@@ -1,5 +1,6 @@
 """Agent review queue: auto-filled tickets, lowest confidence first; confirm or correct."""
 
+import json
 import re
 import wave
 from pathlib import Path
@@ -423,7 +424,8 @@ def submit_review(
         if exc.status != 409:
             raise
         db.rollback()
-        return _conflict_page(request, db, viewer, ticket_id, values, choice, exc)
+        base = _loaded_fields(form)
+        return _conflict_page(request, db, viewer, ticket_id, values, base, choice, exc)
     # The chain is re-evaluated on the reviewed values (a corrected product brings its fields).
     ticket.required_fields = release_unavailable(
         field_chain.evaluate(
@@ -447,14 +449,23 @@ def _conflict_page(
     viewer: Viewer,
     ticket_id: str,
     values: dict[str, Any],
+    loaded: dict[str, Any] | None,
     choice: str | None,
     exc: ApiError,
 ) -> Response:
-    """The 409 page: the ticket as it is now (theirs) next to what this agent submitted (yours),
-    the form refilled with theirs' version and the agent's values, so one click re-applies."""
+    """The 409 page: the ticket as it is now (theirs) next to what this agent changed (yours),
+    the form refilled with theirs plus the agent's changes at the new version, so one click
+    re-applies. Fields the agent did not touch keep the other person's values."""
     ticket = tickets.get_ticket(db=db, ticket_id=ticket_id)
     rules = get_rules()
     labels = {n: s.get("label", n) for n, s in rules.fields.items()}
+    if loaded is None:  # an old form without the loaded values: everything posted is "mine"
+        loaded = {}
+    mine = {
+        k: v
+        for k, v in values.items()
+        if k == "unavailable" or (loaded.get(k) or None) != (v or None)
+    }
     rows = [
         {
             "name": k,
@@ -462,9 +473,10 @@ def _conflict_page(
             "theirs": ticket.fields.get(k),
             "yours": v,
         }
-        for k, v in values.items()
+        for k, v in mine.items()
         if k != "unavailable" and (ticket.fields.get(k) or None) != (v or None)
     ]
+    values = {**ticket.fields, **mine}
     who = ticket.reviewed_by or "其他坐席"
     message = (
         f"该工单已由 {who} 审核。你的字段修改未丢失，可对照后“重新应用我的修改”。"
@@ -482,6 +494,15 @@ def _conflict_page(
         status=409,
         conflict={"rows": rows, "code": exc.code},
     )
+
+
+def _loaded_fields(form: FormData) -> dict[str, Any] | None:
+    """The ticket's fields as the form showed them (to tell the agent's edits from the rest)."""
+    try:
+        loaded = json.loads(str(form.get("loaded") or ""))
+    except ValueError:
+        return None
+    return loaded if isinstance(loaded, dict) else None
 
 
 def release_unavailable(

@@ -1,6 +1,7 @@
 """The agent's desk over real HTTP: any ticket opens, search, urgency queue, bulk QC, finishing
 actions, merge, attachments, notes, the 409 page that keeps the edit, Chinese error pages."""
 
+import html
 import io
 import re
 from pathlib import Path
@@ -209,7 +210,7 @@ def test_concurrent_edit_409_keeps_the_edit(service: Service) -> None:
     # Agent B changes the ticket first.
     service.client.patch(
         f"/api/v1/tickets/{t['id']}",
-        json={"fields": {"model": "X9"}},
+        json={"fields": {"model": "X9", "customer_name": "陈先生"}},
         headers=service.headers("agent"),
     )
     form = {
@@ -221,13 +222,20 @@ def test_concurrent_edit_409_keeps_the_edit(service: Service) -> None:
         "f_address": "北京市朝阳区望京街12号",
         "f_model": "X3",
         "f_firmware": "2.1.0",
+        "f_customer_name": "",  # untouched by this agent
+        "loaded": html.unescape(re.search(r'name="loaded" value="([^"]*)"', page).group(1)),
     }
     r = c.post(f"/console/review/{t['id']}", data=form)
     assert r.status_code == 409
     assert "你的修改未丢失" in r.text and "X9" in r.text and "望京街12号" in r.text
     new_version = re.search(r'name="version" value="(\d+)"', r.text).group(1)
     assert new_version != version
-    r = c.post(f"/console/review/{t['id']}", data={**form, "version": new_version})
+    assert 'id="f_customer_name" value="陈先生"' in r.text  # theirs kept in the refilled form
+    loaded = html.unescape(re.search(r'name="loaded" value="([^"]*)"', r.text).group(1))
+    r = c.post(
+        f"/console/review/{t['id']}",
+        data={**form, "version": new_version, "loaded": loaded, "f_customer_name": "陈先生"},
+    )
     assert r.status_code == 200, r.text[:500]
     after = ticket(service, t["id"])
     assert (

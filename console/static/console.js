@@ -103,7 +103,7 @@
       const now = Date.now();
       $$(".countdown[data-deadline]").forEach((el) => {
         const left = Date.parse(el.dataset.deadline) - now;
-        if (!el.dataset.label) el.dataset.label = el.textContent.trim();
+        if (el.dataset.label === undefined) el.dataset.label = el.textContent.trim();
         const what = el.dataset.label ? el.dataset.label + " " : "";
         el.textContent = left >= 0 ? what + "剩 " + fmt(left) : what + "超时 " + fmt(left);
         el.classList.toggle("late", left < 0);
@@ -135,6 +135,11 @@
         holder.append(span);
       });
     };
+    const form = $("#ticket-search");
+    // Empty filters stay out of the address (shorter links to share and save).
+    if (form) form.addEventListener("submit", () => {
+      $$("input, select", form).forEach((el) => { if (!el.value || (el.type === "checkbox" && !el.checked)) el.disabled = true; });
+    });
     const save = $("#save-view");
     if (save) save.addEventListener("click", () => {
       const name = (window.prompt("给这个筛选起个名字：", "") || "").trim();
