@@ -151,7 +151,7 @@ def sla_board(
         holiday_warnings=holiday_watch.warnings(db),
         live=sla_views.at_risk(db, within_minutes=60, limit=200),
         escalations=escalations,
-        numbers=dict(db.execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(ids)))),
+        numbers=dict(db.execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(ids))).all()),
         attainment_svg=_sla_attainment_chart(db, 30),
         levels=SLA_LEVELS,
     )
