@@ -24,6 +24,7 @@ from sla.models import TicketSla
 from tickets import service as tickets
 from tickets.models import Ticket
 from tickets.recordings import recording_path
+from tickets.states import STATES
 from triage import field_chain
 from triage.rules import TriageRules, get_rules
 
@@ -66,22 +67,28 @@ def queue(
     """Tickets waiting for review (auto-filled, or imported and awaiting a quality check),
     most urgent first: SLA class, then the time left on the response clock, then the least
     confident. status narrows it (e.g. pending_qc: the imported rows)."""
-    # Not yet reviewed, whatever dispatch has done with it meanwhile.
-    waiting = Ticket.reviewed_at.is_(None) & Ticket.status.not_in(CLOSED_STATUSES)
+    # Not yet reviewed, whatever dispatch has done with it meanwhile. Open statuses are named
+    # (not "not closed") so the (status, reviewed_at) index answers it at any table size.
+    open_statuses = [s for s in STATES if s not in CLOSED_STATUSES]
+    waiting = Ticket.status.in_(open_statuses) & Ticket.reviewed_at.is_(None)
     if status:
         waiting = waiting & (Ticket.status == status)
     total = db.scalar(select(func.count()).select_from(Ticket).where(waiting)) or 0
     # Clocks not yet answered count; a ticket without one sorts after those with one.
     due = case((TicketSla.responded_at.is_(None), TicketSla.response_deadline_at), else_=None)
-    rows = db.scalars(
-        select(Ticket)
-        .outerjoin(TicketSla, TicketSla.ticket_id == Ticket.id)
-        .where(waiting)
-        .order_by(Ticket.sla_class, due.is_(None), due, Ticket.confidence, Ticket.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return list(rows), total
+    # Sort ids only, then load the page (sorting whole rows drags every ticket's JSON along).
+    ids = list(
+        db.scalars(
+            select(Ticket.id)
+            .outerjoin(TicketSla, TicketSla.ticket_id == Ticket.id)
+            .where(waiting)
+            .order_by(Ticket.sla_class, due.is_(None), due, Ticket.confidence, Ticket.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    found = {t.id: t for t in db.scalars(select(Ticket).where(Ticket.id.in_(ids)))}
+    return [found[i] for i in ids], total
 
 
 def passes_checks(ticket: Ticket) -> bool:

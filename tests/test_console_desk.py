@@ -106,16 +106,18 @@ def test_search_finds_by_number_phone_name_address_and_filters(service: Service)
     old = search.PAGE
     search.PAGE = 3
     try:
+        pages_seen = 0
         while True:
+            pages_seen += 1
             page = c.get(url, params=params).text
             seen += re.findall(r'class="mono">(HL\d{8}-\d{6})</a>', page)
-            m = re.search(r'href="/console/tickets\?&amp;after=([^"]+)"', page)
+            m = re.search(r"after=([^&\"]+)\" id=\"next-page\"", page)
             if not m:
                 break
             params = {"after": m.group(1)}
     finally:
         search.PAGE = old
-    assert len(seen) == 7 and len(set(seen)) == 7
+    assert len(seen) == 7 and len(set(seen)) == 7 and pages_seen == 3
 
 
 def test_queue_puts_urgent_first_pages_and_bulk_confirms(service: Service) -> None:

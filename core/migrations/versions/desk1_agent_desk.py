@@ -17,8 +17,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_tickets_reviewed", "tickets", ["reviewed_at", "status"])
+    op.create_index("ix_tickets_open_unreviewed", "tickets", ["status", "reviewed_at"])
     op.create_index("ix_tickets_reported", "tickets", ["reported_at"])
+    op.create_index("ix_tickets_status_created", "tickets", ["status", "created_at"])
     op.create_table(
         "ticket_attachments",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -55,5 +56,6 @@ def downgrade() -> None:
     op.drop_table("console_ticket_presence")
     op.drop_index("ix_ticket_attachments_ticket", table_name="ticket_attachments")
     op.drop_table("ticket_attachments")
+    op.drop_index("ix_tickets_status_created", table_name="tickets")
     op.drop_index("ix_tickets_reported", table_name="tickets")
-    op.drop_index("ix_tickets_reviewed", table_name="tickets")
+    op.drop_index("ix_tickets_open_unreviewed", table_name="tickets")
