@@ -55,8 +55,10 @@ class Filters:
     created_to: datetime | None = None
 
 
-def text_condition(q: str) -> tuple[ColumnElement[bool], bool]:
-    """What the search box means for q (number, phone, or words), and whether it is a scan."""
+def text_condition(q: str, *, like_ignores_case: bool = True) -> tuple[ColumnElement[bool], bool]:
+    """What the search box means for q (number, phone, or words), and whether it is a scan.
+    like_ignores_case: SQLite's LIKE already ignores ASCII case (ILIKE would lower() every
+    description); elsewhere code columns are matched with ILIKE."""
     q = q.strip()
     if _NUMBER.match(q):
         # A range, not LIKE: SQLite's LIKE ignores case and so never uses the unique index.
@@ -73,33 +75,27 @@ def text_condition(q: str) -> tuple[ColumnElement[bool], bool]:
         ), True
     conds = []
     for word in q.split()[:5]:
-        # Plain LIKE: ILIKE makes SQLite lower() every description; codes are matched as typed
-        # and upper-cased (SQLite's LIKE ignores ASCII case anyway, PostgreSQL's does not).
-        like, upper = f"%{word}%", f"%{word.upper()}%"
-        columns = [
-            Ticket.description.like(like),
-            Ticket.customer_name.like(like),
-            Ticket.address.like(like),
-        ]
-        if word.isascii():  # codes, models, numbers and phones hold no Chinese
-            columns += [
-                Ticket.hardware_id.like(like),
-                Ticket.hardware_id.like(upper),
-                Ticket.model.like(like),
-                Ticket.model.like(upper),
-                Ticket.number.like(upper),
-                Ticket.phone.like(like),
-            ]
-        conds.append(or_(*columns))
+        like = f"%{word}%"
+        if word.isascii():  # a code, model or number: it may also be in the caller's words
+            columns = [Ticket.description, Ticket.address, Ticket.hardware_id, Ticket.model]
+            columns.append(Ticket.number)
+            conds.append(
+                or_(*(c.like(like) if like_ignores_case else c.ilike(like) for c in columns))
+            )
+        else:  # Chinese: what the caller said, who they are, where
+            columns = [Ticket.description, Ticket.customer_name, Ticket.address]
+            conds.append(or_(*(c.like(like) for c in columns)))
     return and_(*conds), True
 
 
-def conditions(f: Filters) -> tuple[list[ColumnElement[bool]], bool]:
+def conditions(
+    f: Filters, *, like_ignores_case: bool = True
+) -> tuple[list[ColumnElement[bool]], bool]:
     """The WHERE clauses of filters, and whether the text part needs a table scan."""
     conds: list[ColumnElement[bool]] = []
     scan = False
     if f.q and f.q.strip():
-        cond, scan = text_condition(f.q)
+        cond, scan = text_condition(f.q, like_ignores_case=like_ignores_case)
         conds.append(cond)
     if f.status:
         conds.append(Ticket.status.in_(f.status))
@@ -144,7 +140,8 @@ def search(
 ) -> Page:
     """Tickets matching filters (and extra clauses, e.g. an import batch), newest first."""
     limit = limit or PAGE
-    conds, scan = conditions(filters)
+    sqlite = db.get_bind().dialect.name == "sqlite"
+    conds, scan = conditions(filters, like_ignores_case=sqlite)
     conds += list(extra or [])
     stmt = select(Ticket).where(*conds)
     if cursor:
@@ -153,7 +150,7 @@ def search(
             or_(Ticket.created_at < at, and_(Ticket.created_at == at, Ticket.id < ident))
         )
     newest: list[Any] = [Ticket.created_at.desc(), Ticket.id.desc()]
-    if scan and db.get_bind().dialect.name == "sqlite":
+    if scan and sqlite:
         # "+col" keeps SQLite off the date index for a scan (see the module docstring).
         newest = [literal_column("+tickets.created_at").desc(), Ticket.id.desc()]
     if scan:
