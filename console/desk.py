@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
@@ -114,20 +115,25 @@ def running_deadline(row: TicketSla | None) -> dict[str, Any] | None:
 def touch(db: Session, ticket: Ticket, viewer: Viewer) -> list[TicketPresence]:
     """Note that viewer has the ticket open; returns the others who opened it recently."""
     now = clock.now()
-    row = db.get(TicketPresence, (ticket.id, viewer.actor))
-    if row is None:
-        db.add(
-            TicketPresence(
-                ticket_id=ticket.id,
-                actor=viewer.actor,
-                name=viewer.user.display_name,
-                seen_at=now,
-            )
-        )
-    else:
-        row.seen_at = now
-    db.execute(delete(TicketPresence).where(TicketPresence.seen_at < now - PRESENCE_WINDOW * 6))
-    db.flush()
+    try:
+        # A savepoint: two tabs of one agent opening the ticket at once must not fail the page.
+        with db.begin_nested():
+            row = db.get(TicketPresence, (ticket.id, viewer.actor))
+            if row is None:
+                db.add(
+                    TicketPresence(
+                        ticket_id=ticket.id,
+                        actor=viewer.actor,
+                        name=viewer.user.display_name,
+                        seen_at=now,
+                    )
+                )
+            else:
+                row.seen_at = now
+            stale = TicketPresence.seen_at < now - PRESENCE_WINDOW * 6
+            db.execute(delete(TicketPresence).where(stale))
+    except IntegrityError:
+        pass  # the other tab wrote the same row
     return list(
         db.scalars(
             select(TicketPresence).where(
