@@ -5,6 +5,7 @@ The console is its own small ASGI app, so its failures render as HTML pages (log
 """
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -13,6 +14,7 @@ from console import (
     accounts,
     boards,
     curation,
+    desk,
     holidays,
     imports,
     kb_gaps,
@@ -20,6 +22,7 @@ from console import (
     login,
     review,
     tech,
+    zh,
 )
 from console.web import COOKIE, HERE, PREFIX, Forbidden, LoginRequired, Viewer, render
 from core.errors import ApiError
@@ -30,7 +33,18 @@ def create_console() -> FastAPI:
     app = FastAPI(title="Hotline console", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     # kb_gaps and kb_transfer before curation: its /kb/{entry_id} would take /kb/gaps.
-    for module in (login, review, kb_gaps, kb_transfer, curation, boards, imports, holidays, tech):
+    for module in (
+        login,
+        desk,
+        review,
+        kb_gaps,
+        kb_transfer,
+        curation,
+        boards,
+        imports,
+        holidays,
+        tech,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)
@@ -51,12 +65,25 @@ def create_console() -> FastAPI:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
         viewer = _viewer_of(request)
-        return _error_page(request, exc.status, "操作未完成", exc.message, viewer)
+        message = zh.error_message(exc.code, exc.message)
+        return _error_page(request, exc.status, zh.error_title(exc.status), message, viewer)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # A bad path or query value (a typo in a link) is a Chinese page, never raw JSON.
+        where = "、".join(str(e.get("loc", ("",))[-1]) for e in exc.errors())
+        message = f"链接或表单中的参数不正确（{where}），请检查后重试。"
+        return _error_page(request, 422, zh.error_title(422), message, _viewer_of(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        title = "页面不存在" if exc.status_code == 404 else "请求有误"
-        return _error_page(request, exc.status_code, title, str(exc.detail), _viewer_of(request))
+        message = (
+            "没有这个页面，请检查网址，或从导航进入。"
+            if exc.status_code == 404
+            else zh.error_message("", str(exc.detail))
+        )
+        title = zh.error_title(exc.status_code)
+        return _error_page(request, exc.status_code, title, message, _viewer_of(request))
 
     return app
 

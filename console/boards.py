@@ -31,11 +31,12 @@ def _day(value: Any) -> date:
 
 
 def volume_by_day(db: Session, since: date, days: int) -> tuple[list[date], list[int]]:
-    """Tickets created per day over the window (days without tickets count 0)."""
-    day = func.date(Ticket.created_at)
+    """Tickets per day over the window (days without tickets count 0), by the day the customer
+    reported them: imported history counts on its original date, not the import day."""
+    day = func.date(Ticket.reported_at)
     rows = db.execute(
         select(day, func.count())
-        .where(Ticket.created_at >= clock.now() - timedelta(days=days))
+        .where(Ticket.reported_at >= clock.now() - timedelta(days=days))
         .group_by(day)
     ).all()
     counts = {_day(d): n for d, n in rows}
@@ -46,10 +47,10 @@ def volume_by_day(db: Session, since: date, days: int) -> tuple[list[date], list
 def root_causes_by_week(db: Session, days: int) -> tuple[list[str], dict[str, list[float | None]]]:
     """Weekly ticket counts of the most frequent diagnosed KB entries over the window."""
     now = clock.now()
-    day = func.date(Ticket.created_at)
+    day = func.date(Ticket.reported_at)
     rows = db.execute(
         select(day, Ticket.kb_id, func.count())
-        .where(Ticket.created_at >= now - timedelta(days=days), Ticket.kb_id.is_not(None))
+        .where(Ticket.reported_at >= now - timedelta(days=days), Ticket.kb_id.is_not(None))
         .group_by(day, Ticket.kb_id)
     ).all()
     totals: dict[str, int] = defaultdict(int)
@@ -141,13 +142,16 @@ def sla_board(
     from sla import holiday_watch
     from sla import views as sla_views
 
+    escalations = sla_views.escalations(db, limit=20)["items"]
+    ids = {e["ticket_id"] for e in escalations}
     return render(
         request,
         "board_sla.html",
         viewer,
         holiday_warnings=holiday_watch.warnings(db),
         live=sla_views.at_risk(db, within_minutes=60, limit=200),
-        escalations=sla_views.escalations(db, limit=20)["items"],
+        escalations=escalations,
+        numbers=dict(db.execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(ids))).all()),
         attainment_svg=_sla_attainment_chart(db, 30),
         levels=SLA_LEVELS,
     )

@@ -58,3 +58,14 @@ class KBReviewRequest(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     decided_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class TicketPresence(Base):
+    """Who has a ticket open in the console, and since when (the collision hint)."""
+
+    __tablename__ = "console_ticket_presence"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(160), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

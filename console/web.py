@@ -20,7 +20,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from console import accounts
+from console import accounts, zh
 from console.models import ConsoleSession, ConsoleUser
 from core.auth import Role
 from core.deps import get_db
@@ -78,6 +78,9 @@ templates.env.globals["event_labels"] = {
     "review": "审核",
     "note": "备注",
     "dispatch": "派单",
+    "close": "结束工单",
+    "merge": "合并",
+    "attachment": "附件",
 }
 templates.env.globals["severity_labels"] = {
     "low": "低",
@@ -85,6 +88,11 @@ templates.env.globals["severity_labels"] = {
     "high": "高",
     "critical": "紧急",
 }
+templates.env.globals["describe_changes"] = zh.describe_changes
+templates.env.globals["reason_text"] = zh.reason_text
+templates.env.globals["actor_label"] = zh.actor_label
+templates.env.filters["pending_cn"] = zh.pending_reason
+templates.env.globals["outcome_labels"] = zh.OUTCOMES
 templates.env.globals["ROLE_LABELS"] = {r.value: label for r, label in accounts.ROLE_LABELS.items()}
 
 

@@ -186,6 +186,12 @@ class Settings(BaseSettings):
     dispatch_max_per_day: int = Field(
         default=5, ge=1, description="A technician takes fewer than this many tickets a day."
     )
+    duplicate_window_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="Open tickets with the same phone or device code and product created "
+        "within this many hours of each other are suggested as duplicates.",
+    )
     dispatch_offer_timeout_s: float = Field(
         default=300.0, gt=0, description="Unanswered push-card offers are re-dispatched after this."
     )

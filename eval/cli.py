@@ -181,13 +181,13 @@ def eval_import_scale(
 
 @eval_app.command("console")
 def eval_console(
-    tickets: Annotated[int, typer.Option(help="Tickets to seed.")] = 10_000,
+    tickets: Annotated[int, typer.Option(help="Tickets to seed.")] = 100_000,
     repeat: Annotated[int, typer.Option(help="Requests per page.")] = 30,
     database_url: Annotated[
         str | None, typer.Option(help="Benchmark on this database (default: a fresh SQLite).")
     ] = None,
 ) -> None:
-    """Console page load times (p50/p95, real HTTP) with N tickets in the database."""
+    """Console page load and search times (p50/p95, real HTTP) with N tickets."""
     from eval.console_bench import main
 
     sys.exit(main(tickets=tickets, repeat=repeat, database_url=database_url))

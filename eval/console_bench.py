@@ -1,4 +1,4 @@
-"""`hotline eval console`: console page load times with 10,000 tickets in the database.
+"""`hotline eval console`: console page load and search times with 100,000 tickets.
 
 A real service (uvicorn, SQLite or the given database) is started; tickets are seeded straight
 into the database (spread over 90 days; older ones closed, the last two days in every state
@@ -23,6 +23,9 @@ from core.db import make_engine
 from eval.console_server import PASSWORD, Server, running_server, seed_calls
 
 FLOOR_MS = 300.0
+SEARCH_FLOOR_MS = 200.0
+NAMES = ("王伟", "李娜", "张敏", "刘洋", "陈静", "杨帆", "赵磊", "黄丽", "周杰", "吴芳")
+STREETS = ("望京街", "中关村大街", "金融街", "东直门内大街", "丽泽路", "世纪大道", "文三路")
 PRODUCTS = {
     "智能门锁": ("X3", "LOCK-FP-231"),
     "充电桩": ("AC-7K", "EVC-BMS-COMM"),
@@ -58,9 +61,13 @@ def seed_tickets(url: str, n: int, seed: int = 11) -> None:
             recent = now - created < timedelta(hours=4)
             # The review backlog is recent: the last 4 hours, and some of the last two days.
             waiting = recent or (now - created < timedelta(days=2) and rng.random() < 0.3)
-            # Older tickets are done; the last two days still have work in every state.
+            # Older tickets are done; the last two days still have work in every state; a few
+            # percent are imported history still awaiting quality check (the QC backlog).
+            imported = not waiting and rng.random() < 0.03
             if waiting:
                 status = "triaged"
+            elif imported:
+                status = "pending_qc"
             elif now - created < timedelta(days=2):
                 status = rng.choice(["reviewed", "dispatched", "in_progress", "closed"])
             else:
@@ -71,7 +78,10 @@ def seed_tickets(url: str, n: int, seed: int = 11) -> None:
                     "id": i,
                     "number": f"HL{created:%Y%m%d}-{i:06d}",
                     "status": status,
-                    "channel": rng.choice(["phone", "app", "web", "wechat"]),
+                    "channel": "excel" if imported else rng.choice(["phone", "app", "web"]),
+                    "customer_name": rng.choice(NAMES),
+                    "address": f"北京市{rng.choice(STREETS)}{i % 500}号",
+                    "hardware_id": f"DEV{i:08d}" if rng.random() < 0.5 else None,
                     "created_at": created,
                     "updated_at": created,
                     "reported_at": created,
@@ -95,7 +105,7 @@ def seed_tickets(url: str, n: int, seed: int = 11) -> None:
                     "kb_id": kb_id,
                     "confidence": conf,
                     "no_match": False,
-                    "sla_class": "P3",
+                    "sla_class": rng.choice(["P1", "P2", "P3", "P3", "P4"]),
                     "version": 1,
                 }
             )
@@ -198,7 +208,7 @@ def _time(
     }
 
 
-def main(tickets: int = 10_000, repeat: int = 30, database_url: str | None = None) -> int:
+def main(tickets: int = 100_000, repeat: int = 30, database_url: str | None = None) -> int:
     """Seed, time every page, print a table; exit status 1 if a page misses the floor."""
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -243,6 +253,39 @@ def main(tickets: int = 10_000, repeat: int = 30, database_url: str | None = Non
                 ("boards: charts (30 days)", boss, "GET", "/console/boards", {}),
                 ("boards: charts (90 days)", boss, "GET", "/console/boards?days=90", {}),
             ]
+            listing = agent.get("/console/tickets").text
+            after = listing.split("after=")[1].split('"')[0]
+            number = listing.split('class="mono">')[1].split("<")[0]
+            pages += [
+                ("review queue page 20", agent, "GET", "/console/review?page=20", {}),
+                (
+                    "review queue 待质检 filter",
+                    agent,
+                    "GET",
+                    "/console/review?status=pending_qc",
+                    {},
+                ),
+                ("ticket list (newest 50)", agent, "GET", "/console/tickets", {}),
+                (
+                    "ticket list next page (cursor)",
+                    agent,
+                    "GET",
+                    f"/console/tickets?after={after}",
+                    {},
+                ),
+                (
+                    "ticket list filtered (status+product+SLA)",
+                    agent,
+                    "GET",
+                    "/console/tickets?status=closed&product_type=空调&sla_class=P1",
+                    {},
+                ),
+                ("search: ticket number", agent, "GET", f"/console/tickets?q={number}", {}),
+                ("search: phone last 8 digits", agent, "GET", "/console/tickets?q=00054321", {}),
+                ("search: name + street", agent, "GET", "/console/tickets?q=周杰 丽泽路", {}),
+                ("search: device code", agent, "GET", "/console/tickets?q=DEV0004", {}),
+                ("search: rare words (scan)", agent, "GET", "/console/tickets?q=没有这种故障", {}),
+            ]
             pages += [
                 (f"boards: {name}", boss, "GET", f"/console/boards/{name}", {})
                 for name in ("sla", "dispatch")
@@ -256,11 +299,14 @@ def main(tickets: int = 10_000, repeat: int = 30, database_url: str | None = Non
             c.close()
     base = results[1][1]["p50"] or 1.0
     print(f"\n{'page':46} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'p50/API':>8}")
-    worst = 0.0
+    worst = worst_search = 0.0
     for label, r in results:
         ratio = r["p50"] / base
         print(f"{label:46} {r['status']:>6} {r['p50']:>8} {r['p95']:>8} {ratio:>8.2f}")
-        if "baseline" not in label:
+        if label.startswith("search:"):
+            worst_search = max(worst_search, float(r["p95"]))
+        elif "baseline" not in label:
             worst = max(worst, float(r["p95"]))
     print(f"\nworst console p95: {worst} ms (floor {FLOOR_MS:.0f} ms)")
-    return 0 if worst <= FLOOR_MS else 1
+    print(f"worst search p95: {worst_search} ms (floor {SEARCH_FLOOR_MS:.0f} ms)")
+    return 0 if worst <= FLOOR_MS and worst_search <= SEARCH_FLOOR_MS else 1

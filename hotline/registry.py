@@ -27,6 +27,7 @@ ROUTERS = (
     "tickets.api:router",
     "tickets.api:corrections_router",
     "tickets.kb_gaps_api:router",
+    "tickets.desk_api:router",
     "knowledge_base.api:router",
     "sla.api:router",
     "dispatch.api:router",
@@ -61,6 +62,7 @@ MODEL_MODULES = (
     "console.models",
     "tickets.location",
     "tickets.kb_gaps",
+    "tickets.attachments",
 )
 
 # Modules whose import subscribes event handlers. Order matters where handlers of one event

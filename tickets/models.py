@@ -16,6 +16,12 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_status_conf", "status", "confidence"),
         Index("ix_tickets_created", "created_at"),
+        # The review queue: open statuses not yet reviewed (a small set at any size).
+        Index("ix_tickets_open_unreviewed", "status", "reviewed_at"),
+        # Supervisors' charts count by the reported day (imported history keeps its date).
+        Index("ix_tickets_reported", "reported_at"),
+        # The ticket list filtered by status, newest first (walks one status in date order).
+        Index("ix_tickets_status_created", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -13,14 +13,16 @@ STATES = (
     "closed",
     "cancelled",
 )
+# Any open ticket may be closed directly with an outcome (not a fault, duplicate, solved by
+# phone or remotely: tickets.finish); the usual path is resolved → closed.
 TRANSITIONS: dict[str, set[str]] = {
-    "new": {"triaged", "pending_qc", "cancelled"},
-    "pending_qc": {"triaged", "reviewed", "cancelled"},
-    "triaged": {"reviewed", "pending_qc", "dispatched", "cancelled"},  # auto-dispatch on triage
-    "reviewed": {"dispatched", "cancelled"},
+    "new": {"triaged", "pending_qc", "cancelled", "closed"},
+    "pending_qc": {"triaged", "reviewed", "cancelled", "closed"},
+    "triaged": {"reviewed", "pending_qc", "dispatched", "cancelled", "closed"},
+    "reviewed": {"dispatched", "cancelled", "closed"},
     # back to triaged/reviewed = offer declined or expired, waiting for re-dispatch
-    "dispatched": {"in_progress", "triaged", "reviewed", "cancelled"},
-    "in_progress": {"resolved", "cancelled"},
+    "dispatched": {"in_progress", "triaged", "reviewed", "cancelled", "closed"},
+    "in_progress": {"resolved", "cancelled", "closed"},
     "resolved": {"closed", "in_progress"},  # reopened when the fix did not hold
     "closed": set(),
     "cancelled": set(),

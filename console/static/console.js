@@ -54,7 +54,9 @@
         input.required = need;
         $(".req", label).hidden = !need;
         label.classList.toggle("required", need);
-        label.classList.toggle("missing", need && !input.value.trim());
+        const na = $(".na-toggle", label);
+        const released = na && na.checked && ($(".na-reason", label).value || "").trim();
+        label.classList.toggle("missing", need && !input.value.trim() && !released);
         if (label.classList.contains("chain")) label.hidden = !need && !input.value.trim();
       });
     };
@@ -75,6 +77,87 @@
     });
     $("#kb_other", form).addEventListener("input", () => { $("#kb-other-radio").checked = true; });
     update();
+  }
+
+  // --- "客户无法提供": a required field is released with a reason ---
+  function setupUnavailable() {
+    $$(".na-toggle").forEach((box) => {
+      const reason = $(".na-reason", box.closest(".na"));
+      box.addEventListener("change", () => {
+        reason.hidden = !box.checked;
+        if (box.checked) reason.focus(); else reason.value = "";
+      });
+    });
+  }
+
+  // --- SLA countdowns: "剩 1:23:45" / "超时 0:05:00", every second ---
+  function setupCountdowns() {
+    const els = $$(".countdown[data-deadline]");
+    if (!els.length) return;
+    const fmt = (ms) => {
+      const s = Math.floor(Math.abs(ms) / 1000);
+      const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+      return (h ? h + ":" + String(m).padStart(2, "0") : m) + ":" + String(r).padStart(2, "0");
+    };
+    const tick = () => {
+      const now = Date.now();
+      $$(".countdown[data-deadline]").forEach((el) => {
+        const left = Date.parse(el.dataset.deadline) - now;
+        if (el.dataset.label === undefined) el.dataset.label = el.textContent.trim();
+        const what = el.dataset.label ? el.dataset.label + " " : "";
+        el.textContent = left >= 0 ? what + "剩 " + fmt(left) : what + "超时 " + fmt(left);
+        el.classList.toggle("late", left < 0);
+      });
+    };
+    tick();
+    setInterval(tick, 1000);
+    document.body.addEventListener("htmx:afterSwap", tick);
+  }
+
+  // --- saved views on the ticket list: kept in this browser ---
+  function setupSavedViews() {
+    const holder = $("#saved-views");
+    if (!holder) return;
+    const KEY = "hotline.savedViews";
+    const load = () => { try { return JSON.parse(localStorage.getItem(KEY) || "[]"); } catch (e) { return []; } };
+    const draw = () => {
+      holder.innerHTML = "";
+      load().forEach((v, i) => {
+        const span = document.createElement("span");
+        span.className = "saved";
+        const a = document.createElement("a");
+        a.href = v.url; a.textContent = v.name;
+        if (location.pathname + location.search === v.url) a.className = "on";
+        const x = document.createElement("button");
+        x.type = "button"; x.textContent = "×"; x.title = "删除此视图";
+        x.addEventListener("click", () => { const all = load(); all.splice(i, 1); localStorage.setItem(KEY, JSON.stringify(all)); draw(); });
+        span.append(a, x);
+        holder.append(span);
+      });
+    };
+    const form = $("#ticket-search");
+    // Empty filters stay out of the address (shorter links to share and save).
+    if (form) form.addEventListener("submit", () => {
+      $$("input, select", form).forEach((el) => { if (!el.value || (el.type === "checkbox" && !el.checked)) el.disabled = true; });
+    });
+    const save = $("#save-view");
+    if (save) save.addEventListener("click", () => {
+      const name = (window.prompt("给这个筛选起个名字：", "") || "").trim();
+      if (!name) return;
+      const url = location.pathname + location.search.replace(/[?&]after=[^&]*/, "");
+      localStorage.setItem(KEY, JSON.stringify([...load(), { name, url }]));
+      draw();
+    });
+    draw();
+  }
+
+  // --- bulk confirm: pick every passing row of the page ---
+  function setupBulk() {
+    document.body.addEventListener("change", (e) => {
+      if (e.target && e.target.id === "check-all-passing") {
+        $$(".bulk-pick").forEach((b) => { b.checked = e.target.checked; });
+      }
+    });
   }
 
   // --- audio: click a segment to play from there ---
@@ -142,6 +225,10 @@
     if (form) setupChain(form);
     setupAudio();
     setupKeys();
+    setupUnavailable();
+    setupCountdowns();
+    setupSavedViews();
+    setupBulk();
     $$("tr[data-href]").forEach((r) => r.addEventListener("dblclick", () => { window.location = r.dataset.href; }));
   });
 })();

@@ -1,0 +1,213 @@
+"""Chinese for the English codes the services speak: error codes, history entries.
+
+The API keeps its English codes and messages; the console shows these instead. A message a
+service already wrote in Chinese (console-side checks) is shown as it is.
+"""
+
+import re
+from typing import Any
+
+ERRORS: dict[str, str] = {
+    "not_found": "找不到该记录，可能编号有误或已被删除。",
+    "conflict": "该工单刚被其他人修改过，请查看最新内容后重新提交。",
+    "already_reviewed": "该工单已被审核过，不能重复审核；如需修改请直接改字段。",
+    "ticket_final": "该工单已结束（已关闭或已取消），不能再修改。",
+    "invalid_transition": "工单当前状态不允许这个操作。",
+    "reason_required": "此操作必须填写原因。",
+    "unknown_kb_id": "没有这个已发布的知识库条目编号。",
+    "invalid_fields": "字段取值不合法。",
+    "invalid_sort": "不支持的排序方式。",
+    "unknown_status": "未知的工单状态。",
+    "invalid_request": "请求参数不正确。",
+    "no_recording": "该工单没有通话录音。",
+    "file_too_large": "文件太大。",
+    "unsupported_format": "不支持的文件格式。",
+    "not_an_image": "上传的文件不是图片。",
+    "required_fields": "还有必填字段未填写。",
+    "already_merged": "该工单已合并到其他工单。",
+    "merge_self": "不能把工单合并到它自己。",
+    "invalid_outcome": "未知的关闭结果。",
+    "field_not_required": "该字段当前不是必填项。",
+    "empty_note": "备注内容不能为空。",
+}
+HTTP_TITLES = {
+    404: "页面不存在",
+    405: "不支持的请求方式",
+    409: "操作冲突",
+}
+KINDS = {"ticket": "工单", "technician": "技术员", "entry": "知识库条目", "import": "导入批次"}
+_NOT_FOUND = re.compile(r"^No (\w+) with id '?(.*?)'?\.$")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def error_message(code: str, message: str) -> str:
+    """What an agent reads for an error: the service's message when it is already Chinese,
+    otherwise the Chinese for its code."""
+    if _CJK.search(message):
+        return message
+    m = _NOT_FOUND.match(message)
+    if code == "not_found" and m:
+        kind = KINDS.get(m.group(1), m.group(1))
+        return f"找不到{kind} {m.group(2)}，请检查编号是否正确，或到“工单”页搜索。"
+    return ERRORS.get(code, "操作未能完成，请刷新页面后重试。")
+
+
+def error_title(status: int) -> str:
+    """A short Chinese title for an HTTP status."""
+    return HTTP_TITLES.get(status, "操作未完成")
+
+
+FIELD_LABELS = {
+    "product_type": "产品类型",
+    "model": "型号",
+    "firmware": "固件版本",
+    "fault_code": "故障码",
+    "phone": "电话",
+    "address": "地址",
+    "customer_name": "客户姓名",
+    "hardware_id": "设备编号",
+    "region": "区域",
+    "latitude": "纬度",
+    "longitude": "经度",
+    "kb_id": "知识库条目",
+    "confidence": "置信度",
+    "no_match": "无匹配",
+    "channel": "渠道",
+    "outcome": "结果",
+    "merged_into": "合并到",
+    "merged_from": "合并自",
+    "unavailable": "客户无法提供",
+    "attachment": "附件",
+}
+OUTCOMES = {
+    "not_a_fault": "非故障（咨询/无关来电）",
+    "duplicate": "重复工单",
+    "solved_by_phone": "电话指导解决",
+    "solved_remotely": "远程处理解决",
+}
+REASONS = {"confirmed": "确认无误", "corrected": "已更正"}
+
+
+def _value(v: Any) -> str:
+    if v is None or v == "":
+        return "（空）"
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, float):
+        return f"{v:.2f}"
+    if isinstance(v, dict):
+        return "；".join(f"{FIELD_LABELS.get(k, k)}：{_value(x)}" for k, x in v.items())
+    if isinstance(v, list):
+        return "、".join(_value(x) for x in v)
+    return str(v)
+
+
+def describe_changes(changes: dict[str, Any], labels: dict[str, str] | None = None) -> str:
+    """A history entry's changes as a Chinese sentence instead of raw JSON: `[old, new]` pairs
+    as "旧 → 新", nested field dicts flattened, labels from the triage rules first."""
+    names = {**FIELD_LABELS, **(labels or {})}
+    parts = []
+    for key, value in changes.items():
+        if key == "fields" and isinstance(value, dict):
+            inner = describe_changes(value, labels)
+            if inner:
+                parts.append(inner)
+            continue
+        if key == "outcome":
+            value = OUTCOMES.get(str(value), value)
+        label = names.get(key, key)
+        if isinstance(value, list) and len(value) == 2 and not isinstance(value[0], dict):
+            parts.append(f"{label}：{_value(value[0])} → {_value(value[1])}")
+        else:
+            parts.append(f"{label}：{_value(value)}")
+    return "；".join(parts)
+
+
+def reason_text(reason: str | None) -> str:
+    """A history reason in Chinese where it is one of the services' fixed words."""
+    if not reason:
+        return ""
+    return REASONS.get(reason, reason)
+
+
+ACTOR_KINDS = {
+    "agent": "坐席",
+    "supervisor": "主管",
+    "admin": "管理员",
+    "technician": "技术员",
+    "knowledge_engineer": "知识工程师",
+    "integration": "系统对接",
+    "system": "系统",
+}
+SYSTEM_ACTORS = {"triage": "系统（自动分诊）", "dispatch": "系统（派单）", "sla": "系统（SLA）"}
+
+
+def actor_label(actor: str) -> str:
+    """ "agent:zhang" → "坐席 zhang"; system actors by what they are."""
+    kind, _, name = actor.partition(":")
+    if kind == "system":
+        return SYSTEM_ACTORS.get(name, f"系统（{name}）" if name else "系统")
+    return f"{ACTOR_KINDS[kind]} {name}" if kind in ACTOR_KINDS and name else actor
+
+
+_FILTERS = {
+    "radius": "超出半径",
+    "unavailable": "暂停接单",
+    "off_shift": "不在班",
+    "skills": "缺少技能或证书",
+    "region": "不在服务区域",
+    "daily_cap": "今日已满",
+    "declined": "已拒单",
+}
+_PENDING: list[tuple[re.Pattern[str], Any]] = [
+    (
+        re.compile(r"^qualified technicians were all given other tickets this round"),
+        "合格的技术员本轮都已分到其他工单，下一轮再派",
+    ),
+    (re.compile(r"^no technician within ([\d.]+) km"), lambda m: f"{m[1]} 公里内没有技术员"),
+    (
+        re.compile(r"^nobody qualifies within ([\d.]+) km: (.*)$"),
+        lambda m: (
+            f"{m[1]} 公里内没有符合条件的技术员："
+            + "、".join(
+                f"{_FILTERS.get(p.split(' ', 1)[1], p.split(' ', 1)[1])} {p.split(' ', 1)[0]} 人"
+                for p in m[2].split(", ")
+                if " " in p
+            )
+        ),
+    ),
+    (re.compile(r"^ticket is (\w+)"), lambda m: f"工单状态为“{STATUS.get(m[1], m[1])}”，暂不派单"),
+    (
+        re.compile(r"^no site coordinates: the address '?(.*?)'? is not placed"),
+        lambda m: f"没有现场坐标：地址“{m[1]}”未能定位，请在工单上填写经纬度",
+    ),
+    (re.compile(r"^no site coordinates"), "没有现场坐标：请填写经纬度或登记设备"),
+    (re.compile(r"^no diagnosis yet"), "尚未诊断：等待坐席审核"),
+    (re.compile(r"^the diagnosis says remote fix first"), "诊断建议先远程处理，未派上门"),
+    (re.compile(r"^queued$"), "排队等待派单"),
+    (re.compile(r"^dispatch error"), "派单出错，稍后自动重试"),
+    (re.compile(r"^address not geocoded: (.*)$"), lambda m: f"地址未能定位：{m[1]}"),
+    (re.compile(r"^declined: (.*)$"), lambda m: f"技术员拒单：{m[1]}"),
+]
+STATUS = {
+    "new": "新建",
+    "pending_qc": "待质检",
+    "triaged": "待审核",
+    "reviewed": "已审核",
+    "dispatched": "已派单",
+    "in_progress": "处理中",
+    "resolved": "已解决",
+    "closed": "已关闭",
+    "cancelled": "已取消",
+}
+
+
+def pending_reason(reason: str | None) -> str:
+    """Why dispatch has not sent anyone yet, in Chinese (unknown reasons pass through)."""
+    if not reason:
+        return ""
+    for pattern, out in _PENDING:
+        m = pattern.match(reason)
+        if m:
+            return out(m) if callable(out) else out
+    return reason

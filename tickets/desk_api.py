@@ -1,0 +1,179 @@
+"""Finishing and enriching tickets over the API: close, cancel, merge, notes, attachments."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from core.auth import Principal, Role, require_roles
+from core.deps import get_db
+from core.errors import ApiError
+from tickets import attachments, finish, service
+
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
+READ = require_roles(Role.agent, Role.supervisor)
+WRITE = require_roles(Role.agent, Role.supervisor)
+
+
+class CloseIn(BaseModel):
+    """Close with an outcome."""
+
+    outcome: str = Field(description=f"One of {list(finish.OUTCOMES)}")
+    note: str | None = None
+    expected_version: int | None = None
+
+
+class CancelIn(BaseModel):
+    """Cancel with a reason."""
+
+    reason: str = Field(min_length=1)
+    expected_version: int | None = None
+
+
+class MergeIn(BaseModel):
+    """Merge this ticket (the duplicate) into another."""
+
+    into: str = Field(description="Id or number of the ticket that carries the work.")
+    note: str | None = None
+
+
+class NoteIn(BaseModel):
+    """An internal note (not shown to the customer)."""
+
+    note: str = Field(min_length=1, max_length=4000)
+
+
+@router.post("/{ticket_id}/close")
+def post_close(
+    ticket_id: str, body: CloseIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+) -> dict:
+    """Close without a visit: not_a_fault, duplicate, solved_by_phone, solved_remotely."""
+    ticket = finish.close(
+        db=db,
+        ticket_id=ticket_id,
+        outcome=body.outcome,
+        actor=who.actor,
+        note=body.note,
+        expected_version=body.expected_version,
+    )
+    db.commit()
+    return service.ticket_view(ticket)
+
+
+@router.post("/{ticket_id}/cancel")
+def post_cancel(
+    ticket_id: str, body: CancelIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+) -> dict:
+    """Cancel with a reason."""
+    ticket = finish.cancel(
+        db=db,
+        ticket_id=ticket_id,
+        reason=body.reason,
+        actor=who.actor,
+        expected_version=body.expected_version,
+    )
+    db.commit()
+    return service.ticket_view(ticket)
+
+
+@router.post("/{ticket_id}/merge")
+def post_merge(
+    ticket_id: str, body: MergeIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+) -> dict:
+    """Merge this duplicate into another ticket; returns the kept ticket."""
+    kept = finish.merge(
+        db=db, duplicate_id=ticket_id, into_id=body.into, actor=who.actor, note=body.note
+    )
+    db.commit()
+    return service.ticket_view(kept)
+
+
+@router.get("/{ticket_id}/duplicates")
+def get_duplicates(
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+) -> dict:
+    """Open tickets that are likely the same request (same phone or device, same product)."""
+    ticket = service.get_ticket(db=db, ticket_id=ticket_id)
+    rows = finish.duplicate_candidates(db=db, ticket=ticket)
+    return {"items": [service.ticket_view(t) for t in rows]}
+
+
+@router.post("/{ticket_id}/notes", status_code=201)
+def post_note(
+    ticket_id: str, body: NoteIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+) -> dict:
+    """Add an internal note to the ticket's history."""
+    ticket = service.get_ticket(db=db, ticket_id=ticket_id)
+    service.add_note(db=db, ticket=ticket, actor=who.actor, note=body.note.strip())
+    db.commit()
+    return {"ticket_id": ticket.id, "note": body.note.strip()}
+
+
+@router.post("/{ticket_id}/attachments", status_code=201)
+async def post_attachment(
+    ticket_id: str,
+    file: Annotated[UploadFile, File()],
+    field: Annotated[str | None, Form()] = None,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(WRITE),
+) -> dict:
+    """Upload a photo/screenshot (JPEG, PNG, WebP, GIF) or PDF, at most 10 MB; with field, it
+    fills that ticket field (e.g. a required photo of the nameplate)."""
+    data = await file.read(attachments.MAX_BYTES + 1)
+    ticket = service.get_ticket(db=db, ticket_id=ticket_id)
+    att = attachments.add(
+        db=db,
+        ticket=ticket,
+        data=data,
+        filename=file.filename or "upload",
+        actor=who.actor,
+        field=field,
+    )
+    db.commit()
+    return attachments.view(att)
+
+
+@router.get("/{ticket_id}/attachments")
+def list_attachments(
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+) -> dict:
+    """The ticket's attachments."""
+    ticket = service.get_ticket(db=db, ticket_id=ticket_id)
+    return {
+        "items": [attachments.view(a) for a in attachments.of_ticket(db=db, ticket_id=ticket.id)]
+    }
+
+
+@router.get("/{ticket_id}/attachments/{attachment_id}")
+def get_attachment(
+    ticket_id: str,
+    attachment_id: int,
+    thumb: bool = False,
+    db: Session = Depends(get_db),
+    _: Principal = Depends(READ),
+) -> FileResponse:
+    """The stored file (or its thumbnail)."""
+    ticket = service.get_ticket(db=db, ticket_id=ticket_id)
+    att = attachments.get(db=db, ticket_id=ticket.id, attachment_id=attachment_id)
+    return file_response(att, thumb=thumb)
+
+
+def file_response(att: attachments.Attachment, *, thumb: bool = False) -> FileResponse:
+    """An attachment as a download (images inline), or its thumbnail."""
+    if thumb:
+        path = attachments.thumb_path(att)
+        if not path.exists():
+            raise ApiError(404, "not_found", "This attachment has no thumbnail.")
+        return FileResponse(path, media_type="image/jpeg")
+    path = attachments.file_path(att)
+    if not path.exists():
+        raise ApiError(404, "not_found", "The attachment's file is missing.")
+    inline = att.content_type.startswith("image/")
+    return FileResponse(
+        path,
+        media_type=att.content_type,
+        filename=att.filename,
+        content_disposition_type="inline" if inline else "attachment",
+    )
