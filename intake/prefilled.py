@@ -85,7 +85,9 @@ def _complete(
 ) -> dict[str, Any]:
     fields = dict(result["fields"])
     for name, value in given.items():
-        if value not in (None, ""):
+        if isinstance(value, list):
+            fields[name] = value  # phones: every number of a cell, already canonical
+        elif value not in (None, ""):
             fields[name] = canonical(name, str(value), fields.get(name))
     for name, value in (fallback or {}).items():
         if fields.get(name) in (None, "") and value not in (None, ""):
