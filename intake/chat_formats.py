@@ -20,7 +20,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from core import clock
 from core.errors import ApiError
@@ -41,6 +41,15 @@ HEAD_NAME_SHORT = re.compile(
 HEAD_NAME_CLOCK = re.compile(rf"^(?P<who>\S.{{0,29}}?)\s+\[?(?P<t>{CLOCK})\]?$")
 DATE_LINE = re.compile(rf"^[\s\-—=·.]*(?P<d>{DATE})[\s\-—=·.]*(?:星期.|周.)?[\s\-—=·.]*$")
 TITLE = re.compile(r"^.{0,40}的聊天记录\s*$")
+SYSTEM_LINE = re.compile(r"^.{0,30}撤回了一条消息$|^.{0,40}(?:加入了群聊|拍了拍.*)$")
+# Merged-forward records copied without times: `张三：文本`. Field labels said inside a
+# message (地址：…) are not senders.
+NAME_COLON = re.compile(r"^(?P<who>[^:：\s，,。]{1,20})[：:](?P<text>.*)$")
+FIELD_LABELS = (
+    "地址", "电话", "手机", "号码", "型号", "故障", "姓名", "联系", "备注", "时间", "问题", "产品",
+    "品牌", "位置", "小区", "门牌", "设备", "编号", "机型", "情况", "现象", "注意", "报修", "客户",
+    "顾客", "业主", "名字", "住址", "楼号", "房号", "座机", "微信", "代码", "显示", "原因", "铭牌",
+)  # fmt: skip
 QUOTE = re.compile(r"「(?P<who>[^：:」]{1,30})[：:](?P<said>[^」]*)」\s*(?:-\s*){3,}")
 QUOTE_LINE = re.compile(r"^\s*(?:引用|回复)\s*(?P<who>[^：:]{1,30})[：:](?P<said>.*)$")
 SYSTEM = re.compile(
@@ -49,7 +58,7 @@ SYSTEM = re.compile(
 )
 ARCHIVE_TIME = ("msgtime", "time", "send_time", "timestamp", "时间", "发送时间")
 ARCHIVE_FROM = ("from", "sender", "from_id", "userid", "发送人id")
-ARCHIVE_NAME = ("from_name", "name", "sender_name", "nickname", "发送人", "昵称")
+ARCHIVE_NAME = ("sender_name", "from_name", "name", "nickname", "发送人", "昵称")
 ARCHIVE_TEXT = ("content", "text", "msg", "message", "内容", "消息内容")
 EXTERNAL_ID = re.compile(r"^w[mo][A-Za-z0-9_-]{6,}$")  # WeCom external contacts' userids
 
@@ -102,13 +111,17 @@ def _text_export(text: str) -> list[Message]:
     forwarded = any(TITLE.match(x.strip()) for x in lines[:3])
     for n, raw in enumerate(lines, start=1):
         line = raw.strip()
-        if not line or (n <= 3 and TITLE.match(line)):
+        if not line or (n <= 3 and TITLE.match(line)) or SYSTEM_LINE.match(line):
             continue
         if m := DATE_LINE.match(line):
             day = _date(m.group("d"))
             year = day.year
             continue
         head = _header(line, day if day or not forwarded else clock.now().date(), year)
+        if head is None and forwarded and (m := NAME_COLON.match(line)) and _sender(m["who"]):
+            # No time is written: messages keep their order, a second apart.
+            base = messages[-1].at if messages else _at(day or clock.now().date(), "09:00")
+            head = base + timedelta(seconds=1), m["who"], m["text"].strip()
         if head is not None:
             at, who, rest = head
             messages.append(Message(n, n, at, who.strip(), rest))
@@ -117,6 +130,10 @@ def _text_export(text: str) -> list[Message]:
             last.text = f"{last.text}\n{line}" if last.text else line
             last.end_line = n
     return messages
+
+
+def _sender(who: str) -> bool:
+    return not any(who.endswith(w) or who.startswith(w) for w in FIELD_LABELS)
 
 
 def _title_year(lines: list[str]) -> int:
@@ -221,8 +238,8 @@ def _archive_message(rec: dict, n: int) -> Message | None:
     kind = str(rec.get("msgtype") or "text")
     if isinstance(body, dict):
         body = body.get("content")
-    if body is None and isinstance(rec.get(kind), dict):
-        body = rec[kind].get("content") or f"[{kind}]"
+    if kind != "text" and not isinstance(body, str):
+        body = ""  # a picture, voice, sticker or recall: no words to read
     if when is None or not name or body is None or rec.get("action") in ("recall", "switch"):
         return None
     at = _archive_time(when)

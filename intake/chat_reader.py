@@ -38,6 +38,7 @@ REPAIR_CUES = (
     "不冷", "不热", "不凉", "不制", "冒烟", "焦味", "打不着", "点不着", "不点火", "不通电",
     "不显示", "乱码", "闪烁", "不好使", "不灵", "失效", "掉电", "断电", "短路", "烧了", "不运行",
     "不停", "一直响", "嗡嗡", "咔咔", "滴滴", "漏氟", "缺氟", "堵了", "堵住", "不下水",
+    "出水小", "出水很小", "水很小", "水压小",
 )  # fmt: skip
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
 WITHDRAW = re.compile(
@@ -313,8 +314,11 @@ def _adds_facts(msg: Message, req: Request, role: str) -> bool:
     """A reply belongs to a request when it states facts the request lacks (a model read off
     the nameplate, an address, a phone) and names no other product."""
     said = facts_of(msg.text)
-    if role == STAFF and "师傅" in msg.text:
-        said.pop("phone", None)  # the technician's number, not the customer's
+    if role == STAFF:
+        # Staff greet the customer by name while asking; only what they read or relay counts.
+        said.pop("customer_name", None)
+        if "师傅" in msg.text:
+            said.pop("phone", None)  # the technician's number, not the customer's
     if not said:
         return False
     have = facts_of("；".join(req.texts()))

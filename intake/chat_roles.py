@@ -59,7 +59,7 @@ class Roles:
         if sender in self.staff_names:
             return Speaker(STAFF, sender)
         role = self._role_of(sender)
-        if role == TECHNICIAN and not sender.endswith(self.words[TECHNICIAN]):
+        if role == TECHNICIAN and not sender.endswith(tuple(self.words[TECHNICIAN])):
             role = None  # 安装… or 技术… inside a customer's nickname
         if role is None and sender.endswith("店"):
             role = RELAY

