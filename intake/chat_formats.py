@@ -74,6 +74,12 @@ class Message:
     text: str
     quoted: str | None = None  # the sender a reply quotes
     external: bool | None = None  # WeCom: sent by an external contact (customer side)
+    body_line: int = 0  # the export line the text starts on
+    flat: bool = False  # the whole message is one export line (a WeCom archive record)
+
+    def line_of(self, offset: int) -> int:
+        """The export line of the text's line `offset` (0 = its first)."""
+        return self.line if self.flat else (self.body_line or self.line) + offset
 
 
 def parse(text: str) -> list[Message]:
@@ -124,7 +130,7 @@ def _text_export(text: str) -> list[Message]:
             head = base + timedelta(seconds=1), m["who"], m["text"].strip()
         if head is not None:
             at, who, rest = head
-            messages.append(Message(n, n, at, who.strip(), rest))
+            messages.append(Message(n, n, at, who.strip(), rest, body_line=n if rest else n + 1))
         elif messages:
             last = messages[-1]
             last.text = f"{last.text}\n{line}" if last.text else line
@@ -133,6 +139,8 @@ def _text_export(text: str) -> list[Message]:
 
 
 def _sender(who: str) -> bool:
+    if re.search(r"[-－_|｜]", who):
+        return True  # a role prefix (顾客-王女士) is a display name
     return not any(who.endswith(w) or who.startswith(w) for w in FIELD_LABELS)
 
 
@@ -246,7 +254,7 @@ def _archive_message(rec: dict, n: int) -> Message | None:
     if at is None:
         return None
     external = bool(EXTERNAL_ID.match(userid)) if userid else None
-    return Message(n, n, at, name.strip(), str(body).strip(), external=external)
+    return Message(n, n, at, name.strip(), str(body).strip(), external=external, flat=True)
 
 
 def _archive_time(value: object) -> datetime | None:

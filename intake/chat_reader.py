@@ -255,9 +255,7 @@ def _start(
         made = []
         for k, (off, text) in enumerate(repairs, start=1):
             req = Request(msg.sender, role, [msg], kind_of(text)[1], previous=current)
-            req.item, req.item_line, req.shared = text, msg.line + off + (1 if off else 0), shared
-            if msg.text.split("\n")[0].strip() and off == 0:
-                req.item_line = msg.line
+            req.item, req.item_line, req.shared = text, msg.line_of(off), shared
             req.why.append(f"line {msg.line}: item {k} of {len(repairs)} of a numbered list, split")
             made.append(req)
         found.extend(made)

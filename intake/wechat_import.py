@@ -28,6 +28,10 @@ from triage.entities import SURNAMES
 from triage.service import triage_text
 
 CHANNEL = "wechat"
+# How a customer is called when someone else reports for them (a relay, a numbered list).
+TITLED_NAME = re.compile(
+    rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大爷|大妈|奶奶|爷爷|老师|经理|师傅)"
+)
 Request = chat_reader.Request
 
 
@@ -121,6 +125,8 @@ def to_drafts(
         # A relay (a store, a property manager) reports for someone else: its own display
         # name is not the customer's.
         name = display_name(req.sender) if req.role == "customer" else None
+        if name is None and (said := TITLED_NAME.search("；".join(texts))):
+            name = said.group(0)  # 帮业主马大姐报修 / 王女士 138…
         fallback = {**({"customer_name": name} if name else {}), **_contact(req.previous)}
         yield Draft(
             ref=f"lines {first}-{last}" + (f" item {req.item_line}" if req.item else ""),
