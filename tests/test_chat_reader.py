@@ -50,7 +50,9 @@ def test_export_layouts() -> None:
     forward_b = chat_formats.parse(
         "群聊的聊天记录\n—————  2026-03-05  —————\n顾客-赵先生：热水器打不着火\n地址：文一西路1号\n"
     )
-    csv = chat_formats.parse("msgtime,from,from_name,content\n1772668800000,wmA1234567,赵先生,坏了\n")
+    csv = chat_formats.parse(
+        "msgtime,from,from_name,content\n1772668800000,wmA1234567,赵先生,坏了\n"
+    )
     wecom = chat_formats.parse(WECOM_JSONL)
     assert [m.sender for m in pc + forward_a + forward_b] == ["顾客-赵先生"] * 3
     assert forward_a[0].text == "热水器打不着火" and forward_a[0].at.month == 3
