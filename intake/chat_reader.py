@@ -50,7 +50,13 @@ ORDER = re.compile(
     r"要[0-9一二两三四五六七八九十]+(?:个|支|套|箱|根|盒)|补货|发货|快递|寄[一两几]|采购|进货)"
 )
 APPOINTMENT = re.compile(r"(清洗|清洁|保养|消毒|除垢|安装|移机|拆机|装机|预约|年检|维保)")
-RELAY_CUE = re.compile(r"(帮|替|代|转达|派单|新单|工单|报修单|业主|顾客|客户|住户|老人家)")
+# A technician passes on a call (客户来电…电话…) but reports work done (修好了) as chit-chat.
+DONE = re.compile(r"(修好|搞定|已处理|处理好|完工|换好|弄好|已完成|结单|已上门)")
+REINSTATE = re.compile(r"(还是不行|还是要来|还是得来|又坏了|又不行了|还得麻烦|还是麻烦)")
+ITEM_REF = re.compile(
+    r"(?:第\s*([1-9一二三四五六七八九])|([1-9一二三四五六七八九])\s*[号项单条])|([①②③④⑤⑥⑦⑧⑨])"
+)
+RELAY_CUE = re.compile(r"(帮|替|代|转达|派单|新单|工单|报修单|业主|顾客|客户|住户|老人家|来电)")
 ITEM = re.compile(
     r"(?:(?<=^)|(?<=[\n\s，,；;。]))(?:[(（]?(?P<n>[1-9]|[一二三四五六七八九])[)）.、．:：]"
     r"|(?P<c>[①②③④⑤⑥⑦⑧⑨])|第(?P<k>[一二三四五六七八九1-9])(?:个|台|家|户)?[,，:：、]?)"
@@ -193,18 +199,34 @@ def read(
         current = by_owner.get(msg.sender)
         if current is not None and msg.at - current.last_at > window:
             current = None
-        if speaker.role in (CUSTOMER, RELAY) and WITHDRAW.search(msg.text):
-            target = by_owner.get(msg.sender)
-            if target and not target.withdrawn and msg.at - target.last_at <= withdraw_window:
-                for req in _same_message(found, target):
-                    req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
-                    req.messages.append(msg)
-                continue
+        target = by_owner.get(msg.sender)
+        withdraws = speaker.role in (CUSTOMER, RELAY) and WITHDRAW.search(msg.text)
+        if (
+            withdraws
+            and target
+            and not target.withdrawn
+            and msg.at - target.last_at <= withdraw_window
+        ):
+            for req in _withdrawn_items(msg, _same_message(found, target)):
+                req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
+                req.messages.append(msg)
+            continue
+        if target and target.withdrawn and REINSTATE.search(msg.text):
+            # The customer changed their mind (还是不行，还是要来): the request stands.
+            target.withdrawn = None
+            target.messages.append(msg)
+            target.why.append(f"line {msg.line}: withdrawn, then asked for again")
+            continue
         kind, product = (None, None)
-        if speaker.role in (CUSTOMER, RELAY) or (
-            speaker.role == STAFF and RELAY_CUE.search(msg.text) and phones.numbers(msg.text)
+        relays = RELAY_CUE.search(msg.text) and phones.numbers(msg.text)
+        if (
+            speaker.role in (CUSTOMER, RELAY)
+            or (speaker.role == STAFF and relays)
+            or (speaker.role == TECHNICIAN and relays and not DONE.search(msg.text))
         ):
             kind, product = kind_of(msg.text)
+            if kind == "repair" and speaker.role in (STAFF, TECHNICIAN):
+                kind = None if _confirms(msg, by_owner, window, product) else kind
         if kind in ("order", "appointment") and current is None:
             label = "耗材订购" if kind == "order" else "预约清洗/安装"
             skipped.append(
@@ -286,6 +308,48 @@ def _start(
     found.append(req)
     by_owner[msg.sender] = req
     return True
+
+
+def _confirms(
+    msg: Message, by_owner: dict[str, Request], window: timedelta, product: str | None
+) -> bool:
+    """Staff repeating a live request back (登记了：王女士 空调… 138…): the same product and
+    a phone the request already has; its facts join that request instead of a new one."""
+    live = _addressee(msg, by_owner, window)
+    if live is None or live.sender == msg.sender:
+        return False
+    same_product = product is None or live.product_type in (None, product)
+    said = set(phones.numbers(msg.text))
+    return same_product and bool(said & set(phones.numbers("；".join(live.texts()))))
+
+
+def _withdrawn_items(msg: Message, siblings: list[Request]) -> list[Request]:
+    """Which items of a numbered list a withdrawal means: the one it numbers (1号那个, 第二个,
+    ①), else those whose product or customer it names, else all of them."""
+    if len(siblings) == 1:
+        return siblings
+    order = "123456789"
+    for m in ITEM_REF.finditer(msg.text):
+        ref = m.group(1) or m.group(2) or m.group(3)
+        k = order.find(ref) if ref.isdigit() else "一二三四五六七八九".find(ref)
+        if k < 0:
+            k = "①②③④⑤⑥⑦⑧⑨".find(ref)
+        if 0 <= k < len(siblings):
+            return [siblings[k]]
+    named = facts_of(msg.text)
+    chosen = [
+        r
+        for r in siblings
+        if (named.get("product_type") and named["product_type"] == r.product_type)
+        or (
+            r.item
+            and any(
+                n in r.item
+                for n in re.findall(r"[\u4e00-\u9fff](?:先生|女士|阿姨|大姐|大爷)", msg.text)
+            )
+        )
+    ]
+    return chosen or siblings
 
 
 def _same_message(found: list[Request], req: Request) -> list[Request]:
