@@ -128,7 +128,9 @@ def to_drafts(
         if name is None and (said := TITLED_NAME.search("；".join(texts))):
             name = said.group(0)  # 帮业主马大姐报修 / 王女士 138…
         fallback = {**({"customer_name": name} if name else {}), **_contact(req.previous)}
+        address = joined_address(texts)
         yield Draft(
+            given={"address": address} if address else {},
             ref=f"lines {first}-{last}" + (f" item {req.item_line}" if req.item else ""),
             why=list(req.why),
             note="；".join(req.why) if len(req.why) > 1 else None,
@@ -150,6 +152,34 @@ def to_drafts(
         )
     for skip in skipped:
         yield Draft(ref=f"lines {skip.line}-{skip.end_line}", skip=skip.reason, why=[skip.kind])
+
+
+UNIT = re.compile(r"(幢|栋|单元|号楼|楼|层|室|\d{3,4}$)")
+
+
+FLAT = re.compile(
+    r"\d{1,3}(?:幢|栋|号楼)(?:\d{1,2}单元)?(?:\d{2,4}(?:室|号)?)?|\d{1,2}单元\d{2,4}室?"
+)
+
+
+def _flat(text: str) -> str | None:
+    m = FLAT.search(text)
+    return m.group(0) if m else None
+
+
+def joined_address(texts: list[str]) -> str | None:
+    """An address given in pieces over several messages (翠苑三区 … 3幢2单元1202), joined in
+    order; None when one message gives it whole (triage's own reading is kept)."""
+    pieces = [a for t in texts if (a := chat_reader.facts_of(t).get("address") or _flat(t))]
+    if len(pieces) < 2:
+        return None
+    joined = pieces[0]
+    for piece in pieces[1:]:
+        if piece in joined or joined in piece:
+            joined = max(joined, piece, key=len)
+        elif not UNIT.search(joined) and UNIT.search(piece):
+            joined += piece  # the building and flat after the estate
+    return joined if joined not in pieces else None
 
 
 def import_export(

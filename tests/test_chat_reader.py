@@ -122,3 +122,9 @@ def test_cli_report_lists_every_request_and_what_was_left_out(tmp_path: Path) ->
         "order",
         "withdrawn",
     ]
+
+
+def test_address_in_pieces_is_joined(service) -> None:  # type: ignore[no-untyped-def]
+    texts = ["空调不制冷，我家在西湖区翠苑三区", "3幢2单元1202，电话13800001111"]
+    assert wechat_import.joined_address(texts) == "西湖区翠苑三区3幢2单元1202"
+    assert wechat_import.joined_address(["住在阳光花园5栋2单元301", "电话13800001111"]) is None
