@@ -61,3 +61,11 @@ def test_sheet_cell_with_two_numbers() -> None:
     )
     numbers, warning = parse_phones("不详")
     assert numbers == [] and warning
+
+
+def test_sheet_product_written_with_a_qualifier() -> None:
+    from intake.prefilled import canonical
+
+    assert canonical("product_type", "挂机空调", None) == "空调"
+    assert canonical("product_type", "波轮洗衣机", None) == "洗衣机"
+    assert canonical("product_type", "门锁", None) == "智能门锁"
