@@ -114,6 +114,7 @@ def chats(labels_file: str, data: Path = DATA) -> dict[str, Any]:
     hits: dict[str, list[bool]] = defaultdict(list)
     first_only: dict[str, list[bool]] = defaultdict(list)
     top1: list[bool] = []
+    by_tag: dict[str, list[bool]] = defaultdict(list)
     for file in sorted({x["file"] for x in labels} | {x["file"] for x in traps}):
         reading = wechat_import.read_chat(
             wechat_import.parse(wechat_import.read_export(data / file))
@@ -126,6 +127,11 @@ def chats(labels_file: str, data: Path = DATA) -> dict[str, Any]:
         for k, req in enumerate(requests):
             if k not in pairs and _request_lines(req) & trap_lines:
                 on_traps += 1
+        found_ids = {id(label) for label in pairs.values()}
+        for label in labels:
+            if label["file"] == file:
+                for tag in label.get("tags") or []:
+                    by_tag[tag].append(id(label) in found_ids)
         for k, label in pairs.items():
             matched += 1
             draft = drafts[k]
@@ -153,6 +159,7 @@ def chats(labels_file: str, data: Path = DATA) -> dict[str, Any]:
         "diagnosis_top1": round(sum(top1) / len(top1), 4) if top1 else None,
         "diagnosis_labelled": len(top1),
         "baseline_first_message_only": _accuracy(first_only),
+        **({"recall_by_tag": _accuracy(by_tag)} if by_tag else {}),
     }
 
 
