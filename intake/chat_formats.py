@@ -141,6 +141,8 @@ def _text_export(text: str) -> list[Message]:
 def _sender(who: str) -> bool:
     if re.search(r"[-－_|｜]", who):
         return True  # a role prefix (顾客-王女士) is a display name
+    if who[0].isdigit() or who in ("另外", "还有", "补充", "注", "PS", "ps", "对了", "问题"):
+        return False  # a list item or an aside inside a message
     return not any(who.endswith(w) or who.startswith(w) for w in FIELD_LABELS)
 
 
