@@ -11,11 +11,16 @@ Baseline in the same run: the text alone through triage (no column values, no ga
 
 import json
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from core.settings import PACKAGE_ROOT
+from triage import phones
 
 DATA = PACKAGE_ROOT / "eval" / "data" / "imports"
+# Written apart from the parser by a second author who never read it (see its README.md);
+# only measured on, never tuned on.
+REAL = PACKAGE_ROOT / "eval" / "data" / "wechat_real"
 FLOOR = 0.90
 SHEET_FIELDS = (
     "reported_at",
@@ -40,8 +45,8 @@ CHAT_FIELDS = (
 )
 
 
-def _labels(name: str) -> list[dict[str, Any]]:
-    path = DATA / name
+def _labels(name: str, data: Path = DATA) -> list[dict[str, Any]]:
+    path = data / name
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
@@ -94,38 +99,136 @@ def sheets(labels_file: str) -> dict[str, Any]:
     }
 
 
-def chats(labels_file: str) -> dict[str, Any]:
-    """Detection precision/recall and per-field accuracy on labelled chat exports."""
+def chats(labels_file: str, data: Path = DATA) -> dict[str, Any]:
+    """Detection precision/recall, per-field accuracy and diagnosis top-1 on labelled chat
+    exports. A detected request is right when it holds a line of a labelled request (its
+    content lines, or the labelled first line), one detected request per label; phones are
+    compared in canonical form (0571-8765 4321 and 057187654321 are one number)."""
     from intake import wechat_import
     from intake.prefilled import triage_prefilled
 
-    labels = _labels(labels_file)
-    truth = {(x["file"], x["first_line"]): x for x in labels}
+    labels = [x for x in _labels(labels_file, data) if x.get("kind", "repair") == "repair"]
+    traps = [x for x in _labels(labels_file, data) if x.get("kind", "repair") != "repair"]
     detected = matched = 0
+    on_traps = 0
     hits: dict[str, list[bool]] = defaultdict(list)
     first_only: dict[str, list[bool]] = defaultdict(list)
-    for file in sorted({x["file"] for x in labels}):
-        messages = wechat_import.parse(wechat_import.read_export(DATA / file))
-        requests = wechat_import.detect(messages)
-        for req, draft in zip(requests, wechat_import.to_drafts(requests, file), strict=True):
-            detected += 1
-            label = truth.get((file, req.messages[0].line))
-            if label is None:
-                continue
+    top1: list[bool] = []
+    by_tag: dict[str, list[bool]] = defaultdict(list)
+    for file in sorted({x["file"] for x in labels} | {x["file"] for x in traps}):
+        reading = wechat_import.read_chat(
+            wechat_import.parse(wechat_import.read_export(data / file))
+        )
+        requests = reading.requests
+        drafts = list(wechat_import.to_drafts(requests, file))
+        detected += len(requests)
+        pairs = _match(requests, [x for x in labels if x["file"] == file])
+        trap_lines = {x["line"] for x in traps if x["file"] == file}
+        for k, req in enumerate(requests):
+            if k not in pairs and _request_lines(req) & trap_lines:
+                on_traps += 1
+        found_ids = {id(label) for label in pairs.values()}
+        for label in labels:
+            if label["file"] == file:
+                for tag in label.get("tags") or []:
+                    by_tag[tag].append(id(label) in found_ids)
+        for k, label in pairs.items():
             matched += 1
+            draft = drafts[k]
             assert draft.text
-            fields = triage_prefilled(draft.text, draft.given, draft.fallback).fields
-            alone = triage_prefilled(req.messages[0].text, {}).fields
+            result = triage_prefilled(draft.text, draft.given, draft.fallback)
+            fields = result.fields
+            alone = triage_prefilled(requests[k].texts()[0], {}).fields
             for name in CHAT_FIELDS:
-                hits[name].append(fields.get(name) == label["fields"][name])
-                first_only[name].append(alone.get(name) == label["fields"][name])
+                hits[name].append(_same(name, fields.get(name), label["fields"].get(name)))
+                first_only[name].append(_same(name, alone.get(name), label["fields"].get(name)))
+            if label["fields"].get("phones"):
+                want = {phones.canonical(p) for p in label["fields"]["phones"]}
+                hits["phones"].append(set(fields.get("phones") or []) == want)
+            expected = label.get("expected_kb_id", label.get("kb_id"))
+            if expected:
+                top1.append(result.diagnosis.get("kb_id") == expected)
     return {
         "labelled_requests": len(labels),
         "detected": detected,
         "precision": round(matched / detected, 4) if detected else 0.0,
         "recall": round(matched / len(labels), 4),
+        "tickets_on_non_repair_messages": on_traps,
+        "non_repair_messages_labelled": len(traps),
         "field_accuracy": _accuracy(hits),
+        "diagnosis_top1": round(sum(top1) / len(top1), 4) if top1 else None,
+        "diagnosis_labelled": len(top1),
         "baseline_first_message_only": _accuracy(first_only),
+        **({"recall_by_tag": _accuracy(by_tag)} if by_tag else {}),
+    }
+
+
+def _request_lines(req: Any) -> set[int]:
+    """The export lines a detected request was read from (an item only its own line)."""
+    lines: set[int] = set()
+    for k, msg in enumerate(req.messages):
+        if k == 0 and req.item_line:
+            lines.add(req.item_line)
+        else:
+            lines |= set(range(msg.line, msg.end_line + 1))
+    return lines
+
+
+def _match(requests: list[Any], labels: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Detected request index → its label: most shared lines first, each used once."""
+    scored = []
+    for k, req in enumerate(requests):
+        got = _request_lines(req)
+        for j, label in enumerate(labels):
+            want = set(label.get("lines") or []) | {label["first_line"]}
+            if got & want:
+                scored.append((-len(got & want), k, j))
+    pairs: dict[int, dict[str, Any]] = {}
+    used: set[int] = set()
+    for _, k, j in sorted(scored):
+        if k not in pairs and j not in used:
+            pairs[k] = labels[j]
+            used.add(j)
+    return pairs
+
+
+def _same(name: str, got: Any, want: Any) -> bool:
+    if name == "phone":
+        return phones.canonical(got) == phones.canonical(want)
+    return got == want
+
+
+def phone_sheet(sheet_file: str, labels_file: str, data: Path = DATA) -> dict[str, Any]:
+    """An old sheet labelled row by row: phone (the first number of the cell), every number
+    of the cell, product type and diagnosis top-1."""
+    from intake import excel_import
+    from intake.prefilled import triage_prefilled
+
+    truth = {f"row {x['row']}": x for x in _labels(labels_file, data)}
+    sheet = excel_import.open_sheet(data / sheet_file)
+    hits: dict[str, list[bool]] = defaultdict(list)
+    made: set[str] = set()
+    top1: list[bool] = []
+    for draft in excel_import.drafts(sheet):
+        row = draft.ref.split(" #")[0]
+        if draft.skip or row not in truth or row in made:
+            continue
+        made.add(row)
+        label = truth[row]
+        assert draft.text
+        result = triage_prefilled(draft.text, draft.given)
+        fields = result.fields
+        hits["phone"].append(_same("phone", fields.get("phone"), label.get("phone")))
+        want = {phones.canonical(p) for p in label.get("phones") or []}
+        hits["phones"].append(set(fields.get("phones") or []) == want)
+        hits["product_type"].append(fields.get("product_type") == label.get("product_type"))
+        if label.get("expected_kb_id"):
+            top1.append(result.diagnosis.get("kb_id") == label["expected_kb_id"])
+    return {
+        "labelled_rows": len(truth),
+        "rows_ticketed": len(made),
+        "field_accuracy": _accuracy(hits),
+        "diagnosis_top1": round(sum(top1) / len(top1), 4) if top1 else None,
     }
 
 
@@ -148,6 +251,11 @@ def main() -> int:
         "excel_handwritten": sheets("sheet_handwritten_labels.jsonl"),
         "wechat": chats("chat_labels.jsonl"),
         "wechat_handwritten": chats("chat_handwritten_labels.jsonl"),
+        # Written by the parser's author for the phenomena of real chats (tuned on).
+        "wechat_author": chats("chat_author_labels.jsonl"),
+        "excel_author_phones": phone_sheet(
+            "sheet_author_phones.csv", "sheet_author_phones_labels.jsonl"
+        ),
         "prediction": evaluate(),
     }
     # Floors on the generated and the hand-written sets together (weighted by their sizes).
@@ -156,6 +264,10 @@ def main() -> int:
     report["wechat_all_field_accuracy"] = chat_fields
     sheet_sets = [report["excel"], report["excel_handwritten"]]
     report["excel_all_field_accuracy"] = _combined(sheet_sets, SHEET_FIELDS, "labelled_tickets")
+    if (REAL / "labels.jsonl").exists():
+        # Reported beside ours, never part of the exit status: it is measured, not tuned on.
+        report["wechat_real"] = chats("labels.jsonl", REAL)
+        report["excel_real"] = phone_sheet("sheet_real.csv", "sheet_real_labels.jsonl", REAL)
     print(json.dumps(report, ensure_ascii=False, indent=2))
     failing = [f"excel.{k}" for k, v in report["excel_all_field_accuracy"].items() if v < FLOOR]
     failing += [f"wechat.{k}" for k, v in chat_fields.items() if v < FLOOR]

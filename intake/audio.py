@@ -15,6 +15,7 @@ from intake.calls import CallFacts
 from tickets import service as tickets
 from tickets.models import Ticket
 from tickets.recordings import save_recording
+from triage.result import TriageResult
 from triage.service import asr_hotwords, clean_text, triage_text
 
 NEEDS_LISTENING = "needs_listening"
@@ -102,12 +103,12 @@ def ticket_from_transcript(
     return ticket
 
 
-def _unread_triage() -> dict[str, Any]:
+def _unread_triage() -> TriageResult:
     """A triage result for a call whose speech could not be read: nothing extracted, no
     diagnosis, flagged so the ticket waits for someone to listen."""
     result = triage_text(UNREAD_TEXT)
-    diagnosis = result["diagnosis"]
-    result["diagnosis"] = {
+    diagnosis = result.diagnosis
+    result.diagnosis = {
         "no_match": True,
         "confidence": 0.0,
         "threshold": diagnosis.get("threshold"),
@@ -115,7 +116,7 @@ def _unread_triage() -> dict[str, Any]:
         "candidates": [],
         "calibration": diagnosis.get("calibration"),
     }
-    result["fields"]["needs_listening"] = True
+    result.fields["needs_listening"] = True
     return result
 
 

@@ -21,6 +21,7 @@ from core import clock
 from core.errors import ApiError, not_found
 from intake.models import Call
 from tickets.models import Ticket
+from triage.result import TriageResult
 
 CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,63}$")
 NUMBER = re.compile(r"^\+?[0-9*#\-]{1,32}$")
@@ -127,16 +128,16 @@ def facts(call: Call) -> CallFacts:
     return CallFacts(call.call_id, call.caller, call.line, call.door, call.started_at)
 
 
-def fill_triage(result: dict[str, Any], call: CallFacts) -> None:
+def fill_triage(result: TriageResult, call: CallFacts) -> None:
     """Put the call's facts into a triage result before its ticket is created: the caller's
     number as the phone unless the caller said one, and the call id and line."""
-    fields = result["fields"]
+    fields = result.fields
     if call.caller and not fields.get("phone"):
         fields["phone"] = call.caller
     fields["call_id"] = call.call_id
     if call.line:
         fields["line"] = call.line
-    for required in result.get("required_fields", []):
+    for required in result.required_fields:
         if required.get("name") == "phone" and fields.get("phone"):
             required.update(value=fields["phone"], missing=False)
 

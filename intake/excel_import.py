@@ -28,7 +28,7 @@ from core.errors import ApiError
 from intake import spreadsheet
 from intake.importer import CHUNK_ROWS, Draft, fingerprint, run_import, start_batch
 from intake.models import ImportBatch
-from triage.entities import LANDLINE, MOBILE
+from triage import phones
 
 CHANNEL = "excel"
 SHEET_TZ = ZoneInfo("Asia/Shanghai")  # hand-written dates are local dates of the hotline
@@ -227,9 +227,10 @@ def row_drafts(row: list[Any], columns: dict[int, str], r: int, now: datetime) -
             value = value[:limit]
         if value:
             given[name] = value
-    phone, phone_warning = parse_phone(cells.get("phone"))
-    if phone:
-        given["phone"] = phone
+    numbers, phone_warning = parse_phones(cells.get("phone"))
+    if numbers:
+        given["phone"] = numbers[0]
+        given["phones"] = numbers
     if phone_warning:
         warnings.append(phone_warning)
     reported_at = None
@@ -274,17 +275,16 @@ def split_faults(text: str) -> list[str]:
     return parts or [text.strip()]
 
 
-def parse_phone(value: Any) -> tuple[str | None, str | None]:
-    """A phone number from a cell written with spaces, dashes, +86 or as a number."""
+def parse_phones(value: Any) -> tuple[list[str], str | None]:
+    """The phone numbers of a cell (mobiles and landlines with area code and extension,
+    written with spaces, dashes, +86, as a number, several in one cell), main one first."""
     raw = _text(value)
     if not raw:
-        return None, None
-    digits = re.sub(r"[\s\-－—()（）]", "", raw)
-    digits = re.sub(r"^(\+?86)(?=1[3-9]\d{9})", "", digits)
-    m = MOBILE.search(digits) or LANDLINE.search(digits)
-    if not m:
-        return None, f"客户电话 {raw!r} is not a phone number: left empty"
-    return m.group(1).replace("-", ""), None
+        return [], None
+    found = phones.numbers(raw)
+    if not found:
+        return [], f"客户电话 {raw!r} is not a phone number: left empty"
+    return found, None
 
 
 def parse_date(value: Any, now: datetime) -> datetime | None:

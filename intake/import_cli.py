@@ -93,10 +93,20 @@ def import_wechat(
     staff: Annotated[
         list[str] | None, typer.Option(help="Display name of own staff (repeatable).")
     ] = None,
+    roles: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="YAML/JSON {customer|staff|relay|technician: [name prefixes]} added to the "
+            "defaults (顾客-, 客服-, 物业-, 师傅- …).",
+        ),
+    ] = None,
     report: ReportOpt = None,
     actor: Annotated[str, typer.Option()] = "",
 ) -> None:
-    """Import a WeChat group-chat text export: each repair request becomes a ticket in 待质检."""
+    """Import a WeChat/WeCom chat export (PC text, merged-forward record, WeCom archive JSON
+    lines or CSV, screenshot): each repair request becomes a ticket in 待质检."""
     from core.db import session_scope
     from core.errors import ApiError
     from intake import wechat_import
@@ -112,6 +122,8 @@ def import_wechat(
                 filename=file.name,
                 window_minutes=window_minutes,
                 staff=set(staff or []),
+                roles=wechat_import.load_roles(roles),
+                on_row=sink,
             )
             _finish(batch_view(batch), sink)
     except ApiError as exc:

@@ -47,6 +47,7 @@ class Draft:
     transcript: list[dict[str, Any]] | None = None  # chat lines the request came from
     note: str | None = None
     skip: str | None = None  # why this row makes no ticket (blank, header, no description)
+    why: list[str] = field(default_factory=list)  # why it was gathered, split or left out
     warnings: list[str] = field(default_factory=list)
 
 
@@ -178,6 +179,8 @@ def _import_one(
     source: str,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"ref": draft.ref}
+    if draft.why:
+        out["why"] = draft.why
     if draft.warnings:
         out["warnings"] = draft.warnings
     if draft.skip:

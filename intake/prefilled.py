@@ -87,7 +87,9 @@ def _complete(
 ) -> TriageResult:
     fields = dict(result.fields)
     for name, value in given.items():
-        if value not in (None, ""):
+        if isinstance(value, list):
+            fields[name] = value  # phones: every number of a cell, already canonical
+        elif value not in (None, ""):
             fields[name] = canonical(name, str(value), fields.get(name))
     for name, value in (fallback or {}).items():
         if fields.get(name) in (None, "") and value not in (None, ""):
@@ -110,7 +112,12 @@ def canonical(name: str, given: str, extracted: str | None) -> str:
     """The given value in triage's spelling: 门锁 → 智能门锁, x-3 → X3, e5 → E05."""
     given = given.strip()
     if name == "product_type":
-        return get_rules().synonym_to_product.get(given.lower(), given)
+        synonyms = get_rules().synonym_to_product
+        if given.lower() in synonyms:
+            return synonyms[given.lower()]
+        # Sheets qualify the product (挂机空调, 波轮洗衣机): the longest product word inside.
+        inside = [w for w in synonyms if len(w) > 1 and w in given.lower()]
+        return synonyms[max(inside, key=len)] if inside else given
     if name == "model":
         same = extracted is not None and model_key(extracted) == model_key(given)
         return extracted if same and extracted else given.upper()

@@ -1,22 +1,15 @@
-"""WeChat group-chat exports (text) → pending-QC tickets linked to the lines they came from.
+"""WeChat and WeCom chat exports → pending-QC tickets linked to the lines they came from.
 
-A repair request is found among the chit-chat by what its message says (a fault cue, and triage
-recognising a product, model or fault code or matching a known fault; not a sales or billing
-question), then gathered with the same sender's later messages (and others' replies quoting the
-sender that add contact details) within a time window, so a name, phone, address, product and
-fault given over several messages end up on one ticket.
-
-Accepted export layouts (one message = a header line and its text lines, or one line):
-    2026-01-05 09:12:33 张三 / 张三 2026-01-05 09:12, then the message on the next lines;
-    [2026-01-05 09:12] 张三: 文本 / 2026-01-05 09:12:33 张三：文本 on one line;
-and a date separator line (—— 2026-01-05 ——) followed by `张三 09:12` headers.
+The export is read in any layout people have (intake/chat_formats.py: the PC client's text
+export, the phone's merged-forward record, a WeCom session archive, or screenshots by OCR),
+then followed as a conversation (intake/chat_reader.py, roles from display names by
+intake/chat_roles.py): each repair request becomes one ticket with every message it was
+gathered from and why; orders, appointments and withdrawn requests are reported, not ticketed.
 """
 
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,68 +17,22 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.errors import ApiError
-from intake import chat_ocr
+from intake import chat_formats, chat_ocr, chat_reader
+from intake.chat_formats import Message
+from intake.chat_roles import Roles
 from intake.excel_import import SHEET_TZ
-from intake.importer import Draft, fingerprint, run_import, start_batch
+from intake.importer import Draft, RowCallback, fingerprint, run_import, start_batch
 from intake.models import ImportBatch
 from intake.spreadsheet import text_encoding
-from triage.entities import LANDLINE, MOBILE, SURNAMES
-from triage.rules import get_rules
+from triage.entities import SURNAMES
 from triage.service import triage_text
 
 CHANNEL = "wechat"
-DATE = r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?"
-CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?"
-SINGLE = re.compile(
-    rf"^\[?(?P<d>{DATE})\s+(?P<t>{CLOCK})\]?\s+(?P<who>[^:：\s][^:：]{{0,29}}?)\s*[:：]\s*(?P<text>.+)$"
+# How a customer is called when someone else reports for them (a relay, a numbered list).
+TITLED_NAME = re.compile(
+    rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大爷|大妈|奶奶|爷爷|老师|经理|师傅)"
 )
-HEAD_TIME_FIRST = re.compile(rf"^\[?(?P<d>{DATE})\s+(?P<t>{CLOCK})\]?\s+(?P<who>\S.{{0,29}})$")
-HEAD_NAME_FIRST = re.compile(rf"^(?P<who>\S.{{0,29}}?)\s+\[?(?P<d>{DATE})\s+(?P<t>{CLOCK})\]?$")
-HEAD_NAME_CLOCK = re.compile(rf"^(?P<who>\S.{{0,29}}?)\s+\[?(?P<t>{CLOCK})\]?$")
-DATE_LINE = re.compile(rf"^[\s\-—=·.]*(?P<d>{DATE})[\s\-—=·.]*$")
-QUOTE = re.compile(r"「(?P<who>[^：:」]{1,30})[：:](?P<said>[^」]*)」\s*(?:-\s*){3,}")
-SYSTEM = re.compile(
-    r"\[(?:图片|表情|动画表情|语音|视频|文件|链接|位置|名片|红包|转账)\]|撤回了一条消息|"
-    r"加入了群聊|拍了拍|修改群名为|邀请.*加入了群聊"
-)
-REPAIR_CUES = (
-    "坏了", "坏掉", "故障", "维修", "修一下", "修理", "报修", "来修", "上门", "不能", "不了",
-    "没反应", "不工作", "不制冷", "不制热", "不加热", "漏水", "滴水", "渗水", "异响", "响声",
-    "噪音", "报错", "报警", "故障码", "显示E", "失灵", "打不开", "开不了", "无法", "不亮",
-    "不转", "不出水", "卡住", "停了", "困人", "抖动", "跳闸", "充不上", "充不进", "有问题",
-    "出问题", "连不上", "离线", "没电", "识别不了", "不识别", "不启动", "启动不了", "黑屏",
-    "不排水", "不脱水", "结冰", "不吸", "不动了", "关不上", "锁不上", "不出热水", "熄火",
-)  # fmt: skip
-ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
-STAFF_MARKS = ("客服", "售后", "管理员", "调度", "群主")
-CONTACT_HINTS = re.compile(rf"{MOBILE.pattern}|{LANDLINE.pattern}|地址|住址|住在|电话|手机")
-
-
-@dataclass
-class Message:
-    """One chat message and the export lines it spans."""
-
-    line: int
-    end_line: int
-    at: datetime
-    sender: str
-    text: str
-    quoted: str | None = None  # the sender a reply quotes
-
-
-@dataclass
-class Request:
-    """A repair request gathered from one or more messages."""
-
-    sender: str
-    messages: list[Message] = field(default_factory=list)
-    product_type: str | None = None
-    previous: "Request | None" = None  # the same sender's request just before (contact details)
-
-    @property
-    def lines(self) -> tuple[int, int]:
-        """First and last export line of the request."""
-        return self.messages[0].line, max(m.end_line for m in self.messages)
+Request = chat_reader.Request
 
 
 def read_export(path: Path) -> str:
@@ -103,139 +50,55 @@ def read_export(path: Path) -> str:
 
 
 def parse(text: str) -> list[Message]:
-    """Messages of an export, in order; a 422 when no message header is recognised."""
-    messages: list[Message] = []
-    day: date | None = None
-    for n, raw in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        if m := DATE_LINE.match(line):
-            day = _date(m.group("d"))
-            continue
-        head = _header(line, day)
-        if head is not None:
-            at, who, rest = head
-            messages.append(Message(n, n, at, who.strip(), rest))
-        elif messages:
-            last = messages[-1]
-            last.text = f"{last.text}\n{line}" if last.text else line
-            last.end_line = n
-    if not messages:
-        raise ApiError(
-            422,
-            "not_a_chat_export",
-            "No chat messages found: expected lines like '2026-01-05 09:12:33 张三' followed "
-            "by the message, or '[2026-01-05 09:12] 张三: message'.",
-        )
-    for msg in messages:
-        if q := QUOTE.search(msg.text):
-            msg.quoted = q.group("who").strip()
-            msg.text = (msg.text[: q.start()] + msg.text[q.end() :]).strip()
-        msg.text = SYSTEM.sub("", msg.text).strip()
-    return messages
+    """Messages of an export in any layout chat_formats recognises; a 422 when none is found."""
+    return chat_formats.parse(text)
 
 
-def _header(line: str, day: date | None) -> tuple[datetime, str, str] | None:
-    m = SINGLE.match(line)
-    if m:
-        return _at(_date(m.group("d")), m.group("t")), m.group("who"), m.group("text")
-    for pattern in (HEAD_TIME_FIRST, HEAD_NAME_FIRST):
-        m = pattern.match(line)
-        if m:
-            return _at(_date(m.group("d")), m.group("t")), m.group("who"), ""
-    m = HEAD_NAME_CLOCK.match(line)
-    if m and day is not None:
-        return _at(day, m.group("t")), m.group("who"), ""
-    return None
+def load_roles(path: Path | None) -> Roles | None:
+    """Role prefixes from a YAML/JSON file ({role: [words]}) added to the defaults; a 422 when
+    the file is not such a mapping."""
+    if path is None:
+        return None
+    import yaml
 
-
-def _date(text: str) -> date:
-    y, mo, d = (int(x) for x in re.findall(r"\d+", text)[:3])
-    return date(y, mo, d)
-
-
-def _at(day: date, clock_text: str) -> datetime:
-    parts = [int(x) for x in clock_text.split(":")]
-    return datetime.combine(day, time(parts[0] % 24, parts[1], parts[2] if len(parts) > 2 else 0),
-                            tzinfo=SHEET_TZ)  # fmt: skip
-
-
-def _is_staff(sender: str, staff: set[str]) -> bool:
-    return sender in staff or any(mark in sender for mark in STAFF_MARKS)
-
-
-def is_request(text: str) -> tuple[bool, str | None]:
-    """Whether a message asks for a repair, and the product it names: a fault cue with a
-    product, model or code (or a known fault), or without a cue a product with its model or
-    fault code that triage matches to a known fault; never a sales or billing question."""
-    if not text or text.startswith(ACK_PREFIXES):
-        return False, None
-    rules = get_rules()
-    if any(cue in text for cue in rules.non_fault_cues):
-        return False, None
-    cue = any(c in text for c in REPAIR_CUES)
-    product_word = any(len(w) > 1 and w in text.lower() for w in rules.synonym_to_product)
-    if not cue and not product_word:
-        return False, None
-    result = triage_text(text)
-    fields = result.fields
-    matched = not result.diagnosis["no_match"]
-    if cue:
-        named = fields.get("product_type") or fields.get("model") or fields.get("fault_code")
-        return bool(named or matched), fields.get("product_type")
-    specific = fields.get("model") or fields.get("fault_code")
-    return bool(fields.get("product_type") and specific and matched), fields.get("product_type")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("expected a mapping of role to a list of words")
+        return Roles({str(k): [str(w) for w in v or []] for k, v in data.items()})
+    except (yaml.YAMLError, ValueError, UnicodeDecodeError, TypeError) as exc:
+        raise ApiError(422, "invalid_roles", f"Roles file not understood: {exc}") from exc
 
 
 def detect(
-    messages: list[Message], window_minutes: float = 60, staff: set[str] | None = None
+    messages: list[Message],
+    window_minutes: float = 60,
+    staff: set[str] | None = None,
+    roles: Roles | None = None,
 ) -> list[Request]:
     """Repair requests among the messages, each with the messages gathered into it."""
-    staff = staff or set()
-    window = timedelta(minutes=window_minutes)
-    open_by_sender: dict[str, Request] = {}
-    found: list[Request] = []
-    for msg in messages:
-        if not msg.text:
-            continue
-        current = open_by_sender.get(msg.sender)
-        if current is not None and msg.at - current.messages[-1].at > window:
-            del open_by_sender[msg.sender]
-            current = None
-        asks, product = (False, None) if _is_staff(msg.sender, staff) else is_request(msg.text)
-        if asks:
-            other_product = (
-                current is not None
-                and product is not None
-                and current.product_type is not None
-                and product != current.product_type
-            )
-            if current is None or other_product:
-                current = Request(msg.sender, product_type=product, previous=current)
-                open_by_sender[msg.sender] = current
-                found.append(current)
-            current.product_type = current.product_type or product
-            current.messages.append(msg)
-            continue
-        if current is not None and not msg.text.startswith(ACK_PREFIXES):
-            current.messages.append(msg)
-            continue
-        quoted = open_by_sender.get(msg.quoted or "")
-        if (
-            quoted is not None
-            and msg.at - quoted.messages[-1].at <= window
-            and CONTACT_HINTS.search(msg.text)
-            and not _is_staff(msg.sender, staff)
-        ):
-            quoted.messages.append(msg)
-    return found
+    return read_chat(messages, window_minutes, staff, roles).requests
+
+
+def read_chat(
+    messages: list[Message],
+    window_minutes: float = 60,
+    staff: set[str] | None = None,
+    roles: Roles | None = None,
+) -> chat_reader.Reading:
+    """The conversation's requests and the messages left out (orders, withdrawn …)."""
+    roles = roles or Roles(staff_names=sorted(staff or ()))
+    if staff:
+        roles.staff_names |= staff
+    return chat_reader.read(messages, roles, window_minutes)
 
 
 def display_name(sender: str) -> str | None:
-    """A sender's display name when it reads as a person's name (张伟, 王女士), else None."""
-    m = re.fullmatch(r"([\u4e00-\u9fff])([\u4e00-\u9fff]{1,2}|先生|女士|小姐)", sender.strip())
-    return sender.strip() if m and m.group(1) in SURNAMES else None
+    """A sender's display name when it reads as a person's name (张伟, 王女士, and 王女士 of
+    顾客-王女士), else None."""
+    name = Roles().of(sender).name.strip()
+    m = re.fullmatch(r"([\u4e00-\u9fff])([\u4e00-\u9fff]{1,2}|先生|女士|小姐|阿姨|师傅)", name)
+    return name if m and m.group(1) in SURNAMES else None
 
 
 CONTACT_FIELDS = ("phone", "address", "customer_name")
@@ -250,15 +113,27 @@ def _contact(req: Request | None) -> dict[str, Any]:
     return {k: fields[k] for k in CONTACT_FIELDS if fields.get(k)}
 
 
-def to_drafts(requests: list[Request], filename: str) -> Iterator[Draft]:
-    """One draft per request: its messages joined, linked to their export lines."""
+def to_drafts(
+    requests: list[Request], filename: str, skipped: list[chat_reader.Skipped] = ()
+) -> Iterator[Draft]:
+    """One draft per request: its messages joined, linked to their export lines, with why
+    they were gathered or split; then a skipped row for each order, appointment or
+    withdrawn request, so the report shows what was left out."""
     for req in requests:
         first, last = req.lines
-        texts = [m.text for m in req.messages]
-        name = display_name(req.sender)
+        texts = req.texts()
+        # A relay (a store, a property manager) reports for someone else: its own display
+        # name is not the customer's.
+        name = display_name(req.sender) if req.role == "customer" else None
+        if name is None and (said := TITLED_NAME.search("；".join(texts))):
+            name = said.group(0)  # 帮业主马大姐报修 / 王女士 138…
         fallback = {**({"customer_name": name} if name else {}), **_contact(req.previous)}
+        address = joined_address(texts)
         yield Draft(
-            ref=f"lines {first}-{last}",
+            given={"address": address} if address else {},
+            ref=f"lines {first}-{last}" + (f" item {req.item_line}" if req.item else ""),
+            why=list(req.why),
+            note="；".join(req.why) if len(req.why) > 1 else None,
             text="；".join(t.replace("\n", " ") for t in texts),
             fallback=fallback,
             fingerprint=fingerprint(CHANNEL, req.sender, req.messages[0].at, texts),
@@ -275,6 +150,36 @@ def to_drafts(requests: list[Request], filename: str) -> Iterator[Draft]:
                 for m in req.messages
             ],
         )
+    for skip in skipped:
+        yield Draft(ref=f"lines {skip.line}-{skip.end_line}", skip=skip.reason, why=[skip.kind])
+
+
+UNIT = re.compile(r"(幢|栋|单元|号楼|楼|层|室|\d{3,4}$)")
+
+
+FLAT = re.compile(
+    r"\d{1,3}(?:幢|栋|号楼)(?:\d{1,2}单元)?(?:\d{2,4}(?:室|号)?)?|\d{1,2}单元\d{2,4}室?"
+)
+
+
+def _flat(text: str) -> str | None:
+    m = FLAT.search(text)
+    return m.group(0) if m else None
+
+
+def joined_address(texts: list[str]) -> str | None:
+    """An address given in pieces over several messages (翠苑三区 … 3幢2单元1202), joined in
+    order; None when one message gives it whole (triage's own reading is kept)."""
+    pieces = [a for t in texts if (a := chat_reader.facts_of(t).get("address") or _flat(t))]
+    if len(pieces) < 2:
+        return None
+    joined = pieces[0]
+    for piece in pieces[1:]:
+        if piece in joined or joined in piece:
+            joined = max(joined, piece, key=len)
+        elif not UNIT.search(joined) and UNIT.search(piece):
+            joined += piece  # the building and flat after the estate
+    return joined if joined not in pieces else None
 
 
 def import_export(
@@ -286,11 +191,14 @@ def import_export(
     window_minutes: float = 60,
     staff: set[str] | None = None,
     batch: ImportBatch | None = None,
+    roles: Roles | None = None,
+    on_row: RowCallback | None = None,
 ) -> ImportBatch:
     """Import a chat export: every detected request becomes a pending-QC ticket (source
     wechat:FILE) whose transcript holds the message lines it was gathered from."""
     messages = parse(read_export(path))
-    requests = detect(messages, window_minutes, staff)
+    reading = read_chat(messages, window_minutes, staff, roles)
+    requests = reading.requests
     batch = batch or start_batch(
         db,
         kind=CHANNEL,
@@ -303,8 +211,9 @@ def import_export(
     return run_import(
         db,
         batch,
-        to_drafts(requests, filename),
+        to_drafts(requests, filename, reading.skipped),
         channel=CHANNEL,
         source=f"wechat:{filename}",
         warnings=warnings,
+        on_row=on_row,
     )

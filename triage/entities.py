@@ -9,6 +9,9 @@ comes from patterns of how callers give phone numbers, addresses and names.
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
+
+from triage import phones
 
 FIELD_NAMES = (
     "product_type",
@@ -170,12 +173,15 @@ def _bounded_find(text_lower: str, term: str) -> int:
         start = i + 1
 
 
-def extract(text: str, vocab: Vocabulary) -> dict[str, str | None]:
+def extract(text: str, vocab: Vocabulary) -> dict[str, Any]:
     """All ticket fields found in normalised text (None where not said)."""
     lower = text.lower()
-    out: dict[str, str | None] = dict.fromkeys(FIELD_NAMES)
+    out: dict[str, Any] = dict.fromkeys(FIELD_NAMES)
     out["model"] = _model(text, vocab)
-    out["phone"] = _phone(text)
+    found = phones.numbers(text)
+    out["phone"] = found[0] if found else None
+    if found:
+        out["phones"] = found  # every number said, the main one first
     out["firmware"] = _known_version(_firmware(text, out["phone"]), vocab)
     said_product = _product(lower, vocab, out["model"], None)
     out["fault_code"] = _fault_code(text, vocab, out["model"], said_product)
@@ -231,14 +237,6 @@ def _product(lower: str, vocab: Vocabulary, model: str | None, code: str | None)
         if owners and len(owners) == 1:
             return next(iter(owners))
     return best[2] if best else None
-
-
-def _phone(text: str) -> str | None:
-    m = MOBILE.search(text)
-    if m:
-        return m.group(1)
-    m = LANDLINE.search(text)
-    return m.group(1).replace("-", "") if m else None
 
 
 def _firmware(text: str, phone: str | None) -> str | None:

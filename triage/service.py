@@ -268,7 +268,10 @@ def _triage(a: Analysis, index: HybridIndex) -> TriageResult:
         text=text,
         normalized_text=a.normalized,
         homophone_fixes=[{"heard": h, "meant": m} for h, m in a.fixes],
-        fields={name: fields.get(name) for name in FIELD_NAMES},
+        fields={
+            **{name: fields.get(name) for name in FIELD_NAMES},
+            **({"phones": fields["phones"]} if fields.get("phones") else {}),
+        },
         required_fields=required,
         missing_fields=[r["name"] for r in required if r["missing"]],
         diagnosis=diagnosis,

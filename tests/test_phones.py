@@ -1,0 +1,71 @@
+"""Phone numbers as written in China: every form normalised, several kept, corrections taken."""
+
+import pytest
+
+from triage import phones
+
+CASES = [
+    ("电话138 1234 5678", ["13812345678"]),
+    ("138-1234-5678", ["13812345678"]),
+    ("+86 13812345678", ["13812345678"]),
+    ("0086 138 1234 5678", ["13812345678"]),
+    ("１３８１２３４５６７８", ["13812345678"]),
+    ("手机：幺三八 一二三四 五六七八", ["13812345678"]),
+    ("0571-8765 4321", ["057187654321"]),
+    ("(010)87654321-12", ["01087654321转12"]),
+    ("0571-87654321 转 801", ["057187654321转801"]),
+    ("+86 571 87654321", ["057187654321"]),
+    ("0755-2345678", ["07552345678"]),
+    ("400-820-8820", ["4008208820"]),
+    ("0571-87654321 13812345678", ["057187654321", "13812345678"]),
+    ("1381234567813912345678", ["13812345678", "13912345678"]),
+    ("138 1234 5678 139 1234 5678", ["13812345678", "13912345678"]),
+    ("13812345678.0", ["13812345678"]),
+    ("座机87654321", ["87654321"]),
+    ("电话13812345678，不对写错了，是13812345679", ["13812345679"]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_numbers_as_written(text: str, expected: list[str]) -> None:
+    assert phones.numbers(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["设备编号EL20260088", "2026-01-05 09:12", "11栋1单元889", "87654321"]
+)
+def test_not_phones(text: str) -> None:
+    assert phones.numbers(text) == []
+
+
+def test_main_is_the_mobile_and_canonical_reads_labels() -> None:
+    assert phones.main(["057187654321", "13812345678"]) == "057187654321"
+    assert phones.canonical("0571-8765-4321") == "057187654321"
+    assert phones.canonical("无") is None
+
+
+def test_triage_keeps_every_number(service) -> None:
+    from triage.service import triage_text
+
+    fields = triage_text("空调不制冷，座机0571-87654321，手机幺三八 一二三四 五六七八")["fields"]
+    assert fields["phone"] == "057187654321"
+    assert fields["phones"] == ["057187654321", "13812345678"]
+
+
+def test_sheet_cell_with_two_numbers() -> None:
+    from intake.excel_import import parse_phones
+
+    assert parse_phones("0571-87654321 / 138 1234 5678") == (
+        ["057187654321", "13812345678"],
+        None,
+    )
+    numbers, warning = parse_phones("不详")
+    assert numbers == [] and warning
+
+
+def test_sheet_product_written_with_a_qualifier() -> None:
+    from intake.prefilled import canonical
+
+    assert canonical("product_type", "挂机空调", None) == "空调"
+    assert canonical("product_type", "波轮洗衣机", None) == "洗衣机"
+    assert canonical("product_type", "门锁", None) == "智能门锁"

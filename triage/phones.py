@@ -1,0 +1,197 @@
+"""Phone numbers as people in China write them, normalised and all kept.
+
+Mobiles (138 1234 5678, 138-1234-5678, +86 13812345678, full-width digits, 幺三八一二三四五六七八),
+landlines with their area code and extension (0571-8765 4321 转 801, (010)87654321-12,
++86 571 87654321), service numbers (400-820-8820), several in one cell or message, and a
+correction (电话写错了，是 139…) that replaces the number before it.
+
+Canonical forms: a mobile is its 11 digits; a landline its digits with the area code
+(057187654321); an extension follows after 转 (057187654321转801). A landline written without
+an area code is kept as its 7–8 digits only where the text says it is a phone (电话/座机/tel).
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+SPOKEN = {
+    "零": "0", "〇": "0", "洞": "0", "幺": "1", "一": "1", "壹": "1", "二": "2", "两": "2",
+    "贰": "2", "三": "3", "叁": "3", "四": "4", "肆": "4", "五": "5", "伍": "5", "六": "6",
+    "陆": "6", "七": "7", "柒": "7", "八": "8", "捌": "8", "九": "9", "玖": "9",
+}  # fmt: skip
+DIGIT_CHARS = "0-9" + "".join(SPOKEN)
+SEP = r"[ \t\u3000\-－—–_.·/()（）]"
+# Seven or more spoken digits in a row (spaces allowed) are a number read out, never words.
+SPOKEN_RUN = re.compile(rf"[{''.join(SPOKEN)}](?:{SEP}*[{DIGIT_CHARS}]){{6,}}")
+# A run of digit groups; letters right before or after make it a serial or model, not a phone.
+RUN = re.compile(rf"(?<![A-Za-z0-9])(?:\+\s?|00)?\d(?:{SEP}*\d)*(?![A-WYZa-wyz0-9])")
+EXTENSION = re.compile(r"^\s*(?:转|分机|分机号|ext\.?|EXT\.?|x|-|－)\s*(\d{1,5})(?!\d)")
+LOCAL_CONTEXT = re.compile(r"(电话|座机|固话|tel|TEL|Tel|号码|联系)")
+CORRECTION = re.compile(
+    r"(不对|错了|写错|打错|说错|有误|更正|改为|改成|纠正|应该是|换成|更换为|换号|新号)"
+)
+MOBILE = re.compile(r"1[3-9]\d{9}")
+SERVICE = re.compile(r"[48]00\d{7}")
+
+
+@dataclass(frozen=True)
+class Phone:
+    """One number found in a text: its canonical form, kind and where it was written."""
+
+    number: str
+    kind: str  # mobile | landline | service | local
+    start: int
+    end: int
+
+
+def ascii_digits(text: str) -> str:
+    """Full-width digits as ASCII, and runs of seven or more spoken digits as digits (the
+    length is kept so positions still match the original text)."""
+    text = "".join(
+        unicodedata.normalize("NFKC", c) if "０" <= c <= "９" or c == "＋" else c for c in text
+    )
+    return SPOKEN_RUN.sub(lambda m: "".join(SPOKEN.get(c, c) for c in m.group(0)), text)
+
+
+def find(text: str) -> list[Phone]:
+    """Every phone number in text, in order, each once; a corrected number is dropped."""
+    plain = ascii_digits(text)
+    found: list[Phone] = []
+    for m in RUN.finditer(plain):
+        found += _split_run(plain, m.start(), m.group(0))
+    found = _drop_corrected(plain, found)
+    seen: set[str] = set()
+    out = []
+    for phone in found:
+        if phone.number not in seen:
+            seen.add(phone.number)
+            out.append(phone)
+    return out
+
+
+def numbers(text: str) -> list[str]:
+    """The canonical numbers in text (see find), main one first (see main)."""
+    found = [p.number for p in find(text)]
+    first = main(found)
+    return [first, *[n for n in found if n != first]] if first else []
+
+
+def main(found: list[str]) -> str | None:
+    """The number to call: the first one given (a corrected one is already dropped)."""
+    return found[0] if found else None
+
+
+def canonical(value: str | None) -> str | None:
+    """One written phone number in canonical form (None when it holds none); the value is
+    known to be a phone, so a landline without its area code counts."""
+    if not value:
+        return None
+    found = numbers(f"电话 {value}")
+    return found[0] if found else None
+
+
+def _split_run(text: str, offset: int, run: str) -> list[Phone]:
+    """The numbers in one run of digit groups (two numbers may share a run: 138… 139…)."""
+    groups: list[tuple[int, str]] = []
+    for g in re.finditer(r"\d+", run):
+        chunks = [g.group(0)[k : k + 11] for k in range(0, len(g.group(0)), 11)]
+        if len(chunks) > 1 and all(MOBILE.fullmatch(c) for c in chunks):
+            # Mobiles written together without a space between them.
+            groups += [(g.start() + 11 * k, c) for k, c in enumerate(chunks)]
+        else:
+            groups.append((g.start(), g.group(0)))
+    international = run.lstrip().startswith(("+", "00"))
+    out: list[Phone] = []
+    i = 0
+    while i < len(groups):
+        phone, used = _number_at(text, offset, run, groups, i, international and i == 0)
+        if phone is None:
+            i += 1
+            continue
+        out.append(phone)
+        i += used
+    return out
+
+
+def _number_at(
+    text: str, offset: int, run: str, groups: list[tuple[int, str]], i: int, international: bool
+) -> tuple[Phone | None, int]:
+    """The number starting at group i and how many groups it takes."""
+    digits = ""
+    best: tuple[str, str, int] | None = None  # number, kind, groups used
+    for j in range(i, len(groups)):
+        digits += groups[j][1]
+        candidate = digits
+        if international or (j > i and groups[i][1] in ("86", "0086")):
+            candidate = re.sub(r"^(?:00)?86", "", digits)
+            if candidate and not candidate.startswith(("0", "1")):
+                candidate = "0" + candidate  # +86 571 … is the landline 0571 …
+        kind = _kind(candidate)
+        if kind == "mobile":
+            best = (candidate, kind, j - i + 1)
+            break  # a mobile has exactly 11 digits: what follows is another number
+        if kind in ("landline", "service"):
+            best = (candidate, kind, j - i + 1)  # keep the longest (0571 8765 4321)
+        if len(candidate) >= 12 and not candidate.startswith("0"):
+            break
+        if len(candidate) > 12:
+            break
+        if len(candidate) == 11 and candidate.startswith("1"):
+            break
+    if best is None:
+        whole = groups[i][1]
+        local = 7 <= len(whole) <= 8 and whole[0] in "2345678"
+        if local and _said_is_phone(text, offset + groups[i][0]):
+            start = offset + groups[i][0]
+            return Phone(whole, "local", start, start + len(whole)), 1
+        return None, 1
+    number, kind, used = best
+    start = offset + groups[i][0]
+    end = offset + groups[i + used - 1][0] + len(groups[i + used - 1][1])
+    if kind == "landline":
+        ext = _extension(text, end, run, groups, i + used, offset)
+        if ext:
+            digits_ext, end, extra = ext
+            return Phone(f"{number}转{digits_ext}", kind, start, end), used + extra
+    return Phone(number, kind, start, end), used
+
+
+def _kind(digits: str) -> str | None:
+    if MOBILE.fullmatch(digits):
+        return "mobile"
+    if SERVICE.fullmatch(digits):
+        return "service"
+    if re.fullmatch(r"0(?:10|2\d)[2-9]\d{7}|0[3-9]\d{2}[2-9]\d{6,7}", digits):
+        return "landline"
+    return None
+
+
+def _extension(
+    text: str, end: int, run: str, groups: list[tuple[int, str]], nxt: int, offset: int
+) -> tuple[str, int, int] | None:
+    """An extension after a landline: in the same run (-801) or written after it (转801)."""
+    if nxt < len(groups) and len(groups[nxt][1]) <= 5:
+        between = run[groups[nxt - 1][0] + len(groups[nxt - 1][1]) : groups[nxt][0]]
+        if between.strip() in ("-", "－"):
+            g_end = offset + groups[nxt][0] + len(groups[nxt][1])
+            return groups[nxt][1], g_end, 1
+    if nxt >= len(groups):
+        m = EXTENSION.match(text[end:])
+        if m and not m.group(0).strip().startswith(("-", "－")):
+            return m.group(1), end + m.end(), 0
+    return None
+
+
+def _said_is_phone(text: str, start: int) -> bool:
+    return bool(LOCAL_CONTEXT.search(text[max(0, start - 8) : start]))
+
+
+def _drop_corrected(text: str, found: list[Phone]) -> list[Phone]:
+    """A number followed by a correction cue and another number of the same kind was wrong."""
+    out: list[Phone] = []
+    for k, phone in enumerate(found):
+        nxt = found[k + 1] if k + 1 < len(found) else None
+        if nxt and nxt.kind == phone.kind and CORRECTION.search(text[phone.end : nxt.start]):
+            continue
+        out.append(phone)
+    return out
