@@ -12,6 +12,7 @@ DEMO_KB = PACKAGE_ROOT / "knowledge_base" / "demo" / "kb.jsonl"
 def demo_workspace(kb_file: Path = DEMO_KB, database_url: str | None = None) -> Path:
     """Point Hotline at a fresh SQLite workspace holding kb_file, published (or at
     database_url, an empty database, with a fresh data folder)."""
+    from core import tasks
     from core.db import get_engine, session_scope
     from core.migrate import upgrade
     from core.settings import get_settings
@@ -20,6 +21,10 @@ def demo_workspace(kb_file: Path = DEMO_KB, database_url: str | None = None) -> 
     from knowledge_base import service as kb
 
     registry.install()  # the domains' event handlers (a KB publish queues its refit)
+    # The CLI pointed the queue at the default data directory before we moved it: work an
+    # evaluation queues (the refit after a publish) runs here, inline, as a worker would.
+    for q in tasks.QUEUES:
+        q.immediate = True
 
     folder = Path(tempfile.mkdtemp(prefix="hotline-eval-"))
     os.environ["HOTLINE_DATA_DIR"] = str(folder)

@@ -177,6 +177,24 @@ def test_a_kb_fitted_confidence_diagnoses_and_refuses(office_kb) -> None:
     assert reason["confidence"] < reason["threshold"] == miss.diagnosis["threshold"]
 
 
+def test_a_no_match_verdict_the_kb_has_covered_since_is_dropped(office_kb) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from knowledge_base import live_index
+    from triage import calibration
+
+    now = datetime.now(UTC)
+    text = "打印机打出来的字淡得几乎看不见"
+    index = live_index.get_index()
+    published = {"PR-FADE": now}
+    # Said "no match" before PR-FADE was published: the entry covers the call now.
+    stale = calibration.Verdict(text, None, now - timedelta(days=1))
+    assert calibration.fit(index, [stale], published).verdicts == 0
+    # Said after it was published: the agent's word stands.
+    fresh = calibration.Verdict(text, None, now + timedelta(minutes=1))
+    assert calibration.fit(index, [fresh], published).verdicts == 1
+
+
 def _wait_for(check, seconds: float = 60.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -17,6 +17,7 @@ from core.db import session_scope
 from core.settings import get_settings
 from core.tasks import enqueue_after_commit, queue
 from knowledge_base import live_index
+from knowledge_base.models import KBEntry
 from tickets.models import ReviewCorrection
 from triage import calibration, confidence
 from triage.models import TriageCalibration
@@ -51,13 +52,18 @@ def refit(*, trigger: str, force: bool = False) -> TriageCalibration | None:
             if not force and same_kb and seen - _seen(last) < settings.calibration_refit_verdicts:
                 return None
             rows = db.execute(
-                select(ReviewCorrection.text, ReviewCorrection.corrected_kb_id)
+                select(ReviewCorrection.text, ReviewCorrection.corrected_kb_id, ReviewCorrection.at)
                 .order_by(ReviewCorrection.id.desc())
                 .limit(MAX_VERDICTS)
             ).all()
-        verdicts = [calibration.Verdict(text, kb_id) for text, kb_id in rows if text]
+            published_at = dict(
+                db.execute(
+                    select(KBEntry.id, KBEntry.published_at).where(KBEntry.status == "published")
+                ).all()
+            )
+        verdicts = [calibration.Verdict(text, kb_id, at) for text, kb_id, at in rows if text]
         try:
-            fit = calibration.fit(index, verdicts)
+            fit = calibration.fit(index, verdicts, published_at)
         except ValueError as exc:
             log.warning("confidence not refitted: %s", exc)
             return None

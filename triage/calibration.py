@@ -23,6 +23,7 @@ import random
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -50,10 +51,12 @@ CLOSERS = ("", "", "", "，怎么回事", "，帮忙看看", "，能派人来看
 
 @dataclass
 class Verdict:
-    """An agent's verdict on a call: its text and the entry it really was (None: no match)."""
+    """An agent's verdict on a call: its text and the entry it really was (None: no match),
+    and when it was given (a "no match" the KB has covered since no longer holds)."""
 
     text: str
     kb_id: str | None
+    at: datetime | None = None
 
 
 @dataclass
@@ -182,17 +185,6 @@ def _without(cands: list[Candidate], kb_id: str) -> list[Candidate]:
     ]
 
 
-def _groups(
-    texts: list[str], index: HybridIndex, expected: list[str | None], weight: float, kind: str
-) -> list[_Group]:
-    """One group per text (its entry expected first, or None: no entry fits)."""
-    out = []
-    for a, want in zip(analyse_many(texts, index), expected, strict=True):
-        labels = [int(want is not None and c.kb_id == want) for c in a.candidates]
-        out.append(_Group(a.features, labels, weight, want is not None, kind))
-    return out
-
-
 def _pseudo_groups(index: HybridIndex, rng: random.Random) -> tuple[list[_Group], int]:
     """Held-out-symptom calls (positives) and the same calls without their entry (negatives)."""
     entries = sorted(index.entries.values(), key=lambda e: e["id"])
@@ -246,9 +238,14 @@ def _out_of_scope_groups(index: HybridIndex, rng: random.Random) -> list[_Group]
 
 
 def fit(
-    index: HybridIndex, verdicts: Iterable[Verdict] = (), seed: int = 7, c: float = 1.0
+    index: HybridIndex,
+    verdicts: Iterable[Verdict] = (),
+    published_at: dict[str, datetime] | None = None,
+    seed: int = 7,
+    c: float = 1.0,
 ) -> FitResult:
-    """Fit the confidence model on index's KB (and verdicts on the same KB).
+    """Fit the confidence model on index's KB (and verdicts on the same KB; published_at:
+    when each entry was last published, to drop "no match" verdicts the KB has covered since).
 
     Raises ValueError when the KB is too small to learn from."""
     from sklearn.linear_model import LogisticRegression
@@ -259,10 +256,15 @@ def fit(
     groups += _out_of_scope_groups(index, rng)
     # A verdict naming an entry retired since says nothing about today's KB.
     usable = [v for v in verdicts if v.kb_id is None or v.kb_id in index.entries]
-    groups += _groups(
-        [v.text for v in usable], index, [v.kb_id for v in usable], VERDICT_WEIGHT, "verdict"
-    )
-    used = len(usable)
+    used = 0
+    for v, a in zip(usable, analyse_many([v.text for v in usable], index), strict=True):
+        top = a.candidates[0].kb_id if a.candidates else None
+        covered = (published_at or {}).get(top) if v.kb_id is None and top else None
+        if covered is not None and v.at is not None and covered > v.at:
+            continue  # "no match" then, but the entry published since is first for it now
+        labels = [int(v.kb_id is not None and c.kb_id == v.kb_id) for c in a.candidates]
+        groups.append(_Group(a.features, labels, VERDICT_WEIGHT, v.kb_id is not None, "verdict"))
+        used += 1
     x, y, w = [], [], []
     for g in groups:
         for f, label in zip(g.feats, g.labels, strict=True):
