@@ -83,7 +83,7 @@ def test_conversation_is_followed(service) -> None:  # type: ignore[no-untyped-d
     from intake.prefilled import triage_prefilled
 
     draft = drafts[reqs.index(heater)]
-    fields = triage_prefilled(draft.text, draft.given, draft.fallback)["fields"]
+    fields = triage_prefilled(draft.text, draft.given, draft.fallback).fields
     assert fields["phone"] == "15900112234" and fields["phones"] == ["15900112234"]
     assert any("staff reply" in w for w in heater.why)
     # The relayed request, withdrawn lock, the order and the cleaning appointment.

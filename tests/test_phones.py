@@ -47,7 +47,7 @@ def test_main_is_the_mobile_and_canonical_reads_labels() -> None:
 def test_triage_keeps_every_number(service) -> None:
     from triage.service import triage_text
 
-    fields = triage_text("空调不制冷，座机0571-87654321，手机幺三八 一二三四 五六七八")["fields"]
+    fields = triage_text("空调不制冷，座机0571-87654321，手机幺三八 一二三四 五六七八").fields
     assert fields["phone"] == "057187654321"
     assert fields["phones"] == ["057187654321", "13812345678"]
 
