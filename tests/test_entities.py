@@ -70,7 +70,8 @@ def test_fault_codes_compare_without_dashes_and_zeros() -> None:
 
 def test_model_beats_one_character_product_word() -> None:
     vocab = Vocabulary.build(
-        [{"product_type": "充电桩", "models": ["EVC-7K"]}], {"锁": "智能门锁", "门锁": "智能门锁"}
+        [{"product_type": "充电桩", "models": ["EVC-7K"]}, {"product_type": "智能门锁"}],
+        {"锁": "智能门锁", "门锁": "智能门锁"},
     )
     assert extract("枪头插上去锁不住,EVC-7K", vocab)["product_type"] == "充电桩"
     assert extract("门锁锁不住,EVC-7K", vocab)["product_type"] == "智能门锁"
