@@ -141,6 +141,11 @@ def forget_spec(db: Session, calendar_id: int) -> None:
     _specs.pop(_spec_key(db, calendar_id), None)
 
 
+def forget_all_specs() -> None:
+    """Drop every cached calendar spec (the database was emptied or replaced, as tests do)."""
+    _specs.clear()
+
+
 def calendar_days(db: Session, calendar_id: int, year: int | None = None) -> list[CalendarDay]:
     """A calendar's overrides, by date (one year or all)."""
     stmt = select(CalendarDay).where(CalendarDay.calendar_id == calendar_id)

@@ -35,6 +35,10 @@ def configure(data_dir: Path, db_url: str) -> None:
     get_rules.cache_clear()
     live_index.reset()
     confidence.reset()
+    # PostgreSQL tests reuse one database (emptied, ids restarted): no cache may outlive a test.
+    from sla.config import forget_all_specs
+
+    forget_all_specs()
     registry.install()
     tasks.configure()
 

@@ -34,7 +34,7 @@ def browser() -> Iterator:
 
 @pytest.fixture
 def page(browser, server: Server) -> Iterator:
-    ctx = browser.new_context(base_url=server.url, locale="zh-CN")
+    ctx = browser.new_context(base_url=server.url, locale="zh-CN", bypass_csp=True)
     pg = ctx.new_page()
     pg.set_default_timeout(20_000)
     yield pg

@@ -58,6 +58,9 @@ def page(request: pytest.FixtureRequest, browser, server: Server) -> Iterator:
         viewport={"width": width, "height": height},
         is_mobile=width < 500,
         has_touch=width < 500,
+        # The pages' content policy forbids eval; Playwright's wait_for_function predicates are
+        # strings it evaluates in the page (the policy itself: test_hostile_input).
+        bypass_csp=True,
     )
     pg = ctx.new_page()
     pg.set_default_timeout(20_000)
