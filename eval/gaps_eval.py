@@ -115,8 +115,8 @@ def _top1(calls: list[dict[str, Any]], new_id: dict[str, str]) -> tuple[int, int
     right = ranked = 0
     for c, res in zip(calls, results, strict=True):
         want = new_id.get(c["expected_kb_id"])
-        right += bool(want) and res["diagnosis"]["kb_id"] == want
-        cands = res["diagnosis"]["candidates"]
+        right += bool(want) and res.diagnosis["kb_id"] == want
+        cands = res.diagnosis["candidates"]
         ranked += bool(want) and bool(cands) and cands[0]["kb_id"] == want
     return right, ranked
 
@@ -219,7 +219,7 @@ def run(name: str) -> dict[str, Any]:
     taken = sum(
         1
         for res in triage_texts([c["text"] for c in outside])
-        if res["diagnosis"]["kb_id"] in set(new_id.values())
+        if res.diagnosis["kb_id"] in set(new_id.values())
     )
     drafted = [t for cl in s["holder"].values() for t in cl["ticket_ids"]]
     stale = _drop_no_match_verdicts(drafted)
