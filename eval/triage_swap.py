@@ -46,21 +46,26 @@ def _in_pool(item_id: str) -> bool:
 
 
 def _use(weights: dict[str, float], bias: float, threshold: float, trigger: str) -> None:
-    """Store a calibration in the current workspace so triage uses it from now on."""
+    """Make a labelled fit the one triage uses in the current workspace."""
+    from triage import calibration
+
+    _store(calibration.FitResult(weights, bias, threshold, 0, 0, 0, 0.0, {}), trigger)
+
+
+def _store(fit: Any, trigger: str) -> None:
+    """Store a fit in the current workspace so triage uses it from now on."""
     from core.db import session_scope
     from core.settings import get_settings
     from knowledge_base import live_index
     from triage import calibration, confidence
 
-    index = live_index.get_index()
-    fit = calibration.FitResult(weights, bias, threshold, 0, 0, 0, 0.0, {})
     with session_scope() as db:
         calibration.store(
             db=db,
             fit=fit,
             encoder=get_settings().embedding_model,
             trigger=trigger,
-            signature=confidence.kb_signature(index),
+            signature=confidence.kb_signature(live_index.get_index()),
         )
 
 
@@ -78,22 +83,13 @@ def _forget_fits() -> None:
 
 
 def _fit_kb(verdict_items: list[dict[str, Any]]) -> Any:
-    from core.db import session_scope
-    from core.settings import get_settings
+    """Fit on the workspace's KB (and these labelled calls as verdicts) and use the fit."""
     from knowledge_base import live_index
-    from triage import calibration, confidence
+    from triage import calibration
 
-    index = live_index.get_index()
     verdicts = [calibration.Verdict(it["text"], it["expected_kb_id"]) for it in verdict_items]
-    fit = calibration.fit(index, verdicts)
-    with session_scope() as db:
-        calibration.store(
-            db=db,
-            fit=fit,
-            encoder=get_settings().embedding_model,
-            trigger="eval",
-            signature=confidence.kb_signature(index),
-        )
+    fit = calibration.fit(live_index.get_index(), verdicts)
+    _store(fit, "eval")
     return fit
 
 
