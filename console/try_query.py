@@ -76,6 +76,7 @@ FEATURE_LABELS = {
     "fault_code": "故障码",
     "condition": "条目附加条件",
     "non_fault": "像咨询/费用/安装等非故障诉求",
+    "request_like": "说法接近开票、安装、投诉等非故障请求",
 }
 
 
