@@ -1,6 +1,6 @@
 """A technician's answer to an offer (accept, decline) and offers nobody answered in time."""
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from core import clock, events
@@ -74,14 +74,29 @@ def expire_offers(db: Session, assignment_ids: list[int] | None = None) -> int:
         if row.actor != ACTOR:
             # A supervisor's override is never silently undone: it stays with the technician
             # and the supervisor is told once that it is unanswered.
-            if not row.response_note:
-                row.response_note = UNANSWERED_OVERRIDE
+            if not row.response_note and _claim_note(db, row):
                 events.publish("dispatch.override_unanswered", db=db, assignment=row)
             continue
         row.status, row.responded_at = "expired", now
         _back_to_pool(db, row, trigger="expired", actor=ACTOR, why="offer not answered in time")
         n += 1
     return n
+
+
+def _claim_note(db: Session, row: Assignment) -> bool:
+    """Mark an override unanswered, once: a conditional UPDATE, so of two expiry runs racing
+    (the service's task and another worker) only one tells the supervisor."""
+    claimed = db.execute(
+        update(Assignment)
+        .where(
+            Assignment.id == row.id,
+            or_(Assignment.response_note.is_(None), Assignment.response_note == ""),
+        )
+        .values(response_note=UNANSWERED_OVERRIDE)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.refresh(row)
+    return bool(claimed)
 
 
 def _back_to_pool(db: Session, row: Assignment, *, trigger: str, actor: str, why: str) -> None:
