@@ -59,17 +59,18 @@ def _out(d: notify.NotificationDelivery) -> DeliveryOut:
 def list_dead(
     limit: int = Query(default=100, ge=1, le=1000),
     offset: int = Query(default=0, ge=0),
+    channel: str | None = Query(
+        default=None, description="webhook (push cards, alerts) or task (outbox jobs)"
+    ),
     db: Session = Depends(get_db),
     _: Principal = Depends(require_roles(Role.supervisor)),
 ) -> DeliveryList:
-    """Deliveries that failed every try (push cards, alerts): the dead-letter list."""
-    rows = db.scalars(
-        select(notify.NotificationDelivery)
-        .where(notify.NotificationDelivery.status == "dead")
-        .order_by(notify.NotificationDelivery.id)
-        .limit(limit)
-        .offset(offset)
-    )
+    """Deliveries that failed every try: push cards and alerts, and outbox jobs (geocoding,
+    bridges, imports; kind `task.<handler>`, last_error says why): the dead-letter list."""
+    query = select(notify.NotificationDelivery).where(notify.NotificationDelivery.status == "dead")
+    if channel is not None:
+        query = query.where(notify.NotificationDelivery.channel == channel)
+    rows = db.scalars(query.order_by(notify.NotificationDelivery.id).limit(limit).offset(offset))
     return DeliveryList(items=[_out(d) for d in rows])
 
 

@@ -144,6 +144,13 @@ class Settings(BaseSettings):
     notify_retry_base_s: float = Field(
         default=2.0, ge=0, description="First retry delay; doubles on each further try."
     )
+    outbox_sweep_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=60,
+        description="A pending push card or outbox job (geocoding, bridges, an import) this "
+        "overdue lost its queue message and is queued again; the sweep runs this often.",
+    )
     bridges_dir: Path | None = Field(
         default=None,
         description="Folder of bridge connector files (one YAML per IoT/CRM/ERP connector); "

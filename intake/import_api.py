@@ -16,10 +16,9 @@ from core import idempotency
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
 from core.errors import ApiError, not_found
-from core.tasks import enqueue_after_commit
 from intake import excel_import, wechat_import
 from intake.api import caller_of, read_upload
-from intake.import_tasks import import_task, run_batch, upload_dir
+from intake.import_tasks import queue_import, run_batch, upload_dir
 from intake.importer import batch_rows, batch_view, start_batch
 from intake.models import ImportBatch
 
@@ -54,7 +53,7 @@ def _queue_or_run(
             return first
         db.commit()
         return view
-    enqueue_after_commit(db, import_task, batch.id)
+    queue_import(db, batch)
     view = batch_view(batch)
     if first := idempotency.store(db=db, request=request, status_code=202, body=view):
         return first

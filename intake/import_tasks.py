@@ -3,11 +3,12 @@
 
 from pathlib import Path
 
-from core import clock
+from sqlalchemy.orm import Session
+
+from core import clock, notify
 from core.db import session_scope
 from core.errors import ApiError
 from core.settings import get_settings
-from core.tasks import queue
 from intake import excel_import, wechat_import
 from intake.models import ImportBatch
 
@@ -58,7 +59,15 @@ def run_batch(batch_id: int) -> str:
         return batch.status
 
 
-@queue.task()
+def queue_import(db: Session, batch: ImportBatch) -> None:
+    """Have a worker import the batch once this transaction commits (an outbox job: a queue
+    that loses the message does not lose the import)."""
+    notify.defer(db=db, handler="import", args=[batch.id], ref_type="import", ref_id=batch.id)
+
+
+# A 100,000-row sheet takes minutes: no other worker takes the job over meanwhile. A second
+# run finds the batch no longer queued and does nothing.
+@notify.handler("import", lease_s=3600)
 def import_task(batch_id: int) -> str:
     """Worker side of an upload: import the file of the queued batch. An unexpected error
     marks the batch failed (rows committed before it stay, and a re-import skips them)."""

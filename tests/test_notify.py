@@ -148,9 +148,9 @@ def test_nothing_is_sent_for_a_rolled_back_transaction(svc: Service, hook: Hook)
 def _after_grace() -> datetime:
     from datetime import UTC
 
-    from core.notify import SWEEP_GRACE
+    from core.notify import sweep_grace
 
-    return datetime.now(UTC) + SWEEP_GRACE + timedelta(seconds=30)
+    return datetime.now(UTC) + sweep_grace() + timedelta(seconds=30)
 
 
 def test_every_try_of_a_delivery_carries_one_idempotency_key(svc: Service, hook: Hook) -> None:

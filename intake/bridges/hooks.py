@@ -4,11 +4,10 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from core import events
-from core.tasks import enqueue_after_commit
+from core import events, notify
+from intake.bridges import tasks  # noqa: F401  (registers the enrich handler)
 from intake.bridges.connectors import ConnectorError
 from intake.bridges.service import applicable
-from intake.bridges.tasks import enrich_task
 from tickets.models import Ticket
 
 
@@ -22,4 +21,4 @@ def enrich_after_commit(*, db: Session, ticket: Ticket, **_: object) -> None:
         logging.getLogger("hotline.bridges").exception("bridge connectors not loaded")
         return
     if wanted:
-        enqueue_after_commit(db, enrich_task, ticket.id)
+        notify.defer(db=db, handler="enrich", args=[ticket.id], ref_type="ticket", ref_id=ticket.id)
