@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.settings import get_settings
+from core.storage import StorageError
 
 log = logging.getLogger("hotline")
 
@@ -96,6 +97,17 @@ def install_error_handlers(app: FastAPI) -> None:
             code, message = "database_unavailable", "The database cannot be reached; retry shortly."
         return JSONResponse(
             error_body(code, message), status_code=503, headers={"Retry-After": retry}
+        )
+
+    @app.exception_handler(StorageError)
+    async def _storage_unavailable(request: Request, exc: StorageError) -> JSONResponse:
+        # The object store holding uploads is unreachable: an outage, and the same request
+        # can be sent again (an upload written before the failure is never referenced).
+        log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            error_body("storage_unavailable", "File storage cannot be reached; retry shortly."),
+            status_code=503,
+            headers={"Retry-After": str(get_settings().retry_after_s)},
         )
 
     @app.exception_handler(OverflowError)

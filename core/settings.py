@@ -144,6 +144,17 @@ class Settings(BaseSettings):
     notify_retry_base_s: float = Field(
         default=2.0, ge=0, description="First retry delay; doubles on each further try."
     )
+    storage_url: str | None = Field(
+        default=None,
+        description="Uploads, recordings and attachments: empty = files under data_dir (one "
+        "machine); s3://bucket/prefix = an S3-compatible object store every machine reads.",
+    )
+    storage_endpoint_url: str | None = Field(
+        default=None, description="The object store's URL (MinIO, Ceph …); empty = AWS S3."
+    )
+    storage_access_key: str | None = Field(default=None)
+    storage_secret_key: str | None = Field(default=None)
+    storage_region: str = Field(default="us-east-1")
     outbox_sweep_s: float = Field(
         default=60.0,
         gt=0,

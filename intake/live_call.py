@@ -8,7 +8,6 @@ none) and says when the call is over.
 
 import asyncio
 import logging
-import os
 import uuid
 import wave
 from collections.abc import Awaitable, Callable
@@ -22,7 +21,7 @@ from core.errors import ApiError
 from core.settings import get_settings
 from intake.audio import heard_speech, ticket_from_transcript
 from intake.calls import CallFacts, find_call
-from tickets.recordings import recording_path
+from tickets.recordings import save_recording
 from tickets.service import ticket_view
 from triage.service import clean_text
 
@@ -65,7 +64,9 @@ class LiveCall:
         # The call as received goes to disk as it arrives (memory stays bounded); it becomes
         # the ticket's recording so reviewers can listen to it. The file name is ours: a door's
         # call id comes from outside.
-        self.recording_path = recording_path(0).with_name(f"live-{uuid.uuid4().hex}.wav")
+        self.recording_path = (
+            get_settings().data_dir / "recordings" / f"live-{uuid.uuid4().hex}.wav"
+        )
         self.recording_path.parent.mkdir(parents=True, exist_ok=True)
         self.recording = wave.open(str(self.recording_path), "wb")  # noqa: SIM115 (lives as long as the call)
         self.recording.setnchannels(1)
@@ -223,7 +224,8 @@ class LiveCall:
                 heard_speech=self.session.cut_count > 0 or self._recording_has_speech(),
                 call=call,
             )
-            os.replace(self.recording_path, recording_path(ticket.id))
+            save_recording(ticket.id, self.recording_path.read_bytes())
+            self.recording_path.unlink(missing_ok=True)
             return ticket_view(ticket)
 
     def _recording_has_speech(self) -> bool:

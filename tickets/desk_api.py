@@ -7,6 +7,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from core import storage
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
 from core.errors import ApiError
@@ -163,12 +164,12 @@ def get_attachment(
 def file_response(att: attachments.Attachment, *, thumb: bool = False) -> FileResponse:
     """An attachment as a download (images inline), or its thumbnail."""
     if thumb:
-        path = attachments.thumb_path(att)
-        if not path.exists():
+        path = storage.local_file(attachments.thumb_key(att))
+        if path is None:
             raise ApiError(404, "not_found", "This attachment has no thumbnail.")
         return FileResponse(path, media_type="image/jpeg")
-    path = attachments.file_path(att)
-    if not path.exists():
+    path = storage.local_file(attachments.file_key(att))
+    if path is None:
         raise ApiError(404, "not_found", "The attachment's file is missing.")
     inline = att.content_type.startswith("image/")
     return FileResponse(
