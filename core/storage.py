@@ -57,6 +57,11 @@ def _s3(url: str) -> tuple[Any, str, str]:
     return client, parsed.netloc, f"{prefix}/" if prefix else ""
 
 
+def forget_clients() -> None:
+    """Drop the cached object-store clients (the settings changed: tests, reconfiguration)."""
+    _s3.cache_clear()
+
+
 def _remote() -> tuple[Any, str, str] | None:
     url = get_settings().storage_url
     if not url:

@@ -35,9 +35,9 @@ def s3() -> Iterator[object]:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     values = (f"s3://{BUCKET}/calls", endpoint, "test", "test")
-    os.environ.update({f"HOTLINE_STORAGE_{k}": v for k, v in zip(STORAGE_ENV, values)})
+    os.environ.update({f"HOTLINE_STORAGE_{k}": v for k, v in zip(STORAGE_ENV, values, strict=True)})
     get_settings.cache_clear()
-    storage._s3.cache_clear()
+    storage.forget_clients()
     client = boto3.client(
         "s3",
         endpoint_url=endpoint,
@@ -52,7 +52,7 @@ def s3() -> Iterator[object]:
         for k in STORAGE_ENV:
             os.environ.pop(f"HOTLINE_STORAGE_{k}", None)
         get_settings.cache_clear()
-        storage._s3.cache_clear()
+        storage.forget_clients()
         server.stop()
 
 
