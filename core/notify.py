@@ -31,14 +31,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import httpx
-from huey import crontab
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock, events
 from core.db import Base, JsonType, UTCDateTime, session_scope
 from core.settings import get_settings
-from core.tasks import enqueue_after_commit, queue, urgent
+from core.tasks import enqueue_after_commit, every, queue, urgent
 
 log = logging.getLogger("hotline.notify")
 
@@ -128,15 +127,19 @@ class Handler(NamedTuple):
     """An outbox handler: the function and how long one run may hold its lease."""
 
     run: Callable[..., Any]
-    lease_s: float
+    lease_s: float | Callable[[], float]
 
 
 _handlers: dict[str, Handler] = {}
 
 
-def handler(name: str, *, lease_s: float = 120.0) -> Callable[[Callable[..., Any]], Any]:
+def handler(
+    name: str, *, lease_s: float | Callable[[], float] = 120.0
+) -> Callable[[Callable[..., Any]], Any]:
     """Register fn as the outbox handler `name` (run by `defer(handler=name, args=…)`); it
-    must be idempotent. lease_s: no other worker takes the job while one runs it this long."""
+    must be idempotent. lease_s (seconds, or a function of the settings): no other worker
+    takes the job while one runs it this long; a worker that died holding it delays the job
+    by as much."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         _handlers[name] = Handler(fn, lease_s)
@@ -339,7 +342,9 @@ def _lease_s(channel: str, handler_name: str) -> float:
     if channel != TASK_CHANNEL:
         return get_settings().notify_timeout_s + 10
     h = _handlers.get(handler_name)
-    return h.lease_s if h else 60.0
+    if h is None:
+        return 60.0
+    return h.lease_s() if callable(h.lease_s) else h.lease_s
 
 
 def _deliver_one(delivery_id: int) -> str:
@@ -428,21 +433,11 @@ def sweep(*, now: datetime | None = None) -> list[int]:
     return ids
 
 
-@urgent.periodic_task(crontab(minute="*"))
+@every(lambda: get_settings().outbox_sweep_s)
 def sweep_task() -> int:
-    """Every minute (and every HOTLINE_OUTBOX_SWEEP_S between, when that is shorter):
-    deliveries and outbox jobs that lost their queue message are queued again."""
-    interval = get_settings().outbox_sweep_s
-    k = 1
-    while k * interval < 60:
-        sweep_again_task.schedule(delay=k * interval)
-        k += 1
-    return len(sweep())
-
-
-@urgent.task()
-def sweep_again_task() -> int:
-    """One sweep between the minutes (see sweep_task)."""
+    """Every HOTLINE_OUTBOX_SWEEP_S in every worker: deliveries and outbox jobs that lost their
+    queue message are queued again (a ticker, not a queued periodic task: a Redis restart
+    loses the queue's schedule with its messages)."""
     return len(sweep())
 
 

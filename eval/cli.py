@@ -223,6 +223,28 @@ def eval_dispatch(
     sys.exit(main(service=service, database_url=database_url))
 
 
+@eval_app.command("scale")
+def eval_scale(
+    database_url: Annotated[str, typer.Option(help="An empty PostgreSQL database.")],
+    processes: Annotated[
+        list[int] | None, typer.Option(help="Web process counts (default 1, 2, 4).")
+    ] = None,
+    requests: Annotated[int, typer.Option(help="Text intakes per count.")] = 120,
+    concurrency: Annotated[int, typer.Option(help="Intakes in flight at once.")] = 8,
+) -> None:
+    """Text-intake throughput and p95 with 1, 2 and 4 `hotline serve` processes."""
+    from eval.scale_bench import main
+
+    sys.exit(
+        main(
+            database_url=database_url,
+            processes=processes or [1, 2, 4],
+            requests=requests,
+            concurrency=concurrency,
+        )
+    )
+
+
 @eval_app.command("load")
 def eval_load(
     concurrency: Annotated[

@@ -163,12 +163,14 @@ class Cluster:
 
     def start(self, webs: int = 2) -> None:
         """Database, Redis, `hotline init`, web processes and one worker; a technician."""
+        t0 = time.monotonic()
         with self._admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}"')
             conn.execute(f'CREATE DATABASE "{self.db_name}"')
         self.engine = create_engine(self.database_url, pool_pre_ping=True)
         self.start_redis()
         out = self._cli("init")
+        t1 = time.monotonic()
         self.token = out.split("admin token (shown once, keep it safe): ")[1].split()[0]
         for i in range(webs):
             self.start_web(f"web{i}", wait=False)
@@ -181,6 +183,10 @@ class Cluster:
             json={"name": "钱师傅", "home_lat": SITE[0], "home_lon": SITE[1], "skills": [KB_SKILL]},
         )
         r.raise_for_status()
+        print(
+            f"\ndeployment up in {time.monotonic() - t0:.1f} s "
+            f"(hotline init {t1 - t0:.1f} s, {webs} web + 1 worker {time.monotonic() - t1:.1f} s)"
+        )
 
     def start_redis(self) -> None:
         """Redis with no persistence: a restart loses every queued message."""

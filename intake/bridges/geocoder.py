@@ -126,7 +126,7 @@ def geocode(address: str, region: str | None = None) -> tuple[float, float]:
 # An outbox job, retried with backoff: placing the ticket loses a race now and then with other
 # work on the just-created ticket (its version changed under us: 409); the retry reads it
 # again. A second run finds the ticket placed ("cached") and changes nothing.
-@notify.handler("geocode", lease_s=30)
+@notify.handler("geocode", lease_s=lambda: get_settings().geocoder_timeout_s + 10)
 def geocode_task(ticket_id: int, address: str) -> str:
     """Worker side: geocode the ticket's address, remember it and place the ticket (dispatch
     then re-matches it); returns the outcome. No database transaction is open during the call."""
