@@ -95,8 +95,8 @@ def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 
 class Tally:
     """What the client saw: acknowledged keys → ticket id, and how many requests it re-sent."""
 
-    acked: dict[str, int] = field(default_factory=dict)
-    resent: int = 0
+    acked: dict[str, int] = field(default_factory=dict)  # every round
+    resent: int = 0  # this round
     answers: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -321,8 +321,12 @@ class Cluster:
         fault_after: int,
     ) -> float:
         """count intakes, 4 at a time; fault() runs once fault_after of them are acknowledged.
-        Returns the monotonic time the fault started."""
+        Returns the monotonic time the fault started. (The tally's answers and re-sends count
+        this round only.)"""
         started: list[float] = []
+        with tally.lock:
+            tally.answers.clear()
+            tally.resent = 0
 
         def injector() -> None:
             while sum(1 for k in list(tally.acked) if k.startswith(prefix)) < fault_after:

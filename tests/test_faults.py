@@ -53,8 +53,9 @@ def _check(cluster: Cluster, tally: Tally, fault: str, struck: float) -> None:
     print(
         f"\n{fault}: settled {at - struck:.1f} s after the fault; "
         f"{len(tally.acked)} acknowledged, {state.get('tickets')} tickets, "
-        f"client re-sent {tally.resent}, answers {dict(tally.answers)}, "
-        f"receiver re-sends by key {state.get('resends_by_key')}"
+        f"this round: client re-sent {tally.resent}, answers {dict(tally.answers)}; "
+        f"all rounds: cards sent again with their key (receiver dedups) "
+        f"{state.get('resends_by_key')}"
     )
     assert "error" not in state, state
     assert state["lost"] == [], state
