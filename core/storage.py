@@ -140,3 +140,10 @@ def local_file(key: str) -> Path | None:
             return None
         _write_atomically(copy, data)
     return copy
+
+
+def drop_local_copy(key: str) -> None:
+    """Remove this machine's copy of an object (kept under data_dir/cache); with local
+    storage the file is the object itself and stays."""
+    if _remote() is not None:
+        _local(f"cache/{key}").unlink(missing_ok=True)

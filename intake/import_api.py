@@ -12,13 +12,13 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import idempotency
+from core import idempotency, storage
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
 from core.errors import ApiError, not_found
 from intake import excel_import, wechat_import
 from intake.api import caller_of, read_upload
-from intake.import_tasks import queue_import, run_batch, upload_dir
+from intake.import_tasks import queue_import, run_batch
 from intake.importer import batch_rows, batch_view, start_batch
 from intake.models import ImportBatch
 
@@ -27,11 +27,20 @@ IMPORT_ROLES = require_roles(Role.agent, Role.supervisor)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _store(data: bytes, filename: str) -> Path:
+def _store(data: bytes, filename: str) -> tuple[str, Path]:
+    """Keep the upload in the storage (a worker on another machine reads it from there) and
+    return its key and a local file of it, for the checks made now."""
     safe = re.sub(r"[^\w.\-]", "_", Path(filename).name)[-80:] or "upload"
-    path = upload_dir() / f"{uuid.uuid4().hex}-{safe}"  # one file per upload, even of equal bytes
-    path.write_bytes(data)
-    return path
+    key = f"imports/{uuid.uuid4().hex}-{safe}"  # one file per upload, even of equal bytes
+    storage.put(key, data)
+    path = storage.local_file(key)
+    assert path is not None
+    return key, path
+
+
+def _discard(key: str, path: Path) -> None:
+    storage.delete(key)
+    path.unlink(missing_ok=True)
 
 
 def _queue_or_run(
@@ -67,12 +76,13 @@ def accept_excel(
     """Check an uploaded sheet now (422 and nothing stored when it cannot be imported) and
     record it as a queued batch; the caller commits and runs or queues it."""
     columns = excel_import.mapping_from_json(mapping)
-    path = _store(data, filename)
+    key, path = _store(data, filename)
     try:
         sheet = excel_import.open_sheet(path, columns)
     except ApiError:
-        path.unlink(missing_ok=True)
+        _discard(key, path)
         raise
+    storage.drop_local_copy(key)
     batch = start_batch(
         db,
         kind=excel_import.CHANNEL,
@@ -84,7 +94,7 @@ def accept_excel(
     batch.report = {
         "rows": [],
         "warnings": sheet.warnings,
-        "job": {"file": str(path), "mapping": json.loads(mapping) if mapping else None},
+        "job": {"key": key, "mapping": json.loads(mapping) if mapping else None},
         "total_estimate": sheet.total_estimate,
     }
     return batch
@@ -94,12 +104,13 @@ def accept_wechat(
     db: Session, data: bytes, filename: str, window_minutes: float, staff: str, actor: str
 ) -> ImportBatch:
     """Check an uploaded chat export (or screenshot) now and record it as a queued batch."""
-    path = _store(data, filename)
+    key, path = _store(data, filename)
     try:
         wechat_import.parse(wechat_import.read_export(path))
     except ApiError:
-        path.unlink(missing_ok=True)
+        _discard(key, path)
         raise
+    storage.drop_local_copy(key)
     batch = start_batch(
         db,
         kind=wechat_import.CHANNEL,
@@ -112,7 +123,7 @@ def accept_wechat(
     batch.report = {
         "rows": [],
         "warnings": [],
-        "job": {"file": str(path), "window_minutes": window_minutes, "staff": names},
+        "job": {"key": key, "window_minutes": window_minutes, "staff": names},
     }
     return batch
 

@@ -5,19 +5,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from core import clock, notify
+from core import clock, notify, storage
 from core.db import session_scope
 from core.errors import ApiError
-from core.settings import get_settings
 from intake import excel_import, wechat_import
 from intake.models import ImportBatch
-
-
-def upload_dir() -> Path:
-    """Where uploads wait for their import job."""
-    folder = get_settings().data_dir / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def run_batch(batch_id: int) -> str:
@@ -27,7 +19,11 @@ def run_batch(batch_id: int) -> str:
         if batch is None or batch.status != "queued":
             return "skipped"
         job = dict(batch.report.get("job", {}))
-        path = Path(job["file"])
+        key = job.get("key")
+        # A batch queued before uploads went to the storage names a local file.
+        path = storage.local_file(key) if key else Path(job["file"])
+        if path is None:
+            raise FileNotFoundError(f"the upload {key} is not in the storage")
         try:
             if batch.kind == excel_import.CHANNEL:
                 mapping = excel_import.parse_mapping(job["mapping"]) if job.get("mapping") else {}
@@ -55,6 +51,8 @@ def run_batch(batch_id: int) -> str:
             batch.error = exc.message
             batch.finished_at = clock.now()
         finally:
+            if key:
+                storage.delete(key)
             path.unlink(missing_ok=True)
         return batch.status
 

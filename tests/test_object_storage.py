@@ -15,6 +15,7 @@ from PIL import Image
 from eval.audio_tools import FIXTURES
 from eval.console_server import free_port
 from tests.conftest import start_service
+from tests.test_imports import _wait as _wait_import
 from tests.test_jobs import _post, _wait_done
 
 moto_server = pytest.importorskip("moto.server")
@@ -104,5 +105,18 @@ def test_audio_upload_recording_and_attachment_live_in_the_object_store(
         from tickets.recordings import load_recording
 
         assert load_recording(ticket_id) == (FIXTURES / "c01.wav").read_bytes()
+
+        # A sheet queued for import waits in the store, and is removed once imported.
+        sheet = "客户电话,地址,故障描述\n13900001111,深圳市南山区科技园3栋,空调不制冷了\n"
+        r = svc.client.post(
+            "/api/v1/imports/excel",
+            files={"file": ("old.csv", sheet.encode())},
+            headers=headers,
+        )
+        assert r.status_code == 202, r.text
+        batch = _wait_import(svc.client, headers, r.json()["id"])
+        assert batch["status"] == "done" and batch["created"] == 1, batch
+        assert not any(k.startswith("calls/imports/") for k in _keys(s3))
+        assert _files(svc.data_dir / "imports") == []
     finally:
         svc.client.__exit__(None, None, None)
