@@ -187,8 +187,9 @@ def enqueue_after_commit(db: Session, task: Callable[..., Any], *args: Any, **kw
     A queue that cannot be written to (Redis down, SQLite queue file locked) does not undo
     the commit, and must not turn it into an error: the caller's change is durable and its
     answer already decided (a 500 for a committed ticket made clients retry and duplicate
-    it). The failure is logged; work that must happen (push cards) has a sweep that finds
-    what was never queued."""
+    it). The failure is logged; work that must happen is written to the outbox instead
+    (core.notify.send / defer: push cards, geocoding, bridges, imports), whose sweep finds
+    what was never queued, or is redone by a periodic task (rematch, SLA sweep)."""
 
     done = False
 
