@@ -82,7 +82,7 @@ class LiveCall:
         self.recording.setsampwidth(2)
         self.recording.setframerate(session.sample_rate)
         self.tracked = False  # a live_calls row holds the call for recovery
-        self.saved_finals = 0  # finals already written to the row
+        self.saved = (0.0, 0)  # seconds received and finals as last written to the row
 
     @classmethod
     async def open(
@@ -315,17 +315,17 @@ def _keep_beating(call: LiveCall) -> None:
 
 async def _heartbeat() -> None:
     """While this process serves live calls: every HOTLINE_LIVE_CALL_HEARTBEAT_S renew their
-    heartbeat and save the text each has so far (a missed beat is logged, not fatal: the
-    stale limit is several beats long)."""
+    heartbeat and save how much each has received and its text so far (a missed beat is
+    logged, not fatal: the stale limit is several beats long)."""
     every = get_settings().live_call_heartbeat_s
     while _live:
         await asyncio.sleep(every)
         changed = {}
         for key, call in list(_live.items()):
-            if len(call.session.finals) != call.saved_finals:
-                call.saved_finals = len(call.session.finals)
-                finals = list(call.session.finals)
-                changed[key] = (round(call.session.received_s, 2), finals, list(call.notes))
+            saved = (round(call.session.received_s, 2), len(call.session.finals))
+            if saved != call.saved:
+                call.saved = saved
+                changed[key] = (saved[0], list(call.session.finals), list(call.notes))
         try:
             await asyncio.to_thread(live_recovery.beat, changed)
         except Exception:
