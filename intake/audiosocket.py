@@ -67,6 +67,16 @@ def parse_allow(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Networ
 
 
 @dataclass
+class _Line:
+    """A connection carrying a call on this process."""
+
+    writer: asyncio.StreamWriter
+    call: LiveCall | None = None  # set when the connection ends
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    handed_over: bool = False  # a newer connection of the same UUID took the call
+
+
+@dataclass
 class _Held:
     """A call whose connection dropped, waiting a moment for Asterisk to reconnect."""
 
@@ -92,7 +102,7 @@ class AudioSocketServer:
         self._server: asyncio.Server | None = None
         self.rejoin_s = settings.audiosocket_rejoin_s
         self._calls: dict[asyncio.Task, asyncio.StreamWriter] = {}
-        self._receiving: set[str] = set()  # UUIDs with a connection up on this process
+        self._lines: dict[str, _Line] = {}  # UUIDs with a connection up on this process
         self._held: dict[str, _Held] = {}  # UUIDs whose connection dropped moments ago
 
     async def start(self) -> None:
@@ -145,21 +155,26 @@ class AudioSocketServer:
         if kind != UUID or len(payload) != 16:
             raise ProtocolError(f"first frame kind 0x{kind:02x}, not the call's UUID")
         call_id = str(uuid.UUID(bytes=payload))
-        held = self._held.pop(call_id, None)
-        if held is not None:  # the line dropped moments ago: this connection continues it
-            held.rejoined.set()
-            held.call.notes.append("the PBX reconnected AudioSocket; the call went on")
-        else:
-            refusal = await self._refusal(call_id)
-            if refusal:
+        # The newest connection of a UUID owns it from now: a third that comes while the
+        # second is still taking the call over takes it from the second, never a copy.
+        line, previous = _Line(writer), self._lines.get(call_id)
+        self._lines[call_id] = line
+        try:
+            call = await self._continued(call_id, previous)
+            if call is not None:
+                call.notes.append("the PBX reconnected AudioSocket; the call went on")
+            elif refusal := await asyncio.to_thread(_refusal_elsewhere, call_id):
                 log.warning("AudioSocket call %s: connection refused: %s", call_id, refusal)
                 writer.write(frame(HANGUP))
                 return
-        self._receiving.add(call_id)
-        try:
-            call, ending = await self._receive(reader, writer, call_id, held.call if held else None)
+            call, ending = await self._receive(reader, writer, call_id, call)
+            line.call = call
         finally:
-            self._receiving.discard(call_id)
+            line.done.set()
+            if self._lines.get(call_id) is line:
+                del self._lines[call_id]
+        if line.handed_over:
+            return  # a newer connection of the same call carries it on
         writer.close()  # Asterisk goes on with the dialplan while the ticket is made
         if call is None:
             log.info("AudioSocket call %s ended (%s) before any audio", call_id, ending.reason)
@@ -176,12 +191,21 @@ class AudioSocketServer:
             f"ticket {view['number']}" if view else "no speech, no ticket",
         )
 
-    async def _refusal(self, call_id: str) -> str | None:
-        """Why a new connection for this UUID must not start a call (None: it may): one UUID
-        is one call and one ticket."""
-        if call_id in self._receiving:
-            return "a connection of this call is still up on this process"
-        return await asyncio.to_thread(_refusal_elsewhere, call_id)
+    async def _continued(self, call_id: str, previous: "_Line | None") -> LiveCall | None:
+        """The call in progress on this process that a new connection with its UUID
+        continues: one whose connection dropped moments ago, or one whose connection is still
+        open here (Asterisk reconnected before this side saw the old one fail: it is closed
+        and its call handed over). None: the connection starts a call of its own."""
+        held = self._held.pop(call_id, None)
+        if held is not None:
+            held.rejoined.set()
+            return held.call
+        if previous is None:
+            return None
+        previous.handed_over = True
+        previous.writer.close()
+        await previous.done.wait()
+        return previous.call
 
     async def _rejoined(self, call_id: str, call: LiveCall) -> bool:
         """After a dropped connection, wait HOTLINE_AUDIOSOCKET_REJOIN_S for Asterisk to
