@@ -309,7 +309,10 @@ def _keep_beating(call: LiveCall) -> None:
     global _beating
     if call.tracked:
         _live[call.key] = call
-    if _live and (_beating is None or _beating.done()):
+    # A heartbeat of another event loop (a server started again in the same process) is
+    # not beating for this one.
+    stale = _beating is None or _beating.done()
+    if stale or _beating.get_loop() is not asyncio.get_running_loop():  # type: ignore[union-attr]
         _beating = asyncio.create_task(_heartbeat())
 
 
