@@ -8,7 +8,9 @@ big-endian payload length, the payload.
   0x03  a DTMF digit (kept in the ticket's history, not decoded)
   0x00  hangup; 0xff  an error (its code byte is kept in the history)
 Hangup, an error, a dropped connection or IDLE_S without a frame ends the call and makes its
-ticket. AudioSocket has no authentication: the server binds HOTLINE_AUDIOSOCKET_HOST
+ticket. One UUID is one call: a new connection with the UUID of a call this process still has
+(dropped less than HOTLINE_AUDIOSOCKET_REJOIN_S ago, or still open) continues it; one whose
+call is a ticket already, or is held by another process, is refused with a hangup frame. AudioSocket has no authentication: the server binds HOTLINE_AUDIOSOCKET_HOST
 (127.0.0.1 by default) and, with HOTLINE_AUDIOSOCKET_ALLOW, accepts only those addresses.
 """
 
@@ -101,6 +103,7 @@ class AudioSocketServer:
         self.allow = parse_allow(settings.audiosocket_allow)
         self._server: asyncio.Server | None = None
         self.rejoin_s = settings.audiosocket_rejoin_s
+        self._stopping = False
         self._calls: dict[asyncio.Task, asyncio.StreamWriter] = {}
         self._lines: dict[str, _Line] = {}  # UUIDs with a connection up on this process
         self._held: dict[str, _Held] = {}  # UUIDs whose connection dropped moments ago
@@ -113,6 +116,7 @@ class AudioSocketServer:
 
     async def stop(self) -> None:
         """Stop listening; calls still up are ended as hung up and become tickets."""
+        self._stopping = True  # no waiting for reconnects: the calls become tickets now
         if self._server is not None:
             self._server.close()
         for writer in list(self._calls.values()):
@@ -210,7 +214,7 @@ class AudioSocketServer:
     async def _rejoined(self, call_id: str, call: LiveCall) -> bool:
         """After a dropped connection, wait HOTLINE_AUDIOSOCKET_REJOIN_S for Asterisk to
         reconnect with the same UUID; True when it did (that connection now has the call)."""
-        if self.rejoin_s <= 0:
+        if self.rejoin_s <= 0 or self._stopping:
             return False
         held = _Held(call)
         self._held[call_id] = held
