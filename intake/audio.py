@@ -124,6 +124,25 @@ def ticket_from_transcript(
     return ticket
 
 
+def join_call_ticket(
+    *,
+    db: Session,
+    ticket_id: int,
+    segments: list[dict[str, Any]],
+    seconds: float,
+    how: str,
+    actor: str,
+) -> Ticket:
+    """One call id, one ticket: more audio of a call that already has its ticket (a second
+    connection, a recovered part) goes into that ticket's history as a note, never into a
+    second ticket. how: where the audio came from."""
+    ticket = tickets.get_ticket(db=db, ticket_id=ticket_id)
+    said = "，".join(s["text"] for s in segments if s["speaker"] == "customer")
+    note = f"more audio of this call ({seconds:.1f} s) {how}: {said or '(no words read)'}"
+    tickets.add_note(db=db, ticket=ticket, actor=actor, note=note)
+    return ticket
+
+
 def _unread_triage(text: str = UNREAD_TEXT) -> TriageResult:
     """A triage result for a call whose speech could not be read: nothing extracted, no
     diagnosis, flagged so the ticket waits for someone to listen."""

@@ -10,8 +10,9 @@ big-endian payload length, the payload.
 Hangup, an error, a dropped connection or IDLE_S without a frame ends the call and makes its
 ticket. One UUID is one call: a new connection with the UUID of a call this process still has
 (dropped less than HOTLINE_AUDIOSOCKET_REJOIN_S ago, or still open) continues it; one whose
-call is a ticket already, or is held by another process, is refused with a hangup frame. AudioSocket has no authentication: the server binds HOTLINE_AUDIOSOCKET_HOST
-(127.0.0.1 by default) and, with HOTLINE_AUDIOSOCKET_ALLOW, accepts only those addresses.
+call is a ticket already, or is held by another process, is refused with a hangup frame.
+AudioSocket has no authentication: the server binds HOTLINE_AUDIOSOCKET_HOST (127.0.0.1 by
+default) and, with HOTLINE_AUDIOSOCKET_ALLOW, accepts only those addresses.
 """
 
 import asyncio

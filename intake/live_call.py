@@ -21,10 +21,10 @@ from core.db import session_scope
 from core.errors import ApiError
 from core.settings import get_settings
 from intake import live_recovery
-from intake.audio import heard_speech, ticket_from_transcript
+from intake.audio import heard_speech, join_call_ticket, ticket_from_transcript
 from intake.calls import CallFacts, find_call
 from tickets.recordings import recording_path
-from tickets.service import add_note, get_ticket, ticket_view
+from tickets.service import ticket_view
 from triage.service import clean_text
 
 log = logging.getLogger("hotline.live")
@@ -285,13 +285,16 @@ class LiveCall:
             return ticket_view(ticket)
 
     def _join_ticket(self, db: Any, ticket_id: int) -> dict[str, Any]:
-        """One call id, one ticket: audio of a call that already has its ticket (a second
-        connection the PBX opened for it) goes into that ticket's history, not a new one."""
-        ticket = get_ticket(db=db, ticket_id=ticket_id)
-        said = "，".join(s["text"] for s in self.session.finals if s["speaker"] == "customer")
-        note = f"more audio of this call ({self.session.received_s:.1f} s) came on another "
-        note += f"connection: {said}" if said else "connection, with no words read"
-        add_note(db=db, ticket=ticket, actor=self.actor, note=note)
+        """The call already has its ticket (a second connection the PBX opened for it): this
+        audio's words go into that ticket's history."""
+        ticket = join_call_ticket(
+            db=db,
+            ticket_id=ticket_id,
+            segments=self.session.finals,
+            seconds=self.session.received_s,
+            how="came on another connection",
+            actor=self.actor,
+        )
         self._close_spool()
         self.recording_path.unlink(missing_ok=True)
         return ticket_view(ticket)

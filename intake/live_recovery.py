@@ -37,7 +37,13 @@ from core.db import session_scope
 from core.settings import get_settings
 from core.tasks import queue
 from intake import calls
-from intake.audio import decode_or_reject, heard_speech, ticket_from_transcript, transcribe_decoded
+from intake.audio import (
+    decode_or_reject,
+    heard_speech,
+    join_call_ticket,
+    ticket_from_transcript,
+    transcribe_decoded,
+)
 from intake.models import LiveCallRow
 from tickets.recordings import save_recording
 
@@ -220,12 +226,18 @@ def recover(key: str) -> int | None:
         )
         if taken.rowcount != 1:
             return None
-        facts = None
-        if info["call_id"]:
-            known = calls.find_call(db=db, call_id=info["call_id"])
-            if known is not None and known.ticket_id is not None:
-                log.warning("live call %s: call %s has a ticket already", key, info["call_id"])
-                return None
+        known = calls.find_call(db=db, call_id=info["call_id"]) if info["call_id"] else None
+        if known is not None and known.ticket_id is not None:
+            join_call_ticket(
+                db=db,
+                ticket_id=known.ticket_id,
+                segments=segments,
+                seconds=duration,
+                how="was recovered after its process died",
+                actor=ACTOR,
+            )
+            ticket_id = None
+        else:
             facts = calls.CallFacts(
                 info["call_id"],
                 known.caller if known else None,
@@ -233,25 +245,23 @@ def recover(key: str) -> int | None:
                 info["door"],
                 known.started_at if known else None,
             )
-        ticket = ticket_from_transcript(
-            db=db,
-            segments=segments,
-            notes=notes,
-            duration=round(duration, 2),
-            channel=info["channel"],
-            actor=ACTOR,
-            heard_speech=heard,
-            call=facts,
-            interrupted=True,
-            started_at=info["started_at"],
-        )
-        if wav is not None:
-            save_recording(ticket.id, wav)
-        ticket_id = ticket.id
+            ticket = ticket_from_transcript(
+                db=db,
+                segments=segments,
+                notes=notes,
+                duration=round(duration, 2),
+                channel=info["channel"],
+                actor=ACTOR,
+                heard_speech=heard,
+                call=facts if info["call_id"] else None,
+                interrupted=True,
+                started_at=info["started_at"],
+            )
+            if wav is not None:
+                save_recording(ticket.id, wav)
+            ticket_id = ticket.id
     path.unlink(missing_ok=True)
-    log.warning(
-        "live call %s (%s, owner gone) recovered as ticket %d", key, info["door"], ticket_id
-    )
+    log.warning("live call %s (%s, owner gone) recovered: ticket %s", key, info["door"], ticket_id)
     return ticket_id
 
 

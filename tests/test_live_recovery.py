@@ -142,31 +142,33 @@ def test_a_call_with_nothing_saved_is_still_seen(tmp_path: Path, backend: str) -
     from intake import live_recovery
     from intake.calls import register_call
     from intake.models import LiveCallRow
-    from tickets.models import Ticket
+    from tickets.models import Ticket, TicketEvent
     from tickets.service import ticket_view
 
     _seeded_sqlite(tmp_path) if backend == "sqlite" else _seed(backend, tmp_path)
     long_ago = clock.now() - timedelta(minutes=5)
+
+    def stale_row() -> LiveCallRow:
+        return LiveCallRow(
+            id=uuid.uuid4().hex,
+            call_id="pbx-lost-1",
+            door="audiosocket",
+            channel="phone",
+            actor="system:audiosocket",
+            status="live",
+            owner="elsewhere:1:dead",
+            heartbeat_at=long_ago,
+            started_at=long_ago,
+            sample_rate=8000,
+            spool="recordings/live-missing.wav",
+            received_s=0.0,
+            finals=[],
+            notes=[],
+        )
+
     with session_scope() as db:
         register_call(db=db, call_id="pbx-lost-1", actor="test", caller="13900007777")
-        db.add(
-            LiveCallRow(
-                id=uuid.uuid4().hex,
-                call_id="pbx-lost-1",
-                door="audiosocket",
-                channel="phone",
-                actor="system:audiosocket",
-                status="live",
-                owner="elsewhere:1:dead",
-                heartbeat_at=long_ago,
-                started_at=long_ago,
-                sample_rate=8000,
-                spool="recordings/live-missing.wav",
-                received_s=0.0,
-                finals=[],
-                notes=[],
-            )
-        )
+        db.add(stale_row())
     [ticket_id] = live_recovery.sweep()
     assert live_recovery.sweep() == []
     with session_scope() as db:
@@ -175,3 +177,11 @@ def test_a_call_with_nothing_saved_is_still_seen(tmp_path: Path, backend: str) -
     assert view["fields"]["phone"] == "13900007777" and "回拨" in view["fault"]["description"]
     assert abs((view["created_at"] - long_ago).total_seconds()) < 1  # dated from the call
     assert view["reported_at"] == view["created_at"]
+    with session_scope() as db:  # another stale part of the same call: no second ticket
+        db.add(stale_row())
+    assert live_recovery.sweep() == []
+    with session_scope() as db:
+        assert db.scalar(select(func.count()).select_from(Ticket)) == 1
+        assert db.scalar(select(func.count()).select_from(LiveCallRow)) == 0
+        notes = db.scalars(select(TicketEvent.reason).where(TicketEvent.ticket_id == ticket_id))
+        assert any("recovered after its process died" in (n or "") for n in notes)
