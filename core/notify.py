@@ -10,7 +10,7 @@ published with the delivery, so domains (SLA "pushed" evidence, dispatch) can re
 At least once, never twice to the receiver's knowledge. The queue may lose a message (Redis
 restarted, the write after commit failed) and a worker may die between the webhook's answer
 and its commit, so every pending delivery carries `next_attempt_at`, and a sweep every
-minute queues again those overdue by SWEEP_GRACE. A worker takes a delivery with a
+HOTLINE_OUTBOX_SWEEP_S queues again those overdue by as much. A worker takes a delivery with a
 conditional UPDATE (a lease) before sending, so two workers never send it at once, and
 records the outcome only after the webhook answered. A delivery sent again after such a
 loss carries the same `Idempotency-Key` header (`hotline-delivery-<id>`): the receiver can
@@ -62,7 +62,7 @@ class NotificationDelivery(Base):
     ref_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(16), index=True)  # pending|delivered|dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    # When the next try is due (a pending delivery past it by SWEEP_GRACE was lost).
+    # When the next try is due (a pending delivery past it by sweep_grace() was lost).
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
