@@ -23,7 +23,9 @@ def eval_triage(
             "KB-only calibration, and the cold-start curve."
         ),
     ] = False,
-    only: Annotated[str | None, typer.Option(help="With --swap: one set (ours|kitchen).")] = None,
+    only: Annotated[
+        str | None, typer.Option(help="With --swap: one set (ours|energy|kitchen).")
+    ] = None,
 ) -> None:
     """Top-1/top-3, no-match precision/recall, field accuracy and latency on the labelled set."""
     if swap:
