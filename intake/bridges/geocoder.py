@@ -21,6 +21,7 @@ from core.settings import get_settings
 from core.tasks import enqueue_after_commit, queue
 from intake.bridges.connectors import fill_template, pick
 from tickets import location
+from tickets.events import TicketLocationNeeded
 from tickets.models import Ticket
 from tickets.states import FINAL
 
@@ -159,9 +160,10 @@ def geocode_task(ticket_id: int, address: str) -> str:
     return "located"
 
 
-@events.subscribe("ticket.location_needed")
-def geocode_after_commit(*, db: Session, ticket: Ticket, address: str, **_: object) -> None:
+@events.subscribe(TicketLocationNeeded)
+def geocode_after_commit(event: TicketLocationNeeded, *, db: Session) -> None:
     """Geocode an address nobody knows yet, once the ticket is committed (no geocoder: the
     ticket waits for coordinates from a person or its device)."""
+    ticket, address = event.ticket, event.address
     if configured():
         enqueue_after_commit(db, geocode_task, ticket.id, address)

@@ -9,12 +9,13 @@ from core.tasks import enqueue_after_commit
 from intake.bridges.connectors import ConnectorError
 from intake.bridges.service import applicable
 from intake.bridges.tasks import enrich_task
-from tickets.models import Ticket
+from tickets.events import TicketTriaged
 
 
-@events.subscribe("ticket.triaged")
-def enrich_after_commit(*, db: Session, ticket: Ticket, **_: object) -> None:
+@events.subscribe(TicketTriaged)
+def enrich_after_commit(event: TicketTriaged, *, db: Session) -> None:
     """Queue the bridges for the ticket once its transaction commits (none apply: nothing)."""
+    ticket = event.ticket
     try:
         wanted = bool(applicable(ticket))
     except ConnectorError:
