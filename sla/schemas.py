@@ -344,7 +344,7 @@ class AttainmentOut(ApiModel):
     to: datetime | None = None
     as_of: datetime
     rows: list[dict[str, Any]]
-    total: dict[str, Any]
+    total: dict[str, Any] | None = None
 
 
 class AtRiskOut(ApiModel):
