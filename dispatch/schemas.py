@@ -233,11 +233,11 @@ class MeOut(TechnicianOut):
 
 
 class PositionOut(ApiModel):
-    """A position report as stored."""
+    """A position report as stored (coordinates withheld from roles that may not see them)."""
 
     technician_id: int | None = None
-    lat: float
-    lon: float
+    lat: float | None = None
+    lon: float | None = None
     at: datetime
     accuracy_m: float | None = None
 
