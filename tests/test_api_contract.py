@@ -4,6 +4,7 @@ gets a 5xx, every status is documented and every answer matches its documented s
 
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -104,3 +105,44 @@ def test_ticket_kb_intake_and_dispatch_apis_keep_their_contract(
     # (38 of 84 operations answer a 2xx to generated data; random ids mostly miss.)
     answered = {key.rsplit(" ", 1)[0] for key in seen if key.endswith(" 2xx")}
     assert len(answered) >= 30, sorted(seen.items())
+
+
+def _described(schema: dict[str, Any], components: dict[str, Any]) -> bool:
+    """Whether a JSON schema says what the answer holds (not just "an object")."""
+    if "$ref" in schema:
+        target = components[schema["$ref"].rsplit("/", 1)[-1]]
+        return bool(target.get("properties")) or _described(target, components)
+    if schema.get("type") == "array":
+        return _described(schema.get("items", {}), components)
+    if "anyOf" in schema:
+        return all(_described(s, components) or s.get("type") == "null" for s in schema["anyOf"])
+    return schema.get("type") in ("string", "integer", "number", "boolean")
+
+
+def test_every_operation_documents_its_answer_and_its_errors() -> None:
+    from hotline.app import create_app
+
+    spec = create_app(warm_up=False).openapi()
+    components = spec["components"]["schemas"]
+    envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
+    vague, undocumented = [], []
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            answers = {
+                status: answer.get("content", {}).get("application/json", {}).get("schema")
+                for status, answer in op["responses"].items()
+            }
+            vague += [
+                f"{method.upper()} {path} {status}"
+                for status, schema in answers.items()
+                if status.startswith("2")
+                and schema is not None
+                and not _described(schema, components)
+            ]
+            errors = {s: schema for s, schema in answers.items() if s.startswith("4")}
+            if path.startswith("/api/") and (
+                "401" not in errors or any(schema != envelope for schema in errors.values())
+            ):
+                undocumented.append(f"{method.upper()} {path}: {sorted(errors)}")
+    assert not vague, vague
+    assert not undocumented, undocumented
