@@ -27,6 +27,7 @@ finished, before the record), so handlers are idempotent.
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -79,6 +80,22 @@ class NotificationAttempt(Base):
     ok: Mapped[bool] = mapped_column(default=False)
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+@dataclass(frozen=True)
+class NotificationDelivered(events.Event):
+    """A message reached its recipient."""
+
+    name = "notification.delivered"
+    delivery: NotificationDelivery
+
+
+@dataclass(frozen=True)
+class NotificationFailed(events.Event):
+    """A message could not be delivered after every retry (it is a dead letter now)."""
+
+    name = "notification.failed"
+    delivery: NotificationDelivery
 
 
 class DeliveryError(Exception):
@@ -389,13 +406,13 @@ def record_attempt(
         delivery.delivered_at = now
         delivery.last_error = None
         delivery.next_attempt_at = None
-        events.publish("notification.delivered", db=db, delivery=delivery)
+        events.publish(NotificationDelivered(delivery=delivery), db=db)
         return "delivered"
     delivery.last_error = error
     if delivery.attempts >= settings.notify_max_attempts:
         delivery.status = "dead"
         delivery.next_attempt_at = None
-        events.publish("notification.failed", db=db, delivery=delivery)
+        events.publish(NotificationFailed(delivery=delivery), db=db)
         return "dead"
     delivery.next_attempt_at = _wall() + timedelta(seconds=retry_delay(delivery.attempts))
     return "retrying"

@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 from core import notify
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
-from core.errors import ApiError
+from core.errors import GUARDED, ApiError, error_responses
 
-router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+router = APIRouter(
+    prefix="/api/v1/notifications", tags=["notifications"], responses=error_responses(*GUARDED)
+)
 
 
 class DeliveryOut(BaseModel):
@@ -74,7 +76,9 @@ def list_dead(
     return DeliveryList(items=[_out(d) for d in rows])
 
 
-@router.post("/{delivery_id}/retry", response_model=DeliveryOut)
+@router.post(
+    "/{delivery_id}/retry", response_model=DeliveryOut, responses=error_responses(404, 409)
+)
 def retry_dead(
     delivery_id: int,
     db: Session = Depends(get_db),

@@ -15,16 +15,22 @@ from sqlalchemy.orm import Session
 from core import idempotency, storage
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
-from core.errors import ApiError, not_found
+from core.errors import GUARDED, ApiError, error_responses, not_found
 from intake import excel_import, wechat_import
 from intake.api import caller_of, read_upload
 from intake.import_tasks import queue_import, run_batch
 from intake.importer import batch_rows, batch_view, start_batch
 from intake.models import ImportBatch
+from intake.schemas import ImportList, ImportOut, ImportRows
 
-router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
+router = APIRouter(prefix="/api/v1/imports", tags=["imports"], responses=error_responses(*GUARDED))
 IMPORT_ROLES = require_roles(Role.agent, Role.supervisor)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# With wait=true the import runs in the request and answers 201 with its report.
+WAITED: dict[int | str, dict[str, Any]] = {
+    201: {"model": ImportOut, "description": "Imported in the request (wait=true)."},
+    **error_responses(409, 413, 415),
+}
 
 
 def _store(data: bytes, filename: str) -> tuple[str, Path]:
@@ -128,7 +134,7 @@ def accept_wechat(
     return batch
 
 
-@router.post("/excel", status_code=202)
+@router.post("/excel", status_code=202, response_model=ImportOut, responses=WAITED)
 async def post_excel(
     response: Response,
     file: UploadFile = File(description="The old repair sheet: .xlsx or .csv (UTF-8 or GBK)."),
@@ -157,7 +163,7 @@ async def post_excel(
     return _queue_or_run(db, batch, wait, response, request)
 
 
-@router.post("/wechat", status_code=202)
+@router.post("/wechat", status_code=202, response_model=ImportOut, responses=WAITED)
 async def post_wechat(
     response: Response,
     file: UploadFile = File(description="Text export of a WeChat group chat (UTF-8 or GBK)."),
@@ -194,7 +200,7 @@ def get_template(_: Principal = Depends(IMPORT_ROLES)) -> Response:
     )
 
 
-@router.get("")
+@router.get("", response_model=ImportList)
 def list_imports(
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
@@ -215,7 +221,7 @@ def _batch(db: Session, batch_id: int) -> ImportBatch:
     return batch
 
 
-@router.get("/{batch_id}")
+@router.get("/{batch_id}", response_model=ImportOut, responses=error_responses(404))
 def get_import(
     batch_id: int, db: Session = Depends(get_db), _: Principal = Depends(IMPORT_ROLES)
 ) -> dict:
@@ -224,7 +230,7 @@ def get_import(
     return {**batch_view(batch), "total_estimate": batch.report.get("total_estimate")}
 
 
-@router.get("/{batch_id}/rows")
+@router.get("/{batch_id}/rows", response_model=ImportRows, responses=error_responses(404))
 def get_import_rows(
     batch_id: int,
     limit: int = Query(default=200, ge=1, le=5000),

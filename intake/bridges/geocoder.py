@@ -20,6 +20,7 @@ from core.db import session_scope
 from core.settings import get_settings
 from intake.bridges.connectors import fill_template, pick
 from tickets import location
+from tickets.events import TicketLocationNeeded
 from tickets.models import Ticket
 from tickets.states import FINAL
 
@@ -159,10 +160,11 @@ def geocode_task(ticket_id: int, address: str) -> str:
     return "located"
 
 
-@events.subscribe("ticket.location_needed")
-def geocode_after_commit(*, db: Session, ticket: Ticket, address: str, **_: object) -> None:
+@events.subscribe(TicketLocationNeeded)
+def geocode_after_commit(event: TicketLocationNeeded, *, db: Session) -> None:
     """Geocode an address nobody knows yet, once the ticket is committed (no geocoder: the
     ticket waits for coordinates from a person or its device)."""
+    ticket, address = event.ticket, event.address
     if configured():
         notify.defer(
             db=db, handler="geocode", args=[ticket.id, address], ref_type="ticket", ref_id=ticket.id

@@ -8,12 +8,13 @@ from core import events, notify
 from intake.bridges import tasks  # noqa: F401  (registers the enrich handler)
 from intake.bridges.connectors import ConnectorError
 from intake.bridges.service import applicable
-from tickets.models import Ticket
+from tickets.events import TicketTriaged
 
 
-@events.subscribe("ticket.triaged")
-def enrich_after_commit(*, db: Session, ticket: Ticket, **_: object) -> None:
+@events.subscribe(TicketTriaged)
+def enrich_after_commit(event: TicketTriaged, *, db: Session) -> None:
     """Queue the bridges for the ticket once its transaction commits (none apply: nothing)."""
+    ticket = event.ticket
     try:
         wanted = bool(applicable(ticket))
     except ConnectorError:
