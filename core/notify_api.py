@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import notify
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal
 from core.deps import get_db
 from core.errors import ApiError
 
@@ -60,7 +61,7 @@ def list_dead(
     limit: int = Query(default=100, ge=1, le=1000),
     offset: int = Query(default=0, ge=0),
     db: Session = Depends(get_db),
-    _: Principal = Depends(require_roles(Role.supervisor)),
+    _: Principal = Depends(caller),
 ) -> DeliveryList:
     """Deliveries that failed every try (push cards, alerts): the dead-letter list."""
     rows = db.scalars(
@@ -77,7 +78,7 @@ def list_dead(
 def retry_dead(
     delivery_id: int,
     db: Session = Depends(get_db),
-    _: Principal = Depends(require_roles(Role.supervisor)),
+    _: Principal = Depends(caller),
 ) -> DeliveryOut:
     """Send a dead delivery again (same Idempotency-Key), e.g. after its receiver was fixed."""
     delivery = notify.revive(db=db, delivery_id=delivery_id)

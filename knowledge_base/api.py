@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal
 from core.deps import get_db
 from core.errors import ApiError
 from core.settings import get_settings
@@ -22,8 +23,6 @@ from knowledge_base.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/kb", tags=["knowledge base"])
-READ = require_roles(Role.knowledge_engineer, Role.agent, Role.supervisor, Role.technician)
-CURATE = require_roles(Role.knowledge_engineer)
 MEDIA = {
     "jsonl": "application/x-ndjson",
     "csv": "text/csv; charset=utf-8",
@@ -39,7 +38,7 @@ def list_entries(
     limit: int = Query(default=100, ge=1, le=1000),
     offset: int = Query(default=0, ge=0),
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Entries by status, product type or text in id/title."""
     rows, total = service.list_entries(
@@ -49,14 +48,14 @@ def list_entries(
 
 
 @router.get("/entries/{entry_id}", response_model=EntryOut)
-def get_entry(entry_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
+def get_entry(entry_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
     """One entry with its published content and pending draft."""
     return service.entry_view(service.get_entry(db=db, entry_id=entry_id))
 
 
 @router.post("/entries", status_code=201, response_model=EntryOut)
 def create_entry(
-    body: EntryData, db: Session = Depends(get_db), who: Principal = Depends(CURATE)
+    body: EntryData, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """A new entry (a draft until published)."""
     entry = service.create_entry(db=db, data=body, actor=who.actor)
@@ -66,7 +65,7 @@ def create_entry(
 
 @router.patch("/entries/{entry_id}", response_model=EntryOut)
 def edit_entry(
-    entry_id: str, body: EntryPatch, db: Session = Depends(get_db), who: Principal = Depends(CURATE)
+    entry_id: str, body: EntryPatch, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Edit an entry's draft; the published version stays searchable until publish."""
     changes: dict[str, Any] = body.model_dump(
@@ -91,7 +90,7 @@ def publish_entry(
     entry_id: str,
     body: ActionIn | None = None,
     db: Session = Depends(get_db),
-    who: Principal = Depends(CURATE),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Publish the draft; the search index picks it up at once."""
     body = body or ActionIn()
@@ -111,7 +110,7 @@ def retire_entry(
     entry_id: str,
     body: ActionIn | None = None,
     db: Session = Depends(get_db),
-    who: Principal = Depends(CURATE),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Take an entry out of search (history kept)."""
     body = body or ActionIn()
@@ -128,7 +127,7 @@ def retire_entry(
 
 @router.get("/entries/{entry_id}/history", response_model=RevisionList)
 def entry_history(
-    entry_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    entry_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Every change: who, when, what (field → [old, new])."""
     return {
@@ -154,7 +153,7 @@ async def import_file(
     publish: bool = False,
     partial: bool = Query(default=False, description="Import the good rows even if some are bad"),
     db: Session = Depends(get_db),
-    who: Principal = Depends(CURATE),
+    who: Principal = Depends(caller),
 ) -> ImportReport:
     """Import entries; any bad row → 422 with row numbers and nothing imported (unless partial)."""
     try:
@@ -187,7 +186,7 @@ def export_file(
     include_drafts: bool = False,
     include_retired: bool = False,
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> Response:
     """Export entries in the interchange format."""
     data = service.export_entries(
@@ -204,7 +203,7 @@ def export_file(
 def search(
     q: str = Query(min_length=1, max_length=2000),
     k: int = Query(default=10, ge=1, le=50),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Raw hybrid search over published entries (no triage rules)."""
     index = live_index.get_index()

@@ -9,10 +9,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.auth import ANY_ROLE, Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal, Role
 from core.deps import get_db
 from core.errors import ApiError, not_found
-from dispatch import technicians
+from dispatch import ownership, technicians
 from dispatch.service import technician_of
 from sla import collaboration, config, evidence, holiday_watch, public_holidays, service, views
 from sla.models import BusinessCalendar, Collaboration, Department, RegionContact, SlaPolicy
@@ -35,13 +36,6 @@ from sla.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/sla", tags=["sla"])
-
-ADMIN = require_roles(Role.admin)
-SUPERVISOR = require_roles(Role.supervisor)
-FIELD = require_roles(Role.technician, Role.agent, Role.supervisor)
-# The telephony provider's callback runs with a token of role agent (or technician).
-TELEPHONY = require_roles(Role.agent, Role.technician)
-STAFF = require_roles(*ANY_ROLE)
 
 
 def _utc(at: datetime | None) -> datetime | None:
@@ -78,7 +72,7 @@ def _policy(p: SlaPolicy) -> dict[str, Any]:
 
 
 @router.get("/calendars")
-def list_calendars(db: Session = Depends(get_db), _: Principal = Depends(SUPERVISOR)) -> list[dict]:
+def list_calendars(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> list[dict]:
     """Every business calendar with its overrides."""
     return [
         _calendar(db, c) for c in db.scalars(select(BusinessCalendar).order_by(BusinessCalendar.id))
@@ -87,7 +81,7 @@ def list_calendars(db: Session = Depends(get_db), _: Principal = Depends(SUPERVI
 
 @router.post("/calendars", status_code=201)
 def create_calendar(
-    body: CalendarIn, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
+    body: CalendarIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """A calendar: working weekdays and hours in a timezone; holidays='cn' loads the shipped
     Chinese public holidays (years: see GET /holidays)."""
@@ -100,7 +94,7 @@ def get_calendar(
     calendar_id: int,
     year: int | None = None,
     db: Session = Depends(get_db),
-    _: Principal = Depends(SUPERVISOR),
+    _: Principal = Depends(caller),
 ) -> dict:
     """One calendar, with the overrides of one year or all years."""
     return _calendar(db, config.get_calendar(db, calendar_id), year)
@@ -112,7 +106,7 @@ def set_year(
     year: int,
     body: YearIn,
     db: Session = Depends(get_db),
-    _: Principal = Depends(ADMIN),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Replace one year's own holidays and make-up working days of a calendar (they override
     the national days of a calendar with holidays='cn')."""
@@ -144,7 +138,7 @@ def list_holidays(
     start: int | None = Query(default=None, alias="from", ge=2000, le=2100),
     end: int | None = Query(default=None, alias="to", ge=2000, le=2100),
     db: Session = Depends(get_db),
-    _: Principal = Depends(STAFF),
+    _: Principal = Depends(caller),
 ) -> HolidaysOut:
     """Chinese public holidays and make-up working days per year, with each year's status:
     `confirmed` (the State Council notice, shipped or confirmed by an admin) or `statutory
@@ -172,7 +166,7 @@ def list_holidays(
 
 @router.put("/holidays/{year}", response_model=HolidayYearOut)
 def set_national_year(
-    year: int, body: NoticeIn, db: Session = Depends(get_db), who: Principal = Depends(ADMIN)
+    year: int, body: NoticeIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> HolidayYearOut:
     """Enter a year's State Council notice (rest-day ranges and make-up working days): the
     year becomes `confirmed`, and the open tickets of every calendar that follows the Chinese
@@ -189,7 +183,7 @@ def set_national_year(
 
 @router.post("/holidays/{year}/confirm", response_model=HolidayYearOut)
 def confirm_national_year(
-    year: int, db: Session = Depends(get_db), who: Principal = Depends(ADMIN)
+    year: int, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> HolidayYearOut:
     """Confirm the holidays package's days of a year as they are (only when the package
     carries the notice's make-up working days; otherwise 409: enter them with PUT)."""
@@ -197,14 +191,14 @@ def confirm_national_year(
 
 
 @router.get("/policies")
-def list_policies(db: Session = Depends(get_db), _: Principal = Depends(SUPERVISOR)) -> list[dict]:
+def list_policies(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> list[dict]:
     """Every policy."""
     return [_policy(p) for p in db.scalars(select(SlaPolicy).order_by(SlaPolicy.id))]
 
 
 @router.post("/policies", status_code=201)
 def create_policy(
-    body: PolicyIn, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
+    body: PolicyIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """A policy: criteria (empty = any), response/resolution targets in working minutes of its
     calendar, and the waiting states that pause its clocks."""
@@ -213,7 +207,7 @@ def create_policy(
 
 @router.patch("/policies/{policy_id}")
 def update_policy(
-    policy_id: int, body: PolicyPatch, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
+    policy_id: int, body: PolicyPatch, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Change a policy (tickets already attached keep their targets)."""
     changes = body.model_dump(exclude_unset=True)
@@ -221,7 +215,7 @@ def update_policy(
 
 
 @router.get("/regions")
-def list_regions(db: Session = Depends(get_db), _: Principal = Depends(SUPERVISOR)) -> list[dict]:
+def list_regions(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> list[dict]:
     """Who is alerted per region ("*" = every other region)."""
     return [
         {c.name: getattr(r, c.name) for c in RegionContact.__table__.columns}
@@ -231,7 +225,10 @@ def list_regions(db: Session = Depends(get_db), _: Principal = Depends(SUPERVISO
 
 @router.put("/regions/{region}")
 def set_region(
-    region: str, body: RegionContactIn, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
+    region: str,
+    body: RegionContactIn,
+    db: Session = Depends(get_db),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Set the supervisor (yellow, red) and regional director (black) of a region."""
     row = config.set_region_contact(db=db, region=region, **body.model_dump())
@@ -239,7 +236,7 @@ def set_region(
 
 
 @router.get("/departments")
-def list_departments(db: Session = Depends(get_db), _: Principal = Depends(STAFF)) -> list[dict]:
+def list_departments(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> list[dict]:
     """Departments that answer collaboration requests."""
     return [
         {c.name: getattr(d, c.name) for c in Department.__table__.columns}
@@ -249,7 +246,7 @@ def list_departments(db: Session = Depends(get_db), _: Principal = Depends(STAFF
 
 @router.post("/departments", status_code=201)
 def create_department(
-    body: DepartmentIn, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
+    body: DepartmentIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """A department, its contact (webhook) and the flags it owns."""
     d = config.create_department(db=db, **body.model_dump())
@@ -257,7 +254,7 @@ def create_department(
 
 
 @router.post("/defaults")
-def install_defaults(db: Session = Depends(get_db), _: Principal = Depends(ADMIN)) -> dict:
+def install_defaults(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
     """Create the standard calendars (cn-workdays with holidays, 24x7) and one policy per
     severity, where none exist yet."""
     return config.install_defaults(db=db)
@@ -265,7 +262,7 @@ def install_defaults(db: Session = Depends(get_db), _: Principal = Depends(ADMIN
 
 @router.get("/tickets/{ticket_id}")
 def ticket_sla(
-    ticket_id: int, db: Session = Depends(get_db), _: Principal = Depends(STAFF)
+    ticket_id: int, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """A ticket's policy, clocks, evidence nodes, pauses and escalations."""
     return service.ticket_state(db, ticket_id)
@@ -301,7 +298,7 @@ def report_viewed(
     ticket_id: int,
     body: ViewedIn,
     db: Session = Depends(get_db),
-    who: Principal = Depends(require_roles(Role.technician)),
+    who: Principal = Depends(caller),
 ) -> JSONResponse:
     """The technician app reports the ticket was opened, with GPS. Only the technician the
     ticket is offered to or accepted by may report it (anyone else: 403 `not_assigned`, nothing
@@ -334,7 +331,7 @@ def call_callback(
     started_at: datetime | None = Form(default=None),
     recording: UploadFile = File(description="The call recording (any common audio format)."),
     db: Session = Depends(get_db),
-    who: Principal = Depends(TELEPHONY),
+    who: Principal = Depends(caller),
 ) -> JSONResponse:
     """Telephony callback: a call was made for a ticket. An answered outbound call to the
     customer's number is the "first call" evidence; the same call_id again is a no-op."""
@@ -348,6 +345,13 @@ def call_callback(
         )
     if started_at is not None and started_at.tzinfo is None:
         raise ApiError(422, "naive_time", "started_at needs a timezone (e.g. +08:00 or Z).")
+    if who.role is Role.technician and not ownership.owns_ticket(db, who, str(ticket_id)):
+        raise ApiError(
+            403,
+            "not_assigned",
+            f"Ticket {ticket_id} is not one of your assignments: a technician reports only "
+            "their own calls.",
+        )
     # A plain (threadpool) handler: decoding the recording must not block the event loop.
     data = recording.file.read()
     row, dup = evidence.record_call(
@@ -368,7 +372,7 @@ def call_callback(
 
 @router.post("/tickets/{ticket_id}/pauses", status_code=201)
 def pause(
-    ticket_id: int, body: PauseIn, db: Session = Depends(get_db), who: Principal = Depends(FIELD)
+    ticket_id: int, body: PauseIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Start or end waiting for the customer (or a part without a transfer order)."""
     row, _ = service.record_pause(
@@ -379,7 +383,7 @@ def pause(
 
 @router.post("/tickets/{ticket_id}/collaborations", status_code=201)
 def flag(
-    ticket_id: int, body: FlagIn, db: Session = Depends(get_db), who: Principal = Depends(FIELD)
+    ticket_id: int, body: FlagIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Flag e.g. a suspected cloud-side command fault with the raw device logs: the owning
     department's contact gets a request due in its answer time (4 h by default)."""
@@ -410,7 +414,7 @@ def list_collaborations(
     department_id: int | None = None,
     status: str | None = Query(default=None, pattern="^(open|answered)$"),
     db: Session = Depends(get_db),
-    _: Principal = Depends(STAFF),
+    _: Principal = Depends(caller),
 ) -> list[dict]:
     """Collaboration requests, newest first."""
     return collaboration.listing(db, department_id=department_id, status=status)
@@ -418,7 +422,7 @@ def list_collaborations(
 
 @router.get("/collaborations/{collaboration_id}")
 def get_collaboration(
-    collaboration_id: int, db: Session = Depends(get_db), _: Principal = Depends(STAFF)
+    collaboration_id: int, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """One request, with the raw logs."""
     row = db.get(Collaboration, collaboration_id)
@@ -432,7 +436,7 @@ def answer_collaboration(
     collaboration_id: int,
     body: AnswerIn,
     db: Session = Depends(get_db),
-    who: Principal = Depends(require_roles(Role.supervisor, Role.knowledge_engineer, Role.agent)),
+    who: Principal = Depends(caller),
 ) -> dict:
     """The department answers: the request closes (late if after its due time)."""
     row = collaboration.answer(
@@ -452,7 +456,7 @@ def attainment(
     start: datetime | None = Query(default=None, alias="from"),
     end: datetime | None = Query(default=None, alias="to"),
     db: Session = Depends(get_db),
-    _: Principal = Depends(SUPERVISOR),
+    _: Principal = Depends(caller),
 ) -> dict:
     """SLA attainment by region, technician, period (day/week/month) or department
     (collaboration answers on time) for tickets started in [from, to)."""
@@ -465,7 +469,7 @@ def at_risk(
     region: str | None = None,
     limit: int = Query(default=200, ge=1, le=2000),
     db: Session = Depends(get_db),
-    _: Principal = Depends(SUPERVISOR),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Tickets at risk now: open clocks due within `within_minutes` or past due, with level."""
     return views.at_risk(db, within_minutes=within_minutes, region=region, limit=limit)
@@ -481,7 +485,7 @@ def escalation_history(
     limit: int = Query(default=100, ge=1, le=1000),
     offset: int = Query(default=0, ge=0),
     db: Session = Depends(get_db),
-    _: Principal = Depends(SUPERVISOR),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Every escalation that fired, newest first."""
     return views.escalations(

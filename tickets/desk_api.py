@@ -7,14 +7,13 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal
 from core.deps import get_db
 from core.errors import ApiError
 from tickets import attachments, finish, service
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
-READ = require_roles(Role.agent, Role.supervisor)
-WRITE = require_roles(Role.agent, Role.supervisor)
 
 
 class CloseIn(BaseModel):
@@ -47,7 +46,7 @@ class NoteIn(BaseModel):
 
 @router.post("/{ticket_id}/close")
 def post_close(
-    ticket_id: str, body: CloseIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+    ticket_id: str, body: CloseIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Close without a visit: not_a_fault, duplicate, solved_by_phone, solved_remotely."""
     ticket = finish.close(
@@ -64,7 +63,7 @@ def post_close(
 
 @router.post("/{ticket_id}/cancel")
 def post_cancel(
-    ticket_id: str, body: CancelIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+    ticket_id: str, body: CancelIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Cancel with a reason."""
     ticket = finish.cancel(
@@ -80,7 +79,7 @@ def post_cancel(
 
 @router.post("/{ticket_id}/merge")
 def post_merge(
-    ticket_id: str, body: MergeIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+    ticket_id: str, body: MergeIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Merge this duplicate into another ticket; returns the kept ticket."""
     kept = finish.merge(
@@ -92,7 +91,7 @@ def post_merge(
 
 @router.get("/{ticket_id}/duplicates")
 def get_duplicates(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Open tickets that are likely the same request (same phone or device, same product)."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
@@ -102,7 +101,7 @@ def get_duplicates(
 
 @router.post("/{ticket_id}/notes", status_code=201)
 def post_note(
-    ticket_id: str, body: NoteIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+    ticket_id: str, body: NoteIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Add an internal note to the ticket's history."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
@@ -117,7 +116,7 @@ async def post_attachment(
     file: Annotated[UploadFile, File()],
     field: Annotated[str | None, Form()] = None,
     db: Session = Depends(get_db),
-    who: Principal = Depends(WRITE),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Upload a photo/screenshot (JPEG, PNG, WebP, GIF) or PDF, at most 10 MB; with field, it
     fills that ticket field (e.g. a required photo of the nameplate)."""
@@ -137,7 +136,7 @@ async def post_attachment(
 
 @router.get("/{ticket_id}/attachments")
 def list_attachments(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """The ticket's attachments."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
@@ -152,7 +151,7 @@ def get_attachment(
     attachment_id: int,
     thumb: bool = False,
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> FileResponse:
     """The stored file (or its thumbnail)."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
