@@ -69,9 +69,10 @@ def rule_for(key: str) -> Rule:
 
 def _route_key(conn: HTTPConnection) -> str:
     # A router included in another router: FastAPI keeps the route's own path on "route" and
-    # the full one (with every prefix) on the effective route.
-    route = conn.scope.get("fastapi", {}).get("effective_route_context") or conn.scope["route"]
-    return operation(conn.scope.get("method") or "WEBSOCKET", route.path_format)
+    # the full one (with every prefix) on the effective route (empty there for WebSockets).
+    context = conn.scope.get("fastapi", {}).get("effective_route_context")
+    path = getattr(context, "path_format", "") or conn.scope["route"].path_format
+    return operation(conn.scope.get("method") or "WEBSOCKET", path)
 
 
 def check(
