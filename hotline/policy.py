@@ -116,6 +116,8 @@ POLICY: dict[str, Rule] = {
     "POST /api/v1/kb/entries": allow(ADMIN, KE),
     "PATCH /api/v1/kb/entries/{entry_id}": allow(ADMIN, KE),
     "POST /api/v1/kb/entries/{entry_id}/publish": allow(ADMIN, KE),
+    "POST /api/v1/kb/entries/{entry_id}/review": allow(ADMIN, KE),
+    "POST /api/v1/kb/entries/{entry_id}/reject": allow(ADMIN, KE),
     "POST /api/v1/kb/entries/{entry_id}/retire": allow(ADMIN, KE),
     "GET /api/v1/kb/entries/{entry_id}/history": STAFF,
     "POST /api/v1/kb/import": allow(ADMIN, KE),

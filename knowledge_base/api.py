@@ -7,11 +7,12 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from core.access import caller
-from core.auth import Principal
+from core.auth import Principal, Role
 from core.deps import get_db
 from core.errors import ApiError
 from core.settings import get_settings
-from knowledge_base import interchange, live_index, service
+from knowledge_base import interchange, live_index, review, service
+from knowledge_base.models import KBReviewRequest
 from knowledge_base.schemas import (
     ActionIn,
     EntryData,
@@ -92,17 +93,67 @@ def publish_entry(
     db: Session = Depends(get_db),
     who: Principal = Depends(caller),
 ) -> dict:
-    """Publish the draft; the search index picks it up at once."""
+    """Publish the draft; the search index picks it up at once. Four eyes: the draft must be
+    submitted for review (POST …/review) by someone else (403 `four_eyes` for its submitter,
+    409 `not_submitted` / `draft_rejected`); an admin may publish alone while
+    HOTLINE_KB_SINGLE_PERSON_PUBLISH is on."""
     body = body or ActionIn()
-    entry = service.publish_entry(
+    entry = review.publish(
         db=db,
         entry_id=entry_id,
         actor=who.actor,
+        is_admin=who.role is Role.admin,
         expected_revision=body.expected_revision,
         reason=body.reason,
     )
     db.commit()
     return service.entry_view(entry)
+
+
+@router.post("/entries/{entry_id}/review", status_code=201)
+def submit_for_review(
+    entry_id: str,
+    body: ActionIn | None = None,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(caller),
+) -> dict:
+    """Submit the draft as it is now for review; a second person publishes or rejects it."""
+    req = review.submit(
+        db=db, entry_id=entry_id, actor=who.actor, note=body.reason if body else None
+    )
+    db.commit()
+    return _request_view(req)
+
+
+@router.post("/entries/{entry_id}/reject")
+def reject_draft(
+    entry_id: str,
+    body: ActionIn | None = None,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(caller),
+) -> dict:
+    """Send the submitted draft back to its author (not its submitter: four eyes)."""
+    req = review.reject(
+        db=db,
+        entry_id=entry_id,
+        actor=who.actor,
+        is_admin=who.role is Role.admin,
+        note=body.reason if body else None,
+    )
+    db.commit()
+    return _request_view(req)
+
+
+def _request_view(req: KBReviewRequest) -> dict:
+    return {
+        "id": req.id,
+        "entry_id": req.entry_id,
+        "revision": req.revision,
+        "status": req.status,
+        "submitted_by": req.submitted_by,
+        "decided_by": req.decided_by,
+        "note": req.note,
+    }
 
 
 @router.post("/entries/{entry_id}/retire", response_model=EntryOut)
@@ -155,7 +206,10 @@ async def import_file(
     db: Session = Depends(get_db),
     who: Principal = Depends(caller),
 ) -> ImportReport:
-    """Import entries; any bad row → 422 with row numbers and nothing imported (unless partial)."""
+    """Import entries; any bad row → 422 with row numbers and nothing imported (unless partial).
+    With publish, a knowledge engineer's import leaves the new and changed entries submitted
+    for review (`submitted`): a second person publishes them; an admin publishes alone while
+    HOTLINE_KB_SINGLE_PERSON_PUBLISH is on."""
     try:
         fmt = interchange.detect_format(file.filename or "")
     except interchange.FormatError as exc:
@@ -164,8 +218,14 @@ async def import_file(
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise ApiError(413, "file_too_large", f"The file is over {limit} bytes.")
-    report = service.import_entries(
-        db=db, data=data, fmt=fmt, actor=who.actor, publish=publish, partial=partial
+    report = review.import_entries(
+        db=db,
+        data=data,
+        fmt=fmt,
+        actor=who.actor,
+        publish=publish,
+        partial=partial,
+        is_admin=who.role is Role.admin,
     )
     if not report.ok:
         db.rollback()

@@ -180,6 +180,10 @@ class ImportReport(BaseModel):
     updated: list[str] = Field(default_factory=list)
     unchanged: list[str] = Field(default_factory=list)
     published: list[str] = Field(default_factory=list)
+    submitted: list[str] = Field(
+        default_factory=list,
+        description="Entries left submitted for review: publishing needs a second person.",
+    )
     errors: list[dict[str, Any]] = Field(default_factory=list)
     severity_mapping: dict[str, str] = Field(
         default_factory=dict,
