@@ -219,6 +219,14 @@ def _call_live(data: bytes, *, url: str, token: str | None, rate: int) -> None:
         _dump(result.ticket)
 
 
+@app.command("access-policy")
+def access_policy() -> None:
+    """Print the access policy (role × operation) as a Markdown table."""
+    from hotline import policy
+
+    typer.echo(policy.markdown(), nl=False)
+
+
 @kb_app.command("import")
 def kb_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],

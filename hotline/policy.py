@@ -204,6 +204,25 @@ POLICY: dict[str, Rule] = {
 }
 
 
+def markdown() -> str:
+    """The table as Markdown, one row per operation (docs/security.md holds this text)."""
+    heads = ("admin", "supervisor", "agent", "knowledge engineer", "technician")
+    lines = [
+        "| operation | " + " | ".join(heads) + " |",
+        "|---|" + "---|" * len(heads),
+    ]
+    for key, rule in POLICY.items():
+        if rule.public:
+            cells = ["public (no token)"] + [""] * (len(heads) - 1)
+        else:
+            cells = [
+                ("own" if role in rule.own else "yes") if role in rule.roles else "—"
+                for role in ROLES
+            ]
+        lines.append(f"| `{key}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def install() -> None:
     """Hand the table and the object checks to core.access."""
     access.use_policy(POLICY, OBJECT_CHECKS)

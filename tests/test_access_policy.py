@@ -3,6 +3,7 @@ one, and as a technician on another technician's objects."""
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -258,3 +259,9 @@ def test_a_technician_cannot_touch_another_technician_s_work(service: Service) -
         "GET /api/v1/dispatch/devices/{hardware_id}",
     ):
         assert Role.technician in policy.POLICY[key].own
+
+
+def test_docs_show_the_policy_as_it_is() -> None:
+    text = (Path(__file__).parents[1] / "docs" / "security.md").read_text(encoding="utf-8")
+    table = text.split("<!-- policy-table:start -->\n")[1].split("<!-- policy-table:end -->")[0]
+    assert table == policy.markdown(), "docs/security.md: paste `hotline access-policy` again"
