@@ -109,5 +109,3 @@ def authorize(*, db: Session, plain: str | None, roles: tuple[Role, ...]) -> Pri
         raise ApiError(403, "forbidden", message)
     return Principal(row.id, row.name, role)
 
-
-ANY_ROLE = tuple(Role)
