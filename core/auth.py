@@ -108,4 +108,3 @@ def authorize(*, db: Session, plain: str | None, roles: tuple[Role, ...]) -> Pri
         message = f"Role '{role.value}' may not do this; allowed: {allowed}."
         raise ApiError(403, "forbidden", message)
     return Principal(row.id, row.name, role)
-
