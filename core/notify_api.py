@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import notify
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal
 from core.deps import get_db
 from core.errors import GUARDED, ApiError, error_responses
 
@@ -65,7 +66,7 @@ def list_dead(
         default=None, description="webhook (push cards, alerts) or task (outbox jobs)"
     ),
     db: Session = Depends(get_db),
-    _: Principal = Depends(require_roles(Role.supervisor)),
+    _: Principal = Depends(caller),
 ) -> DeliveryList:
     """Deliveries that failed every try: push cards and alerts, and outbox jobs (geocoding,
     bridges, imports; kind `task.<handler>`, last_error says why): the dead-letter list."""
@@ -82,7 +83,7 @@ def list_dead(
 def retry_dead(
     delivery_id: int,
     db: Session = Depends(get_db),
-    _: Principal = Depends(require_roles(Role.supervisor)),
+    _: Principal = Depends(caller),
 ) -> DeliveryOut:
     """Send a dead delivery again (same Idempotency-Key), e.g. after its receiver was fixed."""
     delivery = notify.revive(db=db, delivery_id=delivery_id)

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         description="KB import: extra severity labels (JSON, label → low|medium|high|critical) "
         "on top of P0–P4, 紧急/高/中/低, 一级–四级 and 1–4.",
     )
+    kb_single_person_publish: bool = Field(
+        default=True,
+        description="KB four eyes: an admin may publish a draft (or an import) alone; a "
+        "knowledge engineer always needs a second person. False: admins need one too.",
+    )
     calibration_refit_verdicts: int = Field(
         default=10,
         ge=1,

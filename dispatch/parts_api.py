@@ -5,17 +5,15 @@ from fastapi import APIRouter, Depends, File, UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal, Role
 from core.deps import get_db
 from core.errors import GUARDED, ApiError, error_responses
-from dispatch import cards, imports, inventory, parts, requirements, schemas
+from dispatch import cards, imports, inventory, ownership, parts, requirements, schemas
 from dispatch.models import PartSku, Reservation, Warehouse
 from tickets.service import get_ticket
 
 router = APIRouter(tags=["parts"], responses=error_responses(*GUARDED))
-SUPERVISE = require_roles(Role.supervisor)
-READ = require_roles(Role.supervisor, Role.agent, Role.technician)
-INSTALL = require_roles(Role.supervisor, Role.technician)  # a device is scanned on site
 
 
 @router.post(
@@ -25,9 +23,18 @@ INSTALL = require_roles(Role.supervisor, Role.technician)  # a device is scanned
     responses=error_responses(409),
 )
 def register_device(
-    body: schemas.DeviceIn, db: Session = Depends(get_db), who: Principal = Depends(INSTALL)
+    body: schemas.DeviceIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
-    """Register (or update) a device by hardware ID: the scan at installation."""
+    """Register (or update) a device by hardware ID: the scan at installation. A technician
+    registers a new device or updates the device of a ticket they hold; every change of the
+    address or coordinates is kept (`site_changes` of GET /devices/{hardware_id})."""
+    if who.role is Role.technician and not ownership.owns_device(db, who, body.hardware_id):
+        raise ApiError(
+            403,
+            "not_assigned",
+            f"Device {body.hardware_id} is not on a ticket you hold: a technician updates only "
+            "the devices of their own assignments.",
+        )
     values = body.model_dump(exclude={"hardware_id"}, exclude_unset=True)
     device = inventory.register_device(db, body.hardware_id, values, who.actor)
     db.commit()
@@ -40,17 +47,18 @@ def register_device(
     responses=error_responses(404),
 )
 def get_device(
-    hardware_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    hardware_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """A device and its repair history (earlier tickets and who handled them)."""
     device = inventory.get_device(db, hardware_id)
     history = cards.device_history(db, device.hardware_id, limit=50)
-    return {**inventory.device_view(device), "history": history}
+    site_changes = inventory.site_changes(db, device.hardware_id)
+    return {**inventory.device_view(device), "history": history, "site_changes": site_changes}
 
 
 @router.post("/skus", status_code=201, response_model=schemas.SkuOut)
 def upsert_sku(
-    body: schemas.SkuIn, db: Session = Depends(get_db), _: Principal = Depends(SUPERVISE)
+    body: schemas.SkuIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Create or update a SKU and what it fits (models, firmware patterns)."""
     row = inventory.upsert_sku(db, body.sku, body.model_dump(exclude={"sku"}, exclude_unset=True))
@@ -60,7 +68,7 @@ def upsert_sku(
 
 @router.get("/skus", response_model=schemas.SkuList)
 def list_skus(
-    part: str | None = None, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    part: str | None = None, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """The parts catalogue, optionally the SKUs of one KB part code."""
     stmt = select(PartSku).order_by(PartSku.sku)
@@ -71,7 +79,7 @@ def list_skus(
 
 @router.post("/warehouses", status_code=201, response_model=schemas.WarehouseOut)
 def upsert_warehouse(
-    body: schemas.WarehouseIn, db: Session = Depends(get_db), _: Principal = Depends(SUPERVISE)
+    body: schemas.WarehouseIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Create or update a warehouse."""
     row = inventory.upsert_warehouse(db, body.id, body.model_dump(exclude={"id"}))
@@ -80,7 +88,7 @@ def upsert_warehouse(
 
 
 @router.get("/warehouses", response_model=schemas.WarehouseList)
-def list_warehouses(db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
+def list_warehouses(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
     """Every warehouse."""
     rows = db.scalars(select(Warehouse).order_by(Warehouse.id))
     return {"items": [inventory.warehouse_view(r) for r in rows]}
@@ -92,7 +100,7 @@ def list_warehouses(db: Session = Depends(get_db), _: Principal = Depends(READ))
     responses=error_responses(404),
 )
 def get_warehouse(
-    warehouse_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    warehouse_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """A warehouse and its stock."""
     row = inventory.get_warehouse(db, warehouse_id)
@@ -105,7 +113,7 @@ def list_stock(
     sku: str | None = None,
     warehouse_id: str | None = None,
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Stock rows (on hand, reserved, available), optionally of one SKU or warehouse."""
     rows = inventory.stock_rows(db, sku=sku, warehouse_id=warehouse_id)
@@ -114,7 +122,7 @@ def list_stock(
 
 @router.post("/stock", response_model=schemas.StockOut, responses=error_responses(404, 409))
 def set_stock(
-    body: schemas.StockSet, db: Session = Depends(get_db), _: Principal = Depends(SUPERVISE)
+    body: schemas.StockSet, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Set a count (`on_hand`) or apply a receipt / write-off (`delta`)."""
     if (body.on_hand is None) == (body.delta is None):
@@ -135,7 +143,7 @@ def set_stock(
     responses=error_responses(404, 409),
 )
 def reserve(
-    body: schemas.ReservationIn, db: Session = Depends(get_db), who: Principal = Depends(SUPERVISE)
+    body: schemas.ReservationIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Reserve units for a ticket at the nearest warehouse that has them (or the one named)."""
     ticket = get_ticket(db=db, ticket_id=body.ticket_id)
@@ -162,7 +170,7 @@ def list_reservations(
     ticket_id: int | None = None,
     status: str | None = None,
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Reservations, optionally of one ticket or status."""
     stmt = select(Reservation).order_by(Reservation.id)
@@ -182,7 +190,7 @@ def release(
     reservation_id: int,
     body: schemas.ReleaseIn | None = None,
     db: Session = Depends(get_db),
-    who: Principal = Depends(INSTALL),
+    who: Principal = Depends(caller),
 ) -> dict:
     """The part was not used: the units go back to stock."""
     row = parts.get_reservation(db, reservation_id)
@@ -197,7 +205,7 @@ def release(
     responses=error_responses(404, 409),
 )
 def consume(
-    reservation_id: int, db: Session = Depends(get_db), who: Principal = Depends(INSTALL)
+    reservation_id: int, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """The part was fitted: the units leave the stock."""
     row = parts.get_reservation(db, reservation_id)
@@ -211,7 +219,7 @@ def list_transfers(
     ticket_id: int | None = None,
     technician_id: int | None = None,
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Transfer orders, optionally of one ticket or technician."""
     rows = parts.transfers(db, ticket_id=ticket_id, technician_id=technician_id)
@@ -225,9 +233,17 @@ def move_transfer(
     order_id: int,
     body: schemas.TransferMove,
     db: Session = Depends(get_db),
-    _: Principal = Depends(INSTALL),
+    who: Principal = Depends(caller),
 ) -> dict:
-    """Mark a transfer order shipped, arrived (the technician received it) or cancelled."""
+    """Mark a transfer order shipped, arrived (the technician received it) or cancelled; a
+    technician only marks their own order arrived."""
+    if who.role is Role.technician and body.status != "arrived":
+        raise ApiError(
+            403,
+            "not_allowed",
+            "A technician only confirms receipt (status 'arrived'); the warehouse ships and "
+            "a supervisor cancels.",
+        )
     order = parts.move_transfer(db, order_id, body.status)
     db.commit()
     return parts.transfer_view(order)
@@ -240,7 +256,7 @@ async def import_registry(
     kind: str,
     file: UploadFile = File(description="UTF-8 CSV with the registry's column names."),
     db: Session = Depends(get_db),
-    who: Principal = Depends(SUPERVISE),
+    who: Principal = Depends(caller),
 ) -> dict:
     """CSV import of technicians, devices, warehouses, skus or stock (all rows or none)."""
     report = imports.import_csv(db, kind, await file.read(), who.actor)

@@ -10,7 +10,8 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy.orm import Session
 
 from core import idempotency
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal, Role
 from core.deps import get_db
 from core.errors import GUARDED, ApiError, error_responses
 from core.settings import get_settings
@@ -41,7 +42,7 @@ def caller_of(who: Principal) -> str:
 def post_text(
     body: TextIn,
     db: Session = Depends(get_db),
-    who: Principal = Depends(require_roles(*INTAKE_ROLES)),
+    who: Principal = Depends(caller),
     key: str | None = Depends(idempotency.key_header),
 ) -> Any:
     """Triage text and create a pre-diagnosed ticket. With an `Idempotency-Key`, a retry
@@ -96,7 +97,7 @@ async def post_audio(
         "unset: queue when longer than HOTLINE_ASYNC_AUDIO_SECONDS.",
     ),
     db: Session = Depends(get_db),
-    who: Principal = Depends(require_roles(*INTAKE_ROLES)),
+    who: Principal = Depends(caller),
     key: str | None = Depends(idempotency.key_header),
 ) -> Any:
     """Transcribe a call recording and create its pre-diagnosed ticket (201), or, for a long
@@ -140,7 +141,7 @@ async def post_audio(
 def get_job(
     job_id: str,
     db: Session = Depends(get_db),
-    who: Principal = Depends(require_roles(*INTAKE_ROLES)),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Where a queued recording stands: queued, running (with progress), done (with its
     ticket) or failed (with the reason)."""

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import idempotency, storage
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal
 from core.deps import get_db
 from core.errors import GUARDED, ApiError, error_responses, not_found
 from intake import excel_import, wechat_import
@@ -24,7 +25,6 @@ from intake.models import ImportBatch
 from intake.schemas import ImportList, ImportOut, ImportRows
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"], responses=error_responses(*GUARDED))
-IMPORT_ROLES = require_roles(Role.agent, Role.supervisor)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # With wait=true the import runs in the request and answers 201 with its report.
 WAITED: dict[int | str, dict[str, Any]] = {
@@ -143,7 +143,7 @@ async def post_excel(
     ),
     wait: bool = Form(default=False, description="Import in this request and return the report."),
     db: Session = Depends(get_db),
-    who: Principal = Depends(IMPORT_ROLES),
+    who: Principal = Depends(caller),
     key: str | None = Depends(idempotency.key_header),
 ) -> Any:
     """Check the sheet now (422 and nothing stored when it cannot be imported), then import it
@@ -171,7 +171,7 @@ async def post_wechat(
     staff: str = Form(default="", description="Display names of own staff, comma-separated."),
     wait: bool = Form(default=False),
     db: Session = Depends(get_db),
-    who: Principal = Depends(IMPORT_ROLES),
+    who: Principal = Depends(caller),
     key: str | None = Depends(idempotency.key_header),
 ) -> Any:
     """Find the repair requests in a chat export and create a pending-QC ticket for each.
@@ -191,7 +191,7 @@ async def post_wechat(
 
 
 @router.get("/template", response_class=Response)
-def get_template(_: Principal = Depends(IMPORT_ROLES)) -> Response:
+def get_template(_: Principal = Depends(caller)) -> Response:
     """The sheet template: the old column names plus 设备编号 and 故障码."""
     return Response(
         excel_import.template(),
@@ -205,7 +205,7 @@ def list_imports(
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
     db: Session = Depends(get_db),
-    _: Principal = Depends(IMPORT_ROLES),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Imports, newest first."""
     rows = db.scalars(
@@ -223,7 +223,7 @@ def _batch(db: Session, batch_id: int) -> ImportBatch:
 
 @router.get("/{batch_id}", response_model=ImportOut, responses=error_responses(404))
 def get_import(
-    batch_id: int, db: Session = Depends(get_db), _: Principal = Depends(IMPORT_ROLES)
+    batch_id: int, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """An import's status, counts, progress and the rows that were skipped or failed."""
     batch = _batch(db, batch_id)
@@ -236,7 +236,7 @@ def get_import_rows(
     limit: int = Query(default=200, ge=1, le=5000),
     offset: int = Query(default=0, ge=0),
     db: Session = Depends(get_db),
-    _: Principal = Depends(IMPORT_ROLES),
+    _: Principal = Depends(caller),
 ) -> dict:
     """The per-row report: what each row became (ticket), or why it was skipped or failed."""
     batch = _batch(db, batch_id)

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from asr.service import Transcript
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal
 from core.errors import GUARDED, ApiError, error_responses
 from intake.api import read_upload
 from intake.audio import transcribe_upload
@@ -73,7 +74,7 @@ async def transcriptions(
     prompt: str | None = Form(default=None, description="Accepted; KB vocabulary is used anyway."),
     response_format: str = Form(default="json"),
     temperature: float | None = Form(default=None),
-    _: Principal = Depends(require_roles(Role.agent, Role.supervisor, Role.knowledge_engineer)),
+    _: Principal = Depends(caller),
 ) -> Response:
     """Transcribe like OpenAI's /v1/audio/transcriptions (simplified Chinese, numbers as digits)."""
     if response_format not in ("json", "text", "verbose_json", "srt", "vtt"):

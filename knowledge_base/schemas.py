@@ -181,6 +181,10 @@ class ImportReport(ApiModel):
     updated: list[str] = Field(default_factory=list)
     unchanged: list[str] = Field(default_factory=list)
     published: list[str] = Field(default_factory=list)
+    submitted: list[str] = Field(
+        default_factory=list,
+        description="Entries left submitted for review: publishing needs a second person.",
+    )
     errors: list[dict[str, Any]] = Field(default_factory=list)
     severity_mapping: dict[str, str] = Field(
         default_factory=dict,
@@ -202,3 +206,15 @@ class SearchOut(ApiModel):
     """Hits, best first."""
 
     items: list[SearchHit]
+
+
+class ReviewRequestOut(ApiModel):
+    """A draft revision submitted for a second person's review, and what became of it."""
+
+    id: int
+    entry_id: str
+    revision: int
+    status: str
+    submitted_by: str
+    decided_by: str | None = None
+    note: str | None = None

@@ -245,7 +245,8 @@ def test_viewed_counts_only_from_the_ticket_s_technician(env) -> None:
     resp = as_other(report_id="r-other")
     assert resp.status_code == 403, resp.text
     error = resp.json()["error"]
-    assert error["code"] == "not_assigned" and f"technician #{li}" in error["message"]
+    # The access policy refuses them before the service looks (and names nobody to a stranger).
+    assert error["code"] == "not_assigned" and f"ticket_id {ticket_id}" in error["message"]
     assert as_other(technician_id=li).status_code == 403  # cannot speak for the holder
     # An admin reporting on someone's behalf must name them, and the name must hold it.
     on_behalf = f"/api/v1/sla/tickets/{ticket_id}/viewed"
@@ -353,6 +354,9 @@ def test_waiting_for_a_part_pauses_until_the_transfer_arrives(env) -> None:
 
     url = f"/api/v1/sla/tickets/{ticket_id}/pauses"
     h = svc.headers("technician")
+    # A technician pauses only the clock of a ticket they hold.
+    assert svc.client.post(url, headers=h, json={"action": "start"}).status_code == 403
+    mine(svc, ticket_id)
     assert svc.client.post(url, headers=h, json={"action": "start"}).status_code == 201
     resp = svc.client.post(url, headers=h, json={"action": "start"})
     assert resp.status_code == 409 and resp.json()["error"]["code"] == "pause_state"
@@ -384,7 +388,7 @@ def test_collaboration_with_a_deadline_counts_lateness_against_the_department(en
         },
     )
     assert resp.status_code == 201, resp.text
-    ticket_id = make_ticket(product_type="充电桩")
+    ticket_id = mine(svc, make_ticket(product_type="充电桩"))
     url = f"/api/v1/sla/tickets/{ticket_id}/collaborations"
     logs = "2026-03-10 09:12:01 CMD start_charge id=88 -> timeout\n" * 3
     h = svc.headers("technician")

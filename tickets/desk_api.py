@@ -8,15 +8,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from core import storage
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal
 from core.deps import get_db
 from core.errors import GUARDED, ApiError, error_responses
 from tickets import attachments, finish, service
 from tickets.schemas import AttachmentOut, AttachmentsOut, NoteOut, TicketList, TicketOut
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=error_responses(*GUARDED))
-READ = require_roles(Role.agent, Role.supervisor)
-WRITE = require_roles(Role.agent, Role.supervisor)
 
 
 class CloseIn(BaseModel):
@@ -49,7 +48,7 @@ class NoteIn(BaseModel):
 
 @router.post("/{ticket_id}/close", response_model=TicketOut, responses=error_responses(404, 409))
 def post_close(
-    ticket_id: str, body: CloseIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+    ticket_id: str, body: CloseIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Close without a visit: not_a_fault, duplicate, solved_by_phone, solved_remotely."""
     ticket = finish.close(
@@ -66,7 +65,7 @@ def post_close(
 
 @router.post("/{ticket_id}/cancel", response_model=TicketOut, responses=error_responses(404, 409))
 def post_cancel(
-    ticket_id: str, body: CancelIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+    ticket_id: str, body: CancelIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Cancel with a reason."""
     ticket = finish.cancel(
@@ -82,7 +81,7 @@ def post_cancel(
 
 @router.post("/{ticket_id}/merge", response_model=TicketOut, responses=error_responses(404, 409))
 def post_merge(
-    ticket_id: str, body: MergeIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+    ticket_id: str, body: MergeIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Merge this duplicate into another ticket; returns the kept ticket."""
     kept = finish.merge(
@@ -94,7 +93,7 @@ def post_merge(
 
 @router.get("/{ticket_id}/duplicates", response_model=TicketList, responses=error_responses(404))
 def get_duplicates(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Open tickets that are likely the same request (same phone or device, same product)."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
@@ -106,7 +105,7 @@ def get_duplicates(
     "/{ticket_id}/notes", status_code=201, response_model=NoteOut, responses=error_responses(404)
 )
 def post_note(
-    ticket_id: str, body: NoteIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+    ticket_id: str, body: NoteIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Add an internal note to the ticket's history."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
@@ -126,7 +125,7 @@ async def post_attachment(
     file: Annotated[UploadFile, File()],
     field: Annotated[str | None, Form()] = None,
     db: Session = Depends(get_db),
-    who: Principal = Depends(WRITE),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Upload a photo/screenshot (JPEG, PNG, WebP, GIF) or PDF, at most 10 MB; with field, it
     fills that ticket field (e.g. a required photo of the nameplate)."""
@@ -148,7 +147,7 @@ async def post_attachment(
     "/{ticket_id}/attachments", response_model=AttachmentsOut, responses=error_responses(404)
 )
 def list_attachments(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """The ticket's attachments."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
@@ -170,7 +169,7 @@ def get_attachment(
     attachment_id: int,
     thumb: bool = False,
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> FileResponse:
     """The stored file (or its thumbnail)."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)

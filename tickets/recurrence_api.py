@@ -4,7 +4,8 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal
 from core.deps import get_db
 from core.errors import GUARDED, error_responses
 from tickets import recurrence
@@ -13,8 +14,6 @@ from tickets.schemas import AlertsOut, RecurringReport, ScanOut
 router = APIRouter(
     prefix="/api/v1/predictions", tags=["prediction"], responses=error_responses(*GUARDED)
 )
-READ = require_roles(Role.agent, Role.supervisor)
-RUN = require_roles(Role.supervisor)
 
 
 @router.get("/recurring", response_model=RecurringReport)
@@ -23,7 +22,7 @@ def get_recurring(
     window_days: float | None = Query(default=None, gt=0, le=365),
     min_probability: float | None = Query(default=None, ge=0, le=1),
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Recurring patterns per model (same model + fault code, N within D days) with the
     learned probability of another occurrence within D days, its features, and whether it
@@ -37,7 +36,7 @@ def post_scan(
     window_days: float | None = Query(default=None, gt=0, le=365),
     min_probability: float | None = Query(default=None, ge=0, le=1),
     db: Session = Depends(get_db),
-    who: Principal = Depends(RUN),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Scan now and raise preventive-maintenance tickets for active patterns whose learned
     probability reaches the gate (default HOTLINE_RECURRENCE_MIN_PROBABILITY)."""
@@ -51,7 +50,7 @@ def list_alerts(
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Recurring-fault alerts, newest first, with their evidence and preventive ticket."""
     rows = db.scalars(

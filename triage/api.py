@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal
 from core.deps import get_db
 from core.errors import GUARDED, error_responses
 from core.schemas import ApiModel
@@ -83,7 +84,7 @@ class ChainOut(ApiModel):
 @router.get("/calibration", response_model=CalibrationsOut)
 def calibration_info(
     db: Session = Depends(get_db),
-    _: Principal = Depends(require_roles(Role.knowledge_engineer, Role.supervisor)),
+    _: Principal = Depends(caller),
 ) -> CalibrationsOut:
     """When the diagnosis confidence was last fitted, on how many entries, pseudo-calls and
     agent verdicts, and with which no-match threshold."""
@@ -105,7 +106,7 @@ def calibration_info(
 @router.post("/preview", response_model=TriageResult)
 def preview(
     body: PreviewIn,
-    _: Principal = Depends(require_roles(Role.agent, Role.knowledge_engineer, Role.supervisor)),
+    _: Principal = Depends(caller),
 ) -> TriageResult:
     """What triage would make of text; creates nothing."""
     return triage_text(body.text)
@@ -114,7 +115,7 @@ def preview(
 @router.post("/field-chain", response_model=ChainOut)
 def chain(
     body: ChainIn,
-    _: Principal = Depends(require_roles(Role.agent, Role.supervisor, Role.knowledge_engineer)),
+    _: Principal = Depends(caller),
 ) -> dict:
     """The fields required given the values chosen so far."""
     required = field_chain.evaluate(get_rules(), body.fields, body.fault_text)
