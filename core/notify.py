@@ -28,7 +28,7 @@ from huey import crontab
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core import clock, events
+from core import clock, events, webhook_targets
 from core.db import Base, JsonType, UTCDateTime, session_scope
 from core.settings import get_settings
 from core.tasks import enqueue_after_commit, urgent
@@ -94,11 +94,17 @@ def post_json(url: str, payload: dict[str, Any], key: str) -> int:
     """Webhook transport: POST the payload as JSON with an `Idempotency-Key` header; a non-2xx
     answer, or a WeCom-style `{"errcode": n}` with n != 0, is a failure."""
     try:
+        webhook_targets.check(url)
+    except webhook_targets.RefusedTarget as exc:
+        raise DeliveryError(str(exc)) from exc
+    try:
+        # A redirect is an answer, not a new target: following it would skip the check above.
         resp = httpx.post(
             url,
             json=payload,
             headers={"Idempotency-Key": key},
             timeout=get_settings().notify_timeout_s,
+            follow_redirects=False,
         )
     except httpx.HTTPError as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc

@@ -141,6 +141,12 @@ class Settings(BaseSettings):
     )
     notify_timeout_s: float = Field(default=5.0, gt=0, description="Per webhook delivery try.")
     notify_max_attempts: int = Field(default=5, ge=1)
+    webhook_allow_private: str = Field(
+        default="",
+        description="Comma-separated networks (CIDR) that webhooks may reach although they are "
+        "not public, e.g. 10.20.0.0/16 for an on-premises WeCom relay; empty = webhooks to "
+        "loopback, private, link-local and other non-public addresses are refused.",
+    )
     notify_retry_base_s: float = Field(
         default=2.0, ge=0, description="First retry delay; doubles on each further try."
     )

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, webhook_targets
 from core.auth import ApiToken, Role
 from core.errors import ApiError, not_found
 from core.settings import get_settings
@@ -87,6 +87,8 @@ def _validate(db: Session, values: dict[str, Any], tech_id: int | None) -> None:
         raise ApiError(422, "invalid_level", "level must be 1..5")
     if "api_token_id" in values:
         _check_token(db, values["api_token_id"], tech_id)
+    if "webhook_url" in values:
+        webhook_targets.check_configured(values["webhook_url"], field="webhook_url")
 
 
 def create(db: Session, values: dict[str, Any]) -> Technician:
