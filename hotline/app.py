@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from core import http_security, log_redaction
+from core import body_limit, http_security, log_redaction
 from core.errors import install_error_handlers
 from hotline import registry
 
@@ -55,6 +55,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     install_error_handlers(app)
     log_redaction.install()
     http_security.install(app)
+    body_limit.install(app)
     for router in registry.routers():
         app.include_router(router)
     from console.app import create_console

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from core.auth import ANY_ROLE, Principal, Role, require_roles
 from core.deps import get_db
 from core.errors import ApiError, not_found
+from core.settings import get_settings
 from dispatch import technicians
 from dispatch.service import technician_of
 from sla import collaboration, config, evidence, holiday_watch, public_holidays, service, views
@@ -349,7 +350,7 @@ def call_callback(
     if started_at is not None and started_at.tzinfo is None:
         raise ApiError(422, "naive_time", "started_at needs a timezone (e.g. +08:00 or Z).")
     # A plain (threadpool) handler: decoding the recording must not block the event loop.
-    data = recording.file.read()
+    data = recording.file.read(get_settings().max_upload_bytes + 1)
     row, dup = evidence.record_call(
         db,
         call_id=call_id,
