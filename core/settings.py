@@ -60,13 +60,16 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=4000, gt=0)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     registry_import_max_bytes: int = Field(
-        default=5 * 1024 * 1024,
+        default=2 * 1024 * 1024,
         gt=0,
         description="Largest technician/device/warehouse/SKU/stock CSV accepted over HTTP "
         "(the CLI `hotline dispatch import` has no limit).",
     )
     registry_import_max_rows: int = Field(
-        default=20_000, gt=0, description="Most data rows of one registry CSV over HTTP."
+        default=10_000,
+        gt=0,
+        description="Most data rows of one registry CSV over HTTP (about 25 s of writing on 2 "
+        "busy cores; docs/security.md).",
     )
     index_sync_interval_s: float = Field(
         default=1.0, ge=0.0, description="How often a process checks the DB for KB publishes."

@@ -216,7 +216,7 @@ def import_registry(
     who: Principal = Depends(SUPERVISE),
 ) -> dict:
     """CSV import of technicians, devices, warehouses, skus or stock (all rows or none); at
-    most HOTLINE_REGISTRY_IMPORT_MAX_BYTES (5 MB) and _MAX_ROWS (20,000) rows, else 413."""
+    most HOTLINE_REGISTRY_IMPORT_MAX_BYTES (2 MB) and _MAX_ROWS (10,000) rows, else 413."""
     # A plain handler (threadpool): rows are written as they are read, off the event loop.
     settings = get_settings()
     size = file.file.seek(0, io.SEEK_END)

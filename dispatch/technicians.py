@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import clock, webhook_targets
+from core import clock, pii, webhook_targets
 from core.auth import ApiToken, Role
 from core.errors import ApiError, not_found
 from core.settings import get_settings
@@ -254,6 +254,21 @@ def view(tech: Technician, load: int | None = None) -> dict[str, Any]:
     }
     if load is not None:
         out["tickets_today"] = load
+    return out
+
+
+def by_need(out: dict[str, Any], role: Role) -> dict[str, Any]:
+    """A technician's view as role may see it: agents get the name, skills, level, regions
+    and availability, not the phone (masked), home or position; only supervisors see GPS
+    positions, and only admins the webhook URL (its key is a secret; others `webhook_set`)."""
+    out = {**out, "webhook_set": bool(out.get("webhook_url"))}
+    if not pii.may_see(role, "technician_contact"):
+        out["phone"] = pii.mask_phone(out.get("phone"))
+        out["home"] = None
+    if not pii.may_see(role, "gps"):
+        out["location"] = None
+    if not pii.may_see(role, "secrets"):
+        out["webhook_url"] = None
     return out
 
 

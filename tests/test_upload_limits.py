@@ -1,4 +1,4 @@
-"""Every upload door has a size limit (413, nothing stored); registry CSVs are capped in rows too."""
+"""Every upload door has a size limit (413, nothing stored); registry CSVs are capped in rows."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager

@@ -7,6 +7,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from core import phone_reads
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
 from core.errors import ApiError
@@ -58,6 +59,7 @@ def post_close(
         note=body.note,
         expected_version=body.expected_version,
     )
+    phone_reads.record_customers(db, who, "POST /api/v1/tickets/{id}/close", [ticket])
     db.commit()
     return service.ticket_view(ticket)
 
@@ -74,6 +76,7 @@ def post_cancel(
         actor=who.actor,
         expected_version=body.expected_version,
     )
+    phone_reads.record_customers(db, who, "POST /api/v1/tickets/{id}/cancel", [ticket])
     db.commit()
     return service.ticket_view(ticket)
 
@@ -86,17 +89,19 @@ def post_merge(
     kept = finish.merge(
         db=db, duplicate_id=ticket_id, into_id=body.into, actor=who.actor, note=body.note
     )
+    phone_reads.record_customers(db, who, "POST /api/v1/tickets/{id}/merge", [kept])
     db.commit()
     return service.ticket_view(kept)
 
 
 @router.get("/{ticket_id}/duplicates")
 def get_duplicates(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    ticket_id: str, db: Session = Depends(get_db), who: Principal = Depends(READ)
 ) -> dict:
     """Open tickets that are likely the same request (same phone or device, same product)."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
     rows = finish.duplicate_candidates(db=db, ticket=ticket)
+    phone_reads.record_customers(db, who, "GET /api/v1/tickets/{id}/duplicates", rows)
     return {"items": [service.ticket_view(t) for t in rows]}
 
 
