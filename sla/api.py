@@ -445,8 +445,10 @@ def _collab(
     out = collaboration.view(row, dept, clock.now())
     if logs and who is not None:
         # Raw device logs carry the customer's device data: the technician holding the
-        # ticket, supervisors and admins read them; others see only that there are some.
-        allowed = pii.may_see(who.role, "device_logs", assigned=_holds(db, who, row.ticket_id))
+        # ticket (or who sent them), supervisors and admins read them; others see only that
+        # there are some.
+        mine = row.raised_by == who.actor or _holds(db, who, row.ticket_id)
+        allowed = pii.may_see(who.role, "device_logs", assigned=mine)
         out["logs"] = row.logs if allowed else None
         out["logs_hidden"] = not allowed and bool(row.logs)
     return out
@@ -467,8 +469,8 @@ def list_collaborations(
 def get_collaboration(
     collaboration_id: int, db: Session = Depends(get_db), who: Principal = Depends(STAFF)
 ) -> dict:
-    """One request, with the raw logs for the technician holding the ticket, supervisors and
-    admins (`logs_hidden` for everyone else)."""
+    """One request, with the raw logs for the technician holding the ticket (or who sent
+    them), supervisors and admins (`logs_hidden` for everyone else)."""
     row = db.get(Collaboration, collaboration_id)
     if row is None:
         raise not_found("collaboration", collaboration_id)

@@ -69,7 +69,16 @@ def test_registry_csv_capped_in_bytes_and_rows(shared_service: Service) -> None:
 
 @pytest.mark.parametrize(
     "door",
-    ["audio", "transcriptions", "excel", "wechat", "kb", "call_recording", "console_import"],
+    [
+        "audio",
+        "transcriptions",
+        "excel",
+        "wechat",
+        "kb",
+        "call_recording",
+        "console_import",
+        "console_kb",
+    ],
 )
 def test_every_upload_door_is_limited(shared_service: Service, door: str) -> None:
     svc = shared_service
@@ -115,6 +124,15 @@ def test_every_upload_door_is_limited(shared_service: Service, door: str) -> Non
                 files={"recording": ("r.wav", big)},
                 headers=svc.headers("agent"),
             )
+        elif door == "console_kb":
+            make_users(("curator", Role.knowledge_engineer))
+            csrf = login(svc.client, "curator")
+            r = svc.client.post(
+                "/console/kb/transfer",
+                data={"csrf_token": csrf},
+                files={"file": ("kb.jsonl", big)},
+            )
+            svc.client.cookies.clear()
         else:
             make_users(("importer", Role.agent))
             csrf = login(svc.client, "importer")
@@ -125,19 +143,33 @@ def test_every_upload_door_is_limited(shared_service: Service, door: str) -> Non
             )
             svc.client.cookies.clear()
     assert r.status_code == 413, r.text[:300]
-    if door != "console_import":
+    if not door.startswith("console"):
         assert r.json()["error"]["code"] in ("file_too_large", "recording_too_large")
 
 
 def test_attachments_limited_to_10_mb(shared_service: Service) -> None:
     svc = shared_service
     ticket_id = _ticket(svc)
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * (10 * 1024 * 1024)
     r = svc.client.post(
         f"/api/v1/tickets/{ticket_id}/attachments",
-        files={"file": ("p.png", b"\x89PNG\r\n\x1a\n" + b"\0" * (10 * 1024 * 1024))},
+        files={"file": ("p.png", png)},
         headers=svc.headers("agent"),
     )
     assert r.status_code == 413 and r.json()["error"]["code"] == "file_too_large"
+    make_users(("desk-agent", Role.agent))
+    csrf = login(svc.client, "desk-agent")
+    r = svc.client.post(
+        f"/console/tickets/{ticket_id}/attachments",
+        data={"csrf_token": csrf},
+        files={"file": ("p.png", png)},
+    )
+    svc.client.cookies.clear()
+    assert r.status_code == 413, r.text[:300]
+    listed = svc.client.get(
+        f"/api/v1/tickets/{ticket_id}/attachments", headers=svc.headers("agent")
+    ).json()
+    assert listed["items"] == []
 
 
 def test_any_body_over_the_ceiling_is_refused_as_it_arrives(shared_service: Service) -> None:
