@@ -211,3 +211,23 @@ def test_technicians_by_role(service: Service) -> None:
     out = CliRunner().invoke(cli, ["audit", "phone-reads", "--technician", str(tech["id"])])
     assert out.exit_code == 0, out.output
     assert {r["actor"] for r in json.loads(out.output)} == {r["actor"] for r in reads}
+
+
+def test_console_pages_log_the_numbers_they_show(service: Service) -> None:
+    from tests.test_console import login, make_users
+
+    h = service.headers("agent")
+    t = service.client.post("/api/v1/intake/text", json={"text": CALL, "channel": "app"}, headers=h)
+    ticket = t.json()["id"]
+    make_users(("desk-li", Role.agent))
+    login(service.client, "desk-li")
+    page = service.client.get("/console/tickets")
+    assert page.status_code == 200 and PHONE in page.text
+    assert service.client.get(f"/console/review/{ticket}").status_code == 200
+    service.client.cookies.clear()
+    doors = {
+        r["door"]
+        for r in _reads(service, subject="ticket", subject_id=ticket)
+        if r["actor"] == "agent:desk-li"
+    }
+    assert doors == {"console GET /console/tickets", "console /console/review/{id}"}
