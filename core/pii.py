@@ -16,7 +16,6 @@ from core.auth import Role
 # caller knows the assignment (customer_phone, device_logs).
 NEED: dict[str, frozenset[Role]] = {
     "customer_phone": frozenset({Role.agent, Role.supervisor}),
-    "customer_address": frozenset({Role.agent, Role.supervisor}),
     "gps": frozenset({Role.supervisor}),
     "technician_contact": frozenset({Role.supervisor}),
     "device_logs": frozenset({Role.supervisor}),
