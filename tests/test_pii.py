@@ -31,6 +31,7 @@ def test_masks() -> None:
     assert mask_address("北京市朝阳区望京街10号3单元") == "北京市朝阳区望京街***"
     assert mask_address("浙江省杭州市余杭区五常街道荆长路12号") == "浙江省杭州市余杭区五常街道***"
     assert mask_name("王女士") == "王**" and mask_name("张伟") == "张*"
+    assert deidentify_text("回电138\u200b0013\u200b8000") == "回电138****8000"
     masked = deidentify_text(CALL + "，备用 0571-87654321")
     assert masked is not None
     for secret in ("0013", "8765", "望京街10号", "王女士", "3单元"):
@@ -66,7 +67,8 @@ def test_labelled_data_is_deidentified(service: Service) -> None:
     # … and each full number the agent was shown is in the read log, with the door.
     reads = _reads(service, subject="ticket", subject_id=ticket["id"])
     assert {(r["actor"], r["role"], r["door"]) for r in reads} >= {
-        ("agent:agent-1", "agent", "POST /api/v1/tickets/{id}/review")
+        ("agent:agent-1", "agent", "POST /api/v1/intake/text"),
+        ("agent:agent-1", "agent", "POST /api/v1/tickets/{id}/review"),
     }
     assert (
         service.client.get(

@@ -7,6 +7,7 @@ after contact data is masked the same way wherever it appears.
 """
 
 import re
+import unicodedata
 from typing import Any
 
 from core.pii import mask_address, mask_name, mask_phone
@@ -27,6 +28,8 @@ def deidentify_text(text: str | None) -> str | None:
     """text with every phone number, the caller's address and name masked."""
     if not text:
         return text
+    # Zero-width characters inside a number would hide it from the extractor.
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     out = []
     last = 0
     for found in phones.find(text):  # positions of ascii_digits(text) are text's own
