@@ -94,18 +94,22 @@ def post_json(url: str, payload: dict[str, Any], key: str) -> int:
     """Webhook transport: POST the payload as JSON with an `Idempotency-Key` header; a non-2xx
     answer, or a WeCom-style `{"errcode": n}` with n != 0, is a failure."""
     try:
-        webhook_targets.check(url)
+        target = webhook_targets.check(url)
     except webhook_targets.RefusedTarget as exc:
         raise DeliveryError(str(exc)) from exc
+    if target is None:  # check() without unresolvable_ok resolves or raises
+        raise DeliveryError(f"{url} does not resolve")
     try:
         # A redirect is an answer, not a new target: following it would skip the check above.
-        resp = httpx.post(
-            url,
-            json=payload,
-            headers={"Idempotency-Key": key},
-            timeout=get_settings().notify_timeout_s,
-            follow_redirects=False,
-        )
+        with httpx.Client(timeout=get_settings().notify_timeout_s) as client:
+            request = client.build_request(
+                "POST",
+                target.url,
+                json=payload,
+                headers={"Idempotency-Key": key, "Host": target.host_header},
+                extensions={"sni_hostname": target.hostname},  # TLS checks the name
+            )
+            resp = client.send(request, follow_redirects=False)
     except httpx.HTTPError as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
     if resp.status_code // 100 != 2:

@@ -6,14 +6,15 @@ the service posts to it from inside the company network. Pointed at 127.0.0.1, 1
 targets are refused unless an admin allow-lists the network (`HOTLINE_WEBHOOK_ALLOW_PRIVATE`,
 e.g. an on-premises relay). The host is resolved and every address it resolves to is checked,
 IPv4 and IPv6 (an IPv6 address that carries an IPv4 one — mapped, 6to4, NAT64 — counts as
-that). Redirects are never followed by the sender (core.notify), so a public URL cannot bounce
-the post inward.
+that), and the post goes to the address that was checked. Redirects are never followed by the
+sender (core.notify), so a public URL cannot bounce the post inward.
 """
 
 import ipaddress
 import socket
 from functools import lru_cache
-from urllib.parse import urlsplit
+from typing import NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 from core.errors import ApiError
 from core.settings import get_settings
@@ -78,9 +79,19 @@ def _addresses(host: str, port: int) -> list[Address]:
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
-def check(url: str, *, unresolvable_ok: bool = False) -> None:
+class Target(NamedTuple):
+    """Where to send a checked URL: the same URL with its host replaced by the checked
+    address, and the name to send as Host and to verify the TLS certificate against."""
+
+    url: str
+    host_header: str
+    hostname: str
+
+
+def check(url: str, *, unresolvable_ok: bool = False) -> Target | None:
     """Raise RefusedTarget unless url is http(s) and every address of its host may be posted
-    to. unresolvable_ok: a host that does not resolve now passes (checked again when sent)."""
+    to; the target pinned to the first address (None for an unresolvable host, which passes
+    only with unresolvable_ok: it is checked again when sent)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RefusedTarget(f"{url!r} is not an http(s) URL with a host")
@@ -92,12 +103,22 @@ def check(url: str, *, unresolvable_ok: bool = False) -> None:
         addresses = _addresses(parts.hostname, port)
     except (OSError, UnicodeError) as exc:
         if unresolvable_ok:
-            return
+            return None
         raise RefusedTarget(f"{parts.hostname} does not resolve: {exc}") from exc
     allowed = parse_networks(get_settings().webhook_allow_private)
     for address in addresses:
         if (why := refusal(address, allowed)) is not None:
             raise RefusedTarget(f"webhook target {parts.hostname} refused: {why}")
+    # Connect to the address just checked: resolving again when connecting would let a DNS
+    # answer that changes in between (rebinding) reach an address never checked.
+    first = addresses[0]
+    literal = f"[{first}]" if first.version == 6 else str(first)
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    return Target(
+        url=urlunsplit(parts._replace(netloc=netloc)),
+        host_header=parts.netloc.rsplit("@", 1)[-1],
+        hostname=parts.hostname,
+    )
 
 
 def check_configured(url: str | None, *, field: str) -> None:

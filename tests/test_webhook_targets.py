@@ -23,10 +23,12 @@ class Recorder:
 
     def __init__(self, host: str = "127.0.0.1", redirect_to: str | None = None) -> None:
         self.received: list[dict] = []
+        self.hosts: list[str | None] = []
         rec = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                rec.hosts.append(self.headers.get("Host"))
                 rec.received.append(
                     json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 )
@@ -181,3 +183,19 @@ def test_redirects_are_not_followed(svc: Service, allow) -> None:
     finally:
         inner.server.shutdown()
         outer.server.shutdown()
+
+
+def test_the_post_goes_to_the_address_checked(svc: Service, allow) -> None:
+    """The host is resolved once: the request connects to the checked address (a DNS answer
+    that changed in between would not be used) and still names the host."""
+    allow("127.0.0.0/8,::1/128")
+    hook = Recorder()
+    try:
+        url = hook.url.replace("127.0.0.1", "localhost")
+        target = webhook_targets.check(url)
+        assert target is not None and "localhost" not in target.url
+        assert target.host_header == f"localhost:{hook.server.server_port}"
+        d, _ = _deliver(url)
+        assert d.status == "delivered" and hook.hosts == [target.host_header]
+    finally:
+        hook.server.shutdown()
