@@ -281,6 +281,24 @@ class Settings(BaseSettings):
         description="Comma-separated addresses or networks allowed to connect to the "
         "AudioSocket door (e.g. 10.0.0.5,192.168.10.0/24); empty = any that reach it.",
     )
+    live_call_heartbeat_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="A process serving live calls renews their heartbeat (and saves their text "
+        "so far) this often.",
+    )
+    live_call_stale_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A live call whose process has not beaten for this long is taken by the "
+        "recovery sweep and made into a ticket from its spooled audio (docs/pbx.md).",
+    )
+    audiosocket_rejoin_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="An AudioSocket connection that drops without a hangup frame waits this "
+        "long for Asterisk to reconnect with the same UUID and continue the call (0: no wait).",
+    )
     max_in_flight: int = Field(
         default=16,
         ge=0,

@@ -70,11 +70,15 @@ def create_from_triage(
     transcript: list[dict[str, Any]] | None = None,
     reported_at: datetime | None = None,
     hold_for_qc: str | None = None,
+    asked_at: datetime | None = None,
 ) -> Ticket:
     """A ticket filled from a triage result, created as new and moved to triaged — or, with
     hold_for_qc (the reason), to pending_qc: imported tickets wait for a quality check before
-    anything (dispatch, SLA) acts on them."""
+    anything (dispatch, SLA) acts on them. asked_at: when the customer asked, if earlier (a
+    recorded call's start): the ticket's created and reported time, so its SLA clocks and the
+    charts count from the call, not from when Hotline got to it."""
     now = clock.now()
+    created = min(asked_at, now) if asked_at else now
     fields = dict(triage.fields)
     diagnosis = triage.diagnosis
     ticket = Ticket(
@@ -82,9 +86,9 @@ def create_from_triage(
         status="new",
         channel=channel,
         source=source,
-        created_at=now,
+        created_at=created,
         updated_at=now,
-        reported_at=reported_at or now,
+        reported_at=reported_at or created,
         description=triage.text,
         normalized_text=triage.normalized_text,
         transcript=transcript,
