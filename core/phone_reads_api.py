@@ -13,8 +13,9 @@ from core import phone_reads
 from core.access import caller
 from core.auth import Principal
 from core.deps import get_db
+from core.errors import GUARDED, error_responses
 
-router = APIRouter(prefix="/api/v1/audit", tags=["access"])
+router = APIRouter(prefix="/api/v1/audit", tags=["access"], responses=error_responses(*GUARDED))
 audit_app = typer.Typer(help="Audit logs (who read whose full phone number).", no_args_is_help=True)
 
 
