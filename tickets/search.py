@@ -6,10 +6,14 @@ caller's text, name, address, device code and model. Paging walks (created_at, i
 cursor, so page 2,000 costs what page 1 does.
 
 Cost at 100,000 tickets: indexed lookups and plain filters walk an index in date order and stop
-after a page; a "contains" search cannot use a B-tree index, so it is one scan of the table
-with the matches sorted afterwards (on SQLite the date index is kept out of that plan: walking
-it would fetch every row at random). Only the unfiltered list is counted exactly; a search
-says whether there is more than a page.
+after a page. A "contains" search cannot use a B-tree index: on PostgreSQL its LIKE/ILIKE use
+pg_trgm GIN indexes; on SQLite the longest word is first looked up in an FTS5 trigram table
+(words of one or two characters in its term list, every value being padded so they begin a
+trigram), and the same LIKE conditions are then applied to those rows only, so the results are
+what a scan would give. Without a usable word (only LIKE wildcards, or letters with case outside
+ASCII in a short word) it is one scan of the table with the matches sorted afterwards (on
+SQLite the date index is kept out of that plan: walking it would fetch every row at random).
+Only the unfiltered list is counted exactly; a search says whether there is more than a page.
 """
 
 import base64
@@ -19,7 +23,19 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.orm import Session
 
 from core.errors import ApiError
@@ -29,6 +45,11 @@ from tickets.models import Ticket
 PAGE = 50
 _NUMBER = re.compile(r"^HL[\d-]*$", re.IGNORECASE)
 _DIGITS = re.compile(r"^\+?[\d\s-]{4,}$")
+# SQLite's text index (migration desk2): the FTS5 trigram table and its term list.
+_FTS = table("search_tickets", column("rowid", Integer), column("search_tickets", String))
+_TERMS = table(
+    "search_tickets_terms", column("term", String), column("doc", Integer), column("col")
+)
 
 
 @dataclass
@@ -55,47 +76,82 @@ class Filters:
     created_to: datetime | None = None
 
 
-def text_condition(q: str, *, like_ignores_case: bool = True) -> tuple[ColumnElement[bool], bool]:
+def indexed_ids(word: str, columns: list[Any]) -> Select[Any] | None:
+    """SQLite: ids of the tickets whose columns may contain word, from the text index (a
+    superset of the LIKE matches); None where the index cannot answer for word."""
+    if not word or "%" in word or "_" in word:  # LIKE wildcards: only a scan means the same
+        return None
+    names = [c.key for c in columns]
+    if len(word) >= 3:
+        phrase = word.replace('"', '""')
+        match = f'{{{" ".join(names)}}} : "{phrase}"'
+        return select(_FTS.c.rowid).where(_FTS.c.search_tickets.op("MATCH")(match))
+    # The index folds case; a short word is looked up as a term prefix, so fold it the same
+    # way (ASCII only: letters with case elsewhere are left to the scan).
+    if not all(ch.isascii() or ch.lower() == ch.upper() for ch in word):
+        return None
+    low = word.lower()
+    high = low[:-1] + chr(ord(low[-1]) + 1)
+    return select(_TERMS.c.doc).where(
+        _TERMS.c.term >= low, _TERMS.c.term < high, _TERMS.c.col.in_(names)
+    )
+
+
+def text_condition(
+    q: str, *, like_ignores_case: bool = True, text_index: bool = False
+) -> tuple[ColumnElement[bool], bool]:
     """What the search box means for q (number, phone, or words), and whether it is a scan.
     like_ignores_case: SQLite's LIKE already ignores ASCII case (ILIKE would lower() every
-    description); elsewhere code columns are matched with ILIKE."""
+    description); elsewhere code columns are matched with ILIKE. text_index: narrow a
+    "contains" search to the rows SQLite's text index finds for its longest word first."""
     q = q.strip()
     if _NUMBER.match(q):
         # A range, not LIKE: SQLite's LIKE ignores case and so never uses the unique index.
         prefix = q.upper()
         return and_(Ticket.number >= prefix, Ticket.number < prefix + "\x7f"), False
+    words: list[tuple[str, list[Any]]] = []
     if _DIGITS.match(q):
         digits = re.sub(r"\D", "", q)
         if len(digits) >= 11:
             return or_(Ticket.phone == digits, Ticket.hardware_id == q), False
-        return or_(
+        cond = or_(
             Ticket.phone.like(f"%{digits}%"),
             Ticket.number.like(f"%{digits}"),
             Ticket.hardware_id.like(f"%{digits}%"),
-        ), True
-    conds = []
-    for word in q.split()[:5]:
-        like = f"%{word}%"
-        if word.isascii():  # a code, model or number: it may also be in the caller's words
-            columns = [Ticket.description, Ticket.address, Ticket.hardware_id, Ticket.model]
-            columns.append(Ticket.number)
-            conds.append(
-                or_(*(c.like(like) if like_ignores_case else c.ilike(like) for c in columns))
-            )
-        else:  # Chinese: what the caller said, who they are, where
-            columns = [Ticket.description, Ticket.customer_name, Ticket.address]
-            conds.append(or_(*(c.like(like) for c in columns)))
-    return and_(*conds), True
+        )
+        words.append((digits, [Ticket.phone, Ticket.number, Ticket.hardware_id]))
+    else:
+        conds = []
+        for word in q.split()[:5]:
+            like = f"%{word}%"
+            if word.isascii():  # a code, model or number: it may also be in the caller's words
+                columns = [Ticket.description, Ticket.address, Ticket.hardware_id, Ticket.model]
+                columns.append(Ticket.number)
+                conds.append(
+                    or_(*(c.like(like) if like_ignores_case else c.ilike(like) for c in columns))
+                )
+            else:  # Chinese: what the caller said, who they are, where
+                columns = [Ticket.description, Ticket.customer_name, Ticket.address]
+                conds.append(or_(*(c.like(like) for c in columns)))
+            words.append((word, columns))
+        cond = and_(*conds)
+    if text_index:
+        # The longest word is likely the rarest; one lookup narrows the rows enough.
+        for word, columns in sorted(words, key=lambda w: -len(w[0])):
+            ids = indexed_ids(word, columns)
+            if ids is not None:
+                return and_(Ticket.id.in_(ids), cond), True
+    return cond, True
 
 
 def conditions(
-    f: Filters, *, like_ignores_case: bool = True
+    f: Filters, *, like_ignores_case: bool = True, text_index: bool = False
 ) -> tuple[list[ColumnElement[bool]], bool]:
     """The WHERE clauses of filters, and whether the text part needs a table scan."""
     conds: list[ColumnElement[bool]] = []
     scan = False
     if f.q and f.q.strip():
-        cond, scan = text_condition(f.q, like_ignores_case=like_ignores_case)
+        cond, scan = text_condition(f.q, like_ignores_case=like_ignores_case, text_index=text_index)
         conds.append(cond)
     if f.status:
         conds.append(Ticket.status.in_(f.status))
@@ -141,7 +197,7 @@ def search(
     """Tickets matching filters (and extra clauses, e.g. an import batch), newest first."""
     limit = limit or PAGE
     sqlite = db.get_bind().dialect.name == "sqlite"
-    conds, scan = conditions(filters, like_ignores_case=sqlite)
+    conds, scan = conditions(filters, like_ignores_case=sqlite, text_index=sqlite)
     conds += list(extra or [])
     stmt = select(Ticket).where(*conds)
     if cursor:
