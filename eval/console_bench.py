@@ -284,6 +284,8 @@ def main(tickets: int = 100_000, repeat: int = 30, database_url: str | None = No
                 ("search: phone last 8 digits", agent, "GET", "/console/tickets?q=00054321", {}),
                 ("search: name + street", agent, "GET", "/console/tickets?q=周杰 丽泽路", {}),
                 ("search: device code", agent, "GET", "/console/tickets?q=DEV0004", {}),
+                ("search: name alone (2 characters)", agent, "GET", "/console/tickets?q=王伟", {}),
+                ("search: word in every ticket", agent, "GET", "/console/tickets?q=测试工单", {}),
                 ("search: rare words (scan)", agent, "GET", "/console/tickets?q=没有这种故障", {}),
             ]
             pages += [
