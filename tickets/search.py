@@ -6,19 +6,20 @@ caller's text, name, address, device code and model. Paging walks (created_at, i
 cursor, so page 2,000 costs what page 1 does.
 
 Cost at 100,000 tickets: indexed lookups and plain filters walk an index in date order and stop
-after a page. A "contains" search cannot use a B-tree index: on PostgreSQL its LIKE/ILIKE use
-pg_trgm GIN indexes; on SQLite the longest word is first looked up in an FTS5 trigram table
-(words of one or two characters in its term list, every value being padded so they begin a
-trigram), and the same LIKE conditions are then applied to those rows only, so the results are
-what a scan would give. Without a usable word (only LIKE wildcards, or letters with case outside
-ASCII in a short word) it is one scan of the table with the matches sorted afterwards (on
-SQLite the date index is kept out of that plan: walking it would fetch every row at random).
-Only the unfiltered list is counted exactly; a search says whether there is more than a page.
+after a page. A "contains" search cannot use a B-tree index. On PostgreSQL its LIKE/ILIKE use
+pg_trgm GIN indexes. On SQLite it first reads the newest 2,000 rows (within the filters, after
+the cursor): a common word fills a page there. Otherwise the longest word is looked up in an
+FTS5 trigram table (words of one or two characters in its term list, every value being padded
+so that they begin a trigram), the same LIKE conditions are applied to those rows only, and the
+matches are sorted by date. Either way the results are what a scan would give. Without a word
+the index can take (only LIKE wildcards, or letters with case outside ASCII in a short word)
+that last step is one scan of the table. Only the unfiltered list is counted exactly; a search
+says whether there is more than a page.
 """
 
 import base64
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -79,7 +80,8 @@ class Filters:
 def indexed_ids(word: str, columns: list[Any]) -> Select[Any] | None:
     """SQLite: ids of the tickets whose columns may contain word, from the text index (a
     superset of the LIKE matches); None where the index cannot answer for word."""
-    if not word or "%" in word or "_" in word:  # LIKE wildcards: only a scan means the same
+    # LIKE wildcards: only a scan means the same; FTS5 cannot parse a NUL.
+    if not word or any(ch in word for ch in "%_\x00"):
         return None
     names = [c.key for c in columns]
     if len(word) >= 3:
@@ -186,6 +188,61 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise ApiError(422, "invalid_cursor", "The page cursor is not valid.") from exc
 
 
+def _after(created: Any, ident: Any, cursor: tuple[datetime, int] | None) -> list[Any]:
+    """The keyset condition: rows after the cursor in (created_at, id) descending order."""
+    if cursor is None:
+        return []
+    at, last = cursor
+    return [or_(created < at, and_(created == at, ident < last))]
+
+
+# Rows read newest first before a "contains" search turns to the text index: a word in many
+# tickets (a surname, a product) fills a page from the newest rows, while the index would hand
+# over all of them to be sorted by date.
+PROBE_ROWS = 2000
+
+
+def _common_words_page(
+    db: Session,
+    filters: Filters,
+    extra: list[ColumnElement[bool]],
+    cursor: tuple[datetime, int] | None,
+    limit: int,
+) -> list[int]:
+    """SQLite: the first limit + 1 matches among the newest PROBE_ROWS rows (after the cursor,
+    within the other filters). Only when there are that many are they the page, since every
+    newer row was read; otherwise the caller asks the text index."""
+    others, _ = conditions(replace(filters, q=None))
+    text, _ = text_condition(filters.q or "")
+    window = (
+        select(Ticket.id)
+        .where(*others, *extra, *_after(Ticket.created_at, Ticket.id, cursor))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(PROBE_ROWS)
+    )
+    # The window alone drives the rows: other filters here would let SQLite walk them instead.
+    page = select(Ticket.id).where(Ticket.id.in_(window), text)
+    newest = [literal_column("+tickets.created_at").desc(), Ticket.id.desc()]
+    return list(db.scalars(page.order_by(*newest).limit(limit + 1)))
+
+
+def _matches_page(
+    db: Session,
+    conds: list[ColumnElement[bool]],
+    cursor: tuple[datetime, int] | None,
+    limit: int,
+) -> list[int]:
+    """SQLite: the page from every match (through the text index where the words allow),
+    collected first and then sorted. Materialised, so that SQLite cannot walk the date or
+    status index past the cursor instead and read the rows one by one."""
+    hits = (
+        select(Ticket.id, Ticket.created_at).where(*conds).cte("hits").prefix_with("MATERIALIZED")
+    )
+    page = select(hits.c.id).where(*_after(hits.c.created_at, hits.c.id, cursor))
+    newest = [hits.c.created_at.desc(), hits.c.id.desc()]
+    return list(db.scalars(page.order_by(*newest).limit(limit + 1)))
+
+
 def search(
     *,
     db: Session,
@@ -199,23 +256,24 @@ def search(
     sqlite = db.get_bind().dialect.name == "sqlite"
     conds, scan = conditions(filters, like_ignores_case=sqlite, text_index=sqlite)
     conds += list(extra or [])
-    stmt = select(Ticket).where(*conds)
-    if cursor:
-        at, ident = decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(Ticket.created_at < at, and_(Ticket.created_at == at, Ticket.id < ident))
-        )
-    newest: list[Any] = [Ticket.created_at.desc(), Ticket.id.desc()]
-    if scan and sqlite:
-        # "+col" keeps SQLite off the date index for a scan (see the module docstring).
-        newest = [literal_column("+tickets.created_at").desc(), Ticket.id.desc()]
+    after: tuple[datetime, int] | None = decode_cursor(cursor) if cursor else None
     if scan:
         # Sort only ids in the scan, then load the page's rows (not every matching row's JSON).
-        ids = list(db.scalars(stmt.with_only_columns(Ticket.id).order_by(*newest).limit(limit + 1)))
+        if sqlite:
+            ids = _common_words_page(db, filters, extra or [], after, limit)
+            if len(ids) <= limit:
+                ids = _matches_page(db, conds, after, limit)
+        else:
+            page = select(Ticket.id).where(*conds, *_after(Ticket.created_at, Ticket.id, after))
+            newest = page.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            ids = list(db.scalars(newest.limit(limit + 1)))
         found = {t.id: t for t in db.scalars(select(Ticket).where(Ticket.id.in_(ids)))}
         rows = [found[i] for i in ids]
     else:
-        rows = list(db.scalars(stmt.order_by(*newest).limit(limit + 1)))
+        stmt = select(Ticket).where(*conds, *_after(Ticket.created_at, Ticket.id, after))
+        rows = list(
+            db.scalars(stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit + 1))
+        )
     more = len(rows) > limit
     rows = rows[:limit]
     total = None
