@@ -309,10 +309,13 @@ def filters_from(params: dict[str, Any]) -> Filters:
             parsed += timedelta(days=1)
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=local)
 
+    q = text("q")
+    if q and "\x00" in q:  # PostgreSQL refuses it in any text; SQLite's LIKE stops at it
+        raise ApiError(422, "invalid_query", "The search text must not contain NUL characters.")
     status = text("status")
     no_match = text("no_match")
     return Filters(
-        q=text("q"),
+        q=q,
         status=[s for s in status.split(",") if s] if status else None,
         channel=text("channel"),
         product_type=text("product_type"),
