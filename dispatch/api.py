@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
-from core.errors import ApiError
+from core.errors import GUARDED, ApiError, error_responses
 from dispatch import (
     answers,
     customer_notify,
@@ -23,7 +23,9 @@ from dispatch.parts_api import router as parts_router
 from tickets import rating
 from tickets.service import get_ticket
 
-router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch"])
+router = APIRouter(
+    prefix="/api/v1/dispatch", tags=["dispatch"], responses=error_responses(*GUARDED)
+)
 SUPERVISE = require_roles(Role.supervisor)
 READ = require_roles(Role.supervisor, Role.agent)
 APP = require_roles(Role.technician, Role.supervisor)
@@ -45,7 +47,12 @@ def _me(db: Session, who: Principal) -> Technician:
 # Technician registry (supervisors)
 
 
-@router.post("/technicians", status_code=201)
+@router.post(
+    "/technicians",
+    status_code=201,
+    response_model=schemas.TechnicianOut,
+    responses=error_responses(409),
+)
 def create_technician(
     body: schemas.TechnicianIn, db: Session = Depends(get_db), _: Principal = Depends(SUPERVISE)
 ) -> dict:
@@ -56,7 +63,7 @@ def create_technician(
     return _tech_view(db, tech)
 
 
-@router.get("/technicians")
+@router.get("/technicians", response_model=schemas.TechnicianList)
 def list_technicians(
     region: str | None = None,
     skill: str | None = None,
@@ -69,7 +76,7 @@ def list_technicians(
     return {"items": [technicians.view(t, loads.get(t.id, 0)) for t in rows]}
 
 
-@router.get("/technicians/near")
+@router.get("/technicians/near", response_model=schemas.TechnicianList)
 def technicians_near(
     lat: float = Query(ge=-90, le=90),
     lon: float = Query(ge=-180, le=180),
@@ -82,7 +89,9 @@ def technicians_near(
     return {"items": [{**technicians.view(t), "distance_km": round(d, 3)} for t, d in found]}
 
 
-@router.get("/technicians/{tech_id}")
+@router.get(
+    "/technicians/{tech_id}", response_model=schemas.TechnicianOut, responses=error_responses(404)
+)
 def get_technician(
     tech_id: int, db: Session = Depends(get_db), _: Principal = Depends(READ)
 ) -> dict:
@@ -90,7 +99,11 @@ def get_technician(
     return _tech_view(db, technicians.get(db, tech_id))
 
 
-@router.patch("/technicians/{tech_id}")
+@router.patch(
+    "/technicians/{tech_id}",
+    response_model=schemas.TechnicianOut,
+    responses=error_responses(404, 409),
+)
 def patch_technician(
     tech_id: int,
     body: schemas.TechnicianPatch,
@@ -104,7 +117,12 @@ def patch_technician(
     return _tech_view(db, tech)
 
 
-@router.post("/technicians/{tech_id}/location", status_code=201)
+@router.post(
+    "/technicians/{tech_id}/location",
+    status_code=201,
+    response_model=schemas.PositionOut,
+    responses=error_responses(404),
+)
 def post_location(
     tech_id: int,
     body: schemas.LocationIn,
@@ -121,7 +139,11 @@ def post_location(
     return {"technician_id": tech.id, "lat": row.lat, "lon": row.lon, "at": row.at}
 
 
-@router.get("/technicians/{tech_id}/locations")
+@router.get(
+    "/technicians/{tech_id}/locations",
+    response_model=schemas.PositionList,
+    responses=error_responses(404),
+)
 def get_locations(
     tech_id: int,
     limit: int = Query(default=100, ge=1, le=1000),
@@ -140,7 +162,7 @@ def get_locations(
 # The technician app (a technician's own token)
 
 
-@router.get("/me")
+@router.get("/me", response_model=schemas.MeOut)
 def me(
     db: Session = Depends(get_db), who: Principal = Depends(require_roles(Role.technician))
 ) -> dict:
@@ -154,7 +176,7 @@ def me(
     }
 
 
-@router.post("/me/location", status_code=201)
+@router.post("/me/location", status_code=201, response_model=schemas.PositionOut)
 def my_location(
     body: schemas.LocationIn,
     db: Session = Depends(get_db),
@@ -168,7 +190,7 @@ def my_location(
     return {"technician_id": tech.id, "lat": row.lat, "lon": row.lon, "at": row.at}
 
 
-@router.post("/me/availability")
+@router.post("/me/availability", response_model=schemas.TechnicianOut)
 def my_availability(
     body: schemas.AvailabilityIn,
     db: Session = Depends(get_db),
@@ -181,7 +203,11 @@ def my_availability(
     return _tech_view(db, tech)
 
 
-@router.post("/assignments/{assignment_id}/accept")
+@router.post(
+    "/assignments/{assignment_id}/accept",
+    response_model=schemas.AssignmentOut,
+    responses=error_responses(404, 409),
+)
 def accept(
     assignment_id: int, db: Session = Depends(get_db), who: Principal = Depends(APP)
 ) -> dict:
@@ -192,7 +218,11 @@ def accept(
     return views.assignment_view(row)
 
 
-@router.post("/assignments/{assignment_id}/decline")
+@router.post(
+    "/assignments/{assignment_id}/decline",
+    response_model=schemas.AssignmentOut,
+    responses=error_responses(404, 409),
+)
 def decline(
     assignment_id: int,
     body: schemas.DeclineIn | None = None,
@@ -207,7 +237,11 @@ def decline(
     return views.assignment_view(row)
 
 
-@router.get("/assignments/{assignment_id}")
+@router.get(
+    "/assignments/{assignment_id}",
+    response_model=schemas.AssignmentOut,
+    responses=error_responses(404),
+)
 def get_assignment(
     assignment_id: int, db: Session = Depends(get_db), who: Principal = Depends(APP)
 ) -> dict:
@@ -218,7 +252,7 @@ def get_assignment(
     return views.assignment_view(row)
 
 
-@router.get("/me/jobs")
+@router.get("/me/jobs", response_model=schemas.FieldJobList)
 def my_jobs(
     db: Session = Depends(get_db), who: Principal = Depends(require_roles(Role.technician))
 ) -> dict:
@@ -227,7 +261,11 @@ def my_jobs(
     return {"items": [field.job_view(db, a) for a in field.jobs_today(db, tech)]}
 
 
-@router.get("/assignments/{assignment_id}/job")
+@router.get(
+    "/assignments/{assignment_id}/job",
+    response_model=schemas.FieldJob,
+    responses=error_responses(404),
+)
 def job(assignment_id: int, db: Session = Depends(get_db), who: Principal = Depends(APP)) -> dict:
     """One offer or job as the technician sees it: customer (once accepted), site, diagnosis,
     parts, history, the visit so far (a technician only for their own open offer or job)."""
@@ -238,7 +276,11 @@ def job(assignment_id: int, db: Session = Depends(get_db), who: Principal = Depe
     return field.job_view(db, row)
 
 
-@router.post("/assignments/{assignment_id}/actions")
+@router.post(
+    "/assignments/{assignment_id}/actions",
+    response_model=schemas.ActionOut,
+    responses=error_responses(404, 409),
+)
 def job_action(
     assignment_id: int,
     body: schemas.ActionIn,
@@ -260,7 +302,7 @@ def job_action(
     return out
 
 
-@router.get("/ratings")
+@router.get("/ratings", response_model=schemas.RatingsOut)
 def ratings(db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
     """Customers' ratings: average and count per technician and per region."""
     return {"technicians": technicians.ratings(db), "regions": rating.by_region(db)}
@@ -269,13 +311,13 @@ def ratings(db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict
 # The pool, decisions and overrides
 
 
-@router.get("/pending")
+@router.get("/pending", response_model=schemas.PendingList)
 def pending(db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
     """The "pending dispatch" queue with each ticket's reason."""
     return {"items": views.pending_queue(db)}
 
 
-@router.post("/rematch")
+@router.post("/rematch", response_model=schemas.RematchOut, responses=error_responses(409))
 def rematch(_: Principal = Depends(SUPERVISE)) -> dict:
     """Re-match the open pool now (it also runs on events and at least every 30 s); one
     rematch runs at a time, so this waits up to 10 s for a running one."""
@@ -285,7 +327,9 @@ def rematch(_: Principal = Depends(SUPERVISE)) -> dict:
     return out
 
 
-@router.get("/tickets/{ticket_id}")
+@router.get(
+    "/tickets/{ticket_id}", response_model=schemas.DispatchState, responses=error_responses(404)
+)
 def ticket_dispatch(
     ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
 ) -> dict:
@@ -298,7 +342,11 @@ def ticket_dispatch(
     return out
 
 
-@router.post("/tickets/{ticket_id}/dispatch")
+@router.post(
+    "/tickets/{ticket_id}/dispatch",
+    response_model=schemas.DispatchState,
+    responses=error_responses(404, 409),
+)
 def dispatch_ticket(
     ticket_id: str,
     body: schemas.DispatchIn | None = None,
@@ -319,7 +367,11 @@ def dispatch_ticket(
     return views.dispatch_state(db, ticket.id)
 
 
-@router.post("/tickets/{ticket_id}/reassign")
+@router.post(
+    "/tickets/{ticket_id}/reassign",
+    response_model=schemas.AssignmentOut,
+    responses=error_responses(404, 409),
+)
 def reassign(
     ticket_id: str,
     body: schemas.ReassignIn,

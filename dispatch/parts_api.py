@@ -7,18 +7,23 @@ from sqlalchemy.orm import Session
 
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
-from core.errors import ApiError
+from core.errors import GUARDED, ApiError, error_responses
 from dispatch import cards, imports, inventory, parts, requirements, schemas
 from dispatch.models import PartSku, Reservation, Warehouse
 from tickets.service import get_ticket
 
-router = APIRouter(tags=["parts"])
+router = APIRouter(tags=["parts"], responses=error_responses(*GUARDED))
 SUPERVISE = require_roles(Role.supervisor)
 READ = require_roles(Role.supervisor, Role.agent, Role.technician)
 INSTALL = require_roles(Role.supervisor, Role.technician)  # a device is scanned on site
 
 
-@router.post("/devices", status_code=201)
+@router.post(
+    "/devices",
+    status_code=201,
+    response_model=schemas.RegisteredDevice,
+    responses=error_responses(409),
+)
 def register_device(
     body: schemas.DeviceIn, db: Session = Depends(get_db), who: Principal = Depends(INSTALL)
 ) -> dict:
@@ -29,7 +34,11 @@ def register_device(
     return inventory.device_view(device)
 
 
-@router.get("/devices/{hardware_id}")
+@router.get(
+    "/devices/{hardware_id}",
+    response_model=schemas.RegisteredDevice,
+    responses=error_responses(404),
+)
 def get_device(
     hardware_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
 ) -> dict:
@@ -39,7 +48,7 @@ def get_device(
     return {**inventory.device_view(device), "history": history}
 
 
-@router.post("/skus", status_code=201)
+@router.post("/skus", status_code=201, response_model=schemas.SkuOut)
 def upsert_sku(
     body: schemas.SkuIn, db: Session = Depends(get_db), _: Principal = Depends(SUPERVISE)
 ) -> dict:
@@ -49,7 +58,7 @@ def upsert_sku(
     return inventory.sku_view(row)
 
 
-@router.get("/skus")
+@router.get("/skus", response_model=schemas.SkuList)
 def list_skus(
     part: str | None = None, db: Session = Depends(get_db), _: Principal = Depends(READ)
 ) -> dict:
@@ -60,7 +69,7 @@ def list_skus(
     return {"items": [inventory.sku_view(r) for r in db.scalars(stmt)]}
 
 
-@router.post("/warehouses", status_code=201)
+@router.post("/warehouses", status_code=201, response_model=schemas.WarehouseOut)
 def upsert_warehouse(
     body: schemas.WarehouseIn, db: Session = Depends(get_db), _: Principal = Depends(SUPERVISE)
 ) -> dict:
@@ -70,14 +79,18 @@ def upsert_warehouse(
     return inventory.warehouse_view(row)
 
 
-@router.get("/warehouses")
+@router.get("/warehouses", response_model=schemas.WarehouseList)
 def list_warehouses(db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
     """Every warehouse."""
     rows = db.scalars(select(Warehouse).order_by(Warehouse.id))
     return {"items": [inventory.warehouse_view(r) for r in rows]}
 
 
-@router.get("/warehouses/{warehouse_id}")
+@router.get(
+    "/warehouses/{warehouse_id}",
+    response_model=schemas.WarehouseOut,
+    responses=error_responses(404),
+)
 def get_warehouse(
     warehouse_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
 ) -> dict:
@@ -87,7 +100,7 @@ def get_warehouse(
     return {**inventory.warehouse_view(row), "stock": [inventory.stock_view(s) for s in stock]}
 
 
-@router.get("/stock")
+@router.get("/stock", response_model=schemas.StockList)
 def list_stock(
     sku: str | None = None,
     warehouse_id: str | None = None,
@@ -99,7 +112,7 @@ def list_stock(
     return {"items": [inventory.stock_view(r) for r in rows]}
 
 
-@router.post("/stock")
+@router.post("/stock", response_model=schemas.StockOut, responses=error_responses(404, 409))
 def set_stock(
     body: schemas.StockSet, db: Session = Depends(get_db), _: Principal = Depends(SUPERVISE)
 ) -> dict:
@@ -115,7 +128,12 @@ def set_stock(
     return inventory.stock_view(row)
 
 
-@router.post("/reservations", status_code=201)
+@router.post(
+    "/reservations",
+    status_code=201,
+    response_model=schemas.ReservationOut,
+    responses=error_responses(404, 409),
+)
 def reserve(
     body: schemas.ReservationIn, db: Session = Depends(get_db), who: Principal = Depends(SUPERVISE)
 ) -> dict:
@@ -139,7 +157,7 @@ def reserve(
     return parts.reservation_view(row)
 
 
-@router.get("/reservations")
+@router.get("/reservations", response_model=schemas.ReservationList)
 def list_reservations(
     ticket_id: int | None = None,
     status: str | None = None,
@@ -155,7 +173,11 @@ def list_reservations(
     return {"items": [parts.reservation_view(r) for r in db.scalars(stmt.limit(1000))]}
 
 
-@router.post("/reservations/{reservation_id}/release")
+@router.post(
+    "/reservations/{reservation_id}/release",
+    response_model=schemas.ReservationOut,
+    responses=error_responses(404, 409),
+)
 def release(
     reservation_id: int,
     body: schemas.ReleaseIn | None = None,
@@ -169,7 +191,11 @@ def release(
     return parts.reservation_view(out)
 
 
-@router.post("/reservations/{reservation_id}/consume")
+@router.post(
+    "/reservations/{reservation_id}/consume",
+    response_model=schemas.ReservationOut,
+    responses=error_responses(404, 409),
+)
 def consume(
     reservation_id: int, db: Session = Depends(get_db), who: Principal = Depends(INSTALL)
 ) -> dict:
@@ -180,7 +206,7 @@ def consume(
     return parts.reservation_view(out)
 
 
-@router.get("/transfers")
+@router.get("/transfers", response_model=schemas.TransferList)
 def list_transfers(
     ticket_id: int | None = None,
     technician_id: int | None = None,
@@ -192,7 +218,9 @@ def list_transfers(
     return {"items": [parts.transfer_view(o) for o in rows]}
 
 
-@router.post("/transfers/{order_id}")
+@router.post(
+    "/transfers/{order_id}", response_model=schemas.TransferOut, responses=error_responses(404, 409)
+)
 def move_transfer(
     order_id: int,
     body: schemas.TransferMove,
@@ -205,7 +233,9 @@ def move_transfer(
     return parts.transfer_view(order)
 
 
-@router.post("/import/{kind}")
+@router.post(
+    "/import/{kind}", response_model=schemas.RegistryImport, responses=error_responses(404, 413)
+)
 async def import_registry(
     kind: str,
     file: UploadFile = File(description="UTF-8 CSV with the registry's column names."),

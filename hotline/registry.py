@@ -84,6 +84,7 @@ TASK_MODULES = (
     "intake.jobs",
     "sla.tasks",
     "intake.import_tasks",
+    "intake.live_recovery",
     "intake.bridges.tasks",
     "tickets.recurrence",
     "dispatch.tasks",

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
+from core.errors import GUARDED, error_responses
 from intake import calls
 
-router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
+router = APIRouter(prefix="/api/v1/calls", tags=["calls"], responses=error_responses(*GUARDED))
 CALL_ROLES = (Role.agent,)  # admin always passes; the PBX holds an agent token
 KNOWN = ("call_id", "caller", "line", "started_at")
 
@@ -42,7 +43,12 @@ class CallOut(BaseModel):
     updated_at: datetime
 
 
-@router.post("", status_code=201, response_model=CallOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=CallOut,
+    responses={200: {"model": CallOut, "description": "Already registered: completed."}},
+)
 def post_call(
     body: CallIn,
     response: Response,
@@ -67,7 +73,7 @@ def post_call(
     return calls.call_view(db, call)
 
 
-@router.get("/{call_id}", response_model=CallOut)
+@router.get("/{call_id}", response_model=CallOut, responses=error_responses(404))
 def get_call(
     call_id: str,
     db: Session = Depends(get_db),

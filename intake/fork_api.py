@@ -183,14 +183,14 @@ async def fork(
     facts, problems = await asyncio.to_thread(_register, meta, who.actor)
     sock = JsonSocket(ws)
     call = await LiveCall.open(
-        sample_rate=rate, send=sock.send, call_id=facts.call_id if facts else None
+        sample_rate=rate, send=sock.send, door="fork", actor=who.actor, call=facts
     )
     for problem in problems:
         await call.send({"type": "error", "code": "invalid_call", "message": problem})
     try:
         await _receive_audio(ws, sock, call, _Channels(width, pick), audio)
     finally:
-        view = await call.conclude(channel="phone", actor=who.actor, call=facts)
+        view = await call.conclude()
     log.info(
         "fork call %s ended, %.1f s: %s",
         call.call_id,

@@ -121,12 +121,17 @@ async def stream(
         return
     sock = JsonSocket(ws)
     call = await LiveCall.open(
-        sample_rate=sample_rate, send=sock.send, call_id=facts.call_id if facts else None
+        sample_rate=sample_rate,
+        send=sock.send,
+        door="stream",
+        channel=channel,
+        actor=who.actor,
+        call=facts,
     )
     await call.send({"type": "ready", "call_id": call.call_id, "sample_rate": sample_rate})
     try:
         await _receive_audio(sock, call)
     finally:
-        await call.conclude(channel=channel, actor=who.actor, call=facts)
+        await call.conclude()
     if sock.connected:
         await ws.close()

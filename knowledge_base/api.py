@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
-from core.errors import ApiError
+from core.errors import GUARDED, ApiError, error_responses
 from core.settings import get_settings
 from knowledge_base import interchange, live_index, service
 from knowledge_base.schemas import (
@@ -19,9 +19,12 @@ from knowledge_base.schemas import (
     EntryPatch,
     ImportReport,
     RevisionList,
+    SearchOut,
 )
 
-router = APIRouter(prefix="/api/v1/kb", tags=["knowledge base"])
+router = APIRouter(
+    prefix="/api/v1/kb", tags=["knowledge base"], responses=error_responses(*GUARDED)
+)
 READ = require_roles(Role.knowledge_engineer, Role.agent, Role.supervisor, Role.technician)
 CURATE = require_roles(Role.knowledge_engineer)
 MEDIA = {
@@ -48,13 +51,13 @@ def list_entries(
     return {"total": total, "items": [service.entry_view(e) for e in rows]}
 
 
-@router.get("/entries/{entry_id}", response_model=EntryOut)
+@router.get("/entries/{entry_id}", response_model=EntryOut, responses=error_responses(404))
 def get_entry(entry_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
     """One entry with its published content and pending draft."""
     return service.entry_view(service.get_entry(db=db, entry_id=entry_id))
 
 
-@router.post("/entries", status_code=201, response_model=EntryOut)
+@router.post("/entries", status_code=201, response_model=EntryOut, responses=error_responses(409))
 def create_entry(
     body: EntryData, db: Session = Depends(get_db), who: Principal = Depends(CURATE)
 ) -> dict:
@@ -64,7 +67,7 @@ def create_entry(
     return service.entry_view(entry)
 
 
-@router.patch("/entries/{entry_id}", response_model=EntryOut)
+@router.patch("/entries/{entry_id}", response_model=EntryOut, responses=error_responses(404, 409))
 def edit_entry(
     entry_id: str, body: EntryPatch, db: Session = Depends(get_db), who: Principal = Depends(CURATE)
 ) -> dict:
@@ -86,7 +89,9 @@ def edit_entry(
     return service.entry_view(entry)
 
 
-@router.post("/entries/{entry_id}/publish", response_model=EntryOut)
+@router.post(
+    "/entries/{entry_id}/publish", response_model=EntryOut, responses=error_responses(404, 409)
+)
 def publish_entry(
     entry_id: str,
     body: ActionIn | None = None,
@@ -106,7 +111,9 @@ def publish_entry(
     return service.entry_view(entry)
 
 
-@router.post("/entries/{entry_id}/retire", response_model=EntryOut)
+@router.post(
+    "/entries/{entry_id}/retire", response_model=EntryOut, responses=error_responses(404, 409)
+)
 def retire_entry(
     entry_id: str,
     body: ActionIn | None = None,
@@ -126,7 +133,9 @@ def retire_entry(
     return service.entry_view(entry)
 
 
-@router.get("/entries/{entry_id}/history", response_model=RevisionList)
+@router.get(
+    "/entries/{entry_id}/history", response_model=RevisionList, responses=error_responses(404)
+)
 def entry_history(
     entry_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
 ) -> dict:
@@ -147,7 +156,7 @@ def entry_history(
     }
 
 
-@router.post("/import")
+@router.post("/import", response_model=ImportReport, responses=error_responses(409, 413, 415))
 async def import_file(
     request: Request,
     file: UploadFile = File(description="JSONL, CSV or XLSX in the interchange format"),
@@ -181,7 +190,16 @@ async def import_file(
     return report
 
 
-@router.get("/export")
+@router.get(
+    "/export",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The entries in the chosen interchange format.",
+            "content": {media.split(";")[0]: {} for media in MEDIA.values()},
+        }
+    },
+)
 def export_file(
     format: str = Query(default="jsonl", pattern="^(jsonl|csv|xlsx)$"),
     include_drafts: bool = False,
@@ -200,7 +218,7 @@ def export_file(
     )
 
 
-@router.get("/search")
+@router.get("/search", response_model=SearchOut)
 def search(
     q: str = Query(min_length=1, max_length=2000),
     k: int = Query(default=10, ge=1, le=50),

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core.schemas import ApiModel
 from knowledge_base import severity
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -131,7 +132,7 @@ class ActionIn(BaseModel):
     expected_revision: int | None = None
 
 
-class EntryOut(BaseModel):
+class EntryOut(ApiModel):
     """An entry with its life-cycle state."""
 
     id: str
@@ -145,7 +146,7 @@ class EntryOut(BaseModel):
     published_at: datetime | None
 
 
-class RevisionOut(BaseModel):
+class RevisionOut(ApiModel):
     """One line of an entry's history."""
 
     id: int
@@ -157,20 +158,20 @@ class RevisionOut(BaseModel):
     reason: str | None
 
 
-class RevisionList(BaseModel):
+class RevisionList(ApiModel):
     """An entry's history, oldest first."""
 
     items: list[RevisionOut]
 
 
-class EntryList(BaseModel):
+class EntryList(ApiModel):
     """A page of entries."""
 
     total: int
     items: list[EntryOut]
 
 
-class ImportReport(BaseModel):
+class ImportReport(ApiModel):
     """What an import did, or why it did nothing."""
 
     ok: bool
@@ -185,3 +186,19 @@ class ImportReport(BaseModel):
         default_factory=dict,
         description="The file's own severity labels and the level each was read as.",
     )
+
+
+class SearchHit(ApiModel):
+    """One entry the hybrid index ranks for a query, with its fused and per-method scores."""
+
+    kb_id: str
+    title: str | None = None
+    score: float
+    bm25: float
+    dense: float
+
+
+class SearchOut(ApiModel):
+    """Hits, best first."""
+
+    items: list[SearchHit]

@@ -11,15 +11,23 @@ from sqlalchemy.orm import Session
 
 from core.auth import ANY_ROLE, Principal, Role, require_roles
 from core.deps import get_db
-from core.errors import ApiError, not_found
+from core.errors import GUARDED, ApiError, error_responses, not_found
 from dispatch import technicians
 from dispatch.service import technician_of
 from sla import collaboration, config, evidence, holiday_watch, public_holidays, service, views
 from sla.models import BusinessCalendar, Collaboration, Department, RegionContact, SlaPolicy
 from sla.schemas import (
     AnswerIn,
+    AtRiskOut,
+    AttainmentOut,
     CalendarIn,
+    CalendarOut,
+    CollaborationOut,
+    DefaultsOut,
     DepartmentIn,
+    DepartmentOut,
+    EscalationList,
+    EvidenceRecorded,
     FlagIn,
     HolidayDayOut,
     HolidaysOut,
@@ -27,14 +35,23 @@ from sla.schemas import (
     HolidayYearOut,
     NoticeIn,
     PauseIn,
+    PauseOut,
     PolicyIn,
+    PolicyOut,
     PolicyPatch,
     RegionContactIn,
+    RegionContactOut,
+    TicketSlaOut,
     ViewedIn,
     YearIn,
 )
 
-router = APIRouter(prefix="/api/v1/sla", tags=["sla"])
+router = APIRouter(prefix="/api/v1/sla", tags=["sla"], responses=error_responses(*GUARDED))
+# Evidence reports answer 200 when the same report was already stored.
+DUPLICATE: dict[int | str, dict[str, Any]] = {
+    200: {"model": EvidenceRecorded, "description": "The same report again: nothing new."},
+    **error_responses(404, 409),
+}
 
 ADMIN = require_roles(Role.admin)
 SUPERVISOR = require_roles(Role.supervisor)
@@ -77,7 +94,7 @@ def _policy(p: SlaPolicy) -> dict[str, Any]:
     }
 
 
-@router.get("/calendars")
+@router.get("/calendars", response_model=list[CalendarOut])
 def list_calendars(db: Session = Depends(get_db), _: Principal = Depends(SUPERVISOR)) -> list[dict]:
     """Every business calendar with its overrides."""
     return [
@@ -85,7 +102,9 @@ def list_calendars(db: Session = Depends(get_db), _: Principal = Depends(SUPERVI
     ]
 
 
-@router.post("/calendars", status_code=201)
+@router.post(
+    "/calendars", status_code=201, response_model=CalendarOut, responses=error_responses(409)
+)
 def create_calendar(
     body: CalendarIn, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
 ) -> dict:
@@ -95,7 +114,7 @@ def create_calendar(
     return _calendar(db, cal)
 
 
-@router.get("/calendars/{calendar_id}")
+@router.get("/calendars/{calendar_id}", response_model=CalendarOut, responses=error_responses(404))
 def get_calendar(
     calendar_id: int,
     year: int | None = None,
@@ -106,7 +125,11 @@ def get_calendar(
     return _calendar(db, config.get_calendar(db, calendar_id), year)
 
 
-@router.put("/calendars/{calendar_id}/years/{year}")
+@router.put(
+    "/calendars/{calendar_id}/years/{year}",
+    response_model=CalendarOut,
+    responses=error_responses(404),
+)
 def set_year(
     calendar_id: int,
     year: int,
@@ -196,13 +219,15 @@ def confirm_national_year(
     return _year(config.confirm_package_year(db=db, year=year, actor=who.actor))
 
 
-@router.get("/policies")
+@router.get("/policies", response_model=list[PolicyOut])
 def list_policies(db: Session = Depends(get_db), _: Principal = Depends(SUPERVISOR)) -> list[dict]:
     """Every policy."""
     return [_policy(p) for p in db.scalars(select(SlaPolicy).order_by(SlaPolicy.id))]
 
 
-@router.post("/policies", status_code=201)
+@router.post(
+    "/policies", status_code=201, response_model=PolicyOut, responses=error_responses(404, 409)
+)
 def create_policy(
     body: PolicyIn, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
 ) -> dict:
@@ -211,7 +236,9 @@ def create_policy(
     return _policy(config.create_policy(db=db, **body.model_dump()))
 
 
-@router.patch("/policies/{policy_id}")
+@router.patch(
+    "/policies/{policy_id}", response_model=PolicyOut, responses=error_responses(404, 409)
+)
 def update_policy(
     policy_id: int, body: PolicyPatch, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
 ) -> dict:
@@ -220,7 +247,7 @@ def update_policy(
     return _policy(config.update_policy(db=db, policy_id=policy_id, changes=changes))
 
 
-@router.get("/regions")
+@router.get("/regions", response_model=list[RegionContactOut])
 def list_regions(db: Session = Depends(get_db), _: Principal = Depends(SUPERVISOR)) -> list[dict]:
     """Who is alerted per region ("*" = every other region)."""
     return [
@@ -229,7 +256,7 @@ def list_regions(db: Session = Depends(get_db), _: Principal = Depends(SUPERVISO
     ]
 
 
-@router.put("/regions/{region}")
+@router.put("/regions/{region}", response_model=RegionContactOut)
 def set_region(
     region: str, body: RegionContactIn, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
 ) -> dict:
@@ -238,7 +265,7 @@ def set_region(
     return {c.name: getattr(row, c.name) for c in RegionContact.__table__.columns}
 
 
-@router.get("/departments")
+@router.get("/departments", response_model=list[DepartmentOut])
 def list_departments(db: Session = Depends(get_db), _: Principal = Depends(STAFF)) -> list[dict]:
     """Departments that answer collaboration requests."""
     return [
@@ -247,7 +274,9 @@ def list_departments(db: Session = Depends(get_db), _: Principal = Depends(STAFF
     ]
 
 
-@router.post("/departments", status_code=201)
+@router.post(
+    "/departments", status_code=201, response_model=DepartmentOut, responses=error_responses(409)
+)
 def create_department(
     body: DepartmentIn, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
 ) -> dict:
@@ -256,14 +285,14 @@ def create_department(
     return {c.name: getattr(d, c.name) for c in Department.__table__.columns}
 
 
-@router.post("/defaults")
+@router.post("/defaults", response_model=DefaultsOut)
 def install_defaults(db: Session = Depends(get_db), _: Principal = Depends(ADMIN)) -> dict:
     """Create the standard calendars (cn-workdays with holidays, 24x7) and one policy per
     severity, where none exist yet."""
     return config.install_defaults(db=db)
 
 
-@router.get("/tickets/{ticket_id}")
+@router.get("/tickets/{ticket_id}", response_model=TicketSlaOut, responses=error_responses(404))
 def ticket_sla(
     ticket_id: int, db: Session = Depends(get_db), _: Principal = Depends(STAFF)
 ) -> dict:
@@ -296,7 +325,12 @@ def _reporting_technician(db: Session, who: Principal, named: int | None) -> int
     return technicians.get(db, named).id
 
 
-@router.post("/tickets/{ticket_id}/viewed", status_code=201)
+@router.post(
+    "/tickets/{ticket_id}/viewed",
+    status_code=201,
+    response_model=EvidenceRecorded,
+    responses=DUPLICATE,
+)
 def report_viewed(
     ticket_id: int,
     body: ViewedIn,
@@ -323,7 +357,9 @@ def report_viewed(
 CALL_DIRECTIONS = ("outbound", "inbound")
 
 
-@router.post("/callbacks/call", status_code=201)
+@router.post(
+    "/callbacks/call", status_code=201, response_model=EvidenceRecorded, responses=DUPLICATE
+)
 def call_callback(
     call_id: str = Form(min_length=1, max_length=100),
     ticket_id: int = Form(),
@@ -366,7 +402,12 @@ def call_callback(
     return _created({"duplicate": dup, "evidence": service.evidence_view(row)}, dup)
 
 
-@router.post("/tickets/{ticket_id}/pauses", status_code=201)
+@router.post(
+    "/tickets/{ticket_id}/pauses",
+    status_code=201,
+    response_model=PauseOut,
+    responses=error_responses(404, 409),
+)
 def pause(
     ticket_id: int, body: PauseIn, db: Session = Depends(get_db), who: Principal = Depends(FIELD)
 ) -> dict:
@@ -377,7 +418,12 @@ def pause(
     return {"kind": row.kind, "action": row.action, "at": row.at, "actor": row.actor}
 
 
-@router.post("/tickets/{ticket_id}/collaborations", status_code=201)
+@router.post(
+    "/tickets/{ticket_id}/collaborations",
+    status_code=201,
+    response_model=CollaborationOut,
+    responses=error_responses(404, 409),
+)
 def flag(
     ticket_id: int, body: FlagIn, db: Session = Depends(get_db), who: Principal = Depends(FIELD)
 ) -> dict:
@@ -405,7 +451,7 @@ def _collab(db: Session, row: Collaboration, logs: bool = False) -> dict[str, An
     return out
 
 
-@router.get("/collaborations")
+@router.get("/collaborations", response_model=list[CollaborationOut])
 def list_collaborations(
     department_id: int | None = None,
     status: str | None = Query(default=None, pattern="^(open|answered)$"),
@@ -416,7 +462,11 @@ def list_collaborations(
     return collaboration.listing(db, department_id=department_id, status=status)
 
 
-@router.get("/collaborations/{collaboration_id}")
+@router.get(
+    "/collaborations/{collaboration_id}",
+    response_model=CollaborationOut,
+    responses=error_responses(404),
+)
 def get_collaboration(
     collaboration_id: int, db: Session = Depends(get_db), _: Principal = Depends(STAFF)
 ) -> dict:
@@ -427,7 +477,11 @@ def get_collaboration(
     return _collab(db, row, logs=True)
 
 
-@router.post("/collaborations/{collaboration_id}/answer")
+@router.post(
+    "/collaborations/{collaboration_id}/answer",
+    response_model=CollaborationOut,
+    responses=error_responses(404, 409),
+)
 def answer_collaboration(
     collaboration_id: int,
     body: AnswerIn,
@@ -445,7 +499,7 @@ def answer_collaboration(
     return _collab(db, row)
 
 
-@router.get("/attainment")
+@router.get("/attainment", response_model=AttainmentOut)
 def attainment(
     group_by: str = "region",
     period: str = "day",
@@ -459,7 +513,7 @@ def attainment(
     return views.attainment(db, group_by=group_by, period=period, start=_utc(start), end=_utc(end))
 
 
-@router.get("/at-risk")
+@router.get("/at-risk", response_model=AtRiskOut)
 def at_risk(
     within_minutes: int = Query(default=30, ge=0, le=24 * 60),
     region: str | None = None,
@@ -471,7 +525,7 @@ def at_risk(
     return views.at_risk(db, within_minutes=within_minutes, region=region, limit=limit)
 
 
-@router.get("/escalations")
+@router.get("/escalations", response_model=EscalationList)
 def escalation_history(
     ticket_id: int | None = None,
     level: str | None = None,

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from core import clock, events, notify
 from core.db import session_scope
+from dispatch.events import TransferArrived, TransferCreated
+from dispatch.models import TransferOrder
 from sla import escalation
 from sla.models import Evidence
 from tests.conftest import Service
@@ -330,11 +332,11 @@ def test_bad_evidence_input(env) -> None:
 def test_waiting_for_a_part_pauses_until_the_transfer_arrives(env) -> None:
     svc, fake, _ = env
     ticket_id = make_ticket()
-    order = {"id": 77, "sku": "LOCK-FPM-02"}
+    order = TransferOrder(id=77, sku="LOCK-FPM-02")  # as parts publishes it, not stored
     fake.set(at(10, 0))
     with session_scope() as db:
-        events.publish("parts.transfer_created", db=db, ticket_id=ticket_id, order=order)
-        events.publish("parts.transfer_created", db=db, ticket_id=ticket_id, order=order)
+        events.publish(TransferCreated(ticket_id=ticket_id, order=order), db=db)
+        events.publish(TransferCreated(ticket_id=ticket_id, order=order), db=db)
     s = state(svc, ticket_id)
     assert s["paused"] is True
     assert s["clocks"]["resolution"]["status"] == "paused"
@@ -342,7 +344,7 @@ def test_waiting_for_a_part_pauses_until_the_transfer_arrives(env) -> None:
     assert len(s["pauses"]) == 1  # the replayed event was a no-op
     fake.set(at(15, 0))
     with session_scope() as db:
-        events.publish("parts.transfer_arrived", db=db, ticket_id=ticket_id, order=order)
+        events.publish(TransferArrived(ticket_id=ticket_id, order=order), db=db)
     s = state(svc, ticket_id)
     assert s["paused"] is False
     # 300 working minutes of waiting push both deadlines back.

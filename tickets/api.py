@@ -9,10 +9,12 @@ from sqlalchemy.orm import Session
 
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
+from core.errors import GUARDED, error_responses
 from tickets import service
+from tickets.schemas import CorrectionsOut, HistoryOut, TicketList, TicketOut
 from tickets.states import STATES
 
-router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=error_responses(*GUARDED))
 READ = require_roles(Role.agent, Role.supervisor)
 WRITE = require_roles(Role.agent, Role.supervisor)
 
@@ -43,7 +45,7 @@ class ReviewIn(BaseModel):
     expected_version: int | None = None
 
 
-@router.get("")
+@router.get("", response_model=TicketList)
 def list_tickets(
     status: str | None = None,
     channel: str | None = None,
@@ -81,13 +83,13 @@ def list_tickets(
     return {"total": total, "items": [service.ticket_view(t) for t in rows]}
 
 
-@router.get("/{ticket_id}")
+@router.get("/{ticket_id}", response_model=TicketOut, responses=error_responses(404))
 def get_ticket(ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
     """One ticket by id or number."""
     return service.ticket_view(service.get_ticket(db=db, ticket_id=ticket_id))
 
 
-@router.get("/{ticket_id}/history")
+@router.get("/{ticket_id}/history", response_model=HistoryOut, responses=error_responses(404))
 def get_history(
     ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
 ) -> dict:
@@ -95,7 +97,7 @@ def get_history(
     return {"items": [service.event_view(e) for e in service.history(db=db, ticket_id=ticket_id)]}
 
 
-@router.patch("/{ticket_id}")
+@router.patch("/{ticket_id}", response_model=TicketOut, responses=error_responses(404, 409))
 def patch_fields(
     ticket_id: str, body: FieldsIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
 ) -> dict:
@@ -112,7 +114,9 @@ def patch_fields(
     return service.ticket_view(ticket)
 
 
-@router.post("/{ticket_id}/transition")
+@router.post(
+    "/{ticket_id}/transition", response_model=TicketOut, responses=error_responses(404, 409)
+)
 def post_transition(
     ticket_id: str,
     body: TransitionIn,
@@ -132,7 +136,7 @@ def post_transition(
     return service.ticket_view(ticket)
 
 
-@router.post("/{ticket_id}/review")
+@router.post("/{ticket_id}/review", response_model=TicketOut, responses=error_responses(404, 409))
 def post_review(
     ticket_id: str, body: ReviewIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
 ) -> dict:
@@ -151,10 +155,12 @@ def post_review(
     return service.ticket_view(ticket)
 
 
-corrections_router = APIRouter(prefix="/api/v1/reviews", tags=["tickets"])
+corrections_router = APIRouter(
+    prefix="/api/v1/reviews", tags=["tickets"], responses=error_responses(*GUARDED)
+)
 
 
-@corrections_router.get("/corrections")
+@corrections_router.get("/corrections", response_model=CorrectionsOut)
 def list_corrections(
     limit: int = Query(default=200, ge=1, le=5000),
     offset: int = Query(default=0, ge=0),

@@ -7,12 +7,14 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from core import storage
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
-from core.errors import ApiError
+from core.errors import GUARDED, ApiError, error_responses
 from tickets import attachments, finish, service
+from tickets.schemas import AttachmentOut, AttachmentsOut, NoteOut, TicketList, TicketOut
 
-router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=error_responses(*GUARDED))
 READ = require_roles(Role.agent, Role.supervisor)
 WRITE = require_roles(Role.agent, Role.supervisor)
 
@@ -45,7 +47,7 @@ class NoteIn(BaseModel):
     note: str = Field(min_length=1, max_length=4000)
 
 
-@router.post("/{ticket_id}/close")
+@router.post("/{ticket_id}/close", response_model=TicketOut, responses=error_responses(404, 409))
 def post_close(
     ticket_id: str, body: CloseIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
 ) -> dict:
@@ -62,7 +64,7 @@ def post_close(
     return service.ticket_view(ticket)
 
 
-@router.post("/{ticket_id}/cancel")
+@router.post("/{ticket_id}/cancel", response_model=TicketOut, responses=error_responses(404, 409))
 def post_cancel(
     ticket_id: str, body: CancelIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
 ) -> dict:
@@ -78,7 +80,7 @@ def post_cancel(
     return service.ticket_view(ticket)
 
 
-@router.post("/{ticket_id}/merge")
+@router.post("/{ticket_id}/merge", response_model=TicketOut, responses=error_responses(404, 409))
 def post_merge(
     ticket_id: str, body: MergeIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
 ) -> dict:
@@ -90,7 +92,7 @@ def post_merge(
     return service.ticket_view(kept)
 
 
-@router.get("/{ticket_id}/duplicates")
+@router.get("/{ticket_id}/duplicates", response_model=TicketList, responses=error_responses(404))
 def get_duplicates(
     ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
 ) -> dict:
@@ -100,7 +102,9 @@ def get_duplicates(
     return {"items": [service.ticket_view(t) for t in rows]}
 
 
-@router.post("/{ticket_id}/notes", status_code=201)
+@router.post(
+    "/{ticket_id}/notes", status_code=201, response_model=NoteOut, responses=error_responses(404)
+)
 def post_note(
     ticket_id: str, body: NoteIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
 ) -> dict:
@@ -111,7 +115,12 @@ def post_note(
     return {"ticket_id": ticket.id, "note": body.note.strip()}
 
 
-@router.post("/{ticket_id}/attachments", status_code=201)
+@router.post(
+    "/{ticket_id}/attachments",
+    status_code=201,
+    response_model=AttachmentOut,
+    responses=error_responses(404, 409, 413, 415),
+)
 async def post_attachment(
     ticket_id: str,
     file: Annotated[UploadFile, File()],
@@ -135,7 +144,9 @@ async def post_attachment(
     return attachments.view(att)
 
 
-@router.get("/{ticket_id}/attachments")
+@router.get(
+    "/{ticket_id}/attachments", response_model=AttachmentsOut, responses=error_responses(404)
+)
 def list_attachments(
     ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
 ) -> dict:
@@ -146,7 +157,14 @@ def list_attachments(
     }
 
 
-@router.get("/{ticket_id}/attachments/{attachment_id}")
+@router.get(
+    "/{ticket_id}/attachments/{attachment_id}",
+    response_class=FileResponse,
+    responses={
+        200: {"description": "The file, or its JPEG thumbnail.", "content": {"image/*": {}}},
+        **error_responses(404),
+    },
+)
 def get_attachment(
     ticket_id: str,
     attachment_id: int,
@@ -163,12 +181,12 @@ def get_attachment(
 def file_response(att: attachments.Attachment, *, thumb: bool = False) -> FileResponse:
     """An attachment as a download (images inline), or its thumbnail."""
     if thumb:
-        path = attachments.thumb_path(att)
-        if not path.exists():
+        path = storage.local_file(attachments.thumb_key(att))
+        if path is None:
             raise ApiError(404, "not_found", "This attachment has no thumbnail.")
         return FileResponse(path, media_type="image/jpeg")
-    path = attachments.file_path(att)
-    if not path.exists():
+    path = storage.local_file(attachments.file_key(att))
+    if path is None:
         raise ApiError(404, "not_found", "The attachment's file is missing.")
     inline = att.content_type.startswith("image/")
     return FileResponse(

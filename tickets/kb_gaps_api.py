@@ -9,13 +9,15 @@ from sqlalchemy.orm import Session
 
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
-from core.errors import ApiError
+from core.errors import GUARDED, ApiError, error_responses
 from core.tasks import enqueue_after_commit
 from knowledge_base import service as kb
 from knowledge_base.schemas import EntryOut
 from tickets import kb_gaps
 
-router = APIRouter(prefix="/api/v1/kb", tags=["knowledge base"])
+router = APIRouter(
+    prefix="/api/v1/kb", tags=["knowledge base"], responses=error_responses(*GUARDED)
+)
 READ = require_roles(Role.knowledge_engineer, Role.supervisor)
 CURATE = require_roles(Role.knowledge_engineer)
 
@@ -103,7 +105,12 @@ def refresh_gaps(db: Session = Depends(get_db), _: Principal = Depends(CURATE)) 
     return {"queued": True}
 
 
-@router.post("/gaps/{cluster_ref}/draft", status_code=201, response_model=EntryOut)
+@router.post(
+    "/gaps/{cluster_ref}/draft",
+    status_code=201,
+    response_model=EntryOut,
+    responses=error_responses(404, 409),
+)
 def draft_from_gap(
     cluster_ref: str, db: Session = Depends(get_db), who: Principal = Depends(CURATE)
 ) -> dict:

@@ -6,14 +6,18 @@ from sqlalchemy.orm import Session
 
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
+from core.errors import GUARDED, error_responses
 from tickets import recurrence
+from tickets.schemas import AlertsOut, RecurringReport, ScanOut
 
-router = APIRouter(prefix="/api/v1/predictions", tags=["prediction"])
+router = APIRouter(
+    prefix="/api/v1/predictions", tags=["prediction"], responses=error_responses(*GUARDED)
+)
 READ = require_roles(Role.agent, Role.supervisor)
 RUN = require_roles(Role.supervisor)
 
 
-@router.get("/recurring")
+@router.get("/recurring", response_model=RecurringReport)
 def get_recurring(
     min_count: int | None = Query(default=None, ge=2, le=100),
     window_days: float | None = Query(default=None, gt=0, le=365),
@@ -27,7 +31,7 @@ def get_recurring(
     return recurrence.report(db, min_count, window_days, min_probability)
 
 
-@router.post("/recurring/scan")
+@router.post("/recurring/scan", response_model=ScanOut)
 def post_scan(
     min_count: int | None = Query(default=None, ge=2, le=100),
     window_days: float | None = Query(default=None, gt=0, le=365),
@@ -42,7 +46,7 @@ def post_scan(
     return {"created": [recurrence.alert_view(a) for a in alerts]}
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=AlertsOut)
 def list_alerts(
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),

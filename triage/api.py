@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
+from core.errors import GUARDED, error_responses
+from core.schemas import ApiModel
 from core.settings import get_settings
 from triage import field_chain
 from triage.models import TriageCalibration
@@ -17,7 +19,7 @@ from triage.result import TriageResult
 from triage.rules import get_rules
 from triage.service import triage_text
 
-router = APIRouter(prefix="/api/v1/triage", tags=["triage"])
+router = APIRouter(prefix="/api/v1/triage", tags=["triage"], responses=error_responses(*GUARDED))
 
 
 class PreviewIn(BaseModel):
@@ -59,6 +61,25 @@ class CalibrationsOut(BaseModel):
     history: list[CalibrationOut]
 
 
+class ChainField(ApiModel):
+    """A field the chain requires: its label and kind for the form, the rule that asked for
+    it, its value so far and whether it is still missing."""
+
+    name: str
+    label: str
+    kind: str
+    rule: Any = None
+    value: Any = None
+    missing: bool
+
+
+class ChainOut(ApiModel):
+    """The fields required given the values chosen so far, and which are missing."""
+
+    required_fields: list[ChainField]
+    missing_fields: list[str]
+
+
 @router.get("/calibration", response_model=CalibrationsOut)
 def calibration_info(
     db: Session = Depends(get_db),
@@ -81,7 +102,7 @@ def calibration_info(
     )
 
 
-@router.post("/preview")
+@router.post("/preview", response_model=TriageResult)
 def preview(
     body: PreviewIn,
     _: Principal = Depends(require_roles(Role.agent, Role.knowledge_engineer, Role.supervisor)),
@@ -90,7 +111,7 @@ def preview(
     return triage_text(body.text)
 
 
-@router.post("/field-chain")
+@router.post("/field-chain", response_model=ChainOut)
 def chain(
     body: ChainIn,
     _: Principal = Depends(require_roles(Role.agent, Role.supervisor, Role.knowledge_engineer)),

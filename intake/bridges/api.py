@@ -5,16 +5,19 @@ from sqlalchemy.orm import Session
 
 from core.auth import Principal, Role, require_roles
 from core.deps import get_db
-from core.errors import ApiError
+from core.errors import GUARDED, ApiError, error_responses
 from intake.bridges.connectors import ConnectorError, load_connectors
 from intake.bridges.service import enrich, ticket_bridges
+from intake.schemas import ConnectorList, TicketBridges
 
-router = APIRouter(prefix="/api/v1", tags=["bridges"])
+router = APIRouter(prefix="/api/v1", tags=["bridges"], responses=error_responses(*GUARDED))
 READ = require_roles(Role.agent, Role.supervisor, Role.technician)
 WRITE = require_roles(Role.agent, Role.supervisor)
 
 
-@router.get("/tickets/{ticket_id}/enrichments")
+@router.get(
+    "/tickets/{ticket_id}/enrichments", response_model=TicketBridges, responses=error_responses(404)
+)
 def get_enrichments(
     ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
 ) -> dict:
@@ -22,7 +25,9 @@ def get_enrichments(
     return ticket_bridges(db, ticket_id)
 
 
-@router.post("/tickets/{ticket_id}/enrich")
+@router.post(
+    "/tickets/{ticket_id}/enrich", response_model=TicketBridges, responses=error_responses(404)
+)
 def post_enrich(
     ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(WRITE)
 ) -> dict:
@@ -32,7 +37,7 @@ def post_enrich(
     return ticket_bridges(db, ticket_id)
 
 
-@router.get("/bridges/connectors")
+@router.get("/bridges/connectors", response_model=ConnectorList)
 def get_connectors(_: Principal = Depends(WRITE)) -> dict:
     """The configured, enabled connectors (a 422 names a malformed connector file)."""
     try:
