@@ -6,7 +6,7 @@ words. PostgreSQL: pg_trgm GIN indexes on the same columns, which LIKE/ILIKE use
 Both carry the `search_` prefix that autogenerate skips (core.db.include_in_autogenerate).
 
 Revision ID: desk2
-Revises: desk1, fl1, gap1, geo1, imp1, j01, lf1, pbx1, slacal1, tri1
+Revises: desk1, fl1, gap1, geo1, imp1, j01, lf1, pbx2, slacal1, tri1
 Create Date: 2026-12-05 16:20:00
 """
 
@@ -23,7 +23,7 @@ down_revision: str | Sequence[str] | None = (
     "imp1",
     "j01",
     "lf1",
-    "pbx1",
+    "pbx2",
     "slacal1",
     "tri1",
 )
