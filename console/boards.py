@@ -1,14 +1,15 @@
 """Supervisor boards: charts (volume, SLA attainment, root causes), live SLA, dispatch."""
 
+import itertools
 import time
-from collections import defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select, union_all
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -44,27 +45,54 @@ def volume_by_day(db: Session, since: date, days: int) -> tuple[list[date], list
     return labels, [counts.get(d, 0) for d in labels]
 
 
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, dt_time.min, UTC)
+
+
+def _range_counts(
+    db: Session, bounds: list[datetime | None], key: Any, *where: Any
+) -> dict[tuple[int, Any], int]:
+    """Tickets reported in each [bounds[i], bounds[i + 1]) (None: open) by key, as
+    {(i, key value): count}: one statement of range counts, each read from an index on
+    (key, reported_at). Each range gets its own two bounds only: a further lower bound on the
+    column would make SQLite read every range from there."""
+    parts = []
+    for i, (low, high) in enumerate(itertools.pairwise(bounds)):
+        conds = [*where]
+        if low is not None:
+            conds.append(Ticket.reported_at >= low)
+        if high is not None:
+            conds.append(Ticket.reported_at < high)
+        parts.append(select(literal_column(str(i)), key, func.count()).where(*conds).group_by(key))
+    return {(i, k): n for i, k, n in db.execute(union_all(*parts))}
+
+
 def root_causes_by_week(db: Session, days: int) -> tuple[list[str], dict[str, list[float | None]]]:
-    """Weekly ticket counts of the most frequent diagnosed KB entries over the window."""
+    """Weekly ticket counts of the most frequent diagnosed KB entries over the window.
+
+    Counted from the (kb_id, reported_at) index: totals per entry first, then range counts per
+    week for the top entries only. Week w holds the days start + 7w … + 6 (UTC); the first week
+    also takes the window's partial first day, the last one everything after."""
     now = clock.now()
-    day = func.date(Ticket.reported_at)
-    rows = db.execute(
-        select(day, Ticket.kb_id, func.count())
-        .where(Ticket.reported_at >= now - timedelta(days=days), Ticket.kb_id.is_not(None))
-        .group_by(day, Ticket.kb_id)
-    ).all()
-    totals: dict[str, int] = defaultdict(int)
+    since = now - timedelta(days=days)
+    totals: dict[str, int] = dict(
+        db.execute(
+            select(Ticket.kb_id, func.count())
+            .where(Ticket.reported_at >= since, Ticket.kb_id.is_not(None))
+            .group_by(Ticket.kb_id)
+        ).all()
+    )
+    top = sorted(totals, key=lambda k: (-totals[k], k))[:TOP_CAUSES]
     start = now.date() - timedelta(days=days - 1)
     weeks = max(1, (days + 6) // 7)
-    per_week: dict[str, list[float | None]] = defaultdict(lambda: [0.0] * weeks)
-    for d, kb_id, n in rows:
-        totals[kb_id] += n
-        w = min((_day(d) - start).days // 7, weeks - 1)
-        per_week[kb_id][max(w, 0)] += n
-    top = sorted(totals, key=lambda k: (-totals[k], k))[:TOP_CAUSES]
+    bounds = [since, *(_midnight(start + timedelta(days=7 * w)) for w in range(1, weeks)), None]
+    counts = _range_counts(db, bounds, Ticket.kb_id, Ticket.kb_id.in_(top))
     titles = dict(db.execute(select(KBEntry.id, KBEntry.title).where(KBEntry.id.in_(top))).all())
     labels = [f"{start + timedelta(days=7 * w):%m-%d}" for w in range(weeks)]
-    return labels, {f"{k} {titles.get(k, '')}": per_week[k] for k in top}
+    return labels, {
+        f"{k} {titles.get(k, '')}": [float(counts.get((w, k), 0)) for w in range(weeks)]
+        for k in top
+    }
 
 
 def status_counts(db: Session) -> dict[str, int]:

@@ -110,6 +110,16 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         session.close()
 
 
+# Structures the models cannot describe (an SQLite FTS5 table with its shadow tables,
+# PostgreSQL trigram indexes) are made by raw DDL in a migration and carry this prefix.
+RAW_DDL_PREFIX = "search_"
+
+
+def include_in_autogenerate(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's include_name: leave the raw-DDL search structures out of comparisons."""
+    return not (name or "").startswith(RAW_DDL_PREFIX)
+
+
 LIKE_ESCAPE = "\\"
 
 

@@ -102,6 +102,8 @@ class TicketSla(Base):
     __table_args__ = (
         Index("ix_sla_tickets_response", "response_deadline_at"),
         Index("ix_sla_tickets_resolution", "resolution_deadline_at"),
+        # The live board: response clocks not yet answered, by deadline.
+        Index("ix_sla_tickets_unanswered", "responded_at", "response_deadline_at"),
     )
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)

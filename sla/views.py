@@ -13,12 +13,15 @@ from core.errors import ApiError
 from sla.collaboration import lateness_minutes
 from sla.escalation import LEVEL_LABELS, LEVELS
 from sla.models import Collaboration, Department, Escalation, TicketSla
-from sla.service import DONE_STATUSES, clock_views, escalation_view, running_clocks_due
+from sla.service import DONE_STATUSES, escalation_view
 from tickets.models import Ticket, TicketEvent
+from tickets.states import STATES
 
 GROUPS = ("region", "technician", "department", "period")
 PERIODS = ("day", "week", "month")
 REPORT_TZ = ZoneInfo("Asia/Shanghai")
+# Tickets whose resolution clock still runs (listed, so the status index finds them).
+OPEN_STATUSES = [s for s in STATES if s not in DONE_STATUSES and s != "cancelled"]
 
 
 def _period_key(day: str, period: str) -> str:
@@ -187,35 +190,52 @@ def at_risk(
     db: Session, *, within_minutes: int = 30, region: str | None = None, limit: int = 200
 ) -> dict[str, Any]:
     """Open clocks whose deadline is within `within_minutes` or already past, most urgent
-    first, each with the level it stands at now."""
+    first, each with the level it stands at now.
+
+    One query per clock kind reads only the columns shown (at 100,000 tickets several thousand
+    clocks are overdue; loading them as full rows took seconds). Resolution clocks are found
+    from the open tickets (status index), response clocks from the unanswered ones."""
     now = clock.now()
     horizon = now + timedelta(minutes=within_minutes)
-    stmt = (
-        select(TicketSla, Ticket)
-        .join(Ticket, Ticket.id == TicketSla.ticket_id)
-        .where(running_clocks_due(horizon))
+    shown = (
+        Ticket.id,
+        Ticket.number,
+        Ticket.region,
+        Ticket.product_type,
+        Ticket.status,
+        TicketSla.technician,
     )
-    if region is not None:
-        stmt = stmt.where(TicketSla.region == region)
     items = []
-    for sla, ticket in db.execute(stmt):
-        for kind, view in clock_views(sla).items():
-            if kind == "resolution" and ticket.status in DONE_STATUSES:
-                continue
-            if view.done_at is not None or view.deadline_at is None or view.deadline_at > horizon:
-                continue
+    for kind, done, statuses in (
+        ("response", TicketSla.responded_at, [s for s in STATES if s != "cancelled"]),
+        ("resolution", TicketSla.resolved_at, OPEN_STATUSES),
+    ):
+        deadline = getattr(TicketSla, f"{kind}_deadline_at")
+        stmt = (
+            select(deadline, *shown)
+            .join(Ticket, Ticket.id == TicketSla.ticket_id)
+            .where(
+                Ticket.status.in_(statuses),
+                done.is_(None),
+                deadline.is_not(None),
+                deadline <= horizon,
+            )
+        )
+        if region is not None:
+            stmt = stmt.where(TicketSla.region == region)
+        for due, ticket_id, number, ticket_region, product, status, technician in db.execute(stmt):
             items.append(
                 {
-                    "ticket_id": ticket.id,
-                    "number": ticket.number,
-                    "region": ticket.region,
-                    "product_type": ticket.product_type,
-                    "status": ticket.status,
-                    "technician": sla.technician,
+                    "ticket_id": ticket_id,
+                    "number": number,
+                    "region": ticket_region,
+                    "product_type": product,
+                    "status": status,
+                    "technician": technician,
                     "clock": kind,
-                    "deadline_at": view.deadline_at,
-                    "minutes_left": round((view.deadline_at - now).total_seconds() / 60, 1),
-                    "level": level_at(view.deadline_at, now),
+                    "deadline_at": due,
+                    "minutes_left": round((due - now).total_seconds() / 60, 1),
+                    "level": level_at(due, now),
                 }
             )
     items.sort(key=lambda i: i["deadline_at"])

@@ -120,6 +120,44 @@ def test_search_finds_by_number_phone_name_address_and_filters(service: Service)
     assert len(seen) == 7 and len(set(seen)) == 7 and pages_seen == 3
 
 
+def test_search_by_contained_text_follows_every_change(service: Service) -> None:
+    """The text index (FTS5 on SQLite, pg_trgm on PostgreSQL) answers words of one, two and
+    more characters, codes in any case, and follows a changed address and name."""
+    make_users(("agent-text", Role.agent))
+    lock = new_ticket(service, LOCK_TEXT)
+    ac = new_ticket(service, AC_TEXT)
+    c = service.client
+    login(c, "agent-text")
+
+    def found(q: str) -> set[str]:
+        r = c.get("/console/tickets", params={"q": q})
+        assert r.status_code == 200, r.text[:300]
+        return set(re.findall(r"HL\d{8}-\d{6}", r.text))
+
+    for address in ("丽泽路9号", "金融街3号"):
+        r = c.patch(
+            f"/api/v1/tickets/{lock['id']}",
+            json={
+                "fields": {"customer_name": "欧阳娜", "hardware_id": "Dev-77Q", "address": address}
+            },
+            headers=service.headers("agent"),
+        )
+        assert r.status_code == 200, r.text
+    assert found("金融街") == {lock["number"]}
+    assert found("丽泽路") == set()  # the old address left the index
+    assert found("欧阳") == {lock["number"]}  # two characters
+    assert found("娜") == {lock["number"]}  # one character, at the end of the value
+    assert found("dev-77q") == {lock["number"]}  # a code, in another case
+    assert found("77") == {lock["number"]}  # short digits: the device code
+    assert found("0139000") == {ac["number"]}  # the last digits of a phone
+    assert found("不制冷 浦东") == {ac["number"]}
+    assert found("指纹 没反应") == {lock["number"]}
+    assert found("欧阳娜 不制冷") == set()
+    for odd in ('"', "a_c", "NEAR(门锁 指纹)", "*"):  # FTS5 syntax is only text
+        assert c.get("/console/tickets", params={"q": odd}).status_code == 200, odd
+    assert c.get("/console/tickets", params={"q": "门锁\x00"}).status_code == 422
+
+
 def test_queue_puts_urgent_first_pages_and_bulk_confirms(service: Service) -> None:
     make_users(("agent-q", Role.agent), ("agent-q2", Role.agent))
     chats = _wechat_tickets(service)

@@ -22,6 +22,8 @@ class Ticket(Base):
         Index("ix_tickets_reported", "reported_at"),
         # The ticket list filtered by status, newest first (walks one status in date order).
         Index("ix_tickets_status_created", "status", "created_at"),
+        # The charts' top root causes: a count per KB entry over a window, from the index alone.
+        Index("ix_tickets_kb_reported", "kb_id", "reported_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -90,6 +92,15 @@ class ReviewCorrection(Base):
     """An agent's verdict on an auto-filled ticket: labelled data for evaluation."""
 
     __tablename__ = "review_corrections"
+    # The KB list's most corrected entries: counts from the index alone.
+    __table_args__ = (
+        Index(
+            "ix_review_corrections_predicted",
+            "predicted_kb_id",
+            "diagnosis_correct",
+            "corrected_kb_id",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)

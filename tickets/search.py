@@ -6,20 +6,37 @@ caller's text, name, address, device code and model. Paging walks (created_at, i
 cursor, so page 2,000 costs what page 1 does.
 
 Cost at 100,000 tickets: indexed lookups and plain filters walk an index in date order and stop
-after a page; a "contains" search cannot use a B-tree index, so it is one scan of the table
-with the matches sorted afterwards (on SQLite the date index is kept out of that plan: walking
-it would fetch every row at random). Only the unfiltered list is counted exactly; a search
+after a page. A "contains" search cannot use a B-tree index. On PostgreSQL its LIKE/ILIKE use
+pg_trgm GIN indexes. On SQLite it first reads the newest 2,000 rows (within the filters, after
+the cursor): a common word fills a page there. Otherwise the longest word is looked up in an
+FTS5 trigram table (words of one or two characters in its term list, every value being padded
+so that they begin a trigram), the same LIKE conditions are applied to those rows only, and the
+matches are sorted by date. Either way the results are what a scan would give. Without a word
+the index can take (only LIKE wildcards, or letters with case outside ASCII in a short word)
+that last step is one scan of the table. Only the unfiltered list is counted exactly; a search
 says whether there is more than a page.
 """
 
 import base64
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.orm import Session
 
 from core.errors import ApiError
@@ -29,6 +46,11 @@ from tickets.models import Ticket
 PAGE = 50
 _NUMBER = re.compile(r"^HL[\d-]*$", re.IGNORECASE)
 _DIGITS = re.compile(r"^\+?[\d\s-]{4,}$")
+# SQLite's text index (migration desk2): the FTS5 trigram table and its term list.
+_FTS = table("search_tickets", column("rowid", Integer), column("search_tickets", String))
+_TERMS = table(
+    "search_tickets_terms", column("term", String), column("doc", Integer), column("col")
+)
 
 
 @dataclass
@@ -55,47 +77,83 @@ class Filters:
     created_to: datetime | None = None
 
 
-def text_condition(q: str, *, like_ignores_case: bool = True) -> tuple[ColumnElement[bool], bool]:
+def indexed_ids(word: str, columns: list[Any]) -> Select[Any] | None:
+    """SQLite: ids of the tickets whose columns may contain word, from the text index (a
+    superset of the LIKE matches); None where the index cannot answer for word."""
+    # LIKE wildcards: only a scan means the same; FTS5 cannot parse a NUL.
+    if not word or any(ch in word for ch in "%_\x00"):
+        return None
+    names = [c.key for c in columns]
+    if len(word) >= 3:
+        phrase = word.replace('"', '""')
+        match = f'{{{" ".join(names)}}} : "{phrase}"'
+        return select(_FTS.c.rowid).where(_FTS.c.search_tickets.op("MATCH")(match))
+    # The index folds case; a short word is looked up as a term prefix, so fold it the same
+    # way (ASCII only: letters with case elsewhere are left to the scan).
+    if not all(ch.isascii() or ch.lower() == ch.upper() for ch in word):
+        return None
+    low = word.lower()
+    high = low[:-1] + chr(ord(low[-1]) + 1)
+    return select(_TERMS.c.doc).where(
+        _TERMS.c.term >= low, _TERMS.c.term < high, _TERMS.c.col.in_(names)
+    )
+
+
+def text_condition(
+    q: str, *, like_ignores_case: bool = True, text_index: bool = False
+) -> tuple[ColumnElement[bool], bool]:
     """What the search box means for q (number, phone, or words), and whether it is a scan.
     like_ignores_case: SQLite's LIKE already ignores ASCII case (ILIKE would lower() every
-    description); elsewhere code columns are matched with ILIKE."""
+    description); elsewhere code columns are matched with ILIKE. text_index: narrow a
+    "contains" search to the rows SQLite's text index finds for its longest word first."""
     q = q.strip()
     if _NUMBER.match(q):
         # A range, not LIKE: SQLite's LIKE ignores case and so never uses the unique index.
         prefix = q.upper()
         return and_(Ticket.number >= prefix, Ticket.number < prefix + "\x7f"), False
+    words: list[tuple[str, list[Any]]] = []
     if _DIGITS.match(q):
         digits = re.sub(r"\D", "", q)
         if len(digits) >= 11:
             return or_(Ticket.phone == digits, Ticket.hardware_id == q), False
-        return or_(
+        cond = or_(
             Ticket.phone.like(f"%{digits}%"),
             Ticket.number.like(f"%{digits}"),
             Ticket.hardware_id.like(f"%{digits}%"),
-        ), True
-    conds = []
-    for word in q.split()[:5]:
-        like = f"%{word}%"
-        if word.isascii():  # a code, model or number: it may also be in the caller's words
-            columns = [Ticket.description, Ticket.address, Ticket.hardware_id, Ticket.model]
-            columns.append(Ticket.number)
-            conds.append(
-                or_(*(c.like(like) if like_ignores_case else c.ilike(like) for c in columns))
-            )
-        else:  # Chinese: what the caller said, who they are, where
-            columns = [Ticket.description, Ticket.customer_name, Ticket.address]
-            conds.append(or_(*(c.like(like) for c in columns)))
-    return and_(*conds), True
+        )
+        words.append((digits, [Ticket.phone, Ticket.number, Ticket.hardware_id]))
+    else:
+        conds = []
+        for word in q.split()[:5]:
+            like = f"%{word}%"
+            if word.isascii():  # a code, model or number: it may also be in the caller's words
+                columns = [Ticket.description, Ticket.address, Ticket.hardware_id, Ticket.model]
+                columns.append(Ticket.number)
+                conds.append(
+                    or_(*(c.like(like) if like_ignores_case else c.ilike(like) for c in columns))
+                )
+            else:  # Chinese: what the caller said, who they are, where
+                columns = [Ticket.description, Ticket.customer_name, Ticket.address]
+                conds.append(or_(*(c.like(like) for c in columns)))
+            words.append((word, columns))
+        cond = and_(*conds)
+    if text_index:
+        # The longest word is likely the rarest; one lookup narrows the rows enough.
+        for word, columns in sorted(words, key=lambda w: -len(w[0])):
+            ids = indexed_ids(word, columns)
+            if ids is not None:
+                return and_(Ticket.id.in_(ids), cond), True
+    return cond, True
 
 
 def conditions(
-    f: Filters, *, like_ignores_case: bool = True
+    f: Filters, *, like_ignores_case: bool = True, text_index: bool = False
 ) -> tuple[list[ColumnElement[bool]], bool]:
     """The WHERE clauses of filters, and whether the text part needs a table scan."""
     conds: list[ColumnElement[bool]] = []
     scan = False
     if f.q and f.q.strip():
-        cond, scan = text_condition(f.q, like_ignores_case=like_ignores_case)
+        cond, scan = text_condition(f.q, like_ignores_case=like_ignores_case, text_index=text_index)
         conds.append(cond)
     if f.status:
         conds.append(Ticket.status.in_(f.status))
@@ -130,6 +188,61 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise ApiError(422, "invalid_cursor", "The page cursor is not valid.") from exc
 
 
+def _after(created: Any, ident: Any, cursor: tuple[datetime, int] | None) -> list[Any]:
+    """The keyset condition: rows after the cursor in (created_at, id) descending order."""
+    if cursor is None:
+        return []
+    at, last = cursor
+    return [or_(created < at, and_(created == at, ident < last))]
+
+
+# Rows read newest first before a "contains" search turns to the text index: a word in many
+# tickets (a surname, a product) fills a page from the newest rows, while the index would hand
+# over all of them to be sorted by date.
+PROBE_ROWS = 2000
+
+
+def _common_words_page(
+    db: Session,
+    filters: Filters,
+    extra: list[ColumnElement[bool]],
+    cursor: tuple[datetime, int] | None,
+    limit: int,
+) -> list[int]:
+    """SQLite: the first limit + 1 matches among the newest PROBE_ROWS rows (after the cursor,
+    within the other filters). Only when there are that many are they the page, since every
+    newer row was read; otherwise the caller asks the text index."""
+    others, _ = conditions(replace(filters, q=None))
+    text, _ = text_condition(filters.q or "")
+    window = (
+        select(Ticket.id)
+        .where(*others, *extra, *_after(Ticket.created_at, Ticket.id, cursor))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(PROBE_ROWS)
+    )
+    # The window alone drives the rows: other filters here would let SQLite walk them instead.
+    page = select(Ticket.id).where(Ticket.id.in_(window), text)
+    newest = [literal_column("+tickets.created_at").desc(), Ticket.id.desc()]
+    return list(db.scalars(page.order_by(*newest).limit(limit + 1)))
+
+
+def _matches_page(
+    db: Session,
+    conds: list[ColumnElement[bool]],
+    cursor: tuple[datetime, int] | None,
+    limit: int,
+) -> list[int]:
+    """SQLite: the page from every match (through the text index where the words allow),
+    collected first and then sorted. Materialised, so that SQLite cannot walk the date or
+    status index past the cursor instead and read the rows one by one."""
+    hits = (
+        select(Ticket.id, Ticket.created_at).where(*conds).cte("hits").prefix_with("MATERIALIZED")
+    )
+    page = select(hits.c.id).where(*_after(hits.c.created_at, hits.c.id, cursor))
+    newest = [hits.c.created_at.desc(), hits.c.id.desc()]
+    return list(db.scalars(page.order_by(*newest).limit(limit + 1)))
+
+
 def search(
     *,
     db: Session,
@@ -141,25 +254,26 @@ def search(
     """Tickets matching filters (and extra clauses, e.g. an import batch), newest first."""
     limit = limit or PAGE
     sqlite = db.get_bind().dialect.name == "sqlite"
-    conds, scan = conditions(filters, like_ignores_case=sqlite)
+    conds, scan = conditions(filters, like_ignores_case=sqlite, text_index=sqlite)
     conds += list(extra or [])
-    stmt = select(Ticket).where(*conds)
-    if cursor:
-        at, ident = decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(Ticket.created_at < at, and_(Ticket.created_at == at, Ticket.id < ident))
-        )
-    newest: list[Any] = [Ticket.created_at.desc(), Ticket.id.desc()]
-    if scan and sqlite:
-        # "+col" keeps SQLite off the date index for a scan (see the module docstring).
-        newest = [literal_column("+tickets.created_at").desc(), Ticket.id.desc()]
+    after: tuple[datetime, int] | None = decode_cursor(cursor) if cursor else None
     if scan:
         # Sort only ids in the scan, then load the page's rows (not every matching row's JSON).
-        ids = list(db.scalars(stmt.with_only_columns(Ticket.id).order_by(*newest).limit(limit + 1)))
+        if sqlite:
+            ids = _common_words_page(db, filters, extra or [], after, limit)
+            if len(ids) <= limit:
+                ids = _matches_page(db, conds, after, limit)
+        else:
+            page = select(Ticket.id).where(*conds, *_after(Ticket.created_at, Ticket.id, after))
+            newest = page.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            ids = list(db.scalars(newest.limit(limit + 1)))
         found = {t.id: t for t in db.scalars(select(Ticket).where(Ticket.id.in_(ids)))}
         rows = [found[i] for i in ids]
     else:
-        rows = list(db.scalars(stmt.order_by(*newest).limit(limit + 1)))
+        stmt = select(Ticket).where(*conds, *_after(Ticket.created_at, Ticket.id, after))
+        rows = list(
+            db.scalars(stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit + 1))
+        )
     more = len(rows) > limit
     rows = rows[:limit]
     total = None
@@ -195,10 +309,13 @@ def filters_from(params: dict[str, Any]) -> Filters:
             parsed += timedelta(days=1)
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=local)
 
+    q = text("q")
+    if q and "\x00" in q:  # PostgreSQL refuses it in any text; SQLite's LIKE stops at it
+        raise ApiError(422, "invalid_query", "The search text must not contain NUL characters.")
     status = text("status")
     no_match = text("no_match")
     return Filters(
-        q=text("q"),
+        q=q,
         status=[s for s in status.split(",") if s] if status else None,
         channel=text("channel"),
         product_type=text("product_type"),

@@ -5,7 +5,7 @@ import importlib
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from core.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime, include_in_autogenerate
 from core.settings import get_settings
 
 config = context.config
@@ -52,6 +52,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=_render_item,
+        include_name=include_in_autogenerate,
     )
     with context.begin_transaction():
         context.run_migrations()
