@@ -11,9 +11,26 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
-PG_URL = os.environ.get("HOTLINE_TEST_PG_URL")
+
+def _worker_database(url: str | None) -> str | None:
+    """The PostgreSQL database of this test process. Tests empty every table, so parallel
+    workers (pytest-xdist, `make test`) each get a database of their own, created on first use."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}) is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _worker_database(os.environ.get("HOTLINE_TEST_PG_URL"))
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 DEMO_KB = Path(__file__).resolve().parent.parent / "knowledge_base" / "demo" / "kb.jsonl"
 
