@@ -7,12 +7,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import events
+from core.tasks import enqueue_after_commit
 from sla import escalation, evidence, service
 from sla.models import TicketSla
 from tickets import service as tickets
 from tickets.models import Ticket
 
 log = logging.getLogger("hotline.sla")
+
+
+@events.subscribe("sla.deadline_set")
+def on_deadline_set(*, db: Session, ticket_id: int, kind: str, deadline_at: Any, **_: Any) -> None:
+    """A new or moved deadline not met yet: its escalation levels fire at their instants."""
+    escalation.schedule(db, ticket_id, kind, deadline_at)
+
+
+@events.subscribe("sla.calendar_changed")
+def on_calendar_changed(*, db: Session, calendar_id: int, **_: Any) -> None:
+    """An edited calendar moves the deadlines of its open tickets, after commit."""
+    enqueue_after_commit(db, service.refresh_calendar_task, calendar_id)
 
 
 @events.subscribe("ticket.triaged")
