@@ -17,6 +17,7 @@ from console.web import AREAS, Viewer, form_text, posted_form, redirect, render,
 from core.auth import Role
 from core.deps import get_db
 from core.errors import ApiError
+from knowledge_base import review
 from knowledge_base import service as kb
 from knowledge_base.models import KBEntry
 from knowledge_base.schemas import LIST_FIELDS, EntryData
@@ -105,7 +106,7 @@ def kb_list(
         page=PAGE,
         products=list(products),
         statuses=STATUSES,
-        pending=kb_review.pending_requests(db=db),
+        pending=review.pending_requests(db=db),
         corrected=kb_review.most_corrected(db=db),
         calibration=try_query.calibration_summary(db),
     )
@@ -149,7 +150,7 @@ def _edit_page(
     status: int = 200,
     db: Session | None = None,
 ) -> Response:
-    rejection = kb_review.last_rejection(db=db, entry_id=entry.id) if db and entry else None
+    rejection = review.last_rejection(db=db, entry_id=entry.id) if db and entry else None
     return render(
         request,
         "kb_edit.html",
@@ -159,7 +160,7 @@ def _edit_page(
         entry=entry,
         rejection=rejection,
         rejection_reason=_rejection_reason(rejection) if rejection else None,
-        may_decide=kb_review.may_decide(pending, viewer.actor, viewer.role is Role.admin),
+        may_decide=review.may_decide(pending, viewer.actor, viewer.role is Role.admin),
         c=content,
         fields=FORM_FIELDS,
         list_fields=LIST_FIELDS,
@@ -208,7 +209,7 @@ def edit_page(
         entry,
         content=entry.draft or entry.published or {},
         history=kb.history(db=db, entry_id=entry_id),
-        pending=kb_review.pending_request(db=db, entry_id=entry_id),
+        pending=review.pending_request(db=db, entry_id=entry_id),
         db=db,
     )
 
@@ -241,13 +242,13 @@ def save_draft(
             entry,
             content={**content, "id": entry_id},
             history=kb.history(db=db, entry_id=entry_id),
-            pending=kb_review.pending_request(db=db, entry_id=entry_id),
+            pending=review.pending_request(db=db, entry_id=entry_id),
             error=_problems(exc),
             status=422,
             db=db,
         )
     if form.get("submit_review"):
-        kb_review.submit(db=db, entry_id=entry_id, actor=viewer.actor, note=None)
+        review.submit(db=db, entry_id=entry_id, actor=viewer.actor, note=None)
         return redirect(f"/kb/{entry_id}?submitted=1")
     db.commit()
     return redirect(f"/kb/{entry_id}?saved=1")
@@ -262,7 +263,7 @@ def submit_review(
     viewer: Viewer = Depends(CURATORS),
 ) -> Response:
     """Submit the draft for review."""
-    kb_review.submit(db=db, entry_id=entry_id, actor=viewer.actor, note=form_text(form, "note"))
+    review.submit(db=db, entry_id=entry_id, actor=viewer.actor, note=form_text(form, "note"))
     db.commit()
     return redirect(f"/kb/{entry_id}?submitted=1")
 
@@ -277,7 +278,7 @@ def publish(
 ) -> Response:
     """Approve the submitted draft and publish it (the index updates after commit)."""
     rev = str(form.get("revision", ""))
-    kb_review.approve_and_publish(
+    review.publish(
         db=db,
         entry_id=entry_id,
         actor=viewer.actor,
@@ -298,7 +299,7 @@ def reject(
     viewer: Viewer = Depends(CURATORS),
 ) -> Response:
     """Send the draft back to its author."""
-    kb_review.reject(
+    review.reject(
         db=db,
         entry_id=entry_id,
         actor=viewer.actor,
@@ -367,7 +368,7 @@ def history_page(
         }
         for r in kb.history(db=db, entry_id=entry_id)
     ]
-    for req in kb_review.requests_of(db=db, entry_id=entry_id):
+    for req in review.requests_of(db=db, entry_id=entry_id):
         items.append(
             {"at": req.submitted_at, "actor": req.submitted_by, "action": "submit",
              "version": None, "reason": None, "diffs": []}

@@ -16,11 +16,10 @@ from starlette.datastructures import FormData, UploadFile
 from console.web import AREAS, Viewer, posted_form, redirect, render, require, templates
 from core.deps import get_db
 from core.errors import ApiError, not_found
-from core.tasks import enqueue_after_commit
 from intake import excel_import
 from intake.api import read_upload
 from intake.import_api import XLSX, accept_excel, accept_wechat
-from intake.import_tasks import import_task
+from intake.import_tasks import queue_import
 from intake.importer import batch_rows, batch_view
 from intake.models import ImportBatch
 
@@ -79,7 +78,7 @@ async def _upload(form: FormData) -> tuple[str, bytes]:
 
 
 def _queued(db: Session, batch: ImportBatch) -> Response:
-    enqueue_after_commit(db, import_task, batch.id)
+    queue_import(db, batch)
     db.commit()
     return redirect(f"/imports/{batch.id}")
 

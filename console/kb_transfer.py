@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 
 from console.curation import LABELS, SEVERITIES
 from console.web import AREAS, Viewer, render, require
+from core.auth import Role
 from core.deps import get_db
 from core.settings import get_settings
-from knowledge_base import interchange
+from knowledge_base import interchange, review
 from knowledge_base import service as kb
 from knowledge_base.api import MEDIA
 from knowledge_base.schemas import ImportReport
@@ -110,8 +111,14 @@ def import_file(
             ok=False, format=fmt, rows=0, errors=[{"row": None, "problem": f"over {limit} bytes"}]
         )
         return _report_page(request, viewer, report, name, code=413)
-    report = kb.import_entries(
-        db=db, data=data, fmt=fmt, actor=viewer.actor, publish=bool(publish), partial=bool(partial)
+    report = review.import_entries(
+        db=db,
+        data=data,
+        fmt=fmt,
+        actor=viewer.actor,
+        publish=bool(publish),
+        partial=bool(partial),
+        is_admin=viewer.role is Role.admin,
     )
     if report.ok:
         db.commit()

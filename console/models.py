@@ -1,8 +1,8 @@
-"""Console tables: user accounts, login sessions and KB review requests."""
+"""Console tables: user accounts, login sessions and who is looking at a ticket."""
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime
@@ -40,24 +40,6 @@ class ConsoleSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class KBReviewRequest(Base):
-    """A KB draft submitted for review: publishing needs one at the entry's current revision."""
-
-    __tablename__ = "console_kb_reviews"
-    __table_args__ = (Index("ix_console_kb_reviews_entry", "entry_id", "id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    entry_id: Mapped[str] = mapped_column(ForeignKey("kb_entries.id"))
-    revision: Mapped[int] = mapped_column(Integer)  # the draft's revision when submitted
-    submitted_by: Mapped[str] = mapped_column(String(160))
-    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    # pending | published | rejected | superseded (the draft changed after submission)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    decided_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class TicketPresence(Base):

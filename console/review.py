@@ -23,7 +23,7 @@ from knowledge_base.models import KBEntry
 from sla.models import TicketSla
 from tickets import service as tickets
 from tickets.models import Ticket
-from tickets.recordings import recording_path
+from tickets.recordings import has_recording, recording_file
 from tickets.states import STATES
 from triage.rules import TriageRules, get_rules
 
@@ -218,7 +218,7 @@ def _ticket_page(
         t=ticket,
         text_html=highlight(ticket.description, terms, labels),
         segments=segments,
-        has_audio=recording_path(ticket.id).exists(),
+        has_audio=has_recording(ticket.id),
         reviewable=ticket.reviewed_at is None and ticket.status not in CLOSED_STATUSES,
         specs=_field_specs(rules),
         values=values if values is not None else ticket.fields,
@@ -337,8 +337,8 @@ def ticket_audio(
     """The call as a WAV every browser plays (the upload may be AMR or another codec), with
     HTTP Range support so the player can seek (Chromium will not seek without it)."""
     ticket = tickets.get_ticket(db=db, ticket_id=ticket_id)
-    source = recording_path(ticket.id)
-    if not source.exists():
+    source = recording_file(ticket.id)
+    if source is None:
         raise ApiError(404, "no_recording", f"工单 {ticket.number} 没有通话录音。")
     wav = source.with_suffix(".wav")
     if not wav.exists() or wav.stat().st_mtime < source.stat().st_mtime:

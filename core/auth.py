@@ -2,11 +2,9 @@
 
 import hashlib
 import secrets
-from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 
-from fastapi import Depends, Request
 from sqlalchemy import Boolean, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from starlette.requests import HTTPConnection
@@ -19,7 +17,7 @@ TOKEN_PREFIX = "htl_"
 
 
 class Role(StrEnum):
-    """What a token holder may do; admin may do everything."""
+    """What a token holder may do (hotline/policy.py says which operations each may call)."""
 
     admin = "admin"
     agent = "agent"
@@ -93,18 +91,10 @@ def bearer_token(conn: HTTPConnection) -> str | None:
     return conn.headers.get("x-api-key") or None
 
 
-def require_roles(*roles: Role) -> Callable[..., Principal]:
-    """Dependency: the caller must hold one of roles (admin always passes)."""
-    from core.deps import get_db  # local: deps imports this module
-
-    def checker(request: Request, db: Session = Depends(get_db)) -> Principal:
-        return authorize(db=db, plain=bearer_token(request), roles=roles)
-
-    return checker
-
-
 def authorize(*, db: Session, plain: str | None, roles: tuple[Role, ...]) -> Principal:
-    """The principal of a plain token, if it holds one of roles; 401/403 ApiError otherwise."""
+    """The principal of a plain token, if it holds one of roles; 401/403 ApiError otherwise.
+    Admin is a role like the others here: the access policy (core.access) names it where it
+    may act."""
     if plain is None:
         raise ApiError(
             401, "unauthenticated", "Missing API token: send 'Authorization: Bearer <token>'."
@@ -113,11 +103,8 @@ def authorize(*, db: Session, plain: str | None, roles: tuple[Role, ...]) -> Pri
     if row is None:
         raise ApiError(401, "invalid_token", "The API token is unknown or revoked.")
     role = Role(row.role)
-    if role is not Role.admin and role not in roles:
-        allowed = ", ".join(r.value for r in roles) or "admin"
+    if role not in roles:
+        allowed = ", ".join(r.value for r in roles) or "nobody"
         message = f"Role '{role.value}' may not do this; allowed: {allowed}."
         raise ApiError(403, "forbidden", message)
     return Principal(row.id, row.name, role)
-
-
-ANY_ROLE = tuple(Role)

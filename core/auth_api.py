@@ -1,15 +1,19 @@
 """Token administration and 'who am I'."""
 
+from datetime import datetime
+
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.auth import ANY_ROLE, ApiToken, Principal, Role, create_token, require_roles
+from core.access import caller
+from core.auth import ApiToken, Principal, Role, create_token
 from core.deps import get_db
-from core.errors import not_found
+from core.errors import GUARDED, error_responses, not_found
+from core.schemas import ApiModel
 
-router = APIRouter(prefix="/api/v1", tags=["access"])
+router = APIRouter(prefix="/api/v1", tags=["access"], responses=error_responses(*GUARDED))
 
 
 class TokenIn(BaseModel):
@@ -19,15 +23,51 @@ class TokenIn(BaseModel):
     role: Role
 
 
-@router.get("/me")
-def me(who: Principal = Depends(require_roles(*ANY_ROLE))) -> dict:
+class MeOut(ApiModel):
+    """The caller's token name and role."""
+
+    name: str
+    role: Role
+
+
+class NewToken(MeOut):
+    """A new token; `token` is the plain value, shown only once."""
+
+    token: str
+
+
+class TokenOut(ApiModel):
+    """A token, without its value."""
+
+    id: int
+    name: str
+    role: Role
+    revoked: bool
+    created_at: datetime
+
+
+class TokenList(ApiModel):
+    """All tokens."""
+
+    items: list[TokenOut]
+
+
+class Revoked(ApiModel):
+    """The token revoked."""
+
+    id: int
+    revoked: bool
+
+
+@router.get("/me", response_model=MeOut)
+def me(who: Principal = Depends(caller)) -> dict:
     """The caller's token name and role."""
     return {"name": who.name, "role": who.role.value}
 
 
-@router.post("/tokens", status_code=201)
+@router.post("/tokens", status_code=201, response_model=NewToken)
 def new_token(
-    body: TokenIn, db: Session = Depends(get_db), who: Principal = Depends(require_roles())
+    body: TokenIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Create a token (admin only); the plain value is shown only in this response."""
     plain = create_token(db=db, name=body.name, role=body.role, created_by=who.token_id)
@@ -35,8 +75,8 @@ def new_token(
     return {"name": body.name, "role": body.role.value, "token": plain}
 
 
-@router.get("/tokens")
-def list_tokens(db: Session = Depends(get_db), _: Principal = Depends(require_roles())) -> dict:
+@router.get("/tokens", response_model=TokenList)
+def list_tokens(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
     """All tokens (without their values)."""
     rows = db.scalars(select(ApiToken).order_by(ApiToken.id)).all()
     return {
@@ -53,9 +93,9 @@ def list_tokens(db: Session = Depends(get_db), _: Principal = Depends(require_ro
     }
 
 
-@router.delete("/tokens/{token_id}")
+@router.delete("/tokens/{token_id}", response_model=Revoked, responses=error_responses(404))
 def revoke_token(
-    token_id: int, db: Session = Depends(get_db), _: Principal = Depends(require_roles())
+    token_id: int, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Revoke a token; it stops working at once."""
     row = db.get(ApiToken, token_id)

@@ -6,12 +6,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.settings import get_settings
+from core.storage import StorageError
 
 log = logging.getLogger("hotline")
 
@@ -38,6 +40,45 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     if details is not None:
         body["error"]["details"] = details
     return body
+
+
+class ErrorInfo(BaseModel):
+    """What went wrong: a machine code, a human message and, for some codes, details."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    """The JSON body of every error response."""
+
+    error: ErrorInfo
+
+
+_WHY = {
+    400: "The request body is not valid JSON (`invalid_json`).",
+    401: "No API token, or an unknown or revoked one.",
+    403: "The token's role may not do this.",
+    404: "No such record.",
+    409: "The record's state or version forbids this, or it already exists.",
+    410: "The link has expired.",
+    413: "The upload or request is too large.",
+    415: "The upload's type is not accepted.",
+    422: "A value is missing, malformed or out of range.",
+    429: "Too many requests; retry later.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries describing the error envelope for each status."""
+    return {s: {"model": ErrorEnvelope, "description": _WHY[s]} for s in statuses}
+
+
+# What every token-guarded API route can answer before its handler runs.
+GUARDED = (400, 401, 403, 422)
 
 
 def _describe_validation(exc: RequestValidationError) -> tuple[str, str, list[dict[str, Any]]]:
@@ -96,6 +137,17 @@ def install_error_handlers(app: FastAPI) -> None:
             code, message = "database_unavailable", "The database cannot be reached; retry shortly."
         return JSONResponse(
             error_body(code, message), status_code=503, headers={"Retry-After": retry}
+        )
+
+    @app.exception_handler(StorageError)
+    async def _storage_unavailable(request: Request, exc: StorageError) -> JSONResponse:
+        # The object store holding uploads is unreachable: an outage, and the same request
+        # can be sent again (an upload written before the failure is never referenced).
+        log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            error_body("storage_unavailable", "File storage cannot be reached; retry shortly."),
+            status_code=503,
+            headers={"Retry-After": str(get_settings().retry_after_s)},
         )
 
     @app.exception_handler(OverflowError)

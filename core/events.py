@@ -1,16 +1,34 @@
 """In-process domain events: one domain reacts to another's change without importing it.
 
-Handlers run synchronously, in the publisher's transaction, in subscription order; a handler
-that needs slow or retried work enqueues a task on the durable queue (core.tasks) instead.
+Each event is a frozen dataclass subclassing `Event`, declared by the domain that publishes
+it (its `name` beside its fields, e.g. tickets.events.TicketTriaged is "ticket.triaged").
+Handlers take the payload and the session: `def on_x(event: X, *, db: Session) -> None`.
+They run synchronously, in the publisher's transaction, in subscription order; a handler that
+needs slow or retried work enqueues a task on the durable queue (core.tasks) with plain ids,
+never the payload's rows.
 """
 
 import importlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy.orm import Session
 
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event payload; a subclass sets `name` and declares its fields."""
+
+    name: ClassVar[str]
+
+    def payload(self) -> dict[str, Any]:
+        """The fields by name (shallow: rows stay rows)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+E = TypeVar("E", bound=Event)
 Handler = Callable[..., None]
 
 _handlers: dict[str, list[Handler]] = defaultdict(list)
@@ -28,28 +46,35 @@ def use_handler_modules(modules: Sequence[str]) -> None:
     _loaded = False
 
 
-def subscribe(name: str) -> Callable[[Handler], Handler]:
-    """Decorator: call the function with (db=..., **payload) whenever `name` is published."""
+def _name(kind: type[Event] | str) -> str:
+    return kind if isinstance(kind, str) else kind.name
+
+
+def subscribe(
+    kind: type[E] | str,
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Decorator: call fn(event, db=...) whenever an event of this type (or name) is
+    published."""
 
     def register(fn: Handler) -> Handler:
-        if fn not in _handlers[name]:
-            _handlers[name].append(fn)
+        if fn not in _handlers[_name(kind)]:
+            _handlers[_name(kind)].append(fn)
         return fn
 
     return register
 
 
-def unsubscribe(name: str, fn: Handler) -> None:
-    """Stop calling fn for `name` (tests that listen for a while)."""
-    if fn in _handlers.get(name, ()):
-        _handlers[name].remove(fn)
+def unsubscribe(kind: type[Event] | str, fn: Handler) -> None:
+    """Stop calling fn for this event (tests that listen for a while)."""
+    if fn in _handlers.get(_name(kind), ()):
+        _handlers[_name(kind)].remove(fn)
 
 
-def publish(name: str, *, db: Session, **payload: Any) -> None:
-    """Tell every subscriber of `name`; an exception in a handler aborts the transaction."""
+def publish(event: Event, *, db: Session) -> None:
+    """Tell every subscriber; an exception in a handler aborts the transaction."""
     _load_handlers()
-    for fn in list(_handlers.get(name, ())):
-        fn(db=db, **payload)
+    for fn in list(_handlers.get(event.name, ())):
+        fn(event, db=db)
 
 
 def _load_handlers() -> None:

@@ -10,28 +10,35 @@ published with the delivery, so domains (SLA "pushed" evidence, dispatch) can re
 At least once, never twice to the receiver's knowledge. The queue may lose a message (Redis
 restarted, the write after commit failed) and a worker may die between the webhook's answer
 and its commit, so every pending delivery carries `next_attempt_at`, and a sweep every
-minute queues again those overdue by SWEEP_GRACE. A worker takes a delivery with a
+HOTLINE_OUTBOX_SWEEP_S queues again those overdue by as much. A worker takes a delivery with a
 conditional UPDATE (a lease) before sending, so two workers never send it at once, and
 records the outcome only after the webhook answered. A delivery sent again after such a
 loss carries the same `Idempotency-Key` header (`hotline-delivery-<id>`): the receiver can
 recognise it. After notify_max_attempts failed tries it is `dead`: listed for admins at
 GET /api/v1/notifications/dead and sent again only on request.
+
+The same rows are the outbox of every other side effect that must not be lost (geocoding,
+bridges, an import's run): `defer()` records a delivery on the `task` channel in the
+caller's transaction, naming a handler registered with `@handler(name)`; a worker on the
+main queue runs it and records the outcome exactly as for a webhook (lease, retries with
+backoff, sweep, dead letters). A handler may run more than once (a worker died after it
+finished, before the record), so handlers are idempotent.
 """
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import httpx
-from huey import crontab
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock, events
 from core.db import Base, JsonType, UTCDateTime, session_scope
 from core.settings import get_settings
-from core.tasks import enqueue_after_commit, urgent
+from core.tasks import enqueue_after_commit, every, queue, urgent
 
 log = logging.getLogger("hotline.notify")
 
@@ -56,7 +63,7 @@ class NotificationDelivery(Base):
     ref_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(16), index=True)  # pending|delivered|dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    # When the next try is due (a pending delivery past it by SWEEP_GRACE was lost).
+    # When the next try is due (a pending delivery past it by sweep_grace() was lost).
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -75,6 +82,22 @@ class NotificationAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+@dataclass(frozen=True)
+class NotificationDelivered(events.Event):
+    """A message reached its recipient."""
+
+    name = "notification.delivered"
+    delivery: NotificationDelivery
+
+
+@dataclass(frozen=True)
+class NotificationFailed(events.Event):
+    """A message could not be delivered after every retry (it is a dead letter now)."""
+
+    name = "notification.failed"
+    delivery: NotificationDelivery
+
+
 class DeliveryError(Exception):
     """A try failed; the message says why (kept on the attempt)."""
 
@@ -85,9 +108,13 @@ class DeliveryError(Exception):
 
 # url, payload, idempotency key (the same on every try of one delivery) → HTTP status.
 Sender = Callable[[str, dict[str, Any], str], int]
-# A pending delivery whose next try is this much overdue lost its queue message: sweep it.
-SWEEP_GRACE = timedelta(seconds=60)
 SWEEP_BATCH = 1000
+TASK_CHANNEL = "task"
+
+
+def sweep_grace() -> timedelta:
+    """A pending delivery whose next try is this much overdue lost its queue message."""
+    return timedelta(seconds=get_settings().outbox_sweep_s)
 
 
 def post_json(url: str, payload: dict[str, Any], key: str) -> int:
@@ -113,7 +140,46 @@ def post_json(url: str, payload: dict[str, Any], key: str) -> int:
     return resp.status_code
 
 
-_senders: dict[str, Sender] = {"webhook": post_json}
+class Handler(NamedTuple):
+    """An outbox handler: the function and how long one run may hold its lease."""
+
+    run: Callable[..., Any]
+    lease_s: float | Callable[[], float]
+
+
+_handlers: dict[str, Handler] = {}
+
+
+def handler(
+    name: str, *, lease_s: float | Callable[[], float] = 120.0
+) -> Callable[[Callable[..., Any]], Any]:
+    """Register fn as the outbox handler `name` (run by `defer(handler=name, args=…)`); it
+    must be idempotent. lease_s (seconds, or a function of the settings): no other worker
+    takes the job while one runs it this long; a worker that died holding it delays the job
+    by as much."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _handlers[name] = Handler(fn, lease_s)
+        return fn
+
+    return register
+
+
+def run_handler(name: str, payload: dict[str, Any], key: str) -> int:
+    """Transport of the `task` channel: run the named handler in this worker; an exception
+    is a failed try (retried with backoff, dead after notify_max_attempts)."""
+    h = _handlers.get(name)
+    if h is None:
+        raise DeliveryError(f"no outbox handler {name!r} in this worker")
+    try:
+        h.run(*payload.get("args", []))
+    except Exception as exc:
+        log.warning("outbox job %s %s failed: %s", name, key, exc, exc_info=True)
+        raise DeliveryError(f"{type(exc).__name__}: {exc}"[:1000]) from exc
+    return 200
+
+
+_senders: dict[str, Sender] = {"webhook": post_json, TASK_CHANNEL: run_handler}
 
 
 def register_sender(channel: str, sender: Sender) -> None:
@@ -179,10 +245,40 @@ def send_many(*, db: Session, messages: list[Message]) -> list[NotificationDeliv
     ]
     db.add_all(deliveries)
     db.flush()
-    ids = [d.id for d in deliveries]
-    for i in range(0, len(ids), DELIVERY_BATCH):
-        enqueue_after_commit(db, deliver_task, ids[i : i + DELIVERY_BATCH])
+    for channel, ids in _by_channel(deliveries).items():
+        for i in range(0, len(ids), DELIVERY_BATCH):
+            enqueue_after_commit(db, _task_for(channel), ids[i : i + DELIVERY_BATCH])
     return deliveries
+
+
+def defer(
+    *,
+    db: Session,
+    handler: str,
+    args: list[Any],
+    ref_type: str | None = None,
+    ref_id: str | int | None = None,
+) -> NotificationDelivery:
+    """Record a side effect in the caller's transaction (the outbox): a worker runs the
+    registered handler(*args) once it commits, at least once even if the queue loses it."""
+    if handler not in _handlers:
+        raise ValueError(f"no outbox handler {handler!r}")
+    message = Message(
+        f"task.{handler}", handler, handler, {"args": args}, TASK_CHANNEL, ref_type, ref_id
+    )
+    return send_many(db=db, messages=[message])[0]
+
+
+def _by_channel(deliveries: list[NotificationDelivery]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for d in deliveries:
+        out.setdefault(d.channel, []).append(d.id)
+    return out
+
+
+def _task_for(channel: str) -> Any:
+    # Outbox jobs (geocoding, imports) run on the main queue: they must never hold up a push.
+    return run_outbox_task if channel == TASK_CHANNEL else deliver_task
 
 
 def delivery_key(delivery_id: int) -> str:
@@ -206,7 +302,16 @@ def deliver_task(delivery_ids: list[int] | int) -> list[str]:
     """Worker side of send(): one try per delivery, each in its own transactions, then a
     retry of just that delivery scheduled with backoff if it failed. (A single id: a task
     queued before deliveries were batched.)"""
-    ids = [delivery_ids] if isinstance(delivery_ids, int) else delivery_ids
+    return _deliver_all([delivery_ids] if isinstance(delivery_ids, int) else delivery_ids)
+
+
+@queue.task()
+def run_outbox_task(delivery_ids: list[int]) -> list[str]:
+    """Worker side of defer(): the same tries as deliver_task, on the main queue."""
+    return _deliver_all(delivery_ids)
+
+
+def _deliver_all(ids: list[int]) -> list[str]:
     outcomes = []
     for delivery_id in ids:
         try:
@@ -221,8 +326,15 @@ def _take(delivery_id: int) -> NotificationDelivery | None:
     """Lease a pending delivery whose try is due to this worker (None: delivered, dead, or
     another worker holds it), so no two workers send it at once on any database."""
     now = _wall()
-    lease = timedelta(seconds=get_settings().notify_timeout_s + 10)
     with session_scope() as db:
+        row = db.execute(
+            select(NotificationDelivery.channel, NotificationDelivery.url).where(
+                NotificationDelivery.id == delivery_id
+            )
+        ).first()
+        if row is None:
+            return None
+        lease = timedelta(seconds=_lease_s(row.channel, row.url))
         taken = db.execute(
             update(NotificationDelivery)
             .where(
@@ -241,6 +353,15 @@ def _take(delivery_id: int) -> NotificationDelivery | None:
         assert delivery is not None
         db.expunge(delivery)
         return delivery
+
+
+def _lease_s(channel: str, handler_name: str) -> float:
+    if channel != TASK_CHANNEL:
+        return get_settings().notify_timeout_s + 10
+    h = _handlers.get(handler_name)
+    if h is None:
+        return 60.0
+    return h.lease_s() if callable(h.lease_s) else h.lease_s
 
 
 def _deliver_one(delivery_id: int) -> str:
@@ -263,7 +384,7 @@ def _deliver_one(delivery_id: int) -> str:
         outcome = record_attempt(db, delivery, status_code=status_code, error=error)
         delay = retry_delay(delivery.attempts)
     if outcome == "retrying":
-        deliver_task.schedule(args=([delivery_id],), delay=delay)
+        _task_for(taken.channel).schedule(args=([delivery_id],), delay=delay)
     return outcome
 
 
@@ -285,52 +406,55 @@ def record_attempt(
         delivery.delivered_at = now
         delivery.last_error = None
         delivery.next_attempt_at = None
-        events.publish("notification.delivered", db=db, delivery=delivery)
+        events.publish(NotificationDelivered(delivery=delivery), db=db)
         return "delivered"
     delivery.last_error = error
     if delivery.attempts >= settings.notify_max_attempts:
         delivery.status = "dead"
         delivery.next_attempt_at = None
-        events.publish("notification.failed", db=db, delivery=delivery)
+        events.publish(NotificationFailed(delivery=delivery), db=db)
         return "dead"
     delivery.next_attempt_at = _wall() + timedelta(seconds=retry_delay(delivery.attempts))
     return "retrying"
 
 
 def sweep(*, now: datetime | None = None) -> list[int]:
-    """Queue again the pending deliveries whose try is overdue by SWEEP_GRACE (their queue
+    """Queue again the pending deliveries whose try is overdue by sweep_grace() (their queue
     message was lost, or the worker died mid-try, its lease long over); returns their ids.
     They are marked due at once (next_attempt_at None), so any worker may take them."""
-    cutoff = (now or _wall()) - SWEEP_GRACE
+    cutoff = (now or _wall()) - sweep_grace()
     overdue = (NotificationDelivery.status == "pending") & or_(
         NotificationDelivery.next_attempt_at.is_(None),
         NotificationDelivery.next_attempt_at < cutoff,
     )
     with session_scope() as db:
-        ids = list(
-            db.scalars(
-                select(NotificationDelivery.id)
-                .where(overdue)
-                .order_by(NotificationDelivery.id)
-                .limit(SWEEP_BATCH)
-            )
-        )
+        rows = db.execute(
+            select(NotificationDelivery.id, NotificationDelivery.channel)
+            .where(overdue)
+            .order_by(NotificationDelivery.id)
+            .limit(SWEEP_BATCH)
+        ).all()
+        ids = [r.id for r in rows]
         if ids:
             db.execute(
                 update(NotificationDelivery)
                 .where(NotificationDelivery.id.in_(ids), overdue)
                 .values(next_attempt_at=None)
             )
-    for i in range(0, len(ids), DELIVERY_BATCH):
-        deliver_task(ids[i : i + DELIVERY_BATCH])
+    for channel in {r.channel for r in rows}:
+        same = [r.id for r in rows if r.channel == channel]
+        for i in range(0, len(same), DELIVERY_BATCH):
+            _task_for(channel)(same[i : i + DELIVERY_BATCH])
     if ids:
         log.warning("re-queued %d deliveries whose try was overdue", len(ids))
     return ids
 
 
-@urgent.periodic_task(crontab(minute="*"))
+@every(lambda: get_settings().outbox_sweep_s)
 def sweep_task() -> int:
-    """Every minute: deliveries that lost their queue message are queued again."""
+    """Every HOTLINE_OUTBOX_SWEEP_S in every worker: deliveries and outbox jobs that lost their
+    queue message are queued again (a ticker, not a queued periodic task: a Redis restart
+    loses the queue's schedule with its messages)."""
     return len(sweep())
 
 
@@ -343,5 +467,5 @@ def revive(*, db: Session, delivery_id: int) -> NotificationDelivery | None:
     delivery.status = "pending"
     delivery.attempts = 0
     delivery.next_attempt_at = _wall()
-    enqueue_after_commit(db, deliver_task, [delivery_id])
+    enqueue_after_commit(db, _task_for(delivery.channel), [delivery_id])
     return delivery

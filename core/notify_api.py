@@ -8,11 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import notify
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal
 from core.deps import get_db
-from core.errors import ApiError
+from core.errors import GUARDED, ApiError, error_responses
 
-router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+router = APIRouter(
+    prefix="/api/v1/notifications", tags=["notifications"], responses=error_responses(*GUARDED)
+)
 
 
 class DeliveryOut(BaseModel):
@@ -59,25 +62,28 @@ def _out(d: notify.NotificationDelivery) -> DeliveryOut:
 def list_dead(
     limit: int = Query(default=100, ge=1, le=1000),
     offset: int = Query(default=0, ge=0),
+    channel: str | None = Query(
+        default=None, description="webhook (push cards, alerts) or task (outbox jobs)"
+    ),
     db: Session = Depends(get_db),
-    _: Principal = Depends(require_roles(Role.supervisor)),
+    _: Principal = Depends(caller),
 ) -> DeliveryList:
-    """Deliveries that failed every try (push cards, alerts): the dead-letter list."""
-    rows = db.scalars(
-        select(notify.NotificationDelivery)
-        .where(notify.NotificationDelivery.status == "dead")
-        .order_by(notify.NotificationDelivery.id)
-        .limit(limit)
-        .offset(offset)
-    )
+    """Deliveries that failed every try: push cards and alerts, and outbox jobs (geocoding,
+    bridges, imports; kind `task.<handler>`, last_error says why): the dead-letter list."""
+    query = select(notify.NotificationDelivery).where(notify.NotificationDelivery.status == "dead")
+    if channel is not None:
+        query = query.where(notify.NotificationDelivery.channel == channel)
+    rows = db.scalars(query.order_by(notify.NotificationDelivery.id).limit(limit).offset(offset))
     return DeliveryList(items=[_out(d) for d in rows])
 
 
-@router.post("/{delivery_id}/retry", response_model=DeliveryOut)
+@router.post(
+    "/{delivery_id}/retry", response_model=DeliveryOut, responses=error_responses(404, 409)
+)
 def retry_dead(
     delivery_id: int,
     db: Session = Depends(get_db),
-    _: Principal = Depends(require_roles(Role.supervisor)),
+    _: Principal = Depends(caller),
 ) -> DeliveryOut:
     """Send a dead delivery again (same Idempotency-Key), e.g. after its receiver was fixed."""
     delivery = notify.revive(db=db, delivery_id=delivery_id)

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         description="KB import: extra severity labels (JSON, label → low|medium|high|critical) "
         "on top of P0–P4, 紧急/高/中/低, 一级–四级 and 1–4.",
     )
+    kb_single_person_publish: bool = Field(
+        default=True,
+        description="KB four eyes: an admin may publish a draft (or an import) alone; a "
+        "knowledge engineer always needs a second person. False: admins need one too.",
+    )
     calibration_refit_verdicts: int = Field(
         default=10,
         ge=1,
@@ -144,6 +149,24 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(default=5, ge=1)
     notify_retry_base_s: float = Field(
         default=2.0, ge=0, description="First retry delay; doubles on each further try."
+    )
+    storage_url: str | None = Field(
+        default=None,
+        description="Uploads, recordings and attachments: empty = files under data_dir (one "
+        "machine); s3://bucket/prefix = an S3-compatible object store every machine reads.",
+    )
+    storage_endpoint_url: str | None = Field(
+        default=None, description="The object store's URL (MinIO, Ceph …); empty = AWS S3."
+    )
+    storage_access_key: str | None = Field(default=None)
+    storage_secret_key: str | None = Field(default=None)
+    storage_region: str = Field(default="us-east-1")
+    outbox_sweep_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=60,
+        description="A pending push card or outbox job (geocoding, bridges, an import) this "
+        "overdue lost its queue message and is queued again; the sweep runs this often.",
     )
     bridges_dir: Path | None = Field(
         default=None,
@@ -263,6 +286,24 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated addresses or networks allowed to connect to the "
         "AudioSocket door (e.g. 10.0.0.5,192.168.10.0/24); empty = any that reach it.",
+    )
+    live_call_heartbeat_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="A process serving live calls renews their heartbeat (and saves their text "
+        "so far) this often.",
+    )
+    live_call_stale_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A live call whose process has not beaten for this long is taken by the "
+        "recovery sweep and made into a ticket from its spooled audio (docs/pbx.md).",
+    )
+    audiosocket_rejoin_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="An AudioSocket connection that drops without a hangup frame waits this "
+        "long for Asterisk to reconnect with the same UUID and continue the call (0: no wait).",
     )
     max_in_flight: int = Field(
         default=16,

@@ -14,6 +14,7 @@ thread.
 
 import importlib
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -89,6 +90,43 @@ def load_tasks() -> None:
         importlib.import_module(name)
 
 
+# Sweeps that must keep running when the queue itself lost everything (Redis restarted empty
+# drops Huey's schedule too): (interval in seconds, function), run by a thread of every worker.
+_tickers: list[tuple[Callable[[], float], Callable[[], object]]] = []
+
+
+def every(interval_s: Callable[[], float]) -> Callable[[Callable[[], object]], Callable]:
+    """Run fn every interval_s() seconds in every worker process, on a thread of its own (not
+    through the queue, whose schedule a Redis restart loses). fn must tolerate running in
+    several workers at once."""
+
+    def register(fn: Callable[[], object]) -> Callable[[], object]:
+        _tickers.append((interval_s, fn))
+        return fn
+
+    return register
+
+
+class _Ticker(threading.Thread):
+    def __init__(self) -> None:
+        super().__init__(name="hotline-ticker", daemon=True)
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        due = [0.0] * len(_tickers)
+        clock = 0.0
+        while not self.stopped.wait(0.5):
+            clock += 0.5
+            for i, (interval_s, fn) in enumerate(_tickers):
+                if clock < due[i]:
+                    continue
+                due[i] = clock + interval_s()
+                try:
+                    fn()
+                except Exception:  # a database outage: the next tick tries again
+                    log.exception("periodic %s failed", getattr(fn, "__name__", fn))
+
+
 class EmbeddedConsumer(Consumer):
     """Huey's consumer inside the web service: the server owns the process signals."""
 
@@ -110,17 +148,22 @@ def run_worker(workers: int) -> None:
         **CONSUMER_OPTIONS,
     )  # fmt: skip
     fast.start()
+    ticker = _Ticker()
+    ticker.start()
     try:
         Consumer(queue, workers=workers, **CONSUMER_OPTIONS).run()
     finally:
+        ticker.stopped.set()
         fast.stop(graceful=True)
 
 
-def start_worker(workers: int) -> list[Consumer]:
+def start_worker(workers: int) -> list[Consumer | _Ticker]:
     """Start worker threads and the schedulers in this process (no signal handling):
     `workers` on the main queue, HOTLINE_URGENT_WORKERS on the urgent one."""
     load_tasks()
-    consumers = []
+    ticker = _Ticker()
+    ticker.start()
+    consumers: list[Consumer | _Ticker] = [ticker]
     for q, n in ((queue, workers), (urgent, get_settings().urgent_workers)):
         consumer = EmbeddedConsumer(q, workers=n, check_worker_health=False, **CONSUMER_OPTIONS)
         consumer.start()
@@ -134,10 +177,13 @@ def start_worker(workers: int) -> list[Consumer]:
     return consumers
 
 
-def stop_worker(consumers: list[Consumer]) -> None:
+def stop_worker(consumers: list[Consumer | _Ticker]) -> None:
     """Stop the workers started by start_worker, letting running tasks finish."""
     for consumer in consumers:
-        consumer.stop(graceful=True)
+        if isinstance(consumer, _Ticker):
+            consumer.stopped.set()
+        else:
+            consumer.stop(graceful=True)
 
 
 def enqueue_after_commit(db: Session, task: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -147,8 +193,9 @@ def enqueue_after_commit(db: Session, task: Callable[..., Any], *args: Any, **kw
     A queue that cannot be written to (Redis down, SQLite queue file locked) does not undo
     the commit, and must not turn it into an error: the caller's change is durable and its
     answer already decided (a 500 for a committed ticket made clients retry and duplicate
-    it). The failure is logged; work that must happen (push cards) has a sweep that finds
-    what was never queued."""
+    it). The failure is logged; work that must happen is written to the outbox instead
+    (core.notify.send / defer: push cards, geocoding, bridges, imports), whose sweep finds
+    what was never queued, or is redone by a periodic task (rematch, SLA sweep)."""
 
     done = False
 

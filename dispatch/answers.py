@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 from core import clock, events
 from core.errors import ApiError, not_found
 from dispatch import parts
+from dispatch.events import OverrideUnanswered, Unassigned
 from dispatch.models import Assignment, PendingDispatch, Technician
 from dispatch.offers import lock_ticket
 from dispatch.requirements import ACTOR
@@ -75,7 +76,7 @@ def expire_offers(db: Session, assignment_ids: list[int] | None = None) -> int:
             # A supervisor's override is never silently undone: it stays with the technician
             # and the supervisor is told once that it is unanswered.
             if not row.response_note and _claim_note(db, row):
-                events.publish("dispatch.override_unanswered", db=db, assignment=row)
+                events.publish(OverrideUnanswered(assignment=row), db=db)
             continue
         row.status, row.responded_at = "expired", now
         _back_to_pool(db, row, trigger="expired", actor=ACTOR, why="offer not answered in time")
@@ -101,7 +102,7 @@ def _claim_note(db: Session, row: Assignment) -> bool:
 
 def _back_to_pool(db: Session, row: Assignment, *, trigger: str, actor: str, why: str) -> None:
     ticket = lock_ticket(db, row.ticket_id)
-    events.publish("dispatch.unassigned", db=db, assignment=row, ticket=ticket, why=why)
+    events.publish(Unassigned(assignment=row, ticket=ticket, why=why), db=db)
     parts.cancel_transfers(db, ticket.id)
     if ticket.status in FINAL:
         db.flush()

@@ -4,9 +4,10 @@ Parts binding (devices, warehouses, stock, reservations, transfers) is in parts_
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal, Role
 from core.deps import get_db
-from core.errors import ApiError
+from core.errors import GUARDED, ApiError, error_responses
 from dispatch import (
     answers,
     customer_notify,
@@ -23,10 +24,9 @@ from dispatch.parts_api import router as parts_router
 from tickets import rating
 from tickets.service import get_ticket
 
-router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch"])
-SUPERVISE = require_roles(Role.supervisor)
-READ = require_roles(Role.supervisor, Role.agent)
-APP = require_roles(Role.technician, Role.supervisor)
+router = APIRouter(
+    prefix="/api/v1/dispatch", tags=["dispatch"], responses=error_responses(*GUARDED)
+)
 
 
 def _tech_view(db: Session, tech: Technician) -> dict:
@@ -45,9 +45,14 @@ def _me(db: Session, who: Principal) -> Technician:
 # Technician registry (supervisors)
 
 
-@router.post("/technicians", status_code=201)
+@router.post(
+    "/technicians",
+    status_code=201,
+    response_model=schemas.TechnicianOut,
+    responses=error_responses(409),
+)
 def create_technician(
-    body: schemas.TechnicianIn, db: Session = Depends(get_db), _: Principal = Depends(SUPERVISE)
+    body: schemas.TechnicianIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Register a technician; the pool is re-matched (they may take waiting tickets)."""
     tech = technicians.create(db, body.model_dump(mode="json"))
@@ -56,12 +61,12 @@ def create_technician(
     return _tech_view(db, tech)
 
 
-@router.get("/technicians")
+@router.get("/technicians", response_model=schemas.TechnicianList)
 def list_technicians(
     region: str | None = None,
     skill: str | None = None,
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Technicians, optionally covering a region or holding a skill."""
     rows = technicians.list_all(db, region=region, skill=skill)
@@ -69,33 +74,39 @@ def list_technicians(
     return {"items": [technicians.view(t, loads.get(t.id, 0)) for t in rows]}
 
 
-@router.get("/technicians/near")
+@router.get("/technicians/near", response_model=schemas.TechnicianList)
 def technicians_near(
     lat: float = Query(ge=-90, le=90),
     lon: float = Query(ge=-180, le=180),
     radius_km: float = Query(default=5.0, gt=0, le=500),
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Geofence: active technicians within radius_km of a point, nearest first."""
     found = technicians.near(db, lat, lon, radius_km)
     return {"items": [{**technicians.view(t), "distance_km": round(d, 3)} for t, d in found]}
 
 
-@router.get("/technicians/{tech_id}")
+@router.get(
+    "/technicians/{tech_id}", response_model=schemas.TechnicianOut, responses=error_responses(404)
+)
 def get_technician(
-    tech_id: int, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    tech_id: int, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """One technician."""
     return _tech_view(db, technicians.get(db, tech_id))
 
 
-@router.patch("/technicians/{tech_id}")
+@router.patch(
+    "/technicians/{tech_id}",
+    response_model=schemas.TechnicianOut,
+    responses=error_responses(404, 409),
+)
 def patch_technician(
     tech_id: int,
     body: schemas.TechnicianPatch,
     db: Session = Depends(get_db),
-    _: Principal = Depends(SUPERVISE),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Change skills, shifts, regions, availability, webhook…; the pool is re-matched."""
     tech = technicians.update(db, tech_id, body.model_dump(mode="json", exclude_unset=True))
@@ -104,29 +115,36 @@ def patch_technician(
     return _tech_view(db, tech)
 
 
-@router.post("/technicians/{tech_id}/location", status_code=201)
+@router.post(
+    "/technicians/{tech_id}/location",
+    status_code=201,
+    response_model=schemas.PositionOut,
+    responses=error_responses(404),
+)
 def post_location(
     tech_id: int,
     body: schemas.LocationIn,
     db: Session = Depends(get_db),
-    who: Principal = Depends(APP),
+    who: Principal = Depends(caller),
 ) -> dict:
     """A position report (a technician may only report their own)."""
-    tech = technicians.get(db, tech_id)
-    if who.role is Role.technician and _me(db, who).id != tech.id:
-        raise ApiError(403, "not_yours", "A technician can only report their own location.")
+    tech = technicians.get(db, tech_id)  # a technician only their own: hotline/policy.py
     row = technicians.record_location(db, tech, body.lat, body.lon, body.accuracy_m)
     tasks.kick(db)
     db.commit()
     return {"technician_id": tech.id, "lat": row.lat, "lon": row.lon, "at": row.at}
 
 
-@router.get("/technicians/{tech_id}/locations")
+@router.get(
+    "/technicians/{tech_id}/locations",
+    response_model=schemas.PositionList,
+    responses=error_responses(404),
+)
 def get_locations(
     tech_id: int,
     limit: int = Query(default=100, ge=1, le=1000),
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Recent position reports, newest first."""
     rows = technicians.locations(db, tech_id, limit)
@@ -140,10 +158,8 @@ def get_locations(
 # The technician app (a technician's own token)
 
 
-@router.get("/me")
-def me(
-    db: Session = Depends(get_db), who: Principal = Depends(require_roles(Role.technician))
-) -> dict:
+@router.get("/me", response_model=schemas.MeOut)
+def me(db: Session = Depends(get_db), who: Principal = Depends(caller)) -> dict:
     """The calling technician and their open assignments."""
     tech = _me(db, who)
     return {
@@ -154,11 +170,11 @@ def me(
     }
 
 
-@router.post("/me/location", status_code=201)
+@router.post("/me/location", status_code=201, response_model=schemas.PositionOut)
 def my_location(
     body: schemas.LocationIn,
     db: Session = Depends(get_db),
-    who: Principal = Depends(require_roles(Role.technician)),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Live location update from the technician app."""
     tech = _me(db, who)
@@ -168,11 +184,11 @@ def my_location(
     return {"technician_id": tech.id, "lat": row.lat, "lon": row.lon, "at": row.at}
 
 
-@router.post("/me/availability")
+@router.post("/me/availability", response_model=schemas.TechnicianOut)
 def my_availability(
     body: schemas.AvailabilityIn,
     db: Session = Depends(get_db),
-    who: Principal = Depends(require_roles(Role.technician)),
+    who: Principal = Depends(caller),
 ) -> dict:
     """The technician switches themselves available / unavailable."""
     tech = technicians.update(db, _me(db, who).id, {"available": body.available})
@@ -181,9 +197,13 @@ def my_availability(
     return _tech_view(db, tech)
 
 
-@router.post("/assignments/{assignment_id}/accept")
+@router.post(
+    "/assignments/{assignment_id}/accept",
+    response_model=schemas.AssignmentOut,
+    responses=error_responses(404, 409),
+)
 def accept(
-    assignment_id: int, db: Session = Depends(get_db), who: Principal = Depends(APP)
+    assignment_id: int, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Accept an offer (the technician's own, or a supervisor on their behalf)."""
     tech = _me(db, who) if who.role is Role.technician else None
@@ -192,12 +212,16 @@ def accept(
     return views.assignment_view(row)
 
 
-@router.post("/assignments/{assignment_id}/decline")
+@router.post(
+    "/assignments/{assignment_id}/decline",
+    response_model=schemas.AssignmentOut,
+    responses=error_responses(404, 409),
+)
 def decline(
     assignment_id: int,
     body: schemas.DeclineIn | None = None,
     db: Session = Depends(get_db),
-    who: Principal = Depends(APP),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Decline an offer: the ticket is re-dispatched to someone else at once."""
     tech = _me(db, who) if who.role is Role.technician else None
@@ -207,28 +231,33 @@ def decline(
     return views.assignment_view(row)
 
 
-@router.get("/assignments/{assignment_id}")
+@router.get(
+    "/assignments/{assignment_id}",
+    response_model=schemas.AssignmentOut,
+    responses=error_responses(404),
+)
 def get_assignment(
-    assignment_id: int, db: Session = Depends(get_db), who: Principal = Depends(APP)
+    assignment_id: int, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """One assignment with its explanation."""
-    row = answers.get_assignment(db, assignment_id)
-    if who.role is Role.technician and _me(db, who).id != row.technician_id:
-        raise ApiError(403, "not_yours", f"Assignment {assignment_id} is someone else's.")
-    return views.assignment_view(row)
+    return views.assignment_view(answers.get_assignment(db, assignment_id))
 
 
-@router.get("/me/jobs")
-def my_jobs(
-    db: Session = Depends(get_db), who: Principal = Depends(require_roles(Role.technician))
-) -> dict:
+@router.get("/me/jobs", response_model=schemas.FieldJobList)
+def my_jobs(db: Session = Depends(get_db), who: Principal = Depends(caller)) -> dict:
     """The calling technician's offers and jobs of today, each with what is needed on site."""
     tech = _me(db, who)
     return {"items": [field.job_view(db, a) for a in field.jobs_today(db, tech)]}
 
 
-@router.get("/assignments/{assignment_id}/job")
-def job(assignment_id: int, db: Session = Depends(get_db), who: Principal = Depends(APP)) -> dict:
+@router.get(
+    "/assignments/{assignment_id}/job",
+    response_model=schemas.FieldJob,
+    responses=error_responses(404),
+)
+def job(
+    assignment_id: int, db: Session = Depends(get_db), who: Principal = Depends(caller)
+) -> dict:
     """One offer or job as the technician sees it: customer (once accepted), site, diagnosis,
     parts, history, the visit so far (a technician only for their own open offer or job)."""
     if who.role is Role.technician:
@@ -238,12 +267,16 @@ def job(assignment_id: int, db: Session = Depends(get_db), who: Principal = Depe
     return field.job_view(db, row)
 
 
-@router.post("/assignments/{assignment_id}/actions")
+@router.post(
+    "/assignments/{assignment_id}/actions",
+    response_model=schemas.ActionOut,
+    responses=error_responses(404, 409),
+)
 def job_action(
     assignment_id: int,
     body: schemas.ActionIn,
     db: Session = Depends(get_db),
-    who: Principal = Depends(require_roles(Role.technician)),
+    who: Principal = Depends(caller),
 ) -> dict:
     """A technician-app action (accept, decline, on_way, call, arrive, start, pause, resume,
     resolve); a resend with the same action_id returns the first answer and changes nothing."""
@@ -260,8 +293,8 @@ def job_action(
     return out
 
 
-@router.get("/ratings")
-def ratings(db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
+@router.get("/ratings", response_model=schemas.RatingsOut)
+def ratings(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
     """Customers' ratings: average and count per technician and per region."""
     return {"technicians": technicians.ratings(db), "regions": rating.by_region(db)}
 
@@ -269,14 +302,14 @@ def ratings(db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict
 # The pool, decisions and overrides
 
 
-@router.get("/pending")
-def pending(db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
+@router.get("/pending", response_model=schemas.PendingList)
+def pending(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
     """The "pending dispatch" queue with each ticket's reason."""
     return {"items": views.pending_queue(db)}
 
 
-@router.post("/rematch")
-def rematch(_: Principal = Depends(SUPERVISE)) -> dict:
+@router.post("/rematch", response_model=schemas.RematchOut, responses=error_responses(409))
+def rematch(_: Principal = Depends(caller)) -> dict:
     """Re-match the open pool now (it also runs on events and at least every 30 s); one
     rematch runs at a time, so this waits up to 10 s for a running one."""
     out = tasks.run_rematch("manual", wait_s=10.0)
@@ -285,9 +318,11 @@ def rematch(_: Principal = Depends(SUPERVISE)) -> dict:
     return out
 
 
-@router.get("/tickets/{ticket_id}")
+@router.get(
+    "/tickets/{ticket_id}", response_model=schemas.DispatchState, responses=error_responses(404)
+)
 def ticket_dispatch(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """A ticket's dispatch: pool place, offers with explanations, decisions, parts, the visit
     and the customer's notifications with their delivery results."""
@@ -298,12 +333,16 @@ def ticket_dispatch(
     return out
 
 
-@router.post("/tickets/{ticket_id}/dispatch")
+@router.post(
+    "/tickets/{ticket_id}/dispatch",
+    response_model=schemas.DispatchState,
+    responses=error_responses(404, 409),
+)
 def dispatch_ticket(
     ticket_id: str,
     body: schemas.DispatchIn | None = None,
     db: Session = Depends(get_db),
-    who: Principal = Depends(SUPERVISE),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Put a ticket into the pool and match it now (force: even if remote fix comes first)."""
     ticket = get_ticket(db=db, ticket_id=ticket_id)
@@ -319,12 +358,16 @@ def dispatch_ticket(
     return views.dispatch_state(db, ticket.id)
 
 
-@router.post("/tickets/{ticket_id}/reassign")
+@router.post(
+    "/tickets/{ticket_id}/reassign",
+    response_model=schemas.AssignmentOut,
+    responses=error_responses(404, 409),
+)
 def reassign(
     ticket_id: str,
     body: schemas.ReassignIn,
     db: Session = Depends(get_db),
-    who: Principal = Depends(SUPERVISE),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Supervisor override: give the ticket to this technician, with a mandatory reason."""
     row = offers.reassign(

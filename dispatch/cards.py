@@ -5,7 +5,7 @@ notifier is pluggable per channel, see core.notify). WeCom limits: at most 6 hor
 and 3 jump links, so the card carries the essentials and links to the full ticket.
 """
 
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core import events, notify
 from core.settings import get_settings
 from dispatch import parts
+from dispatch.events import CardUndeliverable, Offered
 from dispatch.models import Assignment, Technician
 from dispatch.requirements import ACTOR, Requirement, bind_job
 from tickets import service as tickets
@@ -152,14 +153,6 @@ def device_history(
     return out
 
 
-class Offered(NamedTuple):
-    """One offer made: what `dispatch.assigned` subscribers receive, a list per batch."""
-
-    ticket: Ticket
-    technician: Technician
-    assignment: Assignment
-
-
 def push_cards(
     db: Session, items: list[tuple[Requirement, Ticket, Technician, Assignment, float | None]]
 ) -> None:
@@ -221,9 +214,5 @@ def push_cards(
         notify.send_many(db=db, messages=messages)
     if undeliverable:
         # Nothing silent: the supervisor hears of it now, not when the offer expires.
-        events.publish(
-            "dispatch.card_undeliverable",
-            db=db,
-            offers=undeliverable,
-            reason="技师未配置推送 webhook，且没有默认 webhook",
-        )
+        reason = "技师未配置推送 webhook，且没有默认 webhook"
+        events.publish(CardUndeliverable(offers=undeliverable, reason=reason), db=db)

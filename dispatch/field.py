@@ -24,6 +24,7 @@ from core.errors import ApiError
 from core.settings import get_settings
 from dispatch import answers, customer_notify, parts, requirements, technicians, views
 from dispatch.cards import device_history, navigation_url
+from dispatch.events import FieldActionDone
 from dispatch.geofence import check_coordinates
 from dispatch.models import Assignment, FieldAction, FieldVisit, Technician
 from knowledge_base.models import KBEntry
@@ -119,7 +120,7 @@ def _held(assignment: Assignment, what: str) -> None:
 
 
 def _publish(db: Session, ctx: dict[str, Any], outcome: dict[str, Any]) -> None:
-    events.publish("field.action", db=db, outcome=outcome, **ctx)
+    events.publish(FieldActionDone(outcome=outcome, **ctx), db=db)
 
 
 def _accept(db: Session, ctx: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

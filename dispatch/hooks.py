@@ -10,26 +10,33 @@ from core.settings import get_settings
 from core.tasks import enqueue_after_commit
 from dispatch import service, tasks
 from dispatch.decisions import set_reason
+from dispatch.events import DispatchAssigned
 from dispatch.geofence import haversine_km
 from dispatch.models import Assignment, Device, PendingDispatch, Technician
-from dispatch.offers import Offered
 from dispatch.requirements import requirement
 from tickets import location
-from tickets.models import Ticket
+from tickets.events import (
+    TicketLocated,
+    TicketLocationNeeded,
+    TicketNotLocated,
+    TicketStatusChanged,
+    TicketTriaged,
+)
 from tickets.states import FINAL
 
 log = logging.getLogger("hotline.dispatch")
 ON_SITE_S = 900.0  # a position this fresh when the ticket is resolved is where the work was
 
 
-@events.subscribe("ticket.triaged")
-def dispatch_triaged(*, db: Session, ticket: Ticket, **_: object) -> None:
+@events.subscribe(TicketTriaged)
+def dispatch_triaged(event: TicketTriaged, *, db: Session) -> None:
     """Queue the new ticket and offer it to the best technician in the same transaction, so
     the offer exists the moment the ticket does (no worker round trip on the hot path).
 
     A dispatch failure must not lose the ticket: it runs in a savepoint, and the periodic
     rematch retries whatever is left in the pool.
     """
+    ticket = event.ticket
     try:
         with db.begin_nested():
             if service.queue_ticket(db, ticket, trigger="triaged") is not None:
@@ -45,10 +52,11 @@ def dispatch_triaged(*, db: Session, ticket: Ticket, **_: object) -> None:
             db.flush()
 
 
-@events.subscribe("dispatch.assigned")
-def expire_unanswered(*, db: Session, offers: list[Offered], **_: object) -> None:
+@events.subscribe(DispatchAssigned)
+def expire_unanswered(event: DispatchAssigned, *, db: Session) -> None:
     """A batch of offers expires together, in one queued task, a second past the deadline (so
     the worker's clock sees them as expired) once the offers are committed."""
+    offers = event.offers
     if offers:
         enqueue_after_commit(
             db,
@@ -58,18 +66,20 @@ def expire_unanswered(*, db: Session, offers: list[Offered], **_: object) -> Non
         )
 
 
-@events.subscribe("ticket.status_changed")
-def release_when_final(*, db: Session, ticket: Ticket, **_: object) -> None:
+@events.subscribe(TicketStatusChanged)
+def release_when_final(event: TicketStatusChanged, *, db: Session) -> None:
     """A cancelled or closed ticket gives back its technician and parts at once (the rematch
     sweep remains the safety net)."""
+    ticket = event.ticket
     if ticket.status in FINAL:
         service.release_final(db, [ticket.id])
 
 
-@events.subscribe("ticket.located")
-def dispatch_located(*, db: Session, ticket: Ticket, **_: object) -> None:
+@events.subscribe(TicketLocated)
+def dispatch_located(event: TicketLocated, *, db: Session) -> None:
     """A ticket waiting for its site got coordinates (geocoded, or set by hand): bind its parts
     and match it now rather than at the next sweep. A failure is left to that sweep."""
+    ticket = event.ticket
     if db.get(PendingDispatch, ticket.id) is None:
         return  # not waiting: new (dispatch.hooks queues it next), dispatched, or remote-first
     try:
@@ -80,19 +90,21 @@ def dispatch_located(*, db: Session, ticket: Ticket, **_: object) -> None:
         log.exception("dispatch of located ticket %s failed; the rematch will retry", ticket.id)
 
 
-@events.subscribe("ticket.not_located")
-def explain_not_located(*, db: Session, ticket: Ticket, reason: str, **_: object) -> None:
+@events.subscribe(TicketNotLocated)
+def explain_not_located(event: TicketNotLocated, *, db: Session) -> None:
     """The pending queue says why the ticket still has no site (the geocoder's answer)."""
+    ticket, reason = event.ticket, event.reason
     row = db.get(PendingDispatch, ticket.id)
     if row is not None:
         set_reason(db, row, ticket, reason, "geocoder", {})
         db.flush()
 
 
-@events.subscribe("ticket.status_changed")
-def learn_site_from_technician(*, db: Session, ticket: Ticket, **_: object) -> None:
+@events.subscribe(TicketStatusChanged)
+def learn_site_from_technician(event: TicketStatusChanged, *, db: Session) -> None:
     """A visit resolved the ticket: the technician's fresh GPS position (inside the service
     radius of the site) is where that address really is, for later tickets there."""
+    ticket = event.ticket
     if ticket.status != "resolved" or not ticket.address:
         return
     tech = db.scalar(
@@ -112,10 +124,11 @@ def learn_site_from_technician(*, db: Session, ticket: Ticket, **_: object) -> N
     location.learn(db, ticket.address, tech.lat, tech.lon, "technician")
 
 
-@events.subscribe("ticket.location_needed")
-def learn_device_site(*, db: Session, ticket: Ticket, address: str, **_: object) -> None:
+@events.subscribe(TicketLocationNeeded)
+def learn_device_site(event: TicketLocationNeeded, *, db: Session) -> None:
     """The ticket's registered device knows where it stands (dispatch uses that site directly):
     the address learns it, for later tickets there without a device code."""
+    ticket, address = event.ticket, event.address
     device = db.get(Device, ticket.hardware_id.upper()) if ticket.hardware_id else None
     if device is not None and device.lat is not None and device.lon is not None:
         location.learn(db, address, device.lat, device.lon, "device")

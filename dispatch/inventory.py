@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.errors import ApiError, not_found
 from dispatch.geofence import check_coordinates
-from dispatch.models import Device, PartSku, Stock, Warehouse
+from dispatch.models import Device, DeviceSiteChange, PartSku, Stock, Warehouse
 
+# Where the device is: a change of any of these is kept (DeviceSiteChange).
+SITE_FIELDS = ("address", "lat", "lon", "region")
 DEVICE_FIELDS = (
     "product_type",
     "model",
@@ -76,11 +78,33 @@ def register_device(db: Session, hardware_id: str, values: dict[str, Any], actor
         device = Device(hardware_id=hw, registered_by=actor, updated_at=now, **merged)
         db.add(device)
     else:
+        before = {k: getattr(device, k) for k in SITE_FIELDS}
+        after = {k: merged.get(k) for k in SITE_FIELDS}
+        if before != after:
+            db.add(
+                DeviceSiteChange(
+                    hardware_id=hw, changed_at=now, actor=actor, before=before, after=after
+                )
+            )
         for name, value in merged.items():
             setattr(device, name, value)
         device.updated_at = now
     db.flush()
     return device
+
+
+def site_changes(db: Session, hardware_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The device's earlier addresses and coordinates, newest change first."""
+    rows = db.scalars(
+        select(DeviceSiteChange)
+        .where(DeviceSiteChange.hardware_id == hardware_id)
+        .order_by(DeviceSiteChange.id.desc())
+        .limit(limit)
+    )
+    return [
+        {"changed_at": r.changed_at, "actor": r.actor, "before": r.before, "after": r.after}
+        for r in rows
+    ]
 
 
 def device_view(device: Device) -> dict[str, Any]:

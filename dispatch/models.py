@@ -140,6 +140,21 @@ class Device(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class DeviceSiteChange(Base):
+    """A device's address or coordinates before and after an update, and who changed them:
+    a site is never overwritten without a trace."""
+
+    __tablename__ = "device_site_changes"
+    __table_args__ = (Index("ix_device_site_changes_device", "hardware_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hardware_id: Mapped[str] = mapped_column(ForeignKey("devices.hardware_id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(160))
+    before: Mapped[dict[str, Any]] = mapped_column(JsonType)  # address, lat, lon, region
+    after: Mapped[dict[str, Any]] = mapped_column(JsonType)
+
+
 class PartSku(Base):
     """A stock-keeping unit and what it fits: `part` is the KB's part code it can stand for."""
 

@@ -12,8 +12,9 @@ from core import clock, events
 from core.errors import ApiError, not_found
 from core.settings import get_settings
 from dispatch import parts, technicians
-from dispatch.cards import Offered, push_cards
+from dispatch.cards import push_cards
 from dispatch.decisions import decide
+from dispatch.events import DispatchAssigned, Offered
 from dispatch.matching import Match, explain
 from dispatch.models import Assignment, PendingDispatch, Technician
 from dispatch.requirements import (
@@ -156,11 +157,8 @@ def offer_many(
     )
     push_cards(db, [(r, locked[r.ticket.id], t, a, m.distance_km) for r, m, t, a, _ in made])
     # dispatch.hooks schedules the batch's expiry (the tasks module imports this one).
-    events.publish(
-        "dispatch.assigned",
-        db=db,
-        offers=[Offered(locked[r.ticket.id], t, a) for r, _, t, a, _ in made],
-    )
+    offered = [Offered(locked[r.ticket.id], t, a) for r, _, t, a, _ in made]
+    events.publish(DispatchAssigned(offers=offered), db=db)
     return {a.ticket_id: a for _, _, _, a, _ in made}
 
 

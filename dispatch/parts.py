@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core import clock, events
 from core.errors import ApiError, not_found
+from dispatch.events import TransferArrived, TransferCreated
 from dispatch.geofence import haversine_km
 from dispatch.models import Device, PartSku, Reservation, Stock, TransferOrder, Warehouse
 
@@ -371,7 +372,7 @@ def create_transfers(db: Session, *, ticket_id: int, technician_id: int) -> list
         )
         db.add(order)
         db.flush()
-        events.publish("parts.transfer_created", db=db, ticket_id=ticket_id, order=order)
+        events.publish(TransferCreated(ticket_id=ticket_id, order=order), db=db)
         out.append(order)
     return out
 
@@ -408,7 +409,7 @@ def _move(db: Session, order: TransferOrder, to: str) -> TransferOrder:
         order.arrived_at = now
     db.flush()
     if to == "arrived":
-        events.publish("parts.transfer_arrived", db=db, ticket_id=order.ticket_id, order=order)
+        events.publish(TransferArrived(ticket_id=order.ticket_id, order=order), db=db)
     return order
 
 

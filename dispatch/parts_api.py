@@ -5,43 +5,60 @@ from fastapi import APIRouter, Depends, File, UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal, Role
 from core.deps import get_db
-from core.errors import ApiError
-from dispatch import cards, imports, inventory, parts, requirements, schemas
+from core.errors import GUARDED, ApiError, error_responses
+from dispatch import cards, imports, inventory, ownership, parts, requirements, schemas
 from dispatch.models import PartSku, Reservation, Warehouse
 from tickets.service import get_ticket
 
-router = APIRouter(tags=["parts"])
-SUPERVISE = require_roles(Role.supervisor)
-READ = require_roles(Role.supervisor, Role.agent, Role.technician)
-INSTALL = require_roles(Role.supervisor, Role.technician)  # a device is scanned on site
+router = APIRouter(tags=["parts"], responses=error_responses(*GUARDED))
 
 
-@router.post("/devices", status_code=201)
+@router.post(
+    "/devices",
+    status_code=201,
+    response_model=schemas.RegisteredDevice,
+    responses=error_responses(409),
+)
 def register_device(
-    body: schemas.DeviceIn, db: Session = Depends(get_db), who: Principal = Depends(INSTALL)
+    body: schemas.DeviceIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
-    """Register (or update) a device by hardware ID: the scan at installation."""
+    """Register (or update) a device by hardware ID: the scan at installation. A technician
+    registers a new device or updates the device of a ticket they hold; every change of the
+    address or coordinates is kept (`site_changes` of GET /devices/{hardware_id})."""
+    if who.role is Role.technician and not ownership.owns_device(db, who, body.hardware_id):
+        raise ApiError(
+            403,
+            "not_assigned",
+            f"Device {body.hardware_id} is not on a ticket you hold: a technician updates only "
+            "the devices of their own assignments.",
+        )
     values = body.model_dump(exclude={"hardware_id"}, exclude_unset=True)
     device = inventory.register_device(db, body.hardware_id, values, who.actor)
     db.commit()
     return inventory.device_view(device)
 
 
-@router.get("/devices/{hardware_id}")
+@router.get(
+    "/devices/{hardware_id}",
+    response_model=schemas.RegisteredDevice,
+    responses=error_responses(404),
+)
 def get_device(
-    hardware_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    hardware_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """A device and its repair history (earlier tickets and who handled them)."""
     device = inventory.get_device(db, hardware_id)
     history = cards.device_history(db, device.hardware_id, limit=50)
-    return {**inventory.device_view(device), "history": history}
+    site_changes = inventory.site_changes(db, device.hardware_id)
+    return {**inventory.device_view(device), "history": history, "site_changes": site_changes}
 
 
-@router.post("/skus", status_code=201)
+@router.post("/skus", status_code=201, response_model=schemas.SkuOut)
 def upsert_sku(
-    body: schemas.SkuIn, db: Session = Depends(get_db), _: Principal = Depends(SUPERVISE)
+    body: schemas.SkuIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Create or update a SKU and what it fits (models, firmware patterns)."""
     row = inventory.upsert_sku(db, body.sku, body.model_dump(exclude={"sku"}, exclude_unset=True))
@@ -49,9 +66,9 @@ def upsert_sku(
     return inventory.sku_view(row)
 
 
-@router.get("/skus")
+@router.get("/skus", response_model=schemas.SkuList)
 def list_skus(
-    part: str | None = None, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    part: str | None = None, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """The parts catalogue, optionally the SKUs of one KB part code."""
     stmt = select(PartSku).order_by(PartSku.sku)
@@ -60,9 +77,9 @@ def list_skus(
     return {"items": [inventory.sku_view(r) for r in db.scalars(stmt)]}
 
 
-@router.post("/warehouses", status_code=201)
+@router.post("/warehouses", status_code=201, response_model=schemas.WarehouseOut)
 def upsert_warehouse(
-    body: schemas.WarehouseIn, db: Session = Depends(get_db), _: Principal = Depends(SUPERVISE)
+    body: schemas.WarehouseIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Create or update a warehouse."""
     row = inventory.upsert_warehouse(db, body.id, body.model_dump(exclude={"id"}))
@@ -70,16 +87,20 @@ def upsert_warehouse(
     return inventory.warehouse_view(row)
 
 
-@router.get("/warehouses")
-def list_warehouses(db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
+@router.get("/warehouses", response_model=schemas.WarehouseList)
+def list_warehouses(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
     """Every warehouse."""
     rows = db.scalars(select(Warehouse).order_by(Warehouse.id))
     return {"items": [inventory.warehouse_view(r) for r in rows]}
 
 
-@router.get("/warehouses/{warehouse_id}")
+@router.get(
+    "/warehouses/{warehouse_id}",
+    response_model=schemas.WarehouseOut,
+    responses=error_responses(404),
+)
 def get_warehouse(
-    warehouse_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    warehouse_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """A warehouse and its stock."""
     row = inventory.get_warehouse(db, warehouse_id)
@@ -87,21 +108,21 @@ def get_warehouse(
     return {**inventory.warehouse_view(row), "stock": [inventory.stock_view(s) for s in stock]}
 
 
-@router.get("/stock")
+@router.get("/stock", response_model=schemas.StockList)
 def list_stock(
     sku: str | None = None,
     warehouse_id: str | None = None,
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Stock rows (on hand, reserved, available), optionally of one SKU or warehouse."""
     rows = inventory.stock_rows(db, sku=sku, warehouse_id=warehouse_id)
     return {"items": [inventory.stock_view(r) for r in rows]}
 
 
-@router.post("/stock")
+@router.post("/stock", response_model=schemas.StockOut, responses=error_responses(404, 409))
 def set_stock(
-    body: schemas.StockSet, db: Session = Depends(get_db), _: Principal = Depends(SUPERVISE)
+    body: schemas.StockSet, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Set a count (`on_hand`) or apply a receipt / write-off (`delta`)."""
     if (body.on_hand is None) == (body.delta is None):
@@ -115,9 +136,14 @@ def set_stock(
     return inventory.stock_view(row)
 
 
-@router.post("/reservations", status_code=201)
+@router.post(
+    "/reservations",
+    status_code=201,
+    response_model=schemas.ReservationOut,
+    responses=error_responses(404, 409),
+)
 def reserve(
-    body: schemas.ReservationIn, db: Session = Depends(get_db), who: Principal = Depends(SUPERVISE)
+    body: schemas.ReservationIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Reserve units for a ticket at the nearest warehouse that has them (or the one named)."""
     ticket = get_ticket(db=db, ticket_id=body.ticket_id)
@@ -139,12 +165,12 @@ def reserve(
     return parts.reservation_view(row)
 
 
-@router.get("/reservations")
+@router.get("/reservations", response_model=schemas.ReservationList)
 def list_reservations(
     ticket_id: int | None = None,
     status: str | None = None,
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Reservations, optionally of one ticket or status."""
     stmt = select(Reservation).order_by(Reservation.id)
@@ -155,12 +181,16 @@ def list_reservations(
     return {"items": [parts.reservation_view(r) for r in db.scalars(stmt.limit(1000))]}
 
 
-@router.post("/reservations/{reservation_id}/release")
+@router.post(
+    "/reservations/{reservation_id}/release",
+    response_model=schemas.ReservationOut,
+    responses=error_responses(404, 409),
+)
 def release(
     reservation_id: int,
     body: schemas.ReleaseIn | None = None,
     db: Session = Depends(get_db),
-    who: Principal = Depends(INSTALL),
+    who: Principal = Depends(caller),
 ) -> dict:
     """The part was not used: the units go back to stock."""
     row = parts.get_reservation(db, reservation_id)
@@ -169,9 +199,13 @@ def release(
     return parts.reservation_view(out)
 
 
-@router.post("/reservations/{reservation_id}/consume")
+@router.post(
+    "/reservations/{reservation_id}/consume",
+    response_model=schemas.ReservationOut,
+    responses=error_responses(404, 409),
+)
 def consume(
-    reservation_id: int, db: Session = Depends(get_db), who: Principal = Depends(INSTALL)
+    reservation_id: int, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """The part was fitted: the units leave the stock."""
     row = parts.get_reservation(db, reservation_id)
@@ -180,37 +214,49 @@ def consume(
     return parts.reservation_view(out)
 
 
-@router.get("/transfers")
+@router.get("/transfers", response_model=schemas.TransferList)
 def list_transfers(
     ticket_id: int | None = None,
     technician_id: int | None = None,
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Transfer orders, optionally of one ticket or technician."""
     rows = parts.transfers(db, ticket_id=ticket_id, technician_id=technician_id)
     return {"items": [parts.transfer_view(o) for o in rows]}
 
 
-@router.post("/transfers/{order_id}")
+@router.post(
+    "/transfers/{order_id}", response_model=schemas.TransferOut, responses=error_responses(404, 409)
+)
 def move_transfer(
     order_id: int,
     body: schemas.TransferMove,
     db: Session = Depends(get_db),
-    _: Principal = Depends(INSTALL),
+    who: Principal = Depends(caller),
 ) -> dict:
-    """Mark a transfer order shipped, arrived (the technician received it) or cancelled."""
+    """Mark a transfer order shipped, arrived (the technician received it) or cancelled; a
+    technician only marks their own order arrived."""
+    if who.role is Role.technician and body.status != "arrived":
+        raise ApiError(
+            403,
+            "not_allowed",
+            "A technician only confirms receipt (status 'arrived'); the warehouse ships and "
+            "a supervisor cancels.",
+        )
     order = parts.move_transfer(db, order_id, body.status)
     db.commit()
     return parts.transfer_view(order)
 
 
-@router.post("/import/{kind}")
+@router.post(
+    "/import/{kind}", response_model=schemas.RegistryImport, responses=error_responses(404, 413)
+)
 async def import_registry(
     kind: str,
     file: UploadFile = File(description="UTF-8 CSV with the registry's column names."),
     db: Session = Depends(get_db),
-    who: Principal = Depends(SUPERVISE),
+    who: Principal = Depends(caller),
 ) -> dict:
     """CSV import of technicians, devices, warehouses, skus or stock (all rows or none)."""
     report = imports.import_csv(db, kind, await file.read(), who.actor)

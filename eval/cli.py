@@ -23,7 +23,9 @@ def eval_triage(
             "KB-only calibration, and the cold-start curve."
         ),
     ] = False,
-    only: Annotated[str | None, typer.Option(help="With --swap: one set (ours|kitchen).")] = None,
+    only: Annotated[
+        str | None, typer.Option(help="With --swap: one set (ours|energy|kitchen).")
+    ] = None,
 ) -> None:
     """Top-1/top-3, no-match precision/recall, field accuracy and latency on the labelled set."""
     if swap:
@@ -221,6 +223,28 @@ def eval_dispatch(
     from eval.dispatch_eval import main
 
     sys.exit(main(service=service, database_url=database_url))
+
+
+@eval_app.command("scale")
+def eval_scale(
+    database_url: Annotated[str, typer.Option(help="An empty PostgreSQL database.")],
+    processes: Annotated[
+        list[int] | None, typer.Option(help="Web process counts (default 1, 2, 4).")
+    ] = None,
+    requests: Annotated[int, typer.Option(help="Text intakes per count.")] = 120,
+    concurrency: Annotated[int, typer.Option(help="Intakes in flight at once.")] = 8,
+) -> None:
+    """Text-intake throughput and p95 with 1, 2 and 4 `hotline serve` processes."""
+    from eval.scale_bench import main
+
+    sys.exit(
+        main(
+            database_url=database_url,
+            processes=processes or [1, 2, 4],
+            requests=requests,
+            concurrency=concurrency,
+        )
+    )
 
 
 @eval_app.command("load")

@@ -1,8 +1,10 @@
 """`hotline eval triage --swap`: does the diagnosis carry over to a knowledge base nobody tuned on?
 
-Two labelled sets, each a KB and calls about it:
+Three labelled sets, each a KB and calls about it:
 - `ours`: the demo KB and eval/data/triage_utterances.jsonl, written next to the code (rules
   and features were tuned while looking at it);
+- `energy`: new-energy equipment (eval/data/energy), written apart from the code by an author
+  who never read it, then used to tune (a second trade to check a change on);
 - `kitchen`: commercial kitchen equipment (eval/data/kitchen), written apart from the code by
   an author who never read it, and never used to tune anything.
 
@@ -30,6 +32,7 @@ SETS = {
         DATA.parent.parent / "knowledge_base" / "demo" / "kb.jsonl",
         DATA / "triage_utterances.jsonl",
     ),
+    "energy": (DATA / "energy" / "kb.jsonl", DATA / "energy" / "calls.jsonl"),
     "kitchen": (DATA / "kitchen" / "kb.jsonl", DATA / "kitchen" / "calls.jsonl"),
 }
 POOL_SHARE = 0.62  # cold start: verdicts come from this share of a set's calls, the rest measures

@@ -3,11 +3,13 @@
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
-from core import http_security, log_redaction
+from core import access, http_security, log_redaction
 from core.errors import install_error_handlers
-from hotline import registry
+from hotline import policy, registry
 
 
 @asynccontextmanager
@@ -45,11 +47,17 @@ async def _lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
 def create_app(*, warm_up: bool = True) -> FastAPI:
     """Build the service."""
     registry.install()
+    policy.install()
     app = FastAPI(
         title="Hotline",
         version="0.1.0",
         description="Voice/AI intake and triage for field-service hotlines.",
         lifespan=_lifespan,
+        # Every route, these documents included, passes the access policy (hotline/policy.py).
+        dependencies=[Depends(access.guard)],
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.warm_up = warm_up
     install_error_handlers(app)
@@ -62,6 +70,8 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     # Server-rendered pages with their own HTML error pages (the API keeps JSON errors).
     app.mount("/console", create_console())
 
+    _serve_description(app)
+
     from asr import streaming
     from core import health
     from knowledge_base import live_index
@@ -70,3 +80,20 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
         app, checks={"index": live_index.health_check, "asr_decoder": streaming.health_check}
     )
     return app
+
+
+def _serve_description(app: FastAPI) -> None:
+    """/openapi.json, /docs and /redoc as routes of their own, so the policy's guard covers
+    them (FastAPI's built-in ones bypass app dependencies)."""
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Hotline API")
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title="Hotline API")

@@ -219,24 +219,40 @@ def _call_live(data: bytes, *, url: str, token: str | None, rate: int) -> None:
         _dump(result.ticket)
 
 
+@app.command("access-policy")
+def access_policy() -> None:
+    """Print the access policy (role × operation) as a Markdown table."""
+    from hotline import policy
+
+    typer.echo(policy.markdown(), nl=False)
+
+
 @kb_app.command("import")
 def kb_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     publish: Annotated[bool, typer.Option(help="Publish what was imported.")] = False,
     partial: Annotated[bool, typer.Option(help="Import good rows even if others are bad.")] = False,
 ) -> None:
-    """Import entries from JSONL, CSV or XLSX (nothing is imported if a row is bad)."""
+    """Import entries from JSONL, CSV or XLSX (nothing is imported if a row is bad). With
+    --publish and HOTLINE_KB_SINGLE_PERSON_PUBLISH=false the entries wait for a second
+    person's review instead."""
     from core.db import session_scope
-    from knowledge_base import interchange
-    from knowledge_base import service as kb
+    from knowledge_base import interchange, review
 
     try:
         fmt = interchange.detect_format(file.name)
     except interchange.FormatError as exc:
         _fail(str(exc))
     with session_scope() as db:
-        report = kb.import_entries(
-            db=db, data=file.read_bytes(), fmt=fmt, actor=_actor(), publish=publish, partial=partial
+        # The shell on the server is an admin's door: publish alone only while allowed.
+        report = review.import_entries(
+            db=db,
+            data=file.read_bytes(),
+            fmt=fmt,
+            actor=_actor(),
+            publish=publish,
+            partial=partial,
+            is_admin=True,
         )
         if not report.ok:
             db.rollback()
@@ -252,6 +268,7 @@ def kb_import(
         f"{report.rows} rows: {len(report.created)} created, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged, {len(report.published)} published, "
         f"{len(report.errors)} skipped"
+        + (f", {len(report.submitted)} submitted for review" if report.submitted else "")
     )
     if report.severity_mapping:
         from knowledge_base.severity import describe_map
@@ -309,12 +326,18 @@ def kb_export(
 def _kb_action(action: str, entry_id: str, reason: str | None) -> None:
     from core.db import session_scope
     from core.errors import ApiError
+    from knowledge_base import review
     from knowledge_base import service as kb
 
-    fn = {"publish": kb.publish_entry, "retire": kb.retire_entry}[action]
     try:
         with session_scope() as db:
-            entry = fn(db=db, entry_id=entry_id, actor=_actor(), reason=reason)
+            if action == "publish":
+                # The server's shell is an admin's door; four eyes as knowledge_base.review says.
+                entry = review.publish(
+                    db=db, entry_id=entry_id, actor=_actor(), is_admin=True, reason=reason
+                )
+            else:
+                entry = kb.retire_entry(db=db, entry_id=entry_id, actor=_actor(), reason=reason)
             typer.echo(f"{entry.id}: {entry.status}, version {entry.version}")
     except ApiError as exc:
         _fail(exc.message)

@@ -86,6 +86,7 @@ TASK_MODULES = (
     "sla.service",
     "sla.tasks",
     "intake.import_tasks",
+    "intake.live_recovery",
     "intake.bridges.tasks",
     "tickets.recurrence",
     "dispatch.tasks",

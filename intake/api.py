@@ -10,16 +10,19 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy.orm import Session
 
 from core import idempotency
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal, Role
 from core.deps import get_db
-from core.errors import ApiError
+from core.errors import GUARDED, ApiError, error_responses
 from core.settings import get_settings
 from intake import jobs
 from intake.audio import decode_or_reject, ticket_from_audio
+from intake.schemas import AudioQueued, JobOut
 from intake.service import intake_text
+from tickets.schemas import TicketOut
 from tickets.service import ticket_view
 
-router = APIRouter(prefix="/api/v1/intake", tags=["intake"])
+router = APIRouter(prefix="/api/v1/intake", tags=["intake"], responses=error_responses(*GUARDED))
 INTAKE_ROLES = (Role.agent, Role.supervisor)
 
 
@@ -35,11 +38,11 @@ def caller_of(who: Principal) -> str:
     return f"token:{who.token_id}"
 
 
-@router.post("/text", status_code=201)
+@router.post("/text", status_code=201, response_model=TicketOut)
 def post_text(
     body: TextIn,
     db: Session = Depends(get_db),
-    who: Principal = Depends(require_roles(*INTAKE_ROLES)),
+    who: Principal = Depends(caller),
     key: str | None = Depends(idempotency.key_header),
 ) -> Any:
     """Triage text and create a pre-diagnosed ticket. With an `Idempotency-Key`, a retry
@@ -76,7 +79,14 @@ async def read_upload(file: UploadFile) -> bytes:
 @router.post(
     "/audio",
     status_code=201,
-    responses={202: {"description": "Long recording: queued as a job (see `status_url`)."}},
+    response_model=TicketOut,
+    responses={
+        202: {
+            "model": AudioQueued,
+            "description": "Long recording: queued as a job (see `status_url`).",
+        },
+        **error_responses(413, 415),
+    },
 )
 async def post_audio(
     file: UploadFile = File(description="Call recording: WAV, MP3, M4A, AMR, OGG/Opus …"),
@@ -87,7 +97,7 @@ async def post_audio(
         "unset: queue when longer than HOTLINE_ASYNC_AUDIO_SECONDS.",
     ),
     db: Session = Depends(get_db),
-    who: Principal = Depends(require_roles(*INTAKE_ROLES)),
+    who: Principal = Depends(caller),
     key: str | None = Depends(idempotency.key_header),
 ) -> Any:
     """Transcribe a call recording and create its pre-diagnosed ticket (201), or, for a long
@@ -127,11 +137,11 @@ async def post_audio(
     return view
 
 
-@router.get("/jobs/{job_id}")
+@router.get("/jobs/{job_id}", response_model=JobOut, responses=error_responses(404))
 def get_job(
     job_id: str,
     db: Session = Depends(get_db),
-    who: Principal = Depends(require_roles(*INTAKE_ROLES)),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Where a queued recording stands: queued, running (with progress), done (with its
     ticket) or failed (with the reason)."""

@@ -1,6 +1,7 @@
 """The audio door: a call recording becomes a transcript and a pre-diagnosed ticket."""
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,6 +21,12 @@ from triage.service import asr_hotwords, clean_text, triage_text
 
 NEEDS_LISTENING = "needs_listening"
 UNREAD_TEXT = "（来电有语音，但未能识别出文字，请听录音）"
+INTERRUPTED = "call_interrupted"
+INTERRUPTED_NOTE = (
+    "通话中断，服务进程重启: the process serving this call died mid-call; the ticket was made "
+    "from the audio saved until then. Listen to the recording and check it before dispatch"
+)
+NOTHING_SAVED_TEXT = "（通话中断，服务进程退出前未保存到可用的语音，请回拨客户）"
 UNREAD_NOTE = (
     "needs_listening: the VAD heard speech but the recogniser read none of it; "
     "listen to the recording and fill the ticket in"
@@ -61,12 +68,17 @@ def ticket_from_transcript(
     actor: str,
     heard_speech: bool,
     call: CallFacts | None = None,
+    interrupted: bool = False,
+    started_at: datetime | None = None,
 ) -> Ticket:
     """Triage what the customer said in a call into a ticket that keeps the whole transcript.
 
     A call is refused as no_speech only when the VAD heard no speech at all (heard_speech
     False): speech the recogniser could not read still becomes a ticket, held for a person to
     listen to its recording. call: the phone system's facts (caller number, line, call id).
+    interrupted: the call was cut off by the death of the process serving it; its ticket is
+    always made (even from nothing: someone calls back) and held for a quality check.
+    started_at: when the call began, the ticket's created/reported time (recorded calls).
     """
     said = "，".join(s["text"] for s in segments if s["speaker"] == "customer")
     if said.strip():
@@ -75,6 +87,8 @@ def ticket_from_transcript(
     elif heard_speech:
         result = _unread_triage()
         hold = NEEDS_LISTENING
+    elif interrupted:
+        result = _unread_triage(NOTHING_SAVED_TEXT)
     else:
         raise ApiError(
             422,
@@ -83,6 +97,10 @@ def ticket_from_transcript(
             "no ticket was created.",
             {"duration": duration, "notes": notes},
         )
+    if interrupted:
+        result.fields[INTERRUPTED] = True
+        result.fields[NEEDS_LISTENING] = True
+        hold = INTERRUPTED
     if call is not None:
         calls.fill_triage(result, call)
     ticket = tickets.create_from_triage(
@@ -93,8 +111,11 @@ def ticket_from_transcript(
         transcript=segments,
         source=calls.source(call) if call else None,
         hold_for_qc=hold,
+        asked_at=started_at,
     )
-    if hold:
+    if interrupted:
+        notes = [*notes, INTERRUPTED_NOTE]
+    elif hold:
         notes = [*notes, UNREAD_NOTE]
     if notes:
         tickets.add_note(db=db, ticket=ticket, actor="system:asr", note="; ".join(notes))
@@ -103,10 +124,29 @@ def ticket_from_transcript(
     return ticket
 
 
-def _unread_triage() -> TriageResult:
+def join_call_ticket(
+    *,
+    db: Session,
+    ticket_id: int,
+    segments: list[dict[str, Any]],
+    seconds: float,
+    how: str,
+    actor: str,
+) -> Ticket:
+    """One call id, one ticket: more audio of a call that already has its ticket (a second
+    connection, a recovered part) goes into that ticket's history as a note, never into a
+    second ticket. how: where the audio came from."""
+    ticket = tickets.get_ticket(db=db, ticket_id=ticket_id)
+    said = "，".join(s["text"] for s in segments if s["speaker"] == "customer")
+    note = f"more audio of this call ({seconds:.1f} s) {how}: {said or '(no words read)'}"
+    tickets.add_note(db=db, ticket=ticket, actor=actor, note=note)
+    return ticket
+
+
+def _unread_triage(text: str = UNREAD_TEXT) -> TriageResult:
     """A triage result for a call whose speech could not be read: nothing extracted, no
     diagnosis, flagged so the ticket waits for someone to listen."""
-    result = triage_text(UNREAD_TEXT)
+    result = triage_text(text)
     diagnosis = result.diagnosis
     result.diagnosis = {
         "no_match": True,
@@ -147,6 +187,7 @@ def ticket_from_audio(
         actor=actor,
         heard_speech=bool(t.segments) or heard_speech(decoded),
         call=call,
+        started_at=call.started_at if call else None,
     )
     save_recording(ticket.id, data)
     return ticket

@@ -7,11 +7,13 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal, Role
 from core.deps import get_db
+from core.errors import GUARDED, error_responses
 from intake import calls
 
-router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
+router = APIRouter(prefix="/api/v1/calls", tags=["calls"], responses=error_responses(*GUARDED))
 CALL_ROLES = (Role.agent,)  # admin always passes; the PBX holds an agent token
 KNOWN = ("call_id", "caller", "line", "started_at")
 
@@ -42,12 +44,17 @@ class CallOut(BaseModel):
     updated_at: datetime
 
 
-@router.post("", status_code=201, response_model=CallOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=CallOut,
+    responses={200: {"model": CallOut, "description": "Already registered: completed."}},
+)
 def post_call(
     body: CallIn,
     response: Response,
     db: Session = Depends(get_db),
-    who: Principal = Depends(require_roles(*CALL_ROLES)),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Register a call before its audio arrives (201), or complete one already registered
     (200): sending the same call again changes nothing."""
@@ -67,11 +74,11 @@ def post_call(
     return calls.call_view(db, call)
 
 
-@router.get("/{call_id}", response_model=CallOut)
+@router.get("/{call_id}", response_model=CallOut, responses=error_responses(404))
 def get_call(
     call_id: str,
     db: Session = Depends(get_db),
-    _: Principal = Depends(require_roles(*CALL_ROLES)),
+    _: Principal = Depends(caller),
 ) -> dict:
     """A call, with its ticket once the call has ended."""
     return calls.call_view(db, calls.get_call(db=db, call_id=call_id))

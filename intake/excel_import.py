@@ -109,7 +109,7 @@ def parse_mapping(raw: Any) -> dict[str, str]:
     """Check a mapping `{column name: field}` (field one of the ticket fields, or ignore)."""
     if not isinstance(raw, dict):
         raise ApiError(422, "bad_mapping", "The mapping must be {column name: field}.")
-    bad = {k: v for k, v in raw.items() if v not in DEFAULT_COLUMNS}
+    bad = {k: v for k, v in raw.items() if not isinstance(v, str) or v not in DEFAULT_COLUMNS}
     if bad:
         raise ApiError(
             422,

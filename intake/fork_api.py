@@ -26,13 +26,14 @@ import numpy as np
 from fastapi import APIRouter, WebSocket
 
 from asr.streaming import SAMPLE_RATES
-from core.auth import Principal, authorize, bearer_token
+from core import access
+from core.auth import Principal, bearer_token
 from core.db import session_scope
 from core.errors import ApiError
 from intake import calls
 from intake.calls import CallFacts
 from intake.live_call import LiveCall
-from intake.stream_api import CLOSE_CODES, STREAM_ROLES, JsonSocket
+from intake.stream_api import CLOSE_CODES, JsonSocket
 
 router = APIRouter(prefix="/api/v1/intake", tags=["intake"])
 log = logging.getLogger("hotline.fork")
@@ -56,7 +57,7 @@ def _token(ws: WebSocket, token: str | None) -> str | None:
 
 def _authorize(ws: WebSocket, token: str | None) -> Principal:
     with session_scope() as db:
-        return authorize(db=db, plain=_token(ws, token), roles=STREAM_ROLES)
+        return access.websocket_caller(db, ws, _token(ws, token))
 
 
 def _int(value: Any) -> int | None:
@@ -183,14 +184,14 @@ async def fork(
     facts, problems = await asyncio.to_thread(_register, meta, who.actor)
     sock = JsonSocket(ws)
     call = await LiveCall.open(
-        sample_rate=rate, send=sock.send, call_id=facts.call_id if facts else None
+        sample_rate=rate, send=sock.send, door="fork", actor=who.actor, call=facts
     )
     for problem in problems:
         await call.send({"type": "error", "code": "invalid_call", "message": problem})
     try:
         await _receive_audio(ws, sock, call, _Channels(width, pick), audio)
     finally:
-        view = await call.conclude(channel="phone", actor=who.actor, call=facts)
+        view = await call.conclude()
     log.info(
         "fork call %s ended, %.1f s: %s",
         call.call_id,

@@ -12,27 +12,41 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import idempotency
-from core.auth import Principal, Role, require_roles
+from core import idempotency, storage
+from core.access import caller
+from core.auth import Principal
 from core.deps import get_db
-from core.errors import ApiError, not_found
-from core.tasks import enqueue_after_commit
+from core.errors import GUARDED, ApiError, error_responses, not_found
 from intake import excel_import, wechat_import
 from intake.api import caller_of, read_upload
-from intake.import_tasks import import_task, run_batch, upload_dir
+from intake.import_tasks import queue_import, run_batch
 from intake.importer import batch_rows, batch_view, start_batch
 from intake.models import ImportBatch
+from intake.schemas import ImportList, ImportOut, ImportRows
 
-router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
-IMPORT_ROLES = require_roles(Role.agent, Role.supervisor)
+router = APIRouter(prefix="/api/v1/imports", tags=["imports"], responses=error_responses(*GUARDED))
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# With wait=true the import runs in the request and answers 201 with its report.
+WAITED: dict[int | str, dict[str, Any]] = {
+    201: {"model": ImportOut, "description": "Imported in the request (wait=true)."},
+    **error_responses(409, 413, 415),
+}
 
 
-def _store(data: bytes, filename: str) -> Path:
+def _store(data: bytes, filename: str) -> tuple[str, Path]:
+    """Keep the upload in the storage (a worker on another machine reads it from there) and
+    return its key and a local file of it, for the checks made now."""
     safe = re.sub(r"[^\w.\-]", "_", Path(filename).name)[-80:] or "upload"
-    path = upload_dir() / f"{uuid.uuid4().hex}-{safe}"  # one file per upload, even of equal bytes
-    path.write_bytes(data)
-    return path
+    key = f"imports/{uuid.uuid4().hex}-{safe}"  # one file per upload, even of equal bytes
+    storage.put(key, data)
+    path = storage.local_file(key)
+    assert path is not None
+    return key, path
+
+
+def _discard(key: str, path: Path) -> None:
+    storage.delete(key)
+    path.unlink(missing_ok=True)
 
 
 def _queue_or_run(
@@ -54,7 +68,7 @@ def _queue_or_run(
             return first
         db.commit()
         return view
-    enqueue_after_commit(db, import_task, batch.id)
+    queue_import(db, batch)
     view = batch_view(batch)
     if first := idempotency.store(db=db, request=request, status_code=202, body=view):
         return first
@@ -68,12 +82,13 @@ def accept_excel(
     """Check an uploaded sheet now (422 and nothing stored when it cannot be imported) and
     record it as a queued batch; the caller commits and runs or queues it."""
     columns = excel_import.mapping_from_json(mapping)
-    path = _store(data, filename)
+    key, path = _store(data, filename)
     try:
         sheet = excel_import.open_sheet(path, columns)
     except ApiError:
-        path.unlink(missing_ok=True)
+        _discard(key, path)
         raise
+    storage.drop_local_copy(key)
     batch = start_batch(
         db,
         kind=excel_import.CHANNEL,
@@ -85,7 +100,7 @@ def accept_excel(
     batch.report = {
         "rows": [],
         "warnings": sheet.warnings,
-        "job": {"file": str(path), "mapping": json.loads(mapping) if mapping else None},
+        "job": {"key": key, "mapping": json.loads(mapping) if mapping else None},
         "total_estimate": sheet.total_estimate,
     }
     return batch
@@ -95,12 +110,13 @@ def accept_wechat(
     db: Session, data: bytes, filename: str, window_minutes: float, staff: str, actor: str
 ) -> ImportBatch:
     """Check an uploaded chat export (or screenshot) now and record it as a queued batch."""
-    path = _store(data, filename)
+    key, path = _store(data, filename)
     try:
         wechat_import.parse(wechat_import.read_export(path))
     except ApiError:
-        path.unlink(missing_ok=True)
+        _discard(key, path)
         raise
+    storage.drop_local_copy(key)
     batch = start_batch(
         db,
         kind=wechat_import.CHANNEL,
@@ -113,12 +129,12 @@ def accept_wechat(
     batch.report = {
         "rows": [],
         "warnings": [],
-        "job": {"file": str(path), "window_minutes": window_minutes, "staff": names},
+        "job": {"key": key, "window_minutes": window_minutes, "staff": names},
     }
     return batch
 
 
-@router.post("/excel", status_code=202)
+@router.post("/excel", status_code=202, response_model=ImportOut, responses=WAITED)
 async def post_excel(
     response: Response,
     file: UploadFile = File(description="The old repair sheet: .xlsx or .csv (UTF-8 or GBK)."),
@@ -127,7 +143,7 @@ async def post_excel(
     ),
     wait: bool = Form(default=False, description="Import in this request and return the report."),
     db: Session = Depends(get_db),
-    who: Principal = Depends(IMPORT_ROLES),
+    who: Principal = Depends(caller),
     key: str | None = Depends(idempotency.key_header),
 ) -> Any:
     """Check the sheet now (422 and nothing stored when it cannot be imported), then import it
@@ -147,7 +163,7 @@ async def post_excel(
     return _queue_or_run(db, batch, wait, response, request)
 
 
-@router.post("/wechat", status_code=202)
+@router.post("/wechat", status_code=202, response_model=ImportOut, responses=WAITED)
 async def post_wechat(
     response: Response,
     file: UploadFile = File(description="Text export of a WeChat group chat (UTF-8 or GBK)."),
@@ -155,7 +171,7 @@ async def post_wechat(
     staff: str = Form(default="", description="Display names of own staff, comma-separated."),
     wait: bool = Form(default=False),
     db: Session = Depends(get_db),
-    who: Principal = Depends(IMPORT_ROLES),
+    who: Principal = Depends(caller),
     key: str | None = Depends(idempotency.key_header),
 ) -> Any:
     """Find the repair requests in a chat export and create a pending-QC ticket for each.
@@ -175,7 +191,7 @@ async def post_wechat(
 
 
 @router.get("/template", response_class=Response)
-def get_template(_: Principal = Depends(IMPORT_ROLES)) -> Response:
+def get_template(_: Principal = Depends(caller)) -> Response:
     """The sheet template: the old column names plus 设备编号 and 故障码."""
     return Response(
         excel_import.template(),
@@ -184,12 +200,12 @@ def get_template(_: Principal = Depends(IMPORT_ROLES)) -> Response:
     )
 
 
-@router.get("")
+@router.get("", response_model=ImportList)
 def list_imports(
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
     db: Session = Depends(get_db),
-    _: Principal = Depends(IMPORT_ROLES),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Imports, newest first."""
     rows = db.scalars(
@@ -205,22 +221,22 @@ def _batch(db: Session, batch_id: int) -> ImportBatch:
     return batch
 
 
-@router.get("/{batch_id}")
+@router.get("/{batch_id}", response_model=ImportOut, responses=error_responses(404))
 def get_import(
-    batch_id: int, db: Session = Depends(get_db), _: Principal = Depends(IMPORT_ROLES)
+    batch_id: int, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """An import's status, counts, progress and the rows that were skipped or failed."""
     batch = _batch(db, batch_id)
     return {**batch_view(batch), "total_estimate": batch.report.get("total_estimate")}
 
 
-@router.get("/{batch_id}/rows")
+@router.get("/{batch_id}/rows", response_model=ImportRows, responses=error_responses(404))
 def get_import_rows(
     batch_id: int,
     limit: int = Query(default=200, ge=1, le=5000),
     offset: int = Query(default=0, ge=0),
     db: Session = Depends(get_db),
-    _: Principal = Depends(IMPORT_ROLES),
+    _: Principal = Depends(caller),
 ) -> dict:
     """The per-row report: what each row became (ticket), or why it was skipped or failed."""
     batch = _batch(db, batch_id)

@@ -3,20 +3,13 @@
 
 from pathlib import Path
 
-from core import clock
+from sqlalchemy.orm import Session
+
+from core import clock, notify, storage
 from core.db import session_scope
 from core.errors import ApiError
-from core.settings import get_settings
-from core.tasks import queue
 from intake import excel_import, wechat_import
 from intake.models import ImportBatch
-
-
-def upload_dir() -> Path:
-    """Where uploads wait for their import job."""
-    folder = get_settings().data_dir / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def run_batch(batch_id: int) -> str:
@@ -26,7 +19,11 @@ def run_batch(batch_id: int) -> str:
         if batch is None or batch.status != "queued":
             return "skipped"
         job = dict(batch.report.get("job", {}))
-        path = Path(job["file"])
+        key = job.get("key")
+        # A batch queued before uploads went to the storage names a local file.
+        path = storage.local_file(key) if key else Path(job["file"])
+        if path is None:
+            raise FileNotFoundError(f"the upload {key} is not in the storage")
         try:
             if batch.kind == excel_import.CHANNEL:
                 mapping = excel_import.parse_mapping(job["mapping"]) if job.get("mapping") else {}
@@ -54,11 +51,21 @@ def run_batch(batch_id: int) -> str:
             batch.error = exc.message
             batch.finished_at = clock.now()
         finally:
+            if key:
+                storage.delete(key)
             path.unlink(missing_ok=True)
         return batch.status
 
 
-@queue.task()
+def queue_import(db: Session, batch: ImportBatch) -> None:
+    """Have a worker import the batch once this transaction commits (an outbox job: a queue
+    that loses the message does not lose the import)."""
+    notify.defer(db=db, handler="import", args=[batch.id], ref_type="import", ref_id=batch.id)
+
+
+# A 100,000-row sheet takes minutes: no other worker takes the job over meanwhile. A second
+# run finds the batch no longer queued and does nothing.
+@notify.handler("import", lease_s=3600)
 def import_task(batch_id: int) -> str:
     """Worker side of an upload: import the file of the queued batch. An unexpected error
     marks the batch failed (rows committed before it stay, and a re-import skips them)."""

@@ -18,10 +18,9 @@ from huey import crontab
 from sqlalchemy import Float, ForeignKey, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core import clock
+from core import clock, storage
 from core.db import Base, UTCDateTime, session_scope
 from core.errors import ApiError, not_found
-from core.settings import get_settings
 from core.tasks import enqueue_after_commit, queue
 from intake.audio import (
     decode_or_reject,
@@ -65,10 +64,8 @@ def submit(
     """Store an upload and queue its transcription (after this transaction commits)."""
     job_id = uuid.uuid4().hex
     suffix = Path(filename).suffix.lower()[:8] if filename else ""
-    rel = Path("uploads") / f"{job_id}{suffix}"
-    target = get_settings().data_dir / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    rel = f"uploads/{job_id}{suffix}"
+    storage.put(rel, data)
     now = clock.now()
     job = TranscriptionJob(
         id=job_id,
@@ -176,7 +173,9 @@ def run(job_id: str) -> str:
     try:
         # Inside the try: an upload this machine cannot read (stored on another machine's
         # disk) is a failed attempt, counted against MAX_ATTEMPTS, not a retry without end.
-        data = (get_settings().data_dir / job.path).read_bytes()
+        data = storage.get(job.path)
+        if data is None:
+            raise FileNotFoundError(f"upload {job.path} is not in the storage")
         decoded = decode_or_reject(data)
         transcript = transcribe_decoded(decoded, on_progress=progress)
         with session_scope() as db:

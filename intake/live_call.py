@@ -8,7 +8,6 @@ none) and says when the call is over.
 
 import asyncio
 import logging
-import os
 import uuid
 import wave
 from collections.abc import Awaitable, Callable
@@ -20,15 +19,19 @@ from asr.streaming import FINAL, PARTIAL, StreamConfig, StreamSession, get_sched
 from core.db import session_scope
 from core.errors import ApiError
 from core.settings import get_settings
-from intake.audio import heard_speech, ticket_from_transcript
+from intake import live_recovery
+from intake.audio import heard_speech, join_call_ticket, ticket_from_transcript
 from intake.calls import CallFacts, find_call
-from tickets.recordings import recording_path
+from tickets.recordings import save_recording
 from tickets.service import ticket_view
 from triage.service import clean_text
 
 log = logging.getLogger("hotline.live")
 Sender = Callable[[dict[str, Any]], Awaitable[None]]
 _concluding: set[asyncio.Task] = set()  # tickets being made for calls whose door has gone
+_live: dict[str, "LiveCall"] = {}  # calls open on this process, by key (the heartbeat's list)
+_beating: asyncio.Task | None = None
+RECOVERED = "call_recovered"
 
 
 async def _nobody(_message: dict[str, Any]) -> None:
@@ -44,14 +47,19 @@ class LiveCall:
         scheduler: Any,
         *,
         send: Sender = _nobody,
-        call_id: str | None = None,
+        door: str = "stream",
+        channel: str = "phone",
+        actor: str = "system:live",
+        call: CallFacts | None = None,
     ) -> None:
         settings = get_settings()
         self.session = session
         self.scheduler = scheduler
         self.final_beam, self.partial_beam = settings.asr_beam_size, settings.stream_beam_size
         self.max_seconds = settings.max_audio_seconds
-        self.call_id = call_id or uuid.uuid4().hex[:12]
+        self.key = uuid.uuid4().hex  # ours: a door's call id comes from outside
+        self.call_id = call.call_id if call else self.key[:12]
+        self.door, self.channel, self.actor, self.call = door, channel, actor, call
         self._send = send
         # Partials are for someone watching; a door that cannot answer (AudioSocket) would
         # spend the shared decoder on text nobody reads.
@@ -62,22 +70,33 @@ class LiveCall:
         self.notes: list[str] = []
         self._partial_task: asyncio.Task | None = None
         self._decoder: asyncio.Task | None = None
-        # The call as received goes to disk as it arrives (memory stays bounded); it becomes
-        # the ticket's recording so reviewers can listen to it. The file name is ours: a door's
-        # call id comes from outside.
-        self.recording_path = recording_path(0).with_name(f"live-{uuid.uuid4().hex}.wav")
+        # The call as received goes to disk as it arrives (memory stays bounded), unbuffered:
+        # if this process dies, another recovers the call from it (intake/live_recovery.py).
+        # It becomes the ticket's recording so reviewers can listen to it.
+        self.recording_path = live_recovery.spool_path(self.key)
         self.recording_path.parent.mkdir(parents=True, exist_ok=True)
-        self.recording = wave.open(str(self.recording_path), "wb")  # noqa: SIM115 (lives as long as the call)
+        self._spool = open(self.recording_path, "wb", buffering=0)  # noqa: SIM115 (lives as long as the call)
+        self.recording = wave.open(self._spool, "wb")  # noqa: SIM115
         self.recording.setnchannels(1)
         self.recording.setsampwidth(2)
         self.recording.setframerate(session.sample_rate)
+        self.tracked = False  # a live_calls row holds the call for recovery
+        self.saved = (0.0, 0)  # seconds received and finals as last written to the row
 
     @classmethod
     async def open(
-        cls, *, sample_rate: int, send: Sender = _nobody, call_id: str | None = None
+        cls,
+        *,
+        sample_rate: int,
+        send: Sender = _nobody,
+        door: str = "stream",
+        channel: str = "phone",
+        actor: str = "system:live",
+        call: CallFacts | None = None,
     ) -> "LiveCall":
-        """Load the model (first call only), start the call's decode loop. A sample rate the
-        session cannot take raises ValueError."""
+        """Load the model (first call only), start the call's decode loop and record it as
+        live on this process. A sample rate the session cannot take raises ValueError.
+        channel, actor, call: what its ticket will say (call: the phone system's facts)."""
         settings = get_settings()
         config = StreamConfig(
             end_silence_s=settings.stream_end_silence_s,
@@ -86,9 +105,32 @@ class LiveCall:
         )
         session = StreamSession(sample_rate=sample_rate, config=config)
         transcriber = await asyncio.to_thread(get_transcriber)
-        call = cls(session, get_scheduler(transcriber), send=send, call_id=call_id)
-        call._decoder = asyncio.create_task(call._decode_loop())
-        return call
+        live = cls(
+            session,
+            get_scheduler(transcriber),
+            send=send,
+            door=door,
+            channel=channel,
+            actor=actor,
+            call=call,
+        )
+        start = live_recovery.LiveCallStart(
+            live.key,
+            call.call_id if call else None,
+            door,
+            channel,
+            actor,
+            sample_rate,
+            live.recording_path,
+        )
+        try:
+            await asyncio.to_thread(live_recovery.start, start)
+            live.tracked = True
+        except Exception:  # the call is served all the same, only not recoverable
+            log.exception("call %s not recorded as live; it cannot be recovered", live.call_id)
+        live._decoder = asyncio.create_task(live._decode_loop())
+        _keep_beating(live)
+        return live
 
     async def send(self, message: dict[str, Any]) -> None:
         """A message to the caller's side, if the door can carry it."""
@@ -164,25 +206,27 @@ class LiveCall:
         if self._decoder is not None:
             await self._decoder
 
-    async def finish(
-        self, *, channel: str, actor: str, call: CallFacts | None = None
-    ) -> dict[str, Any]:
+    async def finish(self) -> dict[str, Any]:
         """Hang up and make the call's ticket (its view); ApiError no_speech, with the
-        recording dropped, when the VAD heard no speech at all."""
+        recording dropped, when the VAD heard no speech at all; ApiError call_recovered when
+        another process took the call for recovery meanwhile (its ticket is made there)."""
         await self.hang_up()
         try:
-            return await asyncio.to_thread(self._create_ticket, channel, actor, call)
-        except ApiError:
-            self.recording.close()
-            self.recording_path.unlink(missing_ok=True)
+            return await asyncio.to_thread(self._create_ticket)
+        except ApiError as exc:
+            self._close_spool()
+            if exc.code != RECOVERED:
+                self.recording_path.unlink(missing_ok=True)
+                if self.tracked:
+                    await asyncio.to_thread(live_recovery.forget, self.key)
             raise
+        finally:
+            _live.pop(self.key, None)
 
-    async def finish_and_report(
-        self, *, channel: str, actor: str, call: CallFacts | None = None
-    ) -> dict[str, Any] | None:
+    async def finish_and_report(self) -> dict[str, Any] | None:
         """finish(), then tell the caller's side: the ticket, or why there is none."""
         try:
-            view = await self.finish(channel=channel, actor=actor, call=call)
+            view = await self.finish()
         except ApiError as exc:
             error = {"code": exc.code, "message": exc.message}
             await self.send({"type": "end", "ticket": None, "error": error})
@@ -190,21 +234,34 @@ class LiveCall:
         await self.send({"type": "ticket", "ticket": view})
         return view
 
-    async def conclude(
-        self, *, channel: str, actor: str, call: CallFacts | None = None
-    ) -> dict[str, Any] | None:
+    async def conclude(self) -> dict[str, Any] | None:
         """finish_and_report() in a task of its own: a door whose handler is cancelled (the
         server closing the socket under it) still gets the call's ticket made."""
-        task = asyncio.create_task(self.finish_and_report(channel=channel, actor=actor, call=call))
+        task = asyncio.create_task(self.finish_and_report())
         _concluding.add(task)
         task.add_done_callback(_concluding.discard)
         return await asyncio.shield(task)
 
-    def _create_ticket(self, channel: str, actor: str, call: CallFacts | None) -> dict[str, Any]:
+    def _close_spool(self) -> None:
+        self.recording.close()
+        self._spool.close()
+
+    def _create_ticket(self) -> dict[str, Any]:
+        call = self.call
         with session_scope() as db:
+            if self.tracked and not live_recovery.release(db=db, key=self.key):
+                log.warning("call %s was recovered by another process meanwhile", self.call_id)
+                raise ApiError(
+                    409,
+                    RECOVERED,
+                    "This call was taken over by another process (its heartbeat stopped) "
+                    "and its ticket is made there.",
+                )
             if call is not None:
                 # The dialplan may announce the call after its audio began: read it now.
                 known = find_call(db=db, call_id=call.call_id)
+                if known is not None and known.ticket_id is not None:
+                    return self._join_ticket(db, known.ticket_id)
                 call = CallFacts(
                     call.call_id,
                     call.caller or (known.caller if known else None),
@@ -212,23 +269,70 @@ class LiveCall:
                     call.door,
                     call.started_at or (known.started_at if known else None),
                 )
-            self.recording.close()
+            self._close_spool()
             ticket = ticket_from_transcript(
                 db=db,
                 segments=self.session.finals,
                 notes=self.notes,
                 duration=round(self.session.received_s, 2),
-                channel=channel,
-                actor=actor,
+                channel=self.channel,
+                actor=self.actor,
                 heard_speech=self.session.cut_count > 0 or self._recording_has_speech(),
                 call=call,
             )
-            os.replace(self.recording_path, recording_path(ticket.id))
+            save_recording(ticket.id, self.recording_path.read_bytes())
+            self.recording_path.unlink(missing_ok=True)
             return ticket_view(ticket)
+
+    def _join_ticket(self, db: Any, ticket_id: int) -> dict[str, Any]:
+        """The call already has its ticket (a second connection the PBX opened for it): this
+        audio's words go into that ticket's history."""
+        ticket = join_call_ticket(
+            db=db,
+            ticket_id=ticket_id,
+            segments=self.session.finals,
+            seconds=self.session.received_s,
+            how="came on another connection",
+            actor=self.actor,
+        )
+        self._close_spool()
+        self.recording_path.unlink(missing_ok=True)
+        return ticket_view(ticket)
 
     def _recording_has_speech(self) -> bool:
         """Whether the whole call, read again at the VAD's lowest threshold, holds speech
         that the live cutting missed (quiet or noisy speech): that call is not lost."""
-        self.recording.close()
+        self._close_spool()
         data = self.recording_path.read_bytes()
         return heard_speech(decode(data, max_seconds=self.max_seconds + 60))
+
+
+def _keep_beating(call: LiveCall) -> None:
+    """List the call for the heartbeat, starting the process's heartbeat if none runs."""
+    global _beating
+    if call.tracked:
+        _live[call.key] = call
+    # A heartbeat of another event loop (a server started again in the same process) is
+    # not beating for this one.
+    stale = _beating is None or _beating.done()
+    if stale or _beating.get_loop() is not asyncio.get_running_loop():  # type: ignore[union-attr]
+        _beating = asyncio.create_task(_heartbeat())
+
+
+async def _heartbeat() -> None:
+    """While this process serves live calls: every HOTLINE_LIVE_CALL_HEARTBEAT_S renew their
+    heartbeat and save how much each has received and its text so far (a missed beat is
+    logged, not fatal: the stale limit is several beats long)."""
+    every = get_settings().live_call_heartbeat_s
+    while _live:
+        await asyncio.sleep(every)
+        changed = {}
+        for key, call in list(_live.items()):
+            saved = (round(call.session.received_s, 2), len(call.session.finals))
+            if saved != call.saved:
+                call.saved = saved
+                changed[key] = (saved[0], list(call.session.finals), list(call.notes))
+        try:
+            await asyncio.to_thread(live_recovery.beat, changed)
+        except Exception:
+            log.exception("live-call heartbeat not written")

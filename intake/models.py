@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, JsonType, UTCDateTime
@@ -65,3 +65,27 @@ class Call(Base):
     created_by: Mapped[str] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LiveCallRow(Base):
+    """A live call in progress on some process (any door): who serves it (owner, renewed
+    heartbeat), where its audio is spooled as it arrives and the text decoded so far. A call
+    whose owner stopped beating is recovered into a ticket by another process (intake/
+    live_recovery.py); the row is deleted in the transaction that makes the call's ticket."""
+
+    __tablename__ = "live_calls"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # our key, not the door's
+    call_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    door: Mapped[str] = mapped_column(String(16))  # audiosocket|fork|stream
+    channel: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(160))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # live|recovering
+    owner: Mapped[str] = mapped_column(String(160))  # host:pid:boot of the serving process
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sample_rate: Mapped[int] = mapped_column(Integer)
+    spool: Mapped[str] = mapped_column(String(255))  # relative to data_dir
+    received_s: Mapped[float] = mapped_column(Float, default=0.0)
+    finals: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)  # segments decoded so far
+    notes: Mapped[list[str]] = mapped_column(JsonType)

@@ -6,10 +6,12 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from asr.service import Transcript
-from core.auth import Principal, Role, require_roles
-from core.errors import ApiError
+from core.access import caller
+from core.auth import Principal
+from core.errors import GUARDED, ApiError, error_responses
 from intake.api import read_upload
 from intake.audio import transcribe_upload
+from intake.schemas import TranscriptionOut
 
 router = APIRouter(prefix="/v1/audio", tags=["speech (OpenAI-compatible)"])
 Format = Literal["json", "text", "verbose_json", "srt", "vtt"]
@@ -54,7 +56,17 @@ def render(transcript: Transcript, fmt: Format) -> Response:
     return PlainTextResponse("WEBVTT\n\n" + "\n".join(cues), media_type="text/vtt")
 
 
-@router.post("/transcriptions")
+@router.post(
+    "/transcriptions",
+    response_model=TranscriptionOut,
+    responses={
+        200: {
+            "description": "json / verbose_json as the model; text, srt and vtt as plain text.",
+            "content": {"text/plain": {}, "application/x-subrip": {}, "text/vtt": {}},
+        },
+        **error_responses(*GUARDED, 413, 415),
+    },
+)
 async def transcriptions(
     file: UploadFile = File(),
     model: str = Form(default="whisper-1", description="Accepted for compatibility."),
@@ -62,7 +74,7 @@ async def transcriptions(
     prompt: str | None = Form(default=None, description="Accepted; KB vocabulary is used anyway."),
     response_format: str = Form(default="json"),
     temperature: float | None = Form(default=None),
-    _: Principal = Depends(require_roles(Role.agent, Role.supervisor, Role.knowledge_engineer)),
+    _: Principal = Depends(caller),
 ) -> Response:
     """Transcribe like OpenAI's /v1/audio/transcriptions (simplified Chinese, numbers as digits)."""
     if response_format not in ("json", "text", "verbose_json", "srt", "vtt"):

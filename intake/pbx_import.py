@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from core.db import session_scope
 from core.errors import ApiError
+from core.settings import get_settings
 from intake import calls
 from intake.audio import decode_or_reject, ticket_from_audio
 from tickets.recordings import load_recording, save_recording
@@ -50,10 +52,14 @@ def read_cdr(data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def _start(value: str) -> datetime | None:
+    """The CDR's start; a time without a zone is the PBX's local time (dispatch_timezone)."""
     try:
-        return datetime.fromisoformat(value) if value else None
+        when = datetime.fromisoformat(value) if value else None
     except ValueError:
         return None
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(get_settings().dispatch_timezone))
+    return when
 
 
 def _recording(folder: Path | None, row: dict[str, str]) -> Path | None:

@@ -23,7 +23,8 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from fastapi.encoders import jsonable_encoder
 
-from core.auth import Principal, Role, authorize, bearer_token
+from core import access
+from core.auth import Principal, bearer_token
 from core.db import session_scope
 from core.errors import ApiError
 from intake.calls import CallFacts, check_call_id
@@ -31,13 +32,12 @@ from intake.live_call import LiveCall
 
 router = APIRouter(prefix="/api/v1/intake", tags=["intake"])
 log = logging.getLogger("hotline.stream")
-STREAM_ROLES = (Role.agent, Role.supervisor)
 CLOSE_CODES = {401: 4401, 403: 4403}  # WebSocket close codes of refused connections
 
 
 def _authorize(ws: WebSocket, token: str | None) -> Principal:
     with session_scope() as db:
-        return authorize(db=db, plain=token or bearer_token(ws), roles=STREAM_ROLES)
+        return access.websocket_caller(db, ws, token or bearer_token(ws))
 
 
 class JsonSocket:
@@ -121,12 +121,17 @@ async def stream(
         return
     sock = JsonSocket(ws)
     call = await LiveCall.open(
-        sample_rate=sample_rate, send=sock.send, call_id=facts.call_id if facts else None
+        sample_rate=sample_rate,
+        send=sock.send,
+        door="stream",
+        channel=channel,
+        actor=who.actor,
+        call=facts,
     )
     await call.send({"type": "ready", "call_id": call.call_id, "sample_rate": sample_rate})
     try:
         await _receive_audio(sock, call)
     finally:
-        await call.conclude(channel=channel, actor=who.actor, call=facts)
+        await call.conclude()
     if sock.connected:
         await ws.close()

@@ -6,11 +6,13 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal, Role
 from core.deps import get_db
-from core.errors import ApiError
+from core.errors import GUARDED, ApiError, error_responses
 from core.settings import get_settings
-from knowledge_base import interchange, live_index, service
+from knowledge_base import interchange, live_index, review, service
+from knowledge_base.models import KBReviewRequest
 from knowledge_base.schemas import (
     ActionIn,
     EntryData,
@@ -18,12 +20,14 @@ from knowledge_base.schemas import (
     EntryOut,
     EntryPatch,
     ImportReport,
+    ReviewRequestOut,
     RevisionList,
+    SearchOut,
 )
 
-router = APIRouter(prefix="/api/v1/kb", tags=["knowledge base"])
-READ = require_roles(Role.knowledge_engineer, Role.agent, Role.supervisor, Role.technician)
-CURATE = require_roles(Role.knowledge_engineer)
+router = APIRouter(
+    prefix="/api/v1/kb", tags=["knowledge base"], responses=error_responses(*GUARDED)
+)
 MEDIA = {
     "jsonl": "application/x-ndjson",
     "csv": "text/csv; charset=utf-8",
@@ -39,7 +43,7 @@ def list_entries(
     limit: int = Query(default=100, ge=1, le=1000),
     offset: int = Query(default=0, ge=0),
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Entries by status, product type or text in id/title."""
     rows, total = service.list_entries(
@@ -48,15 +52,15 @@ def list_entries(
     return {"total": total, "items": [service.entry_view(e) for e in rows]}
 
 
-@router.get("/entries/{entry_id}", response_model=EntryOut)
-def get_entry(entry_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
+@router.get("/entries/{entry_id}", response_model=EntryOut, responses=error_responses(404))
+def get_entry(entry_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
     """One entry with its published content and pending draft."""
     return service.entry_view(service.get_entry(db=db, entry_id=entry_id))
 
 
-@router.post("/entries", status_code=201, response_model=EntryOut)
+@router.post("/entries", status_code=201, response_model=EntryOut, responses=error_responses(409))
 def create_entry(
-    body: EntryData, db: Session = Depends(get_db), who: Principal = Depends(CURATE)
+    body: EntryData, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """A new entry (a draft until published)."""
     entry = service.create_entry(db=db, data=body, actor=who.actor)
@@ -64,9 +68,9 @@ def create_entry(
     return service.entry_view(entry)
 
 
-@router.patch("/entries/{entry_id}", response_model=EntryOut)
+@router.patch("/entries/{entry_id}", response_model=EntryOut, responses=error_responses(404, 409))
 def edit_entry(
-    entry_id: str, body: EntryPatch, db: Session = Depends(get_db), who: Principal = Depends(CURATE)
+    entry_id: str, body: EntryPatch, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Edit an entry's draft; the published version stays searchable until publish."""
     changes: dict[str, Any] = body.model_dump(
@@ -86,19 +90,25 @@ def edit_entry(
     return service.entry_view(entry)
 
 
-@router.post("/entries/{entry_id}/publish", response_model=EntryOut)
+@router.post(
+    "/entries/{entry_id}/publish", response_model=EntryOut, responses=error_responses(404, 409)
+)
 def publish_entry(
     entry_id: str,
     body: ActionIn | None = None,
     db: Session = Depends(get_db),
-    who: Principal = Depends(CURATE),
+    who: Principal = Depends(caller),
 ) -> dict:
-    """Publish the draft; the search index picks it up at once."""
+    """Publish the draft; the search index picks it up at once. Four eyes: the draft must be
+    submitted for review (POST …/review) by someone else (403 `four_eyes` for its submitter,
+    409 `not_submitted` / `draft_rejected`); an admin may publish alone while
+    HOTLINE_KB_SINGLE_PERSON_PUBLISH is on."""
     body = body or ActionIn()
-    entry = service.publish_entry(
+    entry = review.publish(
         db=db,
         entry_id=entry_id,
         actor=who.actor,
+        is_admin=who.role is Role.admin,
         expected_revision=body.expected_revision,
         reason=body.reason,
     )
@@ -106,12 +116,69 @@ def publish_entry(
     return service.entry_view(entry)
 
 
-@router.post("/entries/{entry_id}/retire", response_model=EntryOut)
+@router.post(
+    "/entries/{entry_id}/review",
+    status_code=201,
+    response_model=ReviewRequestOut,
+    responses=error_responses(404, 409),
+)
+def submit_for_review(
+    entry_id: str,
+    body: ActionIn | None = None,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(caller),
+) -> dict:
+    """Submit the draft as it is now for review; a second person publishes or rejects it."""
+    req = review.submit(
+        db=db, entry_id=entry_id, actor=who.actor, note=body.reason if body else None
+    )
+    db.commit()
+    return _request_view(req)
+
+
+@router.post(
+    "/entries/{entry_id}/reject",
+    response_model=ReviewRequestOut,
+    responses=error_responses(404, 409),
+)
+def reject_draft(
+    entry_id: str,
+    body: ActionIn | None = None,
+    db: Session = Depends(get_db),
+    who: Principal = Depends(caller),
+) -> dict:
+    """Send the submitted draft back to its author (not its submitter: four eyes)."""
+    req = review.reject(
+        db=db,
+        entry_id=entry_id,
+        actor=who.actor,
+        is_admin=who.role is Role.admin,
+        note=body.reason if body else None,
+    )
+    db.commit()
+    return _request_view(req)
+
+
+def _request_view(req: KBReviewRequest) -> dict:
+    return {
+        "id": req.id,
+        "entry_id": req.entry_id,
+        "revision": req.revision,
+        "status": req.status,
+        "submitted_by": req.submitted_by,
+        "decided_by": req.decided_by,
+        "note": req.note,
+    }
+
+
+@router.post(
+    "/entries/{entry_id}/retire", response_model=EntryOut, responses=error_responses(404, 409)
+)
 def retire_entry(
     entry_id: str,
     body: ActionIn | None = None,
     db: Session = Depends(get_db),
-    who: Principal = Depends(CURATE),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Take an entry out of search (history kept)."""
     body = body or ActionIn()
@@ -126,9 +193,11 @@ def retire_entry(
     return service.entry_view(entry)
 
 
-@router.get("/entries/{entry_id}/history", response_model=RevisionList)
+@router.get(
+    "/entries/{entry_id}/history", response_model=RevisionList, responses=error_responses(404)
+)
 def entry_history(
-    entry_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    entry_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Every change: who, when, what (field → [old, new])."""
     return {
@@ -147,16 +216,19 @@ def entry_history(
     }
 
 
-@router.post("/import")
+@router.post("/import", response_model=ImportReport, responses=error_responses(409, 413, 415))
 async def import_file(
     request: Request,
     file: UploadFile = File(description="JSONL, CSV or XLSX in the interchange format"),
     publish: bool = False,
     partial: bool = Query(default=False, description="Import the good rows even if some are bad"),
     db: Session = Depends(get_db),
-    who: Principal = Depends(CURATE),
+    who: Principal = Depends(caller),
 ) -> ImportReport:
-    """Import entries; any bad row → 422 with row numbers and nothing imported (unless partial)."""
+    """Import entries; any bad row → 422 with row numbers and nothing imported (unless partial).
+    With publish, a knowledge engineer's import leaves the new and changed entries submitted
+    for review (`submitted`): a second person publishes them; an admin publishes alone while
+    HOTLINE_KB_SINGLE_PERSON_PUBLISH is on."""
     try:
         fmt = interchange.detect_format(file.filename or "")
     except interchange.FormatError as exc:
@@ -165,8 +237,14 @@ async def import_file(
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise ApiError(413, "file_too_large", f"The file is over {limit} bytes.")
-    report = service.import_entries(
-        db=db, data=data, fmt=fmt, actor=who.actor, publish=publish, partial=partial
+    report = review.import_entries(
+        db=db,
+        data=data,
+        fmt=fmt,
+        actor=who.actor,
+        publish=publish,
+        partial=partial,
+        is_admin=who.role is Role.admin,
     )
     if not report.ok:
         db.rollback()
@@ -181,13 +259,22 @@ async def import_file(
     return report
 
 
-@router.get("/export")
+@router.get(
+    "/export",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The entries in the chosen interchange format.",
+            "content": {media.split(";")[0]: {} for media in MEDIA.values()},
+        }
+    },
+)
 def export_file(
     format: str = Query(default="jsonl", pattern="^(jsonl|csv|xlsx)$"),
     include_drafts: bool = False,
     include_retired: bool = False,
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> Response:
     """Export entries in the interchange format."""
     data = service.export_entries(
@@ -200,11 +287,11 @@ def export_file(
     )
 
 
-@router.get("/search")
+@router.get("/search", response_model=SearchOut)
 def search(
     q: str = Query(min_length=1, max_length=2000),
     k: int = Query(default=10, ge=1, le=50),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Raw hybrid search over published entries (no triage rules)."""
     index = live_index.get_index()

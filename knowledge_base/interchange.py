@@ -241,12 +241,19 @@ def write_entries(entries: list[dict[str, Any]], fmt: str) -> bytes:
         return buf.getvalue().encode("utf-8-sig")
     if fmt == "xlsx":
         from openpyxl import Workbook
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        def xlsx_cell(value: Any) -> Any:
+            # XLSX cannot hold control characters (a stored text or extra field name with one
+            # made the whole export fail): they are dropped from the sheet only.
+            value = _cell(value)
+            return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
         wb = Workbook(write_only=True)
         ws = wb.create_sheet("kb")
-        ws.append(header)
+        ws.append([xlsx_cell(h) for h in header])
         for e in entries:
-            ws.append([_cell(e.get(h)) for h in header])
+            ws.append([xlsx_cell(e.get(h)) for h in header])
         out = io.BytesIO()
         wb.save(out)
         return out.getvalue()

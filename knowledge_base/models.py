@@ -1,4 +1,5 @@
-"""KB tables: the entry (published content + pending draft) and its append-only history."""
+"""KB tables: the entry (published content + pending draft), its append-only history and
+its review requests."""
 
 from datetime import datetime
 from typing import Any
@@ -47,3 +48,22 @@ class KBRevision(Base):
     changes: Mapped[dict[str, Any]] = mapped_column(JsonType)
     snapshot: Mapped[dict[str, Any]] = mapped_column(JsonType)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class KBReviewRequest(Base):
+    """A KB draft submitted for review: publishing needs one at the entry's current revision
+    (knowledge_base.review). The table keeps the name it got when the console held it."""
+
+    __tablename__ = "console_kb_reviews"
+    __table_args__ = (Index("ix_console_kb_reviews_entry", "entry_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("kb_entries.id"))
+    revision: Mapped[int] = mapped_column(Integer)  # the draft's revision when submitted
+    submitted_by: Mapped[str] = mapped_column(String(160))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # pending | published | rejected | superseded (the draft changed after submission)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core.schemas import ApiModel
 from knowledge_base import severity
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -131,7 +132,7 @@ class ActionIn(BaseModel):
     expected_revision: int | None = None
 
 
-class EntryOut(BaseModel):
+class EntryOut(ApiModel):
     """An entry with its life-cycle state."""
 
     id: str
@@ -145,7 +146,7 @@ class EntryOut(BaseModel):
     published_at: datetime | None
 
 
-class RevisionOut(BaseModel):
+class RevisionOut(ApiModel):
     """One line of an entry's history."""
 
     id: int
@@ -157,20 +158,20 @@ class RevisionOut(BaseModel):
     reason: str | None
 
 
-class RevisionList(BaseModel):
+class RevisionList(ApiModel):
     """An entry's history, oldest first."""
 
     items: list[RevisionOut]
 
 
-class EntryList(BaseModel):
+class EntryList(ApiModel):
     """A page of entries."""
 
     total: int
     items: list[EntryOut]
 
 
-class ImportReport(BaseModel):
+class ImportReport(ApiModel):
     """What an import did, or why it did nothing."""
 
     ok: bool
@@ -180,8 +181,40 @@ class ImportReport(BaseModel):
     updated: list[str] = Field(default_factory=list)
     unchanged: list[str] = Field(default_factory=list)
     published: list[str] = Field(default_factory=list)
+    submitted: list[str] = Field(
+        default_factory=list,
+        description="Entries left submitted for review: publishing needs a second person.",
+    )
     errors: list[dict[str, Any]] = Field(default_factory=list)
     severity_mapping: dict[str, str] = Field(
         default_factory=dict,
         description="The file's own severity labels and the level each was read as.",
     )
+
+
+class SearchHit(ApiModel):
+    """One entry the hybrid index ranks for a query, with its fused and per-method scores."""
+
+    kb_id: str
+    title: str | None = None
+    score: float
+    bm25: float
+    dense: float
+
+
+class SearchOut(ApiModel):
+    """Hits, best first."""
+
+    items: list[SearchHit]
+
+
+class ReviewRequestOut(ApiModel):
+    """A draft revision submitted for a second person's review, and what became of it."""
+
+    id: int
+    entry_id: str
+    revision: int
+    status: str
+    submitted_by: str
+    decided_by: str | None = None
+    note: str | None = None

@@ -9,6 +9,7 @@ from core import clock, events
 from core.db import LIKE_ESCAPE, contains_pattern
 from core.errors import ApiError, not_found
 from knowledge_base import interchange
+from knowledge_base.events import KbChanged
 from knowledge_base.models import KBEntry, KBRevision
 from knowledge_base.schemas import EntryData, ImportReport
 
@@ -280,7 +281,7 @@ def _schedule_index_sync(db: Session) -> None:
     if db.info.get("kb_sync_scheduled"):
         return
     db.info["kb_sync_scheduled"] = True
-    events.publish("kb.changed", db=db)
+    events.publish(KbChanged(), db=db)
     from sqlalchemy import event
 
     def _after_commit(session: Session) -> None:

@@ -9,17 +9,26 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.auth import ANY_ROLE, Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal, Role
 from core.deps import get_db
-from core.errors import ApiError, not_found
-from dispatch import technicians
+from core.errors import GUARDED, ApiError, error_responses, not_found
+from dispatch import ownership, technicians
 from dispatch.service import technician_of
 from sla import collaboration, config, evidence, holiday_watch, public_holidays, service, views
 from sla.models import BusinessCalendar, Collaboration, Department, RegionContact, SlaPolicy
 from sla.schemas import (
     AnswerIn,
+    AtRiskOut,
+    AttainmentOut,
     CalendarIn,
+    CalendarOut,
+    CollaborationOut,
+    DefaultsOut,
     DepartmentIn,
+    DepartmentOut,
+    EscalationList,
+    EvidenceRecorded,
     FlagIn,
     HolidayDayOut,
     HolidaysOut,
@@ -27,21 +36,23 @@ from sla.schemas import (
     HolidayYearOut,
     NoticeIn,
     PauseIn,
+    PauseOut,
     PolicyIn,
+    PolicyOut,
     PolicyPatch,
     RegionContactIn,
+    RegionContactOut,
+    TicketSlaOut,
     ViewedIn,
     YearIn,
 )
 
-router = APIRouter(prefix="/api/v1/sla", tags=["sla"])
-
-ADMIN = require_roles(Role.admin)
-SUPERVISOR = require_roles(Role.supervisor)
-FIELD = require_roles(Role.technician, Role.agent, Role.supervisor)
-# The telephony provider's callback runs with a token of role agent (or technician).
-TELEPHONY = require_roles(Role.agent, Role.technician)
-STAFF = require_roles(*ANY_ROLE)
+router = APIRouter(prefix="/api/v1/sla", tags=["sla"], responses=error_responses(*GUARDED))
+# Evidence reports answer 200 when the same report was already stored.
+DUPLICATE: dict[int | str, dict[str, Any]] = {
+    200: {"model": EvidenceRecorded, "description": "The same report again: nothing new."},
+    **error_responses(404, 409),
+}
 
 
 def _utc(at: datetime | None) -> datetime | None:
@@ -77,17 +88,19 @@ def _policy(p: SlaPolicy) -> dict[str, Any]:
     }
 
 
-@router.get("/calendars")
-def list_calendars(db: Session = Depends(get_db), _: Principal = Depends(SUPERVISOR)) -> list[dict]:
+@router.get("/calendars", response_model=list[CalendarOut])
+def list_calendars(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> list[dict]:
     """Every business calendar with its overrides."""
     return [
         _calendar(db, c) for c in db.scalars(select(BusinessCalendar).order_by(BusinessCalendar.id))
     ]
 
 
-@router.post("/calendars", status_code=201)
+@router.post(
+    "/calendars", status_code=201, response_model=CalendarOut, responses=error_responses(409)
+)
 def create_calendar(
-    body: CalendarIn, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
+    body: CalendarIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """A calendar: working weekdays and hours in a timezone; holidays='cn' loads the shipped
     Chinese public holidays (years: see GET /holidays)."""
@@ -95,24 +108,28 @@ def create_calendar(
     return _calendar(db, cal)
 
 
-@router.get("/calendars/{calendar_id}")
+@router.get("/calendars/{calendar_id}", response_model=CalendarOut, responses=error_responses(404))
 def get_calendar(
     calendar_id: int,
     year: int | None = None,
     db: Session = Depends(get_db),
-    _: Principal = Depends(SUPERVISOR),
+    _: Principal = Depends(caller),
 ) -> dict:
     """One calendar, with the overrides of one year or all years."""
     return _calendar(db, config.get_calendar(db, calendar_id), year)
 
 
-@router.put("/calendars/{calendar_id}/years/{year}")
+@router.put(
+    "/calendars/{calendar_id}/years/{year}",
+    response_model=CalendarOut,
+    responses=error_responses(404),
+)
 def set_year(
     calendar_id: int,
     year: int,
     body: YearIn,
     db: Session = Depends(get_db),
-    _: Principal = Depends(ADMIN),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Replace one year's own holidays and make-up working days of a calendar (they override
     the national days of a calendar with holidays='cn')."""
@@ -144,7 +161,7 @@ def list_holidays(
     start: int | None = Query(default=None, alias="from", ge=2000, le=2100),
     end: int | None = Query(default=None, alias="to", ge=2000, le=2100),
     db: Session = Depends(get_db),
-    _: Principal = Depends(STAFF),
+    _: Principal = Depends(caller),
 ) -> HolidaysOut:
     """Chinese public holidays and make-up working days per year, with each year's status:
     `confirmed` (the State Council notice, shipped or confirmed by an admin) or `statutory
@@ -172,7 +189,7 @@ def list_holidays(
 
 @router.put("/holidays/{year}", response_model=HolidayYearOut)
 def set_national_year(
-    year: int, body: NoticeIn, db: Session = Depends(get_db), who: Principal = Depends(ADMIN)
+    year: int, body: NoticeIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> HolidayYearOut:
     """Enter a year's State Council notice (rest-day ranges and make-up working days): the
     year becomes `confirmed`, and the open tickets of every calendar that follows the Chinese
@@ -189,39 +206,43 @@ def set_national_year(
 
 @router.post("/holidays/{year}/confirm", response_model=HolidayYearOut)
 def confirm_national_year(
-    year: int, db: Session = Depends(get_db), who: Principal = Depends(ADMIN)
+    year: int, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> HolidayYearOut:
     """Confirm the holidays package's days of a year as they are (only when the package
     carries the notice's make-up working days; otherwise 409: enter them with PUT)."""
     return _year(config.confirm_package_year(db=db, year=year, actor=who.actor))
 
 
-@router.get("/policies")
-def list_policies(db: Session = Depends(get_db), _: Principal = Depends(SUPERVISOR)) -> list[dict]:
+@router.get("/policies", response_model=list[PolicyOut])
+def list_policies(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> list[dict]:
     """Every policy."""
     return [_policy(p) for p in db.scalars(select(SlaPolicy).order_by(SlaPolicy.id))]
 
 
-@router.post("/policies", status_code=201)
+@router.post(
+    "/policies", status_code=201, response_model=PolicyOut, responses=error_responses(404, 409)
+)
 def create_policy(
-    body: PolicyIn, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
+    body: PolicyIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """A policy: criteria (empty = any), response/resolution targets in working minutes of its
     calendar, and the waiting states that pause its clocks."""
     return _policy(config.create_policy(db=db, **body.model_dump()))
 
 
-@router.patch("/policies/{policy_id}")
+@router.patch(
+    "/policies/{policy_id}", response_model=PolicyOut, responses=error_responses(404, 409)
+)
 def update_policy(
-    policy_id: int, body: PolicyPatch, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
+    policy_id: int, body: PolicyPatch, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Change a policy (tickets already attached keep their targets)."""
     changes = body.model_dump(exclude_unset=True)
     return _policy(config.update_policy(db=db, policy_id=policy_id, changes=changes))
 
 
-@router.get("/regions")
-def list_regions(db: Session = Depends(get_db), _: Principal = Depends(SUPERVISOR)) -> list[dict]:
+@router.get("/regions", response_model=list[RegionContactOut])
+def list_regions(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> list[dict]:
     """Who is alerted per region ("*" = every other region)."""
     return [
         {c.name: getattr(r, c.name) for c in RegionContact.__table__.columns}
@@ -229,17 +250,20 @@ def list_regions(db: Session = Depends(get_db), _: Principal = Depends(SUPERVISO
     ]
 
 
-@router.put("/regions/{region}")
+@router.put("/regions/{region}", response_model=RegionContactOut)
 def set_region(
-    region: str, body: RegionContactIn, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
+    region: str,
+    body: RegionContactIn,
+    db: Session = Depends(get_db),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Set the supervisor (yellow, red) and regional director (black) of a region."""
     row = config.set_region_contact(db=db, region=region, **body.model_dump())
     return {c.name: getattr(row, c.name) for c in RegionContact.__table__.columns}
 
 
-@router.get("/departments")
-def list_departments(db: Session = Depends(get_db), _: Principal = Depends(STAFF)) -> list[dict]:
+@router.get("/departments", response_model=list[DepartmentOut])
+def list_departments(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> list[dict]:
     """Departments that answer collaboration requests."""
     return [
         {c.name: getattr(d, c.name) for c in Department.__table__.columns}
@@ -247,25 +271,27 @@ def list_departments(db: Session = Depends(get_db), _: Principal = Depends(STAFF
     ]
 
 
-@router.post("/departments", status_code=201)
+@router.post(
+    "/departments", status_code=201, response_model=DepartmentOut, responses=error_responses(409)
+)
 def create_department(
-    body: DepartmentIn, db: Session = Depends(get_db), _: Principal = Depends(ADMIN)
+    body: DepartmentIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """A department, its contact (webhook) and the flags it owns."""
     d = config.create_department(db=db, **body.model_dump())
     return {c.name: getattr(d, c.name) for c in Department.__table__.columns}
 
 
-@router.post("/defaults")
-def install_defaults(db: Session = Depends(get_db), _: Principal = Depends(ADMIN)) -> dict:
+@router.post("/defaults", response_model=DefaultsOut)
+def install_defaults(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
     """Create the standard calendars (cn-workdays with holidays, 24x7) and one policy per
     severity, where none exist yet."""
     return config.install_defaults(db=db)
 
 
-@router.get("/tickets/{ticket_id}")
+@router.get("/tickets/{ticket_id}", response_model=TicketSlaOut, responses=error_responses(404))
 def ticket_sla(
-    ticket_id: int, db: Session = Depends(get_db), _: Principal = Depends(STAFF)
+    ticket_id: int, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """A ticket's policy, clocks, evidence nodes, pauses and escalations."""
     return service.ticket_state(db, ticket_id)
@@ -296,12 +322,17 @@ def _reporting_technician(db: Session, who: Principal, named: int | None) -> int
     return technicians.get(db, named).id
 
 
-@router.post("/tickets/{ticket_id}/viewed", status_code=201)
+@router.post(
+    "/tickets/{ticket_id}/viewed",
+    status_code=201,
+    response_model=EvidenceRecorded,
+    responses=DUPLICATE,
+)
 def report_viewed(
     ticket_id: int,
     body: ViewedIn,
     db: Session = Depends(get_db),
-    who: Principal = Depends(require_roles(Role.technician)),
+    who: Principal = Depends(caller),
 ) -> JSONResponse:
     """The technician app reports the ticket was opened, with GPS. Only the technician the
     ticket is offered to or accepted by may report it (anyone else: 403 `not_assigned`, nothing
@@ -323,7 +354,9 @@ def report_viewed(
 CALL_DIRECTIONS = ("outbound", "inbound")
 
 
-@router.post("/callbacks/call", status_code=201)
+@router.post(
+    "/callbacks/call", status_code=201, response_model=EvidenceRecorded, responses=DUPLICATE
+)
 def call_callback(
     call_id: str = Form(min_length=1, max_length=100),
     ticket_id: int = Form(),
@@ -334,7 +367,7 @@ def call_callback(
     started_at: datetime | None = Form(default=None),
     recording: UploadFile = File(description="The call recording (any common audio format)."),
     db: Session = Depends(get_db),
-    who: Principal = Depends(TELEPHONY),
+    who: Principal = Depends(caller),
 ) -> JSONResponse:
     """Telephony callback: a call was made for a ticket. An answered outbound call to the
     customer's number is the "first call" evidence; the same call_id again is a no-op."""
@@ -348,6 +381,13 @@ def call_callback(
         )
     if started_at is not None and started_at.tzinfo is None:
         raise ApiError(422, "naive_time", "started_at needs a timezone (e.g. +08:00 or Z).")
+    if who.role is Role.technician and not ownership.owns_ticket(db, who, str(ticket_id)):
+        raise ApiError(
+            403,
+            "not_assigned",
+            f"Ticket {ticket_id} is not one of your assignments: a technician reports only "
+            "their own calls.",
+        )
     # A plain (threadpool) handler: decoding the recording must not block the event loop.
     data = recording.file.read()
     row, dup = evidence.record_call(
@@ -366,9 +406,14 @@ def call_callback(
     return _created({"duplicate": dup, "evidence": service.evidence_view(row)}, dup)
 
 
-@router.post("/tickets/{ticket_id}/pauses", status_code=201)
+@router.post(
+    "/tickets/{ticket_id}/pauses",
+    status_code=201,
+    response_model=PauseOut,
+    responses=error_responses(404, 409),
+)
 def pause(
-    ticket_id: int, body: PauseIn, db: Session = Depends(get_db), who: Principal = Depends(FIELD)
+    ticket_id: int, body: PauseIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Start or end waiting for the customer (or a part without a transfer order)."""
     row, _ = service.record_pause(
@@ -377,9 +422,14 @@ def pause(
     return {"kind": row.kind, "action": row.action, "at": row.at, "actor": row.actor}
 
 
-@router.post("/tickets/{ticket_id}/collaborations", status_code=201)
+@router.post(
+    "/tickets/{ticket_id}/collaborations",
+    status_code=201,
+    response_model=CollaborationOut,
+    responses=error_responses(404, 409),
+)
 def flag(
-    ticket_id: int, body: FlagIn, db: Session = Depends(get_db), who: Principal = Depends(FIELD)
+    ticket_id: int, body: FlagIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Flag e.g. a suspected cloud-side command fault with the raw device logs: the owning
     department's contact gets a request due in its answer time (4 h by default)."""
@@ -405,20 +455,24 @@ def _collab(db: Session, row: Collaboration, logs: bool = False) -> dict[str, An
     return out
 
 
-@router.get("/collaborations")
+@router.get("/collaborations", response_model=list[CollaborationOut])
 def list_collaborations(
     department_id: int | None = None,
     status: str | None = Query(default=None, pattern="^(open|answered)$"),
     db: Session = Depends(get_db),
-    _: Principal = Depends(STAFF),
+    _: Principal = Depends(caller),
 ) -> list[dict]:
     """Collaboration requests, newest first."""
     return collaboration.listing(db, department_id=department_id, status=status)
 
 
-@router.get("/collaborations/{collaboration_id}")
+@router.get(
+    "/collaborations/{collaboration_id}",
+    response_model=CollaborationOut,
+    responses=error_responses(404),
+)
 def get_collaboration(
-    collaboration_id: int, db: Session = Depends(get_db), _: Principal = Depends(STAFF)
+    collaboration_id: int, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """One request, with the raw logs."""
     row = db.get(Collaboration, collaboration_id)
@@ -427,12 +481,16 @@ def get_collaboration(
     return _collab(db, row, logs=True)
 
 
-@router.post("/collaborations/{collaboration_id}/answer")
+@router.post(
+    "/collaborations/{collaboration_id}/answer",
+    response_model=CollaborationOut,
+    responses=error_responses(404, 409),
+)
 def answer_collaboration(
     collaboration_id: int,
     body: AnswerIn,
     db: Session = Depends(get_db),
-    who: Principal = Depends(require_roles(Role.supervisor, Role.knowledge_engineer, Role.agent)),
+    who: Principal = Depends(caller),
 ) -> dict:
     """The department answers: the request closes (late if after its due time)."""
     row = collaboration.answer(
@@ -445,33 +503,33 @@ def answer_collaboration(
     return _collab(db, row)
 
 
-@router.get("/attainment")
+@router.get("/attainment", response_model=AttainmentOut)
 def attainment(
     group_by: str = "region",
     period: str = "day",
     start: datetime | None = Query(default=None, alias="from"),
     end: datetime | None = Query(default=None, alias="to"),
     db: Session = Depends(get_db),
-    _: Principal = Depends(SUPERVISOR),
+    _: Principal = Depends(caller),
 ) -> dict:
     """SLA attainment by region, technician, period (day/week/month) or department
     (collaboration answers on time) for tickets started in [from, to)."""
     return views.attainment(db, group_by=group_by, period=period, start=_utc(start), end=_utc(end))
 
 
-@router.get("/at-risk")
+@router.get("/at-risk", response_model=AtRiskOut)
 def at_risk(
     within_minutes: int = Query(default=30, ge=0, le=24 * 60),
     region: str | None = None,
     limit: int = Query(default=200, ge=1, le=2000),
     db: Session = Depends(get_db),
-    _: Principal = Depends(SUPERVISOR),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Tickets at risk now: open clocks due within `within_minutes` or past due, with level."""
     return views.at_risk(db, within_minutes=within_minutes, region=region, limit=limit)
 
 
-@router.get("/escalations")
+@router.get("/escalations", response_model=EscalationList)
 def escalation_history(
     ticket_id: int | None = None,
     level: str | None = None,
@@ -481,7 +539,7 @@ def escalation_history(
     limit: int = Query(default=100, ge=1, le=1000),
     offset: int = Query(default=0, ge=0),
     db: Session = Depends(get_db),
-    _: Principal = Depends(SUPERVISOR),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Every escalation that fired, newest first."""
     return views.escalations(

@@ -12,6 +12,7 @@ from core import clock, events
 from core.errors import ApiError, not_found
 from sla import public_holidays
 from sla.calendar import MAX_DAYS, CalendarError, CalendarSpec, parse_windows
+from sla.events import CalendarChanged
 from sla.models import (
     BusinessCalendar,
     CalendarDay,
@@ -130,7 +131,7 @@ def _refresh_after_commit(db: Session, calendar_ids: list[int]) -> None:
     counted in these calendars (sla.hooks queues the refresh: the service imports us)."""
     for calendar_id in calendar_ids:
         forget_spec(db, calendar_id)
-        events.publish("sla.calendar_changed", db=db, calendar_id=calendar_id)
+        events.publish(CalendarChanged(calendar_id=calendar_id), db=db)
 
 
 def forget_spec(db: Session, calendar_id: int) -> None:

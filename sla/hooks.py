@@ -7,37 +7,52 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import events
+from core.notify import NotificationDelivered, NotificationFailed
 from core.tasks import enqueue_after_commit
+from dispatch.events import (
+    CardUndeliverable,
+    DispatchAssigned,
+    FieldActionDone,
+    OverrideUnanswered,
+    TransferArrived,
+    TransferCreated,
+    Unassigned,
+)
+from dispatch.models import TransferOrder
 from sla import escalation, evidence, service
+from sla.events import CalendarChanged, DeadlineSet
 from sla.models import TicketSla
 from tickets import service as tickets
+from tickets.events import TicketTriaged
 from tickets.models import Ticket
 
 log = logging.getLogger("hotline.sla")
 
 
-@events.subscribe("sla.deadline_set")
-def on_deadline_set(*, db: Session, ticket_id: int, kind: str, deadline_at: Any, **_: Any) -> None:
+@events.subscribe(DeadlineSet)
+def on_deadline_set(event: DeadlineSet, *, db: Session) -> None:
     """A new or moved deadline not met yet: its escalation levels fire at their instants."""
-    escalation.schedule(db, ticket_id, kind, deadline_at)
+    escalation.schedule(db, event.ticket_id, event.kind, event.deadline_at)
 
 
-@events.subscribe("sla.calendar_changed")
-def on_calendar_changed(*, db: Session, calendar_id: int, **_: Any) -> None:
+@events.subscribe(CalendarChanged)
+def on_calendar_changed(event: CalendarChanged, *, db: Session) -> None:
     """An edited calendar moves the deadlines of its open tickets, after commit."""
-    enqueue_after_commit(db, service.refresh_calendar_task, calendar_id)
+    enqueue_after_commit(db, service.refresh_calendar_task, event.calendar_id)
 
 
-@events.subscribe("ticket.triaged")
-def on_triaged(*, db: Session, ticket: Ticket, **_: Any) -> None:
+@events.subscribe(TicketTriaged)
+def on_triaged(event: TicketTriaged, *, db: Session) -> None:
     """A new ticket gets its policy and deadlines."""
+    ticket = event.ticket
     if service.attach(db, ticket) is None:
         log.info("no SLA policy matches ticket %s", ticket.id)
 
 
-@events.subscribe("notification.delivered")
-def on_delivered(*, db: Session, delivery: Any, **_: Any) -> None:
+@events.subscribe(NotificationDelivered)
+def on_delivered(event: NotificationDelivered, *, db: Session) -> None:
     """A push card that reached the technician is the "pushed" evidence of its ticket."""
+    delivery = event.delivery
     if delivery.kind != "dispatch.card" or delivery.ref_type != "ticket":
         return
     try:
@@ -64,10 +79,11 @@ def on_delivered(*, db: Session, delivery: Any, **_: Any) -> None:
     )
 
 
-@events.subscribe("dispatch.assigned")
-def on_assigned(*, db: Session, offers: list[Any], **_: Any) -> None:
+@events.subscribe(DispatchAssigned)
+def on_assigned(event: DispatchAssigned, *, db: Session) -> None:
     """Remember who took each ticket, for attainment by technician (one query per batch of
     offers: a dispatched pool of 1,000 must not cost 1,000 lookups)."""
+    offers = event.offers
     ids = [o.ticket.id for o in offers]
     slas = {
         s.ticket_id: s for s in db.scalars(select(TicketSla).where(TicketSla.ticket_id.in_(ids)))
@@ -79,8 +95,8 @@ def on_assigned(*, db: Session, offers: list[Any], **_: Any) -> None:
             sla.department = getattr(o.technician, "department", None) or sla.department
 
 
-def _part_pause(db: Session, ticket_id: int, order: Any, action: str) -> None:
-    ref = str(order.get("id") if isinstance(order, dict) else getattr(order, "id", None))
+def _part_pause(db: Session, ticket_id: int, order: TransferOrder, action: str) -> None:
+    ref = str(order.id)
     service.record_pause(
         db,
         ticket_id=ticket_id,
@@ -92,33 +108,26 @@ def _part_pause(db: Session, ticket_id: int, order: Any, action: str) -> None:
     )
 
 
-@events.subscribe("parts.transfer_created")
-def on_transfer_created(*, db: Session, ticket_id: int, order: Any, **_: Any) -> None:
+@events.subscribe(TransferCreated)
+def on_transfer_created(event: TransferCreated, *, db: Session) -> None:
     """Waiting for a part stops the clocks until its transfer order arrives."""
+    ticket_id, order = event.ticket_id, event.order
     _part_pause(db, ticket_id, order, "start")
 
 
-@events.subscribe("parts.transfer_arrived")
-def on_transfer_arrived(*, db: Session, ticket_id: int, order: Any, **_: Any) -> None:
+@events.subscribe(TransferArrived)
+def on_transfer_arrived(event: TransferArrived, *, db: Session) -> None:
     """The part is there: the clocks run again."""
+    ticket_id, order = event.ticket_id, event.order
     _part_pause(db, ticket_id, order, "end")
 
 
-@events.subscribe("field.action")
-def on_field_action(
-    *,
-    db: Session,
-    kind: str,
-    ticket: Ticket,
-    technician: Any,
-    action_id: str,
-    actor: str,
-    data: dict[str, Any],
-    outcome: dict[str, Any],
-    **_: Any,
-) -> None:
+@events.subscribe(FieldActionDone)
+def on_field_action(event: FieldActionDone, *, db: Session) -> None:
     """The technician app's evidence: arrival with GPS is the "viewed" node (counted inside
     the service radius), a tap-to-call is kept as a fact, a pause stops the clocks."""
+    kind, ticket, technician = event.kind, event.ticket, event.technician
+    action_id, actor, data, outcome = event.action_id, event.actor, event.data, event.outcome
     if kind == "arrive":
         row, _dup = evidence.record_viewed(
             db,
@@ -167,10 +176,11 @@ def _tell(db: Session, ticket: Ticket, text: str, item: dict[str, Any]) -> str:
     return who
 
 
-@events.subscribe("dispatch.card_undeliverable")
-def on_card_undeliverable(*, db: Session, offers: list[Any], reason: str, **_: Any) -> None:
+@events.subscribe(CardUndeliverable)
+def on_card_undeliverable(event: CardUndeliverable, *, db: Session) -> None:
     """Push cards that cannot be sent: each region's supervisor hears of them at once, one
     alert per dispatch batch (the technician still sees the offer in the app)."""
+    offers, reason = event.offers, event.reason
     by_region: dict[str | None, list[Any]] = {}
     for o in offers:
         by_region.setdefault(o.ticket.region, []).append(o)
@@ -200,9 +210,10 @@ def on_card_undeliverable(*, db: Session, offers: list[Any], reason: str, **_: A
             o.assignment.explanation = {**o.assignment.explanation, "card_alert": who}
 
 
-@events.subscribe("notification.failed")
-def on_card_failed(*, db: Session, delivery: Any, **_: Any) -> None:
+@events.subscribe(NotificationFailed)
+def on_card_failed(event: NotificationFailed, *, db: Session) -> None:
     """A push card the notifier gave up on: the supervisor is told."""
+    delivery = event.delivery
     if delivery.kind != "dispatch.card" or delivery.ref_type != "ticket":
         return
     ticket = db.get(Ticket, int(delivery.ref_id))
@@ -214,9 +225,10 @@ def on_card_failed(*, db: Session, delivery: Any, **_: Any) -> None:
         _tell(db, ticket, text, {"type": "dispatch.card_failed", "delivery_id": delivery.id})
 
 
-@events.subscribe("dispatch.override_unanswered")
-def on_override_unanswered(*, db: Session, assignment: Any, **_: Any) -> None:
+@events.subscribe(OverrideUnanswered)
+def on_override_unanswered(event: OverrideUnanswered, *, db: Session) -> None:
     """A supervisor's assignment nobody answered stays in place; the supervisor is told."""
+    assignment = event.assignment
     ticket = db.get(Ticket, assignment.ticket_id)
     if ticket is not None:
         text = (
@@ -231,9 +243,10 @@ def on_override_unanswered(*, db: Session, assignment: Any, **_: Any) -> None:
         )
 
 
-@events.subscribe("dispatch.unassigned")
-def on_unassigned(*, db: Session, ticket: Ticket, **_: Any) -> None:
+@events.subscribe(Unassigned)
+def on_unassigned(event: Unassigned, *, db: Session) -> None:
     """The ticket went back to the pool: the board no longer names the technician."""
+    ticket = event.ticket
     sla = db.scalar(select(TicketSla).where(TicketSla.ticket_id == ticket.id))
     if sla is not None:
         sla.technician = None

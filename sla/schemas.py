@@ -1,9 +1,11 @@
-"""Request shapes of the SLA API."""
+"""Request and answer shapes of the SLA API."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from core.schemas import ApiModel
 
 
 class Strict(BaseModel):
@@ -54,12 +56,12 @@ class NoticeIn(Strict):
     )
 
 
-class HolidayDayOut(BaseModel):
+class HolidayDayOut(ApiModel):
     day: date
     name: str
 
 
-class HolidayYearOut(BaseModel):
+class HolidayYearOut(ApiModel):
     year: int
     status: Literal["confirmed", "statutory only"] = Field(
         description="confirmed: the notice's make-up working days are confirmed (shipped or by "
@@ -72,13 +74,13 @@ class HolidayYearOut(BaseModel):
     workdays: list[HolidayDayOut] = Field(description="Make-up working days (调休上班).")
 
 
-class HolidayWarningOut(BaseModel):
+class HolidayWarningOut(ApiModel):
     year: int
     status: str
     message: str = Field(description="What is missing and what to do, in Chinese.")
 
 
-class HolidaysOut(BaseModel):
+class HolidaysOut(ApiModel):
     package_version: str = Field(description="The installed holidays package.")
     years: list[HolidayYearOut]
     warnings: list[HolidayWarningOut] = Field(
@@ -159,3 +161,196 @@ class FlagIn(Strict):
 class AnswerIn(Strict):
     answer: str = Field(min_length=1, max_length=20000)
     expected_version: int | None = None
+
+
+# Answers
+
+
+class CalendarDayOut(ApiModel):
+    """A calendar's own holiday or make-up working day."""
+
+    day: date
+    kind: str
+    name: str
+
+
+class CalendarOut(ApiModel):
+    """A business calendar: working weekdays and hours in a timezone, and its own days."""
+
+    id: int
+    name: str
+    timezone: str
+    weekdays: list[int]
+    windows: list[list[str]]
+    holidays: str | None = None
+    days: list[CalendarDayOut]
+
+
+class PolicyOut(ApiModel):
+    """An SLA policy: what it matches, its targets, calendar and pausing states."""
+
+    id: int
+    name: str
+    product_type: str | None = None
+    severity: str | None = None
+    customer_tier: str | None = None
+    region: str | None = None
+    priority: int
+    response_minutes: int
+    resolution_minutes: int
+    calendar_id: int
+    pause_kinds: list[str]
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class RegionContactOut(ApiModel):
+    """Whom a region's escalations go to (URLs are secrets: admins only)."""
+
+    id: int
+    region: str
+    supervisor: str
+    supervisor_url: str | None = None
+    director: str
+    director_url: str | None = None
+
+
+class DepartmentOut(ApiModel):
+    """A department that answers collaboration requests, and in how many hours."""
+
+    id: int
+    name: str
+    contact: str
+    contact_url: str | None = None
+    handles: list[str]
+    answer_hours: float
+
+
+class DefaultsOut(ApiModel):
+    """The calendars and policies installed by the defaults."""
+
+    calendars: list[str]
+    policies: list[str]
+
+
+class ClockOut(ApiModel):
+    """One SLA clock (response or resolution)."""
+
+    target_minutes: int | None = None
+    deadline_at: datetime | None = None
+    done_at: datetime | None = None
+    status: str
+
+
+class EvidenceOut(ApiModel):
+    """One evidence node report and whether it counted."""
+
+    id: int
+    kind: str
+    at: datetime
+    recorded_at: datetime
+    actor: str
+    accepted: bool
+    rejection_reason: str | None = None
+    proof: dict[str, Any] | None = None
+
+
+class EvidenceRecorded(ApiModel):
+    """An evidence report as stored (duplicate: the same report again, nothing new)."""
+
+    duplicate: bool
+    evidence: EvidenceOut
+
+
+class PauseOut(ApiModel):
+    """A pause of the clocks started or ended."""
+
+    kind: str
+    action: str
+    at: datetime
+    actor: str
+    ref: str | None = None
+
+
+class EscalationOut(ApiModel):
+    """One escalation step fired (yellow, red, black) and whom it told."""
+
+    id: int
+    ticket_id: int
+    deadline_kind: str
+    deadline_at: datetime
+    level: str
+    due_at: datetime
+    fired_at: datetime
+    lateness_s: float
+    region: str | None = None
+    recipient: str | None = None
+    alerted: bool
+
+
+class EscalationList(ApiModel):
+    """Escalations, newest first, and how many match."""
+
+    total: int
+    items: list[EscalationOut]
+
+
+class TicketSlaOut(ApiModel):
+    """Everything about a ticket's SLA: policy, clocks, evidence nodes, pauses, escalations."""
+
+    ticket_id: int
+    policy: dict[str, Any] | None = None
+    started_at: datetime
+    paused: bool
+    region: str | None = None
+    technician: str | None = None
+    department: str | None = None
+    clocks: dict[str, ClockOut]
+    nodes: dict[str, Any]
+    evidence: list[EvidenceOut]
+    pauses: list[PauseOut]
+    escalations: list[EscalationOut]
+
+
+class CollaborationOut(ApiModel):
+    """A request to another department, its due time and answer (logs when read alone)."""
+
+    id: int
+    ticket_id: int
+    department: str
+    contact: str | None = None
+    kind: str
+    summary: str
+    raised_by: str
+    raised_at: datetime
+    due_at: datetime
+    status: str
+    answered_at: datetime | None = None
+    answered_by: str | None = None
+    answer: str | None = None
+    late: bool
+    late_minutes: float
+    version: int
+    logs: str | None = None
+
+
+class AttainmentOut(ApiModel):
+    """The share of SLA clocks met per group (region, technician, period or department)."""
+
+    group_by: str
+    period: str | None = None
+    from_: datetime | None = Field(default=None, alias="from")
+    to: datetime | None = None
+    as_of: datetime
+    rows: list[dict[str, Any]]
+    total: dict[str, Any] | None = None
+
+
+class AtRiskOut(ApiModel):
+    """Open clocks due within the window, by escalation level."""
+
+    as_of: datetime
+    count: int
+    by_level: dict[str, int]
+    items: list[dict[str, Any]]

@@ -15,6 +15,7 @@ from core.errors import ApiError, not_found
 from core.tasks import queue
 from sla import clocks
 from sla.config import calendar_spec, forget_spec, match_policy
+from sla.events import DeadlineSet
 from sla.models import Escalation, Evidence, PauseEvent, SlaPolicy, TicketSla
 from tickets.models import Ticket, TicketEvent
 
@@ -151,9 +152,7 @@ def refresh(db: Session, ticket_id: int) -> TicketSla | None:
         new = getattr(sla, f"{kind}_deadline_at")
         if new is not None and done is None and (old[kind] is None or _aware(old[kind]) != new):
             # sla.hooks schedules its escalations (escalation reads this module's facts).
-            events.publish(
-                "sla.deadline_set", db=db, ticket_id=ticket_id, kind=kind, deadline_at=new
-            )
+            events.publish(DeadlineSet(ticket_id=ticket_id, kind=kind, deadline_at=new), db=db)
     return sla
 
 

@@ -280,8 +280,8 @@ def listen() -> Iterator[Callable[[str], list[dict]]]:
     def _listen(name: str) -> list[dict]:
         got: list[dict] = []
 
-        def record(db: object, **payload: object) -> None:
-            got.append(payload)
+        def record(event: events.Event, *, db: object) -> None:
+            got.append(event.payload())
 
         events.subscribe(name)(record)
         added.append((name, record))

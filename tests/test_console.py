@@ -349,7 +349,7 @@ def test_kb_draft_review_publish_and_try(service: Service) -> None:
     entry = c.get("/api/v1/kb/entries/WASH-E9-DOOR", headers=service.headers("admin")).json()
     assert entry["draft"]["severity"] == "low" and entry["published"]["severity"] == "medium"
     r = c.post("/console/kb/WASH-E9-DOOR/publish", data={"csrf_token": csrf})
-    assert r.status_code == 409 and "尚未提交审核" in r.text
+    assert r.status_code == 409 and "已被" in r.text and "驳回" in r.text  # a rejected draft
 
     # History shows each revision with a diff.
     hist = c.get("/console/kb/WASH-E9-DOOR/history").text

@@ -190,6 +190,14 @@ def test_bad_files_are_rejected_and_change_nothing(service: Service) -> None:
         headers=headers,
     )
     assert r.status_code == 422 and r.json()["error"]["code"] == "bad_mapping"
+    # A field that is not a name at all (found by the contract test: it was a 500).
+    r = service.client.post(
+        "/api/v1/imports/excel",
+        files={"file": ("a.csv", b"a,b\n1,2\n")},
+        data={"mapping": '{"a": {"x": 1}}'},
+        headers=headers,
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "bad_mapping"
     assert _count_rows("import_batches") == 0
     assert _count_rows("tickets") == 0
     assert service.client.get("/api/v1/imports/999", headers=headers).status_code == 404

@@ -135,6 +135,12 @@ def test_homophone_fixer_only_fixes_unknown_spans() -> None:
     assert near.fix("力灯一直亮,充电赚坏了")[0] == "绿灯一直亮,充电桩坏了"
     # … but a real word is still never turned into a KB term.
     assert near.fix("去旅游")[0] == "去旅游"
+    # A KB word said right is never cut into by another KB word that sounds alike (a KB
+    # that writes 装得 must leave the caller's 快充桩的 alone), nor is a dictionary word
+    # of three characters (灯不亮 is not 灯不良).
+    kb = HomophoneFixer({"快充桩", "装得", "不良"}, tok)
+    assert kb.fix("快充桩的风扇很响,灯不亮")[0] == "快充桩的风扇很响,灯不亮"
+    assert kb.fix("快充装坏了")[0] == "快充桩坏了"
 
 
 def test_fault_codes_heard_as_characters_become_kb_codes() -> None:

@@ -42,7 +42,15 @@ def test_life_cycle_versions_and_live_index(service: Service) -> None:
     created = kb(service, "POST", "/entries", json=NEW)
     assert created.status_code == 201 and created.json()["status"] == "draft"
     assert top_kb(service, QUERY) is None  # drafts are not searchable
-    pub = kb(service, "POST", "/entries/FAN-NOISE-01/publish", json={"reason": "new product line"})
+    # An admin publishes alone (HOTLINE_KB_SINGLE_PERSON_PUBLISH, on by default); a knowledge
+    # engineer needs a second person: tests/test_kb_four_eyes.py.
+    pub = kb(
+        service,
+        "POST",
+        "/entries/FAN-NOISE-01/publish",
+        role="admin",
+        json={"reason": "new product line"},
+    )
     assert pub.status_code == 200 and pub.json()["version"] == 1
     assert top_kb(service, QUERY) == "FAN-NOISE-01"  # picked up without a restart
     # an edit is a draft: search keeps the published text until the next publish
@@ -63,7 +71,7 @@ def test_life_cycle_versions_and_live_index(service: Service) -> None:
         service, "PATCH", "/entries/FAN-NOISE-01", json={"title": "x", "expected_revision": rev}
     )
     assert stale.status_code == 409
-    assert kb(service, "POST", "/entries/FAN-NOISE-01/publish").json()["version"] == 2
+    assert kb(service, "POST", "/entries/FAN-NOISE-01/publish", role="admin").json()["version"] == 2
     assert (
         kb(service, "POST", "/entries/FAN-NOISE-01/retire", json={"reason": "merged"}).status_code
         == 200
@@ -71,7 +79,8 @@ def test_life_cycle_versions_and_live_index(service: Service) -> None:
     assert top_kb(service, QUERY) is None
     hist = kb(service, "GET", "/entries/FAN-NOISE-01/history").json()["items"]
     assert [h["action"] for h in hist] == ["create", "publish", "edit", "publish", "retire"]
-    assert all(h["actor"] == "knowledge_engineer:knowledge_engineer-1" for h in hist)
+    ke, admin = "knowledge_engineer:knowledge_engineer-1", "admin:admin-1"
+    assert [h["actor"] for h in hist] == [ke, admin, ke, admin, ke]
     assert hist[2]["changes"]["title"] == [NEW["title"], "吊扇异响（扇叶松动）"]
     assert hist[4]["reason"] == "merged"
 

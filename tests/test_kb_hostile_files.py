@@ -41,6 +41,16 @@ def test_export_neutralises_formulas_and_import_restores_the_text(fmt: str) -> N
     assert back.root_cause == EVIL["root_cause"] and back.resolution == "-2+3"
 
 
+def test_control_characters_do_not_break_the_xlsx_export() -> None:
+    # Found by schemathesis: an entry with a control character in a text or in an extra
+    # field's name made GET /api/v1/kb/export?format=xlsx answer 500.
+    entry = {**EVIL, "id": "CTRL-1", "title": "门锁\x07报警", "note\x13": "备注\x1b"}
+    sheet = load_workbook(io.BytesIO(interchange.write_entries([entry], "xlsx"))).active
+    header, row = (list(r) for r in sheet.iter_rows(values_only=True))
+    cells = dict(zip(header, row, strict=True))
+    assert cells["title"] == "门锁报警" and cells["note"] == "备注"
+
+
 def test_a_stray_cell_at_column_xfd_does_not_widen_every_row() -> None:
     wb = Workbook()
     ws = wb.active

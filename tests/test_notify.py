@@ -148,9 +148,9 @@ def test_nothing_is_sent_for_a_rolled_back_transaction(svc: Service, hook: Hook)
 def _after_grace() -> datetime:
     from datetime import UTC
 
-    from core.notify import SWEEP_GRACE
+    from core.notify import sweep_grace
 
-    return datetime.now(UTC) + SWEEP_GRACE + timedelta(seconds=30)
+    return datetime.now(UTC) + sweep_grace() + timedelta(seconds=30)
 
 
 def test_every_try_of_a_delivery_carries_one_idempotency_key(svc: Service, hook: Hook) -> None:
@@ -283,3 +283,70 @@ def test_push_cards_do_not_wait_behind_long_bulk_work(svc: Service, hook: Hook) 
         assert tasks.queue.pending_count() >= 1  # the main queue is still backed up
     finally:
         _release_bulk.set()
+
+
+# An outbox handler for the tests: fails while `failing` is set, records every run.
+OUTBOX_RUNS: list[str] = []
+OUTBOX_FAILING: list[bool] = []
+
+
+def _outbox_handler(word: str) -> None:
+    OUTBOX_RUNS.append(word)
+    if OUTBOX_FAILING:
+        raise RuntimeError("the outside system is down")
+
+
+def _defer(word: str) -> int:
+    from core import notify
+
+    notify.handler("test.echo", lease_s=5)(_outbox_handler)
+    with session_scope() as db:
+        return notify.defer(db=db, handler="test.echo", args=[word], ref_type="test", ref_id=1).id
+
+
+def test_an_outbox_job_whose_queue_message_was_lost_runs_once_swept(
+    svc: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A side effect written in the transaction survives a queue that loses it (the write
+    after commit failed): the sweep runs it, once; a sweep after that runs nothing."""
+    from core import notify, tasks
+
+    OUTBOX_RUNS.clear()
+    with monkeypatch.context() as m:
+        m.setattr(tasks.queue.storage, "enqueue", _raise_connection_error)
+        job_id = _defer("丢失的任务")
+    time.sleep(0.5)
+    assert OUTBOX_RUNS == []
+    assert job_id in notify.sweep(now=_after_grace())
+    d = _wait(job_id)
+    assert d.status == "delivered" and d.channel == "task"
+    assert OUTBOX_RUNS == ["丢失的任务"]
+    assert job_id not in notify.sweep(now=_after_grace())
+
+
+def test_a_failing_outbox_job_is_retried_then_a_dead_letter_admins_can_rerun(
+    svc: Service,
+) -> None:
+    OUTBOX_RUNS.clear()
+    OUTBOX_FAILING.append(True)
+    try:
+        dead = _wait(_defer("坏任务"))
+    finally:
+        OUTBOX_FAILING.clear()
+    assert dead.status == "dead" and dead.attempts == 3  # HOTLINE_NOTIFY_MAX_ATTEMPTS here
+    assert OUTBOX_RUNS == ["坏任务"] * 3
+    assert "the outside system is down" in (dead.last_error or "")
+    listed = svc.client.get(
+        "/api/v1/notifications/dead?channel=task", headers=svc.headers("supervisor")
+    )
+    assert listed.status_code == 200
+    item = next(i for i in listed.json()["items"] if i["id"] == dead.id)
+    assert item["kind"] == "task.test.echo" and item["channel"] == "task"
+    webhooks = svc.client.get(
+        "/api/v1/notifications/dead?channel=webhook", headers=svc.headers("supervisor")
+    )
+    assert dead.id not in [i["id"] for i in webhooks.json()["items"]]
+    r = svc.client.post(f"/api/v1/notifications/{dead.id}/retry", headers=svc.headers("admin"))
+    assert r.status_code == 200, r.text
+    assert _wait(dead.id).status == "delivered"
+    assert OUTBOX_RUNS == ["坏任务"] * 4

@@ -184,6 +184,41 @@ def test_audiosocket_error_frame_ends_the_call(pbx: Service) -> None:
     assert "error 01" in history_notes(pbx, ticket["id"])
 
 
+def test_audiosocket_reconnect_continues_the_call_and_one_uuid_is_one_ticket(
+    pbx: Service,
+) -> None:
+    """Asterisk reopening AudioSocket for the same UUID continues the call: after the old
+    connection dropped (within HOTLINE_AUDIOSOCKET_REJOIN_S), or while it still looks open
+    here (it is closed and the call handed over). Once the call is a ticket, a new connection
+    is refused with a hangup frame. One ticket in all."""
+    door = pbx.client.app.state.audiosocket
+    port, door.rejoin_s = door.port, 10.0  # a loaded test machine may be slow to reconnect
+    call_id = str(uuid.uuid4())
+    register(pbx, call_id, "13900008888")
+    pcm = speech("c01.wav")
+    third = len(pcm) // 3 // 320 * 320
+    first = AudioSocketClient(port, call_id)
+    first.audio(pcm[:third])
+    first.close()  # the line drops without a hangup frame
+    second = AudioSocketClient(port, call_id)  # Asterisk reconnects at once
+    second.audio(pcm[third : 2 * third])
+    third_line = AudioSocketClient(port, call_id)  # and again, the second still open here
+    assert second.sock.recv(16) == b""  # the older connection is closed, its call handed on
+    second.close()
+    third_line.audio(pcm[2 * third :])
+    third_line.send(0x00)
+    third_line.close()
+    ticket = wait_ticket(pbx, call_id)
+    assert ticket["diagnosis"]["kb_id"] == "LOCK-FP-231"  # both halves heard as one call
+    assert "reconnected" in history_notes(pbx, ticket["id"])
+    door.rejoin_s = 2.0
+    late = AudioSocketClient(port, call_id)  # after the ticket: refused, nothing new
+    assert late.sock.recv(16) == b"\x00\x00\x00"
+    late.close()
+    found = pbx.client.get("/api/v1/tickets?q=13900008888", headers=pbx.headers("agent"))
+    assert [t["id"] for t in found.json()["items"]] == [ticket["id"]]
+
+
 def test_audiosocket_closes_connections_that_are_not_a_pbx(pbx: Service) -> None:
     port = pbx.client.app.state.audiosocket.port
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:

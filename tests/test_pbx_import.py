@@ -31,6 +31,10 @@ def test_import_recorded_calls_once(tmp_path: Path) -> None:
     from tickets.recordings import load_recording
 
     _workspace(tmp_path)
+    from sla.config import install_defaults
+
+    with session_scope() as db:
+        install_defaults(db=db)  # SLA policies, so a triaged call's clock starts
     with session_scope() as db:  # a call that came in live through AudioSocket earlier
         said = {"start": 0.5, "end": 3.0, "speaker": "customer", "text": "门锁指纹没反应"}
         live = ticket_from_transcript(
@@ -82,3 +86,14 @@ def test_import_recorded_calls_once(tmp_path: Path) -> None:
     assert view["fields"]["phone"] == "13900007777" and view["fields"]["line"] == "4008001234"
     assert "电梯" in "".join(s["text"] for s in view["transcript"])
     assert view["source"] == "recording:1733390100.12"
+    # The CDR's start (the PBX's local time) is when the customer asked: the ticket is dated
+    # from it, and its SLA clock starts there, as imported history keeps its own date.
+    from datetime import UTC, datetime
+
+    from sla.models import TicketSla
+
+    called = datetime(2026, 12, 5, 1, 5, tzinfo=UTC)  # 09:05 Asia/Shanghai
+    assert view["created_at"] == called and view["reported_at"] == called
+    with session_scope() as db:
+        sla = db.get(TicketSla, view["id"])
+        assert sla is not None and sla.started_at == called

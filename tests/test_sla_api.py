@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from core import clock, events, notify
 from core.db import session_scope
+from dispatch.events import TransferArrived, TransferCreated
+from dispatch.models import TransferOrder
 from sla import escalation
 from sla.models import Evidence
 from tests.conftest import Service
@@ -243,7 +245,8 @@ def test_viewed_counts_only_from_the_ticket_s_technician(env) -> None:
     resp = as_other(report_id="r-other")
     assert resp.status_code == 403, resp.text
     error = resp.json()["error"]
-    assert error["code"] == "not_assigned" and f"technician #{li}" in error["message"]
+    # The access policy refuses them before the service looks (and names nobody to a stranger).
+    assert error["code"] == "not_assigned" and f"ticket_id {ticket_id}" in error["message"]
     assert as_other(technician_id=li).status_code == 403  # cannot speak for the holder
     # An admin reporting on someone's behalf must name them, and the name must hold it.
     on_behalf = f"/api/v1/sla/tickets/{ticket_id}/viewed"
@@ -330,11 +333,11 @@ def test_bad_evidence_input(env) -> None:
 def test_waiting_for_a_part_pauses_until_the_transfer_arrives(env) -> None:
     svc, fake, _ = env
     ticket_id = make_ticket()
-    order = {"id": 77, "sku": "LOCK-FPM-02"}
+    order = TransferOrder(id=77, sku="LOCK-FPM-02")  # as parts publishes it, not stored
     fake.set(at(10, 0))
     with session_scope() as db:
-        events.publish("parts.transfer_created", db=db, ticket_id=ticket_id, order=order)
-        events.publish("parts.transfer_created", db=db, ticket_id=ticket_id, order=order)
+        events.publish(TransferCreated(ticket_id=ticket_id, order=order), db=db)
+        events.publish(TransferCreated(ticket_id=ticket_id, order=order), db=db)
     s = state(svc, ticket_id)
     assert s["paused"] is True
     assert s["clocks"]["resolution"]["status"] == "paused"
@@ -342,7 +345,7 @@ def test_waiting_for_a_part_pauses_until_the_transfer_arrives(env) -> None:
     assert len(s["pauses"]) == 1  # the replayed event was a no-op
     fake.set(at(15, 0))
     with session_scope() as db:
-        events.publish("parts.transfer_arrived", db=db, ticket_id=ticket_id, order=order)
+        events.publish(TransferArrived(ticket_id=ticket_id, order=order), db=db)
     s = state(svc, ticket_id)
     assert s["paused"] is False
     # 300 working minutes of waiting push both deadlines back.
@@ -351,6 +354,9 @@ def test_waiting_for_a_part_pauses_until_the_transfer_arrives(env) -> None:
 
     url = f"/api/v1/sla/tickets/{ticket_id}/pauses"
     h = svc.headers("technician")
+    # A technician pauses only the clock of a ticket they hold.
+    assert svc.client.post(url, headers=h, json={"action": "start"}).status_code == 403
+    mine(svc, ticket_id)
     assert svc.client.post(url, headers=h, json={"action": "start"}).status_code == 201
     resp = svc.client.post(url, headers=h, json={"action": "start"})
     assert resp.status_code == 409 and resp.json()["error"]["code"] == "pause_state"
@@ -382,7 +388,7 @@ def test_collaboration_with_a_deadline_counts_lateness_against_the_department(en
         },
     )
     assert resp.status_code == 201, resp.text
-    ticket_id = make_ticket(product_type="充电桩")
+    ticket_id = mine(svc, make_ticket(product_type="充电桩"))
     url = f"/api/v1/sla/tickets/{ticket_id}/collaborations"
     logs = "2026-03-10 09:12:01 CMD start_charge id=88 -> timeout\n" * 3
     h = svc.headers("technician")

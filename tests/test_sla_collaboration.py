@@ -43,7 +43,7 @@ class Env(WorkerEnv):
     def flag(self, ticket_id: int) -> dict[str, Any]:
         resp = self.svc.client.post(
             f"/api/v1/sla/tickets/{ticket_id}/collaborations",
-            headers=self.svc.headers("technician"),
+            headers=self.svc.headers("agent"),  # a technician only on their own tickets
             json={
                 "summary": "开锁指令下发后设备无响应",
                 "logs": "2026-03-10 09:29 CMD unlock timeout",

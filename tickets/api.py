@@ -7,14 +7,15 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal
 from core.deps import get_db
+from core.errors import GUARDED, error_responses
 from tickets import service
+from tickets.schemas import CorrectionsOut, HistoryOut, TicketList, TicketOut
 from tickets.states import STATES
 
-router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
-READ = require_roles(Role.agent, Role.supervisor)
-WRITE = require_roles(Role.agent, Role.supervisor)
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=error_responses(*GUARDED))
 
 
 class FieldsIn(BaseModel):
@@ -43,7 +44,7 @@ class ReviewIn(BaseModel):
     expected_version: int | None = None
 
 
-@router.get("")
+@router.get("", response_model=TicketList)
 def list_tickets(
     status: str | None = None,
     channel: str | None = None,
@@ -59,7 +60,7 @@ def list_tickets(
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Tickets by filters; sort=confidence gives the review queue (least sure first)."""
     rows, total = service.list_tickets(
@@ -81,23 +82,25 @@ def list_tickets(
     return {"total": total, "items": [service.ticket_view(t) for t in rows]}
 
 
-@router.get("/{ticket_id}")
-def get_ticket(ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
+@router.get("/{ticket_id}", response_model=TicketOut, responses=error_responses(404))
+def get_ticket(
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
+) -> dict:
     """One ticket by id or number."""
     return service.ticket_view(service.get_ticket(db=db, ticket_id=ticket_id))
 
 
-@router.get("/{ticket_id}/history")
+@router.get("/{ticket_id}/history", response_model=HistoryOut, responses=error_responses(404))
 def get_history(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """The ticket's append-only history."""
     return {"items": [service.event_view(e) for e in service.history(db=db, ticket_id=ticket_id)]}
 
 
-@router.patch("/{ticket_id}")
+@router.patch("/{ticket_id}", response_model=TicketOut, responses=error_responses(404, 409))
 def patch_fields(
-    ticket_id: str, body: FieldsIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+    ticket_id: str, body: FieldsIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Change fields (logged with actor and reason)."""
     ticket = service.set_fields(
@@ -112,12 +115,14 @@ def patch_fields(
     return service.ticket_view(ticket)
 
 
-@router.post("/{ticket_id}/transition")
+@router.post(
+    "/{ticket_id}/transition", response_model=TicketOut, responses=error_responses(404, 409)
+)
 def post_transition(
     ticket_id: str,
     body: TransitionIn,
     db: Session = Depends(get_db),
-    who: Principal = Depends(WRITE),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Move the ticket through its state machine."""
     ticket = service.transition(
@@ -132,9 +137,9 @@ def post_transition(
     return service.ticket_view(ticket)
 
 
-@router.post("/{ticket_id}/review")
+@router.post("/{ticket_id}/review", response_model=TicketOut, responses=error_responses(404, 409))
 def post_review(
-    ticket_id: str, body: ReviewIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+    ticket_id: str, body: ReviewIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Agent review: confirm, or correct diagnosis/fields and confirm."""
     ticket = service.review(
@@ -151,15 +156,17 @@ def post_review(
     return service.ticket_view(ticket)
 
 
-corrections_router = APIRouter(prefix="/api/v1/reviews", tags=["tickets"])
+corrections_router = APIRouter(
+    prefix="/api/v1/reviews", tags=["tickets"], responses=error_responses(*GUARDED)
+)
 
 
-@corrections_router.get("/corrections")
+@corrections_router.get("/corrections", response_model=CorrectionsOut)
 def list_corrections(
     limit: int = Query(default=200, ge=1, le=5000),
     offset: int = Query(default=0, ge=0),
     db: Session = Depends(get_db),
-    _: Principal = Depends(require_roles(Role.supervisor, Role.knowledge_engineer)),
+    _: Principal = Depends(caller),
 ) -> dict:
     """Agents' verdicts on auto-filled tickets: labelled data for evaluation."""
     rows = service.corrections(db=db, limit=limit, offset=offset)

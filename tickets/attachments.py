@@ -1,8 +1,9 @@
 """Ticket attachments: photos and screenshots for the field chain's attachment fields.
 
-Files live under data_dir/attachments/{ticket_id}/ named by id (never by the uploader's name);
-the table keeps the original name, type, size and checksum. Images are checked by decoding
-them (Pillow), not by their extension, and get a small JPEG thumbnail next to them.
+Files live in the storage (core/storage.py) under attachments/{ticket_id}/, named by id
+(never by the uploader's name); the table keeps the original name, type, size and checksum.
+Images are checked by decoding them (Pillow), not by their extension, and get a small JPEG
+thumbnail next to them.
 """
 
 import hashlib
@@ -14,10 +15,9 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import ForeignKey, Index, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core import clock
+from core import clock, storage
 from core.db import Base, UTCDateTime
 from core.errors import ApiError
-from core.settings import get_settings
 from tickets.models import Ticket
 from tickets.service import _apply_fields, record_event
 
@@ -44,19 +44,14 @@ class Attachment(Base):
     uploaded_by: Mapped[str] = mapped_column(String(160))
 
 
-def folder(ticket_id: int) -> Path:
-    """Where a ticket's attachments are kept."""
-    return get_settings().data_dir / "attachments" / str(ticket_id)
+def file_key(att: Attachment) -> str:
+    """The storage key of an attachment's file."""
+    return f"attachments/{att.ticket_id}/{att.id}.bin"
 
 
-def file_path(att: Attachment) -> Path:
-    """The stored file of an attachment."""
-    return folder(att.ticket_id) / f"{att.id}.bin"
-
-
-def thumb_path(att: Attachment) -> Path:
-    """The JPEG thumbnail of an image attachment (absent for PDFs)."""
-    return folder(att.ticket_id) / f"{att.id}.thumb.jpg"
+def thumb_key(att: Attachment) -> str:
+    """The storage key of an image attachment's JPEG thumbnail (absent for PDFs)."""
+    return f"attachments/{att.ticket_id}/{att.id}.thumb.jpg"
 
 
 def sniff(data: bytes) -> tuple[str, Image.Image | None]:
@@ -109,15 +104,13 @@ def add(
     )
     db.add(att)
     db.flush()
-    path = file_path(att)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    storage.put(file_key(att), data)
     if img is not None:
         thumb = img.convert("RGB")
         thumb.thumbnail((THUMB_PX, THUMB_PX))
-        thumb.save(thumb_path(att), "JPEG", quality=80)
+        out = io.BytesIO()
+        thumb.save(out, "JPEG", quality=80)
+        storage.put(thumb_key(att), out.getvalue())
     changes: dict[str, object] = {"attachment": f"{att.filename}（{att.size} 字节）"}
     if field:
         delta = _apply_fields(ticket, {field: f"附件#{att.id}"})

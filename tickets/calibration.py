@@ -17,7 +17,9 @@ from core.db import session_scope
 from core.settings import get_settings
 from core.tasks import enqueue_after_commit, queue
 from knowledge_base import live_index
+from knowledge_base.events import KbChanged
 from knowledge_base.models import KBEntry
+from tickets.events import TicketReviewed
 from tickets.models import ReviewCorrection
 from triage import calibration, confidence
 from triage.models import TriageCalibration
@@ -93,13 +95,13 @@ def refit_task(trigger: str) -> None:
     refit(trigger=trigger)
 
 
-@events.subscribe("kb.changed")
-def _on_kb_changed(db: Session, **_payload: object) -> None:
+@events.subscribe(KbChanged)
+def _on_kb_changed(event: KbChanged, *, db: Session) -> None:
     enqueue_after_commit(db, refit_task, "publish")
 
 
-@events.subscribe("ticket.reviewed")
-def _on_reviewed(db: Session, **_payload: object) -> None:
+@events.subscribe(TicketReviewed)
+def _on_reviewed(event: TicketReviewed, *, db: Session) -> None:
     encoder = get_settings().embedding_model
     last = confidence.latest(db=db, encoder=encoder)
     if _corrections(db) - _seen(last) >= get_settings().calibration_refit_verdicts:

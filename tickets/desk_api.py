@@ -7,14 +7,15 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from core.auth import Principal, Role, require_roles
+from core import storage
+from core.access import caller
+from core.auth import Principal
 from core.deps import get_db
-from core.errors import ApiError
+from core.errors import GUARDED, ApiError, error_responses
 from tickets import attachments, finish, service
+from tickets.schemas import AttachmentOut, AttachmentsOut, NoteOut, TicketList, TicketOut
 
-router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
-READ = require_roles(Role.agent, Role.supervisor)
-WRITE = require_roles(Role.agent, Role.supervisor)
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=error_responses(*GUARDED))
 
 
 class CloseIn(BaseModel):
@@ -45,9 +46,9 @@ class NoteIn(BaseModel):
     note: str = Field(min_length=1, max_length=4000)
 
 
-@router.post("/{ticket_id}/close")
+@router.post("/{ticket_id}/close", response_model=TicketOut, responses=error_responses(404, 409))
 def post_close(
-    ticket_id: str, body: CloseIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+    ticket_id: str, body: CloseIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Close without a visit: not_a_fault, duplicate, solved_by_phone, solved_remotely."""
     ticket = finish.close(
@@ -62,9 +63,9 @@ def post_close(
     return service.ticket_view(ticket)
 
 
-@router.post("/{ticket_id}/cancel")
+@router.post("/{ticket_id}/cancel", response_model=TicketOut, responses=error_responses(404, 409))
 def post_cancel(
-    ticket_id: str, body: CancelIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+    ticket_id: str, body: CancelIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Cancel with a reason."""
     ticket = finish.cancel(
@@ -78,9 +79,9 @@ def post_cancel(
     return service.ticket_view(ticket)
 
 
-@router.post("/{ticket_id}/merge")
+@router.post("/{ticket_id}/merge", response_model=TicketOut, responses=error_responses(404, 409))
 def post_merge(
-    ticket_id: str, body: MergeIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+    ticket_id: str, body: MergeIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Merge this duplicate into another ticket; returns the kept ticket."""
     kept = finish.merge(
@@ -90,9 +91,9 @@ def post_merge(
     return service.ticket_view(kept)
 
 
-@router.get("/{ticket_id}/duplicates")
+@router.get("/{ticket_id}/duplicates", response_model=TicketList, responses=error_responses(404))
 def get_duplicates(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Open tickets that are likely the same request (same phone or device, same product)."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
@@ -100,9 +101,11 @@ def get_duplicates(
     return {"items": [service.ticket_view(t) for t in rows]}
 
 
-@router.post("/{ticket_id}/notes", status_code=201)
+@router.post(
+    "/{ticket_id}/notes", status_code=201, response_model=NoteOut, responses=error_responses(404)
+)
 def post_note(
-    ticket_id: str, body: NoteIn, db: Session = Depends(get_db), who: Principal = Depends(WRITE)
+    ticket_id: str, body: NoteIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Add an internal note to the ticket's history."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
@@ -111,13 +114,18 @@ def post_note(
     return {"ticket_id": ticket.id, "note": body.note.strip()}
 
 
-@router.post("/{ticket_id}/attachments", status_code=201)
+@router.post(
+    "/{ticket_id}/attachments",
+    status_code=201,
+    response_model=AttachmentOut,
+    responses=error_responses(404, 409, 413, 415),
+)
 async def post_attachment(
     ticket_id: str,
     file: Annotated[UploadFile, File()],
     field: Annotated[str | None, Form()] = None,
     db: Session = Depends(get_db),
-    who: Principal = Depends(WRITE),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Upload a photo/screenshot (JPEG, PNG, WebP, GIF) or PDF, at most 10 MB; with field, it
     fills that ticket field (e.g. a required photo of the nameplate)."""
@@ -135,9 +143,11 @@ async def post_attachment(
     return attachments.view(att)
 
 
-@router.get("/{ticket_id}/attachments")
+@router.get(
+    "/{ticket_id}/attachments", response_model=AttachmentsOut, responses=error_responses(404)
+)
 def list_attachments(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """The ticket's attachments."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
@@ -146,13 +156,20 @@ def list_attachments(
     }
 
 
-@router.get("/{ticket_id}/attachments/{attachment_id}")
+@router.get(
+    "/{ticket_id}/attachments/{attachment_id}",
+    response_class=FileResponse,
+    responses={
+        200: {"description": "The file, or its JPEG thumbnail.", "content": {"image/*": {}}},
+        **error_responses(404),
+    },
+)
 def get_attachment(
     ticket_id: str,
     attachment_id: int,
     thumb: bool = False,
     db: Session = Depends(get_db),
-    _: Principal = Depends(READ),
+    _: Principal = Depends(caller),
 ) -> FileResponse:
     """The stored file (or its thumbnail)."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
@@ -163,12 +180,12 @@ def get_attachment(
 def file_response(att: attachments.Attachment, *, thumb: bool = False) -> FileResponse:
     """An attachment as a download (images inline), or its thumbnail."""
     if thumb:
-        path = attachments.thumb_path(att)
-        if not path.exists():
+        path = storage.local_file(attachments.thumb_key(att))
+        if path is None:
             raise ApiError(404, "not_found", "This attachment has no thumbnail.")
         return FileResponse(path, media_type="image/jpeg")
-    path = attachments.file_path(att)
-    if not path.exists():
+    path = storage.local_file(attachments.file_key(att))
+    if path is None:
         raise ApiError(404, "not_found", "The attachment's file is missing.")
     inline = att.content_type.startswith("image/")
     return FileResponse(

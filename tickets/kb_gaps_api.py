@@ -7,17 +7,18 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal
 from core.deps import get_db
-from core.errors import ApiError
+from core.errors import GUARDED, ApiError, error_responses
 from core.tasks import enqueue_after_commit
 from knowledge_base import service as kb
 from knowledge_base.schemas import EntryOut
 from tickets import kb_gaps
 
-router = APIRouter(prefix="/api/v1/kb", tags=["knowledge base"])
-READ = require_roles(Role.knowledge_engineer, Role.supervisor)
-CURATE = require_roles(Role.knowledge_engineer)
+router = APIRouter(
+    prefix="/api/v1/kb", tags=["knowledge base"], responses=error_responses(*GUARDED)
+)
 
 
 class ReportMeta(BaseModel):
@@ -90,22 +91,27 @@ class Queued(BaseModel):
 
 
 @router.get("/gaps", response_model=GapList)
-def list_gaps(db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
+def list_gaps(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
     """Clusters of recent calls that matched nothing (from the newest stored report)."""
     return kb_gaps.report_view(kb_gaps.latest(db=db), "gaps")
 
 
 @router.post("/gaps/refresh", status_code=202, response_model=Queued)
-def refresh_gaps(db: Session = Depends(get_db), _: Principal = Depends(CURATE)) -> dict:
+def refresh_gaps(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
     """Recompute gaps, confusions and entry health now (in the background)."""
     enqueue_after_commit(db, kb_gaps.compute_task, "on_demand")
     db.commit()
     return {"queued": True}
 
 
-@router.post("/gaps/{cluster_ref}/draft", status_code=201, response_model=EntryOut)
+@router.post(
+    "/gaps/{cluster_ref}/draft",
+    status_code=201,
+    response_model=EntryOut,
+    responses=error_responses(404, 409),
+)
 def draft_from_gap(
-    cluster_ref: str, db: Session = Depends(get_db), who: Principal = Depends(CURATE)
+    cluster_ref: str, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Start a draft entry from a cluster (`<report_id>-<cluster id>`)."""
     report_id, _, cluster_id = cluster_ref.partition("-")
@@ -121,12 +127,12 @@ def draft_from_gap(
 
 
 @router.get("/confusions", response_model=ConfusionList)
-def list_confusions(db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
+def list_confusions(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
     """Pairs of entries agents keep correcting between (A → B), with the calls."""
     return kb_gaps.report_view(kb_gaps.latest(db=db), "confusions")
 
 
 @router.get("/health", response_model=EntryHealthList)
-def entry_health(db: Session = Depends(get_db), _: Principal = Depends(READ)) -> dict:
+def entry_health(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
     """Per entry: calls matched, confirmed, corrected away, mean confidence; idle entries."""
     return kb_gaps.report_view(kb_gaps.latest(db=db), "health")

@@ -18,6 +18,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core import clock, events
 from core.db import Base, UTCDateTime
 from tickets import service as tickets
+from tickets.events import (
+    TicketFieldsChanged,
+    TicketLocated,
+    TicketLocationNeeded,
+    TicketNotLocated,
+    TicketTriaged,
+)
 from tickets.models import Ticket
 
 ACTOR = "system:geocoder"
@@ -83,7 +90,7 @@ def place(db: Session, ticket: Ticket, lat: float, lon: float, *, source: str) -
         actor=ACTOR,
         reason=f"coordinates of the address, from {source}",
     )
-    events.publish("ticket.located", db=db, ticket=ticket, source=source)
+    events.publish(TicketLocated(ticket=ticket, source=source), db=db)
 
 
 def not_located(db: Session, ticket: Ticket, why: str) -> None:
@@ -91,7 +98,7 @@ def not_located(db: Session, ticket: Ticket, why: str) -> None:
     keeps waiting for coordinates)."""
     reason = f"address not geocoded: {why}"
     tickets.add_note(db=db, ticket=ticket, actor=ACTOR, note=reason)
-    events.publish("ticket.not_located", db=db, ticket=ticket, reason=reason)
+    events.publish(TicketNotLocated(ticket=ticket, reason=reason), db=db)
 
 
 def locate(db: Session, ticket: Ticket) -> bool:
@@ -100,29 +107,29 @@ def locate(db: Session, ticket: Ticket) -> bool:
     if hit is not None:
         place(db, ticket, hit.latitude, hit.longitude, source=hit.source)
         return True
-    events.publish("ticket.location_needed", db=db, ticket=ticket, address=ticket.address)
+    events.publish(TicketLocationNeeded(ticket=ticket, address=ticket.address), db=db)
     return False
 
 
-@events.subscribe("ticket.triaged")
-def locate_triaged(*, db: Session, ticket: Ticket, **_: object) -> None:
+@events.subscribe(TicketTriaged)
+def locate_triaged(event: TicketTriaged, *, db: Session) -> None:
     """A new ticket with an address but no coordinates is placed before dispatch sees it
     (this module is loaded before dispatch.hooks, so it runs first in the same transaction)."""
+    ticket = event.ticket
     if ticket.address and (ticket.latitude is None or ticket.longitude is None):
         locate(db, ticket)
 
 
-@events.subscribe("ticket.fields_changed")
-def learn_from_edit(
-    *, db: Session, ticket: Ticket, changes: dict[str, list[object]], actor: str, **_: object
-) -> None:
+@events.subscribe(TicketFieldsChanged)
+def learn_from_edit(event: TicketFieldsChanged, *, db: Session) -> None:
     """An agent or supervisor edited the site: coordinates set by hand teach the cache (and
     dispatch re-matches); a new address without coordinates is placed again."""
+    ticket, changes, actor = event.ticket, event.changes, event.actor
     if actor == ACTOR or not ticket.address:
         return
     if "latitude" in changes or "longitude" in changes:
         if ticket.latitude is not None and ticket.longitude is not None:
             learn(db, ticket.address, ticket.latitude, ticket.longitude, "ticket")
-            events.publish("ticket.located", db=db, ticket=ticket, source="ticket")
+            events.publish(TicketLocated(ticket=ticket, source="ticket"), db=db)
     elif "address" in changes:
         locate(db, ticket)

@@ -1,26 +1,31 @@
-"""Call recordings kept next to their tickets, so reviewers can listen to what was said."""
+"""Call recordings kept next to their tickets, so reviewers can listen to what was said
+(in the deployment's storage: the data directory, or the object store every machine reads)."""
 
 from pathlib import Path
 
-from core.settings import get_settings
+from core import storage
 
 
-def recording_path(ticket_id: int) -> Path:
-    """Where the original upload of a ticket's call is kept (under data_dir)."""
-    return get_settings().data_dir / "recordings" / f"{ticket_id}.audio"
+def recording_key(ticket_id: int) -> str:
+    """The storage key of the original upload of a ticket's call."""
+    return f"recordings/{ticket_id}.audio"
 
 
-def save_recording(ticket_id: int, data: bytes) -> Path:
-    """Keep the uploaded call as received (written atomically)."""
-    path = recording_path(ticket_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+def save_recording(ticket_id: int, data: bytes) -> None:
+    """Keep the uploaded call as received."""
+    storage.put(recording_key(ticket_id), data)
 
 
 def load_recording(ticket_id: int) -> bytes | None:
     """The ticket's recording, or None if it came in another way."""
-    path = recording_path(ticket_id)
-    return path.read_bytes() if path.exists() else None
+    return storage.get(recording_key(ticket_id))
+
+
+def has_recording(ticket_id: int) -> bool:
+    """Whether the ticket has a recording."""
+    return storage.exists(recording_key(ticket_id))
+
+
+def recording_file(ticket_id: int) -> Path | None:
+    """A file on this machine with the recording (None: the ticket has none)."""
+    return storage.local_file(recording_key(ticket_id))

@@ -11,6 +11,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from core import clock, events
 from core.errors import ApiError, not_found
 from tickets.customer_link import link_for
+from tickets.events import (
+    TicketFieldsChanged,
+    TicketReviewed,
+    TicketStatusChanged,
+    TicketTriaged,
+)
 from tickets.models import ReviewCorrection, Ticket, TicketEvent
 from tickets.states import FINAL, check_transition
 from triage import field_chain
@@ -70,11 +76,15 @@ def create_from_triage(
     transcript: list[dict[str, Any]] | None = None,
     reported_at: datetime | None = None,
     hold_for_qc: str | None = None,
+    asked_at: datetime | None = None,
 ) -> Ticket:
     """A ticket filled from a triage result, created as new and moved to triaged — or, with
     hold_for_qc (the reason), to pending_qc: imported tickets wait for a quality check before
-    anything (dispatch, SLA) acts on them."""
+    anything (dispatch, SLA) acts on them. asked_at: when the customer asked, if earlier (a
+    recorded call's start): the ticket's created and reported time, so its SLA clocks and the
+    charts count from the call, not from when Hotline got to it."""
     now = clock.now()
+    created = min(asked_at, now) if asked_at else now
     fields = dict(triage.fields)
     diagnosis = triage.diagnosis
     ticket = Ticket(
@@ -82,9 +92,9 @@ def create_from_triage(
         status="new",
         channel=channel,
         source=source,
-        created_at=now,
+        created_at=created,
         updated_at=now,
-        reported_at=reported_at or now,
+        reported_at=reported_at or created,
         description=triage.text,
         normalized_text=triage.normalized_text,
         transcript=transcript,
@@ -122,7 +132,7 @@ def create_from_triage(
     )
     db.flush()
     if not hold_for_qc:
-        events.publish("ticket.triaged", db=db, ticket=ticket)
+        events.publish(TicketTriaged(ticket=ticket), db=db)
     return ticket
 
 
@@ -184,7 +194,7 @@ def set_fields(
         ticket.updated_at = clock.now()
         record_event(db, ticket, actor=actor, kind="fields", changes=delta, reason=reason)
         _flush(db, ticket)
-        events.publish("ticket.fields_changed", db=db, ticket=ticket, changes=delta, actor=actor)
+        events.publish(TicketFieldsChanged(ticket=ticket, changes=delta, actor=actor), db=db)
     return ticket
 
 
@@ -284,9 +294,9 @@ def _move(db: Session, ticket: Ticket, to: str, actor: str, reason: str | None) 
 def _announce(db: Session, ticket: Ticket, old: str) -> None:
     """Tell other domains about a status change; a ticket that passed its quality check is
     now triaged for them (dispatch, SLA start only then)."""
-    events.publish("ticket.status_changed", db=db, ticket=ticket, from_status=old)
+    events.publish(TicketStatusChanged(ticket=ticket, from_status=old), db=db)
     if old == "pending_qc" and ticket.status in ("triaged", "reviewed"):
-        events.publish("ticket.triaged", db=db, ticket=ticket)
+        events.publish(TicketTriaged(ticket=ticket), db=db)
 
 
 def required_fields(
@@ -405,10 +415,10 @@ def review(
     )
     _flush(db, ticket)
     if delta:
-        events.publish("ticket.fields_changed", db=db, ticket=ticket, changes=delta, actor=actor)
+        events.publish(TicketFieldsChanged(ticket=ticket, changes=delta, actor=actor), db=db)
     if ticket.status != old:
         _announce(db, ticket, old)
-    events.publish("ticket.reviewed", db=db, ticket=ticket, diagnosis_changed=diag_changed)
+    events.publish(TicketReviewed(ticket=ticket, diagnosis_changed=diag_changed), db=db)
     return ticket
 
 

@@ -8,8 +8,11 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal
 from core.deps import get_db
+from core.errors import GUARDED, error_responses
+from core.schemas import ApiModel
 from core.settings import get_settings
 from triage import field_chain
 from triage.models import TriageCalibration
@@ -17,7 +20,7 @@ from triage.result import TriageResult
 from triage.rules import get_rules
 from triage.service import triage_text
 
-router = APIRouter(prefix="/api/v1/triage", tags=["triage"])
+router = APIRouter(prefix="/api/v1/triage", tags=["triage"], responses=error_responses(*GUARDED))
 
 
 class PreviewIn(BaseModel):
@@ -59,10 +62,29 @@ class CalibrationsOut(BaseModel):
     history: list[CalibrationOut]
 
 
+class ChainField(ApiModel):
+    """A field the chain requires: its label and kind for the form, the rule that asked for
+    it, its value so far and whether it is still missing."""
+
+    name: str
+    label: str
+    kind: str
+    rule: Any = None
+    value: Any = None
+    missing: bool
+
+
+class ChainOut(ApiModel):
+    """The fields required given the values chosen so far, and which are missing."""
+
+    required_fields: list[ChainField]
+    missing_fields: list[str]
+
+
 @router.get("/calibration", response_model=CalibrationsOut)
 def calibration_info(
     db: Session = Depends(get_db),
-    _: Principal = Depends(require_roles(Role.knowledge_engineer, Role.supervisor)),
+    _: Principal = Depends(caller),
 ) -> CalibrationsOut:
     """When the diagnosis confidence was last fitted, on how many entries, pseudo-calls and
     agent verdicts, and with which no-match threshold."""
@@ -81,19 +103,19 @@ def calibration_info(
     )
 
 
-@router.post("/preview")
+@router.post("/preview", response_model=TriageResult)
 def preview(
     body: PreviewIn,
-    _: Principal = Depends(require_roles(Role.agent, Role.knowledge_engineer, Role.supervisor)),
+    _: Principal = Depends(caller),
 ) -> TriageResult:
     """What triage would make of text; creates nothing."""
     return triage_text(body.text)
 
 
-@router.post("/field-chain")
+@router.post("/field-chain", response_model=ChainOut)
 def chain(
     body: ChainIn,
-    _: Principal = Depends(require_roles(Role.agent, Role.supervisor, Role.knowledge_engineer)),
+    _: Principal = Depends(caller),
 ) -> dict:
     """The fields required given the values chosen so far."""
     required = field_chain.evaluate(get_rules(), body.fields, body.fault_text)

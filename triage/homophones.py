@@ -15,6 +15,8 @@ MIN_LEN = 2
 MAX_LEN = 5
 # A span jieba knows at least this often is a real word the caller meant, not a mishearing.
 COMMON_WORD_FREQ = 50
+# A dictionary word this long is a real word whatever its frequency (灯不亮 is not 灯不良).
+LONG_WORD = 3
 
 
 def _add_unique(table: dict[tuple[str, ...], str], key: tuple[str, ...], term: str) -> None:
@@ -44,8 +46,10 @@ class HomophoneFixer:
         self._by_fuzzy: dict[tuple[str, ...], str] = {}
         self._freq = tokenizer.word_freq
         self._tokenizer = tokenizer
+        self._terms: set[str] = set()
         for term in terms:
             if MIN_LEN <= len(term) <= MAX_LEN and all(HAN.match(c) for c in term):
+                self._terms.add(term)
                 key = tuple(char_pinyin(c) for c in term)
                 _add_unique(self._by_pinyin, key, term)
                 _add_unique(self._by_fuzzy, tuple(fuzzy_syllable(x) for x in key), term)
@@ -57,13 +61,20 @@ class HomophoneFixer:
             return exact
         return self._by_fuzzy.get(tuple(fuzzy_syllable(x) for x in syllables), "")
 
-    def _common_word_spans(self, text: str) -> list[tuple[int, int]]:
+    def _real_word_spans(self, text: str) -> list[tuple[int, int]]:
+        """Where the caller said a real word: a common one, a long dictionary word, or a word
+        the KB itself uses, said right (快充桩的 must not become 快充装得 for the KB's 装得)."""
         spans = []
         pos = 0
         for word in self._tokenizer.cut(text):
-            if len(word) >= 2 and self._freq.get(word, 0) >= COMMON_WORD_FREQ:
+            freq = self._freq.get(word, 0)
+            if (len(word) >= 2 and freq >= COMMON_WORD_FREQ) or (len(word) >= LONG_WORD and freq):
                 spans.append((pos, pos + len(word)))
             pos += len(word)
+        for i in range(len(text)):
+            for n in self._lengths:
+                if text[i : i + n] in self._terms:
+                    spans.append((i, i + n))
         return spans
 
     def fix(self, text: str) -> tuple[str, list[tuple[str, str]]]:
@@ -72,7 +83,7 @@ class HomophoneFixer:
             return text, []
         chars = list(text)
         syl = [char_pinyin(c) if HAN.match(c) else None for c in chars]
-        protected = self._common_word_spans(text)
+        protected = self._real_word_spans(text)
         fixes: list[tuple[str, str]] = []
         i = 0
         while i < len(chars):

@@ -24,6 +24,7 @@ class TriageRules:
     sla_classes: dict[str, str]
     non_fault_cues: list[str] = field(default_factory=list)
     out_of_scope_requests: list[str] = field(default_factory=list)
+    english_words: dict[str, str] = field(default_factory=dict)
     synonym_to_product: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -53,6 +54,7 @@ def load_rules(path: Path) -> TriageRules:
         sla_classes=raw.get("sla_classes") or {},
         non_fault_cues=[str(c) for c in raw.get("non_fault_cues") or []],
         out_of_scope_requests=[str(c) for c in raw.get("out_of_scope_requests") or []],
+        english_words={str(k).lower(): str(v) for k, v in (raw.get("english_words") or {}).items()},
     )
 
 

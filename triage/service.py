@@ -1,8 +1,10 @@
 """Triage of one text: normalise → repair homophones → extract → diagnose → field chain."""
 
+import re
 import threading
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -130,12 +132,31 @@ class _Reading:
     query: str
 
 
+@lru_cache(maxsize=4)
+def _english_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not words:
+        return None
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<![A-Za-z])({alternatives})(?![A-Za-z])", re.IGNORECASE)
+
+
+def with_chinese(query: str, english: dict[str, str]) -> str:
+    """The query with the Chinese of each English word the caller mixed in written beside it
+    (外机全是ice → 外机全是ice结冰): the KB is written in Chinese, so BM25 and the embedding
+    find the symptom either way."""
+    pattern = _english_pattern(tuple(english))
+    if pattern is None:
+        return query
+    return pattern.sub(lambda m: m.group(0) + english[m.group(0).lower()], query)
+
+
 def _read(text: str, index: HybridIndex) -> _Reading:
     normalized = get_normalizer()(text)
     lex = _lexicon_for(index)
     repaired, fixes = lex.fixer.fix(normalized)
     fields = extract(repaired, lex.vocab)
-    return _Reading(text, repaired, fixes, fields, retrieval_text(repaired, fields))
+    query = with_chinese(retrieval_text(repaired, fields), get_rules().english_words)
+    return _Reading(text, repaired, fixes, fields, query)
 
 
 def _retrieve(r: _Reading, index: HybridIndex, qvec: np.ndarray | None = None) -> Analysis:

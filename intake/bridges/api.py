@@ -3,28 +3,32 @@
 from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
-from core.auth import Principal, Role, require_roles
+from core.access import caller
+from core.auth import Principal
 from core.deps import get_db
-from core.errors import ApiError
+from core.errors import GUARDED, ApiError, error_responses
 from intake.bridges.connectors import ConnectorError, load_connectors
 from intake.bridges.service import enrich, ticket_bridges
+from intake.schemas import ConnectorList, TicketBridges
 
-router = APIRouter(prefix="/api/v1", tags=["bridges"])
-READ = require_roles(Role.agent, Role.supervisor, Role.technician)
-WRITE = require_roles(Role.agent, Role.supervisor)
+router = APIRouter(prefix="/api/v1", tags=["bridges"], responses=error_responses(*GUARDED))
 
 
-@router.get("/tickets/{ticket_id}/enrichments")
+@router.get(
+    "/tickets/{ticket_id}/enrichments", response_model=TicketBridges, responses=error_responses(404)
+)
 def get_enrichments(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(READ)
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Every connector outcome for the ticket (timeouts and errors included) and the advice."""
     return ticket_bridges(db, ticket_id)
 
 
-@router.post("/tickets/{ticket_id}/enrich")
+@router.post(
+    "/tickets/{ticket_id}/enrich", response_model=TicketBridges, responses=error_responses(404)
+)
 def post_enrich(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(WRITE)
+    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
 ) -> dict:
     """Call the connectors for the ticket now (in this request) and return the outcomes."""
     enrich(db=db, ticket_id=ticket_id)
@@ -32,8 +36,8 @@ def post_enrich(
     return ticket_bridges(db, ticket_id)
 
 
-@router.get("/bridges/connectors")
-def get_connectors(_: Principal = Depends(WRITE)) -> dict:
+@router.get("/bridges/connectors", response_model=ConnectorList)
+def get_connectors(_: Principal = Depends(caller)) -> dict:
     """The configured, enabled connectors (a 422 names a malformed connector file)."""
     try:
         connectors = load_connectors()

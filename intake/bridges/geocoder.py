@@ -15,12 +15,12 @@ from urllib.parse import quote
 import httpx
 from sqlalchemy.orm import Session
 
-from core import events
+from core import events, notify
 from core.db import session_scope
 from core.settings import get_settings
-from core.tasks import enqueue_after_commit, queue
 from intake.bridges.connectors import fill_template, pick
 from tickets import location
+from tickets.events import TicketLocationNeeded
 from tickets.models import Ticket
 from tickets.states import FINAL
 
@@ -124,9 +124,10 @@ def geocode(address: str, region: str | None = None) -> tuple[float, float]:
     return lat, lon
 
 
-# Retried: placing the ticket loses a race now and then with other work on the just-created
-# ticket (its version changed under us: 409); the retry reads it again.
-@queue.task(retries=3, retry_delay=1)
+# An outbox job, retried with backoff: placing the ticket loses a race now and then with other
+# work on the just-created ticket (its version changed under us: 409); the retry reads it
+# again. A second run finds the ticket placed ("cached") and changes nothing.
+@notify.handler("geocode", lease_s=lambda: get_settings().geocoder_timeout_s + 10)
 def geocode_task(ticket_id: int, address: str) -> str:
     """Worker side: geocode the ticket's address, remember it and place the ticket (dispatch
     then re-matches it); returns the outcome. No database transaction is open during the call."""
@@ -159,9 +160,12 @@ def geocode_task(ticket_id: int, address: str) -> str:
     return "located"
 
 
-@events.subscribe("ticket.location_needed")
-def geocode_after_commit(*, db: Session, ticket: Ticket, address: str, **_: object) -> None:
+@events.subscribe(TicketLocationNeeded)
+def geocode_after_commit(event: TicketLocationNeeded, *, db: Session) -> None:
     """Geocode an address nobody knows yet, once the ticket is committed (no geocoder: the
     ticket waits for coordinates from a person or its device)."""
+    ticket, address = event.ticket, event.address
     if configured():
-        enqueue_after_commit(db, geocode_task, ticket.id, address)
+        notify.defer(
+            db=db, handler="geocode", args=[ticket.id, address], ref_type="ticket", ref_id=ticket.id
+        )

@@ -4,17 +4,17 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from core import events
-from core.tasks import enqueue_after_commit
+from core import events, notify
+from intake.bridges import tasks  # noqa: F401  (registers the enrich handler)
 from intake.bridges.connectors import ConnectorError
 from intake.bridges.service import applicable
-from intake.bridges.tasks import enrich_task
-from tickets.models import Ticket
+from tickets.events import TicketTriaged
 
 
-@events.subscribe("ticket.triaged")
-def enrich_after_commit(*, db: Session, ticket: Ticket, **_: object) -> None:
+@events.subscribe(TicketTriaged)
+def enrich_after_commit(event: TicketTriaged, *, db: Session) -> None:
     """Queue the bridges for the ticket once its transaction commits (none apply: nothing)."""
+    ticket = event.ticket
     try:
         wanted = bool(applicable(ticket))
     except ConnectorError:
@@ -22,4 +22,4 @@ def enrich_after_commit(*, db: Session, ticket: Ticket, **_: object) -> None:
         logging.getLogger("hotline.bridges").exception("bridge connectors not loaded")
         return
     if wanted:
-        enqueue_after_commit(db, enrich_task, ticket.id)
+        notify.defer(db=db, handler="enrich", args=[ticket.id], ref_type="ticket", ref_id=ticket.id)

@@ -1,0 +1,122 @@
+"""The access-policy mechanism: one table of role × operation, enforced by one dependency.
+
+The table itself names every domain's routes, so it lives in the composition root
+(hotline/policy.py) and is handed over with `use_policy`. The app applies `guard` to every
+route: an operation missing from the table is refused (403 `no_policy`), a caller without a
+token gets 401, a role the table does not name 403. Object rules are checks of the route's
+path parameters (e.g. `ticket_id`: the technician holds the ticket) for the roles a rule
+names in `own`; the domain supplies them and the table says where they apply.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from fastapi import Depends
+from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
+
+from core.auth import Principal, Role, authorize, bearer_token
+from core.deps import get_db
+from core.errors import ApiError
+
+# (session, caller, path parameter value) -> whether the caller may act on that object.
+ObjectCheck = Callable[[Session, Principal, str], bool]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call one operation: roles; `public` needs no token (e.g. a signed link);
+    callers of a role in `own` act only on objects they own (the path parameters that have an
+    object check)."""
+
+    roles: frozenset[Role] = frozenset()
+    public: bool = False
+    own: frozenset[Role] = field(default_factory=frozenset)
+
+
+_policy: dict[str, Rule] | None = None
+_object_checks: dict[str, ObjectCheck] = {}
+
+
+def operation(method: str, path: str) -> str:
+    """The table's key of an operation: 'GET /api/v1/tickets/{ticket_id}'."""
+    return f"{method.upper()} {path}"
+
+
+def use_policy(policy: Mapping[str, Rule], object_checks: Mapping[str, ObjectCheck]) -> None:
+    """Install the table and the object checks (keyed by path parameter name)."""
+    global _policy, _object_checks
+    _policy = dict(policy)
+    _object_checks = dict(object_checks)
+
+
+def policy() -> dict[str, Rule]:
+    """The installed table."""
+    if _policy is None:
+        raise RuntimeError("no access policy installed (hotline.policy.install)")
+    return _policy
+
+
+def rule_for(key: str) -> Rule:
+    """The rule of an operation; 403 `no_policy` when the table does not name it."""
+    rule = policy().get(key)
+    if rule is None:
+        raise ApiError(
+            403, "no_policy", f"'{key}' has no entry in the access policy, so nobody may call it."
+        )
+    return rule
+
+
+def _route_key(conn: HTTPConnection) -> str:
+    # A router included in another router: FastAPI keeps the route's own path on "route" and
+    # the full one (with every prefix) on the effective route (empty there for WebSockets).
+    context = conn.scope.get("fastapi", {}).get("effective_route_context")
+    path = getattr(context, "path_format", "") or conn.scope["route"].path_format
+    return operation(conn.scope.get("method") or "WEBSOCKET", path)
+
+
+def check(
+    db: Session, key: str, plain: str | None, path_params: Mapping[str, str]
+) -> Principal | None:
+    """Apply the rule of operation `key` to a token and the route's path parameters: the
+    caller (None for a public operation), or a 401/403 ApiError."""
+    rule = rule_for(key)
+    if rule.public:
+        return None
+    who = authorize(db=db, plain=plain, roles=tuple(rule.roles))
+    if who.role in rule.own:
+        for name, value in path_params.items():
+            object_check = _object_checks.get(name)
+            if object_check is not None and not object_check(db, who, str(value)):
+                raise ApiError(
+                    403,
+                    "not_assigned",
+                    f"{name} {value} is not one of your assignments: a {who.role.value} acts "
+                    "only on their own.",
+                )
+    return who
+
+
+def guard(conn: HTTPConnection, db: Session = Depends(get_db)) -> None:
+    """Dependency the app applies to every HTTP route: enforce the table."""
+    if conn.scope["type"] != "http":
+        return  # WebSockets accept first and close with a code: they call `check` themselves
+    who = check(db, _route_key(conn), bearer_token(conn), conn.path_params)
+    conn.state.principal = who
+
+
+def caller(conn: HTTPConnection) -> Principal:
+    """Dependency: the principal `guard` admitted (routes whose rule needs a token)."""
+    who = getattr(conn.state, "principal", None)
+    if who is None:
+        raise ApiError(
+            401, "unauthenticated", "Missing API token: send 'Authorization: Bearer <token>'."
+        )
+    return who
+
+
+def websocket_caller(db: Session, conn: HTTPConnection, plain: str | None) -> Principal:
+    """The principal of a WebSocket's token under the table's rule for its route."""
+    who = check(db, _route_key(conn), plain, conn.path_params)
+    assert who is not None, "a WebSocket door is never public in the policy"
+    return who

@@ -1,0 +1,228 @@
+"""The access policy: which role may call which operation, and on whose objects.
+
+One table, keyed by 'METHOD /path' exactly as the routes declare them; core.access enforces
+it for every route (hotline/app.py applies its guard), and an operation missing here is
+refused. tests/test_access_policy.py calls every operation of the OpenAPI document as every
+role and as a technician on someone else's objects, and fails on a route without an entry.
+docs/security.md shows the table (`hotline access-policy` prints it).
+
+Roles: admin, supervisor, agent, knowledge engineer, technician; PUBLIC needs no token (the
+customer's signed link, health probes). `own=TECH`: a technician acts only on the objects
+(path parameters in OBJECT_CHECKS) of their own open assignments.
+"""
+
+from core import access
+from core.access import Rule
+from core.auth import Role
+from dispatch import ownership
+
+ADMIN = Role.admin
+SUP = Role.supervisor
+AGENT = Role.agent
+KE = Role.knowledge_engineer
+TECH = Role.technician
+ROLES = (ADMIN, SUP, AGENT, KE, TECH)
+
+
+def allow(*roles: Role, own: Role | None = None) -> Rule:
+    """A rule for roles; `own`: that role only on its own objects."""
+    return Rule(roles=frozenset(roles), own=frozenset({own}) if own else frozenset())
+
+
+PUBLIC = Rule(public=True)
+STAFF = allow(*ROLES)  # any signed-in role
+
+# Path parameter -> whose object it names (applies where a rule says own=).
+OBJECT_CHECKS: dict[str, access.ObjectCheck] = {
+    "ticket_id": ownership.owns_ticket,
+    "assignment_id": ownership.owns_assignment,
+    "reservation_id": ownership.owns_reservation,
+    "order_id": ownership.owns_transfer,
+    "tech_id": ownership.owns_technician,
+    "hardware_id": ownership.owns_device,
+}
+
+POLICY: dict[str, Rule] = {
+    # the API's own description (hotline/app.py serves it behind this rule)
+    "GET /openapi.json": STAFF,
+    "GET /docs": STAFF,
+    "GET /redoc": STAFF,
+    # health probes (core.health)
+    "GET /healthz": PUBLIC,
+    "GET /readyz": PUBLIC,
+    # core.auth_api
+    "GET /api/v1/me": STAFF,
+    "POST /api/v1/tokens": allow(ADMIN),
+    "GET /api/v1/tokens": allow(ADMIN),
+    "DELETE /api/v1/tokens/{token_id}": allow(ADMIN),
+    # intake.api
+    "POST /api/v1/intake/text": allow(ADMIN, SUP, AGENT),
+    "POST /api/v1/intake/audio": allow(ADMIN, SUP, AGENT),
+    "GET /api/v1/intake/jobs/{job_id}": allow(ADMIN, SUP, AGENT),
+    # intake.import_api
+    "POST /api/v1/imports/excel": allow(ADMIN, SUP, AGENT),
+    "POST /api/v1/imports/wechat": allow(ADMIN, SUP, AGENT),
+    "GET /api/v1/imports/template": allow(ADMIN, SUP, AGENT),
+    "GET /api/v1/imports": allow(ADMIN, SUP, AGENT),
+    "GET /api/v1/imports/{batch_id}": allow(ADMIN, SUP, AGENT),
+    "GET /api/v1/imports/{batch_id}/rows": allow(ADMIN, SUP, AGENT),
+    # intake.bridges.api
+    "GET /api/v1/tickets/{ticket_id}/enrichments": allow(ADMIN, SUP, AGENT, TECH, own=TECH),
+    "POST /api/v1/tickets/{ticket_id}/enrich": allow(ADMIN, SUP, AGENT),
+    "GET /api/v1/bridges/connectors": allow(ADMIN, SUP, AGENT),
+    # tickets.recurrence_api
+    "GET /api/v1/predictions/recurring": allow(ADMIN, SUP, AGENT),
+    "POST /api/v1/predictions/recurring/scan": allow(ADMIN, SUP),
+    "GET /api/v1/predictions/alerts": allow(ADMIN, SUP, AGENT),
+    # intake.openai_api
+    "POST /v1/audio/transcriptions": allow(ADMIN, SUP, AGENT, KE),
+    # intake.stream_api
+    "WEBSOCKET /api/v1/intake/stream": allow(ADMIN, SUP, AGENT),
+    # intake.calls_api
+    "POST /api/v1/calls": allow(ADMIN, AGENT),
+    "GET /api/v1/calls/{call_id}": allow(ADMIN, AGENT),
+    # intake.fork_api
+    "WEBSOCKET /api/v1/intake/fork": allow(ADMIN, SUP, AGENT),
+    # triage.api
+    "GET /api/v1/triage/calibration": allow(ADMIN, SUP, KE),
+    "POST /api/v1/triage/preview": allow(ADMIN, SUP, AGENT, KE),
+    "POST /api/v1/triage/field-chain": allow(ADMIN, SUP, AGENT, KE),
+    # tickets.api
+    "GET /api/v1/tickets": allow(ADMIN, SUP, AGENT),
+    "GET /api/v1/tickets/{ticket_id}": allow(ADMIN, SUP, AGENT),
+    "GET /api/v1/tickets/{ticket_id}/history": allow(ADMIN, SUP, AGENT),
+    "PATCH /api/v1/tickets/{ticket_id}": allow(ADMIN, SUP, AGENT),
+    "POST /api/v1/tickets/{ticket_id}/transition": allow(ADMIN, SUP, AGENT),
+    "POST /api/v1/tickets/{ticket_id}/review": allow(ADMIN, SUP, AGENT),
+    "GET /api/v1/reviews/corrections": allow(ADMIN, SUP, KE),
+    # tickets.kb_gaps_api
+    "GET /api/v1/kb/gaps": allow(ADMIN, SUP, KE),
+    "POST /api/v1/kb/gaps/refresh": allow(ADMIN, KE),
+    "POST /api/v1/kb/gaps/{cluster_ref}/draft": allow(ADMIN, KE),
+    "GET /api/v1/kb/confusions": allow(ADMIN, SUP, KE),
+    "GET /api/v1/kb/health": allow(ADMIN, SUP, KE),
+    # tickets.desk_api
+    "POST /api/v1/tickets/{ticket_id}/close": allow(ADMIN, SUP, AGENT),
+    "POST /api/v1/tickets/{ticket_id}/cancel": allow(ADMIN, SUP, AGENT),
+    "POST /api/v1/tickets/{ticket_id}/merge": allow(ADMIN, SUP, AGENT),
+    "GET /api/v1/tickets/{ticket_id}/duplicates": allow(ADMIN, SUP, AGENT),
+    "POST /api/v1/tickets/{ticket_id}/notes": allow(ADMIN, SUP, AGENT),
+    "POST /api/v1/tickets/{ticket_id}/attachments": allow(ADMIN, SUP, AGENT),
+    "GET /api/v1/tickets/{ticket_id}/attachments": allow(ADMIN, SUP, AGENT),
+    "GET /api/v1/tickets/{ticket_id}/attachments/{attachment_id}": allow(ADMIN, SUP, AGENT),
+    # knowledge_base.api
+    "GET /api/v1/kb/entries": STAFF,
+    "GET /api/v1/kb/entries/{entry_id}": STAFF,
+    "POST /api/v1/kb/entries": allow(ADMIN, KE),
+    "PATCH /api/v1/kb/entries/{entry_id}": allow(ADMIN, KE),
+    "POST /api/v1/kb/entries/{entry_id}/publish": allow(ADMIN, KE),
+    "POST /api/v1/kb/entries/{entry_id}/review": allow(ADMIN, KE),
+    "POST /api/v1/kb/entries/{entry_id}/reject": allow(ADMIN, KE),
+    "POST /api/v1/kb/entries/{entry_id}/retire": allow(ADMIN, KE),
+    "GET /api/v1/kb/entries/{entry_id}/history": STAFF,
+    "POST /api/v1/kb/import": allow(ADMIN, KE),
+    "GET /api/v1/kb/export": STAFF,
+    "GET /api/v1/kb/search": STAFF,
+    # sla.api
+    "GET /api/v1/sla/calendars": allow(ADMIN, SUP),
+    "POST /api/v1/sla/calendars": allow(ADMIN),
+    "GET /api/v1/sla/calendars/{calendar_id}": allow(ADMIN, SUP),
+    "PUT /api/v1/sla/calendars/{calendar_id}/years/{year}": allow(ADMIN),
+    "GET /api/v1/sla/holidays": STAFF,
+    "PUT /api/v1/sla/holidays/{year}": allow(ADMIN),
+    "POST /api/v1/sla/holidays/{year}/confirm": allow(ADMIN),
+    "GET /api/v1/sla/policies": allow(ADMIN, SUP),
+    "POST /api/v1/sla/policies": allow(ADMIN),
+    "PATCH /api/v1/sla/policies/{policy_id}": allow(ADMIN),
+    "GET /api/v1/sla/regions": allow(ADMIN, SUP),
+    "PUT /api/v1/sla/regions/{region}": allow(ADMIN),
+    "GET /api/v1/sla/departments": STAFF,
+    "POST /api/v1/sla/departments": allow(ADMIN),
+    "POST /api/v1/sla/defaults": allow(ADMIN),
+    "GET /api/v1/sla/tickets/{ticket_id}": allow(ADMIN, SUP, AGENT, KE, TECH, own=TECH),
+    "POST /api/v1/sla/tickets/{ticket_id}/viewed": allow(ADMIN, TECH, own=TECH),
+    "POST /api/v1/sla/callbacks/call": allow(ADMIN, AGENT, TECH),
+    "POST /api/v1/sla/tickets/{ticket_id}/pauses": allow(ADMIN, SUP, AGENT, TECH, own=TECH),
+    "POST /api/v1/sla/tickets/{ticket_id}/collaborations": allow(ADMIN, SUP, AGENT, TECH, own=TECH),
+    "GET /api/v1/sla/collaborations": STAFF,
+    "GET /api/v1/sla/collaborations/{collaboration_id}": STAFF,
+    "POST /api/v1/sla/collaborations/{collaboration_id}/answer": allow(ADMIN, SUP, AGENT, KE),
+    "GET /api/v1/sla/attainment": allow(ADMIN, SUP),
+    "GET /api/v1/sla/at-risk": allow(ADMIN, SUP),
+    "GET /api/v1/sla/escalations": allow(ADMIN, SUP),
+    # dispatch.api
+    "POST /api/v1/dispatch/technicians": allow(ADMIN, SUP),
+    "GET /api/v1/dispatch/technicians": allow(ADMIN, SUP, AGENT),
+    "GET /api/v1/dispatch/technicians/near": allow(ADMIN, SUP, AGENT),
+    "GET /api/v1/dispatch/technicians/{tech_id}": allow(ADMIN, SUP, AGENT),
+    "PATCH /api/v1/dispatch/technicians/{tech_id}": allow(ADMIN, SUP),
+    "POST /api/v1/dispatch/technicians/{tech_id}/location": allow(ADMIN, SUP, TECH, own=TECH),
+    "GET /api/v1/dispatch/technicians/{tech_id}/locations": allow(ADMIN, SUP, AGENT),
+    "GET /api/v1/dispatch/me": allow(TECH),
+    "POST /api/v1/dispatch/me/location": allow(TECH),
+    "POST /api/v1/dispatch/me/availability": allow(TECH),
+    "POST /api/v1/dispatch/assignments/{assignment_id}/accept": allow(ADMIN, SUP, TECH, own=TECH),
+    "POST /api/v1/dispatch/assignments/{assignment_id}/decline": allow(ADMIN, SUP, TECH, own=TECH),
+    "GET /api/v1/dispatch/assignments/{assignment_id}": allow(ADMIN, SUP, TECH, own=TECH),
+    "GET /api/v1/dispatch/me/jobs": allow(TECH),
+    "GET /api/v1/dispatch/assignments/{assignment_id}/job": allow(ADMIN, SUP, TECH, own=TECH),
+    "POST /api/v1/dispatch/assignments/{assignment_id}/actions": allow(TECH),
+    "GET /api/v1/dispatch/ratings": allow(ADMIN, SUP, AGENT),
+    "GET /api/v1/dispatch/pending": allow(ADMIN, SUP, AGENT),
+    "POST /api/v1/dispatch/rematch": allow(ADMIN, SUP),
+    "GET /api/v1/dispatch/tickets/{ticket_id}": allow(ADMIN, SUP, AGENT),
+    "POST /api/v1/dispatch/tickets/{ticket_id}/dispatch": allow(ADMIN, SUP),
+    "POST /api/v1/dispatch/tickets/{ticket_id}/reassign": allow(ADMIN, SUP),
+    # core.notify_api
+    "GET /api/v1/notifications/dead": allow(ADMIN, SUP),
+    "POST /api/v1/notifications/{delivery_id}/retry": allow(ADMIN, SUP),
+    # console.customer
+    "GET /c/{token}": PUBLIC,
+    "POST /c/{token}/rating": PUBLIC,
+    "POST /c/{token}/window": PUBLIC,
+    # dispatch.parts_api
+    "POST /api/v1/dispatch/devices": allow(ADMIN, SUP, TECH),
+    "GET /api/v1/dispatch/devices/{hardware_id}": allow(ADMIN, SUP, AGENT, TECH, own=TECH),
+    "POST /api/v1/dispatch/skus": allow(ADMIN, SUP),
+    "GET /api/v1/dispatch/skus": allow(ADMIN, SUP, AGENT, TECH),
+    "POST /api/v1/dispatch/warehouses": allow(ADMIN, SUP),
+    "GET /api/v1/dispatch/warehouses": allow(ADMIN, SUP, AGENT, TECH),
+    "GET /api/v1/dispatch/warehouses/{warehouse_id}": allow(ADMIN, SUP, AGENT, TECH),
+    "GET /api/v1/dispatch/stock": allow(ADMIN, SUP, AGENT, TECH),
+    "POST /api/v1/dispatch/stock": allow(ADMIN, SUP),
+    "POST /api/v1/dispatch/reservations": allow(ADMIN, SUP),
+    "GET /api/v1/dispatch/reservations": allow(ADMIN, SUP, AGENT, TECH),
+    "POST /api/v1/dispatch/reservations/{reservation_id}/release": allow(
+        ADMIN, SUP, TECH, own=TECH
+    ),
+    "POST /api/v1/dispatch/reservations/{reservation_id}/consume": allow(
+        ADMIN, SUP, TECH, own=TECH
+    ),
+    "GET /api/v1/dispatch/transfers": allow(ADMIN, SUP, AGENT, TECH),
+    "POST /api/v1/dispatch/transfers/{order_id}": allow(ADMIN, SUP, TECH, own=TECH),
+    "POST /api/v1/dispatch/import/{kind}": allow(ADMIN, SUP),
+}
+
+
+def markdown() -> str:
+    """The table as Markdown, one row per operation (docs/security.md holds this text)."""
+    heads = ("admin", "supervisor", "agent", "knowledge engineer", "technician")
+    lines = [
+        "| operation | " + " | ".join(heads) + " |",
+        "|---|" + "---|" * len(heads),
+    ]
+    for key, rule in POLICY.items():
+        if rule.public:
+            cells = ["public (no token)"] + [""] * (len(heads) - 1)
+        else:
+            cells = [
+                ("own" if role in rule.own else "yes") if role in rule.roles else "—"
+                for role in ROLES
+            ]
+        lines.append(f"| `{key}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def install() -> None:
+    """Hand the table and the object checks to core.access."""
+    access.use_policy(POLICY, OBJECT_CHECKS)
