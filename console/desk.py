@@ -17,7 +17,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from console.models import TicketPresence
 from console.web import AREAS, Viewer, form_text, posted_form, redirect, render, require
-from core import clock
+from core import clock, phone_reads
 from core.deps import get_db
 from core.errors import ApiError
 from intake.models import ImportBatch, ImportRecord
@@ -75,6 +75,7 @@ def ticket_list(
     batches = db.execute(
         select(ImportBatch.id, ImportBatch.filename).order_by(ImportBatch.id.desc()).limit(50)
     ).all()
+    phone_reads.record_customers(db, viewer, "console GET /console/tickets", page.rows)
     return render(
         request,
         "tickets.html",

@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from console import desk, zh
 from console.highlight import entity_terms, highlight
 from console.web import AREAS, Viewer, posted_form, redirect, render, require
-from core import clock
+from core import clock, phone_reads
 from core.deps import get_db
 from core.errors import ApiError
 from knowledge_base.models import KBEntry
@@ -210,6 +210,7 @@ def _ticket_page(
         choice = NO_MATCH if ticket.no_match or not ticket.kb_id else ticket.kb_id
     rows, total = queue(db)
     position = next((i for i, t in enumerate(rows) if t.id == ticket.id), None)
+    phone_reads.record_customers(db, viewer, "console /console/review/{id}", [ticket])
     return render(
         request,
         "review_ticket.html",

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from console.web import Viewer, render, require
+from core import phone_reads
 from core.auth import Role
 from core.deps import get_db
 from core.errors import ApiError
@@ -69,12 +70,16 @@ def job(
     """One offer or job (the push card's links open this page; `answer` highlights the button
     the technician tapped on the card — the page still asks before it acts)."""
     tech = technician_of(db, viewer)
+    shown = field.job_view(db, field.own_job(db, tech, assignment_id))
+    if shown["ticket"]["phone"]:  # an accepted job shows the customer's number
+        door = "console GET /console/tech/offers/{id}"
+        phone_reads.record(db, viewer, door, tickets=[shown["ticket"]["id"]])
     return render(
         request,
         "tech/job.html",
         viewer,
         tech=tech,
-        j=field.job_view(db, field.own_job(db, tech, assignment_id)),
+        j=shown,
         answer=answer if answer in ("accept", "decline") else None,
         pause_reasons=field.PAUSE_REASONS,
     )

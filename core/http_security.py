@@ -2,7 +2,9 @@
 customer's signed link, and a content policy for the HTML pages (everything they load is
 served by us; the console's small inline handlers still need 'unsafe-inline')."""
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -18,12 +20,28 @@ HEADERS = {
 
 def install(app: FastAPI) -> None:
     """Add the headers to every HTTP response of app (and of the apps mounted in it)."""
+    app.add_middleware(SecurityHeaders)
 
-    @app.middleware("http")
-    async def _security_headers(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        if response.headers.get("content-type", "").startswith("text/html"):
-            response.headers.setdefault("Content-Security-Policy", CSP)
-        return response
+
+class SecurityHeaders:
+    """Pure ASGI (not BaseHTTPMiddleware, which wraps an error raised while a route reads the
+    body, e.g. core.body_limit's 413, into a 400)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    headers.setdefault(name, value)
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("Content-Security-Policy", CSP)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

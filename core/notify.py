@@ -35,7 +35,7 @@ import httpx
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core import clock, events
+from core import clock, events, webhook_targets
 from core.db import Base, JsonType, UTCDateTime, session_scope
 from core.settings import get_settings
 from core.tasks import enqueue_after_commit, every, queue, urgent
@@ -121,12 +121,22 @@ def post_json(url: str, payload: dict[str, Any], key: str) -> int:
     """Webhook transport: POST the payload as JSON with an `Idempotency-Key` header; a non-2xx
     answer, or a WeCom-style `{"errcode": n}` with n != 0, is a failure."""
     try:
-        resp = httpx.post(
-            url,
-            json=payload,
-            headers={"Idempotency-Key": key},
-            timeout=get_settings().notify_timeout_s,
-        )
+        target = webhook_targets.check(url)
+    except webhook_targets.RefusedTarget as exc:
+        raise DeliveryError(str(exc)) from exc
+    if target is None:  # check() without unresolvable_ok resolves or raises
+        raise DeliveryError(f"{url} does not resolve")
+    try:
+        # A redirect is an answer, not a new target: following it would skip the check above.
+        with httpx.Client(timeout=get_settings().notify_timeout_s) as client:
+            request = client.build_request(
+                "POST",
+                target.url,
+                json=payload,
+                headers={"Idempotency-Key": key, "Host": target.host_header},
+                extensions={"sni_hostname": target.hostname},  # TLS checks the name
+            )
+            resp = client.send(request, follow_redirects=False)
     except httpx.HTTPError as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
     if resp.status_code // 100 != 2:

@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     )
     max_text_chars: int = Field(default=4000, gt=0)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    registry_import_max_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        gt=0,
+        description="Largest technician/device/warehouse/SKU/stock CSV accepted over HTTP "
+        "(the CLI `hotline dispatch import` has no limit).",
+    )
+    registry_import_max_rows: int = Field(
+        default=10_000,
+        gt=0,
+        description="Most data rows of one registry CSV over HTTP (about 25 s of writing on 2 "
+        "busy cores; docs/security.md).",
+    )
     index_sync_interval_s: float = Field(
         default=1.0, ge=0.0, description="How often a process checks the DB for KB publishes."
     )
@@ -147,6 +159,12 @@ class Settings(BaseSettings):
     )
     notify_timeout_s: float = Field(default=5.0, gt=0, description="Per webhook delivery try.")
     notify_max_attempts: int = Field(default=5, ge=1)
+    webhook_allow_private: str = Field(
+        default="",
+        description="Comma-separated networks (CIDR) that webhooks may reach although they are "
+        "not public, e.g. 10.20.0.0/16 for an on-premises WeCom relay; empty = webhooks to "
+        "loopback, private, link-local and other non-public addresses are refused.",
+    )
     notify_retry_base_s: float = Field(
         default=2.0, ge=0, description="First retry delay; doubles on each further try."
     )

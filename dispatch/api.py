@@ -4,6 +4,7 @@ Parts binding (devices, warehouses, stock, reservations, transfers) is in parts_
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
+from core import phone_reads, pii
 from core.access import caller
 from core.auth import Principal, Role
 from core.deps import get_db
@@ -29,8 +30,21 @@ router = APIRouter(
 )
 
 
-def _tech_view(db: Session, tech: Technician) -> dict:
+def _own_view(db: Session, tech: Technician) -> dict:
+    """A technician as they see themselves (their own data, in full)."""
     return technicians.view(tech, technicians.loads_today(db, [tech.id]).get(tech.id, 0))
+
+
+def _tech_view(db: Session, tech: Technician, who: Principal, door: str) -> dict:
+    return _shown(db, who, door, [_own_view(db, tech)])[0]
+
+
+def _shown(db: Session, who: Principal, door: str, items: list[dict]) -> list[dict]:
+    """Technicians' views masked by the caller's need; full phone numbers shown are logged."""
+    shown = [technicians.by_need(t, who.role) for t in items]
+    if pii.may_see(who.role, "technician_contact"):
+        phone_reads.record(db, who, door, technicians=[t["id"] for t in shown if t["phone"]])
+    return shown
 
 
 def _me(db: Session, who: Principal) -> Technician:
@@ -52,13 +66,14 @@ def _me(db: Session, who: Principal) -> Technician:
     responses=error_responses(409),
 )
 def create_technician(
-    body: schemas.TechnicianIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
+    body: schemas.TechnicianIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Register a technician; the pool is re-matched (they may take waiting tickets)."""
     tech = technicians.create(db, body.model_dump(mode="json"))
     tasks.kick(db)
+    out = _tech_view(db, tech, who, "POST /api/v1/dispatch/technicians")
     db.commit()
-    return _tech_view(db, tech)
+    return out
 
 
 @router.get("/technicians", response_model=schemas.TechnicianList)
@@ -66,12 +81,14 @@ def list_technicians(
     region: str | None = None,
     skill: str | None = None,
     db: Session = Depends(get_db),
-    _: Principal = Depends(caller),
+    who: Principal = Depends(caller),
 ) -> dict:
-    """Technicians, optionally covering a region or holding a skill."""
+    """Technicians, optionally covering a region or holding a skill (agents: name, skills,
+    level, regions and availability; phone masked, no home or position)."""
     rows = technicians.list_all(db, region=region, skill=skill)
     loads = technicians.loads_today(db)
-    return {"items": [technicians.view(t, loads.get(t.id, 0)) for t in rows]}
+    items = [technicians.view(t, loads.get(t.id, 0)) for t in rows]
+    return {"items": _shown(db, who, "GET /api/v1/dispatch/technicians", items)}
 
 
 @router.get("/technicians/near", response_model=schemas.TechnicianList)
@@ -80,21 +97,24 @@ def technicians_near(
     lon: float = Query(ge=-180, le=180),
     radius_km: float = Query(default=5.0, gt=0, le=500),
     db: Session = Depends(get_db),
-    _: Principal = Depends(caller),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Geofence: active technicians within radius_km of a point, nearest first."""
     found = technicians.near(db, lat, lon, radius_km)
-    return {"items": [{**technicians.view(t), "distance_km": round(d, 3)} for t, d in found]}
+    items = [{**technicians.view(t), "distance_km": round(d, 3)} for t, d in found]
+    return {"items": _shown(db, who, "GET /api/v1/dispatch/technicians/near", items)}
 
 
 @router.get(
     "/technicians/{tech_id}", response_model=schemas.TechnicianOut, responses=error_responses(404)
 )
 def get_technician(
-    tech_id: int, db: Session = Depends(get_db), _: Principal = Depends(caller)
+    tech_id: int, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
-    """One technician."""
-    return _tech_view(db, technicians.get(db, tech_id))
+    """One technician (as list_technicians shows them to the caller's role)."""
+    return _tech_view(
+        db, technicians.get(db, tech_id), who, "GET /api/v1/dispatch/technicians/{id}"
+    )
 
 
 @router.patch(
@@ -106,13 +126,14 @@ def patch_technician(
     tech_id: int,
     body: schemas.TechnicianPatch,
     db: Session = Depends(get_db),
-    _: Principal = Depends(caller),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Change skills, shifts, regions, availability, webhook…; the pool is re-matched."""
     tech = technicians.update(db, tech_id, body.model_dump(mode="json", exclude_unset=True))
     tasks.kick(db)
+    out = _tech_view(db, tech, who, "PATCH /api/v1/dispatch/technicians/{id}")
     db.commit()
-    return _tech_view(db, tech)
+    return out
 
 
 @router.post(
@@ -146,7 +167,7 @@ def get_locations(
     db: Session = Depends(get_db),
     _: Principal = Depends(caller),
 ) -> dict:
-    """Recent position reports, newest first."""
+    """Recent position reports, newest first (a GPS trail: supervisors only)."""
     rows = technicians.locations(db, tech_id, limit)
     return {
         "items": [
@@ -163,7 +184,7 @@ def me(db: Session = Depends(get_db), who: Principal = Depends(caller)) -> dict:
     """The calling technician and their open assignments."""
     tech = _me(db, who)
     return {
-        **_tech_view(db, tech),
+        **_own_view(db, tech),
         "assignments": [
             views.assignment_view(a) for a in views.technician_assignments(db, tech.id)
         ],
@@ -194,7 +215,7 @@ def my_availability(
     tech = technicians.update(db, _me(db, who).id, {"available": body.available})
     tasks.kick(db)
     db.commit()
-    return _tech_view(db, tech)
+    return _own_view(db, tech)
 
 
 @router.post(
@@ -247,7 +268,16 @@ def get_assignment(
 def my_jobs(db: Session = Depends(get_db), who: Principal = Depends(caller)) -> dict:
     """The calling technician's offers and jobs of today, each with what is needed on site."""
     tech = _me(db, who)
-    return {"items": [field.job_view(db, a) for a in field.jobs_today(db, tech)]}
+    items = [field.job_view(db, a) for a in field.jobs_today(db, tech)]
+    return {"items": _jobs_shown(db, who, "GET /api/v1/dispatch/me/jobs", items)}
+
+
+def _jobs_shown(db: Session, who: Principal, door: str, jobs: list[dict]) -> list[dict]:
+    """Log the customers' numbers these job views show (only accepted jobs carry them)."""
+    phone_reads.record(
+        db, who, door, tickets=[j["ticket"]["id"] for j in jobs if j["ticket"]["phone"]]
+    )
+    return jobs
 
 
 @router.get(
@@ -264,7 +294,8 @@ def job(
         row = field.own_job(db, _me(db, who), assignment_id)
     else:
         row = answers.get_assignment(db, assignment_id)
-    return field.job_view(db, row)
+    door = "GET /api/v1/dispatch/assignments/{id}/job"
+    return _jobs_shown(db, who, door, [field.job_view(db, row)])[0]
 
 
 @router.post(
@@ -329,7 +360,15 @@ def ticket_dispatch(
     out = views.dispatch_state(db, ticket_id)
     visit = field.visit_of(db, out["ticket_id"])
     out["visit"] = field.visit_view(visit) if visit else None
-    out["customer_notifications"] = customer_notify.deliveries(db, out["ticket_id"])
+    # The delivery log names the customer by number; the ticket itself has it in full.
+    out["customer_notifications"] = [
+        {
+            **d,
+            "recipient": "customer:"
+            + (pii.mask_phone(d["recipient"].removeprefix("customer:")) or ""),
+        }
+        for d in customer_notify.deliveries(db, out["ticket_id"])
+    ]
     return out
 
 

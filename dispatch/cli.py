@@ -27,7 +27,8 @@ def import_file(
     actor, _, fail = _out()
     try:
         with session_scope() as db:
-            report = imports.import_csv(db, kind, file.read_bytes(), actor())
+            with file.open("rb") as data:
+                report = imports.import_csv(db, kind, data, actor())
             if not report.ok:
                 db.rollback()
                 for err in report.errors:

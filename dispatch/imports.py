@@ -7,9 +7,9 @@ problems and nothing is written. Lists are written `a|b|c`; shifts as `08:00-20:
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
@@ -141,28 +141,56 @@ ROW_WRITERS: dict[str, Callable[[Session, dict[str, str], str], None]] = {
 }
 
 
-def import_csv(db: Session, kind: str, data: bytes, actor: str) -> ImportReport:
-    """Import CSV rows of one registry; on any bad row nothing is written (report.errors)."""
+def import_csv(
+    db: Session, kind: str, source: bytes | BinaryIO, actor: str, *, max_rows: int | None = None
+) -> ImportReport:
+    """Import CSV rows of one registry; on any bad row nothing is written (report.errors).
+
+    The CSV is read as a stream, one row at a time; over max_rows data rows it is a 413 and
+    nothing is written (a registry that large goes in several files, or through the CLI)."""
     if kind not in ROW_WRITERS:
         raise ApiError(422, "unknown_kind", f"kind must be one of {list(KINDS)}")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ApiError(422, "invalid_encoding", "CSV files must be UTF-8") from exc
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     report = ImportReport()
-    writer = ROW_WRITERS[kind]
-    with db.begin_nested() as savepoint:
-        for n, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
-            report.rows += 1
-            try:
-                with db.begin_nested():
-                    writer(db, {k.strip(): (v or "").strip() for k, v in row.items() if k}, actor)
-                report.written += 1
-            except ApiError as exc:
-                report.errors.append({"row": n, "code": exc.code, "problem": exc.message})
-            except (ValueError, TypeError) as exc:
-                report.errors.append({"row": n, "code": "invalid_row", "problem": str(exc)})
-        if report.errors:
-            report.written = 0
-            savepoint.rollback()
+    try:
+        # Leaving the savepoint by an exception rolls every row back.
+        with db.begin_nested() as savepoint:
+            _import_rows(db, ROW_WRITERS[kind], csv.DictReader(text), actor, report, max_rows)
+            if report.errors:
+                report.written = 0
+                savepoint.rollback()
+    except UnicodeDecodeError as exc:
+        raise ApiError(422, "invalid_encoding", "CSV files must be UTF-8.") from exc
+    except csv.Error as exc:
+        raise ApiError(422, "invalid_csv", f"Row {report.rows + 1}: {exc}.") from exc
+    finally:
+        text.detach()
     return report
+
+
+def _import_rows(
+    db: Session,
+    writer: Callable[[Session, dict[str, str], str], None],
+    rows: Iterable[dict[str, str]],
+    actor: str,
+    report: ImportReport,
+    max_rows: int | None,
+) -> None:
+    for n, row in enumerate(rows, start=2):
+        report.rows += 1
+        if max_rows is not None and report.rows > max_rows:
+            raise ApiError(
+                413,
+                "too_many_rows",
+                f"The CSV has more than {max_rows} rows (HOTLINE_REGISTRY_IMPORT_MAX_ROWS); "
+                "split it into several files. Nothing was imported.",
+            )
+        try:
+            with db.begin_nested():
+                writer(db, {k.strip(): (v or "").strip() for k, v in row.items() if k}, actor)
+            report.written += 1
+        except ApiError as exc:
+            report.errors.append({"row": n, "code": exc.code, "problem": exc.message})
+        except (ValueError, TypeError) as exc:
+            report.errors.append({"row": n, "code": "invalid_row", "problem": str(exc)})

@@ -1,6 +1,8 @@
 """Parts-binding endpoints (mounted under /api/v1/dispatch): devices, SKUs, warehouses, stock,
 reservations, transfer orders, CSV imports."""
 
+import io
+
 from fastapi import APIRouter, Depends, File, UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -9,6 +11,7 @@ from core.access import caller
 from core.auth import Principal, Role
 from core.deps import get_db
 from core.errors import GUARDED, ApiError, error_responses
+from core.settings import get_settings
 from dispatch import cards, imports, inventory, ownership, parts, requirements, schemas
 from dispatch.models import PartSku, Reservation, Warehouse
 from tickets.service import get_ticket
@@ -252,14 +255,28 @@ def move_transfer(
 @router.post(
     "/import/{kind}", response_model=schemas.RegistryImport, responses=error_responses(404, 413)
 )
-async def import_registry(
+def import_registry(
     kind: str,
     file: UploadFile = File(description="UTF-8 CSV with the registry's column names."),
     db: Session = Depends(get_db),
     who: Principal = Depends(caller),
 ) -> dict:
-    """CSV import of technicians, devices, warehouses, skus or stock (all rows or none)."""
-    report = imports.import_csv(db, kind, await file.read(), who.actor)
+    """CSV import of technicians, devices, warehouses, skus or stock (all rows or none); at
+    most HOTLINE_REGISTRY_IMPORT_MAX_BYTES (2 MB) and _MAX_ROWS (10,000) rows, else 413."""
+    # A plain handler (threadpool): rows are written as they are read, off the event loop.
+    settings = get_settings()
+    size = file.file.seek(0, io.SEEK_END)
+    file.file.seek(0)
+    if size > settings.registry_import_max_bytes:
+        raise ApiError(
+            413,
+            "file_too_large",
+            f"The CSV is over {settings.registry_import_max_bytes // (1024 * 1024)} MB "
+            "(HOTLINE_REGISTRY_IMPORT_MAX_BYTES); split it into several files.",
+        )
+    report = imports.import_csv(
+        db, kind, file.file, who.actor, max_rows=settings.registry_import_max_rows
+    )
     if not report.ok:
         db.rollback()
         raise ApiError(

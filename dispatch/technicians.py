@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, pii, webhook_targets
 from core.auth import ApiToken, Role
 from core.errors import ApiError, not_found
 from core.settings import get_settings
@@ -87,6 +87,8 @@ def _validate(db: Session, values: dict[str, Any], tech_id: int | None) -> None:
         raise ApiError(422, "invalid_level", "level must be 1..5")
     if "api_token_id" in values:
         _check_token(db, values["api_token_id"], tech_id)
+    if "webhook_url" in values:
+        webhook_targets.check_configured(values["webhook_url"], field="webhook_url")
 
 
 def create(db: Session, values: dict[str, Any]) -> Technician:
@@ -252,6 +254,21 @@ def view(tech: Technician, load: int | None = None) -> dict[str, Any]:
     }
     if load is not None:
         out["tickets_today"] = load
+    return out
+
+
+def by_need(out: dict[str, Any], role: Role) -> dict[str, Any]:
+    """A technician's view as role may see it: agents get the name, skills, level, regions
+    and availability, not the phone (masked), home or position; only supervisors see GPS
+    positions, and only admins the webhook URL (its key is a secret; others `webhook_set`)."""
+    out = {**out, "webhook_set": bool(out.get("webhook_url"))}
+    if not pii.may_see(role, "technician_contact"):
+        out["phone"] = pii.mask_phone(out.get("phone"))
+        out["home"] = None
+    if not pii.may_see(role, "gps"):
+        out["location"] = None
+    if not pii.may_see(role, "secrets"):
+        out["webhook_url"] = None
     return out
 
 

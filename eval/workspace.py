@@ -28,6 +28,8 @@ def demo_workspace(kb_file: Path = DEMO_KB, database_url: str | None = None) -> 
 
     folder = Path(tempfile.mkdtemp(prefix="hotline-eval-"))
     os.environ["HOTLINE_DATA_DIR"] = str(folder)
+    # Evaluations stand in for WeCom with a sink on loopback, which webhooks otherwise refuse.
+    os.environ.setdefault("HOTLINE_WEBHOOK_ALLOW_PRIVATE", "127.0.0.0/8")
     if database_url:
         os.environ["HOTLINE_DATABASE_URL"] = database_url
     else:

@@ -7,7 +7,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from core import access, http_security, log_redaction
+from core import access, body_limit, http_security, log_redaction
 from core.errors import install_error_handlers
 from hotline import policy, registry
 
@@ -63,6 +63,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     install_error_handlers(app)
     log_redaction.install()
     http_security.install(app)
+    body_limit.install(app)
     for router in registry.routers():
         app.include_router(router)
     from console.app import create_console

@@ -55,6 +55,8 @@ POLICY: dict[str, Rule] = {
     "POST /api/v1/tokens": allow(ADMIN),
     "GET /api/v1/tokens": allow(ADMIN),
     "DELETE /api/v1/tokens/{token_id}": allow(ADMIN),
+    # core.phone_reads_api: who read whose full number
+    "GET /api/v1/audit/phone-reads": allow(ADMIN),
     # intake.api
     "POST /api/v1/intake/text": allow(ADMIN, SUP, AGENT),
     "POST /api/v1/intake/audio": allow(ADMIN, SUP, AGENT),
@@ -157,7 +159,8 @@ POLICY: dict[str, Rule] = {
     "GET /api/v1/dispatch/technicians/{tech_id}": allow(ADMIN, SUP, AGENT),
     "PATCH /api/v1/dispatch/technicians/{tech_id}": allow(ADMIN, SUP),
     "POST /api/v1/dispatch/technicians/{tech_id}/location": allow(ADMIN, SUP, TECH, own=TECH),
-    "GET /api/v1/dispatch/technicians/{tech_id}/locations": allow(ADMIN, SUP, AGENT),
+    # A GPS trail: supervisors only (docs/security.md, personal data by need).
+    "GET /api/v1/dispatch/technicians/{tech_id}/locations": allow(ADMIN, SUP),
     "GET /api/v1/dispatch/me": allow(TECH),
     "POST /api/v1/dispatch/me/location": allow(TECH),
     "POST /api/v1/dispatch/me/availability": allow(TECH),

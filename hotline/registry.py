@@ -32,6 +32,7 @@ ROUTERS = (
     "sla.api:router",
     "dispatch.api:router",
     "core.notify_api:router",
+    "core.phone_reads_api:router",
     "console.customer:router",
 )
 
@@ -41,6 +42,7 @@ CLI_GROUPS = (
     ("import", "intake.import_cli:import_app"),
     ("predict", "tickets.recurrence_cli:predict_app"),
     ("dispatch", "dispatch.cli:dispatch_app"),
+    ("audit", "core.phone_reads_api:audit_app"),
 )
 # Groups that packages outside production register themselves (eval/: `hotline eval …`).
 CLI_ENTRY_POINTS = "hotline.cli"
@@ -50,6 +52,7 @@ MODEL_MODULES = (
     "core.auth",
     "core.notify",
     "core.idempotency",
+    "core.phone_reads",
     "knowledge_base.models",
     "triage.models",
     "tickets.models",

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from pydantic_core import to_jsonable_python
 from sqlalchemy.orm import Session
 
-from core import idempotency
+from core import idempotency, phone_reads
 from core.access import caller
 from core.auth import Principal, Role
 from core.deps import get_db
@@ -59,6 +59,7 @@ def post_text(
     view = ticket_view(ticket)
     if (first := idempotency.store(db=db, request=request, status_code=201, body=view)) is not None:
         return first
+    phone_reads.record_customers(db, who, "POST /api/v1/intake/text", [ticket])
     db.commit()
     return view
 
@@ -133,6 +134,7 @@ async def post_audio(
     view = ticket_view(ticket)
     if first := idempotency.store(db=db, request=request, status_code=201, body=view):
         return first
+    phone_reads.record_customers(db, who, "POST /api/v1/intake/audio", [ticket])
     db.commit()
     return view
 
@@ -145,4 +147,7 @@ def get_job(
 ) -> dict:
     """Where a queued recording stands: queued, running (with progress), done (with its
     ticket) or failed (with the reason)."""
-    return jobs.job_view(db, jobs.get_job(db=db, job_id=job_id))
+    view = jobs.job_view(db, jobs.get_job(db=db, job_id=job_id))
+    if (done := view.get("ticket")) and done["customer"]["phone"]:
+        phone_reads.record(db, who, "GET /api/v1/intake/jobs/{id}", tickets=[done["id"]])
+    return view

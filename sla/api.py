@@ -9,11 +9,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import phone_reads, pii
 from core.access import caller
 from core.auth import Principal, Role
 from core.deps import get_db
 from core.errors import GUARDED, ApiError, error_responses, not_found
+from core.settings import get_settings
 from dispatch import ownership, technicians
+from dispatch.requirements import active_assignment
 from dispatch.service import technician_of
 from sla import collaboration, config, evidence, holiday_watch, public_holidays, service, views
 from sla.models import BusinessCalendar, Collaboration, Department, RegionContact, SlaPolicy
@@ -263,12 +266,18 @@ def set_region(
 
 
 @router.get("/departments", response_model=list[DepartmentOut])
-def list_departments(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> list[dict]:
-    """Departments that answer collaboration requests."""
-    return [
-        {c.name: getattr(d, c.name) for c in Department.__table__.columns}
-        for d in db.scalars(select(Department).order_by(Department.id))
-    ]
+def list_departments(db: Session = Depends(get_db), who: Principal = Depends(caller)) -> list[dict]:
+    """Departments that answer collaboration requests. The contact's webhook URL carries its
+    key: admins see it, everyone else `contact_url: null` and `contact_url_set`."""
+    return [_department(d, who) for d in db.scalars(select(Department).order_by(Department.id))]
+
+
+def _department(d: Department, who: Principal) -> dict[str, Any]:
+    out = {c.name: getattr(d, c.name) for c in Department.__table__.columns}
+    out["contact_url_set"] = bool(d.contact_url)
+    if not pii.may_see(who.role, "secrets"):
+        out["contact_url"] = None
+    return out
 
 
 @router.post(
@@ -291,10 +300,42 @@ def install_defaults(db: Session = Depends(get_db), _: Principal = Depends(calle
 
 @router.get("/tickets/{ticket_id}", response_model=TicketSlaOut, responses=error_responses(404))
 def ticket_sla(
-    ticket_id: int, db: Session = Depends(get_db), _: Principal = Depends(caller)
+    ticket_id: int, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
-    """A ticket's policy, clocks, evidence nodes, pauses and escalations."""
-    return service.ticket_state(db, ticket_id)
+    """A ticket's policy, clocks, evidence nodes, pauses and escalations. The number called
+    is shown in full only to agents, supervisors and the technician holding the ticket
+    (others see 138****5678; every full one is logged); a technician's GPS position in the
+    proof only to supervisors."""
+    return _by_need(db, who, service.ticket_state(db, ticket_id))
+
+
+def _holds(db: Session, who: Principal, ticket_id: int) -> bool:
+    """Whether the caller is the technician the ticket is offered to or accepted by."""
+    if who.role is not Role.technician:
+        return False
+    holder, tech = active_assignment(db, ticket_id), technician_of(db, who)
+    return holder is not None and tech is not None and holder.technician_id == tech.id
+
+
+def _by_need(db: Session, who: Principal, state: dict[str, Any]) -> dict[str, Any]:
+    """The SLA state with the customer's number and the technician's GPS masked by need."""
+    full_phone = pii.may_see(
+        who.role, "customer_phone", assigned=_holds(db, who, state["ticket_id"])
+    )
+    gps = pii.may_see(who.role, "gps")
+    shown = False
+    for item in state["evidence"]:
+        proof = item["proof"] = dict(item["proof"] or {})
+        if proof.get("callee"):
+            if full_phone:
+                shown = True
+            else:
+                proof["callee"] = pii.mask_phone(proof["callee"])
+        if not gps and "lat" in proof:
+            proof["lat"] = proof["lon"] = None
+    if shown:
+        phone_reads.record(db, who, "GET /api/v1/sla/tickets/{id}", tickets=[state["ticket_id"]])
+    return state
 
 
 def _reporting_technician(db: Session, who: Principal, named: int | None) -> int:
@@ -389,7 +430,7 @@ def call_callback(
             "their own calls.",
         )
     # A plain (threadpool) handler: decoding the recording must not block the event loop.
-    data = recording.file.read()
+    data = recording.file.read(get_settings().max_upload_bytes + 1)
     row, dup = evidence.record_call(
         db,
         call_id=call_id,
@@ -444,14 +485,22 @@ def flag(
     return _collab(db, row)
 
 
-def _collab(db: Session, row: Collaboration, logs: bool = False) -> dict[str, Any]:
+def _collab(
+    db: Session, row: Collaboration, logs: bool = False, who: Principal | None = None
+) -> dict[str, Any]:
     from core import clock
 
     dept = db.get(Department, row.department_id)
     assert dept is not None
     out = collaboration.view(row, dept, clock.now())
-    if logs:
-        out["logs"] = row.logs
+    if logs and who is not None:
+        # Raw device logs carry the customer's device data: the technician holding the
+        # ticket (or who sent them), supervisors and admins read them; others see only that
+        # there are some.
+        mine = row.raised_by == who.actor or _holds(db, who, row.ticket_id)
+        allowed = pii.may_see(who.role, "device_logs", assigned=mine)
+        out["logs"] = row.logs if allowed else None
+        out["logs_hidden"] = not allowed and bool(row.logs)
     return out
 
 
@@ -472,13 +521,14 @@ def list_collaborations(
     responses=error_responses(404),
 )
 def get_collaboration(
-    collaboration_id: int, db: Session = Depends(get_db), _: Principal = Depends(caller)
+    collaboration_id: int, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
-    """One request, with the raw logs."""
+    """One request, with the raw logs for the technician holding the ticket (or who sent
+    them), supervisors and admins (`logs_hidden` for everyone else)."""
     row = db.get(Collaboration, collaboration_id)
     if row is None:
         raise not_found("collaboration", collaboration_id)
-    return _collab(db, row, logs=True)
+    return _collab(db, row, logs=True, who=who)
 
 
 @router.post(

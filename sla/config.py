@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, extract, select
 from sqlalchemy.orm import Session
 
-from core import clock, events
+from core import clock, events, webhook_targets
 from core.errors import ApiError, not_found
 from sla import public_holidays
 from sla.calendar import MAX_DAYS, CalendarError, CalendarSpec, parse_windows
@@ -338,6 +338,7 @@ def create_department(*, db: Session, **values: Any) -> Department:
     """A department that answers collaboration requests of the kinds it handles."""
     if db.scalar(select(Department).where(Department.name == values["name"])):
         raise ApiError(409, "department_exists", f"Department {values['name']!r} exists already.")
+    webhook_targets.check_configured(values.get("contact_url"), field="contact_url")
     dept = Department(**values)
     db.add(dept)
     db.flush()

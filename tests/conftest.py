@@ -47,6 +47,9 @@ def configure(data_dir: Path, db_url: str) -> None:
 
     os.environ["HOTLINE_DATA_DIR"] = str(data_dir)
     os.environ["HOTLINE_DATABASE_URL"] = db_url
+    # The fake WeCom and other outside systems listen on loopback, which webhooks refuse
+    # unless allow-listed (test_webhook_targets shows the refusal without this).
+    os.environ["HOTLINE_WEBHOOK_ALLOW_PRIVATE"] = "127.0.0.0/8,::1/128"
     get_settings.cache_clear()
     get_engine.cache_clear()
     get_rules.cache_clear()

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from core import phone_reads
 from core.access import caller
 from core.auth import Principal
 from core.deps import get_db
@@ -14,6 +15,7 @@ from core.errors import GUARDED, error_responses
 from tickets import service
 from tickets.schemas import CorrectionsOut, HistoryOut, TicketList, TicketOut
 from tickets.states import STATES
+from triage.deidentify import deidentify_fields, deidentify_text
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=error_responses(*GUARDED))
 
@@ -60,7 +62,7 @@ def list_tickets(
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
     db: Session = Depends(get_db),
-    _: Principal = Depends(caller),
+    who: Principal = Depends(caller),
 ) -> dict:
     """Tickets by filters; sort=confidence gives the review queue (least sure first)."""
     rows, total = service.list_tickets(
@@ -79,23 +81,34 @@ def list_tickets(
         limit=limit,
         offset=offset,
     )
+    phone_reads.record_customers(db, who, "GET /api/v1/tickets", rows)
     return {"total": total, "items": [service.ticket_view(t) for t in rows]}
 
 
 @router.get("/{ticket_id}", response_model=TicketOut, responses=error_responses(404))
 def get_ticket(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
+    ticket_id: str, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """One ticket by id or number."""
-    return service.ticket_view(service.get_ticket(db=db, ticket_id=ticket_id))
+    ticket = service.get_ticket(db=db, ticket_id=ticket_id)
+    phone_reads.record_customers(db, who, "GET /api/v1/tickets/{id}", [ticket])
+    return service.ticket_view(ticket)
 
 
 @router.get("/{ticket_id}/history", response_model=HistoryOut, responses=error_responses(404))
 def get_history(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
+    ticket_id: str, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """The ticket's append-only history."""
-    return {"items": [service.event_view(e) for e in service.history(db=db, ticket_id=ticket_id)]}
+    events = service.history(db=db, ticket_id=ticket_id)
+    if any("phone" in repr(e.changes) for e in events):
+        phone_reads.record_customers(
+            db,
+            who,
+            "GET /api/v1/tickets/{id}/history",
+            [service.get_ticket(db=db, ticket_id=ticket_id)],
+        )
+    return {"items": [service.event_view(e) for e in events]}
 
 
 @router.patch("/{ticket_id}", response_model=TicketOut, responses=error_responses(404, 409))
@@ -111,6 +124,7 @@ def patch_fields(
         reason=body.reason,
         expected_version=body.expected_version,
     )
+    phone_reads.record_customers(db, who, "PATCH /api/v1/tickets/{id}", [ticket])
     db.commit()
     return service.ticket_view(ticket)
 
@@ -133,6 +147,7 @@ def post_transition(
         reason=body.reason,
         expected_version=body.expected_version,
     )
+    phone_reads.record_customers(db, who, "POST /api/v1/tickets/{id}/transition", [ticket])
     db.commit()
     return service.ticket_view(ticket)
 
@@ -152,6 +167,7 @@ def post_review(
         note=body.note,
         expected_version=body.expected_version,
     )
+    phone_reads.record_customers(db, who, "POST /api/v1/tickets/{id}/review", [ticket])
     db.commit()
     return service.ticket_view(ticket)
 
@@ -168,7 +184,9 @@ def list_corrections(
     db: Session = Depends(get_db),
     _: Principal = Depends(caller),
 ) -> dict:
-    """Agents' verdicts on auto-filled tickets: labelled data for evaluation."""
+    """Agents' verdicts on auto-filled tickets: labelled data for evaluation, de-identified
+    (phones, the address and the caller's name masked in the text, the fields and the note;
+    the ticket itself keeps them for the roles that call customers)."""
     rows = service.corrections(db=db, limit=limit, offset=offset)
     return {
         "items": [
@@ -176,14 +194,14 @@ def list_corrections(
                 "ticket_id": r.ticket_id,
                 "at": r.at,
                 "actor": r.actor,
-                "text": r.text,
+                "text": deidentify_text(r.text),
                 "predicted_kb_id": r.predicted_kb_id,
                 "corrected_kb_id": r.corrected_kb_id,
                 "diagnosis_correct": r.diagnosis_correct,
                 "fields_correct": r.fields_correct,
-                "predicted_fields": r.predicted_fields,
-                "corrected_fields": r.corrected_fields,
-                "note": r.note,
+                "predicted_fields": deidentify_fields(r.predicted_fields),
+                "corrected_fields": deidentify_fields(r.corrected_fields),
+                "note": deidentify_text(r.note),
             }
             for r in rows
         ]

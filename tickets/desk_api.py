@@ -7,7 +7,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from core import storage
+from core import phone_reads, storage
 from core.access import caller
 from core.auth import Principal
 from core.deps import get_db
@@ -59,6 +59,7 @@ def post_close(
         note=body.note,
         expected_version=body.expected_version,
     )
+    phone_reads.record_customers(db, who, "POST /api/v1/tickets/{id}/close", [ticket])
     db.commit()
     return service.ticket_view(ticket)
 
@@ -75,6 +76,7 @@ def post_cancel(
         actor=who.actor,
         expected_version=body.expected_version,
     )
+    phone_reads.record_customers(db, who, "POST /api/v1/tickets/{id}/cancel", [ticket])
     db.commit()
     return service.ticket_view(ticket)
 
@@ -87,17 +89,19 @@ def post_merge(
     kept = finish.merge(
         db=db, duplicate_id=ticket_id, into_id=body.into, actor=who.actor, note=body.note
     )
+    phone_reads.record_customers(db, who, "POST /api/v1/tickets/{id}/merge", [kept])
     db.commit()
     return service.ticket_view(kept)
 
 
 @router.get("/{ticket_id}/duplicates", response_model=TicketList, responses=error_responses(404))
 def get_duplicates(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
+    ticket_id: str, db: Session = Depends(get_db), who: Principal = Depends(caller)
 ) -> dict:
     """Open tickets that are likely the same request (same phone or device, same product)."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
     rows = finish.duplicate_candidates(db=db, ticket=ticket)
+    phone_reads.record_customers(db, who, "GET /api/v1/tickets/{id}/duplicates", rows)
     return {"items": [service.ticket_view(t) for t in rows]}
 
 

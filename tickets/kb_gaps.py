@@ -36,6 +36,7 @@ from knowledge_base import service as kb
 from knowledge_base.models import KBEntry
 from knowledge_base.schemas import EntryData
 from tickets.models import ReviewCorrection, Ticket
+from triage.deidentify import deidentify_text
 from triage.rules import get_rules
 from triage.service import retrieval_text
 
@@ -229,7 +230,7 @@ def gaps(*, db: Session, since: datetime, now: datetime) -> tuple[list[dict[str,
         keywords = _keywords(member_texts[:KEYWORD_CALLS], doc_freq, len(sample))
         symptoms: list[str] = []
         for text in member_texts:
-            s = _symptom(text, keywords)
+            s = deidentify_text(_symptom(text, keywords)) or ""
             if s and s not in symptoms:
                 symptoms.append(s)
             if len(symptoms) >= MAX_SYMPTOMS:
@@ -244,7 +245,7 @@ def gaps(*, db: Session, since: datetime, now: datetime) -> tuple[list[dict[str,
                 "id": n + 1,
                 "size": len(members),
                 "product_type": None if product == UNKNOWN_PRODUCT else product,
-                "title": _title(product, keywords, member_texts[0]),
+                "title": deidentify_text(_title(product, keywords, member_texts[0])),
                 "keywords": keywords,
                 "symptoms": symptoms,
                 "not_a_fault": non_fault * 2 > len(members),
@@ -294,7 +295,7 @@ def confusions(*, db: Session, since: datetime) -> list[dict[str, Any]]:
     for (a, b), items in sorted(pairs.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         said = []
         for r in items:
-            s = retrieval_text(r.text, r.fields or {}).strip()[:60]
+            s = deidentify_text(retrieval_text(r.text, r.fields or {}).strip()[:60]) or ""
             if s and s not in said:
                 said.append(s)
         out.append(

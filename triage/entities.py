@@ -187,8 +187,8 @@ def extract(text: str, vocab: Vocabulary) -> dict[str, Any]:
     out["fault_code"] = _fault_code(text, vocab, out["model"], said_product)
     out["product_type"] = _product(lower, vocab, out["model"], out["fault_code"])
     out["hardware_id"] = _hardware_id(text)
-    out["address"] = _address(text)
-    out["customer_name"] = _name(text)
+    out["address"] = find_address(text)
+    out["customer_name"] = find_name(text)
     out["run_count"] = _run_count(text)
     return out
 
@@ -299,7 +299,8 @@ def _hardware_id(text: str) -> str | None:
     return m.group(1).upper() if m else None
 
 
-def _address(text: str) -> str | None:
+def find_address(text: str) -> str | None:
+    """The customer's address said in text (after 地址/住在…, or an address-shaped span)."""
     m = ADDRESS_TRIGGER.search(text)
     if m:
         rest = ADDRESS_GAP.sub("", text[m.end() :])
@@ -312,7 +313,8 @@ def _address(text: str) -> str | None:
     return m2.group(1).lstrip("在住是于到") if m2 else None
 
 
-def _name(text: str) -> str | None:
+def find_name(text: str) -> str | None:
+    """The customer's name said in text (王女士, 我叫张伟, 姓李…先生)."""
     m = NAME_TITLE.search(text)
     if m and m.group(1) in SURNAMES and m.group(2):
         return m.group(1) + m.group(2)
