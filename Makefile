@@ -22,8 +22,12 @@ run: setup
 	$(BIN)/hotline init
 	$(BIN)/hotline serve
 
+# Two test processes (pytest-xdist), one test file each at a time: module fixtures (a browser,
+# a served app) start once; each process has its own PostgreSQL database (tests/conftest.py).
+TEST_WORKERS ?= 2
+
 test: setup
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

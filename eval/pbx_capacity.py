@@ -61,7 +61,7 @@ def _calls() -> list[tuple[str, bytes, float]]:
     return out
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -124,7 +124,7 @@ def _pct(values: list[float], q: float) -> float:
 def run_level(server: Server, port: int, calls: list[tuple], lines: int) -> dict:
     """All lines at once; the level's latencies, losses and CPU."""
     placed: list[dict] = []
-    cpu0, t0 = _cpu_seconds(server.pid), time.perf_counter()
+    cpu0, t0 = cpu_seconds(server.pid), time.perf_counter()
     threads = [
         threading.Thread(target=_line, args=(port, server, calls, n, placed)) for n in range(lines)
     ]
@@ -133,7 +133,7 @@ def run_level(server: Server, port: int, calls: list[tuple], lines: int) -> dict
     for t in threads:
         t.join()
     outcomes = [_outcome(server, p) for p in placed]
-    cpu, wall = _cpu_seconds(server.pid) - cpu0, time.perf_counter() - t0
+    cpu, wall = cpu_seconds(server.pid) - cpu0, time.perf_counter() - t0
     got = [v for v, _ in outcomes if v is not None]
     audio = sum(p["audio_s"] for p in placed)
     return {

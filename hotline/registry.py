@@ -85,6 +85,8 @@ TASK_MODULES = (
     "core.notify",
     "core.idempotency",
     "intake.jobs",
+    "sla.escalation",
+    "sla.service",
     "sla.tasks",
     "intake.import_tasks",
     "intake.live_recovery",

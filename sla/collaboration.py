@@ -12,10 +12,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from core import clock, notify
 from core.errors import ApiError, not_found
 from core.tasks import enqueue_after_commit
-from sla.models import Collaboration, Department
+from sla import escalation
+from sla.models import FLAG_KINDS, Collaboration, Department
 from tickets.models import Ticket
 
-FLAG_KINDS = {"cloud_command_fault": "疑似云端指令故障"}
 MAX_LOG_CHARS = 1_000_000
 
 
@@ -67,12 +67,10 @@ def raise_flag(
         ref_type="sla.collaboration",
         ref_id=row.id,
     )
-    from sla.tasks import collaboration_overdue_task  # tasks import the escalation machinery
-
     # A delay, not a wall-clock eta: it stays right when tests shift the injectable clock.
     enqueue_after_commit(
         db,
-        collaboration_overdue_task.schedule,
+        escalation.collaboration_overdue_task.schedule,
         args=(row.id,),
         delay=(row.due_at - now).total_seconds(),
     )

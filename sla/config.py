@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import delete, extract, select
 from sqlalchemy.orm import Session
 
-from core import clock, webhook_targets
+from core import clock, events, webhook_targets
 from core.errors import ApiError, not_found
 from sla import public_holidays
 from sla.calendar import MAX_DAYS, CalendarError, CalendarSpec, parse_windows
+from sla.events import CalendarChanged
 from sla.models import (
     BusinessCalendar,
     CalendarDay,
@@ -127,13 +128,10 @@ def set_year(
 
 def _refresh_after_commit(db: Session, calendar_ids: list[int]) -> None:
     """Forget the cached specs and, after commit, move the deadlines of the open tickets
-    counted in these calendars."""
-    from core.tasks import enqueue_after_commit
-    from sla.tasks import refresh_calendar_task  # tasks import the service, which imports us
-
+    counted in these calendars (sla.hooks queues the refresh: the service imports us)."""
     for calendar_id in calendar_ids:
         forget_spec(db, calendar_id)
-        enqueue_after_commit(db, refresh_calendar_task, calendar_id)
+        events.publish(CalendarChanged(calendar_id=calendar_id), db=db)
 
 
 def forget_spec(db: Session, calendar_id: int) -> None:

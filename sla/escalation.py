@@ -22,11 +22,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import clock, notify
+from core.db import session_scope
 from core.settings import get_settings
-from core.tasks import enqueue_after_commit
-from sla.collaboration import FLAG_KINDS
+from core.tasks import enqueue_after_commit, urgent
 from sla.config import region_contact
-from sla.models import Collaboration, Department, Escalation, RegionContact, TicketSla
+from sla.models import (
+    FLAG_KINDS,
+    Collaboration,
+    Department,
+    Escalation,
+    RegionContact,
+    TicketSla,
+)
 from sla.service import resolved_at, running_clocks_due
 from tickets.models import Ticket
 
@@ -59,8 +66,6 @@ def schedule(db: Session, ticket_id: int, kind: str, deadline_at: datetime) -> N
 
 def arm(ticket_id: int, kind: str, deadline_at: datetime) -> None:
     """Schedule the durable task of every level of one deadline, each at its instant."""
-    from sla.tasks import fire_task  # tasks import this module
-
     now = clock.now()
     for level, offset in LEVELS.items():
         # A delay, not a wall-clock eta: it stays right when tests shift the injectable clock.
@@ -288,8 +293,6 @@ def _alert(db: Session, esc: Escalation, ticket: Ticket) -> None:
         )
     )
     if not held_before:
-        from sla.tasks import flush_digest_task
-
         enqueue_after_commit(
             db, flush_digest_task.schedule, args=(name,), delay=window.total_seconds()
         )
@@ -430,3 +433,41 @@ def sweep(db: Session) -> dict[str, int]:
     for recipient in list(stale_held):
         outcomes["digests"] = outcomes.get("digests", 0) + bool(flush_digest(db, recipient))
     return outcomes
+
+
+# Retries cover transient database errors (SQLite's "database is locked" under contention).
+@urgent.task(retries=3, retry_delay=1)
+def fire_task(ticket_id: int, kind: str, deadline_iso: str, level: str) -> None:
+    """Fire one escalation level at its instant; re-arm if the worker picked it up early.
+
+    Returns nothing: Huey keeps non-None results, and tens of thousands of these run a day.
+    """
+    deadline_at = datetime.fromisoformat(deadline_iso)
+    with session_scope() as db:
+        outcome, due = fire(db, ticket_id, kind, deadline_at, level)
+    if outcome == "early":
+        fire_task.schedule(
+            args=(ticket_id, kind, deadline_iso, level),
+            delay=max(0.2, (due - clock.now()).total_seconds()),
+        )
+    log.debug("escalation %s %s %s %s: %s", ticket_id, kind, deadline_iso, level, outcome)
+
+
+@urgent.task(retries=3, retry_delay=1)
+def collaboration_overdue_task(collaboration_id: int) -> None:
+    """A collaboration request's due time: escalate it if still unanswered (exactly once;
+    the minute sweep is the backstop); re-arm if the worker picked it up early."""
+    with session_scope() as db:
+        outcome, due = fire_collaboration(db, collaboration_id)
+    if outcome == "early" and due is not None:
+        collaboration_overdue_task.schedule(
+            args=(collaboration_id,), delay=max(0.2, (due - clock.now()).total_seconds())
+        )
+    log.debug("collaboration %s overdue check: %s", collaboration_id, outcome)
+
+
+@urgent.task(retries=3, retry_delay=2)
+def flush_digest_task(recipient: str) -> None:
+    """Send the alerts held for recipient as one digest."""
+    with session_scope() as db:
+        flush_digest(db, recipient)

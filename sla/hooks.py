@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from core import events
 from core.notify import NotificationDelivered, NotificationFailed
+from core.tasks import enqueue_after_commit
 from dispatch.events import (
     CardUndeliverable,
     DispatchAssigned,
@@ -19,12 +20,25 @@ from dispatch.events import (
 )
 from dispatch.models import TransferOrder
 from sla import escalation, evidence, service
+from sla.events import CalendarChanged, DeadlineSet
 from sla.models import TicketSla
 from tickets import service as tickets
 from tickets.events import TicketTriaged
 from tickets.models import Ticket
 
 log = logging.getLogger("hotline.sla")
+
+
+@events.subscribe(DeadlineSet)
+def on_deadline_set(event: DeadlineSet, *, db: Session) -> None:
+    """A new or moved deadline not met yet: its escalation levels fire at their instants."""
+    escalation.schedule(db, event.ticket_id, event.kind, event.deadline_at)
+
+
+@events.subscribe(CalendarChanged)
+def on_calendar_changed(event: CalendarChanged, *, db: Session) -> None:
+    """An edited calendar moves the deadlines of its open tickets, after commit."""
+    enqueue_after_commit(db, service.refresh_calendar_task, event.calendar_id)
 
 
 @events.subscribe(TicketTriaged)

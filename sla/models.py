@@ -212,6 +212,10 @@ class Department(Base):
     answer_hours: Mapped[float] = mapped_column(default=4.0)
 
 
+# The flags a technician can raise, each opening a collaboration request.
+FLAG_KINDS = {"cloud_command_fault": "疑似云端指令故障"}
+
+
 class Collaboration(Base):
     """A question one department owes another an answer to, with a deadline."""
 

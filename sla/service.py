@@ -9,10 +9,13 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, events
+from core.db import session_scope
 from core.errors import ApiError, not_found
+from core.tasks import queue
 from sla import clocks
 from sla.config import calendar_spec, forget_spec, match_policy
+from sla.events import DeadlineSet
 from sla.models import Escalation, Evidence, PauseEvent, SlaPolicy, TicketSla
 from tickets.models import Ticket, TicketEvent
 
@@ -116,8 +119,6 @@ def pauses(db: Session, sla: TicketSla) -> list[clocks.Interval]:
 def refresh(db: Session, ticket_id: int) -> TicketSla | None:
     """Recompute a ticket's clocks from the facts, and schedule escalations for any deadline
     that is new or moved and not met yet."""
-    from sla import escalation
-
     # Lock the row before reading the facts, or two refreshes of a ticket (a calendar edit's
     # and new evidence's) interleave and the one that read the older facts can write last.
     # The UPDATE takes the row lock on PostgreSQL and SQLite's write lock (pysqlite runs the
@@ -150,7 +151,8 @@ def refresh(db: Session, ticket_id: int) -> TicketSla | None:
     for kind, done in (("response", sla.responded_at), ("resolution", sla.resolved_at)):
         new = getattr(sla, f"{kind}_deadline_at")
         if new is not None and done is None and (old[kind] is None or _aware(old[kind]) != new):
-            escalation.schedule(db, ticket_id, kind, new)
+            # sla.hooks schedules its escalations (escalation reads this module's facts).
+            events.publish(DeadlineSet(ticket_id=ticket_id, kind=kind, deadline_at=new), db=db)
     return sla
 
 
@@ -166,6 +168,13 @@ def refresh_open(db: Session, calendar_id: int) -> int:
     for ticket_id in ids:
         refresh(db, ticket_id)
     return len(ids)
+
+
+@queue.task(retries=3, retry_delay=5)
+def refresh_calendar_task(calendar_id: int) -> None:
+    """Recompute the clocks of every open ticket counted in an edited calendar."""
+    with session_scope() as db:
+        refresh_open(db, calendar_id)
 
 
 def get_sla(db: Session, ticket_id: int) -> TicketSla:

@@ -1,61 +1,24 @@
-"""Durable background work of the SLA engine (Huey tasks; see core.tasks)."""
+"""The SLA engine's periodic work (Huey tasks; see core.tasks). Tasks that run one function
+live beside it (escalation, service); their names from when they lived here still run."""
 
 import logging
-from datetime import datetime
 
 from huey import crontab
 
-from core import clock
 from core.db import session_scope
-from core.tasks import queue, urgent
+from core.tasks import keep_old_name, queue, urgent
 from sla import escalation, holiday_watch, service
 
 log = logging.getLogger("hotline.sla")
 
-
-# Retries cover transient database errors (SQLite's "database is locked" under contention).
-@urgent.task(retries=3, retry_delay=1)
-def fire_task(ticket_id: int, kind: str, deadline_iso: str, level: str) -> None:
-    """Fire one escalation level at its instant; re-arm if the worker picked it up early.
-
-    Returns nothing: Huey keeps non-None results, and tens of thousands of these run a day.
-    """
-    deadline_at = datetime.fromisoformat(deadline_iso)
-    with session_scope() as db:
-        outcome, due = escalation.fire(db, ticket_id, kind, deadline_at, level)
-    if outcome == "early":
-        fire_task.schedule(
-            args=(ticket_id, kind, deadline_iso, level),
-            delay=max(0.2, (due - clock.now()).total_seconds()),
-        )
-    log.debug("escalation %s %s %s %s: %s", ticket_id, kind, deadline_iso, level, outcome)
-
-
-@urgent.task(retries=3, retry_delay=1)
-def collaboration_overdue_task(collaboration_id: int) -> None:
-    """A collaboration request's due time: escalate it if still unanswered (exactly once;
-    the minute sweep is the backstop); re-arm if the worker picked it up early."""
-    with session_scope() as db:
-        outcome, due = escalation.fire_collaboration(db, collaboration_id)
-    if outcome == "early" and due is not None:
-        collaboration_overdue_task.schedule(
-            args=(collaboration_id,), delay=max(0.2, (due - clock.now()).total_seconds())
-        )
-    log.debug("collaboration %s overdue check: %s", collaboration_id, outcome)
-
-
-@urgent.task(retries=3, retry_delay=2)
-def flush_digest_task(recipient: str) -> None:
-    """Send the alerts held for recipient as one digest."""
-    with session_scope() as db:
-        escalation.flush_digest(db, recipient)
-
-
-@queue.task(retries=3, retry_delay=5)
-def refresh_calendar_task(calendar_id: int) -> None:
-    """Recompute the clocks of every open ticket counted in an edited calendar."""
-    with session_scope() as db:
-        service.refresh_open(db, calendar_id)
+# Queued before the move (a deployment's queue may hold them until they drain).
+for _task in (
+    escalation.fire_task,
+    escalation.collaboration_overdue_task,
+    escalation.flush_digest_task,
+    service.refresh_calendar_task,
+):
+    keep_old_name(_task, f"sla.tasks.{_task.name or _task.func.__name__}")
 
 
 @urgent.periodic_task(crontab(minute="*"))

@@ -11,9 +11,26 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
-PG_URL = os.environ.get("HOTLINE_TEST_PG_URL")
+
+def _worker_database(url: str | None) -> str | None:
+    """The PostgreSQL database of this test process. Tests empty every table, so parallel
+    workers (pytest-xdist, `make test`) each get a database of their own, created on first use."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}) is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _worker_database(os.environ.get("HOTLINE_TEST_PG_URL"))
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 DEMO_KB = Path(__file__).resolve().parent.parent / "knowledge_base" / "demo" / "kb.jsonl"
 
@@ -50,6 +67,7 @@ def configure(data_dir: Path, db_url: str) -> None:
 # seconds, a file copy milliseconds. Each holds hotline.db (and data/ for a started service).
 _templates: dict[str, Path] = {}
 _template_tokens: dict[str, str] = {}
+_pg_template_tokens: dict[str, str] = {}
 _pg_migrated: set[str] = set()
 
 
@@ -175,12 +193,57 @@ def _seeded_sqlite(tmp: Path) -> dict[str, str]:
     return dict(_template_tokens)
 
 
+def _copy_pg_database(source: str, target: str) -> None:
+    """Replace PostgreSQL database `target` with a copy of `source` (CREATE DATABASE …
+    TEMPLATE copies files: well under a second, where seeding again takes 3-15 s)."""
+    assert PG_URL
+    admin = create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        # A template must have no sessions; engines of a finished test may still hold some.
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname IN (:s, :t) AND pid <> pg_backend_pid()"
+            ),
+            {"s": source, "t": target},
+        )
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{target}" TEMPLATE "{source}"'))
+    admin.dispose()
+
+
+def _seeded_postgresql(tmp: Path) -> dict[str, str]:
+    """This process's PostgreSQL database replaced by a copy of one seeded once per session,
+    and the persisted KB index copied, as for SQLite."""
+    from core.db import get_engine
+    from knowledge_base import live_index
+
+    assert PG_URL
+    name = make_url(PG_URL).database
+    assert name
+    template = f"{name}_seeded"
+    if "pg-seeded" not in _templates:
+        folder = _template_dir("pg-seeded")
+        _pg_template_tokens.update(_seed("postgresql", folder))
+        live_index.get_index()
+        get_engine().dispose()
+        live_index.reset()  # its sync engine may hold a session on the database
+        _copy_pg_database(name, template)
+        _templates["pg-seeded"] = folder
+    else:
+        _copy_pg_database(template, name)
+    folder = _templates["pg-seeded"]
+    shutil.copytree(folder / "data" / "index", tmp / "data" / "index")
+    configure(tmp / "data", PG_URL)
+    return dict(_pg_template_tokens)
+
+
 def start_service(backend: str, tmp: Path) -> Service:
     """A migrated database with the demo KB published and one token per role, and the app
     started on it (loaded models are process-wide, so only the first test loads them)."""
     from hotline.app import create_app
 
-    tokens = _seeded_sqlite(tmp) if backend == "sqlite" else _seed(backend, tmp)
+    tokens = _seeded_sqlite(tmp) if backend == "sqlite" else _seeded_postgresql(tmp)
     client = TestClient(create_app(warm_up=True))
     client.__enter__()
     return Service(client=client, tokens=tokens, backend=backend, data_dir=tmp / "data")

@@ -17,8 +17,8 @@ from core import tasks
 from core.db import session_scope
 from core.notify import NotificationDelivery
 from sla import escalation
+from sla.escalation import collaboration_overdue_task
 from sla.models import Escalation
-from sla.tasks import collaboration_overdue_task
 from tests.conftest import BACKENDS
 from tests.sla_support import WorkerEnv, make_ticket, wait_for, worker_env
 

@@ -15,8 +15,8 @@ from core import clock, tasks
 from core.db import session_scope
 from core.notify import NotificationDelivery
 from sla import escalation
+from sla.escalation import fire_task
 from sla.models import Escalation, TicketSla
-from sla.tasks import fire_task
 from tests.conftest import BACKENDS
 from tests.sla_support import WorkerEnv, make_ticket, wait_for, worker_env
 
@@ -176,3 +176,25 @@ def test_many_alerts_at_once_become_a_digest(env: WorkerEnv) -> None:
     }
     assert items == set(ids)
     assert all(e.delivery_id is not None for e in escalations())
+
+
+def test_tasks_queued_under_their_former_names_still_run() -> None:
+    """The SLA tasks moved beside the functions they run (sla.tasks → sla.escalation,
+    sla.service); a message a deployment queued under the old name still finds its task."""
+    from huey.registry import Message
+
+    import sla.tasks  # noqa: F401  (the worker imports it: it keeps the old names)
+    from core.tasks import queue, urgent
+    from sla.escalation import collaboration_overdue_task, flush_digest_task
+    from sla.service import refresh_calendar_task
+
+    for q, task, args in (
+        (urgent, fire_task, (1, "response", "2026-01-05T10:00:00+00:00", "yellow")),
+        (urgent, collaboration_overdue_task, (1,)),
+        (urgent, flush_digest_task, ("ops",)),
+        (queue, refresh_calendar_task, (1,)),
+    ):
+        old = Message("id-1", f"sla.tasks.{task.func.__name__}", None, 0, 0, None, args, {},
+                      None, None, None, None, None, None, 0)  # fmt: skip
+        got = q.deserialize_task(q.serializer.serialize(old))
+        assert type(got) is task.task_class and got.args == args
