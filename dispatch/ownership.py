@@ -50,6 +50,25 @@ def holds_ticket(db: Session, technician_id: int | None, ticket_id: int) -> bool
     )
 
 
+def held_tickets(db: Session, who: Principal) -> set[int]:
+    """The tickets a technician holds: what their list views are limited to."""
+    technician_id = _tech_id(db, who)
+    if technician_id is None:
+        return set()
+    rows = db.scalars(
+        select(Assignment.ticket_id).where(
+            Assignment.technician_id == technician_id,
+            Assignment.status.in_(ACTIVE_ASSIGNMENT),
+        )
+    )
+    return set(rows)
+
+
+def own_technician_id(db: Session, who: Principal) -> int | None:
+    """The technician record of a technician's token (None: no record)."""
+    return _tech_id(db, who)
+
+
 def owns_ticket(db: Session, who: Principal, value: str) -> bool:
     """Path parameter ticket_id: a ticket the technician holds."""
     ticket_id = _number(value)

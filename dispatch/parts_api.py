@@ -173,10 +173,13 @@ def list_reservations(
     ticket_id: int | None = None,
     status: str | None = None,
     db: Session = Depends(get_db),
-    _: Principal = Depends(caller),
+    who: Principal = Depends(caller),
 ) -> dict:
-    """Reservations, optionally of one ticket or status."""
+    """Reservations, optionally of one ticket or status (a technician: of the tickets they
+    hold)."""
     stmt = select(Reservation).order_by(Reservation.id)
+    if who.role is Role.technician:
+        stmt = stmt.where(Reservation.ticket_id.in_(ownership.held_tickets(db, who)))
     if ticket_id is not None:
         stmt = stmt.where(Reservation.ticket_id == ticket_id)
     if status:
@@ -222,9 +225,15 @@ def list_transfers(
     ticket_id: int | None = None,
     technician_id: int | None = None,
     db: Session = Depends(get_db),
-    _: Principal = Depends(caller),
+    who: Principal = Depends(caller),
 ) -> dict:
-    """Transfer orders, optionally of one ticket or technician."""
+    """Transfer orders, optionally of one ticket or technician (a technician: those addressed
+    to them)."""
+    if who.role is Role.technician:
+        own = ownership.own_technician_id(db, who)
+        if own is None or technician_id not in (None, own):
+            return {"items": []}
+        technician_id = own
     rows = parts.transfers(db, ticket_id=ticket_id, technician_id=technician_id)
     return {"items": [parts.transfer_view(o) for o in rows]}
 

@@ -509,10 +509,14 @@ def list_collaborations(
     department_id: int | None = None,
     status: str | None = Query(default=None, pattern="^(open|answered)$"),
     db: Session = Depends(get_db),
-    _: Principal = Depends(caller),
+    who: Principal = Depends(caller),
 ) -> list[dict]:
-    """Collaboration requests, newest first."""
-    return collaboration.listing(db, department_id=department_id, status=status)
+    """Collaboration requests, newest first (a technician: of the tickets they hold)."""
+    rows = collaboration.listing(db, department_id=department_id, status=status)
+    if who.role is Role.technician:
+        held = ownership.held_tickets(db, who)
+        rows = [r for r in rows if r["ticket_id"] in held]
+    return rows
 
 
 @router.get(

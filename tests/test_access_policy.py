@@ -222,6 +222,21 @@ def test_a_technician_cannot_touch_another_technician_s_work(service: Service) -
     for resp in refused:
         assert resp.status_code == 403, resp.text
         assert resp.json()["error"]["code"] == "not_assigned"
+
+    # Lists show a technician only their own: the holder sees the reservation and the
+    # transfer order, the stranger neither (nor by asking for the holder's id).
+    def listed(path: str, headers: dict[str, str]) -> list[int]:
+        resp = service.client.get(path, headers=headers)
+        assert resp.status_code == 200, resp.text
+        return [row["id"] for row in resp.json()["items"]]
+
+    assert values["reservation_id"] in listed("/api/v1/dispatch/reservations", holder)
+    assert listed("/api/v1/dispatch/reservations", stranger) == []
+    assert int(values["order_id"]) in listed("/api/v1/dispatch/transfers", holder)
+    assert listed("/api/v1/dispatch/transfers", stranger) == []
+    holder_id = service.client.get("/api/v1/dispatch/me", headers=holder).json()["id"]
+    asked = f"/api/v1/dispatch/transfers?technician_id={holder_id}"
+    assert listed(asked, stranger) == []
     # Nothing of it happened.
     state = service.client.get(f"/api/v1/sla/tickets/{ticket_id}", headers=holder).json()
     assert state["paused"] is False and not state["pauses"]
