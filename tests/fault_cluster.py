@@ -138,6 +138,8 @@ class Cluster:
             HOTLINE_GEOCODER_URL=self.receiver.url + "/geo?address={address}",
             HOTLINE_GEOCODER_DATUM="wgs84",
             HOTLINE_DISPATCH_WEBHOOK_URL=self.receiver.url + "/hook",
+            # The receiver is a local server: webhooks to loopback must be allow-listed.
+            HOTLINE_WEBHOOK_ALLOW_PRIVATE="127.0.0.0/8",
             HOTLINE_DISPATCH_MAX_PER_DAY="1000",
             HOTLINE_DISPATCH_OFFER_TIMEOUT_S="3600",  # one card per ticket in the test
             HOTLINE_OUTBOX_SWEEP_S="3",
