@@ -68,7 +68,9 @@ def login(
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
-        path=PREFIX,
+        # The whole site: the API description (/docs) admits a console login too. The JSON API
+        # ignores the cookie, so cross-site requests gain nothing from it.
+        path="/",
     )
     return response
 
@@ -81,7 +83,8 @@ def logout(
     accounts.end_session(db=db, token=request.cookies.get(COOKIE))
     db.commit()
     response = redirect("/login")
-    response.delete_cookie(COOKIE, path=PREFIX)
+    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(COOKIE, path=PREFIX)  # set by versions before the cookie covered /
     return response
 
 

@@ -21,21 +21,26 @@ from core.errors import ApiError
 
 # (session, caller, path parameter value) -> whether the caller may act on that object.
 ObjectCheck = Callable[[Session, Principal, str], bool]
+# (session, request) -> the person a browser's login session belongs to, or None.
+BrowserLogin = Callable[[Session, HTTPConnection], Principal | None]
 
 
 @dataclass(frozen=True)
 class Rule:
     """Who may call one operation: roles; `public` needs no token (e.g. a signed link);
     callers of a role in `own` act only on objects they own (the path parameters that have an
-    object check)."""
+    object check); `browser`: a page a person reads, so a browser's login session of one of the
+    roles admits too (the API description: Swagger cannot send a token when it loads it)."""
 
     roles: frozenset[Role] = frozenset()
     public: bool = False
     own: frozenset[Role] = field(default_factory=frozenset)
+    browser: bool = False
 
 
 _policy: dict[str, Rule] | None = None
 _object_checks: dict[str, ObjectCheck] = {}
+_browser_login: BrowserLogin | None = None
 
 
 def operation(method: str, path: str) -> str:
@@ -43,11 +48,17 @@ def operation(method: str, path: str) -> str:
     return f"{method.upper()} {path}"
 
 
-def use_policy(policy: Mapping[str, Rule], object_checks: Mapping[str, ObjectCheck]) -> None:
-    """Install the table and the object checks (keyed by path parameter name)."""
-    global _policy, _object_checks
+def use_policy(
+    policy: Mapping[str, Rule],
+    object_checks: Mapping[str, ObjectCheck],
+    browser_login: BrowserLogin | None = None,
+) -> None:
+    """Install the table, the object checks (keyed by path parameter name) and how a
+    browser's login session is read (for `browser` rules)."""
+    global _policy, _object_checks, _browser_login
     _policy = dict(policy)
     _object_checks = dict(object_checks)
+    _browser_login = browser_login
 
 
 def policy() -> dict[str, Rule]:
@@ -101,8 +112,14 @@ def guard(conn: HTTPConnection, db: Session = Depends(get_db)) -> None:
     """Dependency the app applies to every HTTP route: enforce the table."""
     if conn.scope["type"] != "http":
         return  # WebSockets accept first and close with a code: they call `check` themselves
-    who = check(db, _route_key(conn), bearer_token(conn), conn.path_params)
-    conn.state.principal = who
+    key, plain = _route_key(conn), bearer_token(conn)
+    rule = rule_for(key)
+    if plain is None and rule.browser and _browser_login is not None:
+        person = _browser_login(db, conn)
+        if person is not None and person.role in rule.roles:
+            conn.state.principal = person
+            return
+    conn.state.principal = check(db, key, plain, conn.path_params)
 
 
 def caller(conn: HTTPConnection) -> Principal:

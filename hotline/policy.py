@@ -11,9 +11,14 @@ customer's signed link, health probes). `own=TECH`: a technician acts only on th
 (path parameters in OBJECT_CHECKS) of their own open assignments.
 """
 
+from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
+
+from console import accounts
+from console.web import COOKIE
 from core import access
 from core.access import Rule
-from core.auth import Role
+from core.auth import Principal, Role
 from dispatch import ownership
 
 ADMIN = Role.admin
@@ -31,6 +36,7 @@ def allow(*roles: Role, own: Role | None = None) -> Rule:
 
 PUBLIC = Rule(public=True)
 STAFF = allow(*ROLES)  # any signed-in role
+DESCRIPTION = Rule(roles=frozenset(ROLES), browser=True)  # a token, or a console login
 
 # Path parameter -> whose object it names (applies where a rule says own=).
 OBJECT_CHECKS: dict[str, access.ObjectCheck] = {
@@ -43,10 +49,11 @@ OBJECT_CHECKS: dict[str, access.ObjectCheck] = {
 }
 
 POLICY: dict[str, Rule] = {
-    # the API's own description (hotline/app.py serves it behind this rule)
-    "GET /openapi.json": STAFF,
-    "GET /docs": STAFF,
-    "GET /redoc": STAFF,
+    # the API's own description (hotline/app.py serves it behind this rule): a token, or a
+    # browser logged in to the console
+    "GET /openapi.json": DESCRIPTION,
+    "GET /docs": DESCRIPTION,
+    "GET /redoc": DESCRIPTION,
     # health probes (core.health)
     "GET /healthz": PUBLIC,
     "GET /readyz": PUBLIC,
@@ -222,10 +229,20 @@ def markdown() -> str:
                 ("own" if role in rule.own else "yes") if role in rule.roles else "—"
                 for role in ROLES
             ]
-        lines.append(f"| `{key}` | " + " | ".join(cells) + " |")
+        how = " (token or console login)" if rule.browser else ""
+        lines.append(f"| `{key}`{how} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
+def _console_login(db: Session, conn: HTTPConnection) -> Principal | None:
+    """The person whose console login cookie the request carries."""
+    found = accounts.lookup_session(db=db, token=conn.cookies.get(COOKIE))
+    if found is None:
+        return None
+    _session, user = found
+    return Principal(0, user.username, Role(user.role))
+
+
 def install() -> None:
-    """Hand the table and the object checks to core.access."""
-    access.use_policy(POLICY, OBJECT_CHECKS)
+    """Hand the table, the object checks and the console's login to core.access."""
+    access.use_policy(POLICY, OBJECT_CHECKS, _console_login)

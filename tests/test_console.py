@@ -576,3 +576,18 @@ def test_password_guessing_is_throttled(
     login(c, "colleague")
     time.sleep(2.2)  # the window has passed
     login(c, "guessed")
+
+
+def test_a_console_login_opens_the_api_description_and_nothing_else(service: Service) -> None:
+    """A browser cannot send a token when Swagger loads /openapi.json: a person logged in to the
+    console reads the API description; the JSON API itself still wants a token."""
+    make_users(("curator1", Role.knowledge_engineer))
+    c = service.client
+    c.cookies.clear()
+    assert c.get("/docs").status_code == 401
+    csrf = login(c, "curator1")
+    assert c.get("/docs").status_code == 200
+    assert c.get("/openapi.json").json()["paths"]
+    assert c.get("/api/v1/kb/entries").status_code == 401
+    c.post("/console/logout", data={"csrf_token": csrf})
+    assert c.get("/openapi.json").status_code == 401
