@@ -4,8 +4,10 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from core import access, body_limit, http_security, log_redaction
 from core.errors import install_error_handlers
@@ -91,10 +93,21 @@ def _serve_description(app: FastAPI) -> None:
     def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())
 
+    # Swagger UI's files come with the package (swagger-ui-bundle-v2), not from a CDN: the
+    # service runs where there is no internet, and its content policy admits only its own
+    # scripts. ReDoc has no such package, so /redoc shows Swagger UI too.
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Hotline API")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Hotline API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url="/openapi.json", title="Hotline API")
+        return docs()
