@@ -100,7 +100,13 @@ def seed_tickets(url: str, n: int, seed: int = 11) -> None:
                         "confidence": conf,
                         "no_match": False,
                         "candidates": [
-                            {"kb_id": kb_id, "title": kb_id, "confidence": conf, "why": []}
+                            {
+                                "kb_id": kb_id,
+                                "title": kb_id,
+                                "score": conf / 60,
+                                "confidence": conf,
+                                "why": [],
+                            }
                         ],
                     },
                     "kb_id": kb_id,

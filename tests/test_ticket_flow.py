@@ -62,3 +62,22 @@ def test_times_with_an_offset_are_stored_as_the_same_instant(service: Service) -
         tid = t.id
     with session_scope() as db:
         assert tickets.get_ticket(db=db, ticket_id=tid).reported_at == shanghai
+
+
+def test_a_ticket_stored_by_another_version_still_answers(service: Service) -> None:
+    """Stored diagnoses outlive the code that wrote them (imports, older versions): a
+    candidate without score or confidence must not turn the ticket's answers into 500s."""
+    from tickets.models import Ticket
+
+    ticket = _ticket(service)
+    with session_scope() as db:
+        row = db.get(Ticket, ticket["id"])
+        old = dict(row.diagnosis)
+        old["candidates"] = [{"kb_id": c["kb_id"]} for c in old["candidates"]]
+        row.diagnosis = old
+    h = service.headers("agent")
+    one = service.client.get(f"/api/v1/tickets/{ticket['id']}", headers=h)
+    assert one.status_code == 200, one.text
+    assert one.json()["diagnosis"]["candidates"][0] == {"kb_id": ticket["diagnosis"]["kb_id"]}
+    listed = service.client.get("/api/v1/tickets?limit=5", headers=h)
+    assert listed.status_code == 200, listed.text

@@ -13,11 +13,12 @@ from core.schemas import ApiModel
 
 
 class Candidate(ApiModel):
-    """One ranked KB entry for the caller's description."""
+    """One ranked KB entry for the caller's description (score and confidence may be missing
+    on tickets stored by other versions or imported: an answer never fails on stored data)."""
 
     kb_id: str
-    score: float
-    confidence: float
+    score: float | None = None
+    confidence: float | None = None
 
 
 class DiagnosisOut(ApiModel):
