@@ -6,15 +6,18 @@ or a console page with a customer's number (subject `ticket`) or a technician's 
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Index, Integer, String, select
+from huey import crontab
+from sqlalchemy import Index, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
 from core.auth import Role
-from core.db import Base, UTCDateTime
+from core.db import Base, UTCDateTime, session_scope
+from core.settings import get_settings
+from core.tasks import queue
 
 SUBJECTS = ("ticket", "technician")
 
@@ -119,3 +122,17 @@ def view(row: PhoneRead) -> dict[str, Any]:
         "subject_id": row.subject_id,
         "door": row.door,
     }
+
+
+def prune(db: Session) -> int:
+    """Forget reads older than HOTLINE_PHONE_READS_KEEP_DAYS; returns how many rows went."""
+    cutoff = clock.now() - timedelta(days=get_settings().phone_reads_keep_days)
+    result = db.execute(delete(PhoneRead).where(PhoneRead.at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@queue.periodic_task(crontab(minute="41", hour="3"))
+def prune_task() -> int:
+    """Daily: the read log keeps a year (a setting), not everything forever."""
+    with session_scope() as db:
+        return prune(db)

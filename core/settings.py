@@ -351,6 +351,11 @@ class Settings(BaseSettings):
     idempotency_ttl_h: float = Field(
         default=24.0, gt=0, description="How long an Idempotency-Key's answer is kept."
     )
+    phone_reads_keep_days: float = Field(
+        default=365.0,
+        gt=0,
+        description="How long the read log of full phone numbers is kept (then pruned daily).",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

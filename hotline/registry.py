@@ -84,6 +84,7 @@ HANDLER_MODULES = (
 TASK_MODULES = (
     "core.notify",
     "core.idempotency",
+    "core.phone_reads",
     "intake.jobs",
     "sla.escalation",
     "sla.service",

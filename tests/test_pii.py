@@ -235,3 +235,24 @@ def test_console_pages_log_the_numbers_they_show(service: Service) -> None:
         if r["actor"] == "agent:desk-li"
     }
     assert doors == {"console GET /console/tickets", "console /console/review/{id}"}
+
+
+def test_the_read_log_forgets_reads_older_than_its_keep(service: Service) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from core import clock, phone_reads
+    from core.auth import Principal
+
+    reader = Principal(0, "张坐席", Role.agent)
+    with session_scope() as db:
+        phone_reads.record(db, reader, "GET /api/v1/tickets/{id}", tickets=[1, 2])
+        db.flush()
+        old = db.scalars(select(phone_reads.PhoneRead)).first()
+        assert old is not None
+        old.at = clock.now() - timedelta(days=400)  # past the default year
+    with session_scope() as db:
+        assert phone_reads.prune(db) == 1
+    with session_scope() as db:
+        assert db.scalar(select(func.count()).select_from(phone_reads.PhoneRead)) == 1
