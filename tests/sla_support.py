@@ -55,7 +55,13 @@ class Recorder:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                recorder.requests.append({"path": self.path, "json": json.loads(body or b"{}")})
+                recorder.requests.append(
+                    {
+                        "path": self.path,
+                        "json": json.loads(body or b"{}"),
+                        "key": self.headers.get("Idempotency-Key"),
+                    }
+                )
                 out = b'{"errcode": 0}'
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
