@@ -87,11 +87,15 @@ def _route_key(conn: HTTPConnection) -> str:
 
 
 def check(
-    db: Session, key: str, plain: str | None, path_params: Mapping[str, str]
+    db: Session,
+    key: str,
+    plain: str | None,
+    path_params: Mapping[str, str],
+    rule: Rule | None = None,
 ) -> Principal | None:
-    """Apply the rule of operation `key` to a token and the route's path parameters: the
-    caller (None for a public operation), or a 401/403 ApiError."""
-    rule = rule_for(key)
+    """Apply the rule of operation `key` (looked up unless given) to a token and the route's
+    path parameters: the caller (None for a public operation), or a 401/403 ApiError."""
+    rule = rule or rule_for(key)
     if rule.public:
         return None
     who = authorize(db=db, plain=plain, roles=tuple(rule.roles))
@@ -119,7 +123,7 @@ def guard(conn: HTTPConnection, db: Session = Depends(get_db)) -> None:
         if person is not None and person.role in rule.roles:
             conn.state.principal = person
             return
-    conn.state.principal = check(db, key, plain, conn.path_params)
+    conn.state.principal = check(db, key, plain, conn.path_params, rule)
 
 
 def caller(conn: HTTPConnection) -> Principal:

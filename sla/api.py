@@ -84,11 +84,9 @@ def _calendar(db: Session, cal: BusinessCalendar, year: int | None = None) -> di
     }
 
 
-def _policy(p: SlaPolicy) -> dict[str, Any]:
-    return {
-        c.name: getattr(p, c.name)
-        for c in SlaPolicy.__table__.columns  # type: ignore[attr-defined]
-    }
+def _columns(row: Any) -> dict[str, Any]:
+    """A row's columns by name: what the policy, contact and department answers show."""
+    return {c.name: getattr(row, c.name) for c in row.__table__.columns}
 
 
 @router.get("/calendars", response_model=list[CalendarOut])
@@ -219,7 +217,7 @@ def confirm_national_year(
 @router.get("/policies", response_model=list[PolicyOut])
 def list_policies(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> list[dict]:
     """Every policy."""
-    return [_policy(p) for p in db.scalars(select(SlaPolicy).order_by(SlaPolicy.id))]
+    return [_columns(p) for p in db.scalars(select(SlaPolicy).order_by(SlaPolicy.id))]
 
 
 @router.post(
@@ -230,7 +228,7 @@ def create_policy(
 ) -> dict:
     """A policy: criteria (empty = any), response/resolution targets in working minutes of its
     calendar, and the waiting states that pause its clocks."""
-    return _policy(config.create_policy(db=db, **body.model_dump()))
+    return _columns(config.create_policy(db=db, **body.model_dump()))
 
 
 @router.patch(
@@ -241,16 +239,13 @@ def update_policy(
 ) -> dict:
     """Change a policy (tickets already attached keep their targets)."""
     changes = body.model_dump(exclude_unset=True)
-    return _policy(config.update_policy(db=db, policy_id=policy_id, changes=changes))
+    return _columns(config.update_policy(db=db, policy_id=policy_id, changes=changes))
 
 
 @router.get("/regions", response_model=list[RegionContactOut])
 def list_regions(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> list[dict]:
     """Who is alerted per region ("*" = every other region)."""
-    return [
-        {c.name: getattr(r, c.name) for c in RegionContact.__table__.columns}
-        for r in db.scalars(select(RegionContact).order_by(RegionContact.region))
-    ]
+    return [_columns(r) for r in db.scalars(select(RegionContact).order_by(RegionContact.region))]
 
 
 @router.put("/regions/{region}", response_model=RegionContactOut)
@@ -262,7 +257,7 @@ def set_region(
 ) -> dict:
     """Set the supervisor (yellow, red) and regional director (black) of a region."""
     row = config.set_region_contact(db=db, region=region, **body.model_dump())
-    return {c.name: getattr(row, c.name) for c in RegionContact.__table__.columns}
+    return _columns(row)
 
 
 @router.get("/departments", response_model=list[DepartmentOut])
@@ -273,7 +268,7 @@ def list_departments(db: Session = Depends(get_db), who: Principal = Depends(cal
 
 
 def _department(d: Department, who: Principal) -> dict[str, Any]:
-    out = {c.name: getattr(d, c.name) for c in Department.__table__.columns}
+    out = _columns(d)
     out["contact_url_set"] = bool(d.contact_url)
     if not pii.may_see(who.role, "secrets"):
         out["contact_url"] = None
@@ -288,7 +283,7 @@ def create_department(
 ) -> dict:
     """A department, its contact (webhook) and the flags it owns."""
     d = config.create_department(db=db, **body.model_dump())
-    return {c.name: getattr(d, c.name) for c in Department.__table__.columns}
+    return _columns(d)
 
 
 @router.post("/defaults", response_model=DefaultsOut)

@@ -13,6 +13,7 @@ from core.auth import Principal
 from core.deps import get_db
 from core.errors import GUARDED, error_responses
 from tickets import service
+from tickets.models import Ticket
 from tickets.schemas import CorrectionsOut, HistoryOut, TicketList, TicketOut
 from tickets.states import STATES
 from triage.deidentify import deidentify_fields, deidentify_text
@@ -85,6 +86,14 @@ def list_tickets(
     return {"total": total, "items": [service.ticket_view(t) for t in rows]}
 
 
+def written(db: Session, who: Principal, door: str, ticket: Ticket) -> dict:
+    """The answer of a write: the full number it shows logged, the change committed, the
+    ticket as the API shows it."""
+    phone_reads.record_customers(db, who, door, [ticket])
+    db.commit()
+    return service.ticket_view(ticket)
+
+
 @router.get("/{ticket_id}", response_model=TicketOut, responses=error_responses(404))
 def get_ticket(
     ticket_id: str, db: Session = Depends(get_db), who: Principal = Depends(caller)
@@ -124,9 +133,7 @@ def patch_fields(
         reason=body.reason,
         expected_version=body.expected_version,
     )
-    phone_reads.record_customers(db, who, "PATCH /api/v1/tickets/{id}", [ticket])
-    db.commit()
-    return service.ticket_view(ticket)
+    return written(db, who, "PATCH /api/v1/tickets/{id}", ticket)
 
 
 @router.post(
@@ -147,9 +154,7 @@ def post_transition(
         reason=body.reason,
         expected_version=body.expected_version,
     )
-    phone_reads.record_customers(db, who, "POST /api/v1/tickets/{id}/transition", [ticket])
-    db.commit()
-    return service.ticket_view(ticket)
+    return written(db, who, "POST /api/v1/tickets/{id}/transition", ticket)
 
 
 @router.post("/{ticket_id}/review", response_model=TicketOut, responses=error_responses(404, 409))
@@ -167,9 +172,7 @@ def post_review(
         note=body.note,
         expected_version=body.expected_version,
     )
-    phone_reads.record_customers(db, who, "POST /api/v1/tickets/{id}/review", [ticket])
-    db.commit()
-    return service.ticket_view(ticket)
+    return written(db, who, "POST /api/v1/tickets/{id}/review", ticket)
 
 
 corrections_router = APIRouter(

@@ -13,6 +13,7 @@ from core.auth import Principal
 from core.deps import get_db
 from core.errors import GUARDED, ApiError, error_responses
 from tickets import attachments, finish, service
+from tickets.api import written
 from tickets.schemas import AttachmentOut, AttachmentsOut, NoteOut, TicketList, TicketOut
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=error_responses(*GUARDED))
@@ -59,9 +60,7 @@ def post_close(
         note=body.note,
         expected_version=body.expected_version,
     )
-    phone_reads.record_customers(db, who, "POST /api/v1/tickets/{id}/close", [ticket])
-    db.commit()
-    return service.ticket_view(ticket)
+    return written(db, who, "POST /api/v1/tickets/{id}/close", ticket)
 
 
 @router.post("/{ticket_id}/cancel", response_model=TicketOut, responses=error_responses(404, 409))
@@ -76,9 +75,7 @@ def post_cancel(
         actor=who.actor,
         expected_version=body.expected_version,
     )
-    phone_reads.record_customers(db, who, "POST /api/v1/tickets/{id}/cancel", [ticket])
-    db.commit()
-    return service.ticket_view(ticket)
+    return written(db, who, "POST /api/v1/tickets/{id}/cancel", ticket)
 
 
 @router.post("/{ticket_id}/merge", response_model=TicketOut, responses=error_responses(404, 409))
@@ -89,9 +86,7 @@ def post_merge(
     kept = finish.merge(
         db=db, duplicate_id=ticket_id, into_id=body.into, actor=who.actor, note=body.note
     )
-    phone_reads.record_customers(db, who, "POST /api/v1/tickets/{id}/merge", [kept])
-    db.commit()
-    return service.ticket_view(kept)
+    return written(db, who, "POST /api/v1/tickets/{id}/merge", kept)
 
 
 @router.get("/{ticket_id}/duplicates", response_model=TicketList, responses=error_responses(404))
