@@ -6,7 +6,9 @@ Three labelled sets, each a KB and calls about it:
 - `energy`: new-energy equipment (eval/data/energy), written apart from the code by an author
   who never read it, then used to tune (a second trade to check a change on);
 - `kitchen`: commercial kitchen equipment (eval/data/kitchen), written apart from the code by
-  an author who never read it, and never used to tune anything.
+  an author who never read it, and never used to tune anything;
+- `elevator`: elevators and escalators (eval/data/elevator), written the same way by a third
+  author (stop 13), never used to tune anything.
 
 For each set the confidence model is fitted three ways and the same calls are measured:
 - `shipped`: the model fitted on our own labelled dev split (triage/calibration.json);
@@ -34,6 +36,7 @@ SETS = {
     ),
     "energy": (DATA / "energy" / "kb.jsonl", DATA / "energy" / "calls.jsonl"),
     "kitchen": (DATA / "kitchen" / "kb.jsonl", DATA / "kitchen" / "calls.jsonl"),
+    "elevator": (DATA / "elevator" / "kb.jsonl", DATA / "elevator" / "calls.jsonl"),
 }
 POOL_SHARE = 0.62  # cold start: verdicts come from this share of a set's calls, the rest measures
 VERDICT_STEPS = (0, 50, 200)
