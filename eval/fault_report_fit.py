@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.triage_swap import SETS, _load
+from eval.triage_sets import SETS
+from eval.triage_sets import load as _load
 from eval.workspace import demo_workspace
 
 TUNING = ("ours", "energy")

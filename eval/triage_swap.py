@@ -21,30 +21,17 @@ is fitted on the tuning sets; a tuning set is measured with one fitted on the ot
 """
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 from eval import calibrate as labelled_fit
 from eval.triage_eval import evaluate
+from eval.triage_sets import SETS
+from eval.triage_sets import load as _load
 from eval.workspace import demo_workspace
 
-DATA = Path(__file__).resolve().parent / "data"
-SETS = {
-    "ours": (
-        DATA.parent.parent / "knowledge_base" / "demo" / "kb.jsonl",
-        DATA / "triage_utterances.jsonl",
-    ),
-    "energy": (DATA / "energy" / "kb.jsonl", DATA / "energy" / "calls.jsonl"),
-    "kitchen": (DATA / "kitchen" / "kb.jsonl", DATA / "kitchen" / "calls.jsonl"),
-    "elevator": (DATA / "elevator" / "kb.jsonl", DATA / "elevator" / "calls.jsonl"),
-}
 POOL_SHARE = 0.62  # cold start: verdicts come from this share of a set's calls, the rest measures
 VERDICT_STEPS = (0, 50, 200)
-
-
-def _load(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def _in_pool(item_id: str) -> bool:
