@@ -187,7 +187,7 @@ def _ticket_page(
     labels = {n: s.get("label", n) for n, s in rules.fields.items()}
     terms = entity_terms(ticket.fields, rules)
     segments = [_segment(s, terms, labels) for s in ticket.transcript or []]
-    diagnosis = ticket.diagnosis or {}
+    diagnosis = tickets.diagnosis_view(ticket.diagnosis)
     candidates = [
         {**c, "why_cn": [why_cn(w) for w in c.get("why", [])]}
         for c in diagnosis.get("candidates", [])
