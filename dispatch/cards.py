@@ -11,7 +11,8 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import events, notify
+from core import events, notify, phone_reads
+from core.auth import Principal, Role
 from core.settings import get_settings
 from dispatch import parts
 from dispatch.events import CardUndeliverable, Offered
@@ -19,8 +20,10 @@ from dispatch.models import Assignment, Technician
 from dispatch.requirements import ACTOR, Requirement, bind_job
 from tickets import service as tickets
 from tickets.models import Ticket
+from triage import phones
 
 APP_PATH = "/console/tech"  # the technician app's pages (console.tech)
+CARD_DOOR = "push card dispatch.card"  # how the read log names the card
 
 
 def navigation_url(lat: float, lon: float, name: str) -> str:
@@ -121,6 +124,25 @@ def build_card(
     }
 
 
+def shows_a_phone(card: dict[str, Any]) -> bool:
+    """Whether the card's text holds a full phone number (the customer's words may carry
+    theirs, written any way callers write them); service lines (400/800/95…) do not count."""
+
+    def texts(value: Any) -> list[str]:
+        if isinstance(value, dict):
+            return [t for k, v in value.items() if k != "url" for t in texts(v)]
+        if isinstance(value, list):
+            return [t for v in value for t in texts(v)]
+        return [value] if isinstance(value, str) else []
+
+    return any(p.kind != "service" for t in texts(card) for p in phones.find(t))
+
+
+def card_reader(tech: Technician) -> Principal:
+    """The technician a card is sent to, as the read log names them."""
+    return Principal(0, f"#{tech.id} {tech.name}", Role.technician)
+
+
 def device_history(
     db: Session, hardware_id: str | None, *, exclude_ticket_id: int | None = None, limit: int = 5
 ) -> list[dict[str, Any]]:
@@ -197,6 +219,8 @@ def push_cards(
         )
         url = tech.webhook_url or default_url
         if url:  # without one, the assignment's explanation says the card was not sent
+            if shows_a_phone(card):  # a full number leaves the service: log who gets it
+                phone_reads.record(db, card_reader(tech), CARD_DOOR, tickets=[ticket.id])
             messages.append(
                 notify.Message(
                     kind="dispatch.card",
