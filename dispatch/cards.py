@@ -11,8 +11,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import events, notify, phone_reads
-from core.auth import Principal, Role
+from core import events, notify
 from core.settings import get_settings
 from dispatch import parts
 from dispatch.events import CardUndeliverable, Offered
@@ -20,10 +19,9 @@ from dispatch.models import Assignment, Technician
 from dispatch.requirements import ACTOR, Requirement, bind_job
 from tickets import service as tickets
 from tickets.models import Ticket
-from triage import phones
+from triage.deidentify import deidentify_text
 
 APP_PATH = "/console/tech"  # the technician app's pages (console.tech)
-CARD_DOOR = "push card dispatch.card"  # how the read log names the card
 
 
 def navigation_url(lat: float, lon: float, name: str) -> str:
@@ -115,32 +113,15 @@ def build_card(
                 + "\n"
                 + _history_text(history),
             },
-            "sub_title_text": (ticket.get("description") or "")[:120],
+            # The card is an offer, possibly posted to a group: the caller's words without
+            # who they are (the job view shows them once the technician accepts).
+            "sub_title_text": (deidentify_text(ticket.get("description")) or "")[:120],
             "horizontal_content_list": rows,
             "jump_list": links,
             "card_action": {"type": 1, "url": page},
             "task_id": f"hotline-assignment-{assignment_id}",
         },
     }
-
-
-def shows_a_phone(card: dict[str, Any]) -> bool:
-    """Whether the card's text holds a full phone number (the customer's words may carry
-    theirs, written any way callers write them); service lines (400/800/95…) do not count."""
-
-    def texts(value: Any) -> list[str]:
-        if isinstance(value, dict):
-            return [t for k, v in value.items() if k != "url" for t in texts(v)]
-        if isinstance(value, list):
-            return [t for v in value for t in texts(v)]
-        return [value] if isinstance(value, str) else []
-
-    return any(p.kind != "service" for t in texts(card) for p in phones.find(t))
-
-
-def card_reader(tech: Technician) -> Principal:
-    """The technician a card is sent to, as the read log names them."""
-    return Principal(0, f"#{tech.id} {tech.name}", Role.technician)
 
 
 def device_history(
@@ -219,8 +200,6 @@ def push_cards(
         )
         url = tech.webhook_url or default_url
         if url:  # without one, the assignment's explanation says the card was not sent
-            if shows_a_phone(card):  # a full number leaves the service: log who gets it
-                phone_reads.record(db, card_reader(tech), CARD_DOOR, tickets=[ticket.id])
             messages.append(
                 notify.Message(
                     kind="dispatch.card",
