@@ -261,12 +261,15 @@ def _triage(a: Analysis, index: HybridIndex) -> TriageResult:
         for p, c, f in scored[:MAX_CANDIDATES]
     ]
     top_entry = None if no_match or not scored else scored[0][1].entry
-    if top_entry and not fields.get("product_type") and top_entry.get("product_type"):
-        # The caller described the fault but never named the product: a confident diagnosis
-        # names it (a lock that "按手指没反应" is a 智能门锁).
+    # Where the product type comes from: what was said (a word, a model, a code), else a
+    # confident diagnosis (a lock that "按手指没反应" is a 智能门锁), else near misses.
+    product_source = "said" if fields.get("product_type") else None
+    if top_entry and not product_source and top_entry.get("product_type"):
         fields = {**fields, "product_type": top_entry["product_type"]}
-    elif not top_entry and not fields.get("product_type"):
+        product_source = "diagnosis"
+    elif not top_entry and not product_source:
         fields = {**fields, "product_type": _product_of_near_misses(scored, threshold)}
+        product_source = "near_misses" if fields["product_type"] else None
     fault_text = a.normalized
     if top_entry:
         fault_text += (
@@ -281,6 +284,7 @@ def _triage(a: Analysis, index: HybridIndex) -> TriageResult:
         "kb_id": top_entry["id"] if top_entry else None,
         "candidates": candidates,
         "calibration": calibration.source,
+        "product_source": product_source,
     }
     if no_match:
         diagnosis["no_match_reason"] = _no_match_reason(scored, threshold, calibration)
