@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from console import charts
 from console.web import AREAS, Viewer, posted_form, redirect, render, require
 from core import clock
-from core.deps import get_db
+from core.deps import DB
 from core.errors import ApiError
 from knowledge_base.models import KBEntry
 from tickets.models import Ticket
@@ -104,7 +104,7 @@ def status_counts(db: Session) -> dict[str, int]:
 def charts_page(
     request: Request,
     days: int = Query(default=30, ge=7, le=365),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(SUPERVISORS),
 ) -> Response:
     """Ticket volume, SLA attainment and top root causes over time; tickets by status."""
@@ -162,7 +162,7 @@ def _attainment_svg(db: Session, days: int) -> Markup:
 @router.get("/sla")
 def sla_board(
     request: Request,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(SUPERVISORS),
 ) -> Response:
     """The live SLA board: clocks due soon or late, by escalation level; attainment; and a
@@ -188,7 +188,7 @@ def sla_board(
 @router.get("/sla/live")
 def sla_live(
     request: Request,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(SUPERVISORS),
 ) -> Response:
     """The live part of the SLA board alone (htmx refreshes it every few seconds)."""
@@ -267,7 +267,7 @@ def dispatch_snapshot(db: Session) -> dict[str, Any]:
 @router.get("/dispatch")
 def dispatch_board(
     request: Request,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(SUPERVISORS),
 ) -> Response:
     """Technicians and open tickets on a map and in a list; reassign with a reason."""
@@ -279,7 +279,7 @@ def reassign(
     ticket_id: int,
     request: Request,
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(SUPERVISORS),
 ) -> Response:
     """A supervisor's override: the ticket goes to the chosen technician, reason recorded."""
@@ -294,5 +294,4 @@ def reassign(
     offers.reassign(
         db, ticket_id=ticket_id, technician_id=int(tech), reason=reason, actor=viewer.actor
     )
-    db.commit()
     return redirect(f"/boards/dispatch?reassigned={ticket_id}#t{ticket_id}")

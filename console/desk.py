@@ -18,7 +18,7 @@ from starlette.datastructures import FormData, UploadFile
 from console.models import TicketPresence
 from console.web import AREAS, Viewer, form_text, posted_form, redirect, render, require
 from core import clock, phone_reads
-from core.deps import get_db
+from core.deps import DB
 from core.errors import ApiError
 from intake.models import ImportBatch, ImportRecord
 from sla.models import TicketSla
@@ -56,9 +56,7 @@ FILTER_KEYS = (
 
 
 @router.get("/tickets")
-def ticket_list(
-    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(AGENTS)
-) -> Response:
+def ticket_list(request: Request, db: Session = DB, viewer: Viewer = Depends(AGENTS)) -> Response:
     """Every ticket, newest first: search box, filters, keyset paging."""
     params = dict(request.query_params)
     filters = search.filters_from(params)
@@ -187,7 +185,7 @@ def _version(form: FormData) -> int | None:
 def close_ticket(
     ticket_id: str,
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(AGENTS),
 ) -> Response:
     """Close with an outcome (not a fault, solved by phone or remotely …)."""
@@ -199,7 +197,6 @@ def close_ticket(
         note=form_text(form, "note"),
         expected_version=_version(form),
     )
-    db.commit()
     return redirect(f"/review/{ticket.id}?closed=1")
 
 
@@ -207,7 +204,7 @@ def close_ticket(
 def cancel_ticket(
     ticket_id: str,
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(AGENTS),
 ) -> Response:
     """Cancel with a reason (required)."""
@@ -221,7 +218,6 @@ def cancel_ticket(
         actor=viewer.actor,
         expected_version=_version(form),
     )
-    db.commit()
     return redirect(f"/review/{ticket.id}?cancelled=1")
 
 
@@ -229,7 +225,7 @@ def cancel_ticket(
 def merge_ticket(
     ticket_id: str,
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(AGENTS),
 ) -> Response:
     """Merge this ticket into another (typed or suggested) one; opens the kept ticket."""
@@ -243,7 +239,6 @@ def merge_ticket(
         actor=viewer.actor,
         note=form_text(form, "note"),
     )
-    db.commit()
     return redirect(f"/review/{kept.id}?merged={ticket_id}")
 
 
@@ -251,7 +246,7 @@ def merge_ticket(
 def add_note(
     ticket_id: str,
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(AGENTS),
 ) -> Response:
     """An internal note in the ticket's history."""
@@ -260,7 +255,6 @@ def add_note(
         raise ApiError(422, "empty_note", "备注内容不能为空。")
     ticket = tickets.get_ticket(db=db, ticket_id=ticket_id)
     tickets.add_note(db=db, ticket=ticket, actor=viewer.actor, note=note[:4000])
-    db.commit()
     return redirect(f"/review/{ticket.id}#history")
 
 
@@ -268,7 +262,7 @@ def add_note(
 def upload_attachment(
     ticket_id: str,
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(AGENTS),
 ) -> Response:
     """Upload a photo/screenshot (optionally filling a field); back to the ticket page."""
@@ -283,7 +277,6 @@ def upload_attachment(
     attachments.add(
         db=db, ticket=ticket, data=data, filename=upload.filename, actor=viewer.actor, field=field
     )
-    db.commit()
     return redirect(f"/review/{ticket.id}?uploaded=1")
 
 
@@ -292,7 +285,7 @@ def attachment_file(
     ticket_id: str,
     attachment_id: int,
     thumb: bool = False,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Viewer = Depends(AGENTS),
 ) -> Response:
     """An attachment (or its thumbnail) for the ticket page."""

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from console.web import AREAS, Viewer, posted_form, redirect, render, require, templates
-from core.deps import get_db
+from core.deps import DB
 from core.errors import ApiError, not_found
 from intake import excel_import
 from intake.api import read_upload
@@ -79,13 +79,12 @@ async def _upload(form: FormData) -> tuple[str, bytes]:
 
 def _queued(db: Session, batch: ImportBatch) -> Response:
     queue_import(db, batch)
-    db.commit()
     return redirect(f"/imports/{batch.id}")
 
 
 @router.get("")
 def imports_page(
-    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(IMPORTERS)
+    request: Request, db: Session = DB, viewer: Viewer = Depends(IMPORTERS)
 ) -> Response:
     """The upload forms and the latest imports."""
     batches = db.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(30)).all()
@@ -105,7 +104,7 @@ def template(_: Viewer = Depends(IMPORTERS)) -> Response:
 @router.post("/excel")
 async def upload_excel(
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(IMPORTERS),
 ) -> Response:
     """Check the sheet and queue its import; then show its page."""
@@ -117,7 +116,7 @@ async def upload_excel(
 @router.post("/wechat")
 async def upload_wechat(
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(IMPORTERS),
 ) -> Response:
     """Check the chat export (or screenshot) and queue its import; then show its page."""
@@ -150,7 +149,7 @@ def batch_page(
     batch_id: int,
     request: Request,
     offset: int = Query(default=0, ge=0),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(IMPORTERS),
 ) -> Response:
     """One import: status, progress, counts, warnings and the per-row report."""
@@ -162,7 +161,7 @@ def batch_status(
     batch_id: int,
     request: Request,
     offset: int = Query(default=0, ge=0),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(IMPORTERS),
 ) -> Response:
     """The batch page's live part (htmx polls it while the import runs)."""

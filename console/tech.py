@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from console.web import Viewer, render, require
 from core import phone_reads
 from core.auth import Role
-from core.deps import get_db
+from core.deps import DB
 from core.errors import ApiError
 from dispatch import field
 from dispatch.models import Technician
@@ -49,9 +49,7 @@ def technician_of(db: Session, viewer: Viewer) -> Technician:
 
 
 @router.get("")
-def jobs(
-    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(TECH)
-) -> Response:
+def jobs(request: Request, db: Session = DB, viewer: Viewer = Depends(TECH)) -> Response:
     """My jobs today: open offers first, then the jobs in hand."""
     tech = technician_of(db, viewer)
     items = [field.job_view(db, a) for a in field.jobs_today(db, tech)]
@@ -64,7 +62,7 @@ def job(
     assignment_id: int,
     request: Request,
     answer: str | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(TECH),
 ) -> Response:
     """One offer or job (the push card's links open this page; `answer` highlights the button
@@ -86,9 +84,7 @@ def job(
 
 
 @router.post("/actions")
-async def action(
-    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(TECH)
-) -> Response:
+async def action(request: Request, db: Session = DB, viewer: Viewer = Depends(TECH)) -> Response:
     """One queued app action (JSON); errors come back as JSON for the page's queue."""
     try:
         body = PageAction.model_validate(await request.json())
@@ -107,7 +103,6 @@ async def action(
             data=body.data,
             actor=viewer.actor,
         )
-        db.commit()
         return out
 
     try:

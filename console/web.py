@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
@@ -23,7 +23,7 @@ from starlette.datastructures import FormData
 from console import accounts, zh
 from console.models import ConsoleSession, ConsoleUser
 from core.auth import Role
-from core.deps import get_db
+from core.deps import DB
 from core.errors import ApiError
 
 HERE = Path(__file__).resolve().parent
@@ -144,7 +144,7 @@ def require(*roles: Role) -> Callable[..., Viewer]:
     """Dependency: a logged-in user holding one of roles (admin always passes); for POSTs the
     CSRF token (form field csrf_token or header X-CSRF-Token) must match the session's."""
 
-    async def guard(request: Request, db: Session = Depends(get_db)) -> Viewer:
+    async def guard(request: Request, db: Session = DB) -> Viewer:
         # The lookup is a blocking query: off the event loop, like FastAPI's sync handlers.
         found = await run_in_threadpool(
             accounts.lookup_session, db=db, token=request.cookies.get(COOKIE)
