@@ -12,7 +12,7 @@ from core.deps import DB
 from core.errors import GUARDED, ApiError, error_responses
 from core.settings import get_settings
 from knowledge_base import interchange, live_index, review, service
-from knowledge_base.models import KBReviewRequest
+from knowledge_base.models import KBEntry, KBReviewRequest
 from knowledge_base.schemas import (
     ActionIn,
     EntryData,
@@ -62,7 +62,7 @@ def get_entry(entry_id: str, db: Session = DB, _: Principal = Depends(caller)) -
 def create_entry(body: EntryData, db: Session = DB, who: Principal = Depends(caller)) -> dict:
     """A new entry (a draft until published)."""
     entry = service.create_entry(db=db, data=body, actor=who.actor)
-    return service.entry_view(entry)
+    return _saved(db, entry)
 
 
 @router.patch("/entries/{entry_id}", response_model=EntryOut, responses=error_responses(404, 409))
@@ -83,7 +83,7 @@ def edit_entry(
         expected_revision=body.expected_revision,
         reason=body.reason,
     )
-    return service.entry_view(entry)
+    return _saved(db, entry)
 
 
 @router.post(
@@ -108,7 +108,7 @@ def publish_entry(
         expected_revision=body.expected_revision,
         reason=body.reason,
     )
-    return service.entry_view(entry)
+    return _saved(db, entry)
 
 
 @router.post(
@@ -152,6 +152,12 @@ def reject_draft(
     return _request_view(req)
 
 
+def _saved(db: Session, entry: KBEntry) -> dict:
+    """A write's answer, flushed first: it shows the revision the flush gives the entry."""
+    db.flush()
+    return service.entry_view(entry)
+
+
 def _request_view(req: KBReviewRequest) -> dict:
     return {
         "id": req.id,
@@ -182,7 +188,7 @@ def retire_entry(
         expected_revision=body.expected_revision,
         reason=body.reason,
     )
-    return service.entry_view(entry)
+    return _saved(db, entry)
 
 
 @router.get(

@@ -88,8 +88,9 @@ def list_tickets(
 
 def written(db: Session, who: Principal, door: str, ticket: Ticket) -> dict:
     """The answer of a write: the full number it shows logged, the ticket as the API shows
-    it (the request commits both before the answer is sent)."""
+    it, flushed first (its version is the flush's; the request commits before answering)."""
     phone_reads.record_customers(db, who, door, [ticket])
+    db.flush()
     return service.ticket_view(ticket)
 
 

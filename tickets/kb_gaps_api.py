@@ -119,6 +119,7 @@ def draft_from_gap(cluster_ref: str, db: Session = DB, who: Principal = Depends(
     entry = kb_gaps.start_draft(
         db=db, report_id=int(report_id), cluster_id=int(cluster_id), actor=who.actor
     )
+    db.flush()  # the answer shows the revision the flush gives the entry
     return kb.entry_view(entry)
 
 
