@@ -95,14 +95,16 @@ def running_server(
     data_dir: Path, *, database_url: str | None = None, admin_token: str | None = None
 ) -> Iterator[Server]:
     """Initialise a data folder, create the console users and serve the app until exit.
-    With admin_token, the folder and database are ready already (tests serve a copy of their
-    seeded database) and `hotline init` is skipped."""
+    With admin_token, the folder, its database and the users are ready already (tests serve
+    a copy of their seeded database): neither `hotline init` nor create_users runs."""
     env = {**os.environ, "HOTLINE_DATA_DIR": str(data_dir), "HOTLINE_EMBEDDED_WORKERS": "1"}
     env.pop("HOTLINE_DATABASE_URL", None)
     if database_url:
         env["HOTLINE_DATABASE_URL"] = database_url
-    token = admin_token or _init(env)
-    _run([sys.executable, "-m", "eval.console_server"], env)  # the USERS (create_users)
+    token = admin_token
+    if token is None:
+        token = _init(env)
+        _run([sys.executable, "-m", "eval.console_server"], env)  # create_users()
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "hotline.cli", "serve", "--port", str(port)],

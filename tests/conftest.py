@@ -199,16 +199,18 @@ def _seeded_sqlite(tmp: Path) -> dict[str, str]:
 
 @contextmanager
 def seeded_server(folder: Path) -> Iterator[Served]:
-    """A served app (eval.console_server.running_server: a uvicorn process, the console
-    users) on a copy of the session's seeded database, as `hotline init` leaves one (demo KB
-    published, its index and confidence fit, the SLA defaults), without running init: that
-    subprocess took 15-20 s per server on two busy cores."""
+    """A served app (eval.console_server.running_server: a uvicorn process) on a copy of the
+    session's seeded database, as `hotline init` leaves one (demo KB published, its index and
+    confidence fit, the SLA defaults), with the console users made here: no init and no user
+    subprocesses, which took 15-25 s per server on two busy cores."""
     from core.db import get_engine, session_scope
+    from eval.console_server import create_users
     from sla.config import install_defaults
 
     tokens = _seeded_sqlite(folder)
     with session_scope() as db:
         install_defaults(db=db)
+    create_users()
     get_engine().dispose()
     url = f"sqlite:///{folder / 'hotline.db'}"
     with running_server(folder / "data", database_url=url, admin_token=tokens["admin"]) as srv:
