@@ -4,7 +4,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from core import phone_reads, storage
@@ -14,37 +13,19 @@ from core.deps import DB
 from core.errors import GUARDED, ApiError, error_responses
 from tickets import attachments, finish, service
 from tickets.api import written
-from tickets.schemas import AttachmentOut, AttachmentsOut, NoteOut, TicketList, TicketOut
+from tickets.schemas import (
+    AttachmentOut,
+    AttachmentsOut,
+    CancelIn,
+    CloseIn,
+    MergeIn,
+    NoteIn,
+    NoteOut,
+    TicketList,
+    TicketOut,
+)
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=error_responses(*GUARDED))
-
-
-class CloseIn(BaseModel):
-    """Close with an outcome."""
-
-    outcome: str = Field(description=f"One of {list(finish.OUTCOMES)}")
-    note: str | None = None
-    expected_version: int | None = None
-
-
-class CancelIn(BaseModel):
-    """Cancel with a reason."""
-
-    reason: str = Field(min_length=1)
-    expected_version: int | None = None
-
-
-class MergeIn(BaseModel):
-    """Merge this ticket (the duplicate) into another."""
-
-    into: str = Field(description="Id or number of the ticket that carries the work.")
-    note: str | None = None
-
-
-class NoteIn(BaseModel):
-    """An internal note (not shown to the customer)."""
-
-    note: str = Field(min_length=1, max_length=4000)
 
 
 @router.post("/{ticket_id}/close", response_model=TicketOut, responses=error_responses(404, 409))
@@ -106,8 +87,8 @@ def post_note(
 ) -> dict:
     """Add an internal note to the ticket's history."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
-    service.add_note(db=db, ticket=ticket, actor=who.actor, note=body.note.strip())
-    return {"ticket_id": ticket.id, "note": body.note.strip()}
+    service.add_note(db=db, ticket=ticket, actor=who.actor, note=body.note)
+    return {"ticket_id": ticket.id, "note": body.note}
 
 
 @router.post(
