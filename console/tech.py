@@ -94,7 +94,7 @@ async def action(request: Request, db: Session = DB, viewer: Viewer = Depends(TE
         )
 
     def run() -> dict[str, Any]:
-        out = field.perform(
+        return field.perform(
             db,
             technician=technician_of(db, viewer),
             assignment_id=body.assignment_id,
@@ -103,7 +103,6 @@ async def action(request: Request, db: Session = DB, viewer: Viewer = Depends(TE
             data=body.data,
             actor=viewer.actor,
         )
-        return out
 
     try:
         out = await run_in_threadpool(run)
