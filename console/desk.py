@@ -198,8 +198,13 @@ def _posted(model: type[Action], **values: Any) -> Action:
         problems = []
         for e in exc.errors():
             label = LABELS.get(str(e["loc"][0]), str(e["loc"][0])) if e["loc"] else "表单"
-            short = e["type"] in ("missing", "string_too_short")
-            problems.append(f"请填写{label}。" if short else f"{label}：{e['msg']}")
+            if e["type"] in ("missing", "string_too_short"):
+                problems.append(f"请填写{label}。")
+            elif e["type"] == "string_too_long":
+                limit, typed = e["ctx"]["max_length"], len(str(e["input"]))
+                problems.append(f"{label}最多 {limit} 字，现有 {typed} 字，请删减后再提交。")
+            else:
+                problems.append(f"{label}格式不正确。")
         raise ApiError(422, "invalid_request", "".join(problems)) from exc
 
 

@@ -1,5 +1,6 @@
 """KB import and export in the console, with the import report per row in Chinese."""
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -27,7 +28,7 @@ PROBLEMS = (
     ("valid boolean", "应为 是/否（true/false）"),
     ("valid string", "应为文字"),
     ("id must be", "编号只能含字母、数字、“-”“_”“.”，以字母或数字开头，最长 64 个字符"),
-    ("severity", "严重度无法识别：可写 P0–P4、紧急/高/中/低、一级–四级或 1–4"),
+    ("severity", "严重度{label}无法识别：可写 P0–P4、紧急/高/中/低、一级–四级或 1–4"),
     ("duplicate id", "编号重复：{tail}"),
     ("not valid JSON", "这一行不是合法的 JSON"),
     ("must be a JSON object", "这一行应为一个 JSON 对象"),
@@ -43,10 +44,13 @@ FORMAT_PROBLEMS = (
 
 def problem_zh(problem: str) -> str:
     """One problem of the import report in Chinese (the original kept when unknown)."""
+    # The value the curator wrote, named so that a long sheet's bad cell is found at once.
+    quoted = re.search(r"""severity (['"])(.*?)\1 is not""", problem)
+    label = f"“{quoted.group(2)}”" if quoted else ""
     for needle, text in PROBLEMS:
         if needle in problem:
             tail = problem.split(":", 1)[-1].strip().replace("already used on row", "已用于第")
-            return text.format(tail=f"{tail} 行" if "第" in tail else tail)
+            return text.format(tail=f"{tail} 行" if "第" in tail else tail, label=label)
     return problem
 
 

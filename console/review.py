@@ -182,6 +182,7 @@ def _ticket_page(
     errors: list[str] | None = None,
     status: int = 200,
     conflict: dict[str, Any] | None = None,
+    note: str = "",
 ) -> Response:
     rules = get_rules()
     labels = {n: s.get("label", n) for n, s in rules.fields.items()}
@@ -238,6 +239,7 @@ def _ticket_page(
         history=tickets.history(db=db, ticket_id=ticket.id),
         field_labels=labels,
         conflict=conflict,
+        note=note,
         desk=desk.desk_context(db, ticket, viewer),
         NO_MATCH=NO_MATCH,
         OTHER=OTHER,
@@ -383,6 +385,7 @@ def submit_review(
             choice=choice,
             errors=[f"以下字段为必填：{names}"],
             status=422,
+            note=note,
         )
     version = str(form.get("version", ""))
     expected = int(version) if version.isdigit() else None
@@ -415,7 +418,7 @@ def submit_review(
             raise
         db.rollback()
         base = _loaded_fields(form)
-        return _conflict_page(request, db, viewer, ticket_id, values, base, choice, exc)
+        return _conflict_page(request, db, viewer, ticket_id, values, base, choice, exc, note)
     # The chain is re-evaluated on the reviewed values (a corrected product brings its fields).
     ticket.required_fields = release_unavailable(
         tickets.required_fields(db, ticket, ticket.fields, ticket.kb_id), ticket.fields
@@ -436,6 +439,7 @@ def _conflict_page(
     loaded: dict[str, Any] | None,
     choice: str | None,
     exc: ApiError,
+    note: str,
 ) -> Response:
     """The 409 page: the ticket as it is now (theirs) next to what this agent changed (yours),
     the form refilled with theirs plus the agent's changes at the new version, so one click
@@ -477,6 +481,7 @@ def _conflict_page(
         errors=[message],
         status=409,
         conflict={"rows": rows, "code": exc.code},
+        note=note,
     )
 
 

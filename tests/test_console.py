@@ -218,8 +218,9 @@ def test_review_queue_confirm_and_correct(service: Service) -> None:
         "f_model": "X3",
         "kb_choice": "LOCK-FP-231",
     }
-    r = c.post(f"/console/review/{lock['id']}", data=form)
+    r = c.post(f"/console/review/{lock['id']}", data={**form, "note": "型号客户口述"})
     assert r.status_code == 422 and "固件版本" in r.text
+    assert 'value="型号客户口述"' in r.text  # the refused form keeps the agent's note
     assert ticket(service, lock["id"])["status"] == "triaged"
 
     r = c.post(

@@ -416,6 +416,8 @@ def test_both_doors_take_and_refuse_the_same_desk_input(service: Service) -> Non
         page = c.post(f"/console/tickets/{t['id']}/note", data={"csrf_token": csrf, "note": note})
         assert api.status_code == page.status_code == 422
         assert api.json()["error"]["code"] == "invalid_request" and "备注内容" in page.text
+        assert "String should" not in page.text  # said in Chinese, not pydantic's English
+    assert "备注内容最多 4000 字，现有 4001 字" in page.text
     api = c.post(f"/api/v1/tickets/{t['id']}/merge", json={"into": " "}, headers=h)
     page = c.post(f"/console/tickets/{t['id']}/merge", data={"csrf_token": csrf, "into": " "})
     assert api.status_code == page.status_code == 422 and "要合并到的工单号" in page.text
