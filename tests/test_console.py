@@ -161,6 +161,10 @@ def test_login_logout_and_roles(service: Service) -> None:
         r = c.get("/console/kb/LOCK-FP-231")
         assert r.status_code == status, (name, r.status_code)
     login(c, "tech1")
+    # A technician login with no roster entry lands on /me, which says how to link one.
+    me = c.get("/console/")
+    assert str(me.url).endswith("/console/me") and 'id="not-linked"' in me.text
+    assert "--technician" in me.text and "推送卡片" not in me.text
     assert "无权访问" in c.get("/console/kb").text
     assert c.get("/console/review").status_code == 403
     assert c.get("/console/boards").status_code == 403
@@ -445,6 +449,11 @@ def test_sla_board_shows_levels_live(service: Service) -> None:
 def test_dispatch_board_reassign_with_reason(service: Service) -> None:
     make_users(("boss", Role.supervisor), ("agent1", Role.agent))
     c, sup = service.client, service.headers("supervisor")
+    new_ticket(service, LOCK_TEXT)
+    login(c, "boss")
+    # No technician yet: the board says so instead of offering a reassign form with no choice.
+    board = c.get("/console/boards/dispatch").text
+    assert "先登记技术员才能改派" in board and 'class="reassign"' not in board
     techs = [
         c.post(
             "/api/v1/dispatch/technicians",
