@@ -1,6 +1,7 @@
 """The admin's page for the State Council holiday notice of a year: each year's status, and a
 form that takes the notice's rest days and make-up working days (调休上班) as text lines."""
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -73,6 +74,28 @@ def parse_notice(rest: str, work: str) -> tuple[list[dict[str, Any]], list[dict[
     return holidays, workdays
 
 
+# The SLA service's notice problems (English, for the API), said in Chinese on this page.
+NOTICE_PROBLEMS = (
+    (r"holidays\[\d+\] \((.*?)\)", r"放假“\1”"),
+    (r"workdays\[\d+\] \((.*?)\)", r"调休上班“\1”"),
+    (r"holidays: list the notice's rest days.*", "请至少填写一段放假区间"),
+    (r"(\S+) is a weekday; .*", r"\1 是工作日：调休上班只能是周六或周日"),
+    (r"(\S+)–(\S+) is not within (\d+)", r"\1–\2 不在 \3 年内"),
+    (r"(\S+) is not in (\d+)", r"\1 不在 \2 年内"),
+    (r"last day (\S+) is before first day (\S+)", r"结束日期 \1 早于起始日期 \2"),
+    (r"(\S+) is already in the range of (.*)", r"\1 已在“\2”的放假区间内"),
+    (r"(\S+) is also a rest day \((.*)\)", r"\1 同时是放假日（\2）"),
+    (r"(\S+) is listed twice", r"\1 重复列出"),
+)
+
+
+def notice_problem_zh(problem: str) -> str:
+    """One of the service's notice problems in Chinese (unknown wording kept as it is)."""
+    for pattern, text in NOTICE_PROBLEMS:
+        problem = re.sub(pattern, text, problem)
+    return problem.replace(": ", "：")
+
+
 @router.get("")
 def holidays_page(
     request: Request,
@@ -82,6 +105,19 @@ def holidays_page(
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Each year's status; the notice form of one year (default: the first unconfirmed)."""
+    return _page(request, db, viewer, year, saved=saved)
+
+
+def _page(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    year: int | None,
+    *,
+    saved: int | None = None,
+    typed: tuple[str, str] | None = None,
+    problems: list[str] | None = None,
+) -> Response:
     from sla import holiday_watch, public_holidays
 
     this_year = holiday_watch.local_today().year
@@ -90,15 +126,18 @@ def holidays_page(
     if year is None:
         year = next((y for y in years if y >= this_year and not all_days[y].confirmed), this_year)
     days = all_days.get(year) or public_holidays.years_days(db, [year])[year]
+    rest_text, work_text = typed or (rest_lines(days), workday_lines(days))
     return render(
         request,
         "holidays.html",
         viewer,
+        code=422 if problems else 200,
         years=[all_days[y] for y in years],
         year=year,
         days=days,
-        rest_text=rest_lines(days),
-        work_text=workday_lines(days),
+        rest_text=rest_text,
+        work_text=work_text,
+        problems=problems or [],
         warnings=holiday_watch.warnings(db),
         saved=saved,
         package_version=public_holidays.package_version(),
@@ -108,15 +147,26 @@ def holidays_page(
 @router.post("/{year}")
 def save_notice(
     year: int,
+    request: Request,
     form: FormData = Depends(posted_form),
     db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
-    """Record the year's notice as confirmed (running SLA deadlines are recomputed)."""
+    """Record the year's notice as confirmed (running SLA deadlines are recomputed); a bad
+    notice comes back on the form as typed, each problem named."""
     from sla import config
 
-    holidays, workdays = parse_notice(str(form.get("rest", "")), str(form.get("work", "")))
-    config.set_national_year(
-        db=db, year=year, holidays=holidays, workdays=workdays, actor=viewer.actor
-    )
+    typed = (str(form.get("rest", "")), str(form.get("work", "")))
+    try:
+        holidays, workdays = parse_notice(*typed)
+        config.set_national_year(
+            db=db, year=year, holidays=holidays, workdays=workdays, actor=viewer.actor
+        )
+    except ApiError as exc:
+        if exc.code != "invalid_notice":
+            raise
+        db.rollback()
+        found = (exc.details or {}).get("problems") or [exc.message]
+        problems = [notice_problem_zh(str(p)) for p in found]
+        return _page(request, db, viewer, year, typed=typed, problems=problems)
     return redirect(f"/holidays?year={year}&saved=1")

@@ -29,6 +29,8 @@ ERRORS: dict[str, str] = {
     "invalid_outcome": "未知的关闭结果。",
     "field_not_required": "该字段当前不是必填项。",
     "empty_note": "备注内容不能为空。",
+    "already_assigned": "该工单已在这位技术员手上，无需改派；如需换人请选择其他技术员。",
+    "technician_inactive": "该技术员已停用，请选择其他技术员。",
 }
 HTTP_TITLES = {
     404: "页面不存在",

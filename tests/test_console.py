@@ -500,6 +500,12 @@ def test_dispatch_board_reassign_with_reason(service: Service) -> None:
     assert last["actor"] == "supervisor:boss"
     row = c.get("/console/boards/dispatch").text.split(f'id="t{t["id"]}"')[1].split("</tr>")[0]
     assert "陈师傅" in row and "人工" in row
+    # Again to the technician who holds it: a 409 that says why, in Chinese.
+    r = c.post(
+        f"/console/boards/dispatch/{t['id']}/reassign",
+        data={"csrf_token": csrf, "technician_id": str(techs[1]["id"]), "reason": "再派一次"},
+    )
+    assert r.status_code == 409 and "已在这位技术员手上" in r.text
 
     # Agents cannot reassign.
     csrf = login(c, "agent1")

@@ -237,10 +237,13 @@ def test_console_page_takes_the_notice(env) -> None:
     )
     assert bad.status_code == 422
     assert "放假第 3 行：“2027-04-31”不是日期" in bad.text
+    assert "清明节 2027-04-31</textarea>" in bad.text  # the form keeps what was typed
     weekday = svc.client.post(
         "/console/holidays/2027", data={"csrf_token": csrf, "rest": rest, "work": "2027-02-17 春节"}
     )
-    assert weekday.status_code == 422 and "2027-02-17 is a weekday" in weekday.text
+    assert weekday.status_code == 422 and "is a weekday" not in weekday.text
+    assert "调休上班“春节”：2027-02-17 是工作日：调休上班只能是周六或周日" in weekday.text
+    assert "2027-02-17 春节</textarea>" in weekday.text
     ok = svc.client.post(
         "/console/holidays/2027",
         data={"csrf_token": csrf, "rest": rest, "work": "2027-01-30 春节\n2027-02-20 春节"},
