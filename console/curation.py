@@ -2,6 +2,7 @@
 
 import difflib
 import html
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -43,6 +44,20 @@ FORM_FIELDS = (
 LABELS = dict(FORM_FIELDS)
 SEVERITIES = {"low": "低", "medium": "中", "high": "高", "critical": "紧急"}
 STATUSES = {"draft": "草稿", "published": "已发布", "retired": "已下线"}
+# The validator's English messages (pydantic types and our own), said in Chinese.
+PROBLEMS = (
+    ("Field required", "缺少此项（必填）"),
+    ("at least 1 character", "不能为空"),
+    ("at most", "太长"),
+    ("valid list", "应为列表（多项用逗号分隔）"),
+    ("valid boolean", "应为 是/否（true/false）"),
+    ("valid string", "应为文字"),
+    ("id must be", "编号只能含字母、数字、“-”“_”“.”，以字母或数字开头，最长 64 个字符"),
+    ("severity", "严重度{label}无法识别：可写 P0–P4、紧急/高/中/低、一级–四级或 1–4"),
+    ("duplicate id", "编号重复：{tail}"),
+    ("not valid JSON", "这一行不是合法的 JSON"),
+    ("must be a JSON object", "这一行应为一个 JSON 对象"),
+)
 
 
 def _form_content(form: Any) -> dict[str, Any]:
@@ -63,9 +78,25 @@ def _form_content(form: Any) -> dict[str, Any]:
     return out
 
 
+def problem_zh(problem: str) -> str:
+    """One problem of an entry (import report or edit form) in Chinese (the original kept
+    when unknown)."""
+    # The value the curator wrote, named so that a long sheet's bad cell is found at once.
+    quoted = re.search(r"""severity (['"])(.*?)\1 is not""", problem)
+    label = f"“{quoted.group(2)}”" if quoted else ""
+    for needle, text in PROBLEMS:
+        if needle in problem:
+            tail = problem.split(":", 1)[-1].strip().replace("already used on row", "已用于第")
+            return text.format(tail=f"{tail} 行" if "第" in tail else tail, label=label)
+    return problem
+
+
 def _problems(exc: ValidationError) -> str:
+    """The form's problems in Chinese, each with its field's label."""
+    labels = {**LABELS, "id": "编号"}
     return "；".join(
-        f"{LABELS.get(str(e['loc'][0]), e['loc'][0]) if e['loc'] else '条目'}：{e['msg']}"
+        f"{labels.get(str(e['loc'][0]), e['loc'][0]) if e['loc'] else '条目'}："
+        + problem_zh(e["msg"].removeprefix("Value error, "))
         for e in exc.errors()
     )
 

@@ -1,13 +1,12 @@
 """KB import and export in the console, with the import report per row in Chinese."""
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from console.curation import LABELS, SEVERITIES
+from console.curation import LABELS, SEVERITIES, problem_zh
 from console.web import Viewer, render, signed_in
 from core.auth import Role
 from core.deps import DB
@@ -19,20 +18,6 @@ from knowledge_base.schemas import ImportReport
 
 router = APIRouter(prefix="/kb")
 FIELD_LABELS = {**LABELS, "id": "编号"}
-# The validator's English messages (pydantic types and our own), said in Chinese.
-PROBLEMS = (
-    ("Field required", "缺少此项（必填）"),
-    ("at least 1 character", "不能为空"),
-    ("at most", "太长"),
-    ("valid list", "应为列表（多项用逗号分隔）"),
-    ("valid boolean", "应为 是/否（true/false）"),
-    ("valid string", "应为文字"),
-    ("id must be", "编号只能含字母、数字、“-”“_”“.”，以字母或数字开头，最长 64 个字符"),
-    ("severity", "严重度{label}无法识别：可写 P0–P4、紧急/高/中/低、一级–四级或 1–4"),
-    ("duplicate id", "编号重复：{tail}"),
-    ("not valid JSON", "这一行不是合法的 JSON"),
-    ("must be a JSON object", "这一行应为一个 JSON 对象"),
-)
 FORMAT_PROBLEMS = (
     ("neither UTF-8 nor GBK", "文件既不是 UTF-8 也不是 GBK 编码的文本"),
     ("empty", "文件是空的：第一行应为知识库的列名"),
@@ -40,18 +25,6 @@ FORMAT_PROBLEMS = (
     ("unsupported file type", "不支持的文件类型：请上传 .jsonl、.csv 或 .xlsx"),
     ("over", "文件太大，超过上传上限"),
 )
-
-
-def problem_zh(problem: str) -> str:
-    """One problem of the import report in Chinese (the original kept when unknown)."""
-    # The value the curator wrote, named so that a long sheet's bad cell is found at once.
-    quoted = re.search(r"""severity (['"])(.*?)\1 is not""", problem)
-    label = f"“{quoted.group(2)}”" if quoted else ""
-    for needle, text in PROBLEMS:
-        if needle in problem:
-            tail = problem.split(":", 1)[-1].strip().replace("already used on row", "已用于第")
-            return text.format(tail=f"{tail} 行" if "第" in tail else tail, label=label)
-    return problem
 
 
 def format_problem_zh(problem: str) -> str:

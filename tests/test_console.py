@@ -364,9 +364,10 @@ def test_kb_draft_review_publish_and_try(service: Service) -> None:
     csrf = csrf_of(c.get("/console/kb/new").text)
     r = c.post(
         "/console/kb/new",
-        data={"csrf_token": csrf, "id": "bad id!", "title": "x", "product_type": "冰箱"},
+        data={"csrf_token": csrf, "id": "bad id!", "title": "", "product_type": "冰箱"},
     )
-    assert r.status_code == 422 and "id" in r.text
+    assert r.status_code == 422 and "编号：编号只能含字母" in r.text and "标题：不能为空" in r.text
+    assert "Value error" not in r.text and "String should" not in r.text
     assert c.get("/console/kb/bad id!").status_code == 404
 
 
