@@ -8,8 +8,10 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -25,6 +27,7 @@ from core import access
 from core.auth import Role
 from core.deps import DB
 from core.errors import ApiError
+from core.settings import get_settings
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "hotline_console"
@@ -42,7 +45,20 @@ def _json_script(value: Any) -> Markup:
 
 templates.env.filters["jsonscript"] = _json_script
 templates.env.filters["compact"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
-templates.env.filters["stamp"] = lambda ts: f"{ts:%m-%d %H:%M}" if ts else ""
+
+
+def _stamp(ts: Any) -> str:
+    """A time as the business reads it: in its local zone (HOTLINE_DISPATCH_TIMEZONE, as the
+    customer's page and the shifts), not the stored UTC — 8 hours apart in China."""
+    if not ts:
+        return ""
+    if isinstance(ts, datetime):
+        zone = ZoneInfo(get_settings().dispatch_timezone)
+        ts = (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).astimezone(zone)
+    return f"{ts:%m-%d %H:%M}"
+
+
+templates.env.filters["stamp"] = _stamp
 templates.env.globals["status_labels"] = {
     "new": "新建",
     "pending_qc": "待质检",

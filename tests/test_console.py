@@ -428,6 +428,8 @@ def test_sla_board_shows_levels_live(service: Service) -> None:
         sla = c.get(f"/api/v1/sla/tickets/{t['id']}", headers=admin).json()
         deadline = datetime.fromisoformat(sla["clocks"]["response"]["deadline_at"])
         login(c, "boss")
+        # Times read in the business's zone (Shanghai), as on the customer's page, not UTC.
+        assert "创建 11-25 10:00" in c.get(f"/console/review/{t['id']}").text
         calm = c.get("/console/boards/sla").text
         assert t["number"] not in calm.split('id="sla-table"')[1]  # not due within the hour yet
 
