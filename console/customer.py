@@ -133,10 +133,12 @@ def progress(db: Session, ticket: Ticket) -> dict[str, Any]:
                     steps.append((at, label))
     steps.sort(key=lambda s: s[0])
     window = field.visit_window(visit)
+    done = ticket.status in FINAL or ticket.status == "resolved"
     prepare = ["请保持电话畅通，技师出发前会与您联系", "请准备好购买凭证或保修卡（如有）"]
     if ticket.product_type:
         prepare.append(f"请在{ticket.product_type}周围留出操作空间，并确保可以通电")
-    done = ticket.status in FINAL or ticket.status == "resolved"
+    if done:  # a finished ticket asks nothing more of the customer
+        prepare = []
     return {
         "number": ticket.number,
         "status": STATUS.get(ticket.status, ticket.status),
@@ -148,6 +150,7 @@ def progress(db: Session, ticket: Ticket) -> dict[str, Any]:
         ),
         "eta": _local(eta),
         "prepare": prepare,
+        "done": done,
         "can_rebook": not done,
         "can_rate": ticket.status in rating.RATEABLE and ticket.rating_score is None,
         "rating": (

@@ -5,6 +5,7 @@ import html
 import io
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from PIL import Image
 
@@ -204,6 +205,10 @@ def test_close_cancel_merge_from_console_and_api(service: Service) -> None:
     assert r.status_code == 200 and "工单已关闭" in r.text
     assert ticket(service, invoice["id"])["status"] == "closed"
     assert "非故障" in r.text
+    # The customer's page of a ticket closed without a visit promises no technician.
+    mine = c.get(urlsplit(invoice["customer_link"]).path)
+    assert mine.status_code == 200 and 'id="no-visit"' in mine.text
+    assert "正在为您安排技师" not in mine.text and "请您准备" not in mine.text
     # Cancel needs a reason; without one nothing changes and the page says why in Chinese.
     other = new_ticket(service, AC_TEXT)
     r = c.post(f"/console/tickets/{other['id']}/cancel", data={"csrf_token": csrf, "reason": ""})
