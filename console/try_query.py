@@ -6,6 +6,7 @@ until the live index or any draft changes; for the demo KB a rebuild costs well 
 (measured in docs/console.md).
 """
 
+import re
 import tempfile
 import threading
 import time
@@ -82,6 +83,21 @@ FEATURE_LABELS = {
 }
 
 
+# The labelled sets the shipped fault-report check is fitted on (eval/triage_sets.py).
+SET_LABELS = {"ours": "家电/门锁/充电桩", "energy": "储能", "kitchen": "厨电", "elevator": "电梯"}
+_FITTED_ON = re.compile(r"^(.+) labelled calls \((\d+)\) and (\d+) request examples, (\S+)$")
+
+
+def fitted_on_zh(text: str) -> str:
+    """The check's `fitted_on` line (written in English by `hotline eval fit-fault-report`)
+    in a curator's words; an unknown wording is shown as it is."""
+    m = _FITTED_ON.match(text)
+    if m is None:
+        return text
+    sets = "、".join(SET_LABELS.get(n.strip(), n.strip()) for n in m.group(1).split("+"))
+    return f"{m.group(4)} 拟合于{sets}的已标注来电 {m.group(2)} 条与非报修请求例句 {m.group(3)} 条"
+
+
 def calibration_summary(db: Session) -> str:
     """When and on what the confidence model in use was fitted, in a curator's words."""
     encoder = live_index.encoder()
@@ -89,7 +105,8 @@ def calibration_summary(db: Session) -> str:
     model = fault_report.load(get_settings().fault_report_file, encoder.name, encoder.dim)
     check = ""
     if model:
-        check = f"；另按出厂的“是否故障报修”判别降低非故障来电的置信度（{model.fitted_on}）"
+        fitted = fitted_on_zh(model.fitted_on)
+        check = f"；另按出厂的“是否故障报修”判别降低非故障来电的置信度（{fitted}）"
     if row is None:
         return "出厂默认模型（尚未在本知识库上拟合，发布条目后自动拟合）" + check
     trigger = {"publish": "发布后", "verdicts": "坐席审核后", "manual": "手动", "init": "初始化"}

@@ -87,3 +87,14 @@ def test_the_knowledge_engineer_sees_what_the_check_was_fitted_on(service: Servi
     check = got.json()["fault_report"]
     assert check["file"] == "fault_report.json"
     assert "labelled calls" in check["fitted_on"] and check["strength"] > 0
+
+
+def test_the_kb_page_says_what_the_check_was_fitted_on_in_chinese(service: Service) -> None:
+    from core.auth import Role
+    from tests.test_console import login, make_users
+
+    make_users(("ke-fit", Role.knowledge_engineer))
+    login(service.client, "ke-fit")
+    page = service.client.get("/console/kb").text
+    assert "的已标注来电" in page and "条与非报修请求例句" in page
+    assert "labelled calls" not in page and "request examples" not in page
