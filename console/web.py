@@ -109,6 +109,7 @@ templates.env.globals["reason_text"] = zh.reason_text
 templates.env.globals["actor_label"] = zh.actor_label
 templates.env.filters["pending_cn"] = zh.pending_reason
 templates.env.globals["outcome_labels"] = zh.OUTCOMES
+templates.env.globals["field_names"] = zh.FIELD_LABELS
 templates.env.globals["ROLE_LABELS"] = {r.value: label for r, label in accounts.ROLE_LABELS.items()}
 
 

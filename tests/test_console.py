@@ -276,6 +276,7 @@ def test_kb_draft_review_publish_and_try(service: Service) -> None:
     query = "洗衣机显示E9然后门打不开"
     csrf = login(c, "ke1")
     before = c.post("/console/kb/try", data={"csrf_token": csrf, "text": query}).text
+    assert "产品类型=洗衣机" in before and "product_type=" not in before  # fields in Chinese
 
     # A new entry starts as a draft: not searchable, but visible in the draft ranking.
     r = c.post(
