@@ -31,6 +31,9 @@ ERRORS: dict[str, str] = {
     "empty_note": "备注内容不能为空。",
     "already_assigned": "该工单已在这位技术员手上，无需改派；如需换人请选择其他技术员。",
     "technician_inactive": "该技术员已停用，请选择其他技术员。",
+    "invalid_date": "日期格式不正确，请按 2026-12-05 的格式填写。",
+    "invalid_cursor": "翻页链接已失效，请回到第一页重新查询。",
+    "invalid_query": "搜索内容含有不可见的非法字符，请重新输入。",
 }
 HTTP_TITLES = {
     404: "页面不存在",

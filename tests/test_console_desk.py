@@ -157,6 +157,11 @@ def test_search_by_contained_text_follows_every_change(service: Service) -> None
     for odd in ('"', "a_c", "NEAR(门锁 指纹)", "*"):  # FTS5 syntax is only text
         assert c.get("/console/tickets", params={"q": odd}).status_code == 200, odd
     assert c.get("/console/tickets", params={"q": "门锁\x00"}).status_code == 422
+    # A typed-in bad date or a stale page link: a 422 that says which, in Chinese.
+    r = c.get("/console/tickets", params={"created_from": "12/05"})
+    assert r.status_code == 422 and "日期格式不正确" in r.text
+    r = c.get("/console/tickets", params={"after": "garbage"})
+    assert r.status_code == 422 and "翻页链接已失效" in r.text
 
 
 def test_queue_puts_urgent_first_pages_and_bulk_confirms(service: Service) -> None:
