@@ -34,6 +34,8 @@ ERRORS: dict[str, str] = {
     "invalid_date": "日期格式不正确，请按 2026-12-05 的格式填写。",
     "invalid_cursor": "翻页链接已失效，请回到第一页重新查询。",
     "invalid_query": "搜索内容含有不可见的非法字符，请重新输入。",
+    "empty_text": "请先输入来电描述。",
+    "text_too_long": "来电描述太长：一次只输入一位来电者的描述（上限 HOTLINE_MAX_TEXT_CHARS）。",
 }
 HTTP_TITLES = {
     404: "页面不存在",

@@ -160,6 +160,12 @@ def test_curators_publish_an_edit_and_try_a_query_changes(page, server: Server) 
         dra = page.locator("#rank-draft li").evaluate_all("els => els.map(e => e.dataset.kb)")
         return cur, dra
 
+    # An empty query is refused, and the page says so where the ranking would appear (htmx
+    # swaps nothing on a 4xx: the curator saw no answer at all).
+    page.goto("/console/kb/try")
+    page.click("#try-run")
+    expect(page.locator("#try-result .error")).to_contain_text("请先输入来电描述")
+
     before_current, before_draft = ranks()
     assert before_draft == before_current  # no drafts yet
 

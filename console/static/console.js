@@ -220,7 +220,28 @@
     });
   }
 
+  // --- a refused htmx form (e.g. an empty or over-long "try a query"): htmx swaps nothing on a
+  // 4xx, so the user saw no answer at all; show the error page's Chinese message instead ---
+  function setupFormErrors() {
+    document.body.addEventListener("htmx:beforeSwap", (e) => {
+      const status = e.detail.xhr.status;
+      // Only what the user sent (a POST); the boards' polling GETs keep htmx's default.
+      const verb = ((e.detail.requestConfig || {}).verb || "get").toLowerCase();
+      if (status < 400 || status >= 500 || status === 401 || verb === "get") return;
+      const page = new DOMParser().parseFromString(e.detail.xhr.responseText || "", "text/html");
+      const said = page.querySelector(".errorpage .error, .error");
+      const p = document.createElement("p");
+      p.className = "error";
+      p.setAttribute("role", "alert");
+      p.textContent = (said && said.textContent.trim()) || "操作未完成（" + status + "），请检查输入后重试。";
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+      e.detail.serverResponse = p.outerHTML;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    setupFormErrors();
     const form = $("#review-form");
     if (form) setupChain(form);
     setupAudio();
