@@ -24,6 +24,7 @@ from functools import lru_cache
 from intake.chat_formats import Message
 from intake.chat_roles import CUSTOMER, RELAY, STAFF, TECHNICIAN, Roles
 from triage import phones
+from triage.entities import SURNAMES
 from triage.rules import get_rules
 from triage.service import triage_text
 
@@ -53,14 +54,38 @@ APPOINTMENT = re.compile(r"(清洗|清洁|保养|消毒|除垢|安装|移机|拆
 # A technician passes on a call (客户来电…电话…) but reports work done (修好了) as chit-chat.
 DONE = re.compile(r"(修好|搞定|已处理|处理好|完工|换好|弄好|已完成|结单|已上门)")
 REINSTATE = re.compile(r"(还是不行|还是要来|还是得来|又坏了|又不行了|还得麻烦|还是麻烦)")
+# An item of a list named later (1号那个, 第二个, ②); not 3号楼 or 12号.
 ITEM_REF = re.compile(
-    r"(?:第\s*([1-9一二三四五六七八九])|([1-9一二三四五六七八九])\s*[号项单条])|([①②③④⑤⑥⑦⑧⑨])"
+    r"(?:第\s*([1-9一二三四五六七八九])(?![0-9幢栋楼层])|(?<![0-9])([1-9一二三四五六七八九])\s*[号项单条]"
+    r"(?![0-9楼幢栋房室梯桩线口门院])|([①②③④⑤⑥⑦⑧⑨]))"
+)
+# A question or a price/warranty enquiry, not a fault (能不能 is no 不能).
+QUESTION = re.compile(
+    r"(多少钱|什么价|价格|收费|费用|延保|保修期|保修多久|过保|还在保修|怎么买|哪里买|多久换|多长时间换"
+    r"|能不能|可不可以|能否|是什么意思|怎么(?:收费|预约|联系))"
+)
+NOT_A_CUE = re.compile(r"能不能|可不可以|会不会|是不是|有没有")
+# A technician reporting another fault found on the job (顺便报个单, 另一台也不制冷).
+NEW_ON_SITE = re.compile(
+    r"(另外|还有|顺便|另一台|另一个|再开|另开|开(?:个|一)单|报个单|加个单|也要修|也坏|也不|也有问题)"
+)
+# The contact is the one of the sender's request before (电话同上, 地址一样).
+SAME_AS = re.compile(r"(同上|同一个|一样|还是这个|还是那个|跟上面|和上面)")
+# How a customer is called when someone else reports for them (a relay, a numbered list).
+TITLED_NAME = re.compile(
+    rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大爷|大妈|奶奶|爷爷|老师|经理|师傅|阿婆|姐)"
 )
 RELAY_CUE = re.compile(r"(帮|替|代|转达|派单|新单|工单|报修单|业主|顾客|客户|住户|老人家|来电)")
+# List marks: 1. 1、 1) (1) 【1】 ① 第一(个|台…) 一、 and a bare "1 " at a line's start. The
+# marks must count 1, 2, 3 … in one style to be a list (so 1.5匹 or 9:30 make none).
 ITEM = re.compile(
-    r"(?:(?<=^)|(?<=[\n\s，,；;。]))(?:[(（]?(?P<n>[1-9]|[一二三四五六七八九])[)）.、．:：]"
-    r"|(?P<c>[①②③④⑤⑥⑦⑧⑨])|第(?P<k>[一二三四五六七八九1-9])(?:个|台|家|户)?[,，:：、]?)"
+    r"(?:(?<=^)|(?<=[\n\s，,；;。!！?？]))(?:[(（【\[]?(?P<n>[1-9]|[一二三四五六七八九])"
+    r"(?:[)）】\]]|[.、．]|[:：](?!\d))"
+    r"|第(?P<k>[一二三四五六七八九1-9])(?:个|台|家|户|单|件|条)?[,，:：、]?)"
+    r"|(?P<c>[①②③④⑤⑥⑦⑧⑨])"
+    r"|(?:(?<=^)|(?<=\n))(?P<b>[1-9])[ \t\u3000]+(?=\D)",
 )
+ORDINALS = ("123456789", "一二三四五六七八九", "①②③④⑤⑥⑦⑧⑨")
 FACTS = ("model", "phone", "address", "fault_code", "hardware_id", "customer_name")
 
 
@@ -78,6 +103,9 @@ class Request:
     previous: "Request | None" = None  # the owner's request just before (contact details)
     why: list[str] = field(default_factory=list)
     withdrawn: str | None = None
+    # The part of a message that is this request's (a later list of 1号… 2号… split by item),
+    # by the message's line.
+    own: dict[int, str] = field(default_factory=dict)
 
     @property
     def lines(self) -> tuple[int, int]:
@@ -95,7 +123,15 @@ class Request:
         first = self.messages[0].text
         if self.item is not None:
             first = "；".join(x for x in (self.item, self.shared) if x)
-        return [first, *(m.text for m in self.messages[1:])]
+        return [first, *(self.own.get(m.line, m.text) for m in self.messages[1:])]
+
+    def add(self, msg: Message, why: str, part: str | None = None) -> None:
+        """Gather a message (or its part that concerns this request) and say why."""
+        if msg not in self.messages:
+            self.messages.append(msg)
+        if part is not None and part != msg.text:
+            self.own[msg.line] = part
+        self.why.append(f"line {msg.line}: {why}")
 
 
 @dataclass
@@ -134,11 +170,14 @@ def facts_of(text: str) -> dict[str, str]:
 
 def kind_of(text: str) -> tuple[str | None, str | None]:
     """What a message asks for: ("repair", product) when it reports a fault on a product;
-    ("order" | "appointment", None) for consumables and cleaning/installation; else None."""
+    ("order" | "appointment" | "question", None) for consumables, cleaning/installation and
+    price or warranty questions; else None."""
     if not text or text.startswith(ACK_PREFIXES):
         return None, None
-    cue = any(c in text for c in REPAIR_CUES)
+    cue = any(c in NOT_A_CUE.sub("", text) for c in REPAIR_CUES)
     if not cue:
+        if QUESTION.search(text):
+            return "question", None
         if ORDER.search(text):
             return "order", None
         if APPOINTMENT.search(text):
@@ -159,27 +198,52 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     return ("repair", product) if product and specific and matched else (None, None)
 
 
+def _ordinal(mark: re.Match[str]) -> tuple[str, int]:
+    """A list mark's style and number (1-based)."""
+    for group in ("n", "k", "c", "b"):
+        if value := mark.group(group):
+            digits = next(d for d in ORDINALS if value in d)
+            return group + digits[0], digits.index(value) + 1
+    raise ValueError(mark.group(0))
+
+
+def _list_marks(text: str) -> list[re.Match[str]]:
+    """The marks of the longest run numbered 1, 2, 3 … in one style (none when no such run
+    of two or more exists)."""
+    best: list[re.Match[str]] = []
+    marks = [(m, *_ordinal(m)) for m in ITEM.finditer(text)]
+    for k, (m, style, number) in enumerate(marks):
+        if number != 1:
+            continue
+        run = [m]
+        for m2, style2, number2 in marks[k + 1 :]:
+            if style2 == style and number2 == len(run) + 1:
+                run.append(m2)
+        if len(run) > len(best):
+            best = run
+    return best if len(best) >= 2 else []
+
+
 def split_items(text: str) -> tuple[list[tuple[int, str]], str]:
     """A numbered message's items (line offset within the message, text) and the shared text
     around them; one item (the whole text) when it is no numbered list."""
-    marks = list(ITEM.finditer(text))
-    if len(marks) < 2:
+    marks = _list_marks(text)
+    if not marks:
         return [(0, text)], ""
     items = []
+    tail = ""
     for k, m in enumerate(marks):
         end = marks[k + 1].start() if k + 1 < len(marks) else len(text)
         body = text[m.end() : end]
-        # The last item ends at its line; what follows is said for all of them.
-        tail = ""
         if k + 1 == len(marks) and "\n" in body.strip("\n"):
-            body, tail = body.strip("\n").split("\n", 1)
+            # The last item ends where the items before it did (most are one line); what
+            # follows is said for all of them.
+            lines = body.strip("\n").split("\n")
+            keep = max(1, min(x.count("\n") + 1 for _, x in items)) if items else 1
+            body, tail = "\n".join(lines[:keep]), "\n".join(lines[keep:])
         items.append((text[: m.start()].count("\n"), body.strip(" ，,；;。\n")))
-        if tail:
-            items.append((-1, tail))
-    shared = [t for off, t in items if off < 0]
-    items = [(off, t) for off, t in items if off >= 0]
     head = text[: marks[0].start()].strip()
-    return items, "；".join(x for x in (head, *shared) if x)
+    return items, "；".join(x for x in (head, tail.strip()) if x)
 
 
 def read(
@@ -187,6 +251,11 @@ def read(
 ) -> Reading:
     """The repair requests of a conversation and the messages left out, in order."""
     roles = roles or Roles()
+    said: dict[str, list[str]] = {}
+    for msg in messages:
+        if msg.text:
+            said.setdefault(msg.sender, []).append(msg.text)
+    roles.learn(said)
     window = timedelta(minutes=window_minutes)
     withdraw_window = timedelta(hours=24)
     by_owner: dict[str, Request] = {}
@@ -207,59 +276,77 @@ def read(
             and not target.withdrawn
             and msg.at - target.last_at <= withdraw_window
         ):
-            for req in _withdrawn_items(msg, _same_message(found, target)):
+            for req in _items_meant(msg.text, _same_message(found, target)):
                 req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
                 req.messages.append(msg)
             continue
         if target and target.withdrawn and REINSTATE.search(msg.text):
             # The customer changed their mind (还是不行，还是要来): the request stands.
             target.withdrawn = None
-            target.messages.append(msg)
-            target.why.append(f"line {msg.line}: withdrawn, then asked for again")
+            target.add(msg, "withdrawn, then asked for again")
             continue
-        kind, product = (None, None)
-        relays = RELAY_CUE.search(msg.text) and phones.numbers(msg.text)
-        if (
-            speaker.role in (CUSTOMER, RELAY)
-            or (speaker.role == STAFF and relays)
-            or (speaker.role == TECHNICIAN and relays and not DONE.search(msg.text))
-        ):
-            kind, product = kind_of(msg.text)
-            if kind == "repair" and speaker.role in (STAFF, TECHNICIAN):
-                kind = None if _confirms(msg, by_owner, window, product) else kind
-        if kind in ("order", "appointment") and current is None:
-            label = "耗材订购" if kind == "order" else "预约清洗/安装"
+        kind, product, text = _asks(msg, speaker.role, by_owner, window)
+        if kind in ("order", "appointment", "question") and current is None:
+            label = {"order": "耗材订购", "appointment": "预约清洗/安装", "question": "咨询"}[kind]
             skipped.append(
                 Skipped(msg.line, msg.end_line, msg.sender, kind, f"{label}（不是报修）")
             )
             continue
         if kind == "repair":
-            new = _start(msg, speaker.role, product, current, found, by_owner)
-            if new:
+            if _start(msg, speaker.role, product, current, found, by_owner, text):
                 continue
             assert current is not None
-            current.messages.append(msg)
-            current.why.append(f"line {msg.line}: same sender, same product, within the window")
+            current.add(msg, "same sender, same product, within the window")
             continue
         if msg.text.startswith(ACK_PREFIXES) and not facts_of(msg.text):
             continue
         if current is not None and speaker.role in (CUSTOMER, RELAY):
-            for req in _same_message(found, current):
-                req.messages.append(msg)
-                req.why.append(f"line {msg.line}: the sender's follow-up within the window")
+            for req, part in _route(msg, _same_message(found, current)):
+                req.add(msg, "the sender's follow-up within the window", part)
             continue
         target = _addressee(msg, by_owner, window)
-        if (
-            target is not None
-            and speaker.role != TECHNICIAN
-            and _adds_facts(msg, target, speaker.role)
-        ):
-            target.messages.append(msg)
-            who = "staff" if speaker.role == STAFF else speaker.role
-            target.why.append(
-                f"line {msg.line}: {who} reply with facts of {target.sender}'s request"
-            )
+        if target is None or speaker.role == TECHNICIAN:
+            continue
+        who = "staff" if speaker.role == STAFF else speaker.role
+        for req, part in _route(msg, _same_message(found, target)):
+            if _adds_facts(msg.text if part is None else part, req, speaker.role):
+                req.add(msg, f"{who} reply with facts of {req.sender}'s request", part)
     return Reading([r for r in found if not r.withdrawn], skipped + _withdrawn(found))
+
+
+def _asks(
+    msg: Message, role: str, by_owner: dict[str, Request], window: timedelta
+) -> tuple[str | None, str | None, str]:
+    """What a message asks for, by its sender's role (see kind_of), and the words that ask.
+
+    Customers and relays report their faults; staff start a request only when they pass one
+    on with whom it concerns (帮业主…/派单… or a phone, an address, 王女士) and it is not a
+    live request read back; technicians only when they pass on a call, or report another
+    fault found on a job (顺便报个单：另一台也不制冷) — never for work done."""
+    text = msg.text
+    if role in (CUSTOMER, RELAY):
+        return (*kind_of(text), text)
+    said = phones.numbers(text)
+    if role == STAFF:
+        whom = said or TITLED_NAME.search(text) or facts_of(text).get("address")
+        if not (RELAY_CUE.search(text) or said) or not whom:
+            return None, None, text
+        kind, product = kind_of(text)
+        if kind == "repair" and _confirms(msg, by_owner, window, product):
+            return None, None, text
+        return kind, product, text
+    if role == TECHNICIAN:
+        if (m := NEW_ON_SITE.search(text)) and DONE.search(text[: m.start()]):
+            text = text[m.start() :]  # the job is done; what follows is a new fault
+        elif DONE.search(text):
+            return None, None, text
+        if not (RELAY_CUE.search(text) and said) and not NEW_ON_SITE.search(text):
+            return None, None, text
+        kind, product = kind_of(text)
+        if kind == "repair" and _confirms(msg, by_owner, window, product):
+            return None, None, text
+        return (kind, product, text) if kind == "repair" else (None, None, text)
+    return None, None, text
 
 
 def _start(
@@ -269,16 +356,20 @@ def _start(
     current: Request | None,
     found: list[Request],
     by_owner: dict[str, Request],
+    text: str,
 ) -> bool:
     """Open the request(s) a message starts; False when it continues the current one."""
-    items, shared = split_items(msg.text)
+    items, shared = split_items(text)
     repairs = [(off, t) for off, t in items if kind_of(t)[0] == "repair"]
+    how = "numbered list"
+    if len(repairs) < 2:
+        repairs, how, shared = _own_lines(text), "message of one line per customer", ""
     if len(repairs) >= 2:
         made = []
-        for k, (off, text) in enumerate(repairs, start=1):
-            req = Request(msg.sender, role, [msg], kind_of(text)[1], previous=current)
-            req.item, req.item_line, req.shared = text, msg.line_of(off), shared
-            req.why.append(f"line {msg.line}: item {k} of {len(repairs)} of a numbered list, split")
+        for k, (off, item) in enumerate(repairs, start=1):
+            req = Request(msg.sender, role, [msg], kind_of(item)[1], previous=current)
+            req.item, req.item_line, req.shared = item, msg.line_of(off), shared
+            req.why.append(f"line {msg.line}: item {k} of {len(repairs)} of a {how}, split")
             made.append(req)
         found.extend(made)
         by_owner[msg.sender] = made[-1]
@@ -289,75 +380,130 @@ def _start(
         and current.product_type is not None
         and product != current.product_type
     )
-    said = phones.numbers(msg.text)
+    said = phones.numbers(text)
+    before = "；".join(current.texts()) if current is not None else ""
     other_customer = (
         current is not None
         and bool(said)
-        and not phones.CORRECTION.search(msg.text)
-        and not set(said) & set(phones.numbers("；".join(current.texts())))
+        and not phones.CORRECTION.search(text)
+        and not set(said) & set(phones.numbers(before))
     )
-    if current is not None and not other_product and not other_customer:
+    # A relay passes on one household after another: another name or flat is another one.
+    name, flat = TITLED_NAME.search(text), FLAT.search(text)
+    other_household = (
+        current is not None
+        and role != CUSTOMER
+        and (
+            (name is not None and name.group(0) not in before and TITLED_NAME.search(before))
+            or (flat is not None and flat.group(0) not in before and FLAT.search(before))
+        )
+    )
+    if current is not None and not other_product and not other_customer and not other_household:
         return False
     req = Request(msg.sender, role, [msg], product, previous=current)
+    if text != msg.text:
+        req.item, req.item_line = text, msg.line
     req.why.append(
         f"line {msg.line}: {role} reports a fault" + (f" on {product}" if product else "")
     )
     if current is not None:
-        what = "another product" if other_product else "another phone number"
+        what = (
+            "another product"
+            if other_product
+            else "another phone number"
+            if other_customer
+            else "another household"
+        )
         req.why.append(f"split from the request at line {current.lines[0]}: {what}")
     found.append(req)
     by_owner[msg.sender] = req
     return True
 
 
+FLAT = re.compile(
+    r"\d{1,3}(?:幢|栋|号楼)(?:\d{1,2}单元)?(?:\d{2,4}(?:室|号)?)?|\d{1,2}单元\d{2,4}室?"
+)
+
+
+def _own_lines(text: str) -> list[tuple[int, str]]:
+    """A message of several lines without numbers, one household per line (each its own
+    phone and fault): its lines; else none."""
+    lines = [(k, x.strip()) for k, x in enumerate(text.split("\n")) if x.strip()]
+    repairs = [(k, x) for k, x in lines if kind_of(x)[0] == "repair"]
+    if len(repairs) < 2:
+        return []
+    numbers = [phones.numbers(x)[:1] for _, x in repairs]
+    if not all(numbers) or len({n[0] for n in numbers}) < len(numbers):
+        return []
+    return repairs
+
+
 def _confirms(
     msg: Message, by_owner: dict[str, Request], window: timedelta, product: str | None
 ) -> bool:
     """Staff repeating a live request back (登记了：王女士 空调… 138…): the same product and
-    a phone the request already has; its facts join that request instead of a new one."""
+    a phone the request already has, or no phone at all; its facts join that request
+    instead of a new one."""
     live = _addressee(msg, by_owner, window)
     if live is None or live.sender == msg.sender:
         return False
     same_product = product is None or live.product_type in (None, product)
     said = set(phones.numbers(msg.text))
-    return same_product and bool(said & set(phones.numbers("；".join(live.texts()))))
+    return same_product and (not said or bool(said & set(phones.numbers("；".join(live.texts())))))
 
 
-def _withdrawn_items(msg: Message, siblings: list[Request]) -> list[Request]:
-    """Which items of a numbered list a withdrawal means: the one it numbers (1号那个, 第二个,
-    ①), else those whose product or customer it names, else all of them."""
-    if len(siblings) == 1:
-        return siblings
-    order = "123456789"
-    for m in ITEM_REF.finditer(msg.text):
+def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
+    """The items of a list a later message names: by number (1号那个, 第二个, ②), else by
+    product or by the customer's name; none when it names none."""
+    for m in ITEM_REF.finditer(text):
         ref = m.group(1) or m.group(2) or m.group(3)
-        k = order.find(ref) if ref.isdigit() else "一二三四五六七八九".find(ref)
-        if k < 0:
-            k = "①②③④⑤⑥⑦⑧⑨".find(ref)
-        if 0 <= k < len(siblings):
+        k = next(d.index(ref) for d in ORDINALS if ref in d)
+        if k < len(siblings):
             return [siblings[k]]
-    named = facts_of(msg.text)
-    chosen = [
+    named = facts_of(text)
+    return [
         r
         for r in siblings
         if (named.get("product_type") and named["product_type"] == r.product_type)
-        or (
-            r.item
-            and any(
-                n in r.item
-                for n in re.findall(r"[\u4e00-\u9fff](?:先生|女士|阿姨|大姐|大爷)", msg.text)
-            )
-        )
+        or (r.item and any(n in r.item for n in TITLED_NAME.findall(text)))
     ]
-    return chosen or siblings
+
+
+def _items_meant(text: str, siblings: list[Request]) -> list[Request]:
+    """Which items of a numbered list a message means (see _item_refs), else all of them."""
+    if len(siblings) == 1:
+        return siblings
+    return _item_refs(text, siblings) or siblings
+
+
+def _route(msg: Message, siblings: list[Request]) -> list[tuple[Request, str | None]]:
+    """Where a message about a numbered list's requests goes: a list of its own (1号… 2号…)
+    item by item, else to the items it names, else to all of them."""
+    if len(siblings) > 1:
+        items, shared = split_items(msg.text)
+        if len(items) >= 2 and len(items) <= len(siblings):
+            return [
+                (siblings[k], "；".join(x for x in (text, shared) if x))
+                for k, (_, text) in enumerate(items)
+            ]
+        parts = [p for p in re.split(r"[\n；;]", msg.text) if p.strip()]
+        routed = [(p, _item_refs(p, siblings)) for p in parts]
+        if len(parts) >= 2 and all(len(r) == 1 for _, r in routed):
+            by_req: dict[int, list[str]] = {}
+            for p, (req,) in routed:
+                by_req.setdefault(id(req), []).append(p)
+            return [(r, "；".join(by_req[id(r)])) for r in siblings if id(r) in by_req]
+    return [(r, None) for r in _items_meant(msg.text, siblings)]
 
 
 def _same_message(found: list[Request], req: Request) -> list[Request]:
     """The request and its siblings split from the same numbered message."""
-    if req.item is None:
+    if req.item is None or req.item_line is None:
         return [req]
     first = req.messages[0]
-    return [r for r in found if r.item is not None and r.messages[0] is first]
+    return [
+        r for r in found if r.item is not None and r.messages[0] is first and not r.withdrawn
+    ] or [req]
 
 
 def _addressee(msg: Message, by_owner: dict[str, Request], window: timedelta) -> Request | None:
@@ -372,14 +518,14 @@ def _addressee(msg: Message, by_owner: dict[str, Request], window: timedelta) ->
     return max(live, key=lambda r: r.last_at) if live else None
 
 
-def _adds_facts(msg: Message, req: Request, role: str) -> bool:
+def _adds_facts(text: str, req: Request, role: str) -> bool:
     """A reply belongs to a request when it states facts the request lacks (a model read off
     the nameplate, an address, a phone) and names no other product."""
-    said = facts_of(msg.text)
+    said = facts_of(text)
     if role == STAFF:
         # Staff greet the customer by name while asking; only what they read or relay counts.
         said.pop("customer_name", None)
-        if "师傅" in msg.text:
+        if "师傅" in text:
             said.pop("phone", None)  # the technician's number, not the customer's
     if not said:
         return False

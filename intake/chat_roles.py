@@ -18,6 +18,17 @@ DEFAULT_WORDS: dict[str, tuple[str, ...]] = {
     TECHNICIAN: ("师傅", "技师", "维修", "工程师", "安装", "技术"),
     RELAY: ("物业", "管家", "门店", "店长", "店员", "专卖店", "经销商", "代理", "导购", "商场"),
 }
+# What each side says, for senders whose name tells nothing (张丽, 小林, 快乐每一天).
+STAFF_TALK = re.compile(
+    r"(请(?:提供|发|告知|留)|麻烦(?:您|提供|发|告知|留|说)|(?:已|帮您|给您|为您)(?:登记|安排|记录|派单|报备)"
+    r"|安排(?:师傅|人员|上门)|师傅(?:会|稍后|明天|今天|下午|上午)|(?:稍后|尽快)(?:联系|上门|安排)"
+    r"|您(?:家|那边)?的(?:地址|电话|型号|联系方式)|我们(?:会|这边|马上|尽快)|收到[，,]?(?:马上|这就|已))"
+)
+TECHNICIAN_TALK = re.compile(
+    r"(我到了|到现场|已到|上门了|我去|我接|接单|在路上|马上到|修好了|换好了|完工|搞定|已处理|已修复"
+    r"|客户不在家|带(?:配件|冷媒|主板)|回单|结单)"
+)
+OWN_TALK = re.compile(r"(我家|我的|家里|我们家|我这|我屋|我买的|我住)")
 PREFIX = re.compile(
     r"^(?:【(?P<a>[^】]{1,12})】|\[(?P<b>[^\]]{1,12})\]|(?P<c>[^-－_|｜·:：]{1,12})[-－_|｜·])"
 )
@@ -29,6 +40,7 @@ class Speaker:
 
     role: str
     name: str
+    guessed: bool = False  # no role word in the name: the default, or WeCom's company side
 
 
 class Roles:
@@ -45,6 +57,7 @@ class Roles:
                 raise ValueError(f"unknown role {role!r}: use {', '.join(self.words)}")
             self.words[role] = [*words, *self.words[role]]
         self.staff_names = set(staff_names)
+        self.learned: dict[str, str] = {}  # roles told by what a sender says (learn)
 
     def of(self, sender: str, external: bool | None = None) -> Speaker:
         """The role of a display name; `external` is WeCom's own word on the sender."""
@@ -58,14 +71,35 @@ class Roles:
                 return Speaker(role, name)
         if sender in self.staff_names:
             return Speaker(STAFF, sender)
+        if sender in self.learned:
+            return Speaker(self.learned[sender], sender)
         role = self._role_of(sender)
         if role == TECHNICIAN and not sender.endswith(tuple(self.words[TECHNICIAN])):
             role = None  # 安装… or 技术… inside a customer's nickname
         if role is None and sender.endswith("店"):
             role = RELAY
-        if role is None and external is False:
-            role = STAFF  # WeCom: a company userid
-        return Speaker(role or CUSTOMER, sender)
+        if role is not None:
+            return Speaker(role, sender)
+        # WeCom: a company userid is our side; anyone else is taken for a customer until
+        # what they say tells otherwise (see learn).
+        return Speaker(STAFF if external is False else CUSTOMER, sender, guessed=True)
+
+    def learn(self, said: Mapping[str, Sequence[str]]) -> None:
+        """Settle the roles that names do not tell from what each sender says (said: sender →
+        their messages): staff ask for the details and promise visits, technicians report
+        arriving and work done, customers speak of their own appliance."""
+        for sender, texts in said.items():
+            if sender in self.staff_names or not self.of(sender).guessed:
+                continue
+            staff = sum(bool(STAFF_TALK.search(t)) for t in texts)
+            tech = sum(bool(TECHNICIAN_TALK.search(t)) for t in texts)
+            own = sum(bool(OWN_TALK.search(t)) for t in texts)
+            if tech >= 2 and tech > own and tech >= staff:
+                self.learned[sender] = TECHNICIAN
+            elif staff >= 2 and staff > own:
+                self.learned[sender] = STAFF
+            elif own and not staff and not tech:
+                self.learned[sender] = CUSTOMER
 
     def _role_of(self, label: str) -> str | None:
         for role in (CUSTOMER, STAFF, TECHNICIAN, RELAY):

@@ -28,10 +28,7 @@ from triage.entities import SURNAMES
 from triage.service import triage_text
 
 CHANNEL = "wechat"
-# How a customer is called when someone else reports for them (a relay, a numbered list).
-TITLED_NAME = re.compile(
-    rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大爷|大妈|奶奶|爷爷|老师|经理|师傅)"
-)
+TITLED_NAME = chat_reader.TITLED_NAME
 Request = chat_reader.Request
 
 
@@ -127,11 +124,15 @@ def to_drafts(
         name = display_name(req.sender) if req.role == "customer" else None
         if name is None and (said := TITLED_NAME.search("；".join(texts))):
             name = said.group(0)  # 帮业主马大姐报修 / 王女士 138…
-        fallback = {**({"customer_name": name} if name else {}), **_contact(req.previous)}
+        # The sender's request before gives the contact of the same household: a customer's
+        # own, or a relay's when it says so (电话同上).
+        same = req.role == "customer" or chat_reader.SAME_AS.search("；".join(texts))
+        previous = _contact(req.previous) if same else {}
+        fallback = {**({"customer_name": name} if name else {}), **previous}
         address = joined_address(texts)
         yield Draft(
             given={"address": address} if address else {},
-            ref=f"lines {first}-{last}" + (f" item {req.item_line}" if req.item else ""),
+            ref=f"lines {first}-{last}" + (f" item {req.item_line}" if req.item_line else ""),
             why=list(req.why),
             note="；".join(req.why) if len(req.why) > 1 else None,
             text="；".join(t.replace("\n", " ") for t in texts),
@@ -157,9 +158,7 @@ def to_drafts(
 UNIT = re.compile(r"(幢|栋|单元|号楼|楼|层|室|\d{3,4}$)")
 
 
-FLAT = re.compile(
-    r"\d{1,3}(?:幢|栋|号楼)(?:\d{1,2}单元)?(?:\d{2,4}(?:室|号)?)?|\d{1,2}单元\d{2,4}室?"
-)
+FLAT = chat_reader.FLAT
 
 
 def _flat(text: str) -> str | None:
