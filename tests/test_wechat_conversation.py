@@ -1,0 +1,180 @@
+"""The chat reader on conversations as service companies really have them: lists in every
+numbering style, WeCom archives with staff filling in a customer's request, roles told by
+what people say, technicians' groups, questions, and each request's own words for triage."""
+
+import json
+
+from intake import wechat_import
+from intake.chat_reader import split_items
+from intake.chat_roles import CUSTOMER, STAFF, TECHNICIAN, Roles
+from intake.prefilled import triage_prefilled
+
+
+def _wecom(*records: tuple[str, str, int, str]) -> str:
+    """A WeCom archive (JSONL) of (userid, display name, minute, text)."""
+    return "\n".join(
+        json.dumps(
+            {"msgid": str(k), "action": "send", "from": uid, "sender_name": name,
+             "roomid": "r1", "msgtime": 1772668800000 + minute * 60000, "msgtype": "text",
+             "content": text},
+            ensure_ascii=False,
+        )
+        for k, (uid, name, minute, text) in enumerate(records)
+    )  # fmt: skip
+
+
+def _pc(*records: tuple[str, str, str]) -> str:
+    """A PC text export of (time, display name, text)."""
+    return "\n".join(f"2026-03-05 {t} {who}\n{text}\n" for t, who, text in records)
+
+
+def _read(export: str):  # type: ignore[no-untyped-def]
+    return wechat_import.read_chat(wechat_import.parse(export))
+
+
+def _fields(reading, k: int) -> dict:  # type: ignore[no-untyped-def]
+    draft = list(wechat_import.to_drafts(reading.requests, "chat.txt"))[k]
+    return triage_prefilled(draft.text, draft.given, draft.fallback).fields
+
+
+def test_lists_in_every_numbering_style() -> None:
+    for text in (
+        "1、空调不制冷\n2、洗衣机不排水",
+        "(1)空调不制冷 (2)洗衣机不排水",
+        "①空调不制冷②洗衣机不排水",
+        "一、空调不制冷\n二、洗衣机不排水",
+        "【1】空调不制冷\n【2】洗衣机不排水",
+        "1 空调不制冷\n2 洗衣机不排水",
+        "第一家空调不制冷；第二家洗衣机不排水",
+    ):
+        items, _ = split_items(text)
+        assert [t for _, t in items] == ["空调不制冷", "洗衣机不排水"], text
+    # Numbers that do not count 1, 2 … are no list: a decimal, a time, a building.
+    for text in ("1.5匹的空调不制冷，明天 9:30 在家", "3号楼2单元空调不制冷"):
+        assert len(split_items(text)[0]) == 1, text
+    # The lines around the list are shared; the last item keeps its own line only.
+    items, shared = split_items("今天两单：\n1.王阿姨 空调不制冷\n2.李先生 热水器漏水\n麻烦尽快")
+    assert [t for _, t in items] == ["王阿姨 空调不制冷", "李先生 热水器漏水"]
+    assert shared == "今天两单：；麻烦尽快"
+
+
+def test_wecom_list_items_each_get_their_own_details(service) -> None:  # type: ignore[no-untyped-def]
+    export = _wecom(
+        ("u101", "临平店-小李", 0,
+         "报修两单\n1. 3幢501王阿姨 空调不制冷 显示E1 电话138 1234 5678\n"
+         "2. 5幢302李先生 洗衣机不排水 电话13987654321"),
+        ("u101", "临平店-小李", 5, "1号空调型号KFR-35GW\n2号洗衣机是WD-100"),
+    )  # fmt: skip
+    reading = _read(export)
+    ac, wm = reading.requests
+    assert ac.product_type == "空调" and wm.product_type == "洗衣机"
+    # The follow-up list went item by item: each request has its own model only.
+    assert "KFR-35GW" in "；".join(ac.texts()) and "WD-100" not in "；".join(ac.texts())
+    assert "WD-100" in "；".join(wm.texts()) and "KFR-35GW" not in "；".join(wm.texts())
+    assert (_fields(reading, 0)["model"], _fields(reading, 1)["model"]) == ("KFR-35GW", "WD-100")
+    assert _fields(reading, 0)["phone"] == "13812345678"
+    # Triage reads each request's own fault, not the neighbour's.
+    assert "不排水" not in list(wechat_import.to_drafts(reading.requests, "c"))[0].text
+
+
+def test_unnumbered_lines_one_household_each(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(("09:00:00", "阳光物业-刘管家",
+             "3幢501 空调不制冷 13812345678\n5幢302 热水器打不着火 13987654321"))
+    )  # fmt: skip
+    assert [r.product_type for r in reading.requests] == ["空调", "热水器"]
+    assert all("one line per customer" in r.why[0] for r in reading.requests)
+    # One customer's lines about one appliance stay one request.
+    one = _read(_pc(("09:00:00", "顾客-王女士", "空调不制冷\n显示E1\n电话13812345678")))
+    assert len(one.requests) == 1
+
+
+def test_staff_fill_in_a_wecom_customers_request(service) -> None:  # type: ignore[no-untyped-def]
+    export = _wecom(
+        ("wmCust000001", "韩梅", 0, "你好，我家热水器打不着火了"),
+        ("u001", "小林", 1, "您好，麻烦提供一下型号、地址和联系电话"),
+        ("u001", "小林", 9, "看了您发的铭牌照片，型号是JSQ-16"),
+        ("wmCust000001", "韩梅", 14, "地址西湖区文三路50号2幢301，电话幺三九 零零一二 三四五六"),
+        ("u001", "小林", 15, "好的韩女士，已登记，安排师傅明天上午上门"),
+    )  # fmt: skip
+    reading = _read(export)
+    assert len(reading.requests) == 1
+    fields = _fields(reading, 0)
+    assert fields["model"] == "JSQ-16" and fields["phone"] == "13900123456"
+    assert any("staff reply" in w for w in reading.requests[0].why)
+
+
+def test_roles_told_by_what_is_said() -> None:
+    roles = Roles()
+    roles.learn(
+        {
+            "小林": ["麻烦提供一下地址", "好的，已登记，安排师傅明天上门"],
+            "老张": ["我到了", "修好了，换了电容"],
+            "快乐每一天": ["我家空调坏了"],
+        }
+    )
+    assert roles.of("小林").role == STAFF
+    assert roles.of("老张").role == TECHNICIAN
+    assert roles.of("快乐每一天").role == CUSTOMER
+    assert roles.of("客服-小王").role == STAFF  # a name that says it is never overruled
+
+
+def test_staff_relays_and_reads_back(service) -> None:  # type: ignore[no-untyped-def]
+    # Staff passing a call on start a request; staff reading a live one back do not.
+    relayed = _read(_pc(("09:00:00", "客服-小王", "派单：翠苑三区5幢 王女士 空调漏水 13812345678")))
+    assert len(relayed.requests) == 1 and relayed.requests[0].role == "staff"
+    read_back = _read(
+        _pc(
+            ("09:00:00", "顾客-王女士", "空调漏水了，电话13812345678"),
+            ("09:02:00", "客服-小王", "登记了：王女士 空调漏水"),
+        )
+    )
+    assert len(read_back.requests) == 1
+
+
+def test_technicians_group(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("09:00:00", "调度-小周", "新单：文一西路1号3幢 赵先生 洗衣机不排水 13800001111"),
+            ("09:01:00", "张师傅", "我去"),
+            ("11:00:00", "张师傅", "文一西路洗衣机修好了，排水泵堵了"),
+            ("11:05:00", "张师傅", "修好了。另外客户家冰箱也不制冷，顺便报个单"),
+            ("11:30:00", "李师傅", "下午的单客户不在家，改明天"),
+        )
+    )
+    # The dispatch is one request, work done and scheduling are none, a new fault found on
+    # the job is one.
+    assert [(r.role, r.product_type) for r in reading.requests] == [
+        ("staff", "洗衣机"),
+        ("technician", "冰箱"),
+    ]
+
+
+def test_questions_orders_and_appointments_make_no_ticket(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("09:00:00", "顾客-王女士", "请问空调延保多少钱？"),
+            ("09:10:00", "顾客-李先生", "热水器能不能换个位置装"),
+            ("09:20:00", "顾客-周阿姨", "净水器滤芯再订两支"),
+            ("09:30:00", "顾客-孙先生", "想预约一下空调清洗"),
+        )
+    )
+    assert reading.requests == []
+    assert {s.kind for s in reading.skipped} == {"question", "order", "appointment"}
+
+
+def test_a_relays_households_and_same_as_above(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("09:00:00", "万达店-小陈", "帮顾客王女士报修：空调不制冷，电话13812345678"),
+            ("09:20:00", "万达店-小陈", "还有李先生家空调也不制冷，5幢302"),
+            ("09:40:00", "顾客-赵先生", "我家热水器漏水，电话13900112234"),
+            ("09:50:00", "顾客-赵先生", "还有洗衣机不排水，电话同上"),
+        )
+    )
+    products = [r.product_type for r in reading.requests]
+    assert products == ["空调", "空调", "热水器", "洗衣机"]
+    # Another household of the same store is its own request and not given the first one's
+    # phone; a customer's second appliance keeps the customer's own number.
+    assert _fields(reading, 1).get("phone") is None
+    assert _fields(reading, 3)["phone"] == "13900112234"
