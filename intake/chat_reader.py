@@ -46,6 +46,10 @@ WITHDRAW = re.compile(
     r"(不用来了|不用过来|别来了|不用上门|不用修了|不用派|不需要(?:上门|维修|来|了)|取消(?:报修|维修|预约|一下|吧|了)?"
     r"|撤销|自己(?:弄|修|搞|调|处理)好了|已经好了|又好了|现在好了|恢复正常|没事了|好了不用|不麻烦了)"
 )
+# Staff passing on a cancellation: only the explicit words, never "好了" (work done).
+STAFF_WITHDRAW = re.compile(
+    r"(不用来了|不用去了|不用上门|不需要上门|取消(?:报修|维修|上门|工单|了|吧)|撤单|这单不用)"
+)
 ORDER = re.compile(
     r"(滤芯|耗材|配件|下单|订购|订一|订[0-9一二两三四五六七八九十]+|买[0-9一二两三四五六七八九十]+|"
     r"要[0-9一二两三四五六七八九十]+(?:个|支|套|箱|根|盒)|补货|发货|快递|寄[一两几]|采购|进货)"
@@ -280,6 +284,14 @@ def read(
                 req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
                 req.messages.append(msg)
             continue
+        if speaker.role == STAFF and STAFF_WITHDRAW.search(msg.text):
+            # Staff pass on a customer's cancellation (王女士说不用来了，取消).
+            meant = _addressee(msg, by_owner, window)
+            if meant is not None and meant.sender != msg.sender:
+                for req in _items_meant(msg.text, _same_message(found, meant)):
+                    req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
+                    req.messages.append(msg)
+                continue
         if target and target.withdrawn and REINSTATE.search(msg.text):
             # The customer changed their mind (还是不行，还是要来): the request stands.
             target.withdrawn = None
@@ -515,7 +527,18 @@ def _addressee(msg: Message, by_owner: dict[str, Request], window: timedelta) ->
         if quoted is not None and msg.at - quoted.last_at <= window:
             return quoted
     live = [r for r in by_owner.values() if msg.at - r.last_at <= window and not r.withdrawn]
-    return max(live, key=lambda r: r.last_at) if live else None
+    # Staff address the customer (韩女士，…): that customer's request, else the latest one.
+    named = [r for r in live if r.sender != msg.sender and _names(msg.text, r)]
+    return max(named or live, key=lambda r: r.last_at) if live else None
+
+
+def _names(text: str, req: Request) -> bool:
+    """Whether a message calls the request's customer by name (韩梅, 韩女士 for 顾客-韩梅)."""
+    name = Roles().of(req.sender).name
+    if len(name) >= 2 and name in text:
+        return True
+    titled = TITLED_NAME.findall(text)
+    return any(t[0] == name[0] for t in titled) or any(t in "；".join(req.texts()) for t in titled)
 
 
 def _adds_facts(text: str, req: Request, role: str) -> bool:

@@ -130,8 +130,11 @@ def to_drafts(
         previous = _contact(req.previous) if same else {}
         fallback = {**({"customer_name": name} if name else {}), **previous}
         address = joined_address(texts)
+        # The product the request was opened on: a staff reply naming another appliance
+        # in passing does not move the diagnosis.
+        given = {"product_type": req.product_type} if req.product_type else {}
         yield Draft(
-            given={"address": address} if address else {},
+            given=given | ({"address": address} if address else {}),
             ref=f"lines {first}-{last}" + (f" item {req.item_line}" if req.item_line else ""),
             why=list(req.why),
             note="；".join(req.why) if len(req.why) > 1 else None,

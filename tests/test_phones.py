@@ -69,3 +69,18 @@ def test_sheet_product_written_with_a_qualifier() -> None:
     assert canonical("product_type", "挂机空调", None) == "空调"
     assert canonical("product_type", "波轮洗衣机", None) == "洗衣机"
     assert canonical("product_type", "门锁", None) == "智能门锁"
+
+
+def test_a_number_given_instead_comes_first_and_the_old_one_stays() -> None:
+    said = "座机0571-88217766；工程部电话换人了，打这个13800001111"
+    assert phones.numbers(said) == ["13800001111", "057188217766"]
+    # A correction drops the wrong number; a replacement keeps both.
+    assert phones.numbers("电话13812345678；刚才打错了，是13812345679") == ["13812345679"]
+
+
+def test_the_company_line_is_not_the_number_to_call() -> None:
+    assert phones.numbers("客服电话400-820-8820，我的电话13812345678") == [
+        "13812345678",
+        "4008208820",
+    ]
+    assert phones.numbers("打400-820-8820") == ["4008208820"]

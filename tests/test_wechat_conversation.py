@@ -74,7 +74,7 @@ def test_wecom_list_items_each_get_their_own_details(service) -> None:  # type: 
     assert (_fields(reading, 0)["model"], _fields(reading, 1)["model"]) == ("KFR-35GW", "WD-100")
     assert _fields(reading, 0)["phone"] == "13812345678"
     # Triage reads each request's own fault, not the neighbour's.
-    assert "不排水" not in list(wechat_import.to_drafts(reading.requests, "c"))[0].text
+    assert "不排水" not in next(iter(wechat_import.to_drafts(reading.requests, "c"))).text
 
 
 def test_unnumbered_lines_one_household_each(service) -> None:  # type: ignore[no-untyped-def]
@@ -178,3 +178,30 @@ def test_a_relays_households_and_same_as_above(service) -> None:  # type: ignore
     # phone; a customer's second appliance keeps the customer's own number.
     assert _fields(reading, 1).get("phone") is None
     assert _fields(reading, 3)["phone"] == "13900112234"
+
+
+def test_staff_reply_goes_to_the_customer_it_names(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("wmCust000001", "韩梅", 0, "我家空调不制冷"),
+            ("wmCust000002", "罗志刚", 2, "洗衣机不排水了"),
+            ("u001", "小林", 5, "韩女士，看了铭牌，型号是KFR-35GW"),
+            ("u001", "小林", 6, "罗先生，您的洗衣机是WD-100吧"),
+        )
+    )
+    ac, wm = reading.requests
+    assert "KFR-35GW" in "；".join(ac.texts()) and "WD-100" not in "；".join(ac.texts())
+    assert "WD-100" in "；".join(wm.texts())
+
+
+def test_staff_pass_on_a_cancellation(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("09:00:00", "顾客-王女士", "空调漏水了，电话13812345678"),
+            ("09:30:00", "客服-小王", "王女士来电说自己弄好了，这单取消了"),
+            ("10:00:00", "顾客-李先生", "热水器打不着火，电话13987654321"),
+            ("10:30:00", "客服-小王", "李先生的热水器师傅明天上门"),
+        )
+    )
+    assert [r.product_type for r in reading.requests] == ["热水器"]
+    assert [s.kind for s in reading.skipped] == ["withdrawn"]

@@ -30,6 +30,10 @@ LOCAL_CONTEXT = re.compile(r"(电话|座机|固话|tel|TEL|Tel|号码|联系)")
 CORRECTION = re.compile(
     r"(不对|错了|写错|打错|说错|有误|更正|改为|改成|纠正|应该是|换成|更换为|换号|新号)"
 )
+# A number given instead of an earlier one that stays valid (换人了，打这个…; 以这个为准).
+REPLACEMENT = re.compile(
+    r"(换人了|换了人|改打|打这个|找这个|以这个为准|以后打|优先打|先打这个|打(?:他|她)的)"
+)
 MOBILE = re.compile(r"1[3-9]\d{9}")
 SERVICE = re.compile(r"[48]00\d{7}")
 
@@ -71,14 +75,20 @@ def find(text: str) -> list[Phone]:
 
 def numbers(text: str) -> list[str]:
     """The canonical numbers in text (see find), main one first (see main)."""
-    found = [p.number for p in find(text)]
-    first = main(found)
-    return [first, *[n for n in found if n != first]] if first else []
+    found = find(text)
+    for k in range(1, len(found)):
+        if REPLACEMENT.search(text[found[k - 1].end : found[k].start]):
+            found.insert(0, found.pop(k))  # to be called instead of the one before
+    listed = [p.number for p in found]
+    first = main(listed)
+    return [first, *[n for n in listed if n != first]] if first else []
 
 
 def main(found: list[str]) -> str | None:
-    """The number to call: the first one given (a corrected one is already dropped)."""
-    return found[0] if found else None
+    """The number to call: the first one given (a corrected one is already dropped; one
+    given instead comes first), a customer's own before a company's 400/800 line."""
+    own = [n for n in found if not SERVICE.fullmatch(n)]
+    return (own or found)[0] if found else None
 
 
 def canonical(value: str | None) -> str | None:
