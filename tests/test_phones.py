@@ -84,3 +84,12 @@ def test_the_company_line_is_not_the_number_to_call() -> None:
         "4008208820",
     ]
     assert phones.numbers("打400-820-8820") == ["4008208820"]
+
+
+def test_numbers_read_out_partly_or_with_commas() -> None:
+    assert phones.numbers("138 1234 五六七八") == ["13812345678"]
+    assert phones.numbers("幺三八，一二三四，五六七八") == ["13812345678"]
+    assert phones.numbers("零五七一 八八二一 七七六六转八零二") == ["057188217766转802"]
+    assert phones.numbers("一楼漏水，二楼三楼也漏") == []
+    # Written numbers a comma apart stay two numbers.
+    assert phones.numbers("13812345678，13987654321") == ["13812345678", "13987654321"]

@@ -21,8 +21,12 @@ SPOKEN = {
 }  # fmt: skip
 DIGIT_CHARS = "0-9" + "".join(SPOKEN)
 SEP = r"[ \t\u3000\-－—–_.·/()（）]"
-# Seven or more spoken digits in a row (spaces allowed) are a number read out, never words.
-SPOKEN_RUN = re.compile(rf"[{''.join(SPOKEN)}](?:{SEP}*[{DIGIT_CHARS}]){{6,}}")
+# Seven or more digits in a row, some of them spoken (spaces, dashes or commas between the
+# groups allowed: 幺三八，一二三四，五六七八; 138 1234 五六七八), are a number read out.
+SPOKEN_SEP = r"[ \t\u3000\-－—–_.·/()（），,、]"
+SPOKEN_RUN = re.compile(rf"[{DIGIT_CHARS}](?:{SPOKEN_SEP}*[{DIGIT_CHARS}]){{6,}}")
+# An extension read out after a landline (转八零二).
+SPOKEN_EXTENSION = re.compile(rf"(?<=转|机)[{''.join(SPOKEN)}]{{1,5}}(?![{''.join(SPOKEN)}])")
 # A run of digit groups; letters right before or after make it a serial or model, not a phone.
 RUN = re.compile(rf"(?<![A-Za-z0-9])(?:\+\s?|00)?\d(?:{SEP}*\d)*(?![A-WYZa-wyz0-9])")
 EXTENSION = re.compile(r"^\s*(?:转|分机|分机号|ext\.?|EXT\.?|x|-|－)\s*(\d{1,5})(?!\d)")
@@ -54,7 +58,15 @@ def ascii_digits(text: str) -> str:
     text = "".join(
         unicodedata.normalize("NFKC", c) if "０" <= c <= "９" or c == "＋" else c for c in text
     )
-    return SPOKEN_RUN.sub(lambda m: "".join(SPOKEN.get(c, c) for c in m.group(0)), text)
+    text = SPOKEN_RUN.sub(_read_out, text)
+    return SPOKEN_EXTENSION.sub(lambda m: "".join(SPOKEN[c] for c in m.group(0)), text)
+
+
+def _read_out(m: re.Match[str]) -> str:
+    run = m.group(0)
+    if not any(c in SPOKEN for c in run):
+        return run  # written digits: commas between them separate numbers
+    return "".join(SPOKEN.get(c, " " if c in "，,、" else c) for c in run)
 
 
 def find(text: str) -> list[Phone]:
