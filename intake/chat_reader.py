@@ -46,6 +46,12 @@ WITHDRAW = re.compile(
     r"(不用来了|不用过来|别来了|不用上门|不用修了|不用派|不需要(?:上门|维修|来|了)|取消(?:报修|维修|预约|一下|吧|了)?"
     r"|撤销|自己(?:弄|修|搞|调|处理)好了|已经好了|又好了|现在好了|恢复正常|没事了|好了不用|不麻烦了)"
 )
+# Only "it works now": after our side's remote help (升级, 复位, 重启 …) that is the repair
+# done, not a withdrawal.
+CALLED_OFF = re.compile(
+    r"(不用来|不用过来|别来|不用上门|不用修|不用派|不需要|取消|撤销|自己|不麻烦)"
+)
+GUIDANCE = re.compile(r"(远程|升级|复位|重启|重置|断电|按住|长按|试一下|试试|操作一下|设置一下)")
 # Staff passing on a cancellation: only the explicit words, never "好了" (work done).
 STAFF_WITHDRAW = re.compile(
     r"(不用来了|不用去了|不用上门|不需要上门|取消(?:报修|维修|上门|工单|了|吧)|撤单|这单不用)"
@@ -265,6 +271,7 @@ def read(
     by_owner: dict[str, Request] = {}
     found: list[Request] = []
     skipped: list[Skipped] = []
+    guided_at: datetime | None = None  # when our side last talked a customer through a fix
     for msg in messages:
         if not msg.text:
             continue
@@ -273,7 +280,19 @@ def read(
         if current is not None and msg.at - current.last_at > window:
             current = None
         target = by_owner.get(msg.sender)
+        if speaker.role in (STAFF, TECHNICIAN) and GUIDANCE.search(msg.text):
+            guided_at = msg.at
         withdraws = speaker.role in (CUSTOMER, RELAY) and WITHDRAW.search(msg.text)
+        if (
+            withdraws
+            and target
+            and guided_at is not None
+            and guided_at >= target.messages[0].at
+            and not CALLED_OFF.search(msg.text)
+        ):
+            # Fixed with our remote help: the repair was real and is done.
+            target.add(msg, "fixed with staff's remote help (a repair, not withdrawn)")
+            continue
         if (
             withdraws
             and target

@@ -205,3 +205,18 @@ def test_staff_pass_on_a_cancellation(service) -> None:  # type: ignore[no-untyp
     )
     assert [r.product_type for r in reading.requests] == ["热水器"]
     assert [s.kind for s in reading.skipped] == ["withdrawn"]
+
+
+def test_fixed_with_remote_help_is_a_repair_withdrawn_is_not(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("09:00:00", "顾客-王女士", "门锁指纹识别不了，电话13812345678"),
+            ("09:05:00", "客服-小王", "我们远程给您升级一下固件，您再试试"),
+            ("09:20:00", "顾客-王女士", "现在好了，谢谢"),
+            ("10:00:00", "顾客-李先生", "热水器打不着火，电话13987654321"),
+            ("10:20:00", "顾客-李先生", "自己弄好了，不用来了"),
+        )
+    )
+    assert [r.product_type for r in reading.requests] == ["智能门锁"]
+    assert any("remote help" in w for w in reading.requests[0].why)
+    assert [s.kind for s in reading.skipped] == ["withdrawn"]
