@@ -39,7 +39,8 @@ REPAIR_CUES = (
     "不冷", "不热", "不凉", "不制", "冒烟", "焦味", "打不着", "点不着", "不点火", "不通电",
     "不显示", "乱码", "闪烁", "不好使", "不灵", "失效", "掉电", "断电", "短路", "烧了", "不运行",
     "不停", "一直响", "嗡嗡", "咔咔", "滴滴", "漏氟", "缺氟", "堵了", "堵住", "不下水",
-    "出水小", "出水很小", "水很小", "水压小",
+    "出水小", "出水很小", "水很小", "水压小", "不对劲", "晃得", "摇晃", "晃动", "震动", "振动",
+    "咚咚", "转圈", "一滴一滴", "声音特别大", "声音很大", "声音大", "很响", "不灵敏", "没反应",
 )  # fmt: skip
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
 WITHDRAW = re.compile(
@@ -77,7 +78,8 @@ QUESTION = re.compile(
 NOT_A_CUE = re.compile(r"能不能|可不可以|会不会|是不是|有没有")
 # A technician reporting another fault found on the job (顺便报个单, 另一台也不制冷).
 NEW_ON_SITE = re.compile(
-    r"(另外|还有|顺便|另一台|另一个|再开|另开|开(?:个|一)单|报个单|加个单|也要修|也坏|也不|也有问题)"
+    r"(另外|还有|顺便|对了|另一台|另一个|再开|另开|开(?:个|一)单|报个单|加个单|另外派|也要修|也坏|也不|也有问题"
+    r"|也叫我|也要我|邻居|隔壁|楼下|楼上)"
 )
 # The contact is the one of the sender's request before (电话同上, 地址一样).
 SAME_AS = re.compile(r"(同上|同一个|一样|还是这个|还是那个|跟上面|和上面)")
@@ -169,6 +171,10 @@ def _triaged(text: str) -> tuple[str | None, bool, tuple[tuple[str, str], ...]]:
     fields = result.fields
     facts = tuple((k, str(fields[k])) for k in (*FACTS, "product_type") if fields.get(k))
     return fields.get("product_type"), not result.diagnosis["no_match"], facts
+
+
+def _product(text: str) -> str | None:
+    return _triaged(text[:2000])[0] if text.strip() else None
 
 
 def facts_of(text: str) -> dict[str, str]:
@@ -324,18 +330,25 @@ def read(
             )
             continue
         if kind == "repair":
-            if _start(msg, speaker.role, product, current, found, by_owner, text):
+            # A technician's new fault is found on the job: the household of the request
+            # they are on (its contact, when they say 电话地址一样).
+            job = _addressee(msg, by_owner, window) if speaker.role == TECHNICIAN else None
+            if _start(msg, speaker.role, product, current, found, by_owner, text, job):
                 continue
             assert current is not None
             current.add(msg, "same sender, same product, within the window")
             continue
         if msg.text.startswith(ACK_PREFIXES) and not facts_of(msg.text):
             continue
-        if current is not None and speaker.role in (CUSTOMER, RELAY):
+        target = _addressee(msg, by_owner, window)
+        if current is not None and (
+            speaker.role in (CUSTOMER, RELAY) or target is None or target is current
+        ):
+            # The sender's own request; staff and technicians talk to others in between,
+            # so theirs only while no one else's request is more recent.
             for req, part in _route(msg, _same_message(found, current)):
                 req.add(msg, "the sender's follow-up within the window", part)
             continue
-        target = _addressee(msg, by_owner, window)
         if target is None or speaker.role == TECHNICIAN:
             continue
         who = "staff" if speaker.role == STAFF else speaker.role
@@ -353,7 +366,8 @@ def _asks(
     Customers and relays report their faults; staff start a request only when they pass one
     on with whom it concerns (帮业主…/派单… or a phone, an address, 王女士) and it is not a
     live request read back; technicians only when they pass on a call, or report another
-    fault found on a job (顺便报个单：另一台也不制冷) — never for work done."""
+    fault found on a job (顺便报个单：另一台也不制冷; a fault needing another visit, with the
+    customer's number) — never for work done."""
     text = msg.text
     if role in (CUSTOMER, RELAY):
         return (*kind_of(text), text)
@@ -369,9 +383,10 @@ def _asks(
     if role == TECHNICIAN:
         if (m := NEW_ON_SITE.search(text)) and DONE.search(text[: m.start()]):
             text = text[m.start() :]  # the job is done; what follows is a new fault
+            said = phones.numbers(text)
         elif DONE.search(text):
             return None, None, text
-        if not (RELAY_CUE.search(text) and said) and not NEW_ON_SITE.search(text):
+        if not said and not NEW_ON_SITE.search(text):
             return None, None, text
         kind, product = kind_of(text)
         if kind == "repair" and _confirms(msg, by_owner, window, product):
@@ -388,17 +403,23 @@ def _start(
     found: list[Request],
     by_owner: dict[str, Request],
     text: str,
+    job: Request | None = None,
 ) -> bool:
     """Open the request(s) a message starts; False when it continues the current one."""
     items, shared = split_items(text)
-    repairs = [(off, t) for off, t in items if kind_of(t)[0] == "repair"]
+    kinds = [(off, t, kind_of(t)[0]) for off, t in items]
+    repairs = [(off, t) for off, t, kind in kinds if kind == "repair"]
+    if repairs and len(items) >= 2:
+        # In a list of repairs an item on another appliance is one too, even when said
+        # without a fault word (第三个是前台那个净水器，出水一滴一滴的).
+        repairs = [(o, t) for o, t, kind in kinds if kind == "repair" or (not kind and _product(t))]
     how = "numbered list"
     if len(repairs) < 2:
         repairs, how, shared = _own_lines(text), "message of one line per customer", ""
     if len(repairs) >= 2:
         made = []
         for k, (off, item) in enumerate(repairs, start=1):
-            req = Request(msg.sender, role, [msg], kind_of(item)[1], previous=current)
+            req = Request(msg.sender, role, [msg], _product(item), previous=current)
             req.item, req.item_line, req.shared = item, msg.line_of(off), shared
             req.why.append(f"line {msg.line}: item {k} of {len(repairs)} of a {how}, split")
             made.append(req)
@@ -431,7 +452,7 @@ def _start(
     )
     if current is not None and not other_product and not other_customer and not other_household:
         return False
-    req = Request(msg.sender, role, [msg], product, previous=current)
+    req = Request(msg.sender, role, [msg], product, previous=current or job)
     if text != msg.text:
         req.item, req.item_line = text, msg.line
     req.why.append(

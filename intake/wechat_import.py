@@ -126,7 +126,9 @@ def to_drafts(
             name = said.group(0)  # 帮业主马大姐报修 / 王女士 138…
         # The sender's request before gives the contact of the same household: a customer's
         # own, or a relay's when it says so (电话同上).
-        same = req.role == "customer" or chat_reader.SAME_AS.search("；".join(texts))
+        same = req.role in ("customer", "technician") or chat_reader.SAME_AS.search(
+            "；".join(texts)
+        )
         previous = _contact(req.previous) if same else {}
         fallback = {**({"customer_name": name} if name else {}), **previous}
         address = joined_address(texts)

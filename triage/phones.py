@@ -64,8 +64,12 @@ def ascii_digits(text: str) -> str:
 
 def _read_out(m: re.Match[str]) -> str:
     run = m.group(0)
-    if not any(c in SPOKEN for c in run):
-        return run  # written digits: commas between them separate numbers
+    groups = re.split(r"[，,、]", run)
+    short = all(len(re.sub(r"\D", "", g)) <= 4 for g in groups)
+    if not any(c in SPOKEN for c in run) and not short:
+        # Written digits: commas between them separate numbers (138…，139…), unless the
+        # groups are a number's short pieces (138,1234,5678 as read out and written down).
+        return run
     return "".join(SPOKEN.get(c, " " if c in "，,、" else c) for c in run)
 
 
