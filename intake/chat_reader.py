@@ -64,7 +64,9 @@ ORDER = re.compile(
 APPOINTMENT = re.compile(r"(清洗|清洁|保养|消毒|除垢|安装|移机|拆机|装机|预约|年检|维保)")
 # A technician passes on a call (客户来电…电话…) but reports work done (修好了) as chit-chat.
 DONE = re.compile(r"(修好|搞定|已处理|处理好|完工|换好|弄好|已完成|结单|已上门)")
-REINSTATE = re.compile(r"(还是不行|还是要来|还是得来|又坏了|又不行了|还得麻烦|还是麻烦)")
+REINSTATE = re.compile(
+    r"(还是不行|还是要来|还是得来|又坏了|又不行了|还得麻烦|还是麻烦|还是一样|没用)"
+)
 # An item of a list named later (1号那个, 第二个, ②); not 3号楼 or 12号.
 ITEM_REF = re.compile(
     r"(?:第\s*([1-9一二三四五六七八九])(?![0-9幢栋楼层])|(?<![0-9])([1-9一二三四五六七八九])\s*[号项单条]"
@@ -118,6 +120,7 @@ class Request:
     # The part of a message that is this request's (a later list of 1号… 2号… split by item),
     # by the message's line.
     own: dict[int, str] = field(default_factory=dict)
+    tentative: bool = False  # a fault said before the appliance is named
 
     @property
     def lines(self) -> tuple[int, int]:
@@ -143,6 +146,8 @@ class Request:
             self.messages.append(msg)
         if part is not None and part != msg.text:
             self.own[msg.line] = part
+        if self.product_type is None:
+            self.product_type = _product(part or msg.text)
         self.why.append(f"line {msg.line}: {why}")
 
 
@@ -186,8 +191,9 @@ def facts_of(text: str) -> dict[str, str]:
 
 def kind_of(text: str) -> tuple[str | None, str | None]:
     """What a message asks for: ("repair", product) when it reports a fault on a product;
-    ("order" | "appointment" | "question", None) for consumables, cleaning/installation and
-    price or warranty questions; else None."""
+    ("fault", None) for a fault on an appliance it does not name; ("order" | "appointment" |
+    "question", None) for consumables, cleaning/installation and price or warranty
+    questions; else None."""
     if not text or text.startswith(ACK_PREFIXES):
         return None, None
     cue = any(c in NOT_A_CUE.sub("", text) for c in REPAIR_CUES)
@@ -209,6 +215,8 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     if cue:
         if named.get("model") or named.get("fault_code") or product or matched:
             return "repair", product
+        return "fault", None  # a fault said of an appliance not yet named (小圆盘不对劲)
+    if not product_word:
         return None, None
     specific = named.get("model") or named.get("fault_code")
     return ("repair", product) if product and specific and matched else (None, None)
@@ -323,11 +331,22 @@ def read(
             target.add(msg, "withdrawn, then asked for again")
             continue
         kind, product, text = _asks(msg, speaker.role, by_owner, window)
-        if kind in ("order", "appointment", "question") and current is None:
+        if kind in ("order", "appointment", "question") and (
+            current is None or not _adds_facts(msg.text, current, speaker.role)
+        ):
             label = {"order": "耗材订购", "appointment": "预约清洗/安装", "question": "咨询"}[kind]
             skipped.append(
                 Skipped(msg.line, msg.end_line, msg.sender, kind, f"{label}（不是报修）")
             )
+            continue
+        if kind == "fault" and current is None and speaker.role in (CUSTOMER, RELAY):
+            # Kept only if the conversation names the appliance (是扫地机器人吧？).
+            req = Request(msg.sender, speaker.role, [msg], tentative=True)
+            req.why.append(
+                f"line {msg.line}: {speaker.role} reports a fault, appliance named later"
+            )
+            found.append(req)
+            by_owner[msg.sender] = req
             continue
         if kind == "repair":
             # A technician's new fault is found on the job: the household of the request
@@ -345,9 +364,11 @@ def read(
             speaker.role in (CUSTOMER, RELAY) or target is None or target is current
         ):
             # The sender's own request; staff and technicians talk to others in between,
-            # so theirs only while no one else's request is more recent.
-            for req, part in _route(msg, _same_message(found, current)):
-                req.add(msg, "the sender's follow-up within the window", part)
+            # so theirs only while no one else's request is more recent. Talk about another
+            # appliance or nothing of the request (今天辛苦了) is not gathered.
+            if _follows_up(msg.text, current, speaker.role):
+                for req, part in _route(msg, _same_message(found, current)):
+                    req.add(msg, "the sender's follow-up within the window", part)
             continue
         if target is None or speaker.role == TECHNICIAN:
             continue
@@ -355,7 +376,8 @@ def read(
         for req, part in _route(msg, _same_message(found, target)):
             if _adds_facts(msg.text if part is None else part, req, speaker.role):
                 req.add(msg, f"{who} reply with facts of {req.sender}'s request", part)
-    return Reading([r for r in found if not r.withdrawn], skipped + _withdrawn(found))
+    kept = [r for r in found if not r.withdrawn and (r.product_type or not r.tentative)]
+    return Reading(kept, skipped + _withdrawn(found))
 
 
 def _asks(
@@ -581,6 +603,22 @@ def _names(text: str, req: Request) -> bool:
     return any(t[0] == name[0] for t in titled) or any(t in "；".join(req.texts()) for t in titled)
 
 
+def _follows_up(text: str, req: Request, role: str) -> bool:
+    """Whether an owner's later message is about their request: it adds facts, describes
+    the fault, corrects or confirms (电话同上, 还是不行), on no other appliance."""
+    said = _product(text)
+    if said and req.product_type and said != req.product_type:
+        return False
+    return bool(
+        _adds_facts(text, req, role)
+        or any(c in text for c in REPAIR_CUES)
+        or SAME_AS.search(text)
+        or REINSTATE.search(text)
+        or phones.CORRECTION.search(text)
+        or (said and said == req.product_type)
+    )
+
+
 def _adds_facts(text: str, req: Request, role: str) -> bool:
     """A reply belongs to a request when it states facts the request lacks (a model read off
     the nameplate, an address, a phone) and names no other product."""
@@ -595,6 +633,8 @@ def _adds_facts(text: str, req: Request, role: str) -> bool:
     have = facts_of("；".join(req.texts()))
     if said.get("product_type") and req.product_type and said["product_type"] != req.product_type:
         return False
+    if said.get("product_type") and req.product_type is None:
+        return True  # the appliance of a fault said without it
     return any(k != "product_type" and v != have.get(k) for k, v in said.items())
 
 

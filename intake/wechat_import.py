@@ -98,15 +98,20 @@ def display_name(sender: str) -> str | None:
     return name if m and m.group(1) in SURNAMES else None
 
 
-CONTACT_FIELDS = ("phone", "address", "customer_name")
+CONTACT_FIELDS = ("phone", "phones", "address", "customer_name")
 
 
 def _contact(req: Request | None) -> dict[str, Any]:
-    """Contact details a sender gave in an earlier request (a second appliance of the same
-    household is reported without repeating them)."""
+    """Contact details given in an earlier request of the same household (a second
+    appliance is reported without repeating them)."""
     if req is None:
         return {}
-    fields = triage_text("；".join(m.text for m in req.messages)).fields
+    said = "；".join(req.texts())
+    fields = dict(triage_text(said).fields)
+    if not fields.get("customer_name"):
+        name = display_name(req.sender) if req.role == "customer" else None
+        titled = TITLED_NAME.search(said)
+        fields["customer_name"] = name or (titled.group(0) if titled else None)
     return {k: fields[k] for k in CONTACT_FIELDS if fields.get(k)}
 
 
@@ -130,7 +135,7 @@ def to_drafts(
             "；".join(texts)
         )
         previous = _contact(req.previous) if same else {}
-        fallback = {**({"customer_name": name} if name else {}), **previous}
+        fallback = {**previous, **({"customer_name": name} if name else {})}
         address = joined_address(texts)
         # The product the request was opened on: a staff reply naming another appliance
         # in passing does not move the diagnosis.
