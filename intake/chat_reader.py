@@ -62,6 +62,8 @@ ORDER = re.compile(
     r"要[0-9一二两三四五六七八九十]+(?:个|支|套|箱|根|盒)|补货|发货|快递|寄[一两几]|采购|进货)"
 )
 APPOINTMENT = re.compile(r"(清洗|清洁|保养|消毒|除垢|安装|移机|拆机|装机|预约|年检|维保)")
+# Small talk between the messages of a request (thanks, greetings, shop news).
+CHITCHAT = re.compile(r"(辛苦|谢谢|感谢|明天见|再见|早上好|晚安|吃饭|搞活动|活动|优惠|放假|请假)")
 # A technician passes on a call (客户来电…电话…) but reports work done (修好了) as chit-chat.
 DONE = re.compile(r"(修好|搞定|已处理|处理好|完工|换好|弄好|已完成|结单|已上门)")
 REINSTATE = re.compile(
@@ -147,7 +149,7 @@ class Request:
         if part is not None and part != msg.text:
             self.own[msg.line] = part
         if self.product_type is None:
-            self.product_type = _product(part or msg.text)
+            self.product_type = _named_product(part or msg.text)
         self.why.append(f"line {msg.line}: {why}")
 
 
@@ -180,6 +182,15 @@ def _triaged(text: str) -> tuple[str | None, bool, tuple[tuple[str, str], ...]]:
 
 def _product(text: str) -> str | None:
     return _triaged(text[:2000])[0] if text.strip() else None
+
+
+def _named_product(text: str) -> str | None:
+    """The appliance a message names by a word or a model (not one a bare code suggests:
+    E2 is a heater's code and a robot vacuum's)."""
+    words = get_rules().synonym_to_product
+    if any(len(w) > 1 and w in text.lower() for w in words) or facts_of(text).get("model"):
+        return _product(text)
+    return None
 
 
 def facts_of(text: str) -> dict[str, str]:
@@ -604,18 +615,19 @@ def _names(text: str, req: Request) -> bool:
 
 
 def _follows_up(text: str, req: Request, role: str) -> bool:
-    """Whether an owner's later message is about their request: it adds facts, describes
-    the fault, corrects or confirms (电话同上, 还是不行), on no other appliance."""
-    said = _product(text)
+    """Whether an owner's later message is about their request: on no other appliance, and
+    for a customer anything but small talk (辛苦了, 搞活动); for staff and technicians, who
+    talk to others too, only what adds facts, describes the fault or corrects."""
+    said = _named_product(text)
     if said and req.product_type and said != req.product_type:
         return False
+    if role in (CUSTOMER, RELAY):
+        return not CHITCHAT.search(text) or _adds_facts(text, req, role)
     return bool(
         _adds_facts(text, req, role)
         or any(c in text for c in REPAIR_CUES)
         or SAME_AS.search(text)
-        or REINSTATE.search(text)
         or phones.CORRECTION.search(text)
-        or (said and said == req.product_type)
     )
 
 

@@ -140,6 +140,14 @@ def to_drafts(
         # The product the request was opened on: a staff reply naming another appliance
         # in passing does not move the diagnosis.
         given = {"product_type": req.product_type} if req.product_type else {}
+        if req.role == "customer" and (own := display_name(req.sender)):
+            # The customer's display name, not how staff greet them (沈先生 for 沈建平),
+            # unless they name someone else to contact (联系行政唐小姐).
+            theirs = "；".join(
+                t for m, t in zip(req.messages, texts, strict=True) if m.sender == req.sender
+            )
+            contact = TITLED_NAME.search(theirs)
+            given["customer_name"] = contact.group(0) if contact else own
         yield Draft(
             given=given | ({"address": address} if address else {}),
             ref=f"lines {first}-{last}" + (f" item {req.item_line}" if req.item_line else ""),
