@@ -42,6 +42,12 @@ REPAIR_CUES = (
     "出水小", "出水很小", "水很小", "水压小", "不对劲", "晃得", "摇晃", "晃动", "震动", "振动",
     "咚咚", "转圈", "一滴一滴", "声音特别大", "声音很大", "声音大", "很响", "不灵敏", "没反应",
 )  # fmt: skip
+# Fault talk beyond the word list: an appliance that will not do its job (不充电, 不出水),
+# will not go (回不去), or makes a noise said twice over (吱吱, 咔咔).
+FAULT = re.compile(
+    r"(?:不|没法|没办法|无法)(?:充|出|转|动|亮|开|关|制|加|排|脱|吸|启|运|通|显|点|识|认|锁|进|热|冷|凉|工作|反应)"
+    r"|[回进打关放拔插](?:不[去进开上出下])|([吱咔嗡嘎滋哐咚嘀])\1|(?:一直|老是|总是|特别|很|好)响"
+)
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
 WITHDRAW = re.compile(
     r"(不用来了|不用过来|别来了|不用上门|不用修了|不用派|不需要(?:上门|维修|来|了)|取消(?:报修|维修|预约|一下|吧|了)?"
@@ -207,7 +213,8 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     questions; else None."""
     if not text or text.startswith(ACK_PREFIXES):
         return None, None
-    cue = any(c in NOT_A_CUE.sub("", text) for c in REPAIR_CUES)
+    plain = NOT_A_CUE.sub("", text)
+    cue = any(c in plain for c in REPAIR_CUES) or bool(FAULT.search(plain))
     if not cue:
         if QUESTION.search(text):
             return "question", None
@@ -341,6 +348,18 @@ def read(
             target.withdrawn = None
             target.add(msg, "withdrawn, then asked for again")
             continue
+        if (
+            current is None
+            and target is not None
+            and not target.withdrawn
+            and msg.at - target.last_at <= withdraw_window
+            and phones.CORRECTION.search(msg.text)
+            and _item_refs(msg.text, _same_message(found, target))
+        ):
+            # A later correction of an earlier request (铭牌我看错了，是BCD-450).
+            for req, part in _route(msg, _same_message(found, target)):
+                req.add(msg, "the sender corrects their earlier request", part)
+            continue
         kind, product, text = _asks(msg, speaker.role, by_owner, window)
         if kind in ("order", "appointment", "question") and (
             current is None or not _adds_facts(msg.text, current, speaker.role)
@@ -381,7 +400,7 @@ def read(
                 for req, part in _route(msg, _same_message(found, current)):
                     req.add(msg, "the sender's follow-up within the window", part)
             continue
-        if target is None or speaker.role == TECHNICIAN:
+        if target is None:
             continue
         who = "staff" if speaker.role == STAFF else speaker.role
         for req, part in _route(msg, _same_message(found, target)):
@@ -450,9 +469,15 @@ def _start(
     if len(repairs) < 2:
         repairs, how, shared = _own_lines(text), "message of one line per customer", ""
     if len(repairs) >= 2:
-        made = []
+        made: list[Request] = []
         for k, (off, item) in enumerate(repairs, start=1):
-            req = Request(msg.sender, role, [msg], _product(item), previous=current)
+            # 电话同上 in a list: the item before of the same customer, else the one before.
+            names = set(TITLED_NAME.findall(item))
+            before = next(
+                (r for r in reversed(made) if names & set(TITLED_NAME.findall(r.item or ""))), None
+            )
+            previous = before or (made[-1] if made and SAME_AS.search(item) else current)
+            req = Request(msg.sender, role, [msg], _product(item), previous=previous)
             req.item, req.item_line, req.shared = item, msg.line_of(off), shared
             req.why.append(f"line {msg.line}: item {k} of {len(repairs)} of a {how}, split")
             made.append(req)
@@ -635,6 +660,9 @@ def _adds_facts(text: str, req: Request, role: str) -> bool:
     """A reply belongs to a request when it states facts the request lacks (a model read off
     the nameplate, an address, a phone) and names no other product."""
     said = facts_of(text)
+    if role == TECHNICIAN:
+        # What a technician reads on site (the model, a code); their number is their own.
+        said = {k: v for k, v in said.items() if k in ("model", "fault_code", "hardware_id")}
     if role == STAFF:
         # Staff greet the customer by name while asking; only what they read or relay counts.
         said.pop("customer_name", None)

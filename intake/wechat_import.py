@@ -24,6 +24,7 @@ from intake.excel_import import SHEET_TZ
 from intake.importer import Draft, RowCallback, fingerprint, run_import, start_batch
 from intake.models import ImportBatch
 from intake.spreadsheet import text_encoding
+from triage import phones
 from triage.entities import SURNAMES
 from triage.service import triage_text
 
@@ -140,6 +141,8 @@ def to_drafts(
         # The product the request was opened on: a staff reply naming another appliance
         # in passing does not move the diagnosis.
         given = {"product_type": req.product_type} if req.product_type else {}
+        if model := _corrected_model(texts):
+            given["model"] = model
         if req.role == "customer" and (own := display_name(req.sender)):
             # The customer's display name, not how staff greet them (沈先生 for 沈建平),
             # unless they name someone else to contact (联系行政唐小姐).
@@ -171,6 +174,15 @@ def to_drafts(
         )
     for skip in skipped:
         yield Draft(ref=f"lines {skip.line}-{skip.end_line}", skip=skip.reason, why=[skip.kind])
+
+
+def _corrected_model(texts: list[str]) -> str | None:
+    """The model a later message corrects (铭牌看错了，是BCD-450，不是300), if any."""
+    model = None
+    for text in texts[1:]:
+        if phones.CORRECTION.search(text) and (said := chat_reader.facts_of(text).get("model")):
+            model = said
+    return model
 
 
 UNIT = re.compile(r"(幢|栋|单元|号楼|楼|层|室|\d{3,4}$)")
