@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from intake.chat_address import FLAT, address_pieces
 from intake.chat_formats import Message
 from intake.chat_roles import CUSTOMER, RELAY, STAFF, TECHNICIAN, Roles
 from triage import phones
@@ -45,7 +46,8 @@ REPAIR_CUES = (
 # Fault talk beyond the word list: an appliance that will not do its job (不充电, 不出水),
 # will not go (回不去), or makes a noise said twice over (吱吱, 咔咔).
 FAULT = re.compile(
-    r"(?:不|没法|没办法|无法)(?:充|出|转|动|亮|开|关|制|加|排|脱|吸|启|运|通|显|点|识|认|锁|进|热|冷|凉|工作|反应)"
+    r"(?:不|没法|没办法|无法)(?:充|出|转|动|亮|开|关|制|加|排|脱|吸|启|运|通|显|点|识|认|锁|进|热|冷|凉|平|工作"
+    r"|反应)"
     r"|[回进打关放拔插](?:不[去进开上出下])|([吱咔嗡嘎滋哐咚嘀])\1|(?:一直|老是|总是|特别|很|好)响"
 )
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
@@ -203,7 +205,10 @@ def facts_of(text: str) -> dict[str, str]:
     """The ticket facts a message states (model, phone, address, code, id, name, product)."""
     if not text.strip():
         return {}
-    return dict(_triaged(text[:2000])[2])
+    facts = dict(_triaged(text[:2000])[2])
+    if pieces := address_pieces(text):
+        facts["address"] = pieces[0][0]  # as typed in chats (元和街道 御窑花园 二区 17幢 301)
+    return facts
 
 
 def kind_of(text: str) -> tuple[str | None, str | None]:
@@ -530,11 +535,6 @@ def _start(
     return True
 
 
-FLAT = re.compile(
-    r"\d{1,3}(?:幢|栋|号楼)(?:\d{1,2}单元)?(?:\d{2,4}(?:室|号)?)?|\d{1,2}单元\d{2,4}室?"
-)
-
-
 def _own_lines(text: str) -> list[tuple[int, str]]:
     """A message of several lines without numbers, one household per line (each its own
     phone and fault): its lines; else none."""
@@ -648,8 +648,9 @@ def _follows_up(text: str, req: Request, role: str) -> bool:
         return False
     if role in (CUSTOMER, RELAY):
         return not CHITCHAT.search(text) or _adds_facts(text, req, role)
+    # The number a technician gives for their own request is the customer's.
     return bool(
-        _adds_facts(text, req, role)
+        _adds_facts(text, req, RELAY)
         or any(c in text for c in REPAIR_CUES)
         or SAME_AS.search(text)
         or phones.CORRECTION.search(text)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.errors import ApiError
 from intake import chat_formats, chat_ocr, chat_reader
+from intake.chat_address import joined_address
 from intake.chat_formats import Message
 from intake.chat_roles import Roles
 from intake.excel_import import SHEET_TZ
@@ -109,6 +110,7 @@ def _contact(req: Request | None) -> dict[str, Any]:
         return {}
     said = "；".join(req.texts())
     fields = dict(triage_text(said).fields)
+    fields["address"] = joined_address(req.texts()) or fields.get("address")
     if not fields.get("customer_name"):
         name = display_name(req.sender) if req.role == "customer" else None
         titled = TITLED_NAME.search(said)
@@ -183,32 +185,6 @@ def _corrected_model(texts: list[str]) -> str | None:
         if phones.CORRECTION.search(text) and (said := chat_reader.facts_of(text).get("model")):
             model = said
     return model
-
-
-UNIT = re.compile(r"(幢|栋|单元|号楼|楼|层|室|\d{3,4}$)")
-
-
-FLAT = chat_reader.FLAT
-
-
-def _flat(text: str) -> str | None:
-    m = FLAT.search(text)
-    return m.group(0) if m else None
-
-
-def joined_address(texts: list[str]) -> str | None:
-    """An address given in pieces over several messages (翠苑三区 … 3幢2单元1202), joined in
-    order; None when one message gives it whole (triage's own reading is kept)."""
-    pieces = [a for t in texts if (a := chat_reader.facts_of(t).get("address") or _flat(t))]
-    if len(pieces) < 2:
-        return None
-    joined = pieces[0]
-    for piece in pieces[1:]:
-        if piece in joined or joined in piece:
-            joined = max(joined, piece, key=len)
-        elif not UNIT.search(joined) and UNIT.search(piece):
-            joined += piece  # the building and flat after the estate
-    return joined if joined not in pieces else None
 
 
 def import_export(

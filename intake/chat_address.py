@@ -1,0 +1,67 @@
+"""Where a chat says the customer is: addresses as people type them (姑苏区十全街 南园新村
+33幢 201), in pieces over several messages (the estate now, the flat a quarter of an hour
+later), kept as written with the spaces dropped."""
+
+import re
+
+from triage.rules import get_rules
+
+FLAT = re.compile(
+    r"\d{1,3}(?:幢|栋|号楼)(?:\d{1,2}单元)?(?:\d{2,4}(?:室|号)?)?|\d{1,2}单元\d{2,4}室?"
+)
+UNIT = re.compile(r"(幢|栋|单元|号楼|楼|层|室|车位|\d{3,4}$|\d+-\d+(?:-\d+)?$)")
+# Words of a place in a Chinese address, and the label that introduces one.
+PLACE = re.compile(
+    r"(省|市|区|县|镇|乡|街道|路|街|大道|巷|弄|村|苑|园|小区|花园|新村|公寓|大厦|大楼|广场|中心|新城"
+    r"|湾|府|庭|邸|城|幢|栋|单元|号楼|室|车位|车库|地库|停车场|充电站|门卫|物业|\d+-\d+)"
+)
+ADDRESS_LABEL = re.compile(
+    r"^(?:.{0,6}?(?:地址|住址)(?:都|也)?(?:是|在|为)?|(?:我家|家)?住在|我家在|在)[:：\s]*"
+)
+FILLER = re.compile(r"^(?:对|嗯|好的?|就是?|是|在|一样|还是)[的，,\s]*")
+CLAUSE = re.compile(r"[，,。；;！!？?\n]")
+NOT_PLACE = re.compile(
+    r"(电话|手机|座机|先生|女士|阿姨|经理|型号|显示|故障|报修|坏|漏|不|吗|呢|吧)"
+)
+
+
+def address_pieces(text: str) -> list[tuple[str, bool]]:
+    """Where a message says a place, as written (spaces dropped): the clause after 地址/住在,
+    or a clause that is all place words (姑苏区十全街 南园新村 33幢 201), else the flat in a
+    sentence about the fault (12幢那台电梯… → 12幢); each with whether it was introduced as
+    an address."""
+    products = get_rules().synonym_to_product
+    pieces = []
+    for clause in CLAUSE.split(text):
+        clause = clause.strip()
+        labelled = ADDRESS_LABEL.match(clause)
+        body = FILLER.sub("", clause[labelled.end() :] if labelled else clause).strip()
+        body = re.sub(r"\s+", "", body)
+        if not body:
+            continue
+        place = PLACE.search(body) and not NOT_PLACE.search(body) and len(body) <= 40
+        if place and any(len(w) > 1 and w in body.lower() for w in products):
+            place = False  # 门卫室那个热水器: the appliance, not where it is
+        if place and (labelled or len(PLACE.findall(body)) >= 2 or FLAT.fullmatch(body)):
+            pieces.append((body, bool(labelled)))
+        elif flat := FLAT.search(body):
+            pieces.append((flat.group(0), False))
+    return pieces
+
+
+def joined_address(texts: list[str]) -> str | None:
+    """The address of a request, as written, from the place its messages name: pieces over
+    several messages joined in order (翠苑三区 … 3幢2单元1202); None when none is said."""
+    said = [(p, labelled) for t in texts for p, labelled in address_pieces(t)]
+    if not said:
+        return None
+    # An address introduced as one (地址…, 住在…) outranks a place said in passing before it.
+    first = next((k for k, (_, labelled) in enumerate(said) if labelled), 0)
+    pieces = [p for p, _ in said[first:]]
+    joined = pieces[0]
+    for piece in pieces[1:]:
+        if piece in joined or joined in piece:
+            joined = max(joined, piece, key=len)
+        elif not UNIT.search(joined) and UNIT.search(piece):
+            joined += piece  # the building and flat after the estate
+    return joined
