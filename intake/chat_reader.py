@@ -72,6 +72,7 @@ ORDER = re.compile(
 APPOINTMENT = re.compile(r"(清洗|清洁|保养|消毒|除垢|安装|移机|拆机|装机|预约|年检|维保)")
 # Small talk between the messages of a request (thanks, greetings, shop news).
 CHITCHAT = re.compile(r"(辛苦|谢谢|感谢|明天见|再见|早上好|晚安|吃饭|搞活动|活动|优惠|放假|请假)")
+PRAISE = re.compile(r"(修得(?:很|挺|真|特别)?好|点赞|好评|服务(?:很|真|挺)?好|辛苦)")
 # A technician passes on a call (客户来电…电话…) but reports work done (修好了) as chit-chat.
 DONE = re.compile(r"(修好|搞定|已处理|处理好|完工|换好|弄好|已完成|结单|已上门)")
 REINSTATE = re.compile(
@@ -219,7 +220,10 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     if not text or text.startswith(ACK_PREFIXES):
         return None, None
     plain = NOT_A_CUE.sub("", text)
-    cue = any(c in plain for c in REPAIR_CUES) or bool(FAULT.search(plain))
+    cues = [c for c in REPAIR_CUES if c in plain]
+    if cues and all("修" in c for c in cues) and (DONE.search(text) or PRAISE.search(text)):
+        cues = []  # 师傅昨天来修得很好: a repair done, praised
+    cue = bool(cues) or bool(FAULT.search(plain))
     if not cue:
         if QUESTION.search(text):
             return "question", None
@@ -367,7 +371,7 @@ def read(
             continue
         kind, product, text = _asks(msg, speaker.role, by_owner, window)
         if kind in ("order", "appointment", "question") and (
-            current is None or not _adds_facts(msg.text, current, speaker.role)
+            current is None or current.tentative or not _adds_facts(msg.text, current, speaker.role)
         ):
             label = {"order": "耗材订购", "appointment": "预约清洗/安装", "question": "咨询"}[kind]
             skipped.append(
