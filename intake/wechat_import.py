@@ -145,14 +145,10 @@ def to_drafts(
         given = {"product_type": req.product_type} if req.product_type else {}
         if model := _corrected_model(texts):
             given["model"] = model
-        if req.role == "customer" and (own := display_name(req.sender)):
-            # The customer's display name, not how staff greet them (沈先生 for 沈建平),
-            # unless they name someone else to contact (联系行政唐小姐).
-            theirs = "；".join(
-                t for m, t in zip(req.messages, texts, strict=True) if m.sender == req.sender
-            )
-            contact = TITLED_NAME.search(theirs)
-            given["customer_name"] = contact.group(0) if contact else own
+        if contact := _contact_name(req, texts):
+            given["customer_name"] = contact
+        if hardware_id := _said_hardware_id(texts):
+            given["hardware_id"] = hardware_id
         yield Draft(
             given=given | ({"address": address} if address else {}),
             ref=f"lines {first}-{last}" + (f" item {req.item_line}" if req.item_line else ""),
@@ -176,6 +172,48 @@ def to_drafts(
         )
     for skip in skipped:
         yield Draft(ref=f"lines {skip.line}-{skip.end_line}", skip=skip.reason, why=[skip.kind])
+
+
+# Whom to call, said outright: 他叫沈国良, 联系行政唐小姐, 找老徐; 找我 is the sender.
+CONTACT = re.compile(
+    rf"(?:叫|联系人?|找)(?:行政|前台|值班的?|物业的?)?(?P<name>(?:老|小)[\u4e00-\u9fff]"
+    rf"|[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|经理|师傅|工|[\u4e00-\u9fff]{{1,2}}))"
+    r"|(?:找|联系)我"
+)
+NOT_NAMES = ("小区", "小时", "老家", "小孩")
+# A device's own number said with its label (梯号3-2, 桩身上的号是 PJ-7K-0088, 编号 SN-…).
+HARDWARE_LABEL = re.compile(
+    r"(?:SN|序列号|设备编号|设备号|机身码|机器编号|桩号|梯号|电梯编号|注册代码|编号|(?:桩|机)身?上的号(?:码)?)"
+    r"[^，,。；;：:\dA-Za-z]{0,8}?(?:是|为)?[:：]?\s*(?P<id>[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)"
+)
+
+
+def _contact_name(req: Request, texts: list[str]) -> str | None:
+    """The person to call, as the chat names them: someone named as the contact (他叫…,
+    联系行政唐小姐, 找老徐, or the sender of 找我), else a customer's own display name (not how
+    staff greet them: 沈先生 for 沈建平)."""
+    roles = Roles()
+    for msg, text in zip(req.messages, texts, strict=True):
+        if roles.of(msg.sender, msg.external).role == "staff":
+            continue
+        for m in CONTACT.finditer(text):
+            name = m.group("name") or display_name(msg.sender)
+            if name and name not in NOT_NAMES:
+                return name
+        titled = TITLED_NAME.search(text) if msg.sender == req.sender else None
+        if titled and req.role == "customer":
+            return titled.group(0)
+    return display_name(req.sender) if req.role == "customer" else None
+
+
+def _said_hardware_id(texts: list[str]) -> str | None:
+    """A device number as written, dashes kept (SN-E11K-2207-0193, 3-2); a phone is none."""
+    for text in texts:
+        for m in HARDWARE_LABEL.finditer(text):
+            said = m.group("id")
+            if any(c.isdigit() for c in said) and not phones.numbers(said):
+                return said.upper()
+    return None
 
 
 def _corrected_model(texts: list[str]) -> str | None:
