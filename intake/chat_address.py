@@ -16,7 +16,16 @@ PLACE = re.compile(
     r"|湾|府|庭|邸|城|幢|栋|单元|号楼|室|车位|车库|地库|停车场|充电站|门卫|物业|\d+-\d+)"
 )
 ADDRESS_LABEL = re.compile(
-    r"^(?:.{0,6}?(?:地址|住址)(?:都|也)?(?:是|在|为)?|(?:我家|家)?住在|我家在|在)[:：\s]*"
+    r"^(?:.{0,6}?(?:地址|住址)(?:都|也)?(?:是|在|为)?|(?:我家|家|我)?住在|我家在|我在|在)[:：\s]*"
+)
+# A token up to its flat (滨江区长河路8号3幢402 of 滨江区长河路8号3幢402洗衣机不脱水).
+FLAT_END = re.compile(
+    r"(?:[\u4e00-\u9fff\dA-Za-z\-]*?(?:区|市|县|镇|路|街|大道|巷|弄|村|苑|园|小区|花园|新村|公寓|大厦|大楼|号))?"
+    r"(?:\d{1,4}(?:幢|栋|号楼|单元|室|号))+\d{0,4}室?"
+)
+# Address tokens typed apart: an estate, then its building and flat (新家园 16栋 404).
+RUN = re.compile(
+    r"[\u4e00-\u9fff]{2,12}(?:苑|园|村|小区|花园|新村|公寓|大厦|大楼)(?:\s*\d{1,4}(?:幢|栋|号楼|单元|室|号)?)+"
 )
 FILLER = re.compile(r"^(?:对|嗯|好的?|就是?|是|在|一样|还是)[的，,\s]*")
 CLAUSE = re.compile(r"[，,。；;！!？?\n]")
@@ -25,12 +34,41 @@ NOT_PLACE = re.compile(
 )
 
 
+def _is_place(body: str, labelled: bool) -> bool:
+    if not PLACE.search(body) or NOT_PLACE.search(body) or len(body) > 40:
+        return False
+    if any(len(w) > 1 and w in body.lower() for w in get_rules().synonym_to_product):
+        return False  # 门卫室那个热水器: the appliance, not where it is
+    return labelled or len(PLACE.findall(body)) >= 2 or bool(FLAT.fullmatch(body))
+
+
+def _span_in(clause: str) -> str | None:
+    """A place inside a clause that says more (王女士 138… 滨江区江南大道88号3栋201 空调不制冷;
+    滨江区长河路8号3幢402洗衣机不脱水): the longest run of place tokens, or a token's part up
+    to its flat."""
+    best = ""
+    for token in re.split(r"[\s:：]+", clause):
+        token = ADDRESS_LABEL.sub("", token)
+        if _is_place(token, False):
+            candidate = token
+        elif m := FLAT_END.search(token):
+            candidate = m.group(0)
+        else:
+            continue
+        if not NOT_PLACE.search(candidate) and len(candidate) > len(best):
+            best = candidate
+    # Spaced tokens of one address (新家园 16栋 404) come back joined from the clause itself.
+    run = RUN.search(clause)
+    if run and len(joined := re.sub(r"\s+", "", run.group(0))) > len(best):
+        best = joined if _is_place(joined, True) else best
+    return best or None
+
+
 def address_pieces(text: str) -> list[tuple[str, bool]]:
     """Where a message says a place, as written (spaces dropped): the clause after 地址/住在,
-    or a clause that is all place words (姑苏区十全街 南园新村 33幢 201), else the flat in a
-    sentence about the fault (12幢那台电梯… → 12幢); each with whether it was introduced as
-    an address."""
-    products = get_rules().synonym_to_product
+    or a clause that is all place words (姑苏区十全街 南园新村 33幢 201), else the place inside
+    a clause that says more, else the flat in a sentence about the fault (12幢那台电梯… →
+    12幢); each with whether it was introduced as an address."""
     pieces = []
     for clause in CLAUSE.split(text):
         clause = clause.strip()
@@ -39,11 +77,10 @@ def address_pieces(text: str) -> list[tuple[str, bool]]:
         body = re.sub(r"\s+", "", body)
         if not body:
             continue
-        place = PLACE.search(body) and not NOT_PLACE.search(body) and len(body) <= 40
-        if place and any(len(w) > 1 and w in body.lower() for w in products):
-            place = False  # 门卫室那个热水器: the appliance, not where it is
-        if place and (labelled or len(PLACE.findall(body)) >= 2 or FLAT.fullmatch(body)):
+        if _is_place(body, bool(labelled)):
             pieces.append((body, bool(labelled)))
+        elif span := _span_in(clause):
+            pieces.append((span, False))
         elif flat := FLAT.search(body):
             pieces.append((flat.group(0), False))
     return pieces
