@@ -313,9 +313,11 @@ def read(
     found: list[Request] = []
     skipped: list[Skipped] = []
     guided_at: datetime | None = None  # when our side last talked a customer through a fix
+    said_by: dict[str, list[str]] = {}  # each sender's messages so far
     for msg in messages:
         if not msg.text:
             continue
+        said_by.setdefault(msg.sender, []).append(msg.text)
         speaker = roles.of(msg.sender, msg.external)
         current = by_owner.get(msg.sender)
         if current is not None and msg.at - current.last_at > window:
@@ -390,7 +392,9 @@ def read(
         if kind == "repair":
             # A technician's new fault is found on the job: the household of the request
             # they are on (its contact, when they say 电话地址一样).
-            job = _addressee(msg, by_owner, window) if speaker.role == TECHNICIAN else None
+            job = None
+            if speaker.role == TECHNICIAN:
+                job = _job(msg, said_by[msg.sender][-3:], found, withdraw_window)
             if _start(msg, speaker.role, product, current, found, by_owner, text, job):
                 continue
             assert current is not None
@@ -550,6 +554,22 @@ def _own_lines(text: str) -> list[tuple[int, str]]:
     if not all(numbers) or len({n[0] for n in numbers}) < len(numbers):
         return []
     return repairs
+
+
+def _job(
+    msg: Message, recent: list[str], found: list[Request], within: timedelta
+) -> Request | None:
+    """The request a technician is on: the one whose customer or flat their last messages name
+    (顾阿姨家的滚筒看了), else the latest one of the day that is not their own."""
+    open_ = [
+        r
+        for r in found
+        if r.sender != msg.sender and not r.withdrawn and msg.at - r.last_at <= within
+    ]
+    said = "；".join(recent)
+    names = set(TITLED_NAME.findall(said)) | {m.group(0) for m in FLAT.finditer(said)}
+    named = [r for r in open_ if any(n in "；".join(r.texts()) for n in names)]
+    return (named or open_ or [None])[-1]
 
 
 def _confirms(

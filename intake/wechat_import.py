@@ -174,11 +174,12 @@ def to_drafts(
         yield Draft(ref=f"lines {skip.line}-{skip.end_line}", skip=skip.reason, why=[skip.kind])
 
 
+KIN = "(?:老婆|老公|爱人|儿子|女儿|家人|父亲|母亲|爸|妈)"
 # Whom to call, said outright: 他叫沈国良, 联系行政唐小姐, 找老徐; 找我 is the sender.
 CONTACT = re.compile(
-    rf"(?:叫|联系人?|找)(?:行政|前台|值班的?|物业的?)?(?P<name>(?:老|小)[\u4e00-\u9fff]"
+    rf"(?:叫|联系人?|找)(?:(?:我|他|她)的?{KIN}?|行政|前台|值班的?|物业的?)?(?P<name>(?:老|小)[\u4e00-\u9fff]"
     rf"|[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|经理|师傅|工|[\u4e00-\u9fff]{{1,2}}))"
-    r"|(?:找|联系)我"
+    rf"|(?:找|联系)我(?!的?{KIN})"
 )
 NOT_NAMES = ("小区", "小时", "老家", "小孩")
 # A device's own number said with its label (梯号3-2, 桩身上的号是 PJ-7K-0088, 编号 SN-…).
@@ -197,13 +198,19 @@ def _contact_name(req: Request, texts: list[str]) -> str | None:
         if roles.of(msg.sender, msg.external).role == "staff":
             continue
         for m in CONTACT.finditer(text):
-            name = m.group("name") or display_name(msg.sender)
+            name = m.group("name") or display_name(msg.sender) or _nickname(msg.sender)
             if name and name not in NOT_NAMES:
                 return name
         titled = TITLED_NAME.search(text) if msg.sender == req.sender else None
         if titled and req.role == "customer":
             return titled.group(0)
     return display_name(req.sender) if req.role == "customer" else None
+
+
+def _nickname(sender: str) -> str | None:
+    """How colleagues call someone: 小邵, 老韩 (of 物业-小邵)."""
+    name = Roles().of(sender).name.strip()
+    return name if re.fullmatch(r"[老小阿][\u4e00-\u9fff]", name) else None
 
 
 def _said_hardware_id(texts: list[str]) -> str | None:

@@ -220,3 +220,68 @@ def test_fixed_with_remote_help_is_a_repair_withdrawn_is_not(service) -> None:  
     assert [r.product_type for r in reading.requests] == ["智能门锁"]
     assert any("remote help" in w for w in reading.requests[0].why)
     assert [s.kind for s in reading.skipped] == ["withdrawn"]
+
+
+def test_a_fault_waits_for_its_appliance_to_be_named(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("09:00:00", "顾客-沈建平", "家里那个扫地的小圆盘今天不对劲，老是在原地打转"),
+            ("09:01:00", "客服-小王", "您好沈先生，是扫地机器人吧？"),
+            ("09:02:00", "顾客-沈建平", "app上写的E2"),
+            ("10:00:00", "顾客-李先生", "师傅昨天来修得很好，点赞"),
+            ("10:01:00", "顾客-李先生", "请问净水器滤芯多少钱？"),
+        )
+    )
+    (robot,) = reading.requests
+    assert robot.product_type == "扫地机器人"
+    fields = _fields(reading, 0)
+    assert fields["fault_code"] == "E2" and fields["customer_name"] == "沈建平"
+
+
+def test_a_technicians_new_fault_takes_the_households_contact(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("09:00:00", "蒋丽丽", "店里来了个阿姨说她家洗衣机脱水时晃得厉害"),
+            ("09:01:00", "蒋丽丽", "她说是WD-100，顾阿姨，电话 139-1546-0728"),
+            ("09:02:00", "蒋丽丽", "她说试过了，还是晃\n地址 长蠡路 新家园 16栋 404"),
+            ("11:00:00", "老周", "我两点以后过去"),
+            ("14:30:00", "老周", "顾阿姨家的滚筒看了，螺栓没拆，已经拆掉了，正常了"),
+            ("14:31:00", "老周", "她家净水器也不对劲，一直嗡嗡响，RO-400，我这趟没带配件"),
+            ("14:32:00", "老周", "电话地址一样的"),
+        )
+    )
+    washer, purifier = reading.requests
+    assert (washer.role, purifier.role) == ("relay", "technician")
+    fields = _fields(reading, 1)
+    assert fields["phone"] == "13915460728" and fields["customer_name"] == "顾阿姨"
+    assert fields["address"] == "长蠡路新家园16栋404"
+
+
+def test_a_later_correction_reaches_the_items_it_names(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("wmStore00001", "观前店-阿珍", 0,
+             "今天三单：\n①冰箱不冷了，BCD-300，陈阿姨 152 6231 9904\n"
+             "②空调不制冷，KFR-35GW，俞先生 13809061275\n③还是陈阿姨家那台冰箱，灯也不亮了，电话同上"),
+            ("wmStore00001", "观前店-阿珍", 180, "陈阿姨冰箱的铭牌我刚才看错了，是BCD-450，不是300"),
+        )
+    )  # fmt: skip
+    assert len(reading.requests) == 3
+    first, second, third = (_fields(reading, k) for k in range(3))
+    assert first["model"] == third["model"] == "BCD-450" and second["model"] == "KFR-35GW"
+    assert third["phone"] == "15262319904"  # 电话同上: the same customer's item
+
+
+def test_contacts_and_device_numbers_as_the_chat_says_them(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("09:00:00", "物业-小邵", "3幢2单元的电梯门关不上，梯号写在轿厢里是3-2，显示E30"),
+            ("09:01:00", "物业-小邵", "现场找我，电话137 7186 0452"),
+            ("10:00:00", "顾客-徐建军", "充电桩充不进去电，EVC-11K，编号 SN-E11K-2207-0193"),
+            ("10:01:00", "顾客-徐建军", "联系我老婆王女士 13962157708"),
+        )
+    )
+    lift, charger = (_fields(reading, k) for k in range(2))
+    assert (lift["hardware_id"], lift["customer_name"]) == ("3-2", "小邵")
+    assert charger["hardware_id"] == "SN-E11K-2207-0193"
+    assert charger["customer_name"] == "王女士"
