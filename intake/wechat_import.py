@@ -132,10 +132,14 @@ def to_drafts(
         name = display_name(req.sender) if req.role == "customer" else None
         if name is None and (said := TITLED_NAME.search("；".join(texts))):
             name = said.group(0)  # 帮业主马大姐报修 / 王女士 138…
-        # The sender's request before gives the contact of the same household: a customer's
-        # own, or a relay's when it says so (电话同上).
-        same = req.role in ("customer", "technician") or chat_reader.SAME_AS.search(
-            "；".join(texts)
+        # The request before gives the contact of the same household: a customer's own, or
+        # a relay's when it says so (电话同上).
+        # A technician's fault with no number of its own is in the household of their job.
+        joined = "；".join(texts)
+        same = (
+            req.role == "customer"
+            or chat_reader.SAME_AS.search(joined)
+            or (req.role == "technician" and not phones.numbers(joined))
         )
         previous = _contact(req.previous) if same else {}
         fallback = {**previous, **({"customer_name": name} if name else {})}
