@@ -262,8 +262,10 @@ def test_a_later_correction_reaches_the_items_it_names(service) -> None:  # type
         _wecom(
             ("wmStore00001", "观前店-阿珍", 0,
              "今天三单：\n①冰箱不冷了，BCD-300，陈阿姨 152 6231 9904\n"
-             "②空调不制冷，KFR-35GW，俞先生 13809061275\n③还是陈阿姨家那台冰箱，灯也不亮了，电话同上"),
-            ("wmStore00001", "观前店-阿珍", 180, "陈阿姨冰箱的铭牌我刚才看错了，是BCD-450，不是300"),
+             "②空调不制冷，KFR-35GW，俞先生 13809061275\n"
+             "③还是陈阿姨家那台冰箱，灯也不亮了，电话同上"),
+            ("wmStore00001", "观前店-阿珍", 180,
+             "陈阿姨冰箱的铭牌我刚才看错了，是BCD-450，不是300"),
         )
     )  # fmt: skip
     assert len(reading.requests) == 3
