@@ -48,7 +48,8 @@ REPAIR_CUES = (
 FAULT = re.compile(
     r"(?:不|没法|没办法|无法)(?:充|出|转|动|亮|开|关|制|加|排|脱|吸|启|运|通|显|点|识|认|锁|进|热|冷|凉|平|工作"
     r"|反应)"
-    r"|[回进打关放拔插](?:不[去进开上出下])|([吱咔嗡嘎滋哐咚嘀])\1|(?:一直|老是|总是|特别|很|好)响"
+    r"|[回进打关放拔插拧装盖合推拉按](?:不[去进开上出下动])|([吱咔嗡嘎滋哐咚嘀])\1|(?:一直|老是|总是|特别|很|好)响"
+    r"|[掉坏断裂松脱丢]了"
 )
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
 WITHDRAW = re.compile(
@@ -61,9 +62,11 @@ CALLED_OFF = re.compile(
     r"(不用来|不用过来|别来|不用上门|不用修|不用派|不需要|取消|撤销|自己|不麻烦)"
 )
 GUIDANCE = re.compile(r"(远程|升级|复位|重启|重置|断电|按住|长按|试一下|试试|操作一下|设置一下)")
-# Staff passing on a cancellation: only the explicit words, never "好了" (work done).
+# Staff passing on a customer's cancellation (王女士说不用来了; 这单取消): not "不用上门" said of
+# a remote fix, never "好了" (work done).
 STAFF_WITHDRAW = re.compile(
-    r"(不用来了|不用去了|不用上门|不需要上门|取消(?:报修|维修|上门|工单|了|吧)|撤单|这单不用)"
+    r"(取消(?:报修|维修|上门|工单|了|吧)|撤单|这单不用|(?:说|讲|表示|那边)[^，,。]{0,8}"
+    r"(?:不用来了|不用去了|不用上门|不需要上门|不修了))"
 )
 ORDER = re.compile(
     r"(滤芯|耗材|配件|下单|订购|订一|订[0-9一二两三四五六七八九十]+|买[0-9一二两三四五六七八九十]+|"
@@ -245,8 +248,9 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
         return "fault", None  # a fault said of an appliance not yet named (小圆盘不对劲)
     if not product_word:
         return None, None
-    specific = named.get("model") or named.get("fault_code")
-    return ("repair", product) if product and specific and matched else (None, None)
+    # No fault word, but the appliance named and a known fault of it described (扫地机的地图
+    # 又没了): the KB recognises the complaint.
+    return ("repair", product) if product and matched else (None, None)
 
 
 def _ordinal(mark: re.Match[str]) -> tuple[str, int]:
