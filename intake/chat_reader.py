@@ -41,14 +41,15 @@ REPAIR_CUES = (
     "不显示", "乱码", "闪烁", "不好使", "不灵", "失效", "掉电", "断电", "短路", "烧了", "不运行",
     "不停", "一直响", "嗡嗡", "咔咔", "滴滴", "漏氟", "缺氟", "堵了", "堵住", "不下水",
     "出水小", "出水很小", "水很小", "水压小", "不对劲", "晃得", "摇晃", "晃动", "震动", "振动",
-    "咚咚", "转圈", "一滴一滴", "声音特别大", "声音很大", "声音大", "很响", "不灵敏", "没反应",
+    "咚咚", "转圈", "出风小", "出风很小", "风很小", "怪味", "异味", "臭味", "烧焦", "认不出", "一滴一滴", "声音特别大", "声音很大", "声音大", "很响", "不灵敏", "没反应",
 )  # fmt: skip
 # Fault talk beyond the word list: an appliance that will not do its job (不充电, 不出水),
 # will not go (回不去), or makes a noise said twice over (吱吱, 咔咔).
 FAULT = re.compile(
     r"(?:不|没法|没办法|无法)(?:充|出|转|动|亮|开|关|制|加|排|脱|吸|启|运|通|显|点|识|认|锁|进|热|冷|凉|平|工作"
     r"|反应)"
-    r"|[回进打关放拔插拧装盖合推拉按](?:不[去进开上出下动])|([吱咔嗡嘎滋哐咚嘀])\1|(?:一直|老是|总是|特别|很|好)响"
+    r"|[回进打关放拔插拧装盖合推拉按认识甩吹转锁点充排脱烘烧加启连](?:不[去进开上出下动住干着到掉起])"
+    r"|([吱咔嗡嘎滋哐咚嘀])\1|(?:一直|老是|总是|特别|很|好)响"
     r"|[掉坏断裂松脱丢]了"
 )
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
@@ -61,6 +62,8 @@ WITHDRAW = re.compile(
 CALLED_OFF = re.compile(
     r"(不用来|不用过来|别来|不用上门|不用修|不用派|不需要|取消|撤销|自己|不麻烦)"
 )
+# "Works now" after a technician came (师傅来过了…现在好了) is the repair done.
+VISITED = re.compile(r"(师傅|来过|上门|修好|换了|清掉|处理了|弄好了)")
 GUIDANCE = re.compile(r"(远程|升级|复位|重启|重置|断电|按住|长按|试一下|试试|操作一下|设置一下)")
 # Staff passing on a customer's cancellation (王女士说不用来了; 这单取消): not "不用上门" said of
 # a remote fix, never "好了" (work done).
@@ -329,7 +332,11 @@ def read(
         target = by_owner.get(msg.sender)
         if speaker.role in (STAFF, TECHNICIAN) and GUIDANCE.search(msg.text):
             guided_at = msg.at
-        withdraws = speaker.role in (CUSTOMER, RELAY) and WITHDRAW.search(msg.text)
+        withdraws = (
+            speaker.role in (CUSTOMER, RELAY)
+            and WITHDRAW.search(msg.text)
+            and (CALLED_OFF.search(msg.text) or not VISITED.search(msg.text))
+        )
         if (
             withdraws
             and target
