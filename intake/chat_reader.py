@@ -50,6 +50,7 @@ FAULT = re.compile(
     r"|反应)"
     r"|[回进打关放拔插拧装盖合推拉按认识甩吹转锁点充排脱烘烧加启连](?:不[去进开上出下动住干着到掉起])"
     r"|([吱咔嗡嘎滋哐咚嘀])\1|(?:一直|老是|总是|特别|很|好)响"
+    r"|(?:一直|老是|总是)(?:闪|跳|叫|滴|报警|亮红灯)|(?:很|在|有点|一直|老是|坐着|发)抖|打滑|往下溜"
     r"|[掉坏断裂松脱丢]了"
 )
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
@@ -62,6 +63,7 @@ WITHDRAW = re.compile(
 CALLED_OFF = re.compile(
     r"(不用来|不用过来|别来|不用上门|不用修|不用派|不需要|取消|撤销|自己|不麻烦)"
 )
+ASKS = re.compile(r"[?？]\s*$|吗\s*$|是吧\s*$")
 # "Works now" after a technician came (师傅来过了…现在好了) is the repair done.
 VISITED = re.compile(r"(师傅|来过|上门|修好|换了|清掉|处理了|弄好了)")
 GUIDANCE = re.compile(r"(远程|升级|复位|重启|重置|断电|按住|长按|试一下|试试|操作一下|设置一下)")
@@ -336,6 +338,7 @@ def read(
             speaker.role in (CUSTOMER, RELAY)
             and WITHDRAW.search(msg.text)
             and (CALLED_OFF.search(msg.text) or not VISITED.search(msg.text))
+            and not ASKS.search(msg.text)  # 那不用上门了？ asks, it does not call off
         )
         if (
             withdraws
@@ -426,6 +429,8 @@ def read(
             continue
         if target is None:
             continue
+        if speaker.role == CUSTOMER and not _names(msg.text, target):
+            continue  # another customer's words are their own, not facts of this request
         who = "staff" if speaker.role == STAFF else speaker.role
         for req, part in _route(msg, _same_message(found, target)):
             if _adds_facts(msg.text if part is None else part, req, speaker.role):
