@@ -81,8 +81,11 @@ APPOINTMENT = re.compile(r"(清洗|清洁|保养|消毒|除垢|安装|移机|拆
 # Small talk between the messages of a request (thanks, greetings, shop news).
 CHITCHAT = re.compile(r"(辛苦|谢谢|感谢|明天见|再见|早上好|晚安|吃饭|搞活动|活动|优惠|放假|请假)")
 PRAISE = re.compile(r"(修得(?:很|挺|真|特别)?好|点赞|好评|服务(?:很|真|挺)?好|辛苦)")
+PARTS = re.compile(r"(仓库|配件|调一?[根个块台]|申请|车上没有?|带的不够|还有没有|谁有)")
+# Notices to the group (厂家通知：…召回) are no request.
+NOTICE = re.compile(r"^\s*(?:【?(?:通知|公告|提醒|温馨提示|厂家通知|仓库通知)】?[:：]|各位)")
 # A technician passes on a call (客户来电…电话…) but reports work done (修好了) as chit-chat.
-DONE = re.compile(r"(修好|搞定|已处理|处理好|完工|换好|弄好|已完成|结单|已上门)")
+DONE = re.compile(r"(?<![没未不])(修好|搞定|已处理|处理好|完工|换好|弄好|已完成|结单|已上门)")
 REINSTATE = re.compile(
     r"(还是不行|还是要来|还是得来|又坏了|又不行了|还得麻烦|还是麻烦|还是一样|没用)"
 )
@@ -99,7 +102,7 @@ QUESTION = re.compile(
 NOT_A_CUE = re.compile(r"能不能|可不可以|会不会|是不是|有没有")
 # A technician reporting another fault found on the job (顺便报个单, 另一台也不制冷).
 NEW_ON_SITE = re.compile(
-    r"(另外|还有|顺便|对了|另一台|另一个|再开|另开|开(?:个|一)单|报个单|加个单|另外派|也要修|也坏|也不|也有问题"
+    r"(另外|还有(?!没有)|顺便|对了|另一台|另一个|再开|另开|开(?:个|一)单|报个单|加个单|另外派|也要修|也坏|也不|也有问题"
     r"|也叫我|也要我|邻居|隔壁|楼下|楼上)"
 )
 # The contact is the one of the sender's request before (电话同上, 地址一样).
@@ -225,7 +228,7 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     ("fault", None) for a fault on an appliance it does not name; ("order" | "appointment" |
     "question", None) for consumables, cleaning/installation and price or warranty
     questions; else None."""
-    if not text or text.startswith(ACK_PREFIXES):
+    if not text or text.startswith(ACK_PREFIXES) or NOTICE.search(text):
         return None, None
     plain = NOT_A_CUE.sub("", text)
     cues = [c for c in REPAIR_CUES if c in plain]
@@ -409,7 +412,7 @@ def read(
             job = None
             if speaker.role == TECHNICIAN:
                 job = _job(msg, said_by[msg.sender][-3:], found, withdraw_window)
-            if _start(msg, speaker.role, product, current, found, by_owner, text, job):
+            if _start(msg, speaker.role, product, current, found, by_owner, text, job, skipped):
                 continue
             assert current is not None
             current.add(msg, "same sender, same product, within the window")
@@ -462,6 +465,8 @@ def _asks(
             return None, None, text
         return kind, product, text
     if role == TECHNICIAN:
+        if PARTS.search(text) and not said:
+            return None, None, text  # parts for a job (仓库还有吗), not a fault
         if (m := NEW_ON_SITE.search(text)) and DONE.search(text[: m.start()]):
             text = text[m.start() :]  # the job is done; what follows is a new fault
             said = phones.numbers(text)
@@ -485,6 +490,7 @@ def _start(
     by_owner: dict[str, Request],
     text: str,
     job: Request | None = None,
+    skipped: list[Skipped] | None = None,
 ) -> bool:
     """Open the request(s) a message starts; False when it continues the current one."""
     items, shared = split_items(text)
@@ -494,10 +500,18 @@ def _start(
         # In a list of repairs an item on another appliance is one too, even when said
         # without a fault word (第三个是前台那个净水器，出水一滴一滴的).
         repairs = [(o, t) for o, t, kind in kinds if kind == "repair" or (not kind and _product(t))]
+    # An item settled within the list (后来又好了) is no request.
+    settled = [(o, t) for o, t in repairs if WITHDRAW.search(t) and not REINSTATE.search(t)]
+    if len(items) >= 2 and settled:
+        repairs = [r for r in repairs if r not in settled]
+        for off, item in settled:
+            line = msg.line_of(off)
+            if skipped is not None:
+                skipped.append(Skipped(line, line, msg.sender, "withdrawn", f"撤回：{item[:40]}"))
     how = "numbered list"
-    if len(repairs) < 2:
+    if len(repairs) < 2 and len(items) < 2:
         repairs, how, shared = _own_lines(text), "message of one line per customer", ""
-    if len(repairs) >= 2:
+    if len(repairs) >= 2 or (len(repairs) == 1 and len(items) >= 2):
         made: list[Request] = []
         for k, (off, item) in enumerate(repairs, start=1):
             # 电话同上 in a list: the item before of the same customer, else the one before.

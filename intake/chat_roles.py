@@ -29,7 +29,7 @@ STAFF_TALK = re.compile(
 TECHNICIAN_TALK = re.compile(
     r"(我到了|到现场|已到|上门了|我去|我接|接单|在路上|马上到|修好了|换好了|弄好了|完工|收工|搞定|已处理"
     r"|已修复|客户不在家|带(?:配件|冷媒|主板)|没带|带的不够|车上没|我.{0,4}回来拿|回单|结单|出门|试机"
-    r"|我在修|我看了下|那单|这单|我.{0,6}过去|这趟|再跑一趟)"
+    r"|我在修|我看了下|那单|这单|我.{0,6}过去|这趟|再跑一趟|我车上|车上(?:有|没)|碰头|全部完工|那户|这户)"
 )
 RELAY_TALK = re.compile(
     r"(店里|来了个|(?:顾客|客户|业主|住户|阿姨|大爷)(?:说|反映|家)|她说|他说|她家|他家|帮(?:我|忙)?(?:报|登记)"
@@ -112,6 +112,12 @@ class Roles:
                 self.learned[sender] = RELAY
             elif own and not staff and not tech:
                 self.learned[sender] = CUSTOMER
+        # A technicians' group: whoever is still unknown there is one of them.
+        learned = list(self.learned.values())
+        if learned.count(TECHNICIAN) >= 2 and CUSTOMER not in learned:
+            for sender in said:
+                if sender not in self.learned and self.of(sender).guessed:
+                    self.learned[sender] = TECHNICIAN
 
     def _role_of(self, label: str) -> str | None:
         for role in (CUSTOMER, STAFF, TECHNICIAN, RELAY):
