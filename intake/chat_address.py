@@ -4,6 +4,7 @@ later), kept as written with the spaces dropped."""
 
 import re
 
+from triage import phones
 from triage.rules import get_rules
 
 FLAT = re.compile(
@@ -30,13 +31,15 @@ RUN = re.compile(
 FILLER = re.compile(r"^(?:对|嗯|好的?|就是?|是|在|一样|还是)[的，,\s]*")
 CLAUSE = re.compile(r"[，,。；;！!？?\n]")
 NOT_PLACE = re.compile(
-    r"(电话|手机|座机|先生|女士|阿姨|经理|型号|显示|故障|报修|坏|漏|不|吗|呢|吧)"
+    r"(电话|手机|座机|联系|先生|女士|阿姨|经理|型号|显示|故障|报修|坏|漏|不|吗|呢|吧|路上|马上|上门)"
 )
 
 
 def _is_place(body: str, labelled: bool) -> bool:
     if not PLACE.search(body) or NOT_PLACE.search(body) or len(body) > 40:
         return False
+    if phones.numbers(body):
+        return False  # 孙工0512-66857320转3 is a contact
     if any(len(w) > 1 and w in body.lower() for w in get_rules().synonym_to_product):
         return False  # 门卫室那个热水器: the appliance, not where it is
     return labelled or len(PLACE.findall(body)) >= 2 or bool(FLAT.fullmatch(body))
@@ -73,7 +76,11 @@ def address_pieces(text: str) -> list[tuple[str, bool]]:
     for clause in CLAUSE.split(text):
         clause = clause.strip()
         labelled = ADDRESS_LABEL.match(clause)
-        body = FILLER.sub("", clause[labelled.end() :] if labelled else clause).strip()
+        after = clause[labelled.end() :] if labelled else clause
+        head, _, rest = after.strip().partition(" ")
+        if labelled and rest and not PLACE.search(head):
+            after = rest  # 地址我也问了 狮山街道 …: the words before the place
+        body = FILLER.sub("", after).strip()
         body = re.sub(r"\s+", "", body)
         if not body:
             continue
