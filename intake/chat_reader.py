@@ -41,7 +41,8 @@ REPAIR_CUES = (
     "不显示", "乱码", "闪烁", "不好使", "不灵", "失效", "掉电", "断电", "短路", "烧了", "不运行",
     "不停", "一直响", "嗡嗡", "咔咔", "滴滴", "漏氟", "缺氟", "堵了", "堵住", "不下水",
     "出水小", "出水很小", "水很小", "水压小", "不对劲", "晃得", "摇晃", "晃动", "震动", "振动",
-    "咚咚", "转圈", "出风小", "出风很小", "风很小", "怪味", "异味", "臭味", "烧焦", "认不出", "一滴一滴", "声音特别大", "声音很大", "声音大", "很响", "不灵敏", "没反应",
+    "咚咚", "转圈", "出风小", "出风很小", "风很小", "怪味", "异味", "臭味", "烧焦", "认不出",
+    "一滴一滴", "声音特别大", "声音很大", "声音大", "很响", "不灵敏", "没反应",
 )  # fmt: skip
 # Fault talk beyond the word list: an appliance that will not do its job (不充电, 不出水),
 # will not go (回不去), or makes a noise said twice over (吱吱, 咔咔).
@@ -143,6 +144,7 @@ class Request:
     # by the message's line.
     own: dict[int, str] = field(default_factory=dict)
     tentative: bool = False  # a fault said before the appliance is named
+    same_customer: bool = False  # its previous request is the same customer's
 
     @property
     def lines(self) -> tuple[int, int]:
@@ -420,6 +422,8 @@ def read(
         if msg.text.startswith(ACK_PREFIXES) and not facts_of(msg.text):
             continue
         target = _addressee(msg, by_owner, window)
+        if current is not None and target not in (None, current) and _names(msg.text, target):
+            current = None  # about someone else's request (这个也一起，联系宿管小邹)
         if current is not None and (
             speaker.role in (CUSTOMER, RELAY) or target is None or target is current
         ):
@@ -432,8 +436,8 @@ def read(
             continue
         if target is None:
             continue
-        if speaker.role == CUSTOMER and not _names(msg.text, target):
-            continue  # another customer's words are their own, not facts of this request
+        if speaker.role == CUSTOMER and msg.sender in by_owner and not _names(msg.text, target):
+            continue  # a customer with a request of their own speaks of it, not of this one
         who = "staff" if speaker.role == STAFF else speaker.role
         for req, part in _route(msg, _same_message(found, target)):
             if _adds_facts(msg.text if part is None else part, req, speaker.role):
@@ -491,6 +495,7 @@ def _start(
     text: str,
     job: Request | None = None,
     skipped: list[Skipped] | None = None,
+    earlier: Request | None = None,
 ) -> bool:
     """Open the request(s) a message starts; False when it continues the current one."""
     items, shared = split_items(text)
@@ -553,7 +558,14 @@ def _start(
     )
     if current is not None and not other_product and not other_customer and not other_household:
         return False
-    req = Request(msg.sender, role, [msg], product, previous=current or job)
+    # The request before of the same household: the sender's, the technician's job, or —
+    # from a relay — the earlier one of the customer this one names (陶先生还说他家净水器…).
+    named = set(TITLED_NAME.findall(text))
+    same = next(
+        (r for r in reversed(found) if r.sender == msg.sender and named & _customers(r)), None
+    )
+    req = Request(msg.sender, role, [msg], product, previous=same or current or job or earlier)
+    req.same_customer = same is not None
     if text != msg.text:
         req.item, req.item_line = text, msg.line
     req.why.append(
@@ -571,6 +583,12 @@ def _start(
     found.append(req)
     by_owner[msg.sender] = req
     return True
+
+
+def _customers(req: Request) -> set[str]:
+    """The customer a request is for, by the first titled name of its words."""
+    first = TITLED_NAME.search(req.texts()[0])
+    return {first.group(0)} if first else set()
 
 
 def _own_lines(text: str) -> list[tuple[int, str]]:
@@ -625,11 +643,18 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
         if k < len(siblings):
             return [siblings[k]]
     named = facts_of(text)
+    said = TITLED_NAME.findall(text)
+    # The item's own customer, the first name in it (夏先生, not 夏先生的邻居孔阿姨's).
+    theirs = [
+        r for r in siblings if r.item and (m := TITLED_NAME.search(r.item)) and m.group(0) in said
+    ]
+    if theirs:
+        return theirs
     return [
         r
         for r in siblings
         if (named.get("product_type") and named["product_type"] == r.product_type)
-        or (r.item and any(n in r.item for n in TITLED_NAME.findall(text)))
+        or (r.item and any(n in r.item for n in said))
     ]
 
 

@@ -138,6 +138,7 @@ def to_drafts(
         joined = "；".join(texts)
         same = (
             req.role == "customer"
+            or req.same_customer
             or chat_reader.SAME_AS.search(joined)
             or (req.role == "technician" and not phones.numbers(joined))
         )

@@ -29,14 +29,17 @@ SPOKEN_RUN = re.compile(rf"[{DIGIT_CHARS}](?:{SPOKEN_SEP}*[{DIGIT_CHARS}]){{6,}}
 SPOKEN_EXTENSION = re.compile(rf"(?<=转|机)[{''.join(SPOKEN)}]{{1,5}}(?![{''.join(SPOKEN)}])")
 # A run of digit groups; letters right before or after make it a serial or model, not a phone.
 RUN = re.compile(rf"(?<![A-Za-z0-9])(?:\+\s?|00)?\d(?:{SEP}*\d)*(?![A-WYZa-wyz0-9])")
-EXTENSION = re.compile(r"^\s*(?:转|分机|分机号|ext\.?|EXT\.?|x|-|－)\s*(\d{1,5})(?!\d)")
+EXTENSION = re.compile(r"^\s*(?:转分机号?|转|分机号?|ext\.?|EXT\.?|x|-|－)\s*(\d{1,5})(?!\d)")
 LOCAL_CONTEXT = re.compile(r"(电话|座机|固话|tel|TEL|Tel|号码|联系)")
 CORRECTION = re.compile(
     r"(不对|错了|写错|打错|说错|有误|更正|改为|改成|纠正|应该是|换成|更换为|换号|新号)"
 )
 # A number given instead of an earlier one that stays valid (换人了，打这个…; 以这个为准).
-REPLACEMENT = re.compile(
-    r"(换人了|换了人|改打|打这个|找这个|以这个为准|以后打|优先打|先打这个|打(?:他|她)的)"
+REPLACEMENT = re.compile(r"(换人了|换了人|换号了?|改打|改用|以这个为准|以后打|优先打)")
+# "That one was wrong, it is this one", said after the right number (…39；…93；刚才那个打错了，
+# 是这个).
+BACK_CORRECTION = re.compile(
+    r"(?:打错|写错|输错|发错|说错)了?.{0,6}(?:是这个|这个才对|以这个为准|这个是对的)"
 )
 MOBILE = re.compile(r"1[3-9]\d{9}")
 SERVICE = re.compile(r"[48]00\d{7}")
@@ -218,6 +221,9 @@ def _drop_corrected(text: str, found: list[Phone]) -> list[Phone]:
     for k, phone in enumerate(found):
         nxt = found[k + 1] if k + 1 < len(found) else None
         if nxt and nxt.kind == phone.kind and CORRECTION.search(text[phone.end : nxt.start]):
+            continue
+        after = found[k + 2].start if k + 2 < len(found) else len(text)
+        if nxt and nxt.kind == phone.kind and BACK_CORRECTION.search(text[nxt.end : after]):
             continue
         out.append(phone)
     return out
