@@ -469,8 +469,8 @@ def _asks(
             return None, None, text
         return kind, product, text
     if role == TECHNICIAN:
-        if PARTS.search(text) and not said:
-            return None, None, text  # parts for a job (仓库还有吗), not a fault
+        if PARTS.search(text) and not said and not NEW_ON_SITE.search(text):
+            return None, None, text  # parts for a job (仓库还有吗), not a new fault
         if (m := NEW_ON_SITE.search(text)) and DONE.search(text[: m.start()]):
             text = text[m.start() :]  # the job is done; what follows is a new fault
             said = phones.numbers(text)
