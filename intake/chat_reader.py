@@ -17,9 +17,10 @@ Every request keeps why it was gathered, split or dropped, line by line.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
+from itertools import pairwise
 
 from intake.chat_address import FLAT, address_pieces
 from intake.chat_formats import Message
@@ -83,6 +84,9 @@ APPOINTMENT = re.compile(r"(清洗|清洁|保养|消毒|除垢|安装|移机|拆
 CHITCHAT = re.compile(r"(辛苦|谢谢|感谢|明天见|再见|早上好|晚安|吃饭|搞活动|活动|优惠|放假|请假)")
 PRAISE = re.compile(r"(修得(?:很|挺|真|特别)?好|点赞|好评|服务(?:很|真|挺)?好|辛苦)")
 PARTS = re.compile(r"(仓库|配件|调一?[根个块台]|申请|车上没有?|带的不够|还有没有|谁有)")
+SELF = re.compile(r"我(?:是|姓|叫)")  # 我是蒋女士 names the sender, not someone else
+# Where a message goes on to another matter (…。还有她家冰箱…; 另外…).
+MORE = re.compile(r"(?:^|[\n。；;，,！!])\s*((?:还有|另外|再就是|顺便说下)(?!没有))")
 # Notices to the group (厂家通知：…召回) are no request.
 NOTICE = re.compile(r"^\s*(?:【?(?:通知|公告|提醒|温馨提示|厂家通知|仓库通知)】?[:：]|各位)")
 # A technician passes on a call (客户来电…电话…) but reports work done (修好了) as chit-chat.
@@ -321,6 +325,13 @@ def read(
         if msg.text:
             said.setdefault(msg.sender, []).append(msg.text)
     roles.learn(said)
+    messages = [
+        part
+        for msg in messages
+        for part in (
+            _parts(msg) if roles.of(msg.sender, msg.external).role in (CUSTOMER, RELAY) else [msg]
+        )
+    ]
     window = timedelta(minutes=window_minutes)
     withdraw_window = timedelta(hours=24)
     by_owner: dict[str, Request] = {}
@@ -422,7 +433,12 @@ def read(
         if msg.text.startswith(ACK_PREFIXES) and not facts_of(msg.text):
             continue
         target = _addressee(msg, by_owner, window)
-        if current is not None and target not in (None, current) and _names(msg.text, target):
+        if (
+            current is not None
+            and target not in (None, current)
+            and _names(msg.text, target)
+            and not SELF.search(msg.text)
+        ):
             current = None  # about someone else's request (这个也一起，联系宿管小邹)
         if current is not None and (
             speaker.role in (CUSTOMER, RELAY) or target is None or target is current
@@ -585,6 +601,31 @@ def _start(
     return True
 
 
+def _parts(msg: Message) -> list[Message]:
+    """A message that goes on to another appliance's fault (…热水器是电的，DSZF-60 / 还有她家冰箱
+    也嗡嗡响) as one message per appliance, each on its own lines; else the message."""
+    cuts = [m.start(1) for m in MORE.finditer(msg.text)]
+    if not cuts:
+        return [msg]
+    bounds = [0, *cuts, len(msg.text)]
+    pieces = [msg.text[a:b] for a, b in pairwise(bounds)]
+    products = [_named_product(p) for p in pieces]
+    if not all(products) or len(set(products)) < len(products):
+        return [msg]
+    if any(kind_of(p)[0] != "repair" for p in pieces[1:]):
+        return [msg]
+    out = []
+    for start, piece in zip(bounds, pieces, strict=False):
+        first = msg.line_of(msg.text[:start].count("\n"))
+        last = first + piece.strip("\n").count("\n") if not msg.flat else msg.line
+        out.append(
+            replace(
+                msg, line=first, end_line=last, body_line=first, text=piece.strip(" ，,。；;\n")
+            )
+        )
+    return out
+
+
 def _customers(req: Request) -> set[str]:
     """The customer a request is for, by the first titled name of its words."""
     first = TITLED_NAME.search(req.texts()[0])
@@ -644,10 +685,8 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
             return [siblings[k]]
     named = facts_of(text)
     said = TITLED_NAME.findall(text)
-    # The item's own customer, the first name in it (夏先生, not 夏先生的邻居孔阿姨's).
-    theirs = [
-        r for r in siblings if r.item and (m := TITLED_NAME.search(r.item)) and m.group(0) in said
-    ]
+    # The item's own customer (夏先生, not 夏先生的邻居孔阿姨).
+    theirs = [r for r in siblings if r.item and item_customer(r.item) in said]
     if theirs:
         return theirs
     return [
@@ -656,6 +695,15 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
         if (named.get("product_type") and named["product_type"] == r.product_type)
         or (r.item and any(n in r.item for n in said))
     ]
+
+
+def item_customer(item: str) -> str | None:
+    """Whom a list item is for: its first titled name that is not someone else's (夏先生的邻居
+    孔阿姨 is for 孔阿姨)."""
+    return next(
+        (m.group(0) for m in TITLED_NAME.finditer(item) if item[m.end() : m.end() + 1] != "的"),
+        None,
+    )
 
 
 def _items_meant(text: str, siblings: list[Request]) -> list[Request]:

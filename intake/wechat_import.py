@@ -130,8 +130,9 @@ def to_drafts(
         # A relay (a store, a property manager) reports for someone else: its own display
         # name is not the customer's.
         name = display_name(req.sender) if req.role == "customer" else None
-        if name is None and (said := TITLED_NAME.search("；".join(texts))):
-            name = said.group(0)  # 帮业主马大姐报修 / 王女士 138…
+        if name is None:
+            # 帮业主马大姐报修 / 王女士 138… / 夏先生的邻居孔阿姨 (孔阿姨)
+            name = chat_reader.item_customer("；".join(texts))
         # The request before gives the contact of the same household: a customer's own, or
         # a relay's when it says so (电话同上).
         # A technician's fault with no number of its own is in the household of their job.
