@@ -79,7 +79,9 @@ ORDER = re.compile(
     r"(滤芯|耗材|配件|下单|订购|订一|订[0-9一二两三四五六七八九十]+|买[0-9一二两三四五六七八九十]+|"
     r"要[0-9一二两三四五六七八九十]+(?:个|支|套|箱|根|盒)|补货|发货|快递|寄[一两几]|采购|进货)"
 )
-APPOINTMENT = re.compile(r"(清洗|清洁|保养|消毒|除垢|安装|移机|拆机|装机|预约|年检|维保)")
+APPOINTMENT = re.compile(
+    r"(清洗|清洁|保养|消毒|除垢|安装|移机|拆机|装机|预约|年检|维保)(?!公司|报告|单位|合同|记录)"
+)
 # Small talk between the messages of a request (thanks, greetings, shop news).
 CHITCHAT = re.compile(r"(辛苦|谢谢|感谢|明天见|再见|早上好|晚安|吃饭|搞活动|活动|优惠|放假|请假)")
 PRAISE = re.compile(r"(修得(?:很|挺|真|特别)?好|点赞|好评|服务(?:很|真|挺)?好|辛苦)")
@@ -403,7 +405,9 @@ def read(
             continue
         kind, product, text = _asks(msg, speaker.role, by_owner, window)
         if kind in ("order", "appointment", "question") and (
-            current is None or current.tentative or not _adds_facts(msg.text, current, speaker.role)
+            current is None
+            or (current.tentative and kind != "appointment")
+            or not _adds_facts(msg.text, current, speaker.role)
         ):
             label = {"order": "耗材订购", "appointment": "预约清洗/安装", "question": "咨询"}[kind]
             skipped.append(
