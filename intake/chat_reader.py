@@ -104,7 +104,8 @@ ITEM_REF = re.compile(
 # A question or a price/warranty enquiry, not a fault (能不能 is no 不能).
 QUESTION = re.compile(
     r"(多少钱|什么价|价格|收费|费用|延保|保修期|保修多久|过保|还在保修|怎么买|哪里买|多久换|多长时间换"
-    r"|能不能|可不可以|能否|是什么意思|怎么(?:收费|预约|联系))"
+    r"|能不能|可不可以|能否|是什么意思|怎么(?:收费|预约|联系|用|操作|设置|换)|多久|多长时间"
+    r"|(?:顾客|客户|业主|有人)问)"
 )
 NOT_A_CUE = re.compile(r"能不能|可不可以|会不会|是不是|有没有")
 # A technician reporting another fault found on the job (顺便报个单, 另一台也不制冷).
