@@ -153,6 +153,8 @@ def to_drafts(
             given["model"] = model
         if contact := _contact_name(req, texts):
             given["customer_name"] = contact
+        elif req.role != "customer" and name:
+            given["customer_name"] = name  # whom a relay reports for (…的邻居孔阿姨)
         if hardware_id := _said_hardware_id(texts):
             given["hardware_id"] = hardware_id
         yield Draft(

@@ -93,3 +93,12 @@ def test_numbers_read_out_partly_or_with_commas() -> None:
     assert phones.numbers("一楼漏水，二楼三楼也漏") == []
     # Written numbers a comma apart stay two numbers.
     assert phones.numbers("13812345678，13987654321") == ["13812345678", "13987654321"]
+
+
+def test_wrong_number_named_after_the_right_one_and_extensions_after_transfer() -> None:
+    said = "15250176639；15250176693；刚才那个打错了，是这个"
+    assert phones.numbers(said) == ["15250176693"]
+    assert phones.numbers("电话0512-65481127转分机8") == ["051265481127转8"]
+    # 晚上打这个 says which number is for when, not that the next one replaces it.
+    said = "151 9008 2236 晚上打这个，白天打单位 0512-67706012-305"
+    assert phones.numbers(said) == ["15190082236", "051267706012转305"]

@@ -287,3 +287,51 @@ def test_contacts_and_device_numbers_as_the_chat_says_them(service) -> None:  # 
     assert (lift["hardware_id"], lift["customer_name"]) == ("3-2", "小邵")
     assert charger["hardware_id"] == "SN-E11K-2207-0193"
     assert charger["customer_name"] == "王女士"
+
+
+def test_a_message_going_on_to_another_appliance_is_split(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("09:00:00", "园区店-小蒋",
+             "早，昨天登记的两个：\n一、夏先生，冰箱不凉了，BCD-300，电话 135-8492-6610\n"
+             "二、夏先生的邻居孔阿姨，热水器下面接口漏水，电话 0512-62951073"),
+            ("09:30:00", "园区店-小蒋",
+             "孔阿姨又打电话来，说她家热水器是电的，DSZF-60\n还有她家冰箱也嗡嗡响，电话同上"),
+        )
+    )  # fmt: skip
+    assert [r.product_type for r in reading.requests] == ["冰箱", "热水器", "冰箱"]
+    heater, fridge = _fields(reading, 1), _fields(reading, 2)
+    assert heater["customer_name"] == "孔阿姨" and heater["model"] == "DSZF-60"
+    assert fridge["phone"] == "051262951073"  # 电话同上: 孔阿姨's, not 夏先生's
+
+
+def test_what_is_not_a_withdrawal_or_a_request(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("09:00:00", "物业-前台阿敏",
+             "汇总一下昨晚报的：\n一、6幢1403朱先生，电热水器一直滴水，电话 138 6255 0917\n"
+             "二、2幢电梯有人说咔嗒一声就停了，后来又好了"),
+            ("09:10:00", "顾客-孔德明", "门口那个刷脸的老是认不出我，S7"),
+            ("09:12:00", "客服-小林", "这个版本有问题，我们远程推升级，不用上门"),
+            ("09:13:00", "顾客-孔德明", "那不用上门了？"),
+            ("09:20:00", "石路店-小潘", "有个顾客问门锁电池一般能用多久，她家K1的"),
+            ("09:30:00", "相城店-阿东", "厂家通知：部分EVC-7K充电枪要召回更换，有人问就这么解释"),
+        )
+    )  # fmt: skip
+    assert [r.product_type for r in reading.requests] == ["热水器", "智能门锁"]
+    assert [s.kind for s in reading.skipped] == ["withdrawn", "question"]
+
+
+def test_technicians_group_without_role_prefixes(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("08:00:00", "周敏", "早，今天18单，地址呢都在app上"),
+            ("09:00:00", "孙卫东", "车上没有读卡模块了，谁有"),
+            ("09:05:00", "潘小军", "我车上有一个，中午碰头给你"),
+            ("10:00:00", "黄海", "木渎那单门锁好了，锁体里卡了个螺丝，拿出来就好了"),
+            ("10:05:00", "黄海", "那户业主说她妈家的锁X3密码按键按了不亮，电话 135 1260 7738"),
+            ("11:00:00", "潘小军", "胥口三单全部完工"),
+        )
+    )
+    assert [(r.sender, r.product_type) for r in reading.requests] == [("黄海", "智能门锁")]
+    assert reading.requests[0].lines[0] == 13
