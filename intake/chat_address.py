@@ -14,7 +14,8 @@ UNIT = re.compile(r"(幢|栋|单元|号楼|楼|层|室|车位|\d{3,4}$|\d+-\d+(?
 # Words of a place in a Chinese address, and the label that introduces one.
 PLACE = re.compile(
     r"(省|市|区|县|镇|乡|街道|路|街|大道|巷|弄|村|苑|园|小区|花园|新村|公寓|大厦|大楼|广场|中心|新城"
-    r"|湾|府|庭|邸|城|幢|栋|单元|号楼|室|车位|车库|地库|停车场|充电站|门卫|物业|\d+-\d+)"
+    r"|湾|府|庭|邸|城|幢|栋|单元|号楼|室|车位|车库|地库|停车场|充电站|门卫|物业"
+    r"|(?<!\d)\d{1,3}-\d{1,4}(?:-\d{1,4})?(?!\d))"
 )
 ADDRESS_LABEL = re.compile(
     r"^(?:.{0,6}?(?:地址|住址)(?:都|也)?(?:是|在|为)?|(?:我家|家|我)?住在|我家在|我在|在)[:：\s]*"
@@ -24,14 +25,11 @@ FLAT_END = re.compile(
     r"(?:[\u4e00-\u9fff\dA-Za-z\-]*?(?:区|市|县|镇|路|街|大道|巷|弄|村|苑|园|小区|花园|新村|公寓|大厦|大楼|号))?"
     r"(?:\d{1,4}(?:幢|栋|号楼|单元|室|号))+\d{0,4}室?"
 )
-# Address tokens typed apart: an estate, then its building and flat (新家园 16栋 404).
-RUN = re.compile(
-    r"[\u4e00-\u9fff]{2,12}(?:苑|园|村|小区|花园|新村|公寓|大厦|大楼)(?:\s*\d{1,4}(?:幢|栋|号楼|单元|室|号)?)+"
-)
 FILLER = re.compile(r"^(?:对|嗯|好的?|就是?|是|在|一样|还是)[的，,\s]*")
 CLAUSE = re.compile(r"[，,。；;！!？?\n]")
 NOT_PLACE = re.compile(
-    r"(电话|手机|座机|联系|先生|女士|阿姨|经理|型号|显示|故障|报修|坏|漏|不|吗|呢|吧|路上|马上|上门)"
+    r"(电话|手机|座机|联系|先生|女士|阿姨|经理|型号|显示|故障|报修|坏|漏|不|吗|呢|吧|了|路上|马上|上门"
+    r"|冷冻|冷藏|结冰)"
 )
 
 
@@ -45,11 +43,31 @@ def _is_place(body: str, labelled: bool) -> bool:
     return labelled or len(PLACE.findall(body)) >= 2 or bool(FLAT.fullmatch(body))
 
 
+def _token_runs(clause: str) -> list[str]:
+    """Runs of place tokens typed apart (金门路 华阳公寓 3幢 1106 of …1106 陶先生), joined."""
+    runs, run = [], []
+    for token in re.split(r"\s+", clause):
+        placeish = _is_place(token, True)
+        number = bool(run) and bool(re.fullmatch(r"[\d\-]+(?:室|号|楼)?", token))
+        if (placeish or number) and not phones.numbers(token):
+            run.append(token)
+            continue
+        if run:
+            runs.append("".join(run))
+        run = []
+    if run:
+        runs.append("".join(run))
+    return [r for r in runs if len(PLACE.findall(r)) >= 2 or FLAT.search(r)]
+
+
 def _span_in(clause: str) -> str | None:
     """A place inside a clause that says more (王女士 138… 滨江区江南大道88号3栋201 空调不制冷;
     滨江区长河路8号3幢402洗衣机不脱水): the longest run of place tokens, or a token's part up
     to its flat."""
-    best = ""
+    for segment in re.split(r"[:：]", clause)[1:]:
+        if _is_place(re.sub(r"\s+", "", segment), True):
+            return re.sub(r"\s+", "", segment)  # 姚阿姨发来了：相城区 元和街道 …
+    best = max(_token_runs(clause), key=len, default="")
     for token in re.split(r"[\s:：]+", clause):
         token = ADDRESS_LABEL.sub("", token)
         if _is_place(token, False):
@@ -60,10 +78,6 @@ def _span_in(clause: str) -> str | None:
             continue
         if not NOT_PLACE.search(candidate) and len(candidate) > len(best):
             best = candidate
-    # Spaced tokens of one address (新家园 16栋 404) come back joined from the clause itself.
-    run = RUN.search(clause)
-    if run and len(joined := re.sub(r"\s+", "", run.group(0))) > len(best):
-        best = joined if _is_place(joined, True) else best
     return best or None
 
 
@@ -78,7 +92,7 @@ def address_pieces(text: str) -> list[tuple[str, bool]]:
         labelled = ADDRESS_LABEL.match(clause)
         after = clause[labelled.end() :] if labelled else clause
         head, _, rest = after.strip().partition(" ")
-        if labelled and rest and not PLACE.search(head):
+        if labelled and rest and not PLACE.search(head) and re.search(r"[我问了是就的]", head):
             after = rest  # 地址我也问了 狮山街道 …: the words before the place
         body = FILLER.sub("", after).strip()
         body = re.sub(r"\s+", "", body)

@@ -152,6 +152,7 @@ class Request:
     own: dict[int, str] = field(default_factory=dict)
     tentative: bool = False  # a fault said before the appliance is named
     same_customer: bool = False  # its previous request is the same customer's
+    heard: list[str] = field(default_factory=list)  # what staff said to its customer
 
     @property
     def lines(self) -> tuple[int, int]:
@@ -347,6 +348,8 @@ def read(
             continue
         said_by.setdefault(msg.sender, []).append(msg.text)
         speaker = roles.of(msg.sender, msg.external)
+        if speaker.role == STAFF and (spoken_to := _addressee(msg, by_owner, window)):
+            spoken_to.heard.append(msg.text)  # how staff call the customer (收到何女士)
         current = by_owner.get(msg.sender)
         if current is not None and msg.at - current.last_at > window:
             current = None
@@ -547,6 +550,7 @@ def _start(
             )
             previous = before or (made[-1] if made and SAME_AS.search(item) else current)
             req = Request(msg.sender, role, [msg], _product(item), previous=previous)
+            req.same_customer = before is not None
             req.item, req.item_line, req.shared = item, msg.line_of(off), shared
             req.why.append(f"line {msg.line}: item {k} of {len(repairs)} of a {how}, split")
             made.append(req)
@@ -704,9 +708,14 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
 
 def item_customer(item: str) -> str | None:
     """Whom a list item is for: its first titled name that is not someone else's (夏先生的邻居
-    孔阿姨 is for 孔阿姨)."""
+    孔阿姨 is for 孔阿姨) nor the person the message speaks to (郑经理，6幢那台…)."""
     return next(
-        (m.group(0) for m in TITLED_NAME.finditer(item) if item[m.end() : m.end() + 1] != "的"),
+        (
+            m.group(0)
+            for m in TITLED_NAME.finditer(item)
+            if item[m.end() : m.end() + 1] != "的"
+            and not (m.start() == 0 and item[m.end() : m.end() + 1] in "，,")
+        ),
         None,
     )
 

@@ -155,6 +155,8 @@ def to_drafts(
             given["customer_name"] = contact
         elif req.role != "customer" and name:
             given["customer_name"] = name  # whom a relay reports for (…的邻居孔阿姨)
+        elif req.role == "relay" and (own := display_name(req.sender) or _nickname(req.sender)):
+            given["customer_name"] = own  # a property manager reporting with no one named
         if hardware_id := _said_hardware_id(texts):
             given["hardware_id"] = hardware_id
         yield Draft(
@@ -187,7 +189,7 @@ KIN = "(?:老婆|老公|爱人|儿子|女儿|家人|父亲|母亲|爸|妈)"
 CONTACT = re.compile(
     rf"(?:叫|联系人?|找)(?:(?:我|他|她)的?{KIN}?|行政|前台|值班的?|物业的?)?(?P<name>(?:老|小)[\u4e00-\u9fff]"
     rf"|[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|经理|师傅|工|[\u4e00-\u9fff]{{1,2}}))"
-    rf"|(?:找|联系)我(?!的?{KIN})"
+    rf"|(?:找|联系|打)我(?!的?{KIN})"
 )
 NOT_NAMES = ("小区", "小时", "老家", "小孩")
 # A device's own number said with its label (梯号3-2, 桩身上的号是 PJ-7K-0088, 编号 SN-…).
@@ -212,13 +214,25 @@ def _contact_name(req: Request, texts: list[str]) -> str | None:
         titled = TITLED_NAME.search(text) if msg.sender == req.sender else None
         if titled and req.role == "customer":
             return titled.group(0)
-    return display_name(req.sender) if req.role == "customer" else None
+    if req.role == "customer":
+        return display_name(req.sender) or _nickname(req.sender) or _surname_called(req)
+    return None
 
 
 def _nickname(sender: str) -> str | None:
-    """How colleagues call someone: 小邵, 老韩 (of 物业-小邵)."""
+    """How colleagues call someone: 小邵, 老韩 (of 物业-小邵, 物业-工程部老沈)."""
     name = Roles().of(sender).name.strip()
-    return name if re.fullmatch(r"[老小阿][\u4e00-\u9fff]", name) else None
+    m = re.search(r"(?:^|[^\u4e00-\u9fff]|部|处|科|组)([老小阿][\u4e00-\u9fff])$", name)
+    return m.group(1) if m else None
+
+
+def _surname_called(req: Request) -> str | None:
+    """A customer who gives only a surname (我姓何) is called as our staff call them (何女士)."""
+    said = re.search(r"姓([\u4e00-\u9fff])", "；".join(req.texts()))
+    if said is None:
+        return None
+    called = (m.group(0) for t in req.heard for m in TITLED_NAME.finditer(t))
+    return next((c for c in called if c[0] == said.group(1)), None)
 
 
 def _said_hardware_id(texts: list[str]) -> str | None:
