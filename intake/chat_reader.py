@@ -706,15 +706,16 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
     ]
 
 
-def item_customer(item: str) -> str | None:
-    """Whom a list item is for: its first titled name that is not someone else's (夏先生的邻居
-    孔阿姨 is for 孔阿姨) nor the person the message speaks to (郑经理，6幢那台…)."""
+def item_customer(item: str, message: bool = False) -> str | None:
+    """Whom a list item (or a whole message) is for: its first titled name that is not
+    someone else's (夏先生的邻居孔阿姨 is for 孔阿姨) nor, opening a message, the person it
+    speaks to (郑经理，6幢那台…)."""
     return next(
         (
             m.group(0)
             for m in TITLED_NAME.finditer(item)
             if item[m.end() : m.end() + 1] != "的"
-            and not (m.start() == 0 and item[m.end() : m.end() + 1] in "，,")
+            and not (message and m.start() == 0 and item[m.end() : m.end() + 1] in "，,")
         ),
         None,
     )

@@ -132,7 +132,7 @@ def to_drafts(
         name = display_name(req.sender) if req.role == "customer" else None
         if name is None:
             # 帮业主马大姐报修 / 王女士 138… / 夏先生的邻居孔阿姨 (孔阿姨)
-            name = chat_reader.item_customer("；".join(texts))
+            name = chat_reader.item_customer("；".join(texts), message=req.item is None)
         # The request before gives the contact of the same household: a customer's own, or
         # a relay's when it says so (电话同上).
         # A technician's fault with no number of its own is in the household of their job.
