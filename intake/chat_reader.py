@@ -433,7 +433,10 @@ def read(
             job = None
             if speaker.role == TECHNICIAN:
                 job = _job(msg, said_by[msg.sender][-3:], found, withdraw_window)
-            if _start(msg, speaker.role, product, current, found, by_owner, text, job, skipped):
+            earlier = target if target and msg.at - target.last_at <= withdraw_window else None
+            if _start(
+                msg, speaker.role, product, current, found, by_owner, text, job, skipped, earlier
+            ):
                 continue
             assert current is not None
             current.add(msg, "same sender, same product, within the window")
