@@ -258,8 +258,6 @@ def main(only: tuple[str, ...] = SETS) -> int:
     # Reported beside ours, never part of the exit status.
     if "wechat_tune" in only and (TUNE / "labels.jsonl").exists():
         report["wechat_tune"] = chats("labels.jsonl", TUNE)
-        if (TUNE / "sheet_labels.jsonl").exists():
-            report["excel_tune"] = phone_sheet("sheet.csv", "sheet_labels.jsonl", TUNE)
     if "wechat_real" in only and (REAL / "labels.jsonl").exists():
         # Measured, not tuned on.
         report["wechat_real"] = chats("labels.jsonl", REAL)
