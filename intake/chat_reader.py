@@ -66,6 +66,10 @@ CALLED_OFF = re.compile(
     r"(不用来|不用过来|别来|不用上门|不用修|不用派|不需要|取消|撤销|自己|不麻烦)"
 )
 ASKS = re.compile(r"[?？]\s*$|吗\s*$|是吧\s*$")
+# Whose appliance a message is about (我家…, 业主…, 3幢那台…).
+OWNED = re.compile(
+    r"(我家|我们家|我的|家里|她家|他家|业主|顾客|客户|住户|租客|房间|幢|栋|这台|那台|这个|那个|店里)"
+)
 # "Works now" after a technician came (师傅来过了…现在好了) is the repair done.
 VISITED = re.compile(r"(师傅|来过|上门|修好|换了|清掉|处理了|弄好了)")
 GUIDANCE = re.compile(r"(远程|升级|复位|重启|重置|断电|按住|长按|试一下|试试|操作一下|设置一下)")
@@ -266,8 +270,10 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
         return "fault", None  # a fault said of an appliance not yet named (小圆盘不对劲)
     if not product_word:
         return None, None
-    # No fault word, but the appliance named and a known fault of it described (扫地机的地图
-    # 又没了): the KB recognises the complaint.
+    # No fault word, but someone's appliance named and a known fault of it described (我家扫地机
+    # 的地图又没了): the KB recognises the complaint. Not a question, work done or praise.
+    if ASKS.search(text) or DONE.search(text) or PRAISE.search(text) or not OWNED.search(text):
+        return None, None
     return ("repair", product) if product and matched else (None, None)
 
 

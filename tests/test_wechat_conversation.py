@@ -335,3 +335,23 @@ def test_technicians_group_without_role_prefixes(service) -> None:  # type: igno
     )
     assert [(r.sender, r.product_type) for r in reading.requests] == [("黄海", "智能门锁")]
     assert reading.requests[0].lines[0] == 13
+
+
+def test_group_talk_that_is_no_repair(service) -> None:  # type: ignore[no-untyped-def]
+    said = [
+        ("顾客-王女士", "空调修好了，谢谢师傅"),
+        ("顾客-李先生", "门锁电池是几号的？"),
+        ("物业-老陈", "明天上午小区停水，热水器请先关掉"),
+        ("万达店-小陈", "今天店里空调卖了十台，大家辛苦"),
+        ("师傅-老张", "我到了，客户不在家"),
+        ("顾客-周阿姨", "你们的净水器滤芯多久换一次"),
+        ("客服-小王", "各位业主，空调清洗季开始了，有需要的预约"),
+        ("顾客-赵先生", "冰箱买了两年了还在保修吗"),
+        ("阳光物业-刘管家", "电梯年检通过了，下周一恢复运行"),
+        ("师傅-小马", "今天路上堵死了，晚点到"),
+        ("顾客-钱先生", "我家洗衣机用了三年了，想换个新的，有没有活动"),
+        ("调度-陈姐", "这单改到明天下午，客户说上午不在家"),
+        ("顾客-吴女士", "上次师傅来修得很好，点赞"),
+    ]
+    reading = _read(_pc(*((f"09:{k:02d}:00", who, text) for k, (who, text) in enumerate(said))))
+    assert reading.requests == []
