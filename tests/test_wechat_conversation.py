@@ -355,3 +355,19 @@ def test_group_talk_that_is_no_repair(service) -> None:  # type: ignore[no-untyp
     ]
     reading = _read(_pc(*((f"09:{k:02d}:00", who, text) for k, (who, text) in enumerate(said))))
     assert reading.requests == []
+
+
+def test_faults_as_people_describe_them(service) -> None:  # type: ignore[no-untyped-def]
+    from intake.chat_reader import kind_of
+
+    for said, product in [
+        ("3栋1单元502的业主反映，家里空调开了没冷气", "空调"),
+        ("热水器出来的水一会冷一会热", "热水器"),
+        ("洗衣机转起来声音像拖拉机", "洗衣机"),
+        ("电梯门一直开开关关", "电梯"),
+        ("冰箱门关不严", "冰箱"),
+        ("充电桩屏幕黑了", "充电桩"),
+        ("门锁指纹老是要刷好几次才开", "智能门锁"),
+        ("我家扫地机的地图又没了，每次扫都重新建图", "扫地机器人"),
+    ]:
+        assert kind_of(said) == ("repair", product), said
