@@ -112,11 +112,12 @@ class Roles:
                 self.learned[sender] = RELAY
             elif own and not staff and not tech:
                 self.learned[sender] = CUSTOMER
-        # A technicians' group: whoever is still unknown there is one of them.
+        # A technicians' group: whoever there still unknown talks once like one is one of them.
         learned = list(self.learned.values())
         if learned.count(TECHNICIAN) >= 2 and CUSTOMER not in learned:
-            for sender in said:
-                if sender not in self.learned and self.of(sender).guessed:
+            for sender, texts in said.items():
+                unknown = sender not in self.learned and self.of(sender).guessed
+                if unknown and any(TECHNICIAN_TALK.search(t) for t in texts):
                     self.learned[sender] = TECHNICIAN
 
     def _role_of(self, label: str) -> str | None:
