@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test lint eval calibrate bench clean
+.PHONY: setup run test fuzz lint eval calibrate bench clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,11 @@ TEST_WORKERS ?= 2
 
 test: setup
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# The whole schemathesis matrix (tests/test_api_contract.py): every role, 20 requests per
+# operation, longer stateful runs; `make test` runs a bounded sample of it.
+fuzz: setup
+	HOTLINE_FUZZ=full $(BIN)/python -m pytest -q -m contract tests/test_api_contract.py
 
 lint: setup
 	$(BIN)/ruff check .

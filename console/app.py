@@ -27,24 +27,17 @@ from console import (
 from console.web import COOKIE, HERE, PREFIX, Forbidden, LoginRequired, Viewer, render
 from core.errors import ApiError
 
+# The modules serving pages, in routing order: kb_gaps and kb_transfer before curation, whose
+# /kb/{entry_id} would take /kb/gaps. Each page has its rule in the access policy
+# (hotline/policy.py).
+PAGES = (login, desk, review, kb_gaps, kb_transfer, curation, boards, imports, holidays, tech)
+
 
 def create_console() -> FastAPI:
     """The console sub-application (mounted at /console by hotline.app)."""
     app = FastAPI(title="Hotline console", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    # kb_gaps and kb_transfer before curation: its /kb/{entry_id} would take /kb/gaps.
-    for module in (
-        login,
-        desk,
-        review,
-        kb_gaps,
-        kb_transfer,
-        curation,
-        boards,
-        imports,
-        holidays,
-        tech,
-    ):
+    for module in PAGES:
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from console import charts
-from console.web import AREAS, Viewer, posted_form, redirect, render, require
+from console.web import Viewer, posted_form, redirect, render, signed_in
 from core import clock
 from core.deps import get_db
 from core.errors import ApiError
@@ -22,7 +22,6 @@ from knowledge_base.models import KBEntry
 from tickets.models import Ticket
 
 router = APIRouter(prefix="/boards")
-SUPERVISORS = require(*AREAS["boards"])
 TOP_CAUSES = 6
 
 
@@ -105,7 +104,7 @@ def charts_page(
     request: Request,
     days: int = Query(default=30, ge=7, le=365),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(SUPERVISORS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Ticket volume, SLA attainment and top root causes over time; tickets by status."""
     since = clock.now().date() - timedelta(days=days - 1)
@@ -163,7 +162,7 @@ def _attainment_svg(db: Session, days: int) -> Markup:
 def sla_board(
     request: Request,
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(SUPERVISORS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """The live SLA board: clocks due soon or late, by escalation level; attainment; and a
     warning while this year's (from 1 November, next year's) make-up days are unconfirmed."""
@@ -189,7 +188,7 @@ def sla_board(
 def sla_live(
     request: Request,
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(SUPERVISORS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """The live part of the SLA board alone (htmx refreshes it every few seconds)."""
     from sla import views as sla_views
@@ -268,7 +267,7 @@ def dispatch_snapshot(db: Session) -> dict[str, Any]:
 def dispatch_board(
     request: Request,
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(SUPERVISORS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Technicians and open tickets on a map and in a list; reassign with a reason."""
     return render(request, "board_dispatch.html", viewer, **dispatch_snapshot(db))
@@ -280,7 +279,7 @@ def reassign(
     request: Request,
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(SUPERVISORS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """A supervisor's override: the ticket goes to the chosen technician, reason recorded."""
     from dispatch import offers

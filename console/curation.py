@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from console import kb_review, try_query
-from console.web import AREAS, Viewer, form_text, posted_form, redirect, render, require
+from console.web import Viewer, form_text, posted_form, redirect, render, signed_in
 from core.auth import Role
 from core.deps import get_db
 from core.errors import ApiError
@@ -25,7 +25,6 @@ from triage.rules import get_rules
 from triage.service import validate_text
 
 router = APIRouter(prefix="/kb")
-CURATORS = require(*AREAS["kb"])
 PAGE = 50
 FORM_FIELDS = (
     ("title", "标题"),
@@ -79,7 +78,7 @@ def kb_list(
     status: str = "",
     offset: int = 0,
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(CURATORS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Entries with search and filters; the review to-do list; the most corrected entries."""
     if status and status not in STATUSES:
@@ -113,7 +112,7 @@ def kb_list(
 
 
 @router.get("/new")
-def new_entry_page(request: Request, viewer: Viewer = Depends(CURATORS)) -> Response:
+def new_entry_page(request: Request, viewer: Viewer = Depends(signed_in)) -> Response:
     """An empty edit form for a new entry."""
     return _edit_page(request, viewer, None, content={"severity": "medium"}, history=[])
 
@@ -123,7 +122,7 @@ def create_entry(
     request: Request,
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(CURATORS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Create a new entry as a draft."""
     content = {"id": str(form.get("id", "")).strip(), **_form_content(form)}
@@ -175,7 +174,7 @@ def _edit_page(
 
 
 @router.get("/try")
-def try_page(request: Request, viewer: Viewer = Depends(CURATORS)) -> Response:
+def try_page(request: Request, viewer: Viewer = Depends(signed_in)) -> Response:
     """The “try a query” box."""
     return render(request, "kb_try.html", viewer, result=None, text="")
 
@@ -185,7 +184,7 @@ def try_run(
     request: Request,
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(CURATORS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Rank a caller sentence against the published KB and the KB with drafts applied."""
     text = validate_text(str(form.get("text", "")))
@@ -199,7 +198,7 @@ def edit_page(
     entry_id: str,
     request: Request,
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(CURATORS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """The entry's edit form (its draft, or the published content to start a draft from)."""
     entry = kb.get_entry(db=db, entry_id=entry_id)
@@ -220,7 +219,7 @@ def save_draft(
     request: Request,
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(CURATORS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Save the form as the entry's draft (409 if someone saved in between)."""
     entry = kb.get_entry(db=db, entry_id=entry_id)
@@ -260,7 +259,7 @@ def submit_review(
     request: Request,
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(CURATORS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Submit the draft for review."""
     review.submit(db=db, entry_id=entry_id, actor=viewer.actor, note=form_text(form, "note"))
@@ -274,7 +273,7 @@ def publish(
     request: Request,
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(CURATORS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Approve the submitted draft and publish it (the index updates after commit)."""
     rev = str(form.get("revision", ""))
@@ -296,7 +295,7 @@ def reject(
     request: Request,
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(CURATORS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Send the draft back to its author."""
     review.reject(
@@ -316,7 +315,7 @@ def retire(
     request: Request,
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(CURATORS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Take the entry out of search."""
     kb.retire_entry(db=db, entry_id=entry_id, actor=viewer.actor, reason=form_text(form, "reason"))
@@ -349,7 +348,7 @@ def history_page(
     entry_id: str,
     request: Request,
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(CURATORS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Every revision of the entry with field-by-field diffs."""
     entry = kb.get_entry(db=db, entry_id=entry_id)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from console.models import TicketPresence
-from console.web import AREAS, Viewer, form_text, posted_form, redirect, render, require
+from console.web import Viewer, form_text, posted_form, redirect, render, signed_in
 from core import clock, phone_reads
 from core.deps import get_db
 from core.errors import ApiError
@@ -30,7 +30,6 @@ from tickets.states import FINAL, STATES
 from triage.rules import get_rules
 
 router = APIRouter()
-AGENTS = require(*AREAS["review"])
 # Someone who opened a ticket this recently is taken to still be working on it.
 PRESENCE_WINDOW = timedelta(minutes=10)
 # The presets shown above the list; agents save their own next to them (in the browser).
@@ -57,7 +56,7 @@ FILTER_KEYS = (
 
 @router.get("/tickets")
 def ticket_list(
-    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(AGENTS)
+    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(signed_in)
 ) -> Response:
     """Every ticket, newest first: search box, filters, keyset paging."""
     params = dict(request.query_params)
@@ -188,7 +187,7 @@ def close_ticket(
     ticket_id: str,
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(AGENTS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Close with an outcome (not a fault, solved by phone or remotely …)."""
     ticket = finish.close(
@@ -208,7 +207,7 @@ def cancel_ticket(
     ticket_id: str,
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(AGENTS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Cancel with a reason (required)."""
     reason = str(form.get("reason", "")).strip()
@@ -230,7 +229,7 @@ def merge_ticket(
     ticket_id: str,
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(AGENTS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Merge this ticket into another (typed or suggested) one; opens the kept ticket."""
     into = str(form.get("into", "")).strip()
@@ -252,7 +251,7 @@ def add_note(
     ticket_id: str,
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(AGENTS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """An internal note in the ticket's history."""
     note = str(form.get("note", "")).strip()
@@ -269,7 +268,7 @@ def upload_attachment(
     ticket_id: str,
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(AGENTS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Upload a photo/screenshot (optionally filling a field); back to the ticket page."""
     upload = form.get("file")
@@ -293,7 +292,7 @@ def attachment_file(
     attachment_id: int,
     thumb: bool = False,
     db: Session = Depends(get_db),
-    _: Viewer = Depends(AGENTS),
+    _: Viewer = Depends(signed_in),
 ) -> Response:
     """An attachment (or its thumbnail) for the ticket page."""
     ticket = tickets.get_ticket(db=db, ticket_id=ticket_id)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from console.web import AREAS, Viewer, posted_form, redirect, render, require, templates
+from console.web import Viewer, posted_form, redirect, render, signed_in, templates
 from core.deps import get_db
 from core.errors import ApiError, not_found
 from intake import excel_import
@@ -65,7 +65,6 @@ def report_zh(message: str) -> str:
 
 templates.env.filters["report_zh"] = report_zh
 router = APIRouter(prefix="/imports")
-IMPORTERS = require(*AREAS["imports"])
 ROWS_PAGE = 200
 RUNNING = ("queued", "running")
 
@@ -85,7 +84,7 @@ def _queued(db: Session, batch: ImportBatch) -> Response:
 
 @router.get("")
 def imports_page(
-    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(IMPORTERS)
+    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(signed_in)
 ) -> Response:
     """The upload forms and the latest imports."""
     batches = db.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(30)).all()
@@ -93,7 +92,7 @@ def imports_page(
 
 
 @router.get("/template")
-def template(_: Viewer = Depends(IMPORTERS)) -> Response:
+def template(_: Viewer = Depends(signed_in)) -> Response:
     """The sheet template with the old column names and the two new ones."""
     return Response(
         excel_import.template(),
@@ -106,7 +105,7 @@ def template(_: Viewer = Depends(IMPORTERS)) -> Response:
 async def upload_excel(
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(IMPORTERS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Check the sheet and queue its import; then show its page."""
     filename, data = await _upload(form)
@@ -118,7 +117,7 @@ async def upload_excel(
 async def upload_wechat(
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(IMPORTERS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Check the chat export (or screenshot) and queue its import; then show its page."""
     filename, data = await _upload(form)
@@ -151,7 +150,7 @@ def batch_page(
     request: Request,
     offset: int = Query(default=0, ge=0),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(IMPORTERS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """One import: status, progress, counts, warnings and the per-row report."""
     return render(request, "import_batch.html", viewer, **_batch_context(db, batch_id, offset))
@@ -163,7 +162,7 @@ def batch_status(
     request: Request,
     offset: int = Query(default=0, ge=0),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(IMPORTERS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """The batch page's live part (htmx polls it while the import runs)."""
     ctx = _batch_context(db, batch_id, offset)

@@ -7,13 +7,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from console.web import AREAS, Viewer, redirect, render, require
+from console.web import Viewer, redirect, render, signed_in
 from core.deps import get_db
 from core.tasks import enqueue_after_commit
 from tickets import kb_gaps
 
 router = APIRouter(prefix="/kb")
-CURATORS = require(*AREAS["kb"])
 TRENDS = {"rising": "上升", "falling": "下降", "steady": "持平"}
 
 
@@ -31,14 +30,14 @@ def _page(request: Request, db: Session, viewer: Viewer, template: str, part: st
 
 @router.get("/gaps")
 def gaps_page(
-    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(CURATORS)
+    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(signed_in)
 ) -> Response:
     """Clusters of recent calls that matched nothing, each a candidate entry."""
     return _page(request, db, viewer, "kb_gaps.html", "gaps")
 
 
 @router.post("/gaps/refresh")
-def refresh(db: Session = Depends(get_db), viewer: Viewer = Depends(CURATORS)) -> Response:
+def refresh(db: Session = Depends(get_db), viewer: Viewer = Depends(signed_in)) -> Response:
     """Recompute the report in the background; the page shows the new one when it is done."""
     enqueue_after_commit(db, kb_gaps.compute_task, "on_demand")
     db.commit()
@@ -50,7 +49,7 @@ def draft_from_cluster(
     report_id: int,
     cluster_id: int,
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(CURATORS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Start a draft from the cluster (symptoms filled in) and open it for editing."""
     entry = kb_gaps.start_draft(
@@ -62,7 +61,7 @@ def draft_from_cluster(
 
 @router.get("/confusions")
 def confusions_page(
-    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(CURATORS)
+    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(signed_in)
 ) -> Response:
     """Pairs of entries agents keep correcting between, with what the callers said."""
     return _page(request, db, viewer, "kb_confusions.html", "confusions")
@@ -70,7 +69,7 @@ def confusions_page(
 
 @router.get("/health")
 def health_page(
-    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(CURATORS)
+    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(signed_in)
 ) -> Response:
     """Per entry: calls matched, confirmed, corrected away; idle entries; coverage."""
     return _page(request, db, viewer, "kb_health.html", "health")

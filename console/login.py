@@ -5,7 +5,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from console import accounts, throttle
-from console.web import COOKIE, PREFIX, Viewer, home_of, redirect, render, require
+from console.web import COOKIE, PREFIX, Viewer, home_of, redirect, render, signed_in
 from core.deps import get_db
 
 router = APIRouter()
@@ -77,7 +77,7 @@ def login(
 
 @router.post("/logout")
 def logout(
-    request: Request, db: Session = Depends(get_db), _: Viewer = Depends(require())
+    request: Request, db: Session = Depends(get_db), _: Viewer = Depends(signed_in)
 ) -> Response:
     """End the session."""
     accounts.end_session(db=db, token=request.cookies.get(COOKIE))
@@ -89,12 +89,12 @@ def logout(
 
 
 @router.get("/")
-def home(viewer: Viewer = Depends(require())) -> Response:
+def home(viewer: Viewer = Depends(signed_in)) -> Response:
     """Each role's first page."""
     return redirect(home_of(viewer))
 
 
 @router.get("/me")
-def me(request: Request, viewer: Viewer = Depends(require())) -> Response:
+def me(request: Request, viewer: Viewer = Depends(signed_in)) -> Response:
     """Who is logged in (the landing page of roles without a console area)."""
     return render(request, "me.html", viewer)

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from console import desk, zh
 from console.highlight import entity_terms, highlight
-from console.web import AREAS, Viewer, posted_form, redirect, render, require
+from console.web import Viewer, posted_form, redirect, render, signed_in
 from core import clock, phone_reads
 from core.deps import get_db
 from core.errors import ApiError
@@ -28,7 +28,6 @@ from tickets.states import STATES
 from triage.rules import TriageRules, get_rules
 
 router = APIRouter(prefix="/review")
-REVIEWERS = require(*AREAS["review"])
 CLOSED_STATUSES = ("resolved", "closed", "cancelled")
 QUEUE_PAGE = 50
 # Always on the form; every other field of the rules appears when the chain requires it.
@@ -188,7 +187,7 @@ def _ticket_page(
     labels = {n: s.get("label", n) for n, s in rules.fields.items()}
     terms = entity_terms(ticket.fields, rules)
     segments = [_segment(s, terms, labels) for s in ticket.transcript or []]
-    diagnosis = ticket.diagnosis or {}
+    diagnosis = tickets.diagnosis_view(ticket.diagnosis)
     candidates = [
         {**c, "why_cn": [why_cn(w) for w in c.get("why", [])]}
         for c in diagnosis.get("candidates", [])
@@ -273,7 +272,7 @@ def queue_page(
     page: int = 1,
     status: str | None = None,
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(REVIEWERS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """The review queue, most urgent first, a page at a time."""
     newest = db.scalar(select(func.max(Ticket.id))) or 0
@@ -288,7 +287,7 @@ def queue_rows(
     page: int = 1,
     status: str | None = None,
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(REVIEWERS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """The queue table alone (polled by htmx so new tickets appear without a reload)."""
     ctx = _queue_view(request, db, viewer, page, status, since)
@@ -299,7 +298,7 @@ def queue_rows(
 def bulk_confirm(
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(REVIEWERS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Confirm the chosen imported tickets that pass the checks; the others stay queued."""
     ids = [int(v) for v in form.getlist("ids") if str(v).isdigit()]
@@ -324,7 +323,7 @@ def ticket_page(
     ticket_id: str,
     request: Request,
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(REVIEWERS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """One ticket: transcript, audio, filled fields with the chain, candidates."""
     ticket = tickets.get_ticket(db=db, ticket_id=ticket_id)
@@ -333,7 +332,7 @@ def ticket_page(
 
 @router.get("/{ticket_id}/audio")
 def ticket_audio(
-    ticket_id: str, db: Session = Depends(get_db), _: Viewer = Depends(REVIEWERS)
+    ticket_id: str, db: Session = Depends(get_db), _: Viewer = Depends(signed_in)
 ) -> Response:
     """The call as a WAV every browser plays (the upload may be AMR or another codec), with
     HTTP Range support so the player can seek (Chromium will not seek without it)."""
@@ -368,7 +367,7 @@ def submit_review(
     request: Request,
     form: FormData = Depends(posted_form),
     db: Session = Depends(get_db),
-    viewer: Viewer = Depends(REVIEWERS),
+    viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Confirm, or correct and confirm; then open the next ticket of the queue."""
     ticket = tickets.get_ticket(db=db, ticket_id=ticket_id)

@@ -15,11 +15,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.settings import get_settings
 from knowledge_base import live_index
 from knowledge_base.index import HybridIndex
 from knowledge_base.models import KBEntry
 from knowledge_base.tokens import KBTokenizer
-from triage import confidence
+from triage import confidence, fault_report
 from triage.result import TriageResult
 from triage.service import triage_text
 
@@ -77,19 +78,25 @@ FEATURE_LABELS = {
     "condition": "条目附加条件",
     "non_fault": "像咨询/费用/安装等非故障诉求",
     "request_like": "说法接近开票、安装、投诉等非故障请求",
+    "not_a_fault_report": "听起来不像故障报修（咨询、报价、外观小问题等）",
 }
 
 
 def calibration_summary(db: Session) -> str:
     """When and on what the confidence model in use was fitted, in a curator's words."""
-    row = confidence.latest(db=db, encoder=live_index.encoder().name)
+    encoder = live_index.encoder()
+    row = confidence.latest(db=db, encoder=encoder.name)
+    model = fault_report.load(get_settings().fault_report_file, encoder.name, encoder.dim)
+    check = ""
+    if model:
+        check = f"；另按出厂的“是否故障报修”判别降低非故障来电的置信度（{model.fitted_on}）"
     if row is None:
-        return "出厂默认模型（尚未在本知识库上拟合，发布条目后自动拟合）"
+        return "出厂默认模型（尚未在本知识库上拟合，发布条目后自动拟合）" + check
     trigger = {"publish": "发布后", "verdicts": "坐席审核后", "manual": "手动", "init": "初始化"}
     return (
         f"{row.fitted_at:%Y-%m-%d %H:%M} UTC {trigger.get(row.trigger, '')}拟合，基于 "
         f"{row.kb_entries} 条已发布条目（{row.pseudo_calls} 条模拟来电）与 {row.verdicts} "
-        f"条坐席审核结论；无匹配阈值 {row.threshold:.0%}"
+        f"条坐席审核结论；无匹配阈值 {row.threshold:.0%}" + check
     )
 
 

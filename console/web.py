@@ -7,7 +7,6 @@ pages (login redirect, 403 page) while the JSON API keeps its JSON error shape.
 import hmac
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from starlette.datastructures import FormData
 
 from console import accounts, zh
 from console.models import ConsoleSession, ConsoleUser
+from core import access
 from core.auth import Role
 from core.deps import get_db
 from core.errors import ApiError
@@ -125,48 +125,47 @@ class Viewer:
         """How this user appears in ticket and KB histories."""
         return f"{self.user.role}:{self.user.username}"
 
-    def can(self, *roles: Role) -> bool:
-        """Whether the user holds one of roles (admin holds every role)."""
-        return self.role is Role.admin or self.role in roles
 
-
-# Which roles see which area; the nav and every page guard use the same table.
-AREAS: dict[str, tuple[Role, ...]] = {
-    "review": (Role.agent, Role.supervisor),
-    "kb": (Role.knowledge_engineer,),
-    "boards": (Role.supervisor,),
-    "imports": (Role.agent, Role.supervisor),
-    "holidays": (Role.admin,),
+# The nav's areas and the page each opens: an area shows when the access policy
+# (hotline/policy.py, where every console page has its rule) lets the viewer open that page.
+NAV = {
+    "review": "/review",
+    "tickets": "/tickets",
+    "kb": "/kb",
+    "imports": "/imports",
+    "boards": "/boards",
+    "holidays": "/holidays",
 }
 
 
-def require(*roles: Role) -> Callable[..., Viewer]:
-    """Dependency: a logged-in user holding one of roles (admin always passes); for POSTs the
-    CSRF token (form field csrf_token or header X-CSRF-Token) must match the session's."""
+def page_key(method: str, path: str) -> str:
+    """The access policy's key of a console page: 'GET /console/review/{ticket_id}'."""
+    return access.operation(method, PREFIX + path)
 
-    async def guard(request: Request, db: Session = Depends(get_db)) -> Viewer:
-        # The lookup is a blocking query: off the event loop, like FastAPI's sync handlers.
-        found = await run_in_threadpool(
-            accounts.lookup_session, db=db, token=request.cookies.get(COOKIE)
-        )
-        if found is None:
-            raise LoginRequired()
-        sess, user = found
-        viewer = Viewer(user, sess)
-        if request.method == "POST":
-            sent = request.headers.get("x-csrf-token")
-            if sent is None:
-                form = await request.form()
-                sent = str(form.get("csrf_token") or "")
-            if not sent or not hmac.compare_digest(sent, sess.csrf_token):
-                raise ApiError(
-                    403, "csrf", "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。"
-                )
-        if roles and not viewer.can(*roles):
-            raise Forbidden(roles)
-        return viewer
 
-    return guard
+async def signed_in(request: Request, db: Session = Depends(get_db)) -> Viewer:
+    """Dependency of every page behind the login: a logged-in user whose role the access
+    policy admits to this page; for POSTs the CSRF token (form field csrf_token or header
+    X-CSRF-Token) must match the session's."""
+    # The lookup is a blocking query: off the event loop, like FastAPI's sync handlers.
+    found = await run_in_threadpool(
+        accounts.lookup_session, db=db, token=request.cookies.get(COOKIE)
+    )
+    if found is None:
+        raise LoginRequired()
+    sess, user = found
+    viewer = Viewer(user, sess)
+    if request.method == "POST":
+        sent = request.headers.get("x-csrf-token")
+        if sent is None:
+            form = await request.form()
+            sent = str(form.get("csrf_token") or "")
+        if not sent or not hmac.compare_digest(sent, sess.csrf_token):
+            raise ApiError(403, "csrf", "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。")
+    key = page_key(request.method, access.route_path(request))
+    if not access.page_admits(key, viewer.role):
+        raise Forbidden(tuple(r for r in Role if r in access.rule_for(key).roles))
+    return viewer
 
 
 async def posted_form(request: Request) -> FormData:
@@ -183,7 +182,8 @@ def render(
     request: Request, template: str, viewer: Viewer | None, code: int = 200, **ctx: Any
 ) -> HTMLResponse:
     """A page with the viewer, nav areas and CSRF token available to the template."""
-    areas = [a for a, roles in AREAS.items() if viewer and viewer.can(*roles)]
+    role = viewer.role if viewer else None
+    areas = [a for a, p in NAV.items() if role and access.page_admits(page_key("GET", p), role)]
     return templates.TemplateResponse(
         request,
         template,

@@ -5,7 +5,9 @@ The table itself names every domain's routes, so it lives in the composition roo
 route: an operation missing from the table is refused (403 `no_policy`), a caller without a
 token gets 401, a role the table does not name 403. Object rules are checks of the route's
 path parameters (e.g. `ticket_id`: the technician holds the ticket) for the roles a rule
-names in `own`; the domain supplies them and the table says where they apply.
+names in `own`; the domain supplies them and the table says where they apply. The console's
+pages are in the same table (`page` rules): the console's own guard applies them to a login
+session (`page_admits`), since a browser sends a cookie, not a token.
 """
 
 from collections.abc import Callable, Mapping
@@ -30,12 +32,15 @@ class Rule:
     """Who may call one operation: roles; `public` needs no token (e.g. a signed link);
     callers of a role in `own` act only on objects they own (the path parameters that have an
     object check); `browser`: a page a person reads, so a browser's login session of one of the
-    roles admits too (the API description: Swagger cannot send a token when it loads it)."""
+    roles admits too (the API description: Swagger cannot send a token when it loads it);
+    `page`: a console page, opened only with a console login session of one of the roles (no
+    token reaches it)."""
 
     roles: frozenset[Role] = frozenset()
     public: bool = False
     own: frozenset[Role] = field(default_factory=frozenset)
     browser: bool = False
+    page: bool = False
 
 
 _policy: dict[str, Rule] | None = None
@@ -78,12 +83,24 @@ def rule_for(key: str) -> Rule:
     return rule
 
 
-def _route_key(conn: HTTPConnection) -> str:
+def route_path(conn: HTTPConnection) -> str:
+    """The path the matched route declares, with its routers' prefixes ('/tickets/{ticket_id}');
+    inside a mounted app, without the mount's prefix."""
     # A router included in another router: FastAPI keeps the route's own path on "route" and
     # the full one (with every prefix) on the effective route (empty there for WebSockets).
     context = conn.scope.get("fastapi", {}).get("effective_route_context")
-    path = getattr(context, "path_format", "") or conn.scope["route"].path_format
-    return operation(conn.scope.get("method") or "WEBSOCKET", path)
+    return getattr(context, "path_format", "") or conn.scope["route"].path_format
+
+
+def _route_key(conn: HTTPConnection) -> str:
+    return operation(conn.scope.get("method") or "WEBSOCKET", route_path(conn))
+
+
+def page_admits(key: str, role: Role) -> bool:
+    """Whether a console login of `role` may open page `key` (a public page admits anyone);
+    403 `no_policy` when the table does not name it."""
+    rule = rule_for(key)
+    return rule.public or (rule.page and role in rule.roles)
 
 
 def check(

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     )
     triage_rules_file: Path = Field(default=PACKAGE_ROOT / "triage" / "rules" / "triage_rules.yaml")
     calibration_file: Path = Field(default=PACKAGE_ROOT / "triage" / "calibration.json")
+    fault_report_file: Path = Field(
+        default=PACKAGE_ROOT / "triage" / "fault_report.json",
+        description="Shipped model of whether a call sounds like a fault report at all "
+        "(triage/fault_report.py); a missing file turns the check off.",
+    )
     no_match_threshold: float | None = Field(
         default=None,
         ge=0.0,

@@ -19,6 +19,7 @@ from dispatch.models import Assignment, Technician
 from dispatch.requirements import ACTOR, Requirement, bind_job
 from tickets import service as tickets
 from tickets.models import Ticket
+from triage.deidentify import deidentify_text
 
 APP_PATH = "/console/tech"  # the technician app's pages (console.tech)
 
@@ -112,7 +113,9 @@ def build_card(
                 + "\n"
                 + _history_text(history),
             },
-            "sub_title_text": (ticket.get("description") or "")[:120],
+            # The card is an offer, possibly posted to a group: the caller's words without
+            # who they are (the job view shows them once the technician accepts).
+            "sub_title_text": (deidentify_text(ticket.get("description")) or "")[:120],
             "horizontal_content_list": rows,
             "jump_list": links,
             "card_action": {"type": 1, "url": page},

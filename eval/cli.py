@@ -75,6 +75,24 @@ def eval_calibrate(
     main(data=data)
 
 
+@eval_app.command("fit-fault-report")
+def eval_fit_fault_report(
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write (default: the configured file).")
+    ] = None,
+    only: Annotated[
+        str | None, typer.Option(help="Fit on one tuning set only (ours|energy).")
+    ] = None,
+) -> None:
+    """Fit whether a call sounds like a fault report (triage/fault_report.json) on the
+    tuning sets, after reporting how a fit on one carries over to the other."""
+    from core.settings import get_settings
+    from eval import fault_report_fit
+
+    sets = (only,) if only else fault_report_fit.TUNING
+    sys.exit(fault_report_fit.main(out or get_settings().fault_report_file, sets))
+
+
 @eval_app.command("export-corrections")
 def eval_export_corrections(
     file: Annotated[Path, typer.Argument(dir_okay=False, help="JSONL to write")],

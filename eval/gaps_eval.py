@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from eval.triage_swap import SETS
+from eval.triage_sets import SETS
 from eval.workspace import demo_workspace
 
 SEED = 20261205

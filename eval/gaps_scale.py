@@ -15,7 +15,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from eval.triage_swap import SETS
+from eval.triage_sets import SETS
 from eval.workspace import demo_workspace
 
 UNMATCHED_SHARE = 0.15

@@ -6,7 +6,9 @@ Three labelled sets, each a KB and calls about it:
 - `energy`: new-energy equipment (eval/data/energy), written apart from the code by an author
   who never read it, then used to tune (a second trade to check a change on);
 - `kitchen`: commercial kitchen equipment (eval/data/kitchen), written apart from the code by
-  an author who never read it, and never used to tune anything.
+  an author who never read it, and never used to tune anything;
+- `elevator`: elevators and escalators (eval/data/elevator), written the same way by a third
+  author (stop 13), never used to tune anything.
 
 For each set the confidence model is fitted three ways and the same calls are measured:
 - `shipped`: the model fitted on our own labelled dev split (triage/calibration.json);
@@ -14,33 +16,22 @@ For each set the confidence model is fitted three ways and the same calls are me
 - `KB`: fitted on the set's own KB only (pseudo-calls, leave-one-out, out-of-scope requests),
   no labelled call at all — what a new customer gets on day one.
 Then the cold-start curve: the KB fit plus 0, 50 and 200 agent verdicts taken from a pool of
-the set's calls, measured on the rest of them.
+the set's calls, measured on the rest of them. The fault-report check (triage/fault_report.py)
+is fitted on the tuning sets; a tuning set is measured with one fitted on the others only.
 """
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 from eval import calibrate as labelled_fit
 from eval.triage_eval import evaluate
+from eval.triage_sets import SETS
+from eval.triage_sets import load as _load
 from eval.workspace import demo_workspace
 
-DATA = Path(__file__).resolve().parent / "data"
-SETS = {
-    "ours": (
-        DATA.parent.parent / "knowledge_base" / "demo" / "kb.jsonl",
-        DATA / "triage_utterances.jsonl",
-    ),
-    "energy": (DATA / "energy" / "kb.jsonl", DATA / "energy" / "calls.jsonl"),
-    "kitchen": (DATA / "kitchen" / "kb.jsonl", DATA / "kitchen" / "calls.jsonl"),
-}
 POOL_SHARE = 0.62  # cold start: verdicts come from this share of a set's calls, the rest measures
 VERDICT_STEPS = (0, 50, 200)
-
-
-def _load(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def _in_pool(item_id: str) -> bool:
@@ -96,6 +87,22 @@ def _fit_kb(verdict_items: list[dict[str, Any]]) -> Any:
     return fit
 
 
+def _fault_report_without(name: str) -> None:
+    """A tuning set is measured with the fault-report check fitted on the other tuning sets
+    only (the shipped one has seen its calls); an untuned set with the shipped one."""
+    import os
+    import tempfile
+
+    from eval import fault_report_fit
+
+    os.environ.pop("HOTLINE_FAULT_REPORT_FILE", None)
+    if name in fault_report_fit.TUNING:
+        others = tuple(n for n in fault_report_fit.TUNING if n != name)
+        out = Path(tempfile.mkdtemp(prefix="hotline-fr-")) / "fault_report.json"
+        fault_report_fit.main(out, others)
+        os.environ["HOTLINE_FAULT_REPORT_FILE"] = str(out)
+
+
 def _row(label: str, m: dict[str, Any]) -> str:
     return (
         f"  {label:28} {m['n']:4d} {m['top1']:7.1%} {m['ranked_first']:7.1%} {m['top3']:7.1%} "
@@ -127,6 +134,7 @@ def main(only: str | None = None) -> int:
     for name in names:
         kb, calls = SETS[name]
         items = _load(calls)
+        _fault_report_without(name)
         others = [o for o in labelled if o != name]
         print(
             f"\n== {name}: {len(items)} calls, {sum(1 for i in items if i['expected_kb_id'])} in KB"

@@ -11,7 +11,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from core import access, body_limit, http_security, log_redaction
 from core.errors import install_error_handlers
-from hotline import policy, registry
+from hotline import openapi_links, policy, registry
 
 
 @asynccontextmanager
@@ -73,6 +73,14 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     # Server-rendered pages with their own HTML error pages (the API keeps JSON errors).
     app.mount("/console", create_console())
 
+    build = app.openapi
+
+    def openapi_with_links() -> dict:
+        fresh = app.openapi_schema is None
+        doc = build()
+        return openapi_links.add_links(doc) if fresh else doc
+
+    app.openapi = openapi_with_links  # type: ignore[method-assign]
     _serve_description(app)
 
     from asr import streaming

@@ -38,6 +38,18 @@ PUBLIC = Rule(public=True)
 STAFF = allow(*ROLES)  # any signed-in role
 DESCRIPTION = Rule(roles=frozenset(ROLES), browser=True)  # a token, or a console login
 
+
+def page(*roles: Role) -> Rule:
+    """A console page for roles' console logins (no token opens it)."""
+    return Rule(roles=frozenset(roles), page=True)
+
+
+SIGNED_IN = page(*ROLES)  # any console login
+DESK = page(ADMIN, SUP, AGENT)  # review queue, tickets, imports
+CURATION = page(ADMIN, KE)  # the knowledge base
+BOARDS = page(ADMIN, SUP)  # supervisors' boards
+FIELD = page(TECH)  # the technician's app (like its API, the technician's own)
+
 # Path parameter -> whose object it names (applies where a rule says own=).
 OBJECT_CHECKS: dict[str, access.ObjectCheck] = {
     "ticket_id": ownership.owns_ticket,
@@ -211,6 +223,71 @@ POLICY: dict[str, Rule] = {
     "GET /api/v1/dispatch/transfers": allow(ADMIN, SUP, AGENT, TECH),
     "POST /api/v1/dispatch/transfers/{order_id}": allow(ADMIN, SUP, TECH, own=TECH),
     "POST /api/v1/dispatch/import/{kind}": allow(ADMIN, SUP),
+    # The console's pages (console/app.py PAGES): a console login session, never a token.
+    # console.login
+    "GET /console/login": PUBLIC,
+    "POST /console/login": PUBLIC,
+    "POST /console/logout": SIGNED_IN,
+    "GET /console/": SIGNED_IN,
+    "GET /console/me": SIGNED_IN,
+    # console.desk
+    "GET /console/tickets": DESK,
+    "POST /console/tickets/{ticket_id}/close": DESK,
+    "POST /console/tickets/{ticket_id}/cancel": DESK,
+    "POST /console/tickets/{ticket_id}/merge": DESK,
+    "POST /console/tickets/{ticket_id}/note": DESK,
+    "POST /console/tickets/{ticket_id}/attachments": DESK,
+    "GET /console/tickets/{ticket_id}/attachments/{attachment_id}": DESK,
+    # console.review
+    "GET /console/review": DESK,
+    "GET /console/review/rows": DESK,
+    "POST /console/review/bulk": DESK,
+    "GET /console/review/{ticket_id}": DESK,
+    "GET /console/review/{ticket_id}/audio": DESK,
+    "POST /console/review/{ticket_id}": DESK,
+    # console.kb_gaps
+    "GET /console/kb/gaps": CURATION,
+    "POST /console/kb/gaps/refresh": CURATION,
+    "POST /console/kb/gaps/{report_id}/{cluster_id}/draft": CURATION,
+    "GET /console/kb/confusions": CURATION,
+    "GET /console/kb/health": CURATION,
+    # console.kb_transfer
+    "GET /console/kb/transfer": CURATION,
+    "POST /console/kb/transfer": CURATION,
+    "GET /console/kb/transfer/export": CURATION,
+    # console.curation
+    "GET /console/kb": CURATION,
+    "GET /console/kb/new": CURATION,
+    "POST /console/kb/new": CURATION,
+    "GET /console/kb/try": CURATION,
+    "POST /console/kb/try": CURATION,
+    "GET /console/kb/{entry_id}": CURATION,
+    "POST /console/kb/{entry_id}": CURATION,
+    "POST /console/kb/{entry_id}/submit": CURATION,
+    "POST /console/kb/{entry_id}/publish": CURATION,
+    "POST /console/kb/{entry_id}/reject": CURATION,
+    "POST /console/kb/{entry_id}/retire": CURATION,
+    "GET /console/kb/{entry_id}/history": CURATION,
+    # console.boards
+    "GET /console/boards": BOARDS,
+    "GET /console/boards/sla": BOARDS,
+    "GET /console/boards/sla/live": BOARDS,
+    "GET /console/boards/dispatch": BOARDS,
+    "POST /console/boards/dispatch/{ticket_id}/reassign": BOARDS,
+    # console.imports
+    "GET /console/imports": DESK,
+    "GET /console/imports/template": DESK,
+    "POST /console/imports/excel": DESK,
+    "POST /console/imports/wechat": DESK,
+    "GET /console/imports/{batch_id}": DESK,
+    "GET /console/imports/{batch_id}/status": DESK,
+    # console.holidays
+    "GET /console/holidays": page(ADMIN),
+    "POST /console/holidays/{year}": page(ADMIN),
+    # console.tech
+    "GET /console/tech": FIELD,
+    "GET /console/tech/offers/{assignment_id}": FIELD,
+    "POST /console/tech/actions": FIELD,
 }
 
 
@@ -229,7 +306,9 @@ def markdown() -> str:
                 ("own" if role in rule.own else "yes") if role in rule.roles else "—"
                 for role in ROLES
             ]
-        how = " (token or console login)" if rule.browser else ""
+        how = (
+            " (token or console login)" if rule.browser else " (console login)" if rule.page else ""
+        )
         lines.append(f"| `{key}`{how} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -212,7 +212,11 @@ class Reading:
 @lru_cache(maxsize=4096)
 def _triaged(text: str) -> tuple[str | None, bool, tuple[tuple[str, str], ...]]:
     result = triage_text(text)
-    fields = result.fields
+    fields = dict(result.fields)
+    if result.diagnosis.get("product_source") == "near_misses":
+        # A guess from entries that did not match: the message itself names no appliance
+        # (我家狗把遥控器咬坏了 is no air-conditioner repair).
+        fields["product_type"] = None
     facts = tuple((k, str(fields[k])) for k in (*FACTS, "product_type") if fields.get(k))
     return fields.get("product_type"), not result.diagnosis["no_match"], facts
 

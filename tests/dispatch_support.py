@@ -23,6 +23,8 @@ def make_ticket(
     model: str | None = "X5",
     firmware: str | None = None,
     sla_class: str = "P2",
+    text: str = "门锁验证成功但是门打不开，电机空转",
+    phone: str | None = None,
 ) -> int:
     """A ticket created the way triage creates one (publishes ticket.triaged → dispatch)."""
     from core.db import session_scope
@@ -42,10 +44,11 @@ def make_ticket(
             "latitude": site[0] if site else None,
             "longitude": site[1] if site else None,
             "address": "深圳市南山区科技园1栋",
+            "phone": phone,
         }
         triage = TriageResult(
-            text="门锁验证成功但是门打不开，电机空转",
-            normalized_text="门锁验证成功但是门打不开，电机空转",
+            text=text,
+            normalized_text=text,
             fields=fields,
             required_fields=[],
             diagnosis={

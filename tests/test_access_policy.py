@@ -1,5 +1,6 @@
 """The access policy, tested from the OpenAPI document: every operation as every role, as no
-one, and as a technician on another technician's objects."""
+one, and as a technician on another technician's objects; and every console page as every
+role's console login and as no one."""
 
 import re
 from datetime import UTC, datetime
@@ -9,6 +10,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIWebSocketRoute
 
+from console import accounts
+from console.app import PAGES
+from console.web import COOKIE, NAV, PREFIX
+from core import access
 from core.access import Rule
 from core.auth import Role, create_token, lookup_token
 from core.db import session_scope
@@ -36,10 +41,23 @@ def operations(app: FastAPI) -> set[str]:
     return keys | {"GET /openapi.json", "GET /docs", "GET /redoc"}
 
 
+def pages() -> set[str]:
+    """Every console page ('GET /console/review/{ticket_id}')."""
+    return {
+        f"{method} {PREFIX}{route.path}"
+        for module in PAGES
+        for route in module.router.routes
+        for method in route.methods  # type: ignore[attr-defined]
+    }
+
+
 def test_every_operation_has_exactly_one_policy_entry(service: Service) -> None:
-    served = operations(service.client.app)  # type: ignore[arg-type]
+    served = operations(service.client.app) | pages()  # type: ignore[arg-type]
     assert served - set(policy.POLICY) == set(), "routes without a policy entry"
     assert set(policy.POLICY) - served == set(), "policy entries naming no route"
+    # A console page opens with a console login only, and no API operation does.
+    for key, rule in policy.POLICY.items():
+        assert rule.page or rule.public if key in pages() else not rule.page, key
 
 
 def test_a_route_added_without_an_entry_is_refused_and_flagged(service: Service) -> None:
@@ -280,3 +298,89 @@ def test_docs_show_the_policy_as_it_is() -> None:
     text = (Path(__file__).parents[1] / "docs" / "security.md").read_text(encoding="utf-8")
     table = text.split("<!-- policy-table:start -->\n")[1].split("<!-- policy-table:end -->")[0]
     assert table == policy.markdown(), "docs/security.md: paste `hotline access-policy` again"
+
+
+def _console_logins(values: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """A console login per role (the technician's linked to 李师傅, who holds the ticket):
+    role -> (cookie, CSRF token)."""
+    logins = {}
+    with session_scope() as db:
+        for role in Role:
+            user = accounts.create_user(
+                db=db,
+                username=f"page-{role.value.replace('_', '-')}",
+                role=role,
+                password="pw-longenough1",
+                technician_id=values["tech_id"] if role is Role.technician else None,
+            )
+            cookie = accounts.start_session(db=db, user=user)
+            found = accounts.lookup_session(db=db, token=cookie)
+            assert found is not None
+            logins[role.value] = (cookie, found[0].csrf_token)
+    return logins
+
+
+def test_every_console_page_as_every_role_follows_the_policy(service: Service) -> None:
+    """Each page as no one (public pages open, the rest send to the login), as each role's
+    console login (403 page where the policy does not name the role): the console reads the
+    same table as the API. GETs use real ids; POSTs ids that do not exist, so an admitted
+    POST finds nothing to change."""
+    values = _objects(service)
+    values["entry_id"] = "LOCK-FP-231"
+    logins = _console_logins(values)
+    client = service.client
+
+    def to_login(resp: Any) -> bool:
+        return resp.headers.get("location", "").startswith(f"{PREFIX}/login?next=")
+
+    # Logging out ends the session: last.
+    keys = sorted(pages(), key=lambda k: (k.endswith("/logout"), k))
+    failures: list[str] = []
+    for key in keys:
+        method, path = key.split(" ", 1)
+        fill = (lambda m: str(values.get(m.group(1), 999999))) if method == "GET" else "999999"
+        url = re.sub(r"{(\w+)}", fill, path)
+        rule = policy.POLICY[key]
+        client.cookies.clear()
+        resp = client.request(method, url, follow_redirects=False)
+        anonymous_ok = (
+            resp.status_code < 500  # the login form (a wrong password is a 401)
+            if rule.public
+            else resp.status_code == 303 and to_login(resp)
+        )
+        if not anonymous_ok:
+            failures.append(f"{key} as no one: {resp.status_code}")
+        for role in Role:
+            cookie, csrf = logins[role.value]
+            client.cookies.set(COOKIE, cookie)
+            resp = client.request(
+                method, url, headers={"X-CSRF-Token": csrf}, follow_redirects=False
+            )
+            got = resp.status_code
+            refused = got == 403 and "无权访问" in resp.text
+            if rule.public or role in rule.roles:
+                # GETs open (200; the home page redirects to the role's own), or find no
+                # record for an id the test has none of (404).
+                ok = not refused and not to_login(resp) and got < 500
+                if method == "GET":
+                    ok = ok and got in ((200, 303) if "{" not in path else (200, 404))
+            else:
+                ok = refused
+            if not ok:
+                failures.append(f"{key} as {role.value}: {got} (policy: {sorted(rule.roles)})")
+    client.cookies.clear()
+    assert len(keys) >= 50
+    assert not failures, "\n".join(failures)
+
+
+def test_the_console_nav_shows_the_areas_the_policy_opens(service: Service) -> None:
+    logins = _console_logins({"tech_id": _objects(service)["tech_id"]})
+    for role in Role:
+        service.client.cookies.set(COOKIE, logins[role.value][0])
+        html = service.client.get(f"{PREFIX}/me").text
+        nav = html.split("<nav>", 1)[1].split("</nav>", 1)[0]
+        shown = set(re.findall(r'href="/console(/[a-z]+)"', nav))
+        opened = {p for p in NAV.values() if access.page_admits(f"GET {PREFIX}{p}", role)}
+        assert shown == opened, role
+        assert opened or role is Role.technician  # every office role has somewhere to go
+    service.client.cookies.clear()

@@ -170,6 +170,8 @@ def test_a_kb_fitted_confidence_diagnoses_and_refuses(office_kb) -> None:
     quiet = triage_text("开会的时候那个机器投出来一片模糊，怎么调焦都不清楚")
     assert quiet.diagnosis["kb_id"] == "PJ-FOCUS"
     assert quiet.fields["product_type"] == "投影仪"
+    assert quiet.diagnosis["product_source"] == "diagnosis"
+    assert hit.diagnosis["product_source"] == "said"
 
     miss = triage_text("我想开一张上个月维修费的发票")
     assert miss.diagnosis["no_match"] is True

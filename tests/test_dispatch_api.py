@@ -87,6 +87,28 @@ def test_auto_dispatch_filters_explanation_and_push_card(service: Service) -> No
         rec.close()
 
 
+def test_a_push_card_carries_the_callers_words_without_their_number(service: Service) -> None:
+    """The card is an offer (and may go to a group robot): the caller's words with the number
+    masked, so no full number leaves the service before the technician accepts, and none is
+    in the read log."""
+    rec = Recorder()
+    try:
+        add_tech(service, "李师傅", north(1.0), BASIC, webhook_url=rec.url("/wecom"))
+        said = make_ticket(text="门锁电机空转打不开，回电 138 0013 8000", phone="13800138000")
+        (card,) = wait_for(lambda: rec.to("/wecom") or None)
+        words = card["template_card"]["sub_title_text"]
+        assert "门锁电机空转打不开" in words and "138****8000" in words
+        assert "0013" not in str(card) and "13800138000" not in str(card)
+        resp = service.client.get(
+            f"/api/v1/audit/phone-reads?subject=ticket&subject_id={said}",
+            headers=service.headers("admin"),
+        )
+        assert resp.status_code == 200, resp.text
+        assert not [r for r in resp.json()["items"] if r["actor"].startswith("technician:")]
+    finally:
+        rec.close()
+
+
 def _techs(svc: Service) -> list[dict]:
     return svc.client.get("/api/v1/dispatch/technicians", headers=svc.headers("supervisor")).json()[
         "items"

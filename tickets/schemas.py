@@ -28,6 +28,9 @@ class DiagnosisOut(ApiModel):
     no_match: bool | None = None
     confidence: float | None = None
     candidates: list[Candidate] | None = None
+    # Where the ticket's product type came from: said | diagnosis | near_misses (the two best
+    # candidates agree though none matched) | null (none).
+    product_source: str | None = None
 
 
 class CustomerOut(ApiModel):

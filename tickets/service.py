@@ -224,7 +224,7 @@ def _validate_fields(changes: dict[str, Any]) -> None:
 
 def _apply_fields(ticket: Ticket, changes: dict[str, Any]) -> dict[str, list[Any]]:
     _validate_fields(changes)
-    fields = dict(ticket.fields)
+    fields = dict(ticket.fields or {})
     delta: dict[str, list[Any]] = {}
     for name, value in changes.items():
         old = fields.get(name)
@@ -242,7 +242,7 @@ def _apply_fields(ticket: Ticket, changes: dict[str, Any]) -> dict[str, list[Any
                 "value": fields.get(r["name"]),
                 "missing": fields.get(r["name"]) in (None, "", []),
             }
-            for r in ticket.required_fields
+            for r in _identified(ticket.required_fields, "name")
         ]
     return delta
 
@@ -493,8 +493,24 @@ def list_tickets(
     return list(rows), total
 
 
+def _identified(items: Any, key: str) -> list[dict[str, Any]]:
+    """The entries of a stored JSON list that carry their id `key`: data stored by another
+    version or an import may lack any other key (the answers' models make those optional),
+    but an entry without its id means nothing and is left out instead of failing the answer."""
+    return [i for i in items or () if isinstance(i, dict) and i.get(key) is not None]
+
+
+def diagnosis_view(stored: Any) -> dict[str, Any]:
+    """A stored diagnosis as answers show it: candidates without their kb_id left out."""
+    diagnosis = dict(stored) if isinstance(stored, dict) else {}
+    if "candidates" in diagnosis:
+        diagnosis["candidates"] = _identified(diagnosis["candidates"], "kb_id")
+    return diagnosis
+
+
 def ticket_view(ticket: Ticket) -> dict[str, Any]:
     """API representation of a ticket."""
+    required = _identified(ticket.required_fields, "name")
     return {
         "id": ticket.id,
         "number": ticket.number,
@@ -524,9 +540,9 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
             "fault_code": ticket.fault_code,
         },
         "fields": ticket.fields,
-        "required_fields": ticket.required_fields,
-        "missing_fields": [r["name"] for r in ticket.required_fields if r.get("missing")],
-        "diagnosis": ticket.diagnosis,
+        "required_fields": required,
+        "missing_fields": [r["name"] for r in required if r.get("missing")],
+        "diagnosis": diagnosis_view(ticket.diagnosis),
         "severity": ticket.severity,
         "sla_class": ticket.sla_class,
         "transcript": ticket.transcript,

@@ -14,7 +14,8 @@ from core.deps import get_db
 from core.errors import GUARDED, error_responses
 from core.schemas import ApiModel
 from core.settings import get_settings
-from triage import field_chain
+from knowledge_base import live_index
+from triage import fault_report, field_chain
 from triage.models import TriageCalibration
 from triage.result import TriageResult
 from triage.rules import get_rules
@@ -54,12 +55,22 @@ class CalibrationOut(BaseModel):
     report: dict[str, Any]
 
 
+class FaultReportOut(BaseModel):
+    """The shipped check of whether a call sounds like a fault report at all."""
+
+    file: str
+    fitted_on: str
+    strength: float
+
+
 class CalibrationsOut(BaseModel):
-    """The model in use (the newest fit; null: the shipped default) and the fits before it."""
+    """The model in use (the newest fit; null: the shipped default), the fits before it, and
+    the fault-report check applied on top (null: none for this encoder)."""
 
     current: CalibrationOut | None
     shipped_default: str
     history: list[CalibrationOut]
+    fault_report: FaultReportOut | None = None
 
 
 class ChainField(ApiModel):
@@ -96,10 +107,20 @@ def calibration_info(
         .limit(20)
     ).all()
     history = [CalibrationOut.model_validate(r) for r in rows]
+    model = fault_report.load(
+        settings.fault_report_file, settings.embedding_model, live_index.encoder().dim
+    )
     return CalibrationsOut(
         current=history[0] if history else None,
         shipped_default=str(settings.calibration_file.name),
         history=history[1:],
+        fault_report=FaultReportOut(
+            file=settings.fault_report_file.name,
+            fitted_on=model.fitted_on,
+            strength=model.strength,
+        )
+        if model
+        else None,
     )
 
 

@@ -212,7 +212,9 @@ def _pseudo_groups(index: HybridIndex, rng: random.Random) -> tuple[list[_Group]
             labels = [int(c.kb_id == e["id"]) for c in a.candidates]
             groups.append(_Group(a.features, labels, 1.0, True, "pseudo"))
             rest = _without(a.candidates, e["id"])
-            feats = diagnose.features(rest, a.fields, a.non_fault, a.request_like)
+            feats = diagnose.features(
+                rest, a.fields, a.non_fault, a.request_like, a.not_a_fault_report
+            )
             groups.append(_Group(feats, [0] * len(rest), 1.0, False, "leave_one_out"))
             calls += 1
     return groups, calls
@@ -232,7 +234,9 @@ def _out_of_scope_groups(index: HybridIndex, rng: random.Random) -> list[_Group]
     np.fill_diagonal(sims, -1.0)
     groups = []
     for a, like in zip(analyse_many(texts, index), sims.max(axis=1), strict=True):
-        feats = diagnose.features(a.candidates, a.fields, a.non_fault, float(like))
+        feats = diagnose.features(
+            a.candidates, a.fields, a.non_fault, float(like), a.not_a_fault_report
+        )
         groups.append(_Group(feats, [0] * len(a.candidates), 1.0, False, "out_of_scope"))
     return groups
 

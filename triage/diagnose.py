@@ -16,6 +16,7 @@ from typing import Any
 
 from knowledge_base.index import Candidate
 from triage.entities import code_key
+from triage.fault_report import PENALTY
 
 FEATURES = (
     "dense",
@@ -61,8 +62,14 @@ class Calibration:
 
     def probability(self, feats: dict[str, float]) -> float:
         """P(correct) for one candidate's features."""
-        z = self.bias + sum(self.weights.get(k, 0.0) * v for k, v in feats.items())
+        z = self.bias + sum(_weight(self, k) * v for k, v in feats.items())
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
+def _weight(calibration: Calibration, feature: str) -> float:
+    # The "not a fault report" penalty is already in log-odds, fitted across trades
+    # (triage/fault_report.py): no KB fit weighs it again.
+    return 1.0 if feature == PENALTY else calibration.weights.get(feature, 0.0)
 
 
 @lru_cache
@@ -103,9 +110,11 @@ def features(
     fields: dict[str, Any],
     non_fault: bool = False,
     request_like: float = 0.0,
+    not_a_fault_report: float = 0.0,
 ) -> list[dict[str, float]]:
     """Feature dicts for candidates, in the same order (non_fault: a sales/billing cue word was
-    said; request_like: how close the call is to the rules' examples of non-fault requests)."""
+    said; request_like: how close the call is to the rules' examples of non-fault requests;
+    not_a_fault_report: the log-odds penalty of a call that does not sound like a fault)."""
     if not cands:
         return []
     best_dense = max(c.dense for c in cands)
@@ -130,6 +139,7 @@ def features(
                 "condition": _condition(e, fields),
                 "non_fault": 1.0 if non_fault else 0.0,
                 "request_like": request_like,
+                PENALTY: not_a_fault_report,
             }
         )
     return out
@@ -139,9 +149,9 @@ def contributions(calibration: Calibration, feats: dict[str, float]) -> dict[str
     """How much each feature pushed this candidate's confidence up (+) or down (-), in
     log-odds: what a knowledge engineer reads to see why a call did not match."""
     return {
-        name: round(calibration.weights.get(name, 0.0) * value, 3)
+        name: round(_weight(calibration, name) * value, 3)
         for name, value in feats.items()
-        if calibration.weights.get(name, 0.0) * value
+        if _weight(calibration, name) * value
     }
 
 

@@ -1,0 +1,89 @@
+"""Whether a call sounds like a fault report: the shipped model lowers the confidence of calls
+that are no fault (a quote, a subsidy, a cosmetic scratch on a machine that works) and leaves
+fault reports alone, on any KB."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import Service
+
+FAULT = "空调开了半天不制冷，外机风扇也不转，显示E1"
+NOT_A_FAULT = "我想问一下你们空调以旧换新有没有补贴，要准备什么材料，怎么申请"
+
+
+def _analyse(text: str):  # type: ignore[no-untyped-def]
+    from knowledge_base import live_index
+    from triage.service import analyse
+
+    return analyse(text, live_index.get_index())
+
+
+def test_a_call_that_is_no_fault_report_loses_confidence_and_a_fault_does_not(
+    service: Service, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from core.settings import get_settings
+    from triage.diagnose import contributions
+    from triage.fault_report import PENALTY
+    from triage.service import triage_text
+
+    fault, request = _analyse(FAULT), _analyse(NOT_A_FAULT)
+    assert fault.not_a_fault_report == 0.0
+    assert request.not_a_fault_report < -0.5
+    # Every candidate carries the penalty, and explanations name it.
+    assert {f[PENALTY] for f in request.features} == {request.not_a_fault_report}
+    from triage import confidence
+
+    cal = confidence.active(get_settings().embedding_model)
+    assert contributions(cal, request.features[0])[PENALTY] == pytest.approx(
+        request.not_a_fault_report, abs=1e-3
+    )
+    with_check = triage_text(NOT_A_FAULT).diagnosis["confidence"]
+    fault_with = triage_text(FAULT).diagnosis
+
+    # The same calls with the check turned off (no model file).
+    monkeypatch.setenv("HOTLINE_FAULT_REPORT_FILE", str(tmp_path / "none.json"))
+    get_settings.cache_clear()
+    assert _analyse(NOT_A_FAULT).not_a_fault_report == 0.0
+    assert triage_text(NOT_A_FAULT).diagnosis["confidence"] > with_check
+    fault_without = triage_text(FAULT).diagnosis
+    assert fault_without["kb_id"] == fault_with["kb_id"]
+    assert fault_without["confidence"] == fault_with["confidence"]
+
+
+def test_the_model_applies_only_to_its_encoder_and_a_broken_file_turns_it_off(
+    tmp_path: Path,
+) -> None:
+    from triage.fault_report import load
+
+    good = tmp_path / "fr.json"
+    w = [0.0] * 4
+    w[0] = 2.0
+    good.write_text(
+        json.dumps(
+            {"encoders": {"enc": {"weights": w, "bias": -1.0, "strength": 0.5, "fitted_on": "x"}}}
+        )
+    )
+    model = load(good, "enc", 4)
+    assert model is not None and model.fitted_on == "x"
+    # Sounds like a fault (score +1): no penalty; sounds like none (score -1): half of it.
+    assert model.penalty(np.array([1.0, 0, 0, 0], dtype=np.float32)) == 0.0
+    assert model.penalty(np.array([0.0, 0, 0, 0], dtype=np.float32)) == -0.5
+    assert load(good, "other-encoder", 4) is None
+    assert load(good, "enc", 512) is None  # fitted on vectors of another size
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    assert load(broken, "enc", 4) is None
+    assert load(tmp_path / "missing.json", "enc", 4) is None
+
+
+def test_the_knowledge_engineer_sees_what_the_check_was_fitted_on(service: Service) -> None:
+    got = service.client.get(
+        "/api/v1/triage/calibration", headers=service.headers("knowledge_engineer")
+    )
+    assert got.status_code == 200, got.text
+    check = got.json()["fault_report"]
+    assert check["file"] == "fault_report.json"
+    assert "labelled calls" in check["fitted_on"] and check["strength"] > 0

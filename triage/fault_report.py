@@ -1,0 +1,57 @@
+"""Does a call sound like a fault report at all?
+
+The confidence model is fitted on each KB's own entries, so it learns what separates the
+right entry from its neighbours, but it has never heard the calls that are no fault: a quote,
+a subsidy, an invoice, a cracked cover on a machine that "works fine". Those score like a weak
+fault of the product they name and come out as a diagnosis.
+
+This is a linear model over the encoder's vector of the call (the retrieval query triage
+embeds anyway, so it costs one dot product), fitted on labelled calls of several trades — in
+the KB or not — and shipped per encoder in `triage/fault_report.json` (`hotline eval
+fit-fault-report`). It lowers a call's confidence when the call does not sound like a fault
+report and never raises it, so a KB the model was not fitted on keeps its own calibration
+for every call that does.
+"""
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+PENALTY = "not_a_fault_report"  # the feature name shown in confidence explanations
+
+
+@dataclass(frozen=True)
+class FaultReportModel:
+    """Logistic weights over one encoder's vectors, and how strongly a "no" counts."""
+
+    weights: np.ndarray
+    bias: float
+    strength: float
+    fitted_on: str
+
+    def score(self, qvec: np.ndarray) -> float:
+        """Log-odds that the call is a fault report the KB may cover."""
+        return float(qvec.reshape(-1) @ self.weights + self.bias)
+
+    def penalty(self, qvec: np.ndarray) -> float:
+        """Log-odds taken off every candidate's confidence (0 for a call that sounds like a
+        fault report)."""
+        return round(self.strength * min(0.0, self.score(qvec)), 4)
+
+
+@lru_cache
+def load(path: Path, encoder: str, dim: int) -> FaultReportModel | None:
+    """The shipped model for encoder, or None (another encoder, a missing or broken file)."""
+    try:
+        fit = json.loads(path.read_text())["encoders"][encoder]
+        weights = np.asarray(fit["weights"], dtype=np.float32)
+        if weights.shape != (dim,):
+            return None
+        return FaultReportModel(
+            weights, float(fit["bias"]), float(fit["strength"]), str(fit.get("fitted_on", ""))
+        )
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
