@@ -69,6 +69,7 @@ CALLED_OFF = re.compile(
     r"(不用来|不用过来|别来|不用上门|不用修|不用派|不需要|取消|撤销|自己|不麻烦)"
 )
 ASKS = re.compile(r"[?？]\s*$|吗\s*$|是吧\s*$")
+JOKE = re.compile(r"(哈哈|呵呵|嘻嘻|😂|🤣|\[捂脸\]|\[偷笑\]|\[破涕为笑\])")
 # Whose appliance a message is about (我家…, 业主…, 3幢那台…).
 OWNED = re.compile(
     r"(我家|我们家|我的|家里|她家|他家|业主|顾客|客户|住户|租客|房间|幢|栋|这台|那台|这个|那个|店里)"
@@ -271,6 +272,10 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
         return None, None
     product, matched, facts = _triaged(text[:2000])
     named = dict(facts)
+    if product and not _named_product(text) and (JOKE.search(text) or not OWNED.search(text)):
+        # Only the diagnosis names the appliance: trusted for someone's own appliance
+        # (我家门锁按手指没反应), not for a remark (已经停了) or a joke (狗把遥控器咬坏了哈哈).
+        product, matched = None, False
     if cue:
         if named.get("model") or named.get("fault_code") or product or matched:
             return "repair", product
@@ -573,11 +578,12 @@ def _start(
         found.extend(made)
         by_owner[msg.sender] = made[-1]
         return True
+    said_product = _named_product(text)
     other_product = (
         current is not None
-        and product is not None
+        and said_product is not None
         and current.product_type is not None
-        and product != current.product_type
+        and said_product != current.product_type
     )
     said = phones.numbers(text)
     before = "；".join(current.texts()) if current is not None else ""
