@@ -94,6 +94,8 @@ APPOINTMENT = re.compile(
 CHITCHAT = re.compile(r"(辛苦|谢谢|感谢|明天见|再见|早上好|晚安|吃饭|搞活动|活动|优惠|放假|请假)")
 PRAISE = re.compile(r"(修得(?:很|挺|真|特别)?好|点赞|好评|服务(?:很|真|挺)?好|辛苦)")
 PARTS = re.compile(r"(仓库|配件|调一?[根个块台]|申请|车上没有?|带的不够|还有没有|谁有)")
+# Whom a message opens by speaking to (郑经理，… / @林晓 …): not whom it is about.
+VOCATIVE = re.compile(r"^\s*(?:@\S+\s+|[^，,。\s]{1,6}[，,]\s*)")
 SELF = re.compile(r"我(?:是|姓|叫)")  # 我是蒋女士 names the sender, not someone else
 # Where a message goes on to another matter (…。还有她家冰箱…; 另外…).
 MORE = re.compile(r"(?:^|[\n。；;，,！!])\s*((?:还有|另外|再就是|顺便说下)(?!没有))")
@@ -436,6 +438,20 @@ def read(
                 Skipped(msg.line, msg.end_line, msg.sender, kind, f"{label}（不是报修）")
             )
             continue
+        spoken_of = _addressee(msg, by_owner, window)
+        if (
+            spoken_of is not None
+            and spoken_of.sender != msg.sender
+            and speaker.role in (CUSTOMER, RELAY)
+            and _names(VOCATIVE.sub("", msg.text), spoken_of)
+            and not SELF.search(msg.text)
+            and _named_product(msg.text) in (None, spoken_of.product_type)
+        ):
+            # About someone else's request (这个也一起，…联系宿管小邹): its facts go there.
+            for req, part in _route(msg, _same_message(found, spoken_of)):
+                if _adds_facts(msg.text if part is None else part, req, RELAY):
+                    req.add(msg, f"facts of {req.sender}'s request, named", part)
+            continue
         if kind == "fault" and current is None and speaker.role in (CUSTOMER, RELAY):
             # Kept only if the conversation names the appliance (是扫地机器人吧？).
             req = Request(msg.sender, speaker.role, [msg], tentative=True)
@@ -461,14 +477,7 @@ def read(
             continue
         if msg.text.startswith(ACK_PREFIXES) and not facts_of(msg.text):
             continue
-        target = _addressee(msg, by_owner, window)
-        if (
-            current is not None
-            and target not in (None, current)
-            and _names(msg.text, target)
-            and not SELF.search(msg.text)
-        ):
-            current = None  # about someone else's request (这个也一起，联系宿管小邹)
+        target = spoken_of
         if current is not None and (
             speaker.role in (CUSTOMER, RELAY) or target is None or target is current
         ):
