@@ -847,6 +847,10 @@ def _adds_facts(text: str, req: Request, role: str) -> bool:
     have = facts_of("；".join(req.texts()))
     if said.get("product_type") and req.product_type and said["product_type"] != req.product_type:
         return False
+    flats = {m.group(0) for m in FLAT.finditer("；".join(req.texts()))}
+    place = FLAT.search(said.get("address", ""))
+    if place and flats and not any(f.startswith(place[0]) or place[0].startswith(f) for f in flats):
+        said.pop("address")  # another building (2幢…) is another place, not this one's
     if said.get("product_type") and req.product_type is None:
         return True  # the appliance of a fault said without it
     return any(k != "product_type" and v != have.get(k) for k, v in said.items())
