@@ -371,3 +371,34 @@ def test_faults_as_people_describe_them(service) -> None:  # type: ignore[no-unt
         ("我家扫地机的地图又没了，每次扫都重新建图", "扫地机器人"),
     ]:
         assert kind_of(said) == ("repair", product), said
+
+
+def test_facts_go_to_the_request_a_message_is_about(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("wmMgr0000001", "顾红梅", 0,
+             "青剑湖人才公寓 A栋305 的租客说空调开一天屋里也不凉，电话 173 1268 4590"),
+            ("wmDorm000001", "小邹", 40, "顾主管，B栋洗衣房那台波轮洗衣机又不甩干了"),
+            ("wmMgr0000001", "顾红梅", 42,
+             "@林晓 这个也一起，青剑湖人才公寓B栋一楼洗衣房，联系宿管小邹，电话 0512-62830077"),
+            ("wmMgr0000001", "顾红梅", 50, "郑经理，6幢那台电梯也不动了，屏上E02"),
+        )
+    )  # fmt: skip
+    ac, washer, lift = reading.requests
+    assert (ac.product_type, washer.product_type) == ("空调", "洗衣机")
+    assert _fields(reading, 1)["phone"] == "051262830077"  # the washer's, not the AC's
+    assert _fields(reading, 0)["phone"] == "17312684590"
+    assert lift.product_type == "电梯" and lift.sender == "顾红梅"
+
+
+def test_another_buildings_number_is_no_fact_of_a_request(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("08:40:00", "物业-前台阿敏",
+             "一、6幢1单元1403 朱先生，电热水器下面一直在滴水，电话 138 6255 0917\n"
+             "二、2幢电梯有人说咔嗒一声就停了，后来又好了"),
+            ("08:50:00", "物业-工程部老沈", "2幢我刚坐了几趟，正常的，三先不用报了"),
+        )
+    )  # fmt: skip
+    (heater,) = reading.requests
+    assert "2幢我刚坐了几趟" not in "；".join(heater.texts())
