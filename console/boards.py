@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from console import charts
 from console.web import Viewer, posted_form, redirect, render, signed_in
 from core import clock
-from core.deps import get_db
+from core.deps import DB
 from core.errors import ApiError
 from knowledge_base.models import KBEntry
 from tickets.models import Ticket
@@ -103,7 +103,7 @@ def status_counts(db: Session) -> dict[str, int]:
 def charts_page(
     request: Request,
     days: int = Query(default=30, ge=7, le=365),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Ticket volume, SLA attainment and top root causes over time; tickets by status."""
@@ -161,7 +161,7 @@ def _attainment_svg(db: Session, days: int) -> Markup:
 @router.get("/sla")
 def sla_board(
     request: Request,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """The live SLA board: clocks due soon or late, by escalation level; attainment; and a
@@ -187,7 +187,7 @@ def sla_board(
 @router.get("/sla/live")
 def sla_live(
     request: Request,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """The live part of the SLA board alone (htmx refreshes it every few seconds)."""
@@ -266,7 +266,7 @@ def dispatch_snapshot(db: Session) -> dict[str, Any]:
 @router.get("/dispatch")
 def dispatch_board(
     request: Request,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Technicians and open tickets on a map and in a list; reassign with a reason."""
@@ -278,7 +278,7 @@ def reassign(
     ticket_id: int,
     request: Request,
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """A supervisor's override: the ticket goes to the chosen technician, reason recorded."""
@@ -293,5 +293,4 @@ def reassign(
     offers.reassign(
         db, ticket_id=ticket_id, technician_id=int(tech), reason=reason, actor=viewer.actor
     )
-    db.commit()
     return redirect(f"/boards/dispatch?reassigned={ticket_id}#t{ticket_id}")

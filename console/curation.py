@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from console import kb_review, try_query
 from console.web import Viewer, form_text, posted_form, redirect, render, signed_in
 from core.auth import Role
-from core.deps import get_db
+from core.deps import DB
 from core.errors import ApiError
 from knowledge_base import review
 from knowledge_base import service as kb
@@ -77,7 +77,7 @@ def kb_list(
     product_type: str = "",
     status: str = "",
     offset: int = 0,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Entries with search and filters; the review to-do list; the most corrected entries."""
@@ -121,7 +121,7 @@ def new_entry_page(request: Request, viewer: Viewer = Depends(signed_in)) -> Res
 def create_entry(
     request: Request,
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Create a new entry as a draft."""
@@ -133,7 +133,6 @@ def create_entry(
             request, viewer, None, content=content, history=[], error=_problems(exc), status=422
         )
     kb.create_entry(db=db, data=data, actor=viewer.actor, reason=str(form.get("reason") or ""))
-    db.commit()
     return redirect(f"/kb/{data.id}?saved=1")
 
 
@@ -183,7 +182,7 @@ def try_page(request: Request, viewer: Viewer = Depends(signed_in)) -> Response:
 def try_run(
     request: Request,
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Rank a caller sentence against the published KB and the KB with drafts applied."""
@@ -197,7 +196,7 @@ def try_run(
 def edit_page(
     entry_id: str,
     request: Request,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """The entry's edit form (its draft, or the published content to start a draft from)."""
@@ -218,7 +217,7 @@ def save_draft(
     entry_id: str,
     request: Request,
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Save the form as the entry's draft (409 if someone saved in between)."""
@@ -249,7 +248,6 @@ def save_draft(
     if form.get("submit_review"):
         review.submit(db=db, entry_id=entry_id, actor=viewer.actor, note=None)
         return redirect(f"/kb/{entry_id}?submitted=1")
-    db.commit()
     return redirect(f"/kb/{entry_id}?saved=1")
 
 
@@ -258,12 +256,11 @@ def submit_review(
     entry_id: str,
     request: Request,
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Submit the draft for review."""
     review.submit(db=db, entry_id=entry_id, actor=viewer.actor, note=form_text(form, "note"))
-    db.commit()
     return redirect(f"/kb/{entry_id}?submitted=1")
 
 
@@ -272,7 +269,7 @@ def publish(
     entry_id: str,
     request: Request,
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Approve the submitted draft and publish it (the index updates after commit)."""
@@ -285,7 +282,6 @@ def publish(
         expected_revision=int(rev) if rev.isdigit() else None,
         reason=form_text(form, "reason"),
     )
-    db.commit()
     return redirect(f"/kb/{entry_id}?published=1")
 
 
@@ -294,7 +290,7 @@ def reject(
     entry_id: str,
     request: Request,
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Send the draft back to its author."""
@@ -305,7 +301,6 @@ def reject(
         is_admin=viewer.role is Role.admin,
         note=form_text(form, "reason"),
     )
-    db.commit()
     return redirect(f"/kb/{entry_id}?rejected=1")
 
 
@@ -314,12 +309,11 @@ def retire(
     entry_id: str,
     request: Request,
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Take the entry out of search."""
     kb.retire_entry(db=db, entry_id=entry_id, actor=viewer.actor, reason=form_text(form, "reason"))
-    db.commit()
     return redirect(f"/kb/{entry_id}?retired=1")
 
 
@@ -347,7 +341,7 @@ def diff_html(old: Any, new: Any) -> Markup:
 def history_page(
     entry_id: str,
     request: Request,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Every revision of the entry with field-by-field diffs."""

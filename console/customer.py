@@ -10,14 +10,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.web import PREFIX, templates
-from core.deps import get_db
+from core.deps import DB
 from core.errors import ApiError
 from core.settings import get_settings
 from dispatch import field
@@ -160,7 +160,7 @@ def progress(db: Session, ticket: Ticket) -> dict[str, Any]:
 
 
 @router.get("/{token}", response_class=HTMLResponse)
-def page(token: str, request: Request, db: Session = Depends(get_db)) -> HTMLResponse:
+def page(token: str, request: Request, db: Session = DB) -> HTMLResponse:
     """The progress page (Chinese, phone-sized)."""
     try:
         ticket = _ticket(db, token)
@@ -179,13 +179,12 @@ def page(token: str, request: Request, db: Session = Depends(get_db)) -> HTMLRes
 
 
 @router.post("/{token}/rating", response_model=RatingOut)
-def rate(token: str, body: RatingIn, db: Session = Depends(get_db)) -> JSONResponse:
+def rate(token: str, body: RatingIn, db: Session = DB) -> JSONResponse:
     """Rate the resolved visit (once); lands on the ticket and the technician's and region's
     figures (GET /api/v1/dispatch/ratings)."""
     ticket, replayed = rating.rate(
         db, ticket=_ticket(db, token), score=body.score, reason=body.reason
     )
-    db.commit()
     out = RatingOut(
         score=ticket.rating_score or body.score,
         reason=ticket.rating_reason,
@@ -196,11 +195,10 @@ def rate(token: str, body: RatingIn, db: Session = Depends(get_db)) -> JSONRespo
 
 
 @router.post("/{token}/window", response_model=WindowOut)
-def rebook(token: str, body: WindowIn, db: Session = Depends(get_db)) -> WindowOut:
+def rebook(token: str, body: WindowIn, db: Session = DB) -> WindowOut:
     """Book or change the appointment window."""
     start, end = (_aware(body.start), _aware(body.end))
     visit = field.set_window(db, ticket=_ticket(db, token), start=start, end=end, actor="customer")
-    db.commit()
     assert visit.window_start and visit.window_end
     return WindowOut(start=visit.window_start, end=visit.window_end)
 

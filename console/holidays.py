@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from console.web import Viewer, posted_form, redirect, render, signed_in
-from core.deps import get_db
+from core.deps import DB
 from core.errors import ApiError
 from sla.public_holidays import YearDays
 
@@ -78,7 +78,7 @@ def holidays_page(
     request: Request,
     year: int | None = Query(default=None, ge=2000, le=2100),
     saved: int | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Each year's status; the notice form of one year (default: the first unconfirmed)."""
@@ -109,7 +109,7 @@ def holidays_page(
 def save_notice(
     year: int,
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Record the year's notice as confirmed (running SLA deadlines are recomputed)."""
@@ -119,5 +119,4 @@ def save_notice(
     config.set_national_year(
         db=db, year=year, holidays=holidays, workdays=workdays, actor=viewer.actor
     )
-    db.commit()
     return redirect(f"/holidays?year={year}&saved=1")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from console.web import Viewer, posted_form, redirect, render, signed_in, templates
-from core.deps import get_db
+from core.deps import DB
 from core.errors import ApiError, not_found
 from intake import excel_import
 from intake.api import read_upload
@@ -78,13 +78,12 @@ async def _upload(form: FormData) -> tuple[str, bytes]:
 
 def _queued(db: Session, batch: ImportBatch) -> Response:
     queue_import(db, batch)
-    db.commit()
     return redirect(f"/imports/{batch.id}")
 
 
 @router.get("")
 def imports_page(
-    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(signed_in)
+    request: Request, db: Session = DB, viewer: Viewer = Depends(signed_in)
 ) -> Response:
     """The upload forms and the latest imports."""
     batches = db.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(30)).all()
@@ -104,7 +103,7 @@ def template(_: Viewer = Depends(signed_in)) -> Response:
 @router.post("/excel")
 async def upload_excel(
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Check the sheet and queue its import; then show its page."""
@@ -116,7 +115,7 @@ async def upload_excel(
 @router.post("/wechat")
 async def upload_wechat(
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Check the chat export (or screenshot) and queue its import; then show its page."""
@@ -149,7 +148,7 @@ def batch_page(
     batch_id: int,
     request: Request,
     offset: int = Query(default=0, ge=0),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """One import: status, progress, counts, warnings and the per-row report."""
@@ -161,7 +160,7 @@ def batch_status(
     batch_id: int,
     request: Request,
     offset: int = Query(default=0, ge=0),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """The batch page's live part (htmx polls it while the import runs)."""

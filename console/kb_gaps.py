@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from console.web import Viewer, redirect, render, signed_in
-from core.deps import get_db
+from core.deps import DB
 from core.tasks import enqueue_after_commit
 from tickets import kb_gaps
 
@@ -29,18 +29,15 @@ def _page(request: Request, db: Session, viewer: Viewer, template: str, part: st
 
 
 @router.get("/gaps")
-def gaps_page(
-    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(signed_in)
-) -> Response:
+def gaps_page(request: Request, db: Session = DB, viewer: Viewer = Depends(signed_in)) -> Response:
     """Clusters of recent calls that matched nothing, each a candidate entry."""
     return _page(request, db, viewer, "kb_gaps.html", "gaps")
 
 
 @router.post("/gaps/refresh")
-def refresh(db: Session = Depends(get_db), viewer: Viewer = Depends(signed_in)) -> Response:
+def refresh(db: Session = DB, viewer: Viewer = Depends(signed_in)) -> Response:
     """Recompute the report in the background; the page shows the new one when it is done."""
     enqueue_after_commit(db, kb_gaps.compute_task, "on_demand")
-    db.commit()
     return redirect("/kb/gaps?queued=1")
 
 
@@ -48,20 +45,19 @@ def refresh(db: Session = Depends(get_db), viewer: Viewer = Depends(signed_in)) 
 def draft_from_cluster(
     report_id: int,
     cluster_id: int,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Start a draft from the cluster (symptoms filled in) and open it for editing."""
     entry = kb_gaps.start_draft(
         db=db, report_id=report_id, cluster_id=cluster_id, actor=viewer.actor
     )
-    db.commit()
     return redirect(f"/kb/{entry.id}?from_gap=1")
 
 
 @router.get("/confusions")
 def confusions_page(
-    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(signed_in)
+    request: Request, db: Session = DB, viewer: Viewer = Depends(signed_in)
 ) -> Response:
     """Pairs of entries agents keep correcting between, with what the callers said."""
     return _page(request, db, viewer, "kb_confusions.html", "confusions")
@@ -69,7 +65,7 @@ def confusions_page(
 
 @router.get("/health")
 def health_page(
-    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(signed_in)
+    request: Request, db: Session = DB, viewer: Viewer = Depends(signed_in)
 ) -> Response:
     """Per entry: calls matched, confirmed, corrected away; idle entries; coverage."""
     return _page(request, db, viewer, "kb_health.html", "health")

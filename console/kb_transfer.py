@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from console.curation import LABELS, SEVERITIES
 from console.web import Viewer, render, signed_in
 from core.auth import Role
-from core.deps import get_db
+from core.deps import DB
 from core.settings import get_settings
 from knowledge_base import interchange, review
 from knowledge_base import service as kb
@@ -91,7 +91,7 @@ def import_file(
     file: UploadFile = File(),
     publish: str = Form(default=""),
     partial: str = Form(default=""),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Import JSONL/CSV/XLSX; any bad row → nothing imported (unless 仅导入正确的行)."""
@@ -119,10 +119,8 @@ def import_file(
         partial=bool(partial),
         is_admin=viewer.role is Role.admin,
     )
-    if report.ok:
-        db.commit()
-    else:
-        db.rollback()
+    if not report.ok:
+        db.rollback()  # the page answers 422 without raising: nothing of the file is kept
     return _report_page(request, viewer, report, name, code=200 if report.ok else 422)
 
 
@@ -147,7 +145,7 @@ def export_file(
     format: str = "jsonl",
     drafts: str = "",
     retired: str = "",
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Download the KB in the interchange format."""

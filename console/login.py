@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from console import accounts, throttle
 from console.web import COOKIE, PREFIX, Viewer, home_of, redirect, render, signed_in
-from core.deps import get_db
+from core.deps import DB
 
 router = APIRouter()
 
@@ -30,7 +30,7 @@ def login(
     username: str = Form(""),
     password: str = Form(""),
     next: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> Response:
     """Check the credentials (unless this name or address failed too often), start a session
     and go to the user's page."""
@@ -59,7 +59,6 @@ def login(
     found = accounts.lookup_session(db=db, token=token)
     assert found is not None
     target = _safe_next(next) or PREFIX + home_of(Viewer(found[1], found[0]))
-    db.commit()  # before the redirect: the next page must find the session
     response = redirect(target.removeprefix(PREFIX))
     response.set_cookie(
         COOKIE,
@@ -76,12 +75,9 @@ def login(
 
 
 @router.post("/logout")
-def logout(
-    request: Request, db: Session = Depends(get_db), _: Viewer = Depends(signed_in)
-) -> Response:
+def logout(request: Request, db: Session = DB, _: Viewer = Depends(signed_in)) -> Response:
     """End the session."""
     accounts.end_session(db=db, token=request.cookies.get(COOKIE))
-    db.commit()
     response = redirect("/login")
     response.delete_cookie(COOKIE, path="/")
     response.delete_cookie(COOKIE, path=PREFIX)  # set by versions before the cookie covered /

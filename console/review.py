@@ -17,7 +17,7 @@ from console import desk, zh
 from console.highlight import entity_terms, highlight
 from console.web import Viewer, posted_form, redirect, render, signed_in
 from core import clock, phone_reads
-from core.deps import get_db
+from core.deps import DB
 from core.errors import ApiError
 from knowledge_base.models import KBEntry
 from sla.models import TicketSla
@@ -271,7 +271,7 @@ def queue_page(
     request: Request,
     page: int = 1,
     status: str | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """The review queue, most urgent first, a page at a time."""
@@ -286,7 +286,7 @@ def queue_rows(
     since: int = 0,
     page: int = 1,
     status: str | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """The queue table alone (polled by htmx so new tickets appear without a reload)."""
@@ -297,7 +297,7 @@ def queue_rows(
 @router.post("/bulk")
 def bulk_confirm(
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Confirm the chosen imported tickets that pass the checks; the others stay queued."""
@@ -311,7 +311,6 @@ def bulk_confirm(
             continue
         tickets.review(db=db, ticket_id=ticket.id, actor=viewer.actor, note="批量质检确认")
         done += 1
-    db.commit()
     status = str(form.get("status") or "")
     return redirect(
         f"/review?bulk={done}&skipped={skipped}" + (f"&status={status}" if status else "")
@@ -322,7 +321,7 @@ def bulk_confirm(
 def ticket_page(
     ticket_id: str,
     request: Request,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """One ticket: transcript, audio, filled fields with the chain, candidates."""
@@ -331,9 +330,7 @@ def ticket_page(
 
 
 @router.get("/{ticket_id}/audio")
-def ticket_audio(
-    ticket_id: str, db: Session = Depends(get_db), _: Viewer = Depends(signed_in)
-) -> Response:
+def ticket_audio(ticket_id: str, db: Session = DB, _: Viewer = Depends(signed_in)) -> Response:
     """The call as a WAV every browser plays (the upload may be AMR or another codec), with
     HTTP Range support so the player can seek (Chromium will not seek without it)."""
     ticket = tickets.get_ticket(db=db, ticket_id=ticket_id)
@@ -366,7 +363,7 @@ def submit_review(
     ticket_id: str,
     request: Request,
     form: FormData = Depends(posted_form),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """Confirm, or correct and confirm; then open the next ticket of the queue."""
@@ -425,7 +422,6 @@ def submit_review(
     )
     db.flush()
     rows, _ = queue(db, limit=1)
-    db.commit()
     return redirect(
         f"/review/{rows[0].id}?done={ticket.id}" if rows else f"/review?done={ticket.id}"
     )

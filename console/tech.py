@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from console.web import Viewer, render, signed_in
 from core import phone_reads
-from core.deps import get_db
+from core.deps import DB
 from core.errors import ApiError
 from dispatch import field
 from dispatch.models import Technician
@@ -47,9 +47,7 @@ def technician_of(db: Session, viewer: Viewer) -> Technician:
 
 
 @router.get("")
-def jobs(
-    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(signed_in)
-) -> Response:
+def jobs(request: Request, db: Session = DB, viewer: Viewer = Depends(signed_in)) -> Response:
     """My jobs today: open offers first, then the jobs in hand."""
     tech = technician_of(db, viewer)
     items = [field.job_view(db, a) for a in field.jobs_today(db, tech)]
@@ -62,7 +60,7 @@ def job(
     assignment_id: int,
     request: Request,
     answer: str | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
     """One offer or job (the push card's links open this page; `answer` highlights the button
@@ -85,7 +83,7 @@ def job(
 
 @router.post("/actions")
 async def action(
-    request: Request, db: Session = Depends(get_db), viewer: Viewer = Depends(signed_in)
+    request: Request, db: Session = DB, viewer: Viewer = Depends(signed_in)
 ) -> Response:
     """One queued app action (JSON); errors come back as JSON for the page's queue."""
     try:
@@ -96,7 +94,7 @@ async def action(
         )
 
     def run() -> dict[str, Any]:
-        out = field.perform(
+        return field.perform(
             db,
             technician=technician_of(db, viewer),
             assignment_id=body.assignment_id,
@@ -105,8 +103,6 @@ async def action(
             data=body.data,
             actor=viewer.actor,
         )
-        db.commit()
-        return out
 
     try:
         out = await run_in_threadpool(run)

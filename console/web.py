@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
@@ -23,7 +23,7 @@ from console import accounts, zh
 from console.models import ConsoleSession, ConsoleUser
 from core import access
 from core.auth import Role
-from core.deps import get_db
+from core.deps import DB
 from core.errors import ApiError
 
 HERE = Path(__file__).resolve().parent
@@ -143,7 +143,7 @@ def page_key(method: str, path: str) -> str:
     return access.operation(method, PREFIX + path)
 
 
-async def signed_in(request: Request, db: Session = Depends(get_db)) -> Viewer:
+async def signed_in(request: Request, db: Session = DB) -> Viewer:
     """Dependency of every page behind the login: a logged-in user whose role the access
     policy admits to this page; for POSTs the CSRF token (form field csrf_token or header
     X-CSRF-Token) must match the session's."""

@@ -13,12 +13,11 @@ session (`page_admits`), since a browser sends a cookie, not a token.
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from fastapi import Depends
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from core.auth import Principal, Role, authorize, bearer_token
-from core.deps import get_db
+from core.deps import DB
 from core.errors import ApiError
 
 # (session, caller, path parameter value) -> whether the caller may act on that object.
@@ -129,7 +128,7 @@ def check(
     return who
 
 
-def guard(conn: HTTPConnection, db: Session = Depends(get_db)) -> None:
+def guard(conn: HTTPConnection, db: Session = DB) -> None:
     """Dependency the app applies to every HTTP route: enforce the table."""
     if conn.scope["type"] != "http":
         return  # WebSockets accept first and close with a code: they call `check` themselves

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from core.access import caller
 from core.auth import ApiToken, Principal, Role, create_token
-from core.deps import get_db
+from core.deps import DB
 from core.errors import GUARDED, error_responses, not_found
 from core.schemas import ApiModel
 
@@ -66,17 +66,14 @@ def me(who: Principal = Depends(caller)) -> dict:
 
 
 @router.post("/tokens", status_code=201, response_model=NewToken)
-def new_token(
-    body: TokenIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
-) -> dict:
+def new_token(body: TokenIn, db: Session = DB, who: Principal = Depends(caller)) -> dict:
     """Create a token (admin only); the plain value is shown only in this response."""
     plain = create_token(db=db, name=body.name, role=body.role, created_by=who.token_id)
-    db.commit()
     return {"name": body.name, "role": body.role.value, "token": plain}
 
 
 @router.get("/tokens", response_model=TokenList)
-def list_tokens(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
+def list_tokens(db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """All tokens (without their values)."""
     rows = db.scalars(select(ApiToken).order_by(ApiToken.id)).all()
     return {
@@ -94,13 +91,10 @@ def list_tokens(db: Session = Depends(get_db), _: Principal = Depends(caller)) -
 
 
 @router.delete("/tokens/{token_id}", response_model=Revoked, responses=error_responses(404))
-def revoke_token(
-    token_id: int, db: Session = Depends(get_db), _: Principal = Depends(caller)
-) -> dict:
+def revoke_token(token_id: int, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """Revoke a token; it stops working at once."""
     row = db.get(ApiToken, token_id)
     if row is None:
         raise not_found("token", token_id)
     row.revoked = True
-    db.commit()
     return {"id": token_id, "revoked": True}

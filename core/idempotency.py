@@ -115,6 +115,15 @@ def store(*, db: Session, request: Request, status_code: int, body: Any) -> JSON
     )
     try:
         with db.begin_nested():
+            # An expired answer under this key gives way (replay ignores it without writing:
+            # a request's reads never hold a write lock).
+            db.execute(
+                delete(IdempotencyRecord).where(
+                    IdempotencyRecord.caller == request.caller,
+                    IdempotencyRecord.key == request.key,
+                    IdempotencyRecord.created_at < clock.now() - _ttl(),
+                )
+            )
             db.add(record)
     except IntegrityError:
         # The unique index made us wait for the other request's commit: it won.
@@ -129,7 +138,7 @@ def store(*, db: Session, request: Request, status_code: int, body: Any) -> JSON
 @queue.periodic_task(crontab(minute="17"))
 def prune_task() -> int:
     """Hourly: forget keys older than HOTLINE_IDEMPOTENCY_TTL_H."""
-    cutoff = clock.now() - timedelta(hours=get_settings().idempotency_ttl_h)
+    cutoff = clock.now() - _ttl()
     with session_scope() as db:
         result = db.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -141,11 +150,13 @@ def _find(db: Session, caller: str, key: str) -> IdempotencyRecord | None:
             IdempotencyRecord.caller == caller, IdempotencyRecord.key == key
         )
     )
-    ttl = timedelta(hours=get_settings().idempotency_ttl_h)
-    if row is not None and clock.now() - row.created_at > ttl:
-        db.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == row.id))
+    if row is not None and clock.now() - row.created_at > _ttl():
         return None
     return row
+
+
+def _ttl() -> timedelta:
+    return timedelta(hours=get_settings().idempotency_ttl_h)
 
 
 def _replay(row: IdempotencyRecord, request: Request) -> JSONResponse:

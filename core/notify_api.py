@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from core import notify
 from core.access import caller
 from core.auth import Principal
-from core.deps import get_db
+from core.deps import DB
 from core.errors import GUARDED, ApiError, error_responses
 
 router = APIRouter(
@@ -65,7 +65,7 @@ def list_dead(
     channel: str | None = Query(
         default=None, description="webhook (push cards, alerts) or task (outbox jobs)"
     ),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> DeliveryList:
     """Deliveries that failed every try: push cards and alerts, and outbox jobs (geocoding,
@@ -82,12 +82,11 @@ def list_dead(
 )
 def retry_dead(
     delivery_id: int,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> DeliveryOut:
     """Send a dead delivery again (same Idempotency-Key), e.g. after its receiver was fixed."""
     delivery = notify.revive(db=db, delivery_id=delivery_id)
     if delivery is None:
         raise ApiError(404, "not_found", f"No dead delivery with id {delivery_id}.")
-    db.commit()
     return _out(delivery)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core import phone_reads
 from core.access import caller
 from core.auth import Principal
-from core.deps import get_db
+from core.deps import DB
 from core.errors import GUARDED, error_responses
 
 router = APIRouter(prefix="/api/v1/audit", tags=["access"], responses=error_responses(*GUARDED))
@@ -45,7 +45,7 @@ def list_phone_reads(
     since: datetime | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
     offset: int = Query(default=0, ge=0, le=2**31 - 1),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> PhoneReadList:
     """Who (user, role) was shown whose full phone number (a ticket's customer or a

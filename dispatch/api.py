@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from core import phone_reads, pii
 from core.access import caller
 from core.auth import Principal, Role
-from core.deps import get_db
+from core.deps import DB
 from core.errors import GUARDED, ApiError, error_responses
 from dispatch import (
     answers,
@@ -66,13 +66,12 @@ def _me(db: Session, who: Principal) -> Technician:
     responses=error_responses(409),
 )
 def create_technician(
-    body: schemas.TechnicianIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
+    body: schemas.TechnicianIn, db: Session = DB, who: Principal = Depends(caller)
 ) -> dict:
     """Register a technician; the pool is re-matched (they may take waiting tickets)."""
     tech = technicians.create(db, body.model_dump(mode="json"))
     tasks.kick(db)
     out = _tech_view(db, tech, who, "POST /api/v1/dispatch/technicians")
-    db.commit()
     return out
 
 
@@ -80,7 +79,7 @@ def create_technician(
 def list_technicians(
     region: str | None = None,
     skill: str | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Technicians, optionally covering a region or holding a skill (agents: name, skills,
@@ -96,7 +95,7 @@ def technicians_near(
     lat: float = Query(ge=-90, le=90),
     lon: float = Query(ge=-180, le=180),
     radius_km: float = Query(default=5.0, gt=0, le=500),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Geofence: active technicians within radius_km of a point, nearest first."""
@@ -108,9 +107,7 @@ def technicians_near(
 @router.get(
     "/technicians/{tech_id}", response_model=schemas.TechnicianOut, responses=error_responses(404)
 )
-def get_technician(
-    tech_id: int, db: Session = Depends(get_db), who: Principal = Depends(caller)
-) -> dict:
+def get_technician(tech_id: int, db: Session = DB, who: Principal = Depends(caller)) -> dict:
     """One technician (as list_technicians shows them to the caller's role)."""
     return _tech_view(
         db, technicians.get(db, tech_id), who, "GET /api/v1/dispatch/technicians/{id}"
@@ -125,14 +122,13 @@ def get_technician(
 def patch_technician(
     tech_id: int,
     body: schemas.TechnicianPatch,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Change skills, shifts, regions, availability, webhook…; the pool is re-matched."""
     tech = technicians.update(db, tech_id, body.model_dump(mode="json", exclude_unset=True))
     tasks.kick(db)
     out = _tech_view(db, tech, who, "PATCH /api/v1/dispatch/technicians/{id}")
-    db.commit()
     return out
 
 
@@ -145,14 +141,13 @@ def patch_technician(
 def post_location(
     tech_id: int,
     body: schemas.LocationIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """A position report (a technician may only report their own)."""
     tech = technicians.get(db, tech_id)  # a technician only their own: hotline/policy.py
     row = technicians.record_location(db, tech, body.lat, body.lon, body.accuracy_m)
     tasks.kick(db)
-    db.commit()
     return {"technician_id": tech.id, "lat": row.lat, "lon": row.lon, "at": row.at}
 
 
@@ -164,7 +159,7 @@ def post_location(
 def get_locations(
     tech_id: int,
     limit: int = Query(default=100, ge=1, le=1000),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> dict:
     """Recent position reports, newest first (a GPS trail: supervisors only)."""
@@ -180,7 +175,7 @@ def get_locations(
 
 
 @router.get("/me", response_model=schemas.MeOut)
-def me(db: Session = Depends(get_db), who: Principal = Depends(caller)) -> dict:
+def me(db: Session = DB, who: Principal = Depends(caller)) -> dict:
     """The calling technician and their open assignments."""
     tech = _me(db, who)
     return {
@@ -194,27 +189,25 @@ def me(db: Session = Depends(get_db), who: Principal = Depends(caller)) -> dict:
 @router.post("/me/location", status_code=201, response_model=schemas.PositionOut)
 def my_location(
     body: schemas.LocationIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Live location update from the technician app."""
     tech = _me(db, who)
     row = technicians.record_location(db, tech, body.lat, body.lon, body.accuracy_m)
     tasks.kick(db)
-    db.commit()
     return {"technician_id": tech.id, "lat": row.lat, "lon": row.lon, "at": row.at}
 
 
 @router.post("/me/availability", response_model=schemas.TechnicianOut)
 def my_availability(
     body: schemas.AvailabilityIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """The technician switches themselves available / unavailable."""
     tech = technicians.update(db, _me(db, who).id, {"available": body.available})
     tasks.kick(db)
-    db.commit()
     return _own_view(db, tech)
 
 
@@ -223,13 +216,10 @@ def my_availability(
     response_model=schemas.AssignmentOut,
     responses=error_responses(404, 409),
 )
-def accept(
-    assignment_id: int, db: Session = Depends(get_db), who: Principal = Depends(caller)
-) -> dict:
+def accept(assignment_id: int, db: Session = DB, who: Principal = Depends(caller)) -> dict:
     """Accept an offer (the technician's own, or a supervisor on their behalf)."""
     tech = _me(db, who) if who.role is Role.technician else None
     row = answers.accept(db, assignment_id, tech=tech, actor=who.actor)
-    db.commit()
     return views.assignment_view(row)
 
 
@@ -241,14 +231,13 @@ def accept(
 def decline(
     assignment_id: int,
     body: schemas.DeclineIn | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Decline an offer: the ticket is re-dispatched to someone else at once."""
     tech = _me(db, who) if who.role is Role.technician else None
     reason = body.reason if body else None
     row = answers.decline(db, assignment_id, tech=tech, actor=who.actor, reason=reason)
-    db.commit()
     return views.assignment_view(row)
 
 
@@ -257,15 +246,13 @@ def decline(
     response_model=schemas.AssignmentOut,
     responses=error_responses(404),
 )
-def get_assignment(
-    assignment_id: int, db: Session = Depends(get_db), _: Principal = Depends(caller)
-) -> dict:
+def get_assignment(assignment_id: int, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """One assignment with its explanation."""
     return views.assignment_view(answers.get_assignment(db, assignment_id))
 
 
 @router.get("/me/jobs", response_model=schemas.FieldJobList)
-def my_jobs(db: Session = Depends(get_db), who: Principal = Depends(caller)) -> dict:
+def my_jobs(db: Session = DB, who: Principal = Depends(caller)) -> dict:
     """The calling technician's offers and jobs of today, each with what is needed on site."""
     tech = _me(db, who)
     items = [field.job_view(db, a) for a in field.jobs_today(db, tech)]
@@ -285,9 +272,7 @@ def _jobs_shown(db: Session, who: Principal, door: str, jobs: list[dict]) -> lis
     response_model=schemas.FieldJob,
     responses=error_responses(404),
 )
-def job(
-    assignment_id: int, db: Session = Depends(get_db), who: Principal = Depends(caller)
-) -> dict:
+def job(assignment_id: int, db: Session = DB, who: Principal = Depends(caller)) -> dict:
     """One offer or job as the technician sees it: customer (once accepted), site, diagnosis,
     parts, history, the visit so far (a technician only for their own open offer or job)."""
     if who.role is Role.technician:
@@ -306,7 +291,7 @@ def job(
 def job_action(
     assignment_id: int,
     body: schemas.ActionIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """A technician-app action (accept, decline, on_way, call, arrive, start, pause, resume,
@@ -320,12 +305,11 @@ def job_action(
         data=body.data,
         actor=who.actor,
     )
-    db.commit()
     return out
 
 
 @router.get("/ratings", response_model=schemas.RatingsOut)
-def ratings(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
+def ratings(db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """Customers' ratings: average and count per technician and per region."""
     return {"technicians": technicians.ratings(db), "regions": rating.by_region(db)}
 
@@ -334,7 +318,7 @@ def ratings(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> di
 
 
 @router.get("/pending", response_model=schemas.PendingList)
-def pending(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
+def pending(db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """The "pending dispatch" queue with each ticket's reason."""
     return {"items": views.pending_queue(db)}
 
@@ -352,9 +336,7 @@ def rematch(_: Principal = Depends(caller)) -> dict:
 @router.get(
     "/tickets/{ticket_id}", response_model=schemas.DispatchState, responses=error_responses(404)
 )
-def ticket_dispatch(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
-) -> dict:
+def ticket_dispatch(ticket_id: str, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """A ticket's dispatch: pool place, offers with explanations, decisions, parts, the visit
     and the customer's notifications with their delivery results."""
     out = views.dispatch_state(db, ticket_id)
@@ -380,7 +362,7 @@ def ticket_dispatch(
 def dispatch_ticket(
     ticket_id: str,
     body: schemas.DispatchIn | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Put a ticket into the pool and match it now (force: even if remote fix comes first)."""
@@ -393,7 +375,6 @@ def dispatch_ticket(
             f"The diagnosis of {ticket.number} says remote fix first; send force=true to dispatch.",
         )
     service.rematch(db, trigger="manual", ticket_ids=[ticket.id])
-    db.commit()
     return views.dispatch_state(db, ticket.id)
 
 
@@ -405,7 +386,7 @@ def dispatch_ticket(
 def reassign(
     ticket_id: str,
     body: schemas.ReassignIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Supervisor override: give the ticket to this technician, with a mandatory reason."""
@@ -416,7 +397,6 @@ def reassign(
         reason=body.reason,
         actor=who.actor,
     )
-    db.commit()
     return views.assignment_view(row)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from core.access import caller
 from core.auth import Principal, Role
-from core.deps import get_db
+from core.deps import DB
 from core.errors import GUARDED, ApiError, error_responses
 from core.settings import get_settings
 from dispatch import cards, imports, inventory, ownership, parts, requirements, schemas
@@ -26,7 +26,7 @@ router = APIRouter(tags=["parts"], responses=error_responses(*GUARDED))
     responses=error_responses(409),
 )
 def register_device(
-    body: schemas.DeviceIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
+    body: schemas.DeviceIn, db: Session = DB, who: Principal = Depends(caller)
 ) -> dict:
     """Register (or update) a device by hardware ID: the scan at installation. A technician
     registers a new device or updates the device of a ticket they hold; every change of the
@@ -40,7 +40,6 @@ def register_device(
         )
     values = body.model_dump(exclude={"hardware_id"}, exclude_unset=True)
     device = inventory.register_device(db, body.hardware_id, values, who.actor)
-    db.commit()
     return inventory.device_view(device)
 
 
@@ -49,9 +48,7 @@ def register_device(
     response_model=schemas.RegisteredDevice,
     responses=error_responses(404),
 )
-def get_device(
-    hardware_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
-) -> dict:
+def get_device(hardware_id: str, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """A device and its repair history (earlier tickets and who handled them)."""
     device = inventory.get_device(db, hardware_id)
     history = cards.device_history(db, device.hardware_id, limit=50)
@@ -60,19 +57,14 @@ def get_device(
 
 
 @router.post("/skus", status_code=201, response_model=schemas.SkuOut)
-def upsert_sku(
-    body: schemas.SkuIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
-) -> dict:
+def upsert_sku(body: schemas.SkuIn, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """Create or update a SKU and what it fits (models, firmware patterns)."""
     row = inventory.upsert_sku(db, body.sku, body.model_dump(exclude={"sku"}, exclude_unset=True))
-    db.commit()
     return inventory.sku_view(row)
 
 
 @router.get("/skus", response_model=schemas.SkuList)
-def list_skus(
-    part: str | None = None, db: Session = Depends(get_db), _: Principal = Depends(caller)
-) -> dict:
+def list_skus(part: str | None = None, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """The parts catalogue, optionally the SKUs of one KB part code."""
     stmt = select(PartSku).order_by(PartSku.sku)
     if part:
@@ -82,16 +74,15 @@ def list_skus(
 
 @router.post("/warehouses", status_code=201, response_model=schemas.WarehouseOut)
 def upsert_warehouse(
-    body: schemas.WarehouseIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
+    body: schemas.WarehouseIn, db: Session = DB, _: Principal = Depends(caller)
 ) -> dict:
     """Create or update a warehouse."""
     row = inventory.upsert_warehouse(db, body.id, body.model_dump(exclude={"id"}))
-    db.commit()
     return inventory.warehouse_view(row)
 
 
 @router.get("/warehouses", response_model=schemas.WarehouseList)
-def list_warehouses(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
+def list_warehouses(db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """Every warehouse."""
     rows = db.scalars(select(Warehouse).order_by(Warehouse.id))
     return {"items": [inventory.warehouse_view(r) for r in rows]}
@@ -102,9 +93,7 @@ def list_warehouses(db: Session = Depends(get_db), _: Principal = Depends(caller
     response_model=schemas.WarehouseOut,
     responses=error_responses(404),
 )
-def get_warehouse(
-    warehouse_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
-) -> dict:
+def get_warehouse(warehouse_id: str, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """A warehouse and its stock."""
     row = inventory.get_warehouse(db, warehouse_id)
     stock = inventory.stock_rows(db, warehouse_id=warehouse_id)
@@ -115,7 +104,7 @@ def get_warehouse(
 def list_stock(
     sku: str | None = None,
     warehouse_id: str | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> dict:
     """Stock rows (on hand, reserved, available), optionally of one SKU or warehouse."""
@@ -124,9 +113,7 @@ def list_stock(
 
 
 @router.post("/stock", response_model=schemas.StockOut, responses=error_responses(404, 409))
-def set_stock(
-    body: schemas.StockSet, db: Session = Depends(get_db), _: Principal = Depends(caller)
-) -> dict:
+def set_stock(body: schemas.StockSet, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """Set a count (`on_hand`) or apply a receipt / write-off (`delta`)."""
     if (body.on_hand is None) == (body.delta is None):
         raise ApiError(422, "invalid_request", "Send exactly one of on_hand or delta.")
@@ -135,7 +122,6 @@ def set_stock(
     else:
         assert body.delta is not None
         row = inventory.adjust_stock(db, body.warehouse_id, body.sku, body.delta)
-    db.commit()
     return inventory.stock_view(row)
 
 
@@ -146,7 +132,7 @@ def set_stock(
     responses=error_responses(404, 409),
 )
 def reserve(
-    body: schemas.ReservationIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
+    body: schemas.ReservationIn, db: Session = DB, who: Principal = Depends(caller)
 ) -> dict:
     """Reserve units for a ticket at the nearest warehouse that has them (or the one named)."""
     ticket = get_ticket(db=db, ticket_id=body.ticket_id)
@@ -164,7 +150,6 @@ def reserve(
         near=site,
         warehouse_id=body.warehouse_id,
     )
-    db.commit()
     return parts.reservation_view(row)
 
 
@@ -172,7 +157,7 @@ def reserve(
 def list_reservations(
     ticket_id: int | None = None,
     status: str | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Reservations, optionally of one ticket or status (a technician: of the tickets they
@@ -195,13 +180,12 @@ def list_reservations(
 def release(
     reservation_id: int,
     body: schemas.ReleaseIn | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """The part was not used: the units go back to stock."""
     row = parts.get_reservation(db, reservation_id)
     out = parts.release(db, row, actor=who.actor, reason=body.reason if body else None)
-    db.commit()
     return parts.reservation_view(out)
 
 
@@ -210,13 +194,10 @@ def release(
     response_model=schemas.ReservationOut,
     responses=error_responses(404, 409),
 )
-def consume(
-    reservation_id: int, db: Session = Depends(get_db), who: Principal = Depends(caller)
-) -> dict:
+def consume(reservation_id: int, db: Session = DB, who: Principal = Depends(caller)) -> dict:
     """The part was fitted: the units leave the stock."""
     row = parts.get_reservation(db, reservation_id)
     out = parts.consume(db, row, actor=who.actor)
-    db.commit()
     return parts.reservation_view(out)
 
 
@@ -224,7 +205,7 @@ def consume(
 def list_transfers(
     ticket_id: int | None = None,
     technician_id: int | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Transfer orders, optionally of one ticket or technician (a technician: those addressed
@@ -244,7 +225,7 @@ def list_transfers(
 def move_transfer(
     order_id: int,
     body: schemas.TransferMove,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Mark a transfer order shipped, arrived (the technician received it) or cancelled; a
@@ -257,7 +238,6 @@ def move_transfer(
             "a supervisor cancels.",
         )
     order = parts.move_transfer(db, order_id, body.status)
-    db.commit()
     return parts.transfer_view(order)
 
 
@@ -267,7 +247,7 @@ def move_transfer(
 def import_registry(
     kind: str,
     file: UploadFile = File(description="UTF-8 CSV with the registry's column names."),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """CSV import of technicians, devices, warehouses, skus or stock (all rows or none); at
@@ -287,12 +267,10 @@ def import_registry(
         db, kind, file.file, who.actor, max_rows=settings.registry_import_max_rows
     )
     if not report.ok:
-        db.rollback()
         raise ApiError(
             422,
             "import_rejected",
             f"{len(report.errors)} bad row(s); nothing was imported.",
             {"errors": report.errors},
         )
-    db.commit()
     return {"kind": kind, "rows": report.rows, "written": report.written}

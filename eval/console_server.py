@@ -1,7 +1,8 @@
 """A real Hotline service in a subprocess for browser tests, screenshots and the console benchmark.
 
-`hotline init` creates the database and demo KB, `hotline user create` the console logins,
-and uvicorn serves the app on a free port, exactly as `make run` does.
+`hotline init` creates the database and demo KB, `create_users` the console logins (as
+`hotline user create` does, all in one process), and uvicorn serves the app on a free port,
+exactly as `make run` does.
 """
 
 import os
@@ -63,8 +64,12 @@ def free_port() -> int:
 
 
 def _cli(args: list[str], env: dict[str, str]) -> str:
+    return _run([sys.executable, "-m", "hotline.cli", *args], env)
+
+
+def _run(argv: list[str], env: dict[str, str]) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "hotline.cli", *args],
+        argv,
         env=env,
         capture_output=True,
         text=True,
@@ -72,26 +77,34 @@ def _cli(args: list[str], env: dict[str, str]) -> str:
         cwd=PACKAGE_ROOT,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"hotline {' '.join(args)} failed: {done.stderr or done.stdout}")
+        raise RuntimeError(f"{' '.join(argv[2:])} failed: {done.stderr or done.stdout}")
     return done.stdout
 
 
-@contextmanager
-def running_server(data_dir: Path, *, database_url: str | None = None) -> Iterator[Server]:
-    """Initialise a data folder, create the console users and serve the app until exit."""
-    env = {**os.environ, "HOTLINE_DATA_DIR": str(data_dir), "HOTLINE_EMBEDDED_WORKERS": "1"}
-    env.pop("HOTLINE_DATABASE_URL", None)
-    if database_url:
-        env["HOTLINE_DATABASE_URL"] = database_url
+def _init(env: dict[str, str]) -> str:
+    """`hotline init`; the admin token it printed."""
     out = _cli(["init"], env)
     m = re.search(r"admin token \(shown once, keep it safe\): (\S+)", out)
     if m is None:
         raise RuntimeError(f"hotline init printed no admin token:\n{out}")
-    for name, role, display in USERS:
-        _cli(
-            ["user", "create", name, "--role", role, "--display-name", display],
-            {**env, "HOTLINE_PASSWORD": PASSWORD},
-        )
+    return m.group(1)
+
+
+@contextmanager
+def running_server(
+    data_dir: Path, *, database_url: str | None = None, admin_token: str | None = None
+) -> Iterator[Server]:
+    """Initialise a data folder, create the console users and serve the app until exit.
+    With admin_token, the folder, its database and the users are ready already (tests serve
+    a copy of their seeded database): neither `hotline init` nor create_users runs."""
+    env = {**os.environ, "HOTLINE_DATA_DIR": str(data_dir), "HOTLINE_EMBEDDED_WORKERS": "1"}
+    env.pop("HOTLINE_DATABASE_URL", None)
+    if database_url:
+        env["HOTLINE_DATABASE_URL"] = database_url
+    token = admin_token
+    if token is None:
+        token = _init(env)
+        _run([sys.executable, "-m", "eval.console_server"], env)  # create_users()
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "hotline.cli", "serve", "--port", str(port)],
@@ -114,7 +127,7 @@ def running_server(data_dir: Path, *, database_url: str | None = None) -> Iterat
             if time.monotonic() > deadline:
                 raise RuntimeError("the service did not start within 300 s")
             time.sleep(0.5)
-        yield Server(url=url, token=m.group(1), data_dir=data_dir, env=env, pid=proc.pid)
+        yield Server(url=url, token=token, data_dir=data_dir, env=env, pid=proc.pid)
     finally:
         proc.terminate()
         try:
@@ -144,3 +157,24 @@ def seed_recorded_call(server: Server, wav: Path) -> dict:
         )
         r.raise_for_status()
         return r.json()
+
+
+def create_users() -> None:
+    """Create the USERS (password PASSWORD) in the configured database. Run in one process
+    (`python -m eval.console_server`): a `hotline user create` per login started the app's
+    modules six times, 2-3 s each on two busy cores."""
+    from console import accounts
+    from core.auth import Role
+    from core.db import session_scope
+    from hotline import registry
+
+    registry.import_models()
+    with session_scope() as db:
+        for name, role, display in USERS:
+            accounts.create_user(
+                db=db, username=name, role=Role(role), password=PASSWORD, display_name=display
+            )
+
+
+if __name__ == "__main__":
+    create_users()

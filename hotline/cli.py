@@ -44,15 +44,17 @@ def init(
     upgrade(settings.resolved_database_url)
     typer.echo(f"database ready: {settings.resolved_database_url}")
     with session_scope() as db:
-        if demo and not db.scalar(select(func.count()).select_from(KBEntry)):
+        fresh = demo and not db.scalar(select(func.count()).select_from(KBEntry))
+        if fresh:
             report = kb.import_entries(
                 db=db, data=DEMO_KB.read_bytes(), fmt="jsonl", actor="system:init", publish=True
             )
             if not report.ok:
                 _fail(f"demo KB rejected: {report.errors[:3]}")
             typer.echo(f"demo knowledge base loaded: {len(report.published)} entries published")
-            db.commit()
-            _refit("init")
+    if fresh:
+        _refit("init")  # reads the published entries in a session of its own
+    with session_scope() as db:
         if demo:
             from sla.config import install_defaults
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core import idempotency, phone_reads
 from core.access import caller
 from core.auth import Principal, Role
-from core.deps import get_db
+from core.deps import DB
 from core.errors import GUARDED, ApiError, error_responses
 from core.settings import get_settings
 from intake import jobs
@@ -41,7 +41,7 @@ def caller_of(who: Principal) -> str:
 @router.post("/text", status_code=201, response_model=TicketOut)
 def post_text(
     body: TextIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
     key: str | None = Depends(idempotency.key_header),
 ) -> Any:
@@ -60,7 +60,6 @@ def post_text(
     if (first := idempotency.store(db=db, request=request, status_code=201, body=view)) is not None:
         return first
     phone_reads.record_customers(db, who, "POST /api/v1/intake/text", [ticket])
-    db.commit()
     return view
 
 
@@ -97,7 +96,7 @@ async def post_audio(
         description="true: always queue as a job; false: always answer with the ticket; "
         "unset: queue when longer than HOTLINE_ASYNC_AUDIO_SECONDS.",
     ),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
     key: str | None = Depends(idempotency.key_header),
 ) -> Any:
@@ -128,21 +127,19 @@ async def post_audio(
         body = {"job": jobs.job_view(db, job), "status_url": f"/api/v1/intake/jobs/{job.id}"}
         if first := idempotency.store(db=db, request=request, status_code=202, body=body):
             return first
-        db.commit()
         return JSONResponse(to_jsonable_python(body), status_code=202)
     ticket = ticket_from_audio(db=db, decoded=decoded, data=data, channel=channel, actor=who.actor)
     view = ticket_view(ticket)
     if first := idempotency.store(db=db, request=request, status_code=201, body=view):
         return first
     phone_reads.record_customers(db, who, "POST /api/v1/intake/audio", [ticket])
-    db.commit()
     return view
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses=error_responses(404))
 def get_job(
     job_id: str,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Where a queued recording stands: queued, running (with progress), done (with its

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from core.access import caller
 from core.auth import Principal, Role
-from core.deps import get_db
+from core.deps import DB
 from core.errors import GUARDED, error_responses
 from intake import calls
 
@@ -53,7 +53,7 @@ class CallOut(BaseModel):
 def post_call(
     body: CallIn,
     response: Response,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Register a call before its audio arrives (201), or complete one already registered
@@ -68,7 +68,6 @@ def post_call(
         started_at=body.started_at,
         extra=extra,
     )
-    db.commit()
     if not created:
         response.status_code = 200
     return calls.call_view(db, call)
@@ -77,7 +76,7 @@ def post_call(
 @router.get("/{call_id}", response_model=CallOut, responses=error_responses(404))
 def get_call(
     call_id: str,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> dict:
     """A call, with its ticket once the call has ended."""

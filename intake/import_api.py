@@ -4,6 +4,7 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from sqlalchemy.orm import Session
 from core import idempotency, storage
 from core.access import caller
 from core.auth import Principal
-from core.deps import get_db
+from core.db import session_scope
+from core.deps import DB
 from core.errors import GUARDED, ApiError, error_responses, not_found
 from intake import excel_import, wechat_import
 from intake.api import caller_of, read_upload
@@ -50,29 +52,34 @@ def _discard(key: str, path: Path) -> None:
 
 
 def _queue_or_run(
-    db: Session, batch: ImportBatch, wait: bool, response: Response, request: idempotency.Request
+    db: Session,
+    accept: Callable[[Session], ImportBatch],
+    wait: bool,
+    response: Response,
+    request: idempotency.Request,
 ) -> Any:
-    if wait:
-        response.status_code = 201
-        db.commit()
-        run_batch(batch.id)
-        db.expire_all()
-        done = db.get(ImportBatch, batch.id)
-        assert done is not None
-        if done.status == "failed":
-            raise ApiError(422, "import_failed", done.error or "The import failed.")
-        view = batch_view(done)
-        # Stored after the run (its report is the answer): a retry sent while the import
-        # still runs is not recognised and imports the sheet again.
-        if first := idempotency.store(db=db, request=request, status_code=201, body=view):
+    if not wait:
+        batch = accept(db)
+        queue_import(db, batch)
+        view = batch_view(batch)
+        if first := idempotency.store(db=db, request=request, status_code=202, body=view):
             return first
-        db.commit()
         return view
-    queue_import(db, batch)
-    view = batch_view(batch)
-    if first := idempotency.store(db=db, request=request, status_code=202, body=view):
+    # Run here as a worker would: the import is a job with transactions of its own (a chunk
+    # at a time), so its batch is committed in a unit of work of its own before it starts.
+    response.status_code = 201
+    with session_scope() as own:
+        batch_id = accept(own).id
+    run_batch(batch_id)
+    done = db.get(ImportBatch, batch_id)
+    assert done is not None
+    if done.status == "failed":
+        raise ApiError(422, "import_failed", done.error or "The import failed.")
+    view = batch_view(done)
+    # Stored after the run (its report is the answer): a retry sent while the import
+    # still runs is not recognised and imports the sheet again.
+    if first := idempotency.store(db=db, request=request, status_code=201, body=view):
         return first
-    db.commit()
     return view
 
 
@@ -80,7 +87,7 @@ def accept_excel(
     db: Session, data: bytes, filename: str, mapping: str | None, actor: str
 ) -> ImportBatch:
     """Check an uploaded sheet now (422 and nothing stored when it cannot be imported) and
-    record it as a queued batch; the caller commits and runs or queues it."""
+    record it as a queued batch; its unit of work queues or runs it."""
     columns = excel_import.mapping_from_json(mapping)
     key, path = _store(data, filename)
     try:
@@ -142,7 +149,7 @@ async def post_excel(
         default=None, description='Extra column names as JSON: {"列名": "field"}.'
     ),
     wait: bool = Form(default=False, description="Import in this request and return the report."),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
     key: str | None = Depends(idempotency.key_header),
 ) -> Any:
@@ -159,8 +166,13 @@ async def post_excel(
     )
     if (first := idempotency.replay(db=db, request=request)) is not None:
         return first
-    batch = accept_excel(db, data, filename, mapping, who.actor)
-    return _queue_or_run(db, batch, wait, response, request)
+    return _queue_or_run(
+        db,
+        lambda into: accept_excel(into, data, filename, mapping, who.actor),
+        wait,
+        response,
+        request,
+    )
 
 
 @router.post("/wechat", status_code=202, response_model=ImportOut, responses=WAITED)
@@ -170,7 +182,7 @@ async def post_wechat(
     window_minutes: float = Form(default=60, gt=0, le=24 * 60),
     staff: str = Form(default="", description="Display names of own staff, comma-separated."),
     wait: bool = Form(default=False),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
     key: str | None = Depends(idempotency.key_header),
 ) -> Any:
@@ -186,8 +198,13 @@ async def post_wechat(
     )
     if (first := idempotency.replay(db=db, request=request)) is not None:
         return first
-    batch = accept_wechat(db, data, filename, window_minutes, staff, who.actor)
-    return _queue_or_run(db, batch, wait, response, request)
+    return _queue_or_run(
+        db,
+        lambda into: accept_wechat(into, data, filename, window_minutes, staff, who.actor),
+        wait,
+        response,
+        request,
+    )
 
 
 @router.get("/template", response_class=Response)
@@ -204,7 +221,7 @@ def get_template(_: Principal = Depends(caller)) -> Response:
 def list_imports(
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> dict:
     """Imports, newest first."""
@@ -222,9 +239,7 @@ def _batch(db: Session, batch_id: int) -> ImportBatch:
 
 
 @router.get("/{batch_id}", response_model=ImportOut, responses=error_responses(404))
-def get_import(
-    batch_id: int, db: Session = Depends(get_db), _: Principal = Depends(caller)
-) -> dict:
+def get_import(batch_id: int, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """An import's status, counts, progress and the rows that were skipped or failed."""
     batch = _batch(db, batch_id)
     return {**batch_view(batch), "total_estimate": batch.report.get("total_estimate")}
@@ -235,7 +250,7 @@ def get_import_rows(
     batch_id: int,
     limit: int = Query(default=200, ge=1, le=5000),
     offset: int = Query(default=0, ge=0),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> dict:
     """The per-row report: what each row became (ticket), or why it was skipped or failed."""

@@ -9,6 +9,7 @@ from core import clock, notify, storage
 from core.db import session_scope
 from core.errors import ApiError
 from intake import excel_import, wechat_import
+from intake.importer import stalled
 from intake.models import ImportBatch
 
 
@@ -16,7 +17,11 @@ def run_batch(batch_id: int) -> str:
     """Import the stored upload of a queued batch; the file is removed afterwards."""
     with session_scope() as db:
         batch = db.get(ImportBatch, batch_id)
-        if batch is None or batch.status != "queued":
+        # A running batch is resumed once its worker is gone (the outbox runs the job again
+        # when the job's lease ran out); while it still saves progress, a worker has it.
+        if batch is None or batch.status not in ("queued", "running"):
+            return "skipped"
+        if batch.status == "running" and not stalled(batch):
             return "skipped"
         job = dict(batch.report.get("job", {}))
         key = job.get("key")
@@ -63,8 +68,8 @@ def queue_import(db: Session, batch: ImportBatch) -> None:
     notify.defer(db=db, handler="import", args=[batch.id], ref_type="import", ref_id=batch.id)
 
 
-# A 100,000-row sheet takes minutes: no other worker takes the job over meanwhile. A second
-# run finds the batch no longer queued and does nothing.
+# A 100,000-row sheet takes minutes: no other worker takes the job over meanwhile. A later
+# run finds the batch done, or resumes it if its worker died mid-way (run_batch).
 @notify.handler("import", lease_s=3600)
 def import_task(batch_id: int) -> str:
     """Worker side of an upload: import the file of the queued batch. An unexpected error

@@ -11,7 +11,7 @@ import itertools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -32,6 +32,8 @@ PENDING_QC = "pending_qc"
 # COMMIT_EVERY rows makes progress visible and keeps memory bounded.
 CHUNK_ROWS = 200
 COMMIT_EVERY = 200  # rows per transaction (at a chunk's end), whatever the chunk size
+# A worker saves progress seconds apart; a running batch silent this long lost its worker.
+STALLED = timedelta(minutes=10)
 
 
 @dataclass
@@ -93,9 +95,13 @@ def run_import(
     triaged together, then its rows are written each in its own savepoint (chunk_rows=1 is
     the one-row-at-a-time path). The batch keeps counts and the outcome of every row that
     did not simply become a ticket."""
+    # A resumed batch (its worker died) reads the file again from the top: counts start over,
+    # and the rows it had written count as created again (_import_one).
     batch.status = "running"
+    batch.rows_seen = batch.created = batch.skipped = batch.failed = 0
     problems: list[dict[str, Any]] = []
     batch.report = {**batch.report, "rows": [], "warnings": list(warnings or [])}
+    _stamp(batch)
     db.commit()
     cache: dict[str, TriageResult] = {}
     rows = iter(drafts)
@@ -125,9 +131,21 @@ def _save_report(
 ) -> None:
     # A copy: the column keeps snapshots, so the change is seen (an in-place list is not).
     batch.report = {**batch.report, "rows": list(problems), "warnings": list(warnings or [])}
+    _stamp(batch)
     db.commit()
     db.expunge_all()  # keep the session's identity map from growing with every ticket
     db.add(batch)
+
+
+def _stamp(batch: ImportBatch) -> None:
+    """Note when the batch last saved progress (a worker does every COMMIT_EVERY rows)."""
+    batch.report = {**batch.report, "progress_at": clock.now().isoformat()}
+
+
+def stalled(batch: ImportBatch) -> bool:
+    """A running batch that saved no progress for STALLED: its worker is gone."""
+    at = batch.report.get("progress_at")
+    return at is None or clock.now() - datetime.fromisoformat(at) > STALLED
 
 
 Earlier = dict[str, tuple[int, str, str]]  # fingerprint → batch id, ref, ticket number
@@ -187,6 +205,11 @@ def _import_one(
         return {**out, "outcome": "skipped", "reason": draft.skip}
     assert draft.fingerprint and draft.text
     if draft.fingerprint in earlier:
+        batch_id, ref, number = earlier[draft.fingerprint]
+        if batch_id == batch.id and ref == draft.ref[:64]:
+            # This very row, written by the batch's run that died: the resumed run keeps it.
+            label = LABELS[PENDING_QC]
+            return {**out, "outcome": "created", "ticket": number, "status_label": label}
         return {
             **out,
             "outcome": "skipped",

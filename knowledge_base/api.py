@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 
 from core.access import caller
 from core.auth import Principal, Role
-from core.deps import get_db
+from core.deps import DB
 from core.errors import GUARDED, ApiError, error_responses
 from core.settings import get_settings
 from knowledge_base import interchange, live_index, review, service
-from knowledge_base.models import KBReviewRequest
+from knowledge_base.models import KBEntry, KBReviewRequest
 from knowledge_base.schemas import (
     ActionIn,
     EntryData,
@@ -42,7 +42,7 @@ def list_entries(
     q: str | None = Query(default=None, max_length=200),
     limit: int = Query(default=100, ge=1, le=1000),
     offset: int = Query(default=0, ge=0),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> dict:
     """Entries by status, product type or text in id/title."""
@@ -53,24 +53,21 @@ def list_entries(
 
 
 @router.get("/entries/{entry_id}", response_model=EntryOut, responses=error_responses(404))
-def get_entry(entry_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
+def get_entry(entry_id: str, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """One entry with its published content and pending draft."""
     return service.entry_view(service.get_entry(db=db, entry_id=entry_id))
 
 
 @router.post("/entries", status_code=201, response_model=EntryOut, responses=error_responses(409))
-def create_entry(
-    body: EntryData, db: Session = Depends(get_db), who: Principal = Depends(caller)
-) -> dict:
+def create_entry(body: EntryData, db: Session = DB, who: Principal = Depends(caller)) -> dict:
     """A new entry (a draft until published)."""
     entry = service.create_entry(db=db, data=body, actor=who.actor)
-    db.commit()
-    return service.entry_view(entry)
+    return _saved(db, entry)
 
 
 @router.patch("/entries/{entry_id}", response_model=EntryOut, responses=error_responses(404, 409))
 def edit_entry(
-    entry_id: str, body: EntryPatch, db: Session = Depends(get_db), who: Principal = Depends(caller)
+    entry_id: str, body: EntryPatch, db: Session = DB, who: Principal = Depends(caller)
 ) -> dict:
     """Edit an entry's draft; the published version stays searchable until publish."""
     changes: dict[str, Any] = body.model_dump(
@@ -86,8 +83,7 @@ def edit_entry(
         expected_revision=body.expected_revision,
         reason=body.reason,
     )
-    db.commit()
-    return service.entry_view(entry)
+    return _saved(db, entry)
 
 
 @router.post(
@@ -96,7 +92,7 @@ def edit_entry(
 def publish_entry(
     entry_id: str,
     body: ActionIn | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Publish the draft; the search index picks it up at once. Four eyes: the draft must be
@@ -112,8 +108,7 @@ def publish_entry(
         expected_revision=body.expected_revision,
         reason=body.reason,
     )
-    db.commit()
-    return service.entry_view(entry)
+    return _saved(db, entry)
 
 
 @router.post(
@@ -125,14 +120,13 @@ def publish_entry(
 def submit_for_review(
     entry_id: str,
     body: ActionIn | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Submit the draft as it is now for review; a second person publishes or rejects it."""
     req = review.submit(
         db=db, entry_id=entry_id, actor=who.actor, note=body.reason if body else None
     )
-    db.commit()
     return _request_view(req)
 
 
@@ -144,7 +138,7 @@ def submit_for_review(
 def reject_draft(
     entry_id: str,
     body: ActionIn | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Send the submitted draft back to its author (not its submitter: four eyes)."""
@@ -155,8 +149,13 @@ def reject_draft(
         is_admin=who.role is Role.admin,
         note=body.reason if body else None,
     )
-    db.commit()
     return _request_view(req)
+
+
+def _saved(db: Session, entry: KBEntry) -> dict:
+    """A write's answer, flushed first: it shows the revision the flush gives the entry."""
+    db.flush()
+    return service.entry_view(entry)
 
 
 def _request_view(req: KBReviewRequest) -> dict:
@@ -177,7 +176,7 @@ def _request_view(req: KBReviewRequest) -> dict:
 def retire_entry(
     entry_id: str,
     body: ActionIn | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Take an entry out of search (history kept)."""
@@ -189,16 +188,13 @@ def retire_entry(
         expected_revision=body.expected_revision,
         reason=body.reason,
     )
-    db.commit()
-    return service.entry_view(entry)
+    return _saved(db, entry)
 
 
 @router.get(
     "/entries/{entry_id}/history", response_model=RevisionList, responses=error_responses(404)
 )
-def entry_history(
-    entry_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
-) -> dict:
+def entry_history(entry_id: str, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """Every change: who, when, what (field → [old, new])."""
     return {
         "items": [
@@ -222,7 +218,7 @@ async def import_file(
     file: UploadFile = File(description="JSONL, CSV or XLSX in the interchange format"),
     publish: bool = False,
     partial: bool = Query(default=False, description="Import the good rows even if some are bad"),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> ImportReport:
     """Import entries; any bad row → 422 with row numbers and nothing imported (unless partial).
@@ -247,7 +243,6 @@ async def import_file(
         is_admin=who.role is Role.admin,
     )
     if not report.ok:
-        db.rollback()
         raise ApiError(
             422,
             "import_rejected",
@@ -255,7 +250,6 @@ async def import_file(
             "Fix the rows listed, or pass partial=true to import the good rows.",
             report.model_dump(),
         )
-    db.commit()
     return report
 
 
@@ -273,7 +267,7 @@ def export_file(
     format: str = Query(default="jsonl", pattern="^(jsonl|csv|xlsx)$"),
     include_drafts: bool = False,
     include_retired: bool = False,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> Response:
     """Export entries in the interchange format."""

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core import phone_reads, pii
 from core.access import caller
 from core.auth import Principal, Role
-from core.deps import get_db
+from core.deps import DB
 from core.errors import GUARDED, ApiError, error_responses, not_found
 from core.settings import get_settings
 from dispatch import ownership, technicians
@@ -90,7 +90,7 @@ def _columns(row: Any) -> dict[str, Any]:
 
 
 @router.get("/calendars", response_model=list[CalendarOut])
-def list_calendars(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> list[dict]:
+def list_calendars(db: Session = DB, _: Principal = Depends(caller)) -> list[dict]:
     """Every business calendar with its overrides."""
     return [
         _calendar(db, c) for c in db.scalars(select(BusinessCalendar).order_by(BusinessCalendar.id))
@@ -100,9 +100,7 @@ def list_calendars(db: Session = Depends(get_db), _: Principal = Depends(caller)
 @router.post(
     "/calendars", status_code=201, response_model=CalendarOut, responses=error_responses(409)
 )
-def create_calendar(
-    body: CalendarIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
-) -> dict:
+def create_calendar(body: CalendarIn, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """A calendar: working weekdays and hours in a timezone; holidays='cn' loads the shipped
     Chinese public holidays (years: see GET /holidays)."""
     cal = config.create_calendar(db=db, **body.model_dump())
@@ -113,7 +111,7 @@ def create_calendar(
 def get_calendar(
     calendar_id: int,
     year: int | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> dict:
     """One calendar, with the overrides of one year or all years."""
@@ -129,7 +127,7 @@ def set_year(
     calendar_id: int,
     year: int,
     body: YearIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> dict:
     """Replace one year's own holidays and make-up working days of a calendar (they override
@@ -161,7 +159,7 @@ MAX_LISTED_YEARS = 50
 def list_holidays(
     start: int | None = Query(default=None, alias="from", ge=2000, le=2100),
     end: int | None = Query(default=None, alias="to", ge=2000, le=2100),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> HolidaysOut:
     """Chinese public holidays and make-up working days per year, with each year's status:
@@ -190,7 +188,7 @@ def list_holidays(
 
 @router.put("/holidays/{year}", response_model=HolidayYearOut)
 def set_national_year(
-    year: int, body: NoticeIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
+    year: int, body: NoticeIn, db: Session = DB, who: Principal = Depends(caller)
 ) -> HolidayYearOut:
     """Enter a year's State Council notice (rest-day ranges and make-up working days): the
     year becomes `confirmed`, and the open tickets of every calendar that follows the Chinese
@@ -207,7 +205,7 @@ def set_national_year(
 
 @router.post("/holidays/{year}/confirm", response_model=HolidayYearOut)
 def confirm_national_year(
-    year: int, db: Session = Depends(get_db), who: Principal = Depends(caller)
+    year: int, db: Session = DB, who: Principal = Depends(caller)
 ) -> HolidayYearOut:
     """Confirm the holidays package's days of a year as they are (only when the package
     carries the notice's make-up working days; otherwise 409: enter them with PUT)."""
@@ -215,7 +213,7 @@ def confirm_national_year(
 
 
 @router.get("/policies", response_model=list[PolicyOut])
-def list_policies(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> list[dict]:
+def list_policies(db: Session = DB, _: Principal = Depends(caller)) -> list[dict]:
     """Every policy."""
     return [_columns(p) for p in db.scalars(select(SlaPolicy).order_by(SlaPolicy.id))]
 
@@ -223,9 +221,7 @@ def list_policies(db: Session = Depends(get_db), _: Principal = Depends(caller))
 @router.post(
     "/policies", status_code=201, response_model=PolicyOut, responses=error_responses(404, 409)
 )
-def create_policy(
-    body: PolicyIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
-) -> dict:
+def create_policy(body: PolicyIn, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """A policy: criteria (empty = any), response/resolution targets in working minutes of its
     calendar, and the waiting states that pause its clocks."""
     return _columns(config.create_policy(db=db, **body.model_dump()))
@@ -235,7 +231,7 @@ def create_policy(
     "/policies/{policy_id}", response_model=PolicyOut, responses=error_responses(404, 409)
 )
 def update_policy(
-    policy_id: int, body: PolicyPatch, db: Session = Depends(get_db), _: Principal = Depends(caller)
+    policy_id: int, body: PolicyPatch, db: Session = DB, _: Principal = Depends(caller)
 ) -> dict:
     """Change a policy (tickets already attached keep their targets)."""
     changes = body.model_dump(exclude_unset=True)
@@ -243,7 +239,7 @@ def update_policy(
 
 
 @router.get("/regions", response_model=list[RegionContactOut])
-def list_regions(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> list[dict]:
+def list_regions(db: Session = DB, _: Principal = Depends(caller)) -> list[dict]:
     """Who is alerted per region ("*" = every other region)."""
     return [_columns(r) for r in db.scalars(select(RegionContact).order_by(RegionContact.region))]
 
@@ -252,7 +248,7 @@ def list_regions(db: Session = Depends(get_db), _: Principal = Depends(caller)) 
 def set_region(
     region: str,
     body: RegionContactIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> dict:
     """Set the supervisor (yellow, red) and regional director (black) of a region."""
@@ -261,7 +257,7 @@ def set_region(
 
 
 @router.get("/departments", response_model=list[DepartmentOut])
-def list_departments(db: Session = Depends(get_db), who: Principal = Depends(caller)) -> list[dict]:
+def list_departments(db: Session = DB, who: Principal = Depends(caller)) -> list[dict]:
     """Departments that answer collaboration requests. The contact's webhook URL carries its
     key: admins see it, everyone else `contact_url: null` and `contact_url_set`."""
     return [_department(d, who) for d in db.scalars(select(Department).order_by(Department.id))]
@@ -278,25 +274,21 @@ def _department(d: Department, who: Principal) -> dict[str, Any]:
 @router.post(
     "/departments", status_code=201, response_model=DepartmentOut, responses=error_responses(409)
 )
-def create_department(
-    body: DepartmentIn, db: Session = Depends(get_db), _: Principal = Depends(caller)
-) -> dict:
+def create_department(body: DepartmentIn, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """A department, its contact (webhook) and the flags it owns."""
     d = config.create_department(db=db, **body.model_dump())
     return _columns(d)
 
 
 @router.post("/defaults", response_model=DefaultsOut)
-def install_defaults(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
+def install_defaults(db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """Create the standard calendars (cn-workdays with holidays, 24x7) and one policy per
     severity, where none exist yet."""
     return config.install_defaults(db=db)
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketSlaOut, responses=error_responses(404))
-def ticket_sla(
-    ticket_id: int, db: Session = Depends(get_db), who: Principal = Depends(caller)
-) -> dict:
+def ticket_sla(ticket_id: int, db: Session = DB, who: Principal = Depends(caller)) -> dict:
     """A ticket's policy, clocks, evidence nodes, pauses and escalations. The number called
     is shown in full only to agents, supervisors and the technician holding the ticket
     (others see 138****5678; every full one is logged); a technician's GPS position in the
@@ -367,7 +359,7 @@ def _reporting_technician(db: Session, who: Principal, named: int | None) -> int
 def report_viewed(
     ticket_id: int,
     body: ViewedIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> JSONResponse:
     """The technician app reports the ticket was opened, with GPS. Only the technician the
@@ -402,7 +394,7 @@ def call_callback(
     duration_s: float = Form(ge=0),
     started_at: datetime | None = Form(default=None),
     recording: UploadFile = File(description="The call recording (any common audio format)."),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> JSONResponse:
     """Telephony callback: a call was made for a ticket. An answered outbound call to the
@@ -449,7 +441,7 @@ def call_callback(
     responses=error_responses(404, 409),
 )
 def pause(
-    ticket_id: int, body: PauseIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
+    ticket_id: int, body: PauseIn, db: Session = DB, who: Principal = Depends(caller)
 ) -> dict:
     """Start or end waiting for the customer (or a part without a transfer order)."""
     row, _ = service.record_pause(
@@ -464,9 +456,7 @@ def pause(
     response_model=CollaborationOut,
     responses=error_responses(404, 409),
 )
-def flag(
-    ticket_id: int, body: FlagIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
-) -> dict:
+def flag(ticket_id: int, body: FlagIn, db: Session = DB, who: Principal = Depends(caller)) -> dict:
     """Flag e.g. a suspected cloud-side command fault with the raw device logs: the owning
     department's contact gets a request due in its answer time (4 h by default)."""
     row = collaboration.raise_flag(
@@ -503,7 +493,7 @@ def _collab(
 def list_collaborations(
     department_id: int | None = None,
     status: str | None = Query(default=None, pattern="^(open|answered)$"),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> list[dict]:
     """Collaboration requests, newest first (a technician: of the tickets they hold)."""
@@ -520,7 +510,7 @@ def list_collaborations(
     responses=error_responses(404),
 )
 def get_collaboration(
-    collaboration_id: int, db: Session = Depends(get_db), who: Principal = Depends(caller)
+    collaboration_id: int, db: Session = DB, who: Principal = Depends(caller)
 ) -> dict:
     """One request, with the raw logs for the technician holding the ticket (or who sent
     them), supervisors and admins (`logs_hidden` for everyone else)."""
@@ -538,7 +528,7 @@ def get_collaboration(
 def answer_collaboration(
     collaboration_id: int,
     body: AnswerIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """The department answers: the request closes (late if after its due time)."""
@@ -558,7 +548,7 @@ def attainment(
     period: str = "day",
     start: datetime | None = Query(default=None, alias="from"),
     end: datetime | None = Query(default=None, alias="to"),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> dict:
     """SLA attainment by region, technician, period (day/week/month) or department
@@ -571,7 +561,7 @@ def at_risk(
     within_minutes: int = Query(default=30, ge=0, le=24 * 60),
     region: str | None = None,
     limit: int = Query(default=200, ge=1, le=2000),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> dict:
     """Tickets at risk now: open clocks due within `within_minutes` or past due, with level."""
@@ -587,7 +577,7 @@ def escalation_history(
     end: datetime | None = Query(default=None, alias="to"),
     limit: int = Query(default=100, ge=1, le=1000),
     offset: int = Query(default=0, ge=0),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> dict:
     """Every escalation that fired, newest first."""

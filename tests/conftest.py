@@ -6,12 +6,16 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, make_url, text
+
+from eval.console_server import Server as Served
+from eval.console_server import running_server
 
 
 def _worker_database(url: str | None) -> str | None:
@@ -191,6 +195,26 @@ def _seeded_sqlite(tmp: Path) -> dict[str, str]:
     shutil.copytree(folder / "data" / "index", tmp / "data" / "index")
     configure(tmp / "data", url)
     return dict(_template_tokens)
+
+
+@contextmanager
+def seeded_server(folder: Path) -> Iterator[Served]:
+    """A served app (eval.console_server.running_server: a uvicorn process) on a copy of the
+    session's seeded database, as `hotline init` leaves one (demo KB published, its index and
+    confidence fit, the SLA defaults), with the console users made here: no init and no user
+    subprocesses, which took 15-25 s per server on two busy cores."""
+    from core.db import get_engine, session_scope
+    from eval.console_server import create_users
+    from sla.config import install_defaults
+
+    tokens = _seeded_sqlite(folder)
+    with session_scope() as db:
+        install_defaults(db=db)
+    create_users()
+    get_engine().dispose()
+    url = f"sqlite:///{folder / 'hotline.db'}"
+    with running_server(folder / "data", database_url=url, admin_token=tokens["admin"]) as srv:
+        yield srv
 
 
 def _copy_pg_database(source: str, target: str) -> None:

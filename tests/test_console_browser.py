@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from eval.console_server import PASSWORD, Server, running_server, seed_calls, seed_recorded_call
+from eval.console_server import PASSWORD, Server, seed_calls, seed_recorded_call
+from tests.conftest import seeded_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 AUDIO = Path(__file__).resolve().parent / "fixtures" / "audio" / "c01.wav"
@@ -19,7 +20,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("console-browser")) as srv:
+    with seeded_server(tmp_path_factory.mktemp("console-browser")) as srv:
         seed_calls(srv)
         seed_recorded_call(srv, AUDIO)
         yield srv

@@ -401,3 +401,26 @@ def test_charts_count_imported_history_on_its_original_day(service: Service) -> 
         by_day = dict(zip(labels, counts, strict=True))
         assert by_day[(clock.now() - timedelta(days=10)).date()] == 1
         assert by_day[clock.now().date()] == 0
+
+
+def test_both_doors_take_and_refuse_the_same_desk_input(service: Service) -> None:
+    """The API and the console parse a desk action with one model (tickets.schemas): a blank
+    note, a note over 4,000 characters and a merge without a target are refused by both (the
+    API stored a blank note, the page cut a long one, the API answered a blank target 404)."""
+    make_users(("agent-doors", Role.agent))
+    t = new_ticket(service, LOCK_TEXT)
+    c, h = service.client, service.headers("agent")
+    csrf = login(c, "agent-doors")
+    for note in ("   ", "记" * 4001):
+        api = c.post(f"/api/v1/tickets/{t['id']}/notes", json={"note": note}, headers=h)
+        page = c.post(f"/console/tickets/{t['id']}/note", data={"csrf_token": csrf, "note": note})
+        assert api.status_code == page.status_code == 422
+        assert api.json()["error"]["code"] == "invalid_request" and "备注内容" in page.text
+    api = c.post(f"/api/v1/tickets/{t['id']}/merge", json={"into": " "}, headers=h)
+    page = c.post(f"/console/tickets/{t['id']}/merge", data={"csrf_token": csrf, "into": " "})
+    assert api.status_code == page.status_code == 422 and "要合并到的工单号" in page.text
+    history = c.get(f"/api/v1/tickets/{t['id']}/history", headers=h).json()["items"]
+    assert not [e for e in history if e["kind"] == "note"]
+    # What both take: the note as typed, without its surrounding blanks.
+    api = c.post(f"/api/v1/tickets/{t['id']}/notes", json={"note": " 已回电 "}, headers=h)
+    assert api.status_code == 201 and api.json()["note"] == "已回电"

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from eval.console_server import Server, running_server, seed_calls, seed_recorded_call
+from eval.console_server import Server, seed_calls, seed_recorded_call
+from tests.conftest import seeded_server
 from tests.test_console_browser import AUDIO, CHROMIUM, api_ticket, log_in
 
 pytestmark = pytest.mark.skipif(
@@ -26,7 +27,7 @@ WIDTHS = {"desktop": (1440, 900), "phone": (375, 740)}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("desk-browser")) as srv:
+    with seeded_server(tmp_path_factory.mktemp("desk-browser")) as srv:
         with srv.api() as api:
             api.post("/api/v1/sla/defaults").raise_for_status()
         seed_calls(srv)

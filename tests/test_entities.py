@@ -117,3 +117,26 @@ def test_misheard_versions_and_models_snap_to_what_the_kb_knows() -> None:
     # Versions and models the KB does not know stay as said.
     assert extract("门锁固件4.5.6", vocab)["firmware"] == "4.5.6"
     assert extract("门锁型号X7", vocab)["model"] == "X7"
+
+
+def test_a_word_several_product_types_share_narrows_the_product_down() -> None:
+    from triage.entities import product_families
+
+    entries = [
+        {"product_type": "户用储能电池柜"},
+        {"product_type": "工商业储能柜"},
+        {"product_type": "乘客电梯"},
+        {"product_type": "载货电梯"},
+        {"product_type": "燃气热水器"},
+        {"product_type": "电热水器"},
+    ]
+    families = product_families(entries, {"热水器": "热水器", "储能": "工商业储能柜"})
+    assert families["储能"] == {"户用储能电池柜", "工商业储能柜"}
+    assert families["电梯"] == {"乘客电梯", "载货电梯"}
+    # The rules' word for a type the KB splits in two names both.
+    assert families["热水器"] == {"燃气热水器", "电热水器"}
+    # A part only one type has names that type (product_words), and generic words nothing.
+    assert "乘客" not in families and "设备" not in families
+    # Said in a call, such a word leaves the product open for the diagnosis to settle.
+    vocab = Vocabulary.build(entries, {})
+    assert extract("家里的储能停电的时候不工作", vocab)["product_type"] is None

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from eval.console_server import PASSWORD, Server, running_server
+from eval.console_server import PASSWORD, Server
+from tests.conftest import seeded_server
 from tests.field_support import PHONE, png_bytes
 from tests.sla_support import Recorder
 
@@ -39,7 +40,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, customer_sms: Recorder) -> 
     old = os.environ.get("HOTLINE_CUSTOMER_NOTIFY_URL")
     os.environ["HOTLINE_CUSTOMER_NOTIFY_URL"] = customer_sms.url("/sms")
     try:
-        with running_server(tmp_path_factory.mktemp("field-browser")) as srv:
+        with seeded_server(tmp_path_factory.mktemp("field-browser")) as srv:
             yield srv
     finally:
         if old is None:

@@ -70,6 +70,32 @@ def test_the_key_reused_for_another_request_is_refused(svc: Service) -> None:
     assert too_long.json()["error"]["code"] == "invalid_idempotency_key"
 
 
+def test_an_expired_key_is_a_new_request_and_its_lookup_writes_nothing(svc: Service) -> None:
+    from datetime import timedelta
+
+    from core.idempotency import IdempotencyRecord, Request, replay
+
+    assert _post_text(svc, "k-old").status_code == 201
+    with session_scope() as db:
+        row = db.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == "k-old"))
+        assert row is not None
+        row.created_at -= timedelta(hours=25)
+        caller, endpoint = row.caller, row.endpoint
+    with session_scope() as db:
+        assert replay(db=db, request=Request(caller, "k-old", endpoint, "another")) is None
+        assert db.scalar(
+            select(func.count())
+            .select_from(IdempotencyRecord)
+            .where(IdempotencyRecord.key == "k-old")
+        )  # the lookup left the expired row alone
+    before = _tickets()
+    other = _post_text(svc, "k-old", text="空调不制冷，外机不转")
+    assert other.status_code == 201, other.text  # a new request, not a reuse
+    assert _tickets() == before + 1
+    again = _post_text(svc, "k-old", text="空调不制冷，外机不转")
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == other.json()
+
+
 def test_keys_belong_to_their_caller(svc: Service) -> None:
     mine = _post_text(svc, "k-shared", role="agent")
     theirs = _post_text(svc, "k-shared", role="supervisor")

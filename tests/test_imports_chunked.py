@@ -3,10 +3,12 @@ per-row results as importing one row at a time, and a row that fails inside a ch
 nothing behind while the rest of the chunk is imported."""
 
 import random
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pytest
 from sqlalchemy import delete, event, func, select
 
 from eval.import_data import HEADER, kb_entries, synthetic_request
@@ -183,3 +185,75 @@ def test_a_row_failing_inside_a_chunk_rolls_back_only_that_row(
         assert db.scalar(select(func.count()).select_from(ImportRecord)) == 26
         assert db.scalar(select(func.count()).select_from(TicketEvent)) == 2 * 26
         assert {r["ref"] for r in batch.report["rows"]} >= {"row 13", "row 11"}
+
+
+class _WorkerKilled(BaseException):
+    """The worker's process killed mid-import: no handler catches it, no cleanup commits."""
+
+
+def test_a_batch_whose_worker_died_is_resumed(
+    service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core import storage
+    from core.db import session_scope
+    from intake import excel_import, importer
+    from intake.import_api import accept_excel
+    from intake.import_tasks import import_task
+    from intake.models import ImportBatch, ImportRecord
+
+    path = tmp_path / "sheet.xlsx"
+    _sheet(path, 30)
+    with session_scope() as db:
+        batch_id = accept_excel(db, path.read_bytes(), path.name, None, "test").id
+    monkeypatch.setattr(importer, "COMMIT_EVERY", 10)
+
+    def killed_after_25(outcome: dict[str, Any]) -> None:
+        killed_after_25.rows += 1  # type: ignore[attr-defined]
+        if killed_after_25.rows == 25:  # type: ignore[attr-defined]
+            raise _WorkerKilled
+
+    killed_after_25.rows = 0  # type: ignore[attr-defined]
+    with pytest.raises(_WorkerKilled), session_scope() as db:
+        batch = db.get(ImportBatch, batch_id)
+        assert batch is not None
+        local = storage.local_file(batch.report["job"]["key"])
+        assert local is not None
+        excel_import.import_sheet(
+            db,
+            excel_import.open_sheet(local),
+            actor="test",
+            filename=path.name,
+            batch=batch,
+            on_row=killed_after_25,
+            chunk_rows=5,
+        )
+
+    def state() -> tuple[ImportBatch, int]:
+        with session_scope() as db:
+            batch = db.get(ImportBatch, batch_id)
+            assert batch is not None
+            records = db.scalar(
+                select(func.count())
+                .select_from(ImportRecord)
+                .where(ImportRecord.batch_id == batch_id)
+            )
+            return batch, int(records or 0)
+
+    batch, written = state()
+    assert batch.status == "running" and written == 17  # rows 1-20 saved: a blank, a dup, a fail
+    # The outbox runs the job again once its lease ran out; a batch still saving progress
+    # has a live worker and is left to it.
+    assert import_task(batch_id) == "skipped"
+    with session_scope() as db:
+        stale = db.get(ImportBatch, batch_id)
+        assert stale is not None
+        since = datetime.fromisoformat(stale.report["progress_at"]) - timedelta(minutes=11)
+        stale.report = {**stale.report, "progress_at": since.isoformat()}
+    assert import_task(batch_id) == "done"
+
+    batch, written = state()
+    # As one uninterrupted run: the rows written before the kill count once, as created.
+    assert batch.status == "done" and batch.rows_seen == 30
+    assert (batch.created, batch.skipped, batch.failed) == (written, 2, 1) and written == 27
+    reasons = [r["reason"] for r in batch.report["rows"] if r["outcome"] == "skipped"]
+    assert len([r for r in reasons if r.startswith("duplicate")]) == 1

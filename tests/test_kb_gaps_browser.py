@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from eval.console_server import PASSWORD, Server, running_server, seed_calls
+from eval.console_server import PASSWORD, Server, seed_calls
+from tests.conftest import seeded_server
 from tests.test_kb_gaps import HOOD, INVOICE
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -20,7 +21,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("kb-gaps-browser")) as srv:
+    with seeded_server(tmp_path_factory.mktemp("kb-gaps-browser")) as srv:
         seed_calls(srv, HOOD + INVOICE)
         with srv.api() as api:
             assert api.post("/api/v1/kb/gaps/refresh").status_code == 202

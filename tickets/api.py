@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from core import phone_reads
 from core.access import caller
 from core.auth import Principal
-from core.deps import get_db
+from core.deps import DB
 from core.errors import GUARDED, error_responses
 from tickets import service
 from tickets.models import Ticket
@@ -62,7 +62,7 @@ def list_tickets(
     sort: str = "-created_at",
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Tickets by filters; sort=confidence gives the review queue (least sure first)."""
@@ -87,17 +87,15 @@ def list_tickets(
 
 
 def written(db: Session, who: Principal, door: str, ticket: Ticket) -> dict:
-    """The answer of a write: the full number it shows logged, the change committed, the
-    ticket as the API shows it."""
+    """The answer of a write: the full number it shows logged, the ticket as the API shows
+    it, flushed first (its version is the flush's; the request commits before answering)."""
     phone_reads.record_customers(db, who, door, [ticket])
-    db.commit()
+    db.flush()
     return service.ticket_view(ticket)
 
 
 @router.get("/{ticket_id}", response_model=TicketOut, responses=error_responses(404))
-def get_ticket(
-    ticket_id: str, db: Session = Depends(get_db), who: Principal = Depends(caller)
-) -> dict:
+def get_ticket(ticket_id: str, db: Session = DB, who: Principal = Depends(caller)) -> dict:
     """One ticket by id or number."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
     phone_reads.record_customers(db, who, "GET /api/v1/tickets/{id}", [ticket])
@@ -105,9 +103,7 @@ def get_ticket(
 
 
 @router.get("/{ticket_id}/history", response_model=HistoryOut, responses=error_responses(404))
-def get_history(
-    ticket_id: str, db: Session = Depends(get_db), who: Principal = Depends(caller)
-) -> dict:
+def get_history(ticket_id: str, db: Session = DB, who: Principal = Depends(caller)) -> dict:
     """The ticket's append-only history."""
     events = service.history(db=db, ticket_id=ticket_id)
     if any("phone" in repr(e.changes) for e in events):
@@ -122,7 +118,7 @@ def get_history(
 
 @router.patch("/{ticket_id}", response_model=TicketOut, responses=error_responses(404, 409))
 def patch_fields(
-    ticket_id: str, body: FieldsIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
+    ticket_id: str, body: FieldsIn, db: Session = DB, who: Principal = Depends(caller)
 ) -> dict:
     """Change fields (logged with actor and reason)."""
     ticket = service.set_fields(
@@ -142,7 +138,7 @@ def patch_fields(
 def post_transition(
     ticket_id: str,
     body: TransitionIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Move the ticket through its state machine."""
@@ -159,7 +155,7 @@ def post_transition(
 
 @router.post("/{ticket_id}/review", response_model=TicketOut, responses=error_responses(404, 409))
 def post_review(
-    ticket_id: str, body: ReviewIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
+    ticket_id: str, body: ReviewIn, db: Session = DB, who: Principal = Depends(caller)
 ) -> dict:
     """Agent review: confirm, or correct diagnosis/fields and confirm."""
     ticket = service.review(
@@ -184,7 +180,7 @@ corrections_router = APIRouter(
 def list_corrections(
     limit: int = Query(default=200, ge=1, le=5000),
     offset: int = Query(default=0, ge=0),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> dict:
     """Agents' verdicts on auto-filled tickets: labelled data for evaluation, de-identified

@@ -20,6 +20,7 @@ from core.db import Base, UTCDateTime
 from core.errors import ApiError
 from tickets.models import Ticket
 from tickets.service import _apply_fields, record_event
+from triage.rules import get_rules
 
 MAX_BYTES = 10 * 1024 * 1024
 THUMB_PX = 240
@@ -85,6 +86,8 @@ def add(
 ) -> Attachment:
     """Store an upload for a ticket (size and type checked); with field, the attachment also
     fills that ticket field (value "附件#ID"), so a required photo field is satisfied."""
+    if field and field not in get_rules().fields:  # before anything is stored
+        raise ApiError(422, "invalid_fields", f"没有字段“{field}”。")
     if not data:
         raise ApiError(422, "file_required", "The upload is empty.")
     if len(data) > MAX_BYTES:

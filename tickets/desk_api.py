@@ -4,52 +4,33 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from core import phone_reads, storage
 from core.access import caller
 from core.auth import Principal
-from core.deps import get_db
+from core.deps import DB
 from core.errors import GUARDED, ApiError, error_responses
 from tickets import attachments, finish, service
 from tickets.api import written
-from tickets.schemas import AttachmentOut, AttachmentsOut, NoteOut, TicketList, TicketOut
+from tickets.schemas import (
+    AttachmentOut,
+    AttachmentsOut,
+    CancelIn,
+    CloseIn,
+    MergeIn,
+    NoteIn,
+    NoteOut,
+    TicketList,
+    TicketOut,
+)
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=error_responses(*GUARDED))
 
 
-class CloseIn(BaseModel):
-    """Close with an outcome."""
-
-    outcome: str = Field(description=f"One of {list(finish.OUTCOMES)}")
-    note: str | None = None
-    expected_version: int | None = None
-
-
-class CancelIn(BaseModel):
-    """Cancel with a reason."""
-
-    reason: str = Field(min_length=1)
-    expected_version: int | None = None
-
-
-class MergeIn(BaseModel):
-    """Merge this ticket (the duplicate) into another."""
-
-    into: str = Field(description="Id or number of the ticket that carries the work.")
-    note: str | None = None
-
-
-class NoteIn(BaseModel):
-    """An internal note (not shown to the customer)."""
-
-    note: str = Field(min_length=1, max_length=4000)
-
-
 @router.post("/{ticket_id}/close", response_model=TicketOut, responses=error_responses(404, 409))
 def post_close(
-    ticket_id: str, body: CloseIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
+    ticket_id: str, body: CloseIn, db: Session = DB, who: Principal = Depends(caller)
 ) -> dict:
     """Close without a visit: not_a_fault, duplicate, solved_by_phone, solved_remotely."""
     ticket = finish.close(
@@ -65,7 +46,7 @@ def post_close(
 
 @router.post("/{ticket_id}/cancel", response_model=TicketOut, responses=error_responses(404, 409))
 def post_cancel(
-    ticket_id: str, body: CancelIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
+    ticket_id: str, body: CancelIn, db: Session = DB, who: Principal = Depends(caller)
 ) -> dict:
     """Cancel with a reason."""
     ticket = finish.cancel(
@@ -80,7 +61,7 @@ def post_cancel(
 
 @router.post("/{ticket_id}/merge", response_model=TicketOut, responses=error_responses(404, 409))
 def post_merge(
-    ticket_id: str, body: MergeIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
+    ticket_id: str, body: MergeIn, db: Session = DB, who: Principal = Depends(caller)
 ) -> dict:
     """Merge this duplicate into another ticket; returns the kept ticket."""
     kept = finish.merge(
@@ -90,9 +71,7 @@ def post_merge(
 
 
 @router.get("/{ticket_id}/duplicates", response_model=TicketList, responses=error_responses(404))
-def get_duplicates(
-    ticket_id: str, db: Session = Depends(get_db), who: Principal = Depends(caller)
-) -> dict:
+def get_duplicates(ticket_id: str, db: Session = DB, who: Principal = Depends(caller)) -> dict:
     """Open tickets that are likely the same request (same phone or device, same product)."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
     rows = finish.duplicate_candidates(db=db, ticket=ticket)
@@ -104,13 +83,12 @@ def get_duplicates(
     "/{ticket_id}/notes", status_code=201, response_model=NoteOut, responses=error_responses(404)
 )
 def post_note(
-    ticket_id: str, body: NoteIn, db: Session = Depends(get_db), who: Principal = Depends(caller)
+    ticket_id: str, body: NoteIn, db: Session = DB, who: Principal = Depends(caller)
 ) -> dict:
     """Add an internal note to the ticket's history."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
-    service.add_note(db=db, ticket=ticket, actor=who.actor, note=body.note.strip())
-    db.commit()
-    return {"ticket_id": ticket.id, "note": body.note.strip()}
+    service.add_note(db=db, ticket=ticket, actor=who.actor, note=body.note)
+    return {"ticket_id": ticket.id, "note": body.note}
 
 
 @router.post(
@@ -123,7 +101,7 @@ async def post_attachment(
     ticket_id: str,
     file: Annotated[UploadFile, File()],
     field: Annotated[str | None, Form()] = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Upload a photo/screenshot (JPEG, PNG, WebP, GIF) or PDF, at most 10 MB; with field, it
@@ -138,16 +116,13 @@ async def post_attachment(
         actor=who.actor,
         field=field,
     )
-    db.commit()
     return attachments.view(att)
 
 
 @router.get(
     "/{ticket_id}/attachments", response_model=AttachmentsOut, responses=error_responses(404)
 )
-def list_attachments(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
-) -> dict:
+def list_attachments(ticket_id: str, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """The ticket's attachments."""
     ticket = service.get_ticket(db=db, ticket_id=ticket_id)
     return {
@@ -167,7 +142,7 @@ def get_attachment(
     ticket_id: str,
     attachment_id: int,
     thumb: bool = False,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> FileResponse:
     """The stored file (or its thumbnail)."""

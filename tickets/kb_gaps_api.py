@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from core.access import caller
 from core.auth import Principal
-from core.deps import get_db
+from core.deps import DB
 from core.errors import GUARDED, ApiError, error_responses
 from core.tasks import enqueue_after_commit
 from knowledge_base import service as kb
@@ -91,16 +91,15 @@ class Queued(BaseModel):
 
 
 @router.get("/gaps", response_model=GapList)
-def list_gaps(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
+def list_gaps(db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """Clusters of recent calls that matched nothing (from the newest stored report)."""
     return kb_gaps.report_view(kb_gaps.latest(db=db), "gaps")
 
 
 @router.post("/gaps/refresh", status_code=202, response_model=Queued)
-def refresh_gaps(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
+def refresh_gaps(db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """Recompute gaps, confusions and entry health now (in the background)."""
     enqueue_after_commit(db, kb_gaps.compute_task, "on_demand")
-    db.commit()
     return {"queued": True}
 
 
@@ -110,9 +109,7 @@ def refresh_gaps(db: Session = Depends(get_db), _: Principal = Depends(caller)) 
     response_model=EntryOut,
     responses=error_responses(404, 409),
 )
-def draft_from_gap(
-    cluster_ref: str, db: Session = Depends(get_db), who: Principal = Depends(caller)
-) -> dict:
+def draft_from_gap(cluster_ref: str, db: Session = DB, who: Principal = Depends(caller)) -> dict:
     """Start a draft entry from a cluster (`<report_id>-<cluster id>`)."""
     report_id, _, cluster_id = cluster_ref.partition("-")
     if not (report_id.isdigit() and cluster_id.isdigit()):
@@ -122,17 +119,17 @@ def draft_from_gap(
     entry = kb_gaps.start_draft(
         db=db, report_id=int(report_id), cluster_id=int(cluster_id), actor=who.actor
     )
-    db.commit()
+    db.flush()  # the answer shows the revision the flush gives the entry
     return kb.entry_view(entry)
 
 
 @router.get("/confusions", response_model=ConfusionList)
-def list_confusions(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
+def list_confusions(db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """Pairs of entries agents keep correcting between (A → B), with the calls."""
     return kb_gaps.report_view(kb_gaps.latest(db=db), "confusions")
 
 
 @router.get("/health", response_model=EntryHealthList)
-def entry_health(db: Session = Depends(get_db), _: Principal = Depends(caller)) -> dict:
+def entry_health(db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """Per entry: calls matched, confirmed, corrected away, mean confidence; idle entries."""
     return kb_gaps.report_view(kb_gaps.latest(db=db), "health")

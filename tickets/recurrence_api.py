@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from core.access import caller
 from core.auth import Principal
-from core.deps import get_db
+from core.deps import DB
 from core.errors import GUARDED, error_responses
 from tickets import recurrence
 from tickets.schemas import AlertsOut, RecurringReport, ScanOut
@@ -21,7 +21,7 @@ def get_recurring(
     min_count: int | None = Query(default=None, ge=2, le=100),
     window_days: float | None = Query(default=None, gt=0, le=365),
     min_probability: float | None = Query(default=None, ge=0, le=1),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> dict:
     """Recurring patterns per model (same model + fault code, N within D days) with the
@@ -35,13 +35,12 @@ def post_scan(
     min_count: int | None = Query(default=None, ge=2, le=100),
     window_days: float | None = Query(default=None, gt=0, le=365),
     min_probability: float | None = Query(default=None, ge=0, le=1),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
     """Scan now and raise preventive-maintenance tickets for active patterns whose learned
     probability reaches the gate (default HOTLINE_RECURRENCE_MIN_PROBABILITY)."""
     alerts = recurrence.detect(db, min_count, window_days, actor=who.actor, min_p=min_probability)
-    db.commit()
     return {"created": [recurrence.alert_view(a) for a in alerts]}
 
 
@@ -49,7 +48,7 @@ def post_scan(
 def list_alerts(
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> dict:
     """Recurring-fault alerts, newest first, with their evidence and preventive ticket."""

@@ -1,4 +1,5 @@
-"""API shapes of tickets: what the ticket, desk and prediction routes answer.
+"""API shapes of tickets: what the ticket, desk and prediction routes answer, and what the
+desk's actions take (the API and the console parse an action with the same model).
 
 Personal values (phone, name, address, texts) are optional: a role that may not see them gets
 them masked or left out.
@@ -7,9 +8,44 @@ them masked or left out.
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from core.schemas import ApiModel
+from tickets import finish
+
+
+class DeskAction(BaseModel):
+    """An action's input; surrounding blanks are dropped, so a blank text is a missing one."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+
+class CloseIn(DeskAction):
+    """Close with an outcome."""
+
+    outcome: str = Field(description=f"One of {list(finish.OUTCOMES)}")
+    note: str | None = None
+    expected_version: int | None = None
+
+
+class CancelIn(DeskAction):
+    """Cancel with a reason."""
+
+    reason: str = Field(min_length=1)
+    expected_version: int | None = None
+
+
+class MergeIn(DeskAction):
+    """Merge this ticket (the duplicate) into another."""
+
+    into: str = Field(min_length=1, description="Id or number of the ticket that carries the work.")
+    note: str | None = None
+
+
+class NoteIn(DeskAction):
+    """An internal note (not shown to the customer)."""
+
+    note: str = Field(min_length=1, max_length=4000)
 
 
 class Candidate(ApiModel):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.access import caller
 from core.auth import Principal
-from core.deps import get_db
+from core.deps import DB
 from core.errors import GUARDED, error_responses
 from core.schemas import ApiModel
 from core.settings import get_settings
@@ -94,7 +94,7 @@ class ChainOut(ApiModel):
 
 @router.get("/calibration", response_model=CalibrationsOut)
 def calibration_info(
-    db: Session = Depends(get_db),
+    db: Session = DB,
     _: Principal = Depends(caller),
 ) -> CalibrationsOut:
     """When the diagnosis confidence was last fitted, on how many entries, pseudo-calls and

@@ -88,13 +88,18 @@ class Vocabulary:
     synonyms: dict[str, str] = field(default_factory=dict)  # lower synonym → product_type
     model_product: dict[str, set[str]] = field(default_factory=dict)
     firmwares: set[str] = field(default_factory=set)
+    # word → the product types it names together (product_families)
+    families: dict[str, frozenset] = field(default_factory=dict)
 
     @classmethod
     def build(cls, entries: Iterable[dict], synonyms: dict[str, str]) -> "Vocabulary":
         """Vocabulary of published entries; of the rules' product synonyms only those of the
         KB's own product types."""
         entries = list(entries)
-        vocab = cls(synonyms=product_words(entries, synonyms))
+        vocab = cls(
+            synonyms=product_words(entries, synonyms),
+            families=product_families(entries, synonyms),
+        )
         for e in entries:
             vocab.firmwares.update(str(f) for f in e.get("firmware", []))
             for m in e.get("models", []):
@@ -139,6 +144,28 @@ def product_words(entries: Iterable[dict], synonyms: dict[str, str]) -> dict[str
     for t in types:
         words[t.lower()] = t
     return words
+
+
+def product_families(entries: Iterable[dict], synonyms: dict[str, str]) -> dict[str, frozenset]:
+    """Lower-cased words that name several of the KB's product types at once: 储能 for
+    户用储能电池柜 and 工商业储能柜, 电梯 for 乘客电梯 and 载货电梯, the rules' 热水器 for
+    燃气热水器 and 电热水器. A caller who says one has narrowed the product down, not named it."""
+    types = sorted({str(e["product_type"]) for e in entries if e.get("product_type")})
+    owners: dict[str, set[str]] = {}
+    for t in types:
+        for i in range(len(t) - 1):
+            for j in range(i + 2, len(t) + 1):
+                owners.setdefault(t[i:j].lower(), set()).add(t)
+    families = {
+        word: frozenset(owning)
+        for word, owning in owners.items()
+        if len(owning) > 1 and word not in GENERIC_PRODUCT_WORDS
+    }
+    for word, product in synonyms.items():
+        inside = frozenset(t for t in types if product in t)
+        if product not in types and len(inside) > 1 and len(word) > 1:
+            families.setdefault(word.lower(), inside)
+    return families
 
 
 def _name_parts(name: str) -> set[str]:

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from core.access import caller
 from core.auth import Principal
-from core.deps import get_db
+from core.deps import DB
 from core.errors import GUARDED, ApiError, error_responses
 from intake.bridges.connectors import ConnectorError, load_connectors
 from intake.bridges.service import enrich, ticket_bridges
@@ -17,9 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["bridges"], responses=error_responses
 @router.get(
     "/tickets/{ticket_id}/enrichments", response_model=TicketBridges, responses=error_responses(404)
 )
-def get_enrichments(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
-) -> dict:
+def get_enrichments(ticket_id: str, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """Every connector outcome for the ticket (timeouts and errors included) and the advice."""
     return ticket_bridges(db, ticket_id)
 
@@ -27,12 +25,9 @@ def get_enrichments(
 @router.post(
     "/tickets/{ticket_id}/enrich", response_model=TicketBridges, responses=error_responses(404)
 )
-def post_enrich(
-    ticket_id: str, db: Session = Depends(get_db), _: Principal = Depends(caller)
-) -> dict:
+def post_enrich(ticket_id: str, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """Call the connectors for the ticket now (in this request) and return the outcomes."""
     enrich(db=db, ticket_id=ticket_id)
-    db.commit()
     return ticket_bridges(db, ticket_id)
 
 
