@@ -627,6 +627,8 @@ def _start(
     req.why.append(
         f"line {msg.line}: {role} reports a fault" + (f" on {product}" if product else "")
     )
+    if msg.part_of is not None:
+        req.why.append(f"split from the message at line {msg.part_of}: another appliance")
     if current is not None:
         what = (
             "another product"
@@ -660,7 +662,12 @@ def _parts(msg: Message) -> list[Message]:
         last = first + piece.strip("\n").count("\n") if not msg.flat else msg.line
         out.append(
             replace(
-                msg, line=first, end_line=last, body_line=first, text=piece.strip(" ，,。；;\n")
+                msg,
+                line=first,
+                end_line=last,
+                body_line=first,
+                text=piece.strip(" ，,。；;\n"),
+                part_of=msg.line,
             )
         )
     return out

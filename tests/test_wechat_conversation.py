@@ -300,6 +300,7 @@ def test_a_message_going_on_to_another_appliance_is_split(service) -> None:  # t
         )
     )  # fmt: skip
     assert [r.product_type for r in reading.requests] == ["冰箱", "热水器", "冰箱"]
+    assert any("another appliance" in w for w in reading.requests[2].why)
     heater, fridge = _fields(reading, 1), _fields(reading, 2)
     assert heater["customer_name"] == "孔阿姨" and heater["model"] == "DSZF-60"
     assert fridge["phone"] == "051262951073"  # 电话同上: 孔阿姨's, not 夏先生's
