@@ -1,19 +1,21 @@
 """Following a service chat: which messages are repair requests, and every fact of each.
 
-A conversation is read in order, with each sender's role (intake/chat_roles.py):
+A conversation is read in order, with each sender's role (intake/chat_roles.py: display-name
+prefixes, else what the sender says over the chat):
 - a customer, or a relay (a store or property manager reporting for someone else), starts a
-  request with a message that reports a fault on a product; staff start one only when they
-  relay it (帮业主报修…, 派单…), technicians never (their group talk is about work done);
-- a numbered message (1. … 2. …) with an own product and fault per item is split into one
-  request per item, each keeping the shared lines around the list;
-- the owner's later messages within the window, and the replies of staff or of the
-  conversation's other side that add facts (the model read off a nameplate, an address, a
-  phone), are gathered into the open request: the staff reply that quotes it, else the one
-  most recently active in the conversation;
-- a later number after a correction (电话写错了，是…) replaces the earlier one;
-- a request its owner withdraws (自己弄好了，不用来了) is dropped, and messages that are
-  consumables orders, cleaning/installation appointments or chit-chat start nothing.
-Every request keeps why it was gathered, split or dropped, line by line.
+  request with a message that reports a fault on an appliance (a fault said before the
+  appliance is named waits for the conversation to name it); staff start one only when they
+  pass one on with whom it concerns; technicians when they pass on a call or report a fault
+  that needs another visit, never work done;
+- a numbered message (1. 1、 (1) ① 第一 一、…, counted 1, 2, 3 in one style) is split into one
+  request per item on an appliance, and a message that goes on to another appliance (还有…)
+  into one per appliance; later messages about the items go item by item;
+- the owner's later messages within the window, and replies that add facts (the model read
+  off a nameplate, an address, a phone), are gathered into the request they are about: the
+  one they quote or name, else the most recently active one;
+- corrections (电话写错了，是…; 铭牌看错了) win; a request its owner (or staff for them)
+  withdraws is dropped; orders, appointments, questions, notices and chit-chat start nothing.
+Every request keeps why it was gathered, split, routed or dropped, line by line.
 """
 
 import re
