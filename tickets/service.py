@@ -189,7 +189,7 @@ def set_fields(
     _check_version(ticket, expected_version)
     if ticket.status in FINAL:
         raise ApiError(409, "ticket_final", f"Ticket {ticket.number} is {ticket.status}.")
-    delta = _apply_fields(ticket, changes)
+    delta = apply_fields(ticket, changes)
     if delta:
         ticket.updated_at = clock.now()
         record_event(db, ticket, actor=actor, kind="fields", changes=delta, reason=reason)
@@ -222,7 +222,9 @@ def _validate_fields(changes: dict[str, Any]) -> None:
         raise ApiError(422, "invalid_fields", "; ".join(problems), {"problems": problems})
 
 
-def _apply_fields(ticket: Ticket, changes: dict[str, Any]) -> dict[str, list[Any]]:
+def apply_fields(ticket: Ticket, changes: dict[str, Any]) -> dict[str, list[Any]]:
+    """Validate and write field changes onto ticket (its columns and its required fields'
+    values follow); the delta {name: [old, new]} of what really changed, for its history."""
     _validate_fields(changes)
     fields = dict(ticket.fields or {})
     delta: dict[str, list[Any]] = {}
@@ -351,7 +353,7 @@ def review(
         if entry is None or entry.published is None:
             raise ApiError(422, "unknown_kb_id", f"No published KB entry {corrected!r}.")
     predicted_fields = dict(ticket.fields)
-    delta = _apply_fields(ticket, fields or {})
+    delta = apply_fields(ticket, fields or {})
     diag_changed = corrected != predicted or (no_match and not ticket.no_match)
     if diag_changed:
         diagnosis = dict(ticket.diagnosis)
