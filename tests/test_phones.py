@@ -102,3 +102,28 @@ def test_wrong_number_named_after_the_right_one_and_extensions_after_transfer() 
     # 晚上打这个 says which number is for when, not that the next one replaces it.
     said = "151 9008 2236 晚上打这个，白天打单位 0512-67706012-305"
     assert phones.numbers(said) == ["15190082236", "051267706012转305"]
+
+
+def test_numbers_labelled_as_something_else_are_no_phones() -> None:
+    for text in ("订单号13812345678", "微信号：13812345678", "wxid_13812345678", "SN:13812345678"):
+        assert phones.numbers(text) == [], text
+    assert phones.numbers("快递单号 1381234567 电话13912345678") == ["13912345678"]
+    # 微信同号 says the phone is the WeChat too.
+    assert phones.numbers("13812345678（微信同号）") == ["13812345678"]
+    assert phones.numbers("微信同号13812345678") == ["13812345678"]
+
+
+def test_a_mobile_broken_over_two_messages() -> None:
+    assert phones.numbers("电话138 1234；5678") == ["13812345678"]
+    assert phones.numbers("电话1381234\n5678 王女士") == ["13812345678"]
+    # Two whole numbers, or a number and a flat, stay as they are.
+    assert phones.numbers("13812345678；13987654321") == ["13812345678", "13987654321"]
+    assert phones.numbers("13栋；1302室空调坏了") == []
+
+
+def test_a_mobile_before_a_building_number(service) -> None:
+    from triage.service import triage_text
+
+    fields = triage_text("派单：王女士 空调不制冷 13912345678 5幢302").fields
+    assert fields["phone"] == "13912345678"
+    assert triage_text("空调不制冷 0571 8765 4321").fields["phone"] == "057187654321"

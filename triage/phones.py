@@ -28,7 +28,7 @@ SPOKEN_RUN = re.compile(rf"[{DIGIT_CHARS}](?:{SPOKEN_SEP}*[{DIGIT_CHARS}]){{6,}}
 # An extension read out after a landline (转八零二).
 SPOKEN_EXTENSION = re.compile(rf"(?<=转|机)[{''.join(SPOKEN)}]{{1,5}}(?![{''.join(SPOKEN)}])")
 # A run of digit groups; letters right before or after make it a serial or model, not a phone.
-RUN = re.compile(rf"(?<![A-Za-z0-9])(?:\+\s?|00)?\d(?:{SEP}*\d)*(?![A-WYZa-wyz0-9])")
+RUN = re.compile(rf"(?<![A-Za-z0-9_])(?:\+\s?|00)?\d(?:{SEP}*\d)*(?![A-WYZa-wyz0-9])")
 EXTENSION = re.compile(r"^\s*(?:转分机号?|转|分机号?|ext\.?|EXT\.?|x|-|－)\s*(\d{1,5})(?!\d)")
 LOCAL_CONTEXT = re.compile(r"(电话|座机|固话|tel|TEL|Tel|号码|联系)")
 CORRECTION = re.compile(
@@ -41,6 +41,15 @@ REPLACEMENT = re.compile(r"(换人了|换了人|换号了?|改打|改用|以这�
 BACK_CORRECTION = re.compile(
     r"(?:打错|写错|输错|发错|说错)了?.{0,6}(?:是这个|这个才对|以这个为准|这个是对的)"
 )
+# A number labelled as something else (订单号13812345678, 微信号 wxid_…, 注册代码, 快递单号) is
+# no phone, however it looks; 微信同号 says the phone is the WeChat too.
+NOT_A_PHONE = re.compile(
+    r"(?:订单|单号|工单|快递|运单|物流|注册代码|注册码|编号|序列号|SN|S/N|卡号|账号|身份证|发票|条码|QQ|qq"
+    r"|密码|验证码|会员号|微信号?(?!同号)|VX|vx|wx|WX)[号码]?\s*[:：是为]?\s*$"
+)
+# A mobile broken over two messages or lines (138 1234；5678): the first piece's digits
+# start a mobile, the second's finish it.
+BROKEN = re.compile(r"(?<![\dA-Za-z_])(1[3-9][\d \-]{1,8}?)\s*[；;\n，,]\s*([\d \-]{3,9}\d)(?![\dA-Za-z])")
 MOBILE = re.compile(r"1[3-9]\d{9}")
 SERVICE = re.compile(r"[48]00\d{7}")
 
@@ -78,9 +87,11 @@ def _read_out(m: re.Match[str]) -> str:
 
 def find(text: str) -> list[Phone]:
     """Every phone number in text, in order, each once; a corrected number is dropped."""
-    plain = ascii_digits(text)
+    plain = _join_broken(ascii_digits(text))
     found: list[Phone] = []
     for m in RUN.finditer(plain):
+        if NOT_A_PHONE.search(plain[max(0, m.start() - 8) : m.start()]):
+            continue
         found += _split_run(plain, m.start(), m.group(0))
     found = _drop_corrected(plain, found)
     seen: set[str] = set()
@@ -90,6 +101,19 @@ def find(text: str) -> list[Phone]:
             seen.add(phone.number)
             out.append(phone)
     return out
+
+
+def _join_broken(text: str) -> str:
+    """A mobile split in two pieces (138 1234；5678) written as one run, positions kept."""
+
+    def join(m: re.Match[str]) -> str:
+        first, second = (re.sub(r"\D", "", g) for g in m.groups())
+        if len(first) < 3 or len(first) + len(second) != 11:
+            return m.group(0)
+        gap = m.group(0)[len(m.group(1)) : m.start(2) - m.start()]
+        return m.group(1) + " " * len(gap) + m.group(2)
+
+    return BROKEN.sub(join, text)
 
 
 def numbers(text: str) -> list[str]:
