@@ -26,6 +26,7 @@ from itertools import pairwise
 
 from intake.chat_address import FLAT, address_pieces
 from intake.chat_formats import Message
+from intake.chat_phones import customer_texts
 from intake.chat_roles import CUSTOMER, RELAY, STAFF, TECHNICIAN, Roles
 from triage import phones
 from triage.entities import SURNAMES
@@ -165,6 +166,7 @@ class Request:
     tentative: bool = False  # a fault said before the appliance is named
     same_customer: bool = False  # its previous request is the same customer's
     heard: list[str] = field(default_factory=list)  # what staff said to its customer
+    roles: dict[str, str] = field(default_factory=dict)  # each sender's role
 
     @property
     def lines(self) -> tuple[int, int]:
@@ -183,6 +185,12 @@ class Request:
         if self.item is not None:
             first = "；".join(x for x in (self.item, self.shared) if x)
         return [first, *(self.own.get(m.line, m.text) for m in self.messages[1:])]
+
+    def contact_texts(self) -> list[str]:
+        """The request's words with the numbers that are not its customer's masked (a
+        relay's or technician's own, see intake/chat_phones.py)."""
+        senders = [m.sender for m in self.messages]
+        return customer_texts(self.texts(), senders, self.sender, self.roles)
 
     def add(self, msg: Message, why: str, part: str | None = None) -> None:
         """Gather a message (or its part that concerns this request) and say why."""
@@ -499,6 +507,8 @@ def read(
             if _adds_facts(msg.text if part is None else part, req, speaker.role):
                 req.add(msg, f"{who} reply with facts of {req.sender}'s request", part)
     kept = [r for r in found if not r.withdrawn and (r.product_type or not r.tentative)]
+    for req in kept:
+        req.roles = {m.sender: roles.of(m.sender, m.external).role for m in req.messages}
     return Reading(kept, skipped + _withdrawn(found))
 
 

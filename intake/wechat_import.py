@@ -108,7 +108,7 @@ def _contact(req: Request | None) -> dict[str, Any]:
     appliance is reported without repeating them)."""
     if req is None:
         return {}
-    said = "；".join(req.texts())
+    said = "；".join(req.contact_texts())
     fields = dict(triage_text(said).fields)
     fields["address"] = joined_address(req.texts()) or fields.get("address")
     if not fields.get("customer_name"):
@@ -126,7 +126,7 @@ def to_drafts(
     withdrawn request, so the report shows what was left out."""
     for req in requests:
         first, last = req.lines
-        texts = req.texts()
+        texts = req.contact_texts()
         # A relay (a store, a property manager) reports for someone else: its own display
         # name is not the customer's.
         name = display_name(req.sender) if req.role == "customer" else None
