@@ -130,7 +130,8 @@ NEW_ON_SITE = re.compile(
 SAME_AS = re.compile(r"(同上|同一个|一样|还是这个|还是那个|跟上面|和上面)")
 # How a customer is called when someone else reports for them (a relay, a numbered list).
 TITLED_NAME = re.compile(
-    rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大爷|大妈|奶奶|爷爷|老师|经理|师傅|阿婆|姐)"
+    rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大哥|大爷|大妈|奶奶|爷爷|婆婆|嬢嬢|老师|经理|老板|师傅"
+    r"|阿婆|姐)"
 )
 RELAY_CUE = re.compile(r"(帮|替|代|转达|派单|新单|工单|报修单|业主|顾客|客户|住户|老人家|来电)")
 # List marks: 1. 1、 1) (1) 【1】 ① 第一(个|台…) 一、 and a bare "1 " at a line's start. The
@@ -156,6 +157,7 @@ class Request:
     product_type: str | None = None
     item: str | None = None  # the item's own text, for one item of a numbered list
     item_line: int | None = None
+    item_no: int | None = None  # its number in the list (items that are no repair count too)
     shared: str = ""  # the lines around a numbered list, said for every item
     previous: "Request | None" = None  # the owner's request just before (contact details)
     why: list[str] = field(default_factory=list)
@@ -584,6 +586,7 @@ def _start(
         repairs, how, shared = _own_lines(text), "message of one line per customer", ""
     if len(repairs) >= 2 or (len(repairs) == 1 and len(items) >= 2):
         made: list[Request] = []
+        numbers = {off: n for n, (off, _) in enumerate(items, start=1)}
         for k, (off, item) in enumerate(repairs, start=1):
             # 电话同上 in a list: the item before of the same customer, else the one before.
             names = set(TITLED_NAME.findall(item))
@@ -594,6 +597,7 @@ def _start(
             req = Request(msg.sender, role, [msg], _product(item), previous=previous)
             req.same_customer = before is not None
             req.item, req.item_line, req.shared = item, msg.line_of(off), shared
+            req.item_no = numbers.get(off) if len(items) >= 2 else None
             req.why.append(f"line {msg.line}: item {k} of {len(repairs)} of a {how}, split")
             made.append(req)
         found.extend(made)
@@ -740,14 +744,19 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
     for m in ITEM_REF.finditer(text):
         ref = m.group(1) or m.group(2) or m.group(3)
         k = next(d.index(ref) for d in ORDINALS if ref in d)
-        if k < len(siblings):
-            return [siblings[k]]
+        # By the item's number in the list (4号 of a list whose 3 is an appointment).
+        numbered = [r for r in siblings if r.item_no == k + 1]
+        if numbered or k < len(siblings):
+            return numbered or [siblings[k]]
     named = facts_of(text)
     said = TITLED_NAME.findall(text)
-    # The item's own customer (夏先生, not 夏先生的邻居孔阿姨).
-    theirs = [r for r in siblings if r.item and item_customer(r.item) in said]
-    if theirs:
-        return theirs
+    # The item's own customer (夏先生, not 夏先生的邻居孔阿姨), or their title alone when
+    # one item's customer has it (说婆婆耳朵不好 for 赵婆婆).
+    customers = [(r, item_customer(r.item)) for r in siblings if r.item]
+    theirs = [r for r, name in customers if name in said]
+    titled = [r for r, name in customers if name and name[1:] in text]
+    if theirs or len(titled) == 1:
+        return theirs or titled
     return [
         r
         for r in siblings
@@ -772,10 +781,18 @@ def item_customer(item: str, message: bool = False) -> str | None:
 
 
 def _items_meant(text: str, siblings: list[Request]) -> list[Request]:
-    """Which items of a numbered list a message means (see _item_refs), else all of them."""
+    """Which items of a numbered list a message means (see _item_refs); a number naming none
+    is for the item last talked about (马女士这个号码也不对 … 又搞错了，是158…), else all."""
     if len(siblings) == 1:
         return siblings
-    return _item_refs(text, siblings) or siblings
+    if refs := _item_refs(text, siblings):
+        return refs
+    if phones.numbers(text):
+        latest = max(r.last_at for r in siblings)
+        talked = [r for r in siblings if r.last_at == latest and len(r.messages) > 1]
+        if len(talked) == 1:
+            return talked
+    return siblings
 
 
 def _route(msg: Message, siblings: list[Request]) -> list[tuple[Request, str | None]]:

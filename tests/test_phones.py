@@ -127,3 +127,25 @@ def test_a_mobile_before_a_building_number(service) -> None:
     fields = triage_text("派单：王女士 空调不制冷 13912345678 5幢302").fields
     assert fields["phone"] == "13912345678"
     assert triage_text("空调不制冷 0571 8765 4321").fields["phone"] == "057187654321"
+
+
+def test_told_which_number_to_call() -> None:
+    # Told outright: that number is the one to call, the other stays.
+    said = "电话:028 8398 1175；她孙女的电话：17708123349，说婆婆耳朵不好，打这个"
+    assert phones.numbers(said) == ["17708123349", "02883981175"]
+    said = "付大哥电话17381926650；他跑车的经常接不到电话 叫打他老婆的 一八二 八零二六 七七三一"
+    assert phones.numbers(said) == ["18280267731", "17381926650"]
+    assert phones.numbers("店电话028-83355602；黄老板电话 139 0801 6274 直接打老板")[0] == (
+        "13908016274"
+    )
+    # For a time or a case only, the first number stays the one to call.
+    for said in (
+        "座机0512-67251183 没人接就打老板手机13809061275",
+        "电话0512-67251183，家里没人时打他手机 13809061275",
+        "0512-67251183 白天打我老公的 13809061275",
+    ):
+        assert phones.numbers(said) == ["051267251183", "13809061275"], said
+
+
+def test_seven_read_as_guai() -> None:
+    assert phones.numbers("幺三五 幺八二零 洞拐四六") == ["13518200746"]

@@ -403,3 +403,53 @@ def test_another_buildings_number_is_no_fact_of_a_request(service) -> None:  # t
     )  # fmt: skip
     (heater,) = reading.requests
     assert "2幢我刚坐了几趟" not in "；".join(heater.texts())
+
+
+def test_numbers_that_are_not_the_customers(service) -> None:  # type: ignore[no-untyped-def]
+    # A relay's own number beside the customer's, a technician's own and staff's 师傅电话 in
+    # replies, and the company's 400 line are not the number to call.
+    reading = _read(
+        _pc(
+            (
+                "09:00:00",
+                "万达店-小陈",
+                "我是万达店小陈 13800001111，帮顾客王女士报修：空调不制冷，她电话13912345678",
+            ),
+            (
+                "09:05:00",
+                "客服-小林",
+                "王女士您好，师傅明天上午到，师傅电话13700002222，有事打我们400-820-8820",
+            ),
+            ("09:06:00", "师傅-老张", "收到，王女士的空调我去，我电话13600003333"),
+        )
+    )
+    fields = _fields(reading, 0)
+    assert fields["phone"] == "13912345678"
+    assert set(fields["phones"]) <= {"13912345678", "13800001111"}
+    # The relay's own number stays when it is the only one: then it is the number to call.
+    reading = _read(
+        _pc(("09:00:00", "物业-小周", "5栋电梯困人 8-9楼之间 现场联系我 幺八幺 洞八幺二 三五六七"))
+    )
+    assert _fields(reading, 0)["phone"] == "18108123567"
+
+
+def test_a_later_number_goes_to_the_item_it_is_about(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            (
+                "08:00:00",
+                "调度-老郑",
+                "今天4个单\n1.南方新城6栋 赵婆婆 冰箱冷冻室结冰 电话:028 8398 1175\n"
+                "2.铂金城2栋1502 吴先生 充电桩一插枪就跳闸 电话 136-8802-9147\n"
+                "3.万科城市花园 智能门锁 安装预约 电话13982255031\n"
+                "4.罗马假日广场 净水器下面在漏水 顾客没留电话",
+            ),
+            ("08:05:00", "调度-老郑", "4号那个是茶楼 地址补充：A座2楼 听雨轩茶楼"),
+            ("08:40:00", "调度-老郑", "茶楼是黄老板开的 黄老板电话 139 0801 6274"),
+            ("08:50:00", "调度-老郑", "她孙女的电话：17708123349，说婆婆耳朵不好，打这个"),
+        )
+    )
+    by_product = {r.product_type: k for k, r in enumerate(reading.requests)}
+    assert _fields(reading, by_product["冰箱"])["phone"] == "17708123349"
+    assert _fields(reading, by_product["充电桩"])["phones"] == ["13688029147"]
+    assert _fields(reading, by_product["净水器"])["phones"] == ["13908016274"]
