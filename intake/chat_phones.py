@@ -3,9 +3,9 @@
 A request gathers what several people said. The customer's numbers are kept (their own, a
 spouse's, one staff read back or a relay passed on); a number someone gives as their own when
 they are not the customer (我是万达店小陈 138…, 有事打我, a technician's 我电话…, staff's 师傅电话…)
-is not the customer's and is masked from the request's words before its phone is read, and so is a company's 400 line. A
-relay's or technician's own number stays when it is the only one given: then it is the number
-to call.
+is not the customer's and is masked from the request's words before its phone is read, and so
+is a company's 400 line. A relay's or technician's own number stays when it is the only one
+given: then it is the number to call.
 """
 
 import re

@@ -36,9 +36,9 @@ CORRECTION = re.compile(
 )
 # A number given instead of an earlier one that stays valid (换人了，打这个…; 以这个为准).
 REPLACEMENT = re.compile(r"(换人了|换了人|换号了?|改打|改用|以这个为准|以后打|优先打)")
-# Told which number to call instead (177…，说婆婆耳朵不好，打这个; 叫打他老婆的 182…; 直接打老板;
-# 那打他儿子嘛). One for a time or a case (白天打她女儿的, 家里没人时打他手机, 没人接就打…) leaves the
-# first number the one to call, as the labels of our chat sets have it.
+# Told which number to call instead (177…，说婆婆耳朵不好，打这个; 叫打他老婆的 182…;
+# 直接打老板; 那打他儿子嘛). One for a time or a case (白天打她女儿的, 家里没人时打他手机,
+# 没人接就打…) leaves the first number the one to call, as wechat_real's README labels it.
 CALL_BEFORE = re.compile(r"打(?![不错过了通])[^\d，,。；;！!？?\n]{0,8}[:：\s]*$")
 CALL_AFTER = re.compile(r"^[^。；;\n\d]{0,16}?(?:打这个|直接打)")
 CONDITION = re.compile(
