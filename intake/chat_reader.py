@@ -26,7 +26,7 @@ from itertools import pairwise
 
 from intake.chat_address import FLAT, address_pieces
 from intake.chat_formats import Message
-from intake.chat_phones import customer_texts
+from intake.chat_phones import customer_texts, own_numbers
 from intake.chat_roles import CUSTOMER, RELAY, STAFF, TECHNICIAN, Roles
 from triage import phones
 from triage.entities import SURNAMES
@@ -193,6 +193,11 @@ class Request:
         relay's or technician's own, see intake/chat_phones.py)."""
         senders = [m.sender for m in self.messages]
         return customer_texts(self.texts(), senders, self.sender, self.roles)
+
+    def own_numbers(self) -> set[str]:
+        """The numbers a relay gives as its own (see intake/chat_phones.py)."""
+        senders = [m.sender for m in self.messages]
+        return own_numbers(self.texts(), senders, self.sender, self.roles)
 
     def add(self, msg: Message, why: str, part: str | None = None) -> None:
         """Gather a message (or its part that concerns this request) and say why."""
@@ -422,6 +427,19 @@ def read(
                     req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
                     req.messages.append(msg)
                 continue
+        if (
+            current is None
+            and target is not None
+            and target.item is not None
+            and msg.at - target.last_at <= withdraw_window
+            and phones.numbers(msg.text)
+            and (named := _item_refs(msg.text, _same_message(found, target)))
+            and len(named) == 1
+        ):
+            # Hours later, the number to call for one item of the sender's list (麓湖那个桩
+            # 换了对接人 打张工手机150…).
+            named[0].add(msg, "the sender gives a number for an item of their list")
+            continue
         if target and target.withdrawn and REINSTATE.search(msg.text):
             # The customer changed their mind (还是不行，还是要来): the request stands.
             target.withdrawn = None
@@ -781,8 +799,9 @@ def item_customer(item: str, message: bool = False) -> str | None:
 
 
 def _items_meant(text: str, siblings: list[Request]) -> list[Request]:
-    """Which items of a numbered list a message means (see _item_refs); a number naming none
-    is for the item last talked about (马女士这个号码也不对 … 又搞错了，是158…), else all."""
+    """Which items of a numbered list a message means (see _item_refs), else all of them; a
+    number naming none is for the item last talked about (马女士这个号码也不对 … 又搞错了，
+    是158…), else for none."""
     if len(siblings) == 1:
         return siblings
     if refs := _item_refs(text, siblings):
@@ -790,8 +809,9 @@ def _items_meant(text: str, siblings: list[Request]) -> list[Request]:
     if phones.numbers(text):
         latest = max(r.last_at for r in siblings)
         talked = [r for r in siblings if r.last_at == latest and len(r.messages) > 1]
-        if len(talked) == 1:
-            return talked
+        # Whose number it is cannot be told: given to every item, it would be wrong for all
+        # but one.
+        return talked if len(talked) == 1 else []
     return siblings
 
 

@@ -149,3 +149,9 @@ def test_told_which_number_to_call() -> None:
 
 def test_seven_read_as_guai() -> None:
     assert phones.numbers("幺三五 幺八二零 洞拐四六") == ["13518200746"]
+
+
+def test_a_mobile_given_as_its_front_and_back() -> None:
+    said = "业主电话 前面是138 7120；后面是5533"
+    assert phones.numbers(said) == ["13871205533"]
+    assert phones.numbers("电话138 7120后四位5533") == ["13871205533"]

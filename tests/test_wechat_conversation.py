@@ -453,3 +453,56 @@ def test_a_later_number_goes_to_the_item_it_is_about(service) -> None:  # type: 
     assert _fields(reading, by_product["冰箱"])["phone"] == "17708123349"
     assert _fields(reading, by_product["充电桩"])["phones"] == ["13688029147"]
     assert _fields(reading, by_product["净水器"])["phones"] == ["13908016274"]
+
+
+def test_whose_number_a_relay_and_a_technician_give(service) -> None:  # type: ignore[no-untyped-def]
+    # A relay's own number is given for the request, but the customer's is the one to call.
+    reading = _read(
+        _pc(
+            (
+                "09:00:00",
+                "物业-小周",
+                "17栋2门电梯平层不准 有台阶 业主余老师电话 138 7120 5533 "
+                "我的是027-59207718 有事也可以找我",
+            )
+        )
+    )
+    fields = _fields(reading, 0)
+    assert fields["phone"] == "13871205533"
+    assert set(fields["phones"]) == {"13871205533", "02759207718"}
+    # A technician's own number, given for a fault found on a job, is not the customer's.
+    reading = _read(
+        _pc(
+            (
+                "09:00:00",
+                "师傅-老邓",
+                "楼下邻居蒲先生空调挂机开几分钟就停 外机不转 显示E1 电话180 2365 4471",
+            ),
+            ("09:05:00", "师傅-老邓", "我把我电话给他了 136 6838 0092 他有事直接找我"),
+        )
+    )
+    assert _fields(reading, 0)["phones"] == ["18023654471"]
+
+
+def test_a_number_for_one_item_of_a_list(service) -> None:  # type: ignore[no-untyped-def]
+    listed = (
+        "08:00:00",
+        "派单-小蒲",
+        "今天的单\n1）邱女士 电热水器显示E4 电话：135 5128 7736\n"
+        "2）吴先生 空调制热不热 电话 136 8802 9147\n"
+        "3）麓湖 充电桩模块故障灯亮 报ER-51 联系物业工程部 028-85076618",
+    )
+    # Hours later, the number for the item it names goes to that item alone.
+    reading = _read(
+        _pc(listed, ("11:05:00", "派单-小蒲", "麓湖那个桩 打工程部张工手机150 2801 7743"))
+    )
+    by_product = {r.product_type: k for k, r in enumerate(reading.requests)}
+    assert "15028017743" in _fields(reading, by_product["充电桩"])["phones"]
+    assert _fields(reading, by_product["热水器"])["phones"] == ["13551287736"]
+    # A number that names no item, right after the list, goes to none of them.
+    reading = _read(_pc(listed, ("08:10:00", "派单-小蒲", "他孙子说电话打孙子13277089361")))
+    assert [_fields(reading, k)["phone"] for k in range(3)] == [
+        "13551287736",
+        "13688029147",
+        "02885076618",
+    ]

@@ -56,10 +56,11 @@ NOT_A_PHONE = re.compile(
     r"(?:订单|单号|工单|快递|运单|物流|注册代码|注册码|编号|序列号|SN|S/N|卡号|账号|身份证|发票|条码|QQ|qq"
     r"|密码|验证码|会员号|微信号?(?!同号)|VX|vx|wx|WX)[号码]?\s*[:：是为]?\s*$"
 )
-# A mobile broken over two messages or lines (138 1234；5678): the first piece's digits
-# start a mobile, the second's finish it.
+# A mobile broken over two messages or lines (138 1234；5678, 前面是138 7120；后面是5533):
+# the first piece's digits start a mobile, the second's finish it.
 BROKEN = re.compile(
-    r"(?<![\dA-Za-z_])(1[3-9][\d \-]{1,8}?)\s*[；;\n，,]\s*([\d \-]{3,9}\d)(?![\dA-Za-z])"
+    r"(?<![\dA-Za-z_])(1[3-9][\d \-]{1,8}?)\s*(?:[；;\n，,]\s*(?:后面的?是?|后[四几]位是?)?"
+    r"|(?:后面的?是?|后[四几]位是?))\s*([\d \-]{3,9}\d)(?![\dA-Za-z])"
 )
 MOBILE = re.compile(r"1[3-9]\d{9}")
 SERVICE = re.compile(r"[48]00\d{7}")
