@@ -130,7 +130,7 @@ NEW_ON_SITE = re.compile(
 SAME_AS = re.compile(r"(同上|同一个|一样|还是这个|还是那个|跟上面|和上面)")
 # How a customer is called when someone else reports for them (a relay, a numbered list).
 TITLED_NAME = re.compile(
-    rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大哥|大爷|大妈|奶奶|爷爷|婆婆|嬢嬢|老师|经理|老板|师傅"
+    rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大哥|大爷|大妈|奶奶|爷爷|婆婆|爹爹|嬢嬢|老师|经理|老板|师傅"
     r"|阿婆|姐)"
 )
 RELAY_CUE = re.compile(r"(帮|替|代|转达|派单|新单|工单|报修单|业主|顾客|客户|住户|老人家|来电)")
@@ -513,9 +513,11 @@ def read(
         ):
             # The sender's own request; staff and technicians talk to others in between,
             # so theirs only while no one else's request is more recent. Talk about another
-            # appliance or nothing of the request (今天辛苦了) is not gathered.
-            if _follows_up(msg.text, current, speaker.role):
-                for req, part in _route(msg, _same_message(found, current)):
+            # appliance or nothing of the request (今天辛苦了) is not gathered; of a list, the
+            # appliance of another item is that item's (电梯的事现场找我 …).
+            siblings = _same_message(found, current)
+            if any(_follows_up(msg.text, r, speaker.role) for r in siblings):
+                for req, part in _route(msg, siblings):
                     req.add(msg, "the sender's follow-up within the window", part)
             continue
         if target is None:
@@ -883,7 +885,16 @@ def _follows_up(text: str, req: Request, role: str) -> bool:
         or any(c in text for c in REPAIR_CUES)
         or SAME_AS.search(text)
         or phones.CORRECTION.search(text)
+        or _completes_number(text, req)
     )
+
+
+def _completes_number(text: str, req: Request) -> bool:
+    """Whether a message finishes a number the request's last words began (电话前面是135
+    5452 … 后面是7731)."""
+    last = req.texts()[-1]
+    joined = set(phones.numbers(f"{last}；{text}"))
+    return bool(joined - set(phones.numbers(last)) - set(phones.numbers(text)))
 
 
 def _adds_facts(text: str, req: Request, role: str) -> bool:

@@ -506,3 +506,34 @@ def test_a_number_for_one_item_of_a_list(service) -> None:  # type: ignore[no-un
         "13688029147",
         "02885076618",
     ]
+
+
+def test_a_number_split_over_two_messages(service) -> None:  # type: ignore[no-untyped-def]
+    # A relay's list: a follow-up on the first item's appliance reaches it, even while the
+    # last item is the latest; its number, finished in the next message, is read whole.
+    reading = _read(
+        _pc(
+            (
+                "09:00:00",
+                "物业-老邓",
+                "两个单：\n一、8栋2单元电梯 运行的时候哐当哐当响 梯号8-2-A\n"
+                "二、3栋1单元602 刘婆婆 电热水器下面一直在滴水 刘婆婆电话13880937215",
+            ),
+            ("09:06:00", "物业-老邓", "电梯的事现场找我 我手机139 0812"),
+            ("09:06:30", "物业-老邓", "5527"),
+        )
+    )
+    assert _fields(reading, 0)["phone"] == "13908125527"
+    assert _fields(reading, 1)["phones"] == ["13880937215"]
+    # Staff give a number in two halves.
+    reading = _read(
+        _pc(
+            (
+                "14:00:00",
+                "调度-胡姐",
+                "补一个：汉街万达公馆3号楼2503 空调外机嗡嗡响 客户孙先生 电话前面是135 5452",
+            ),
+            ("14:01:00", "调度-胡姐", "后面是7731"),
+        )
+    )
+    assert _fields(reading, 0)["phone"] == "13554527731"
