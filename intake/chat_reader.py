@@ -770,10 +770,12 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
             return numbered or [siblings[k]]
     named = facts_of(text)
     said = TITLED_NAME.findall(text)
-    # The item's own customer (夏先生, not 夏先生的邻居孔阿姨), or their title alone when
-    # one item's customer has it (说婆婆耳朵不好 for 赵婆婆).
+    # The item's own customer (夏先生, not 夏先生的邻居孔阿姨; 邵女士 for 业主姓邵), or their
+    # title alone when one item's customer has it (说婆婆耳朵不好 for 赵婆婆).
     customers = [(r, item_customer(r.item)) for r in siblings if r.item]
-    theirs = [r for r, name in customers if name in said]
+    theirs = [
+        r for r, name in customers if name in said or any(f"姓{n[0]}" in r.item for n in said)
+    ]
     titled = [r for r, name in customers if name and name[1:] in text]
     if theirs or len(titled) == 1:
         return theirs or titled

@@ -537,3 +537,19 @@ def test_a_number_split_over_two_messages(service) -> None:  # type: ignore[no-u
         )
     )
     assert _fields(reading, 0)["phone"] == "13554527731"
+
+
+def test_a_customer_named_by_surname_only_in_the_list(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            (
+                "08:40:00",
+                "物业-前台阿敏",
+                "汇总一下：\n一、6幢1403 朱先生 电热水器下面一直在滴水 电话 138 6255 0917\n"
+                "二、11幢702 业主姓邵 洗衣机一开就漏水 电话 0512-68093327",
+            ),
+            ("10:10:00", "物业-前台阿敏", "邵女士说她下午不在家，另外她还有个手机 199 6213 0485"),
+        )
+    )
+    assert _fields(reading, 1)["phones"] == ["051268093327", "19962130485"]
+    assert _fields(reading, 0)["phones"] == ["13862550917"]
