@@ -380,9 +380,11 @@ def read(
     skipped: list[Skipped] = []
     guided_at: datetime | None = None  # when our side last talked a customer through a fix
     said_by: dict[str, list[str]] = {}  # each sender's messages so far
+    before: Message | None = None  # the message just before, with text
     for msg in messages:
         if not msg.text:
             continue
+        asked, before = before, msg
         said_by.setdefault(msg.sender, []).append(msg.text)
         speaker = roles.of(msg.sender, msg.external)
         if speaker.role == STAFF and (spoken_to := _addressee(msg, by_owner, window)):
@@ -433,11 +435,10 @@ def read(
             and target.item is not None
             and msg.at - target.last_at <= withdraw_window
             and phones.numbers(msg.text)
-            and (named := _item_refs(msg.text, _same_message(found, target)))
-            and len(named) == 1
+            and len(named := _item_refs(_about(msg, asked), _same_message(found, target))) == 1
         ):
             # Hours later, the number to call for one item of the sender's list (麓湖那个桩
-            # 换了对接人 打张工手机150…).
+            # 换了对接人 打张工手机150…; 王大爷座机一直没人接哦 → 那打他儿子嘛 137…).
             named[0].add(msg, "the sender gives a number for an item of their list")
             continue
         if target and target.withdrawn and REINSTATE.search(msg.text):
@@ -889,6 +890,14 @@ def _follows_up(text: str, req: Request, role: str) -> bool:
         or phones.CORRECTION.search(text)
         or _completes_number(text, req)
     )
+
+
+def _about(msg: Message, asked: Message | None) -> str:
+    """What a message is about: its words, then those of the message it answers (another
+    sender's, minutes before), for a reply that names nothing itself."""
+    if asked is None or asked.sender == msg.sender or msg.at - asked.at > timedelta(minutes=15):
+        return msg.text
+    return f"{msg.text}；{asked.text}"
 
 
 def _completes_number(text: str, req: Request) -> bool:

@@ -499,6 +499,17 @@ def test_a_number_for_one_item_of_a_list(service) -> None:  # type: ignore[no-un
     by_product = {r.product_type: k for k, r in enumerate(reading.requests)}
     assert "15028017743" in _fields(reading, by_product["充电桩"])["phones"]
     assert _fields(reading, by_product["热水器"])["phones"] == ["13551287736"]
+    # A reply naming nothing is about what the message it answers names.
+    reading = _read(
+        _pc(
+            listed,
+            ("14:30:00", "客服-陈姐", "@派单-小蒲 吴先生座机一直没人接哦"),
+            ("14:33:00", "派单-小蒲", "那打他儿子嘛 13708196624 他儿子就住楼上"),
+        )
+    )
+    by_product = {r.product_type: k for k, r in enumerate(reading.requests)}
+    assert _fields(reading, by_product["空调"])["phone"] == "13708196624"
+    assert _fields(reading, by_product["热水器"])["phones"] == ["13551287736"]
     # A number that names no item, right after the list, goes to none of them.
     reading = _read(_pc(listed, ("08:10:00", "派单-小蒲", "他孙子说电话打孙子13277089361")))
     assert [_fields(reading, k)["phone"] for k in range(3)] == [
