@@ -167,7 +167,7 @@ def eval_imports(
         typer.Option(
             "--set",
             help="Score only these sets (repeatable): own (eval/data/imports and the "
-            "prediction simulation), wechat_tune, wechat_real. Default: all.",
+            "prediction simulation), wechat_tune, wechat_tune2, wechat_real. Default: all.",
         ),
     ] = None,
 ) -> None:

@@ -26,6 +26,7 @@ from itertools import pairwise
 
 from intake.chat_address import FLAT, address_pieces
 from intake.chat_formats import Message
+from intake.chat_phones import customer_texts, own_numbers
 from intake.chat_roles import CUSTOMER, RELAY, STAFF, TECHNICIAN, Roles
 from triage import phones
 from triage.entities import SURNAMES
@@ -129,7 +130,8 @@ NEW_ON_SITE = re.compile(
 SAME_AS = re.compile(r"(同上|同一个|一样|还是这个|还是那个|跟上面|和上面)")
 # How a customer is called when someone else reports for them (a relay, a numbered list).
 TITLED_NAME = re.compile(
-    rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大爷|大妈|奶奶|爷爷|老师|经理|师傅|阿婆|姐)"
+    rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大哥|大爷|大妈|奶奶|爷爷|婆婆|爹爹|嬢嬢|老师|经理|老板|师傅"
+    r"|阿婆|姐)"
 )
 RELAY_CUE = re.compile(r"(帮|替|代|转达|派单|新单|工单|报修单|业主|顾客|客户|住户|老人家|来电)")
 # List marks: 1. 1、 1) (1) 【1】 ① 第一(个|台…) 一、 and a bare "1 " at a line's start. The
@@ -155,6 +157,7 @@ class Request:
     product_type: str | None = None
     item: str | None = None  # the item's own text, for one item of a numbered list
     item_line: int | None = None
+    item_no: int | None = None  # its number in the list (items that are no repair count too)
     shared: str = ""  # the lines around a numbered list, said for every item
     previous: "Request | None" = None  # the owner's request just before (contact details)
     why: list[str] = field(default_factory=list)
@@ -165,6 +168,7 @@ class Request:
     tentative: bool = False  # a fault said before the appliance is named
     same_customer: bool = False  # its previous request is the same customer's
     heard: list[str] = field(default_factory=list)  # what staff said to its customer
+    roles: dict[str, str] = field(default_factory=dict)  # each sender's role
 
     @property
     def lines(self) -> tuple[int, int]:
@@ -183,6 +187,17 @@ class Request:
         if self.item is not None:
             first = "；".join(x for x in (self.item, self.shared) if x)
         return [first, *(self.own.get(m.line, m.text) for m in self.messages[1:])]
+
+    def contact_texts(self) -> list[str]:
+        """The request's words with the numbers that are not its customer's masked (a
+        relay's or technician's own, see intake/chat_phones.py)."""
+        senders = [m.sender for m in self.messages]
+        return customer_texts(self.texts(), senders, self.sender, self.roles)
+
+    def own_numbers(self) -> set[str]:
+        """The numbers a relay gives as its own (see intake/chat_phones.py)."""
+        senders = [m.sender for m in self.messages]
+        return own_numbers(self.texts(), senders, self.sender, self.roles)
 
     def add(self, msg: Message, why: str, part: str | None = None) -> None:
         """Gather a message (or its part that concerns this request) and say why."""
@@ -365,9 +380,11 @@ def read(
     skipped: list[Skipped] = []
     guided_at: datetime | None = None  # when our side last talked a customer through a fix
     said_by: dict[str, list[str]] = {}  # each sender's messages so far
+    before: Message | None = None  # the message just before, with text
     for msg in messages:
         if not msg.text:
             continue
+        asked, before = before, msg
         said_by.setdefault(msg.sender, []).append(msg.text)
         speaker = roles.of(msg.sender, msg.external)
         if speaker.role == STAFF and (spoken_to := _addressee(msg, by_owner, window)):
@@ -412,6 +429,18 @@ def read(
                     req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
                     req.messages.append(msg)
                 continue
+        if (
+            current is None
+            and target is not None
+            and target.item is not None
+            and msg.at - target.last_at <= withdraw_window
+            and phones.numbers(msg.text)
+            and len(named := _item_refs(_about(msg, asked), _same_message(found, target))) == 1
+        ):
+            # Hours later, the number to call for one item of the sender's list (麓湖那个桩
+            # 换了对接人 打张工手机150…; 王大爷座机一直没人接哦 → 那打他儿子嘛 137…).
+            named[0].add(msg, "the sender gives a number for an item of their list")
+            continue
         if target and target.withdrawn and REINSTATE.search(msg.text):
             # The customer changed their mind (还是不行，还是要来): the request stands.
             target.withdrawn = None
@@ -485,9 +514,11 @@ def read(
         ):
             # The sender's own request; staff and technicians talk to others in between,
             # so theirs only while no one else's request is more recent. Talk about another
-            # appliance or nothing of the request (今天辛苦了) is not gathered.
-            if _follows_up(msg.text, current, speaker.role):
-                for req, part in _route(msg, _same_message(found, current)):
+            # appliance or nothing of the request (今天辛苦了) is not gathered; of a list, the
+            # appliance of another item is that item's (电梯的事现场找我 …).
+            siblings = _same_message(found, current)
+            if any(_follows_up(msg.text, r, speaker.role) for r in siblings):
+                for req, part in _route(msg, siblings):
                     req.add(msg, "the sender's follow-up within the window", part)
             continue
         if target is None:
@@ -499,6 +530,8 @@ def read(
             if _adds_facts(msg.text if part is None else part, req, speaker.role):
                 req.add(msg, f"{who} reply with facts of {req.sender}'s request", part)
     kept = [r for r in found if not r.withdrawn and (r.product_type or not r.tentative)]
+    for req in kept:
+        req.roles = {m.sender: roles.of(m.sender, m.external).role for m in req.messages}
     return Reading(kept, skipped + _withdrawn(found))
 
 
@@ -574,6 +607,7 @@ def _start(
         repairs, how, shared = _own_lines(text), "message of one line per customer", ""
     if len(repairs) >= 2 or (len(repairs) == 1 and len(items) >= 2):
         made: list[Request] = []
+        numbers = {off: n for n, (off, _) in enumerate(items, start=1)}
         for k, (off, item) in enumerate(repairs, start=1):
             # 电话同上 in a list: the item before of the same customer, else the one before.
             names = set(TITLED_NAME.findall(item))
@@ -584,6 +618,7 @@ def _start(
             req = Request(msg.sender, role, [msg], _product(item), previous=previous)
             req.same_customer = before is not None
             req.item, req.item_line, req.shared = item, msg.line_of(off), shared
+            req.item_no = numbers.get(off) if len(items) >= 2 else None
             req.why.append(f"line {msg.line}: item {k} of {len(repairs)} of a {how}, split")
             made.append(req)
         found.extend(made)
@@ -730,14 +765,21 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
     for m in ITEM_REF.finditer(text):
         ref = m.group(1) or m.group(2) or m.group(3)
         k = next(d.index(ref) for d in ORDINALS if ref in d)
-        if k < len(siblings):
-            return [siblings[k]]
+        # By the item's number in the list (4号 of a list whose 3 is an appointment).
+        numbered = [r for r in siblings if r.item_no == k + 1]
+        if numbered or k < len(siblings):
+            return numbered or [siblings[k]]
     named = facts_of(text)
     said = TITLED_NAME.findall(text)
-    # The item's own customer (夏先生, not 夏先生的邻居孔阿姨).
-    theirs = [r for r in siblings if r.item and item_customer(r.item) in said]
-    if theirs:
-        return theirs
+    # The item's own customer (夏先生, not 夏先生的邻居孔阿姨; 邵女士 for 业主姓邵), or their
+    # title alone when one item's customer has it (说婆婆耳朵不好 for 赵婆婆).
+    customers = [(r, item_customer(r.item)) for r in siblings if r.item]
+    theirs = [
+        r for r, name in customers if name in said or any(f"姓{n[0]}" in r.item for n in said)
+    ]
+    titled = [r for r, name in customers if name and name[1:] in text]
+    if theirs or len(titled) == 1:
+        return theirs or titled
     return [
         r
         for r in siblings
@@ -762,10 +804,20 @@ def item_customer(item: str, message: bool = False) -> str | None:
 
 
 def _items_meant(text: str, siblings: list[Request]) -> list[Request]:
-    """Which items of a numbered list a message means (see _item_refs), else all of them."""
+    """Which items of a numbered list a message means (see _item_refs), else all of them; a
+    number naming none is for the item last talked about (马女士这个号码也不对 … 又搞错了，
+    是158…), else for none."""
     if len(siblings) == 1:
         return siblings
-    return _item_refs(text, siblings) or siblings
+    if refs := _item_refs(text, siblings):
+        return refs
+    if phones.numbers(text):
+        latest = max(r.last_at for r in siblings)
+        talked = [r for r in siblings if r.last_at == latest and len(r.messages) > 1]
+        # Whose number it is cannot be told: given to every item, it would be wrong for all
+        # but one.
+        return talked if len(talked) == 1 else []
+    return siblings
 
 
 def _route(msg: Message, siblings: list[Request]) -> list[tuple[Request, str | None]]:
@@ -836,7 +888,24 @@ def _follows_up(text: str, req: Request, role: str) -> bool:
         or any(c in text for c in REPAIR_CUES)
         or SAME_AS.search(text)
         or phones.CORRECTION.search(text)
+        or _completes_number(text, req)
     )
+
+
+def _about(msg: Message, asked: Message | None) -> str:
+    """What a message is about: its words, then those of the message it answers (another
+    sender's, minutes before), for a reply that names nothing itself."""
+    if asked is None or asked.sender == msg.sender or msg.at - asked.at > timedelta(minutes=15):
+        return msg.text
+    return f"{msg.text}；{asked.text}"
+
+
+def _completes_number(text: str, req: Request) -> bool:
+    """Whether a message finishes a number the request's last words began (电话前面是135
+    5452 … 后面是7731)."""
+    last = req.texts()[-1]
+    joined = set(phones.numbers(f"{last}；{text}"))
+    return bool(joined - set(phones.numbers(last)) - set(phones.numbers(text)))
 
 
 def _adds_facts(text: str, req: Request, role: str) -> bool:

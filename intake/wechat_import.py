@@ -108,7 +108,7 @@ def _contact(req: Request | None) -> dict[str, Any]:
     appliance is reported without repeating them)."""
     if req is None:
         return {}
-    said = "；".join(req.texts())
+    said = "；".join(req.contact_texts())
     fields = dict(triage_text(said).fields)
     fields["address"] = joined_address(req.texts()) or fields.get("address")
     if not fields.get("customer_name"):
@@ -126,7 +126,7 @@ def to_drafts(
     withdrawn request, so the report shows what was left out."""
     for req in requests:
         first, last = req.lines
-        texts = req.texts()
+        texts = req.contact_texts()
         # A relay (a store, a property manager) reports for someone else: its own display
         # name is not the customer's.
         name = display_name(req.sender) if req.role == "customer" else None
@@ -157,6 +157,10 @@ def to_drafts(
             given["customer_name"] = name  # whom a relay reports for (…的邻居孔阿姨)
         elif req.role == "relay" and (own := display_name(req.sender) or _nickname(req.sender)):
             given["customer_name"] = own  # a property manager reporting with no one named
+        # The relay's own number is kept; the customer's is the one to call.
+        said, mine = phones.numbers(joined), req.own_numbers()
+        if said and said[0] in mine and (others := [n for n in said if n not in mine]):
+            given["phone"] = others[0]
         if hardware_id := _said_hardware_id(texts):
             given["hardware_id"] = hardware_id
         yield Draft(

@@ -403,3 +403,164 @@ def test_another_buildings_number_is_no_fact_of_a_request(service) -> None:  # t
     )  # fmt: skip
     (heater,) = reading.requests
     assert "2幢我刚坐了几趟" not in "；".join(heater.texts())
+
+
+def test_numbers_that_are_not_the_customers(service) -> None:  # type: ignore[no-untyped-def]
+    # A relay's own number beside the customer's, a technician's own and staff's 师傅电话 in
+    # replies, and the company's 400 line are not the number to call.
+    reading = _read(
+        _pc(
+            (
+                "09:00:00",
+                "万达店-小陈",
+                "我是万达店小陈 13800001111，帮顾客王女士报修：空调不制冷，她电话13912345678",
+            ),
+            (
+                "09:05:00",
+                "客服-小林",
+                "王女士您好，师傅明天上午到，师傅电话13700002222，有事打我们400-820-8820",
+            ),
+            ("09:06:00", "师傅-老张", "收到，王女士的空调我去，我电话13600003333"),
+        )
+    )
+    fields = _fields(reading, 0)
+    assert fields["phone"] == "13912345678"
+    assert set(fields["phones"]) <= {"13912345678", "13800001111"}
+    # The relay's own number stays when it is the only one: then it is the number to call.
+    reading = _read(
+        _pc(("09:00:00", "物业-小周", "5栋电梯困人 8-9楼之间 现场联系我 幺八幺 洞八幺二 三五六七"))
+    )
+    assert _fields(reading, 0)["phone"] == "18108123567"
+
+
+def test_a_later_number_goes_to_the_item_it_is_about(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            (
+                "08:00:00",
+                "调度-老郑",
+                "今天4个单\n1.南方新城6栋 赵婆婆 冰箱冷冻室结冰 电话:028 8398 1175\n"
+                "2.铂金城2栋1502 吴先生 充电桩一插枪就跳闸 电话 136-8802-9147\n"
+                "3.万科城市花园 智能门锁 安装预约 电话13982255031\n"
+                "4.罗马假日广场 净水器下面在漏水 顾客没留电话",
+            ),
+            ("08:05:00", "调度-老郑", "4号那个是茶楼 地址补充：A座2楼 听雨轩茶楼"),
+            ("08:40:00", "调度-老郑", "茶楼是黄老板开的 黄老板电话 139 0801 6274"),
+            ("08:50:00", "调度-老郑", "她孙女的电话：17708123349，说婆婆耳朵不好，打这个"),
+        )
+    )
+    by_product = {r.product_type: k for k, r in enumerate(reading.requests)}
+    assert _fields(reading, by_product["冰箱"])["phone"] == "17708123349"
+    assert _fields(reading, by_product["充电桩"])["phones"] == ["13688029147"]
+    assert _fields(reading, by_product["净水器"])["phones"] == ["13908016274"]
+
+
+def test_whose_number_a_relay_and_a_technician_give(service) -> None:  # type: ignore[no-untyped-def]
+    # A relay's own number is given for the request, but the customer's is the one to call.
+    reading = _read(
+        _pc(
+            (
+                "09:00:00",
+                "物业-小周",
+                "17栋2门电梯平层不准 有台阶 业主余老师电话 138 7120 5533 "
+                "我的是027-59207718 有事也可以找我",
+            )
+        )
+    )
+    fields = _fields(reading, 0)
+    assert fields["phone"] == "13871205533"
+    assert set(fields["phones"]) == {"13871205533", "02759207718"}
+    # A technician's own number, given for a fault found on a job, is not the customer's.
+    reading = _read(
+        _pc(
+            (
+                "09:00:00",
+                "师傅-老邓",
+                "楼下邻居蒲先生空调挂机开几分钟就停 外机不转 显示E1 电话180 2365 4471",
+            ),
+            ("09:05:00", "师傅-老邓", "我把我电话给他了 136 6838 0092 他有事直接找我"),
+        )
+    )
+    assert _fields(reading, 0)["phones"] == ["18023654471"]
+
+
+def test_a_number_for_one_item_of_a_list(service) -> None:  # type: ignore[no-untyped-def]
+    listed = (
+        "08:00:00",
+        "派单-小蒲",
+        "今天的单\n1）邱女士 电热水器显示E4 电话：135 5128 7736\n"
+        "2）吴先生 空调制热不热 电话 136 8802 9147\n"
+        "3）麓湖 充电桩模块故障灯亮 报ER-51 联系物业工程部 028-85076618",
+    )
+    # Hours later, the number for the item it names goes to that item alone.
+    reading = _read(
+        _pc(listed, ("11:05:00", "派单-小蒲", "麓湖那个桩 打工程部张工手机150 2801 7743"))
+    )
+    by_product = {r.product_type: k for k, r in enumerate(reading.requests)}
+    assert "15028017743" in _fields(reading, by_product["充电桩"])["phones"]
+    assert _fields(reading, by_product["热水器"])["phones"] == ["13551287736"]
+    # A reply naming nothing is about what the message it answers names.
+    reading = _read(
+        _pc(
+            listed,
+            ("14:30:00", "客服-陈姐", "@派单-小蒲 吴先生座机一直没人接哦"),
+            ("14:33:00", "派单-小蒲", "那打他儿子嘛 13708196624 他儿子就住楼上"),
+        )
+    )
+    by_product = {r.product_type: k for k, r in enumerate(reading.requests)}
+    assert _fields(reading, by_product["空调"])["phone"] == "13708196624"
+    assert _fields(reading, by_product["热水器"])["phones"] == ["13551287736"]
+    # A number that names no item, right after the list, goes to none of them.
+    reading = _read(_pc(listed, ("08:10:00", "派单-小蒲", "他孙子说电话打孙子13277089361")))
+    assert [_fields(reading, k)["phone"] for k in range(3)] == [
+        "13551287736",
+        "13688029147",
+        "02885076618",
+    ]
+
+
+def test_a_number_split_over_two_messages(service) -> None:  # type: ignore[no-untyped-def]
+    # A relay's list: a follow-up on the first item's appliance reaches it, even while the
+    # last item is the latest; its number, finished in the next message, is read whole.
+    reading = _read(
+        _pc(
+            (
+                "09:00:00",
+                "物业-老邓",
+                "两个单：\n一、8栋2单元电梯 运行的时候哐当哐当响 梯号8-2-A\n"
+                "二、3栋1单元602 刘婆婆 电热水器下面一直在滴水 刘婆婆电话13880937215",
+            ),
+            ("09:06:00", "物业-老邓", "电梯的事现场找我 我手机139 0812"),
+            ("09:06:30", "物业-老邓", "5527"),
+        )
+    )
+    assert _fields(reading, 0)["phone"] == "13908125527"
+    assert _fields(reading, 1)["phones"] == ["13880937215"]
+    # Staff give a number in two halves.
+    reading = _read(
+        _pc(
+            (
+                "14:00:00",
+                "调度-胡姐",
+                "补一个：汉街万达公馆3号楼2503 空调外机嗡嗡响 客户孙先生 电话前面是135 5452",
+            ),
+            ("14:01:00", "调度-胡姐", "后面是7731"),
+        )
+    )
+    assert _fields(reading, 0)["phone"] == "13554527731"
+
+
+def test_a_customer_named_by_surname_only_in_the_list(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            (
+                "08:40:00",
+                "物业-前台阿敏",
+                "汇总一下：\n一、6幢1403 朱先生 电热水器下面一直在滴水 电话 138 6255 0917\n"
+                "二、11幢702 业主姓邵 洗衣机一开就漏水 电话 0512-68093327",
+            ),
+            ("10:10:00", "物业-前台阿敏", "邵女士说她下午不在家，另外她还有个手机 199 6213 0485"),
+        )
+    )
+    assert _fields(reading, 1)["phones"] == ["051268093327", "19962130485"]
+    assert _fields(reading, 0)["phones"] == ["13862550917"]
