@@ -161,12 +161,25 @@ def eval_sla(
 
 
 @eval_app.command("imports")
-def eval_imports() -> None:
+def eval_imports(
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Score only these sets (repeatable): own (eval/data/imports and the "
+            "prediction simulation), wechat_tune, wechat_tune2, wechat_real. Default: all.",
+        ),
+    ] = None,
+) -> None:
     """Field accuracy of Excel and WeChat imports, request detection and recurring-fault
-    prediction precision/recall, on the labelled data in eval/data/imports."""
-    from eval.imports_eval import main
+    prediction precision/recall, on the labelled data in eval/data/imports; the chat sets
+    side by side at the end."""
+    from eval.imports_eval import SETS, main
 
-    sys.exit(main())
+    unknown = set(sets or ()) - set(SETS)
+    if unknown:
+        raise typer.BadParameter(f"unknown set {sorted(unknown)}: use {', '.join(SETS)}")
+    sys.exit(main(tuple(sets) if sets else SETS))
 
 
 @eval_app.command("recurrence")

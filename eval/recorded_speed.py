@@ -41,7 +41,7 @@ def main() -> dict:
     from faster_whisper import WhisperModel
 
     from asr.service import get_transcriber
-    from eval.asr_eval import _model_path, cer
+    from eval.asr_eval import cer, model_path
     from eval.workspace import demo_workspace
     from triage.normalize import get_normalizer
     from triage.service import clean_text
@@ -51,7 +51,7 @@ def main() -> dict:
     calls = _recorded_calls()
     audio_s = sum(len(c) / 16000 for c, _ in calls)
     ours = get_transcriber()
-    plain = WhisperModel(_model_path(), device="cpu", compute_type="int8")
+    plain = WhisperModel(model_path(), device="cpu", compute_type="int8")
 
     def plain_text(samples: np.ndarray) -> str:
         segs, _ = plain.transcribe(samples, language="zh", beam_size=5)

@@ -76,6 +76,7 @@ class Message:
     external: bool | None = None  # WeCom: sent by an external contact (customer side)
     body_line: int = 0  # the export line the text starts on
     flat: bool = False  # the whole message is one export line (a WeCom archive record)
+    part_of: int | None = None  # the line of the message this is one appliance's part of
 
     def line_of(self, offset: int) -> int:
         """The export line of the text's line `offset` (0 = its first)."""

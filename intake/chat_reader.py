@@ -1,29 +1,35 @@
 """Following a service chat: which messages are repair requests, and every fact of each.
 
-A conversation is read in order, with each sender's role (intake/chat_roles.py):
+A conversation is read in order, with each sender's role (intake/chat_roles.py: display-name
+prefixes, else what the sender says over the chat):
 - a customer, or a relay (a store or property manager reporting for someone else), starts a
-  request with a message that reports a fault on a product; staff start one only when they
-  relay it (帮业主报修…, 派单…), technicians never (their group talk is about work done);
-- a numbered message (1. … 2. …) with an own product and fault per item is split into one
-  request per item, each keeping the shared lines around the list;
-- the owner's later messages within the window, and the replies of staff or of the
-  conversation's other side that add facts (the model read off a nameplate, an address, a
-  phone), are gathered into the open request: the staff reply that quotes it, else the one
-  most recently active in the conversation;
-- a later number after a correction (电话写错了，是…) replaces the earlier one;
-- a request its owner withdraws (自己弄好了，不用来了) is dropped, and messages that are
-  consumables orders, cleaning/installation appointments or chit-chat start nothing.
-Every request keeps why it was gathered, split or dropped, line by line.
+  request with a message that reports a fault on an appliance (a fault said before the
+  appliance is named waits for the conversation to name it); staff start one only when they
+  pass one on with whom it concerns; technicians when they pass on a call or report a fault
+  that needs another visit, never work done;
+- a numbered message (1. 1、 (1) ① 第一 一、…, counted 1, 2, 3 in one style) is split into one
+  request per item on an appliance, and a message that goes on to another appliance (还有…)
+  into one per appliance; later messages about the items go item by item;
+- the owner's later messages within the window, and replies that add facts (the model read
+  off a nameplate, an address, a phone), are gathered into the request they are about: the
+  one they quote or name, else the most recently active one;
+- corrections (电话写错了，是…; 铭牌看错了) win; a request its owner (or staff for them)
+  withdraws is dropped; orders, appointments, questions, notices and chit-chat start nothing.
+Every request keeps why it was gathered, split, routed or dropped, line by line.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
+from itertools import pairwise
 
+from intake.chat_address import FLAT, address_pieces
 from intake.chat_formats import Message
+from intake.chat_phones import customer_texts, own_numbers
 from intake.chat_roles import CUSTOMER, RELAY, STAFF, TECHNICIAN, Roles
 from triage import phones
+from triage.entities import SURNAMES
 from triage.rules import get_rules
 from triage.service import triage_text
 
@@ -38,29 +44,106 @@ REPAIR_CUES = (
     "不冷", "不热", "不凉", "不制", "冒烟", "焦味", "打不着", "点不着", "不点火", "不通电",
     "不显示", "乱码", "闪烁", "不好使", "不灵", "失效", "掉电", "断电", "短路", "烧了", "不运行",
     "不停", "一直响", "嗡嗡", "咔咔", "滴滴", "漏氟", "缺氟", "堵了", "堵住", "不下水",
-    "出水小", "出水很小", "水很小", "水压小",
+    "出水小", "出水很小", "水很小", "水压小", "不对劲", "晃得", "摇晃", "晃动", "震动", "振动",
+    "咚咚", "转圈", "出风小", "出风很小", "风很小", "怪味", "异味", "臭味", "烧焦", "认不出",
+    "一滴一滴", "声音特别大", "声音很大", "声音大", "很响", "不灵敏", "没反应",
 )  # fmt: skip
+# Fault talk beyond the word list: an appliance that will not do its job (不充电, 不出水),
+# will not go (回不去), or makes a noise said twice over (吱吱, 咔咔).
+FAULT = re.compile(
+    r"(?:不|没法|没办法|无法)(?:充|出|转|动|亮|开|关|制|加|排|脱|吸|启|运|通|显|点|识|认|锁|进|热|冷|凉|平|工作"
+    r"|反应)"
+    r"|[回进打关放拔插拧装盖合推拉按认识甩吹转锁点充排脱烘烧加启连](?:不[去进开上出下动住干着到掉起])"
+    r"|([吱咔嗡嘎滋哐咚嘀])\1|(?:一直|老是|总是|特别|很|好)响"
+    r"|(?:一直|老是|总是)(?:闪|跳|叫|滴|报警|亮红灯|开开关关|在?原地转|停)|(?:很|在|有点|一直|老是|坐着|发)抖"
+    r"|打滑|往下溜|没(?:冷气|热水|暖气|风|声音)|一会儿?冷一会儿?热|忽冷忽热|时冷时热|变(?:冷水|凉了|冷了)"
+    r"|声音(?:像|跟)|像拖拉机|停不下|关不[严紧]|合不上|[滴漏渗]油|屏幕?黑了|(?:自动|自己)(?:关|停|断)[机了]"
+    r"|好几次才|半天才|跳起来"
+    r"|[掉坏断裂松脱丢]了"
+)
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
 WITHDRAW = re.compile(
     r"(不用来了|不用过来|别来了|不用上门|不用修了|不用派|不需要(?:上门|维修|来|了)|取消(?:报修|维修|预约|一下|吧|了)?"
     r"|撤销|自己(?:弄|修|搞|调|处理)好了|已经好了|又好了|现在好了|恢复正常|没事了|好了不用|不麻烦了)"
 )
+# Only "it works now": after our side's remote help (升级, 复位, 重启 …) that is the repair
+# done, not a withdrawal.
+CALLED_OFF = re.compile(
+    r"(不用来|不用过来|别来|不用上门|不用修|不用派|不需要|取消|撤销|自己|不麻烦)"
+)
+ASKS = re.compile(r"[?？]\s*$|吗\s*$|是吧\s*$")
+JOKE = re.compile(r"(哈哈|呵呵|嘻嘻|😂|🤣|\[捂脸\]|\[偷笑\]|\[破涕为笑\])")
+# Whose appliance a message is about (我家…, 业主…, 3幢那台…).
+OWNED = re.compile(
+    r"(我家|我们家|我的|家里|她家|他家|业主|顾客|客户|住户|租客|房间|幢|栋|这台|那台|这个|那个|店里)"
+)
+# "Works now" after a technician came (师傅来过了…现在好了) is the repair done.
+VISITED = re.compile(r"(师傅|来过|上门|修好|换了|清掉|处理了|弄好了)")
+GUIDANCE = re.compile(r"(远程|升级|复位|重启|重置|断电|按住|长按|试一下|试试|操作一下|设置一下)")
+# Staff passing on a customer's cancellation (王女士说不用来了; 这单取消): not "不用上门" said of
+# a remote fix, never "好了" (work done).
+STAFF_WITHDRAW = re.compile(
+    r"(取消(?:报修|维修|上门|工单|了|吧)|撤单|这单不用|(?:说|讲|表示|那边)[^，,。]{0,8}"
+    r"(?:不用来了|不用去了|不用上门|不需要上门|不修了))"
+)
 ORDER = re.compile(
     r"(滤芯|耗材|配件|下单|订购|订一|订[0-9一二两三四五六七八九十]+|买[0-9一二两三四五六七八九十]+|"
     r"要[0-9一二两三四五六七八九十]+(?:个|支|套|箱|根|盒)|补货|发货|快递|寄[一两几]|采购|进货)"
 )
-APPOINTMENT = re.compile(r"(清洗|清洁|保养|消毒|除垢|安装|移机|拆机|装机|预约|年检|维保)")
+APPOINTMENT = re.compile(
+    r"(清洗|清洁|保养|消毒|除垢|安装|移机|拆机|装机|预约|年检|维保)(?!公司|报告|单位|合同|记录)"
+)
+# Small talk between the messages of a request (thanks, greetings, shop news).
+CHITCHAT = re.compile(r"(辛苦|谢谢|感谢|明天见|再见|早上好|晚安|吃饭|搞活动|活动|优惠|放假|请假)")
+PRAISE = re.compile(r"(修得(?:很|挺|真|特别)?好|点赞|好评|服务(?:很|真|挺)?好|辛苦)")
+PARTS = re.compile(r"(仓库|配件|调一?[根个块台]|申请|车上没有?|带的不够|还有没有|谁有)")
+# Whom a message opens by speaking to (郑经理，… / @林晓 …): not whom it is about.
+VOCATIVE = re.compile(r"^\s*(?:@\S+\s+|[^，,。\s]{1,6}[，,]\s*)")
+SELF = re.compile(r"我(?:是|姓|叫)")  # 我是蒋女士 names the sender, not someone else
+# Where a message goes on to another matter (…。还有她家冰箱…; 另外…).
+MORE = re.compile(r"(?:^|[\n。；;，,！!])\s*((?:还有|另外|再就是|顺便说下)(?!没有))")
+# Notices to the group (厂家通知：…召回) are no request.
+NOTICE = re.compile(r"^\s*(?:【?(?:通知|公告|提醒|温馨提示|厂家通知|仓库通知)】?[:：]|各位)")
 # A technician passes on a call (客户来电…电话…) but reports work done (修好了) as chit-chat.
-DONE = re.compile(r"(修好|搞定|已处理|处理好|完工|换好|弄好|已完成|结单|已上门)")
-REINSTATE = re.compile(r"(还是不行|还是要来|还是得来|又坏了|又不行了|还得麻烦|还是麻烦)")
+DONE = re.compile(r"(?<![没未不])(修好|搞定|已处理|处理好|完工|换好|弄好|已完成|结单|已上门)")
+REINSTATE = re.compile(
+    r"(还是不行|还是要来|还是得来|又坏了|又不行了|还得麻烦|还是麻烦|还是一样|没用)"
+)
+# An item of a list named later (1号那个, 第二个, ②); not 3号楼 or 12号.
 ITEM_REF = re.compile(
-    r"(?:第\s*([1-9一二三四五六七八九])|([1-9一二三四五六七八九])\s*[号项单条])|([①②③④⑤⑥⑦⑧⑨])"
+    r"(?:第\s*([1-9一二三四五六七八九])(?![0-9幢栋楼层])|(?<![0-9])([1-9一二三四五六七八九])\s*[号项单条]"
+    r"(?![0-9楼幢栋房室梯桩线口门院])|([①②③④⑤⑥⑦⑧⑨]))"
+)
+# A question or a price/warranty enquiry, not a fault (能不能 is no 不能).
+QUESTION = re.compile(
+    r"(多少钱|什么价|价格|收费|费用|延保|保修期|保修多久|过保|还在保修|怎么买|哪里买|多久换|多长时间换"
+    r"|能不能|可不可以|能否|是什么意思|怎么(?:收费|预约|联系|用|操作|设置|换)|多久|多长时间"
+    r"|(?:顾客|客户|业主|有人)问)"
+)
+NOT_A_CUE = re.compile(r"能不能|可不可以|会不会|是不是|有没有")
+# A technician reporting another fault found on the job (顺便报个单, 另一台也不制冷).
+NEW_ON_SITE = re.compile(
+    r"(另外|还有(?!没有)|顺便|对了|另一台|另一个|再开|另开|开(?:个|一)单|报个单|加个单|另外派|也要修|也坏|也不|也有问题"
+    r"|也叫我|也要我|邻居|隔壁|楼下|楼上)"
+)
+# The contact is the one of the sender's request before (电话同上, 地址一样).
+SAME_AS = re.compile(r"(同上|同一个|一样|还是这个|还是那个|跟上面|和上面)")
+# How a customer is called when someone else reports for them (a relay, a numbered list).
+TITLED_NAME = re.compile(
+    rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大哥|大爷|大妈|奶奶|爷爷|婆婆|爹爹|嬢嬢|老师|经理|老板|师傅"
+    r"|阿婆|姐)"
 )
 RELAY_CUE = re.compile(r"(帮|替|代|转达|派单|新单|工单|报修单|业主|顾客|客户|住户|老人家|来电)")
+# List marks: 1. 1、 1) (1) 【1】 ① 第一(个|台…) 一、 and a bare "1 " at a line's start. The
+# marks must count 1, 2, 3 … in one style to be a list (so 1.5匹 or 9:30 make none).
 ITEM = re.compile(
-    r"(?:(?<=^)|(?<=[\n\s，,；;。]))(?:[(（]?(?P<n>[1-9]|[一二三四五六七八九])[)）.、．:：]"
-    r"|(?P<c>[①②③④⑤⑥⑦⑧⑨])|第(?P<k>[一二三四五六七八九1-9])(?:个|台|家|户)?[,，:：、]?)"
+    r"(?:(?<=^)|(?<=[\n\s，,；;。!！?？]))(?:[(（【\[]?(?P<n>[1-9]|[一二三四五六七八九])"
+    r"(?:[)）】\]]|[.、．]|[:：](?!\d))"
+    r"|第(?P<k>[一二三四五六七八九1-9])(?:个|台|家|户|单|件|条)?[,，:：、]?)"
+    r"|(?P<c>[①②③④⑤⑥⑦⑧⑨])"
+    r"|(?:(?<=^)|(?<=\n))(?P<b>[1-9])[ \t\u3000]+(?=\D)",
 )
+ORDINALS = ("123456789", "一二三四五六七八九", "①②③④⑤⑥⑦⑧⑨")
 FACTS = ("model", "phone", "address", "fault_code", "hardware_id", "customer_name")
 
 
@@ -74,10 +157,18 @@ class Request:
     product_type: str | None = None
     item: str | None = None  # the item's own text, for one item of a numbered list
     item_line: int | None = None
+    item_no: int | None = None  # its number in the list (items that are no repair count too)
     shared: str = ""  # the lines around a numbered list, said for every item
     previous: "Request | None" = None  # the owner's request just before (contact details)
     why: list[str] = field(default_factory=list)
     withdrawn: str | None = None
+    # The part of a message that is this request's (a later list of 1号… 2号… split by item),
+    # by the message's line.
+    own: dict[int, str] = field(default_factory=dict)
+    tentative: bool = False  # a fault said before the appliance is named
+    same_customer: bool = False  # its previous request is the same customer's
+    heard: list[str] = field(default_factory=list)  # what staff said to its customer
+    roles: dict[str, str] = field(default_factory=dict)  # each sender's role
 
     @property
     def lines(self) -> tuple[int, int]:
@@ -95,7 +186,28 @@ class Request:
         first = self.messages[0].text
         if self.item is not None:
             first = "；".join(x for x in (self.item, self.shared) if x)
-        return [first, *(m.text for m in self.messages[1:])]
+        return [first, *(self.own.get(m.line, m.text) for m in self.messages[1:])]
+
+    def contact_texts(self) -> list[str]:
+        """The request's words with the numbers that are not its customer's masked (a
+        relay's or technician's own, see intake/chat_phones.py)."""
+        senders = [m.sender for m in self.messages]
+        return customer_texts(self.texts(), senders, self.sender, self.roles)
+
+    def own_numbers(self) -> set[str]:
+        """The numbers a relay gives as its own (see intake/chat_phones.py)."""
+        senders = [m.sender for m in self.messages]
+        return own_numbers(self.texts(), senders, self.sender, self.roles)
+
+    def add(self, msg: Message, why: str, part: str | None = None) -> None:
+        """Gather a message (or its part that concerns this request) and say why."""
+        if msg not in self.messages:
+            self.messages.append(msg)
+        if part is not None and part != msg.text:
+            self.own[msg.line] = part
+        if self.product_type is None:
+            self.product_type = _named_product(part or msg.text)
+        self.why.append(f"line {msg.line}: {why}")
 
 
 @dataclass
@@ -129,20 +241,44 @@ def _triaged(text: str) -> tuple[str | None, bool, tuple[tuple[str, str], ...]]:
     return fields.get("product_type"), not result.diagnosis["no_match"], facts
 
 
+def _product(text: str) -> str | None:
+    return _triaged(text[:2000])[0] if text.strip() else None
+
+
+def _named_product(text: str) -> str | None:
+    """The appliance a message names by a word or a model (not one a bare code suggests:
+    E2 is a heater's code and a robot vacuum's)."""
+    words = get_rules().synonym_to_product
+    if any(len(w) > 1 and w in text.lower() for w in words) or facts_of(text).get("model"):
+        return _product(text)
+    return None
+
+
 def facts_of(text: str) -> dict[str, str]:
     """The ticket facts a message states (model, phone, address, code, id, name, product)."""
     if not text.strip():
         return {}
-    return dict(_triaged(text[:2000])[2])
+    facts = dict(_triaged(text[:2000])[2])
+    if pieces := address_pieces(text):
+        facts["address"] = pieces[0][0]  # as typed in chats (元和街道 御窑花园 二区 17幢 301)
+    return facts
 
 
 def kind_of(text: str) -> tuple[str | None, str | None]:
     """What a message asks for: ("repair", product) when it reports a fault on a product;
-    ("order" | "appointment", None) for consumables and cleaning/installation; else None."""
-    if not text or text.startswith(ACK_PREFIXES):
+    ("fault", None) for a fault on an appliance it does not name; ("order" | "appointment" |
+    "question", None) for consumables, cleaning/installation and price or warranty
+    questions; else None."""
+    if not text or text.startswith(ACK_PREFIXES) or NOTICE.search(text):
         return None, None
-    cue = any(c in text for c in REPAIR_CUES)
+    plain = NOT_A_CUE.sub("", text)
+    cues = [c for c in REPAIR_CUES if c in plain]
+    if cues and all("修" in c for c in cues) and (DONE.search(text) or PRAISE.search(text)):
+        cues = []  # 师傅昨天来修得很好: a repair done, praised
+    cue = bool(cues) or bool(FAULT.search(plain))
     if not cue:
+        if QUESTION.search(text):
+            return "question", None
         if ORDER.search(text):
             return "order", None
         if APPOINTMENT.search(text):
@@ -155,35 +291,69 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
         return None, None
     product, matched, facts = _triaged(text[:2000])
     named = dict(facts)
+    if product and not _named_product(text) and (JOKE.search(text) or not OWNED.search(text)):
+        # Only the diagnosis names the appliance: trusted for someone's own appliance
+        # (我家门锁按手指没反应), not for a remark (已经停了) or a joke (狗把遥控器咬坏了哈哈).
+        product, matched = None, False
     if cue:
         if named.get("model") or named.get("fault_code") or product or matched:
             return "repair", product
+        return "fault", None  # a fault said of an appliance not yet named (小圆盘不对劲)
+    if not product_word:
         return None, None
-    specific = named.get("model") or named.get("fault_code")
-    return ("repair", product) if product and specific and matched else (None, None)
+    # No fault word, but someone's appliance named and a known fault of it described (我家扫地机
+    # 的地图又没了): the KB recognises the complaint. Not a question, work done or praise.
+    if ASKS.search(text) or DONE.search(text) or PRAISE.search(text) or not OWNED.search(text):
+        return None, None
+    return ("repair", product) if product and matched else (None, None)
+
+
+def _ordinal(mark: re.Match[str]) -> tuple[str, int]:
+    """A list mark's style and number (1-based)."""
+    for group in ("n", "k", "c", "b"):
+        if value := mark.group(group):
+            digits = next(d for d in ORDINALS if value in d)
+            return group + digits[0], digits.index(value) + 1
+    raise ValueError(mark.group(0))
+
+
+def _list_marks(text: str) -> list[re.Match[str]]:
+    """The marks of the longest run numbered 1, 2, 3 … in one style (none when no such run
+    of two or more exists)."""
+    best: list[re.Match[str]] = []
+    marks = [(m, *_ordinal(m)) for m in ITEM.finditer(text)]
+    for k, (m, style, number) in enumerate(marks):
+        if number != 1:
+            continue
+        run = [m]
+        for m2, style2, number2 in marks[k + 1 :]:
+            if style2 == style and number2 == len(run) + 1:
+                run.append(m2)
+        if len(run) > len(best):
+            best = run
+    return best if len(best) >= 2 else []
 
 
 def split_items(text: str) -> tuple[list[tuple[int, str]], str]:
     """A numbered message's items (line offset within the message, text) and the shared text
     around them; one item (the whole text) when it is no numbered list."""
-    marks = list(ITEM.finditer(text))
-    if len(marks) < 2:
+    marks = _list_marks(text)
+    if not marks:
         return [(0, text)], ""
     items = []
+    tail = ""
     for k, m in enumerate(marks):
         end = marks[k + 1].start() if k + 1 < len(marks) else len(text)
         body = text[m.end() : end]
-        # The last item ends at its line; what follows is said for all of them.
-        tail = ""
         if k + 1 == len(marks) and "\n" in body.strip("\n"):
-            body, tail = body.strip("\n").split("\n", 1)
+            # The last item ends where the items before it did (most are one line); what
+            # follows is said for all of them.
+            lines = body.strip("\n").split("\n")
+            keep = max(1, min(x.count("\n") + 1 for _, x in items)) if items else 1
+            body, tail = "\n".join(lines[:keep]), "\n".join(lines[keep:])
         items.append((text[: m.start()].count("\n"), body.strip(" ，,；;。\n")))
-        if tail:
-            items.append((-1, tail))
-    shared = [t for off, t in items if off < 0]
-    items = [(off, t) for off, t in items if off >= 0]
     head = text[: marks[0].start()].strip()
-    return items, "；".join(x for x in (head, *shared) if x)
+    return items, "；".join(x for x in (head, tail.strip()) if x)
 
 
 def read(
@@ -191,79 +361,217 @@ def read(
 ) -> Reading:
     """The repair requests of a conversation and the messages left out, in order."""
     roles = roles or Roles()
+    said: dict[str, list[str]] = {}
+    for msg in messages:
+        if msg.text:
+            said.setdefault(msg.sender, []).append(msg.text)
+    roles.learn(said)
+    messages = [
+        part
+        for msg in messages
+        for part in (
+            _parts(msg) if roles.of(msg.sender, msg.external).role in (CUSTOMER, RELAY) else [msg]
+        )
+    ]
     window = timedelta(minutes=window_minutes)
     withdraw_window = timedelta(hours=24)
     by_owner: dict[str, Request] = {}
     found: list[Request] = []
     skipped: list[Skipped] = []
+    guided_at: datetime | None = None  # when our side last talked a customer through a fix
+    said_by: dict[str, list[str]] = {}  # each sender's messages so far
+    before: Message | None = None  # the message just before, with text
     for msg in messages:
         if not msg.text:
             continue
+        asked, before = before, msg
+        said_by.setdefault(msg.sender, []).append(msg.text)
         speaker = roles.of(msg.sender, msg.external)
+        if speaker.role == STAFF and (spoken_to := _addressee(msg, by_owner, window)):
+            spoken_to.heard.append(msg.text)  # how staff call the customer (收到何女士)
         current = by_owner.get(msg.sender)
         if current is not None and msg.at - current.last_at > window:
             current = None
         target = by_owner.get(msg.sender)
-        withdraws = speaker.role in (CUSTOMER, RELAY) and WITHDRAW.search(msg.text)
+        if speaker.role in (STAFF, TECHNICIAN) and GUIDANCE.search(msg.text):
+            guided_at = msg.at
+        withdraws = (
+            speaker.role in (CUSTOMER, RELAY)
+            and WITHDRAW.search(msg.text)
+            and (CALLED_OFF.search(msg.text) or not VISITED.search(msg.text))
+            and not ASKS.search(msg.text)  # 那不用上门了？ asks, it does not call off
+        )
+        if (
+            withdraws
+            and target
+            and guided_at is not None
+            and guided_at >= target.messages[0].at
+            and not CALLED_OFF.search(msg.text)
+        ):
+            # Fixed with our remote help: the repair was real and is done.
+            target.add(msg, "fixed with staff's remote help (a repair, not withdrawn)")
+            continue
         if (
             withdraws
             and target
             and not target.withdrawn
             and msg.at - target.last_at <= withdraw_window
         ):
-            for req in _withdrawn_items(msg, _same_message(found, target)):
+            for req in _items_meant(msg.text, _same_message(found, target)):
                 req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
                 req.messages.append(msg)
+            continue
+        if speaker.role == STAFF and STAFF_WITHDRAW.search(msg.text):
+            # Staff pass on a customer's cancellation (王女士说不用来了，取消).
+            meant = _addressee(msg, by_owner, window)
+            if meant is not None and meant.sender != msg.sender:
+                for req in _items_meant(msg.text, _same_message(found, meant)):
+                    req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
+                    req.messages.append(msg)
+                continue
+        if (
+            current is None
+            and target is not None
+            and target.item is not None
+            and msg.at - target.last_at <= withdraw_window
+            and phones.numbers(msg.text)
+            and len(named := _item_refs(_about(msg, asked), _same_message(found, target))) == 1
+        ):
+            # Hours later, the number to call for one item of the sender's list (麓湖那个桩
+            # 换了对接人 打张工手机150…; 王大爷座机一直没人接哦 → 那打他儿子嘛 137…).
+            named[0].add(msg, "the sender gives a number for an item of their list")
             continue
         if target and target.withdrawn and REINSTATE.search(msg.text):
             # The customer changed their mind (还是不行，还是要来): the request stands.
             target.withdrawn = None
-            target.messages.append(msg)
-            target.why.append(f"line {msg.line}: withdrawn, then asked for again")
+            target.add(msg, "withdrawn, then asked for again")
             continue
-        kind, product = (None, None)
-        relays = RELAY_CUE.search(msg.text) and phones.numbers(msg.text)
         if (
-            speaker.role in (CUSTOMER, RELAY)
-            or (speaker.role == STAFF and relays)
-            or (speaker.role == TECHNICIAN and relays and not DONE.search(msg.text))
+            current is None
+            and target is not None
+            and not target.withdrawn
+            and msg.at - target.last_at <= withdraw_window
+            and phones.CORRECTION.search(msg.text)
+            and _item_refs(msg.text, _same_message(found, target))
         ):
-            kind, product = kind_of(msg.text)
-            if kind == "repair" and speaker.role in (STAFF, TECHNICIAN):
-                kind = None if _confirms(msg, by_owner, window, product) else kind
-        if kind in ("order", "appointment") and current is None:
-            label = "耗材订购" if kind == "order" else "预约清洗/安装"
+            # A later correction of an earlier request (铭牌我看错了，是BCD-450).
+            for req, part in _route(msg, _same_message(found, target)):
+                req.add(msg, "the sender corrects their earlier request", part)
+            continue
+        kind, product, text = _asks(msg, speaker.role, by_owner, window)
+        if kind in ("order", "appointment", "question") and (
+            current is None
+            or (current.tentative and kind != "appointment")
+            or not _adds_facts(msg.text, current, speaker.role)
+        ):
+            label = {"order": "耗材订购", "appointment": "预约清洗/安装", "question": "咨询"}[kind]
             skipped.append(
                 Skipped(msg.line, msg.end_line, msg.sender, kind, f"{label}（不是报修）")
             )
             continue
+        spoken_of = _addressee(msg, by_owner, window)
+        if (
+            spoken_of is not None
+            and spoken_of.sender != msg.sender
+            and speaker.role in (CUSTOMER, RELAY)
+            and _names(VOCATIVE.sub("", msg.text), spoken_of)
+            and not SELF.search(msg.text)
+            and _named_product(msg.text) in (None, spoken_of.product_type)
+        ):
+            # About someone else's request (这个也一起，…联系宿管小邹): its facts go there.
+            for req, part in _route(msg, _same_message(found, spoken_of)):
+                if _adds_facts(msg.text if part is None else part, req, RELAY):
+                    req.add(msg, f"facts of {req.sender}'s request, named", part)
+            continue
+        if kind == "fault" and current is None and speaker.role in (CUSTOMER, RELAY):
+            # Kept only if the conversation names the appliance (是扫地机器人吧？).
+            req = Request(msg.sender, speaker.role, [msg], tentative=True)
+            req.why.append(
+                f"line {msg.line}: {speaker.role} reports a fault, appliance named later"
+            )
+            found.append(req)
+            by_owner[msg.sender] = req
+            continue
         if kind == "repair":
-            new = _start(msg, speaker.role, product, current, found, by_owner)
-            if new:
+            # A technician's new fault is found on the job: the household of the request
+            # they are on (its contact, when they say 电话地址一样).
+            job = None
+            if speaker.role == TECHNICIAN:
+                job = _job(msg, said_by[msg.sender][-3:], found, withdraw_window)
+            earlier = target if target and msg.at - target.last_at <= withdraw_window else None
+            if _start(
+                msg, speaker.role, product, current, found, by_owner, text, job, skipped, earlier
+            ):
                 continue
             assert current is not None
-            current.messages.append(msg)
-            current.why.append(f"line {msg.line}: same sender, same product, within the window")
+            current.add(msg, "same sender, same product, within the window")
             continue
         if msg.text.startswith(ACK_PREFIXES) and not facts_of(msg.text):
             continue
-        if current is not None and speaker.role in (CUSTOMER, RELAY):
-            for req in _same_message(found, current):
-                req.messages.append(msg)
-                req.why.append(f"line {msg.line}: the sender's follow-up within the window")
-            continue
-        target = _addressee(msg, by_owner, window)
-        if (
-            target is not None
-            and speaker.role != TECHNICIAN
-            and _adds_facts(msg, target, speaker.role)
+        target = spoken_of
+        if current is not None and (
+            speaker.role in (CUSTOMER, RELAY) or target is None or target is current
         ):
-            target.messages.append(msg)
-            who = "staff" if speaker.role == STAFF else speaker.role
-            target.why.append(
-                f"line {msg.line}: {who} reply with facts of {target.sender}'s request"
-            )
-    return Reading([r for r in found if not r.withdrawn], skipped + _withdrawn(found))
+            # The sender's own request; staff and technicians talk to others in between,
+            # so theirs only while no one else's request is more recent. Talk about another
+            # appliance or nothing of the request (今天辛苦了) is not gathered; of a list, the
+            # appliance of another item is that item's (电梯的事现场找我 …).
+            siblings = _same_message(found, current)
+            if any(_follows_up(msg.text, r, speaker.role) for r in siblings):
+                for req, part in _route(msg, siblings):
+                    req.add(msg, "the sender's follow-up within the window", part)
+            continue
+        if target is None:
+            continue
+        if speaker.role == CUSTOMER and msg.sender in by_owner and not _names(msg.text, target):
+            continue  # a customer with a request of their own speaks of it, not of this one
+        who = "staff" if speaker.role == STAFF else speaker.role
+        for req, part in _route(msg, _same_message(found, target)):
+            if _adds_facts(msg.text if part is None else part, req, speaker.role):
+                req.add(msg, f"{who} reply with facts of {req.sender}'s request", part)
+    kept = [r for r in found if not r.withdrawn and (r.product_type or not r.tentative)]
+    for req in kept:
+        req.roles = {m.sender: roles.of(m.sender, m.external).role for m in req.messages}
+    return Reading(kept, skipped + _withdrawn(found))
+
+
+def _asks(
+    msg: Message, role: str, by_owner: dict[str, Request], window: timedelta
+) -> tuple[str | None, str | None, str]:
+    """What a message asks for, by its sender's role (see kind_of), and the words that ask.
+
+    Customers and relays report their faults; staff start a request only when they pass one
+    on with whom it concerns (帮业主…/派单… or a phone, an address, 王女士) and it is not a
+    live request read back; technicians only when they pass on a call, or report another
+    fault found on a job (顺便报个单：另一台也不制冷; a fault needing another visit, with the
+    customer's number) — never for work done."""
+    text = msg.text
+    if role in (CUSTOMER, RELAY):
+        return (*kind_of(text), text)
+    said = phones.numbers(text)
+    if role == STAFF:
+        whom = said or TITLED_NAME.search(text) or facts_of(text).get("address")
+        if not (RELAY_CUE.search(text) or said) or not whom:
+            return None, None, text
+        kind, product = kind_of(text)
+        if kind == "repair" and _confirms(msg, by_owner, window, product):
+            return None, None, text
+        return kind, product, text
+    if role == TECHNICIAN:
+        if PARTS.search(text) and not said and not NEW_ON_SITE.search(text):
+            return None, None, text  # parts for a job (仓库还有吗), not a new fault
+        if (m := NEW_ON_SITE.search(text)) and DONE.search(text[: m.start()]):
+            text = text[m.start() :]  # the job is done; what follows is a new fault
+            said = phones.numbers(text)
+        elif DONE.search(text):
+            return None, None, text
+        if not said and not NEW_ON_SITE.search(text):
+            return None, None, text
+        kind, product = kind_of(text)
+        if kind == "repair" and _confirms(msg, by_owner, window, product):
+            return None, None, text
+        return (kind, product, text) if kind == "repair" else (None, None, text)
+    return None, None, text
 
 
 def _start(
@@ -273,95 +581,273 @@ def _start(
     current: Request | None,
     found: list[Request],
     by_owner: dict[str, Request],
+    text: str,
+    job: Request | None = None,
+    skipped: list[Skipped] | None = None,
+    earlier: Request | None = None,
 ) -> bool:
     """Open the request(s) a message starts; False when it continues the current one."""
-    items, shared = split_items(msg.text)
-    repairs = [(off, t) for off, t in items if kind_of(t)[0] == "repair"]
-    if len(repairs) >= 2:
-        made = []
-        for k, (off, text) in enumerate(repairs, start=1):
-            req = Request(msg.sender, role, [msg], kind_of(text)[1], previous=current)
-            req.item, req.item_line, req.shared = text, msg.line_of(off), shared
-            req.why.append(f"line {msg.line}: item {k} of {len(repairs)} of a numbered list, split")
+    items, shared = split_items(text)
+    kinds = [(off, t, kind_of(t)[0]) for off, t in items]
+    repairs = [(off, t) for off, t, kind in kinds if kind == "repair"]
+    if repairs and len(items) >= 2:
+        # In a list of repairs an item on another appliance is one too, even when said
+        # without a fault word (第三个是前台那个净水器，出水一滴一滴的).
+        repairs = [(o, t) for o, t, kind in kinds if kind == "repair" or (not kind and _product(t))]
+    # An item settled within the list (后来又好了) is no request.
+    settled = [(o, t) for o, t in repairs if WITHDRAW.search(t) and not REINSTATE.search(t)]
+    if len(items) >= 2 and settled:
+        repairs = [r for r in repairs if r not in settled]
+        for off, item in settled:
+            line = msg.line_of(off)
+            if skipped is not None:
+                skipped.append(Skipped(line, line, msg.sender, "withdrawn", f"撤回：{item[:40]}"))
+    how = "numbered list"
+    if len(repairs) < 2 and len(items) < 2:
+        repairs, how, shared = _own_lines(text), "message of one line per customer", ""
+    if len(repairs) >= 2 or (len(repairs) == 1 and len(items) >= 2):
+        made: list[Request] = []
+        numbers = {off: n for n, (off, _) in enumerate(items, start=1)}
+        for k, (off, item) in enumerate(repairs, start=1):
+            # 电话同上 in a list: the item before of the same customer, else the one before.
+            names = set(TITLED_NAME.findall(item))
+            before = next(
+                (r for r in reversed(made) if names & set(TITLED_NAME.findall(r.item or ""))), None
+            )
+            previous = before or (made[-1] if made and SAME_AS.search(item) else current)
+            req = Request(msg.sender, role, [msg], _product(item), previous=previous)
+            req.same_customer = before is not None
+            req.item, req.item_line, req.shared = item, msg.line_of(off), shared
+            req.item_no = numbers.get(off) if len(items) >= 2 else None
+            req.why.append(f"line {msg.line}: item {k} of {len(repairs)} of a {how}, split")
             made.append(req)
         found.extend(made)
         by_owner[msg.sender] = made[-1]
         return True
+    said_product = _named_product(text)
     other_product = (
         current is not None
-        and product is not None
+        and said_product is not None
         and current.product_type is not None
-        and product != current.product_type
+        and said_product != current.product_type
     )
-    said = phones.numbers(msg.text)
+    said = phones.numbers(text)
+    before = "；".join(current.texts()) if current is not None else ""
     other_customer = (
         current is not None
         and bool(said)
-        and not phones.CORRECTION.search(msg.text)
-        and not set(said) & set(phones.numbers("；".join(current.texts())))
+        and not phones.CORRECTION.search(text)
+        and not set(said) & set(phones.numbers(before))
     )
-    if current is not None and not other_product and not other_customer:
+    # A relay passes on one household after another: another name or flat is another one.
+    name, flat = TITLED_NAME.search(text), FLAT.search(text)
+    other_household = (
+        current is not None
+        and role != CUSTOMER
+        and (
+            (name is not None and name.group(0) not in before and TITLED_NAME.search(before))
+            or (flat is not None and flat.group(0) not in before and FLAT.search(before))
+        )
+    )
+    if current is not None and not other_product and not other_customer and not other_household:
         return False
-    req = Request(msg.sender, role, [msg], product, previous=current)
+    # The request before of the same household: the sender's, the technician's job, or —
+    # from a relay — the earlier one of the customer this one names (陶先生还说他家净水器…).
+    named = set(TITLED_NAME.findall(text))
+    same = next(
+        (r for r in reversed(found) if r.sender == msg.sender and named & _customers(r)), None
+    )
+    req = Request(msg.sender, role, [msg], product, previous=same or current or job or earlier)
+    req.same_customer = same is not None
+    if text != msg.text:
+        req.item, req.item_line = text, msg.line
     req.why.append(
         f"line {msg.line}: {role} reports a fault" + (f" on {product}" if product else "")
     )
+    if msg.part_of is not None:
+        req.why.append(f"split from the message at line {msg.part_of}: another appliance")
     if current is not None:
-        what = "another product" if other_product else "another phone number"
+        what = (
+            "another product"
+            if other_product
+            else "another phone number"
+            if other_customer
+            else "another household"
+        )
         req.why.append(f"split from the request at line {current.lines[0]}: {what}")
     found.append(req)
     by_owner[msg.sender] = req
     return True
 
 
+def _parts(msg: Message) -> list[Message]:
+    """A message that goes on to another appliance's fault (…热水器是电的，DSZF-60 / 还有她家冰箱
+    也嗡嗡响) as one message per appliance, each on its own lines; else the message."""
+    cuts = [m.start(1) for m in MORE.finditer(msg.text)]
+    if not cuts:
+        return [msg]
+    bounds = [0, *cuts, len(msg.text)]
+    pieces = [msg.text[a:b] for a, b in pairwise(bounds)]
+    products = [_named_product(p) for p in pieces]
+    if not all(products) or len(set(products)) < len(products):
+        return [msg]
+    if any(kind_of(p)[0] != "repair" for p in pieces[1:]):
+        return [msg]
+    out = []
+    for start, piece in zip(bounds, pieces, strict=False):
+        first = msg.line_of(msg.text[:start].count("\n"))
+        last = first + piece.strip("\n").count("\n") if not msg.flat else msg.line
+        out.append(
+            replace(
+                msg,
+                line=first,
+                end_line=last,
+                body_line=first,
+                text=piece.strip(" ，,。；;\n"),
+                part_of=msg.line,
+            )
+        )
+    return out
+
+
+def _customers(req: Request) -> set[str]:
+    """The customer a request is for, by the first titled name of its words."""
+    first = TITLED_NAME.search(req.texts()[0])
+    return {first.group(0)} if first else set()
+
+
+def _own_lines(text: str) -> list[tuple[int, str]]:
+    """A message of several lines without numbers, one household per line (each its own
+    phone and fault): its lines; else none."""
+    lines = [(k, x.strip()) for k, x in enumerate(text.split("\n")) if x.strip()]
+    repairs = [(k, x) for k, x in lines if kind_of(x)[0] == "repair"]
+    if len(repairs) < 2:
+        return []
+    numbers = [phones.numbers(x)[:1] for _, x in repairs]
+    if not all(numbers) or len({n[0] for n in numbers}) < len(numbers):
+        return []
+    return repairs
+
+
+def _job(
+    msg: Message, recent: list[str], found: list[Request], within: timedelta
+) -> Request | None:
+    """The request a technician is on: the one whose customer or flat their last messages name
+    (顾阿姨家的滚筒看了), else the latest one of the day that is not their own."""
+    open_ = [
+        r
+        for r in found
+        if r.sender != msg.sender and not r.withdrawn and msg.at - r.last_at <= within
+    ]
+    said = "；".join(recent)
+    names = set(TITLED_NAME.findall(said)) | {m.group(0) for m in FLAT.finditer(said)}
+    named = [r for r in open_ if any(n in "；".join(r.texts()) for n in names)]
+    return (named or open_ or [None])[-1]
+
+
 def _confirms(
     msg: Message, by_owner: dict[str, Request], window: timedelta, product: str | None
 ) -> bool:
     """Staff repeating a live request back (登记了：王女士 空调… 138…): the same product and
-    a phone the request already has; its facts join that request instead of a new one."""
+    a phone the request already has, or no phone at all; its facts join that request
+    instead of a new one."""
     live = _addressee(msg, by_owner, window)
     if live is None or live.sender == msg.sender:
         return False
     same_product = product is None or live.product_type in (None, product)
     said = set(phones.numbers(msg.text))
-    return same_product and bool(said & set(phones.numbers("；".join(live.texts()))))
+    return same_product and (not said or bool(said & set(phones.numbers("；".join(live.texts())))))
 
 
-def _withdrawn_items(msg: Message, siblings: list[Request]) -> list[Request]:
-    """Which items of a numbered list a withdrawal means: the one it numbers (1号那个, 第二个,
-    ①), else those whose product or customer it names, else all of them."""
-    if len(siblings) == 1:
-        return siblings
-    order = "123456789"
-    for m in ITEM_REF.finditer(msg.text):
+def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
+    """The items of a list a later message names: by number (1号那个, 第二个, ②), else by
+    product or by the customer's name; none when it names none."""
+    for m in ITEM_REF.finditer(text):
         ref = m.group(1) or m.group(2) or m.group(3)
-        k = order.find(ref) if ref.isdigit() else "一二三四五六七八九".find(ref)
-        if k < 0:
-            k = "①②③④⑤⑥⑦⑧⑨".find(ref)
-        if 0 <= k < len(siblings):
-            return [siblings[k]]
-    named = facts_of(msg.text)
-    chosen = [
+        k = next(d.index(ref) for d in ORDINALS if ref in d)
+        # By the item's number in the list (4号 of a list whose 3 is an appointment).
+        numbered = [r for r in siblings if r.item_no == k + 1]
+        if numbered or k < len(siblings):
+            return numbered or [siblings[k]]
+    named = facts_of(text)
+    said = TITLED_NAME.findall(text)
+    # The item's own customer (夏先生, not 夏先生的邻居孔阿姨; 邵女士 for 业主姓邵), or their
+    # title alone when one item's customer has it (说婆婆耳朵不好 for 赵婆婆).
+    customers = [(r, item_customer(r.item)) for r in siblings if r.item]
+    theirs = [
+        r for r, name in customers if name in said or any(f"姓{n[0]}" in r.item for n in said)
+    ]
+    titled = [r for r, name in customers if name and name[1:] in text]
+    if theirs or len(titled) == 1:
+        return theirs or titled
+    return [
         r
         for r in siblings
         if (named.get("product_type") and named["product_type"] == r.product_type)
-        or (
-            r.item
-            and any(
-                n in r.item
-                for n in re.findall(r"[\u4e00-\u9fff](?:先生|女士|阿姨|大姐|大爷)", msg.text)
-            )
-        )
+        or (r.item and any(n in r.item for n in said))
     ]
-    return chosen or siblings
+
+
+def item_customer(item: str, message: bool = False) -> str | None:
+    """Whom a list item (or a whole message) is for: its first titled name that is not
+    someone else's (夏先生的邻居孔阿姨 is for 孔阿姨) nor, opening a message, the person it
+    speaks to (郑经理，6幢那台…)."""
+    return next(
+        (
+            m.group(0)
+            for m in TITLED_NAME.finditer(item)
+            if item[m.end() : m.end() + 1] != "的"
+            and not (message and m.start() == 0 and item[m.end() : m.end() + 1] in "，,")
+        ),
+        None,
+    )
+
+
+def _items_meant(text: str, siblings: list[Request]) -> list[Request]:
+    """Which items of a numbered list a message means (see _item_refs), else all of them; a
+    number naming none is for the item last talked about (马女士这个号码也不对 … 又搞错了，
+    是158…), else for none."""
+    if len(siblings) == 1:
+        return siblings
+    if refs := _item_refs(text, siblings):
+        return refs
+    if phones.numbers(text):
+        latest = max(r.last_at for r in siblings)
+        talked = [r for r in siblings if r.last_at == latest and len(r.messages) > 1]
+        # Whose number it is cannot be told: given to every item, it would be wrong for all
+        # but one.
+        return talked if len(talked) == 1 else []
+    return siblings
+
+
+def _route(msg: Message, siblings: list[Request]) -> list[tuple[Request, str | None]]:
+    """Where a message about a numbered list's requests goes: a list of its own (1号… 2号…)
+    item by item, else to the items it names, else to all of them."""
+    if len(siblings) > 1:
+        items, shared = split_items(msg.text)
+        if len(items) >= 2 and len(items) <= len(siblings):
+            return [
+                (siblings[k], "；".join(x for x in (text, shared) if x))
+                for k, (_, text) in enumerate(items)
+            ]
+        parts = [p for p in re.split(r"[\n；;]", msg.text) if p.strip()]
+        routed = [(p, _item_refs(p, siblings)) for p in parts]
+        if len(parts) >= 2 and all(len(r) == 1 for _, r in routed):
+            by_req: dict[int, list[str]] = {}
+            for p, (req,) in routed:
+                by_req.setdefault(id(req), []).append(p)
+            return [(r, "；".join(by_req[id(r)])) for r in siblings if id(r) in by_req]
+    return [(r, None) for r in _items_meant(msg.text, siblings)]
 
 
 def _same_message(found: list[Request], req: Request) -> list[Request]:
     """The request and its siblings split from the same numbered message."""
-    if req.item is None:
+    if req.item is None or req.item_line is None:
         return [req]
     first = req.messages[0]
-    return [r for r in found if r.item is not None and r.messages[0] is first]
+    return [
+        r for r in found if r.item is not None and r.messages[0] is first and not r.withdrawn
+    ] or [req]
 
 
 def _addressee(msg: Message, by_owner: dict[str, Request], window: timedelta) -> Request | None:
@@ -373,23 +859,78 @@ def _addressee(msg: Message, by_owner: dict[str, Request], window: timedelta) ->
         if quoted is not None and msg.at - quoted.last_at <= window:
             return quoted
     live = [r for r in by_owner.values() if msg.at - r.last_at <= window and not r.withdrawn]
-    return max(live, key=lambda r: r.last_at) if live else None
+    # Staff address the customer (韩女士，…): that customer's request, else the latest one.
+    named = [r for r in live if r.sender != msg.sender and _names(msg.text, r)]
+    return max(named or live, key=lambda r: r.last_at) if live else None
 
 
-def _adds_facts(msg: Message, req: Request, role: str) -> bool:
+def _names(text: str, req: Request) -> bool:
+    """Whether a message calls the request's customer by name (韩梅, 韩女士 for 顾客-韩梅)."""
+    name = Roles().of(req.sender).name
+    if len(name) >= 2 and name in text:
+        return True
+    titled = TITLED_NAME.findall(text)
+    return any(t[0] == name[0] for t in titled) or any(t in "；".join(req.texts()) for t in titled)
+
+
+def _follows_up(text: str, req: Request, role: str) -> bool:
+    """Whether an owner's later message is about their request: on no other appliance, and
+    for a customer anything but small talk (辛苦了, 搞活动); for staff and technicians, who
+    talk to others too, only what adds facts, describes the fault or corrects."""
+    said = _named_product(text)
+    if said and req.product_type and said != req.product_type:
+        return False
+    if role in (CUSTOMER, RELAY):
+        return not CHITCHAT.search(text) or _adds_facts(text, req, role)
+    # The number a technician gives for their own request is the customer's.
+    return bool(
+        _adds_facts(text, req, RELAY)
+        or any(c in text for c in REPAIR_CUES)
+        or SAME_AS.search(text)
+        or phones.CORRECTION.search(text)
+        or _completes_number(text, req)
+    )
+
+
+def _about(msg: Message, asked: Message | None) -> str:
+    """What a message is about: its words, then those of the message it answers (another
+    sender's, minutes before), for a reply that names nothing itself."""
+    if asked is None or asked.sender == msg.sender or msg.at - asked.at > timedelta(minutes=15):
+        return msg.text
+    return f"{msg.text}；{asked.text}"
+
+
+def _completes_number(text: str, req: Request) -> bool:
+    """Whether a message finishes a number the request's last words began (电话前面是135
+    5452 … 后面是7731)."""
+    last = req.texts()[-1]
+    joined = set(phones.numbers(f"{last}；{text}"))
+    return bool(joined - set(phones.numbers(last)) - set(phones.numbers(text)))
+
+
+def _adds_facts(text: str, req: Request, role: str) -> bool:
     """A reply belongs to a request when it states facts the request lacks (a model read off
     the nameplate, an address, a phone) and names no other product."""
-    said = facts_of(msg.text)
+    said = facts_of(text)
+    if role == TECHNICIAN:
+        # What a technician reads on site (the model, a code); their number is their own.
+        said = {k: v for k, v in said.items() if k in ("model", "fault_code", "hardware_id")}
     if role == STAFF:
         # Staff greet the customer by name while asking; only what they read or relay counts.
         said.pop("customer_name", None)
-        if "师傅" in msg.text:
+        if "师傅" in text:
             said.pop("phone", None)  # the technician's number, not the customer's
     if not said:
         return False
     have = facts_of("；".join(req.texts()))
     if said.get("product_type") and req.product_type and said["product_type"] != req.product_type:
         return False
+    flats = {m.group(0) for m in FLAT.finditer("；".join(req.texts()))}
+    place = FLAT.search(said.get("address", ""))
+    if place and flats and not any(f.startswith(place[0]) or place[0].startswith(f) for f in flats):
+        said.pop("address")  # another building (2幢…) is another place, not this one's
+    if said.get("product_type") and req.product_type is None:
+        return True  # the appliance of a fault said without it
     return any(k != "product_type" and v != have.get(k) for k, v in said.items())
 
 

@@ -18,20 +18,19 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.errors import ApiError
 from intake import chat_formats, chat_ocr, chat_reader
+from intake.chat_address import joined_address
 from intake.chat_formats import Message
 from intake.chat_roles import Roles
 from intake.excel_import import SHEET_TZ
 from intake.importer import Draft, RowCallback, fingerprint, run_import, start_batch
 from intake.models import ImportBatch
 from intake.spreadsheet import text_encoding
+from triage import phones
 from triage.entities import SURNAMES
 from triage.service import triage_text
 
 CHANNEL = "wechat"
-# How a customer is called when someone else reports for them (a relay, a numbered list).
-TITLED_NAME = re.compile(
-    rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大爷|大妈|奶奶|爷爷|老师|经理|师傅)"
-)
+TITLED_NAME = chat_reader.TITLED_NAME
 Request = chat_reader.Request
 
 
@@ -101,15 +100,21 @@ def display_name(sender: str) -> str | None:
     return name if m and m.group(1) in SURNAMES else None
 
 
-CONTACT_FIELDS = ("phone", "address", "customer_name")
+CONTACT_FIELDS = ("phone", "phones", "address", "customer_name")
 
 
 def _contact(req: Request | None) -> dict[str, Any]:
-    """Contact details a sender gave in an earlier request (a second appliance of the same
-    household is reported without repeating them)."""
+    """Contact details given in an earlier request of the same household (a second
+    appliance is reported without repeating them)."""
     if req is None:
         return {}
-    fields = triage_text("；".join(m.text for m in req.messages)).fields
+    said = "；".join(req.contact_texts())
+    fields = dict(triage_text(said).fields)
+    fields["address"] = joined_address(req.texts()) or fields.get("address")
+    if not fields.get("customer_name"):
+        name = display_name(req.sender) if req.role == "customer" else None
+        titled = TITLED_NAME.search(said)
+        fields["customer_name"] = name or (titled.group(0) if titled else None)
     return {k: fields[k] for k in CONTACT_FIELDS if fields.get(k)}
 
 
@@ -121,17 +126,46 @@ def to_drafts(
     withdrawn request, so the report shows what was left out."""
     for req in requests:
         first, last = req.lines
-        texts = req.texts()
+        texts = req.contact_texts()
         # A relay (a store, a property manager) reports for someone else: its own display
         # name is not the customer's.
         name = display_name(req.sender) if req.role == "customer" else None
-        if name is None and (said := TITLED_NAME.search("；".join(texts))):
-            name = said.group(0)  # 帮业主马大姐报修 / 王女士 138…
-        fallback = {**({"customer_name": name} if name else {}), **_contact(req.previous)}
+        if name is None:
+            # 帮业主马大姐报修 / 王女士 138… / 夏先生的邻居孔阿姨 (孔阿姨)
+            name = chat_reader.item_customer("；".join(texts), message=req.item is None)
+        # The request before gives the contact of the same household: a customer's own, or
+        # a relay's when it says so (电话同上).
+        # A technician's fault with no number of its own is in the household of their job.
+        joined = "；".join(texts)
+        same = (
+            req.role == "customer"
+            or req.same_customer
+            or chat_reader.SAME_AS.search(joined)
+            or (req.role == "technician" and not phones.numbers(joined))
+        )
+        previous = _contact(req.previous) if same else {}
+        fallback = {**previous, **({"customer_name": name} if name else {})}
         address = joined_address(texts)
+        # The product the request was opened on: a staff reply naming another appliance
+        # in passing does not move the diagnosis.
+        given = {"product_type": req.product_type} if req.product_type else {}
+        if model := _corrected_model(texts):
+            given["model"] = model
+        if contact := _contact_name(req, texts):
+            given["customer_name"] = contact
+        elif req.role != "customer" and name:
+            given["customer_name"] = name  # whom a relay reports for (…的邻居孔阿姨)
+        elif req.role == "relay" and (own := display_name(req.sender) or _nickname(req.sender)):
+            given["customer_name"] = own  # a property manager reporting with no one named
+        # The relay's own number is kept; the customer's is the one to call.
+        said, mine = phones.numbers(joined), req.own_numbers()
+        if said and said[0] in mine and (others := [n for n in said if n not in mine]):
+            given["phone"] = others[0]
+        if hardware_id := _said_hardware_id(texts):
+            given["hardware_id"] = hardware_id
         yield Draft(
-            given={"address": address} if address else {},
-            ref=f"lines {first}-{last}" + (f" item {req.item_line}" if req.item else ""),
+            given=given | ({"address": address} if address else {}),
+            ref=f"lines {first}-{last}" + (f" item {req.item_line}" if req.item_line else ""),
             why=list(req.why),
             note="；".join(req.why) if len(req.why) > 1 else None,
             text="；".join(t.replace("\n", " ") for t in texts),
@@ -154,32 +188,74 @@ def to_drafts(
         yield Draft(ref=f"lines {skip.line}-{skip.end_line}", skip=skip.reason, why=[skip.kind])
 
 
-UNIT = re.compile(r"(幢|栋|单元|号楼|楼|层|室|\d{3,4}$)")
-
-
-FLAT = re.compile(
-    r"\d{1,3}(?:幢|栋|号楼)(?:\d{1,2}单元)?(?:\d{2,4}(?:室|号)?)?|\d{1,2}单元\d{2,4}室?"
+KIN = "(?:老婆|老公|爱人|儿子|女儿|家人|父亲|母亲|爸|妈)"
+# Whom to call, said outright: 他叫沈国良, 联系行政唐小姐, 找老徐; 找我 is the sender.
+CONTACT = re.compile(
+    rf"(?:叫|联系人?|找)(?:(?:我|他|她)的?{KIN}?|行政|前台|值班的?|物业的?)?(?P<name>(?:老|小)[\u4e00-\u9fff]"
+    rf"|[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|经理|师傅|工|[\u4e00-\u9fff]{{1,2}}))"
+    rf"|(?:找|联系|打)我(?!的?{KIN})"
+)
+NOT_NAMES = ("小区", "小时", "老家", "小孩")
+# A device's own number said with its label (梯号3-2, 桩身上的号是 PJ-7K-0088, 编号 SN-…).
+HARDWARE_LABEL = re.compile(
+    r"(?:SN|序列号|设备编号|设备号|机身码|机器编号|桩号|梯号|电梯编号|注册代码|编号|(?:桩|机)身?上的号(?:码)?)"
+    r"[^，,。；;：:\dA-Za-z]{0,8}?(?:是|为)?[:：]?\s*(?P<id>[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)"
 )
 
 
-def _flat(text: str) -> str | None:
-    m = FLAT.search(text)
-    return m.group(0) if m else None
+def _contact_name(req: Request, texts: list[str]) -> str | None:
+    """The person to call, as the chat names them: someone named as the contact (他叫…,
+    联系行政唐小姐, 找老徐, or the sender of 找我), else a customer's own display name (not how
+    staff greet them: 沈先生 for 沈建平)."""
+    roles = Roles()
+    for msg, text in zip(req.messages, texts, strict=True):
+        if roles.of(msg.sender, msg.external).role == "staff":
+            continue
+        for m in CONTACT.finditer(text):
+            name = m.group("name") or display_name(msg.sender) or _nickname(msg.sender)
+            if name and name not in NOT_NAMES:
+                return name
+        titled = TITLED_NAME.search(text) if msg.sender == req.sender else None
+        if titled and req.role == "customer":
+            return titled.group(0)
+    if req.role == "customer":
+        return display_name(req.sender) or _nickname(req.sender) or _surname_called(req)
+    return None
 
 
-def joined_address(texts: list[str]) -> str | None:
-    """An address given in pieces over several messages (翠苑三区 … 3幢2单元1202), joined in
-    order; None when one message gives it whole (triage's own reading is kept)."""
-    pieces = [a for t in texts if (a := chat_reader.facts_of(t).get("address") or _flat(t))]
-    if len(pieces) < 2:
+def _nickname(sender: str) -> str | None:
+    """How colleagues call someone: 小邵, 老韩 (of 物业-小邵, 物业-工程部老沈)."""
+    name = Roles().of(sender).name.strip()
+    m = re.search(r"(?:^|[^\u4e00-\u9fff]|部|处|科|组)([老小阿][\u4e00-\u9fff])$", name)
+    return m.group(1) if m else None
+
+
+def _surname_called(req: Request) -> str | None:
+    """A customer who gives only a surname (我姓何) is called as our staff call them (何女士)."""
+    said = re.search(r"姓([\u4e00-\u9fff])", "；".join(req.texts()))
+    if said is None:
         return None
-    joined = pieces[0]
-    for piece in pieces[1:]:
-        if piece in joined or joined in piece:
-            joined = max(joined, piece, key=len)
-        elif not UNIT.search(joined) and UNIT.search(piece):
-            joined += piece  # the building and flat after the estate
-    return joined if joined not in pieces else None
+    called = (m.group(0) for t in req.heard for m in TITLED_NAME.finditer(t))
+    return next((c for c in called if c[0] == said.group(1)), None)
+
+
+def _said_hardware_id(texts: list[str]) -> str | None:
+    """A device number as written, dashes kept (SN-E11K-2207-0193, 3-2); a phone is none."""
+    for text in texts:
+        for m in HARDWARE_LABEL.finditer(text):
+            said = m.group("id")
+            if any(c.isdigit() for c in said) and not phones.numbers(said):
+                return said.upper()
+    return None
+
+
+def _corrected_model(texts: list[str]) -> str | None:
+    """The model a later message corrects (铭牌看错了，是BCD-450，不是300), if any."""
+    model = None
+    for text in texts[1:]:
+        if phones.CORRECTION.search(text) and (said := chat_reader.facts_of(text).get("model")):
+            model = said
+    return model
 
 
 def import_export(

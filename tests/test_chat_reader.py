@@ -127,4 +127,14 @@ def test_cli_report_lists_every_request_and_what_was_left_out(tmp_path: Path) ->
 def test_address_in_pieces_is_joined(service) -> None:  # type: ignore[no-untyped-def]
     texts = ["空调不制冷，我家在西湖区翠苑三区", "3幢2单元1202，电话13800001111"]
     assert wechat_import.joined_address(texts) == "西湖区翠苑三区3幢2单元1202"
-    assert wechat_import.joined_address(["住在阳光花园5栋2单元301", "电话13800001111"]) is None
+    # One message's address is read as typed too: spaces between the parts dropped, a place
+    # said in passing before the labelled one left out.
+    assert wechat_import.joined_address(["住在阳光花园5栋2单元301", "电话13800001111"]) == (
+        "阳光花园5栋2单元301"
+    )
+    said = ["12幢那台电梯不平", "地址 长蠡路 吴中万达对面 新家园 16栋 404"]
+    assert wechat_import.joined_address(said) == "长蠡路吴中万达对面新家园16栋404"
+    assert wechat_import.joined_address(["对 金阊区 金阊新城 彩香一村 11幢 305"]) == (
+        "金阊区金阊新城彩香一村11幢305"
+    )
+    assert wechat_import.joined_address(["空调不制冷", "地址还是金阊新城那边吧？"]) is None

@@ -50,3 +50,18 @@ def test_prediction_beats_the_model_only_rule() -> None:
         assert prob["learned"]["brier"] < prob[baseline]["brier"], prob
         assert prob["learned"]["log_loss"] < prob[baseline]["log_loss"], prob
     assert prob["learned"]["auc"] > 0.65, prob
+
+
+def test_the_tuning_set_is_scored_without_the_untuned_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from eval import imports_eval, workspace
+
+    # An untuned set that fails loudly if anything reads it.
+    (tmp_path / "labels.jsonl").write_text("not json\n", encoding="utf-8")
+    monkeypatch.setattr(imports_eval, "REAL", tmp_path)
+    monkeypatch.setattr(workspace, "demo_workspace", lambda: None)  # the module's KB stays
+    assert imports_eval.main(("wechat_tune",)) == 0
+    out = capsys.readouterr().out
+    assert "wechat_real" not in out and "| wechat_tune" in out
+    assert "detection recall" in out and "diagnosis top-1" in out

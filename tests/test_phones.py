@@ -69,3 +69,89 @@ def test_sheet_product_written_with_a_qualifier() -> None:
     assert canonical("product_type", "挂机空调", None) == "空调"
     assert canonical("product_type", "波轮洗衣机", None) == "洗衣机"
     assert canonical("product_type", "门锁", None) == "智能门锁"
+
+
+def test_a_number_given_instead_comes_first_and_the_old_one_stays() -> None:
+    said = "座机0571-88217766；工程部电话换人了，打这个13800001111"
+    assert phones.numbers(said) == ["13800001111", "057188217766"]
+    # A correction drops the wrong number; a replacement keeps both.
+    assert phones.numbers("电话13812345678；刚才打错了，是13812345679") == ["13812345679"]
+
+
+def test_the_company_line_is_not_the_number_to_call() -> None:
+    assert phones.numbers("客服电话400-820-8820，我的电话13812345678") == [
+        "13812345678",
+        "4008208820",
+    ]
+    assert phones.numbers("打400-820-8820") == ["4008208820"]
+
+
+def test_numbers_read_out_partly_or_with_commas() -> None:
+    assert phones.numbers("138 1234 五六七八") == ["13812345678"]
+    assert phones.numbers("幺三八，一二三四，五六七八") == ["13812345678"]
+    assert phones.numbers("零五七一 八八二一 七七六六转八零二") == ["057188217766转802"]
+    assert phones.numbers("一楼漏水，二楼三楼也漏") == []
+    # Written numbers a comma apart stay two numbers.
+    assert phones.numbers("13812345678，13987654321") == ["13812345678", "13987654321"]
+
+
+def test_wrong_number_named_after_the_right_one_and_extensions_after_transfer() -> None:
+    said = "15250176639；15250176693；刚才那个打错了，是这个"
+    assert phones.numbers(said) == ["15250176693"]
+    assert phones.numbers("电话0512-65481127转分机8") == ["051265481127转8"]
+    # 晚上打这个 says which number is for when, not that the next one replaces it.
+    said = "151 9008 2236 晚上打这个，白天打单位 0512-67706012-305"
+    assert phones.numbers(said) == ["15190082236", "051267706012转305"]
+
+
+def test_numbers_labelled_as_something_else_are_no_phones() -> None:
+    for text in ("订单号13812345678", "微信号：13812345678", "wxid_13812345678", "SN:13812345678"):
+        assert phones.numbers(text) == [], text
+    assert phones.numbers("快递单号 1381234567 电话13912345678") == ["13912345678"]
+    # 微信同号 says the phone is the WeChat too.
+    assert phones.numbers("13812345678（微信同号）") == ["13812345678"]
+    assert phones.numbers("微信同号13812345678") == ["13812345678"]
+
+
+def test_a_mobile_broken_over_two_messages() -> None:
+    assert phones.numbers("电话138 1234；5678") == ["13812345678"]
+    assert phones.numbers("电话1381234\n5678 王女士") == ["13812345678"]
+    # Two whole numbers, or a number and a flat, stay as they are.
+    assert phones.numbers("13812345678；13987654321") == ["13812345678", "13987654321"]
+    assert phones.numbers("13栋；1302室空调坏了") == []
+
+
+def test_a_mobile_before_a_building_number(service) -> None:
+    from triage.service import triage_text
+
+    fields = triage_text("派单：王女士 空调不制冷 13912345678 5幢302").fields
+    assert fields["phone"] == "13912345678"
+    assert triage_text("空调不制冷 0571 8765 4321").fields["phone"] == "057187654321"
+
+
+def test_told_which_number_to_call() -> None:
+    # Told outright: that number is the one to call, the other stays.
+    said = "电话:028 8398 1175；她孙女的电话：17708123349，说婆婆耳朵不好，打这个"
+    assert phones.numbers(said) == ["17708123349", "02883981175"]
+    said = "付大哥电话17381926650；他跑车的经常接不到电话 叫打他老婆的 一八二 八零二六 七七三一"
+    assert phones.numbers(said) == ["18280267731", "17381926650"]
+    assert phones.numbers("店电话028-83355602；黄老板电话 139 0801 6274 直接打老板")[0] == (
+        "13908016274"
+    )
+    # For a time or a case only, the first number stays the one to call.
+    for said in (
+        "座机0512-67251183 没人接就打老板手机13809061275",
+        "电话0512-67251183，家里没人时打他手机 13809061275",
+        "0512-67251183 白天打我老公的 13809061275",
+    ):
+        assert phones.numbers(said) == ["051267251183", "13809061275"], said
+
+
+def test_seven_read_as_guai() -> None:
+    assert phones.numbers("幺三五 幺八二零 洞拐四六") == ["13518200746"]
+
+
+def test_a_mobile_given_as_its_front_and_back() -> None:
+    said = "业主电话 前面是138 7120；后面是5533"
+    assert phones.numbers(said) == ["13871205533"]
+    assert phones.numbers("电话138 7120后四位5533") == ["13871205533"]

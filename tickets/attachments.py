@@ -19,7 +19,7 @@ from core import clock, storage
 from core.db import Base, UTCDateTime
 from core.errors import ApiError
 from tickets.models import Ticket
-from tickets.service import _apply_fields, record_event
+from tickets.service import apply_fields, record_event
 from triage.rules import get_rules
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -116,7 +116,7 @@ def add(
         storage.put(thumb_key(att), out.getvalue())
     changes: dict[str, object] = {"attachment": f"{att.filename}（{att.size} 字节）"}
     if field:
-        delta = _apply_fields(ticket, {field: f"附件#{att.id}"})
+        delta = apply_fields(ticket, {field: f"附件#{att.id}"})
         changes.update(delta)
     ticket.updated_at = clock.now()
     record_event(db, ticket, actor=actor, kind="attachment", changes=changes)

@@ -15,11 +15,11 @@ from core.errors import ApiError
 from core.settings import get_settings
 from tickets.models import Ticket
 from tickets.service import (
-    _announce,
-    _check_version,
-    _flush,
-    _move,
+    announce_status,
+    check_version,
+    flush_or_conflict,
     get_ticket,
+    move_status,
     record_event,
     set_fields,
 )
@@ -42,11 +42,11 @@ def close(
     if outcome not in OUTCOMES:
         raise ApiError(422, "invalid_outcome", f"outcome must be one of {list(OUTCOMES)}.")
     ticket = get_ticket(db=db, ticket_id=ticket_id)
-    _check_version(ticket, expected_version)
-    old = _move(db, ticket, "closed", actor, note or outcome)
+    check_version(ticket, expected_version)
+    old = move_status(db, ticket, "closed", actor, note or outcome)
     record_event(db, ticket, actor=actor, kind="close", changes={"outcome": outcome}, reason=note)
-    _flush(db, ticket)
-    _announce(db, ticket, old)
+    flush_or_conflict(db, ticket)
+    announce_status(db, ticket, old)
     return ticket
 
 
@@ -62,10 +62,10 @@ def cancel(
     if not reason.strip():
         raise ApiError(422, "reason_required", "Cancelling a ticket needs a reason.")
     ticket = get_ticket(db=db, ticket_id=ticket_id)
-    _check_version(ticket, expected_version)
-    old = _move(db, ticket, "cancelled", actor, reason.strip())
-    _flush(db, ticket)
-    _announce(db, ticket, old)
+    check_version(ticket, expected_version)
+    old = move_status(db, ticket, "cancelled", actor, reason.strip())
+    flush_or_conflict(db, ticket)
+    announce_status(db, ticket, old)
     return ticket
 
 
@@ -95,7 +95,7 @@ def merge(
         set_fields(
             db=db, ticket_id=into.id, changes=missing, actor=actor, reason=f"合并自 {dup.number}"
         )
-    old = _move(db, dup, "closed", actor, note or f"merged into {into.number}")
+    old = move_status(db, dup, "closed", actor, note or f"merged into {into.number}")
     record_event(
         db,
         dup,
@@ -107,8 +107,8 @@ def merge(
     record_event(
         db, into, actor=actor, kind="merge", changes={"merged_from": dup.number}, reason=note
     )
-    _flush(db, dup)
-    _announce(db, dup, old)
+    flush_or_conflict(db, dup)
+    announce_status(db, dup, old)
     return into
 
 

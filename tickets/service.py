@@ -154,7 +154,8 @@ def get_ticket(*, db: Session, ticket_id: int | str) -> Ticket:
     return ticket
 
 
-def _check_version(ticket: Ticket, expected: int | None) -> None:
+def check_version(ticket: Ticket, expected: int | None) -> None:
+    """409 when the caller edited another version of the ticket than the one stored."""
     if expected is not None and expected != ticket.version:
         raise ApiError(
             409,
@@ -165,7 +166,8 @@ def _check_version(ticket: Ticket, expected: int | None) -> None:
         )
 
 
-def _flush(db: Session, ticket: Ticket) -> None:
+def flush_or_conflict(db: Session, ticket: Ticket) -> None:
+    """Write the ticket now; a concurrent edit that got there first is a 409, not a 500."""
     try:
         db.flush()
     except StaleDataError as exc:
@@ -186,14 +188,14 @@ def set_fields(
 ) -> Ticket:
     """Change ticket fields; each changed field is logged once as [old, new]."""
     ticket = get_ticket(db=db, ticket_id=ticket_id)
-    _check_version(ticket, expected_version)
+    check_version(ticket, expected_version)
     if ticket.status in FINAL:
         raise ApiError(409, "ticket_final", f"Ticket {ticket.number} is {ticket.status}.")
-    delta = _apply_fields(ticket, changes)
+    delta = apply_fields(ticket, changes)
     if delta:
         ticket.updated_at = clock.now()
         record_event(db, ticket, actor=actor, kind="fields", changes=delta, reason=reason)
-        _flush(db, ticket)
+        flush_or_conflict(db, ticket)
         events.publish(TicketFieldsChanged(ticket=ticket, changes=delta, actor=actor), db=db)
     return ticket
 
@@ -222,7 +224,9 @@ def _validate_fields(changes: dict[str, Any]) -> None:
         raise ApiError(422, "invalid_fields", "; ".join(problems), {"problems": problems})
 
 
-def _apply_fields(ticket: Ticket, changes: dict[str, Any]) -> dict[str, list[Any]]:
+def apply_fields(ticket: Ticket, changes: dict[str, Any]) -> dict[str, list[Any]]:
+    """Validate and write field changes onto ticket (its columns and its required fields'
+    values follow); the delta {name: [old, new]} of what really changed, for its history."""
     _validate_fields(changes)
     fields = dict(ticket.fields or {})
     delta: dict[str, list[Any]] = {}
@@ -258,10 +262,10 @@ def transition(
 ) -> Ticket:
     """Move a ticket to another status, if the state machine allows it."""
     ticket = get_ticket(db=db, ticket_id=ticket_id)
-    _check_version(ticket, expected_version)
-    old = _move(db, ticket, to, actor, reason)
-    _flush(db, ticket)
-    _announce(db, ticket, old)
+    check_version(ticket, expected_version)
+    old = move_status(db, ticket, to, actor, reason)
+    flush_or_conflict(db, ticket)
+    announce_status(db, ticket, old)
     return ticket
 
 
@@ -270,14 +274,14 @@ def transition_many(
 ) -> None:
     """Move several loaded tickets (each with its reason) to one status: the same checks,
     history and announcements as `transition`, written in one flush (dispatching a pool)."""
-    olds = [_move(db, ticket, to, actor, reason) for ticket, reason in moves]
+    olds = [move_status(db, ticket, to, actor, reason) for ticket, reason in moves]
     if moves:
-        _flush(db, moves[0][0])
+        flush_or_conflict(db, moves[0][0])
     for (ticket, _), old in zip(moves, olds, strict=True):
-        _announce(db, ticket, old)
+        announce_status(db, ticket, old)
 
 
-def _move(db: Session, ticket: Ticket, to: str, actor: str, reason: str | None) -> str:
+def move_status(db: Session, ticket: Ticket, to: str, actor: str, reason: str | None) -> str:
     """Change the status in memory and log it; returns the old status."""
     check_transition(ticket.status, to)
     if to == "cancelled" and not reason:
@@ -291,7 +295,7 @@ def _move(db: Session, ticket: Ticket, to: str, actor: str, reason: str | None) 
     return old
 
 
-def _announce(db: Session, ticket: Ticket, old: str) -> None:
+def announce_status(db: Session, ticket: Ticket, old: str) -> None:
     """Tell other domains about a status change; a ticket that passed its quality check is
     now triaged for them (dispatch, SLA start only then)."""
     events.publish(TicketStatusChanged(ticket=ticket, from_status=old), db=db)
@@ -334,7 +338,7 @@ def review(
     from knowledge_base.models import KBEntry
 
     ticket = get_ticket(db=db, ticket_id=ticket_id)
-    _check_version(ticket, expected_version)
+    check_version(ticket, expected_version)
     if ticket.reviewed_at is not None:
         raise ApiError(
             409,
@@ -351,7 +355,7 @@ def review(
         if entry is None or entry.published is None:
             raise ApiError(422, "unknown_kb_id", f"No published KB entry {corrected!r}.")
     predicted_fields = dict(ticket.fields)
-    delta = _apply_fields(ticket, fields or {})
+    delta = apply_fields(ticket, fields or {})
     diag_changed = corrected != predicted or (no_match and not ticket.no_match)
     if diag_changed:
         diagnosis = dict(ticket.diagnosis)
@@ -413,11 +417,11 @@ def review(
         changes=changes,
         reason=note or ("confirmed" if not changes else "corrected"),
     )
-    _flush(db, ticket)
+    flush_or_conflict(db, ticket)
     if delta:
         events.publish(TicketFieldsChanged(ticket=ticket, changes=delta, actor=actor), db=db)
     if ticket.status != old:
-        _announce(db, ticket, old)
+        announce_status(db, ticket, old)
     events.publish(TicketReviewed(ticket=ticket, diagnosis_changed=diag_changed), db=db)
     return ticket
 

@@ -116,7 +116,10 @@ def _join_phone_digits(text: str) -> str:
 
     def fix(m: re.Match[str]) -> str:
         joined = re.sub(r"[\s\-－—]", "", m.group(0))
-        return joined if len(joined) in (7, 8, 11, 12) else m.group(0)
+        # Twelve digits are a landline with its area code; a mobile and the building
+        # number after it (13912345678 5幢) stay apart.
+        twelve = len(joined) == 12 and joined.startswith("0")
+        return joined if len(joined) in (7, 8, 11) or twelve else m.group(0)
 
     return re.sub(r"\d[\d\s\-－—]{6,18}\d", fix, text)
 

@@ -17,18 +17,50 @@ from dataclasses import dataclass
 SPOKEN = {
     "零": "0", "〇": "0", "洞": "0", "幺": "1", "一": "1", "壹": "1", "二": "2", "两": "2",
     "贰": "2", "三": "3", "叁": "3", "四": "4", "肆": "4", "五": "5", "伍": "5", "六": "6",
-    "陆": "6", "七": "7", "柒": "7", "八": "8", "捌": "8", "九": "9", "玖": "9",
+    "陆": "6", "七": "7", "柒": "7", "拐": "7", "八": "8", "捌": "8", "九": "9", "玖": "9",
 }  # fmt: skip
 DIGIT_CHARS = "0-9" + "".join(SPOKEN)
 SEP = r"[ \t\u3000\-－—–_.·/()（）]"
-# Seven or more spoken digits in a row (spaces allowed) are a number read out, never words.
-SPOKEN_RUN = re.compile(rf"[{''.join(SPOKEN)}](?:{SEP}*[{DIGIT_CHARS}]){{6,}}")
+# Seven or more digits in a row, some of them spoken (spaces, dashes or commas between the
+# groups allowed: 幺三八，一二三四，五六七八; 138 1234 五六七八), are a number read out.
+SPOKEN_SEP = r"[ \t\u3000\-－—–_.·/()（），,、]"
+SPOKEN_RUN = re.compile(rf"[{DIGIT_CHARS}](?:{SPOKEN_SEP}*[{DIGIT_CHARS}]){{6,}}")
+# An extension read out after a landline (转八零二).
+SPOKEN_EXTENSION = re.compile(rf"(?<=转|机)[{''.join(SPOKEN)}]{{1,5}}(?![{''.join(SPOKEN)}])")
 # A run of digit groups; letters right before or after make it a serial or model, not a phone.
-RUN = re.compile(rf"(?<![A-Za-z0-9])(?:\+\s?|00)?\d(?:{SEP}*\d)*(?![A-WYZa-wyz0-9])")
-EXTENSION = re.compile(r"^\s*(?:转|分机|分机号|ext\.?|EXT\.?|x|-|－)\s*(\d{1,5})(?!\d)")
+RUN = re.compile(rf"(?<![A-Za-z0-9_])(?:\+\s?|00)?\d(?:{SEP}*\d)*(?![A-WYZa-wyz0-9])")
+EXTENSION = re.compile(r"^\s*(?:转分机号?|转|分机号?|ext\.?|EXT\.?|x|-|－)\s*(\d{1,5})(?!\d)")
 LOCAL_CONTEXT = re.compile(r"(电话|座机|固话|tel|TEL|Tel|号码|联系)")
 CORRECTION = re.compile(
     r"(不对|错了|写错|打错|说错|有误|更正|改为|改成|纠正|应该是|换成|更换为|换号|新号)"
+)
+# A number given instead of an earlier one that stays valid (换人了，打这个…; 以这个为准).
+REPLACEMENT = re.compile(r"(换人了|换了人|换号了?|改打|改用|以这个为准|以后打|优先打)")
+# Told which number to call instead (177…，说婆婆耳朵不好，打这个; 叫打他老婆的 182…;
+# 直接打老板; 那打他儿子嘛). One for a time or a case (白天打她女儿的, 家里没人时打他手机,
+# 没人接就打…) leaves the first number the one to call, as wechat_real's README labels it.
+CALL_BEFORE = re.compile(r"打(?![不错过了通])[^\d，,。；;！!？?\n]{0,8}[:：\s]*$")
+CALL_AFTER = re.compile(r"^[^。；;\n\d]{0,16}?(?:打这个|直接打)")
+CONDITION = re.compile(
+    r"(?:就|再|或|也可以|白天|晚上|夜里|上午|下午|中午|明天|今天|周末|上班|下班|不在|没人|接不|打不"
+    r"|时|的时候|之前|以前|以后|如果|要是|万一)"
+)
+# "That one was wrong, it is this one", said after the right number (…39；…93；刚才那个打错了，
+# 是这个).
+BACK_CORRECTION = re.compile(
+    r"(?:打错|写错|输错|发错|说错)了?.{0,6}(?:是这个|这个才对|以这个为准|这个是对的)"
+)
+# A number labelled as something else (订单号13812345678, 微信号 wxid_…, 注册代码, 快递单号) is
+# no phone, however it looks; 微信同号 says the phone is the WeChat too.
+NOT_A_PHONE = re.compile(
+    r"(?:订单|单号|工单|快递|运单|物流|注册代码|注册码|编号|序列号|SN|S/N|卡号|账号|身份证|发票|条码|QQ|qq"
+    r"|密码|验证码|会员号|微信号?(?!同号)|VX|vx|wx|WX)[号码]?\s*[:：是为]?\s*$"
+)
+# A mobile broken over two messages or lines (138 1234；5678, 前面是138 7120；后面是5533):
+# the first piece's digits start a mobile, the second's finish it.
+BROKEN = re.compile(
+    r"(?<![\dA-Za-z_])(1[3-9][\d \-]{1,8}?)\s*(?:[；;\n，,]\s*(?:后面的?是?|后[四几]位是?)?"
+    r"|(?:后面的?是?|后[四几]位是?))\s*([\d \-]{3,9}\d)(?![\dA-Za-z])"
 )
 MOBILE = re.compile(r"1[3-9]\d{9}")
 SERVICE = re.compile(r"[48]00\d{7}")
@@ -50,14 +82,28 @@ def ascii_digits(text: str) -> str:
     text = "".join(
         unicodedata.normalize("NFKC", c) if "０" <= c <= "９" or c == "＋" else c for c in text
     )
-    return SPOKEN_RUN.sub(lambda m: "".join(SPOKEN.get(c, c) for c in m.group(0)), text)
+    text = SPOKEN_RUN.sub(_read_out, text)
+    return SPOKEN_EXTENSION.sub(lambda m: "".join(SPOKEN[c] for c in m.group(0)), text)
+
+
+def _read_out(m: re.Match[str]) -> str:
+    run = m.group(0)
+    groups = re.split(r"[，,、]", run)
+    short = all(len(re.sub(r"\D", "", g)) <= 4 for g in groups)
+    if not any(c in SPOKEN for c in run) and not short:
+        # Written digits: commas between them separate numbers (138…，139…), unless the
+        # groups are a number's short pieces (138,1234,5678 as read out and written down).
+        return run
+    return "".join(SPOKEN.get(c, " " if c in "，,、" else c) for c in run)
 
 
 def find(text: str) -> list[Phone]:
     """Every phone number in text, in order, each once; a corrected number is dropped."""
-    plain = ascii_digits(text)
+    plain = _join_broken(ascii_digits(text))
     found: list[Phone] = []
     for m in RUN.finditer(plain):
+        if NOT_A_PHONE.search(plain[max(0, m.start() - 8) : m.start()]):
+            continue
         found += _split_run(plain, m.start(), m.group(0))
     found = _drop_corrected(plain, found)
     seen: set[str] = set()
@@ -69,16 +115,50 @@ def find(text: str) -> list[Phone]:
     return out
 
 
+def _join_broken(text: str) -> str:
+    """A mobile split in two pieces (138 1234；5678) written as one run, positions kept."""
+
+    def join(m: re.Match[str]) -> str:
+        first, second = (re.sub(r"\D", "", g) for g in m.groups())
+        if len(first) < 3 or len(first) + len(second) != 11:
+            return m.group(0)
+        gap = m.group(0)[len(m.group(1)) : m.start(2) - m.start()]
+        return m.group(1) + " " * len(gap) + m.group(2)
+
+    return BROKEN.sub(join, text)
+
+
 def numbers(text: str) -> list[str]:
     """The canonical numbers in text (see find), main one first (see main)."""
-    found = [p.number for p in find(text)]
-    first = main(found)
-    return [first, *[n for n in found if n != first]] if first else []
+    found = find(text)
+    told = next((p for k, p in enumerate(found) if _told_to_call(text, found, k)), None)
+    if told is not None:
+        found.remove(told)
+        found.insert(0, told)
+    for k in range(1, len(found)):
+        if REPLACEMENT.search(text[found[k - 1].end : found[k].start]):
+            found.insert(0, found.pop(k))  # to be called instead of the one before
+    listed = [p.number for p in found]
+    first = main(listed)
+    return [first, *[n for n in listed if n != first]] if first else []
+
+
+def _told_to_call(text: str, found: list[Phone], k: int) -> bool:
+    """Whether the words around number k say it is the one to call."""
+    start = found[k - 1].end if k else 0
+    end = found[k + 1].start if k + 1 < len(found) else len(text)
+    before = text[start : found[k].start]
+    if m := CALL_BEFORE.search(before):
+        clause = re.split(r"[，,。；;！!？?\s]", before[: m.start()])[-1]
+        return not CONDITION.search(clause)
+    return bool(CALL_AFTER.search(text[found[k].end : end]))
 
 
 def main(found: list[str]) -> str | None:
-    """The number to call: the first one given (a corrected one is already dropped)."""
-    return found[0] if found else None
+    """The number to call: the first one given (a corrected one is already dropped; one
+    given instead comes first), a customer's own before a company's 400/800 line."""
+    own = [n for n in found if not SERVICE.fullmatch(n)]
+    return (own or found)[0] if found else None
 
 
 def canonical(value: str | None) -> str | None:
@@ -192,6 +272,9 @@ def _drop_corrected(text: str, found: list[Phone]) -> list[Phone]:
     for k, phone in enumerate(found):
         nxt = found[k + 1] if k + 1 < len(found) else None
         if nxt and nxt.kind == phone.kind and CORRECTION.search(text[phone.end : nxt.start]):
+            continue
+        after = found[k + 2].start if k + 2 < len(found) else len(text)
+        if nxt and nxt.kind == phone.kind and BACK_CORRECTION.search(text[nxt.end : after]):
             continue
         out.append(phone)
     return out

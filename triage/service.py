@@ -14,7 +14,7 @@ from core.settings import get_settings
 from knowledge_base import live_index
 from knowledge_base.embeddings import Encoder
 from knowledge_base.index import Candidate, HybridIndex
-from triage import confidence, diagnose, fault_report, field_chain
+from triage import confidence, diagnose, fault_report, field_chain, phones
 from triage.entities import FIELD_NAMES, Vocabulary, extract
 from triage.homophones import CodeFixer, HomophoneFixer, vocabulary_terms
 from triage.normalize import get_normalizer
@@ -160,6 +160,9 @@ def _read(text: str, index: HybridIndex) -> _Reading:
     lex = _lexicon_for(index)
     repaired, fixes = lex.fixer.fix(normalized)
     fields = extract(repaired, lex.vocab)
+    # Phone numbers are read before the homophone repair: 分机 216 is no 风机.
+    if said := phones.numbers(normalized):
+        fields["phone"], fields["phones"] = said[0], said
     query = with_chinese(retrieval_text(repaired, fields), get_rules().english_words)
     lower = repaired.lower()
     family = frozenset(t for w, ts in lex.vocab.families.items() if w in lower for t in ts)
