@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from console.web import local_stamp
 from core.settings import get_settings
 from knowledge_base import live_index
 from knowledge_base.index import HybridIndex
@@ -111,7 +112,7 @@ def calibration_summary(db: Session) -> str:
         return "出厂默认模型（尚未在本知识库上拟合，发布条目后自动拟合）" + check
     trigger = {"publish": "发布后", "verdicts": "坐席审核后", "manual": "手动", "init": "初始化"}
     return (
-        f"{row.fitted_at:%Y-%m-%d %H:%M} UTC {trigger.get(row.trigger, '')}拟合，基于 "
+        f"{local_stamp(row.fitted_at)} {trigger.get(row.trigger, '')}拟合，基于 "
         f"{row.kb_entries} 条已发布条目（{row.pseudo_calls} 条模拟来电）与 {row.verdicts} "
         f"条坐席审核结论；无匹配阈值 {row.threshold:.0%}" + check
     )

@@ -47,7 +47,7 @@ templates.env.filters["jsonscript"] = _json_script
 templates.env.filters["compact"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
 
 
-def _stamp(ts: Any) -> str:
+def local_stamp(ts: Any) -> str:
     """A time as the business reads it: in its local zone (HOTLINE_DISPATCH_TIMEZONE, as the
     customer's page and the shifts), not the stored UTC — 8 hours apart in China."""
     if not ts:
@@ -58,7 +58,7 @@ def _stamp(ts: Any) -> str:
     return f"{ts:%m-%d %H:%M}"
 
 
-templates.env.filters["stamp"] = _stamp
+templates.env.filters["stamp"] = local_stamp
 templates.env.globals["status_labels"] = {
     "new": "新建",
     "pending_qc": "待质检",
