@@ -82,7 +82,10 @@ class Recorder:
         return [r["json"] for r in self.requests if r["path"] == path]
 
     def close(self) -> None:
+        """Stop serving and close the socket: a delivery still on its way is refused at once
+        instead of waiting out its timeout in a listening socket nobody answers."""
         self.server.shutdown()
+        self.server.server_close()
 
 
 def wait_for(cond: Callable[[], Any], timeout: float = 15.0) -> Any:
