@@ -317,3 +317,25 @@ def listen() -> Iterator[Callable[[str], list[dict]]]:
     yield _listen
     for name, fn in added:
         events.unsubscribe(name, fn)
+
+
+# The longest test files start first: with one file per process at a time (--dist loadfile),
+# a long file handed out last keeps one process busy while the others sit idle.
+LONGEST_FIRST = (
+    "test_api_contract.py",
+    "test_faults.py",
+    "test_live_recovery.py",
+    "test_console_browser.py",
+    "test_cli.py",
+    "test_field_browser.py",
+    "test_console_desk_browser.py",
+    "test_sla_escalation.py",
+    "test_wechat_conversation.py",
+    "test_kb_gaps_browser.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the collected tests so the longest files run first (stable otherwise)."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
