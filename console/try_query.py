@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.web import local_stamp
-from core.settings import get_settings
 from knowledge_base import live_index
 from knowledge_base.index import HybridIndex
 from knowledge_base.models import KBEntry
@@ -103,7 +102,7 @@ def calibration_summary(db: Session) -> str:
     """When and on what the confidence model in use was fitted, in a curator's words."""
     encoder = live_index.encoder()
     row = confidence.latest(db=db, encoder=encoder.name)
-    model = fault_report.load(get_settings().fault_report_file, encoder.name, encoder.dim)
+    model = fault_report.shipped(encoder)
     check = ""
     if model:
         fitted = fitted_on_zh(model.fitted_on)

@@ -10,6 +10,7 @@ is the one to call; a technician's own number stays only when it is the only one
 
 import re
 
+from intake.chat_address import CLAUSE
 from intake.chat_roles import CUSTOMER, RELAY, STAFF, TECHNICIAN
 from triage import phones
 
@@ -24,7 +25,6 @@ THEIRS = re.compile(
     r"(?:业主|客户|顾客|住户|用户|户主|租客|家属|联系人|[他她](?:的|家|电话|手机|号码)|老公|老婆|爱人|儿子|女儿|家里"
     r"|先生|女士|小姐|阿姨|大姐|大爷|奶奶|爷爷|老师|经理)"
 )
-CLAUSE_END = re.compile(r"[，,。；;！!？?\n]")
 
 
 def customer_texts(
@@ -85,7 +85,7 @@ def _whose(text: str, start: int) -> str | None:
     """Whose a number is by the words of its clause before it: "theirs" (the customer's),
     "fitter" (a technician's), "own" (the speaker's), or None when the clause says not."""
     clause = text[:start]
-    cut = max((m.end() for m in CLAUSE_END.finditer(clause)), default=0)
+    cut = max((m.end() for m in CLAUSE.finditer(clause)), default=0)
     clause = clause[cut:]
     cues = [
         (m.end(), kind)

@@ -107,9 +107,7 @@ def calibration_info(
         .limit(20)
     ).all()
     history = [CalibrationOut.model_validate(r) for r in rows]
-    model = fault_report.load(
-        settings.fault_report_file, settings.embedding_model, live_index.encoder().dim
-    )
+    model = fault_report.shipped(live_index.encoder())
     return CalibrationsOut(
         current=history[0] if history else None,
         shipped_default=str(settings.calibration_file.name),

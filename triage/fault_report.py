@@ -20,6 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.settings import get_settings
+from knowledge_base.embeddings import Encoder
+
 PENALTY = "not_a_fault_report"  # the feature name shown in confidence explanations
 
 
@@ -55,3 +58,8 @@ def load(path: Path, encoder: str, dim: int) -> FaultReportModel | None:
         )
     except (OSError, KeyError, ValueError, TypeError):
         return None
+
+
+def shipped(encoder: Encoder) -> FaultReportModel | None:
+    """The configured model (HOTLINE_FAULT_REPORT_FILE) for encoder, or None."""
+    return load(get_settings().fault_report_file, encoder.name, encoder.dim)

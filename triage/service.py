@@ -178,7 +178,7 @@ def _retrieve(r: _Reading, index: HybridIndex, qvec: np.ndarray | None = None) -
     non_fault = any(cue in r.normalized for cue in get_rules().non_fault_cues)
     requests = request_vectors(index.encoder)
     like = float((requests @ qvec.reshape(-1)).max()) if len(requests) else 0.0
-    model = fault_report.load(get_settings().fault_report_file, index.encoder.name, qvec.size)
+    model = fault_report.shipped(index.encoder)
     penalty = model.penalty(qvec) if model else 0.0
     feats = diagnose.features(cands, r.fields, non_fault, like, penalty)
     return Analysis(
