@@ -47,15 +47,20 @@ templates.env.filters["jsonscript"] = _json_script
 templates.env.filters["compact"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
 
 
-def local_stamp(ts: Any) -> str:
-    """A time as the business reads it: in its local zone (HOTLINE_DISPATCH_TIMEZONE, as the
-    customer's page and the shifts), not the stored UTC — 8 hours apart in China."""
+def local_zone() -> ZoneInfo:
+    """The business's time zone (HOTLINE_DISPATCH_TIMEZONE, as the customer's page and the
+    shifts)."""
+    return ZoneInfo(get_settings().dispatch_timezone)
+
+
+def local_stamp(ts: Any, fmt: str = "%m-%d %H:%M") -> str:
+    """A time as the business reads it: in its local zone, not the stored UTC — 8 hours apart
+    in China."""
     if not ts:
         return ""
     if isinstance(ts, datetime):
-        zone = ZoneInfo(get_settings().dispatch_timezone)
-        ts = (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).astimezone(zone)
-    return f"{ts:%m-%d %H:%M}"
+        ts = (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).astimezone(local_zone())
+    return format(ts, fmt)
 
 
 templates.env.filters["stamp"] = local_stamp
@@ -152,6 +157,7 @@ NAV = {
     "imports": "/imports",
     "boards": "/boards",
     "holidays": "/holidays",
+    "admin": "/users",
 }
 
 
