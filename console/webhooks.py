@@ -132,7 +132,8 @@ def webhooks_page(
 def _refused(exc: ApiError) -> list[str]:
     if exc.code == "webhook_target_refused":
         return [zh.webhook_refusal(exc.message, LABELS)]
-    return [zh.error_message(exc.code, exc.message)]
+    # A message naming the department is not Chinese for being partly Chinese: the code says.
+    return [zh.ERRORS.get(exc.code) or zh.error_message(exc.code, exc.message)]
 
 
 @router.post("/regions")
@@ -188,13 +189,13 @@ def add_department(
         body = DepartmentIn.model_validate(typed)
         config.create_department(db=db, **body.model_dump())
     except ValidationError as exc:
-        problems = zh.form_problems(exc.errors(), LABELS)
+        problems, code = zh.form_problems(exc.errors(), LABELS), 422
     except ApiError as exc:
         db.rollback()
-        problems = _refused(exc)
+        problems, code = _refused(exc), exc.status
     else:
         return redirect("/webhooks?saved=department")
-    return _page(request, db, viewer, department_form=typed, department_error=problems, code=422)
+    return _page(request, db, viewer, department_form=typed, department_error=problems, code=code)
 
 
 @router.post("/departments/{department_id}/delete")
