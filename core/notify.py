@@ -481,9 +481,7 @@ def revive(*, db: Session, delivery_id: int) -> NotificationDelivery | None:
     return delivery
 
 
-def recent(
-    *, db: Session, channel: str = "webhook", limit: int = 30
-) -> list[NotificationDelivery]:
+def recent(*, db: Session, channel: str = "webhook", limit: int = 30) -> list[NotificationDelivery]:
     """The latest deliveries on a channel, newest first (where each stands, tries, last
     error)."""
     stmt = (
