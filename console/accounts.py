@@ -18,6 +18,7 @@ from dispatch.models import Technician
 SESSION_TTL = timedelta(hours=12)
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{1,63}$")
 MIN_PASSWORD = 8
+DISPLAY_NAME_MAX = 120  # console_users.display_name
 # scrypt cost: ~50 ms and 16 MiB per login on this class of machine (RFC 7914 interactive range).
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 # Verifying against this when the username is unknown keeps login time the same either way.
@@ -73,6 +74,14 @@ def create_user(
             "A username is 2-64 letters, digits, '.', '_' or '-', starting with a letter or digit.",
         )
     _check_password(password)
+    if display_name and (
+        len(display_name) > DISPLAY_NAME_MAX or any(ch < " " or ch == "\x7f" for ch in display_name)
+    ):
+        raise ApiError(
+            422,
+            "invalid_display_name",
+            f"A display name is at most {DISPLAY_NAME_MAX} characters, none of them control.",
+        )
     if db.scalar(select(ConsoleUser.id).where(ConsoleUser.username == username)) is not None:
         raise ApiError(409, "duplicate_username", f"User {username!r} exists already.")
     if technician_id is not None:

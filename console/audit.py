@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from console.web import Viewer, local_zone, render, signed_in
+from console.web import Viewer, has_control, local_zone, render, signed_in
 from core import phone_reads
 from core.deps import DB
 
@@ -43,6 +43,9 @@ def phone_reads_page(
 ) -> Response:
     """Reads newest first, PAGE a page; `since`/`until` are local dates, both included."""
     problems: list[str] = []
+    if has_control(actor, since, until):
+        problems.append("筛选条件含有不可见的控制字符，请重新选择。")
+        actor = since = until = ""
     first, last = _day(since, "起始日期", problems), _day(until, "结束日期", problems)
     if first and last and last < first:
         problems.append("结束日期早于起始日期。")

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from console import accounts
-from console.web import Viewer, posted_form, redirect, render, signed_in
+from console.web import RowId, Viewer, posted_form, redirect, render, signed_in
 from core import auth
 from core.auth import Role
 from core.auth_api import TokenIn
@@ -70,7 +70,7 @@ def create_token(
     except ValidationError as exc:
         fields = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
         error = (
-            "请填写令牌名称（用在哪个系统或谁在用），最多 120 个字。"
+            "请填写令牌名称（用在哪个系统或谁在用）：最多 120 个字，不能含控制字符。"
             if "name" in fields
             else "请选择一个角色。"
         )
@@ -81,7 +81,7 @@ def create_token(
 
 @router.post("/{token_id}/revoke")
 def revoke_token(
-    token_id: int,
+    token_id: RowId,
     db: Session = DB,
     _: Viewer = Depends(signed_in),
 ) -> Response:

@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 
 from console import accounts, zh
 from console.models import ConsoleUser
-from console.web import Viewer, posted_form, redirect, render, signed_in
+from console.web import RowId, Viewer, posted_form, redirect, render, signed_in
 from core.auth import Role
 from core.deps import DB
 from core.errors import ApiError, not_found
@@ -44,7 +44,7 @@ def _role(value: str) -> Role:
 def _technician_id(value: str) -> int | None:
     if not value:
         return None
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise ApiError(422, "invalid_request", "请从花名册中选择技术员。")
     return int(value)
 
@@ -161,7 +161,7 @@ def _user_page(
 
 @router.get("/{user_id}")
 def user_page(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     saved: str | None = None,
     db: Session = DB,
@@ -175,7 +175,7 @@ def _change(
     request: Request,
     db: Session,
     viewer: Viewer,
-    user_id: int,
+    user_id: RowId,
     saved: str,
     change: Any,
     typed: dict[str, str],
@@ -202,7 +202,7 @@ def _change(
 
 @router.post("/{user_id}/role")
 def change_role(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     form: FormData = Depends(posted_form),
     db: Session = DB,
@@ -224,7 +224,7 @@ def change_role(
 
 @router.post("/{user_id}/technician")
 def link_technician(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     form: FormData = Depends(posted_form),
     db: Session = DB,
@@ -247,7 +247,7 @@ def link_technician(
 
 @router.post("/{user_id}/status")
 def change_status(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     form: FormData = Depends(posted_form),
     db: Session = DB,
@@ -269,7 +269,7 @@ def change_status(
 
 @router.post("/{user_id}/password")
 def reset_password(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     form: FormData = Depends(posted_form),
     db: Session = DB,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from console import zh
-from console.web import Viewer, posted_form, redirect, render, signed_in
+from console.web import RowId, Viewer, has_control, posted_form, redirect, render, signed_in
 from core import notify
 from core.deps import DB
 from core.errors import ApiError
@@ -55,6 +55,7 @@ SAVED = {
     "department-deleted": "协作部门已删除。",
 }
 REGION_MAX = 64  # sla_region_contacts.region
+CONTROL = "填写的内容含有不可见的控制字符，请重新输入。"
 
 
 def host_of(url: str | None) -> str:
@@ -148,6 +149,8 @@ def save_region(
     names = ("region", "supervisor", "supervisor_url", "director", "director_url")
     typed = {k: str(form.get(k) or "").strip() for k in names}
     problems = []
+    if has_control(*typed.values()):
+        problems.append(CONTROL)
     if not typed["region"] or len(typed["region"]) > REGION_MAX:
         problems.append(f"请填写区域（最多 {REGION_MAX} 个字；“*”表示其他所有区域）。")
     try:
@@ -184,7 +187,12 @@ def add_department(
         k: str(form.get(k) or "").strip()
         for k in ("name", "contact", "contact_url", "answer_hours")
     }
+    texts = list(typed.values())
     typed["handles"] = [str(h) for h in form.getlist("handles")]
+    if has_control(*texts, *typed["handles"]):
+        return _page(
+            request, db, viewer, department_form=typed, department_error=[CONTROL], code=422
+        )
     try:
         body = DepartmentIn.model_validate(typed)
         config.create_department(db=db, **body.model_dump())
@@ -200,7 +208,7 @@ def add_department(
 
 @router.post("/departments/{department_id}/delete")
 def delete_department(
-    department_id: int, db: Session = DB, _: Viewer = Depends(signed_in)
+    department_id: RowId, db: Session = DB, _: Viewer = Depends(signed_in)
 ) -> Response:
     """Remove a department that has no collaboration requests yet."""
     config.delete_department(db=db, department_id=department_id)

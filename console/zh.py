@@ -41,6 +41,7 @@ ERRORS: dict[str, str] = {
     "duplicate_username": "这个用户名已被占用，请换一个。",
     "invalid_username": "用户名不符合规则：2–64 个字母、数字、“.”“_”“-”，以字母或数字开头。",
     "weak_password": f"密码太短：至少 {MIN_PASSWORD} 个字符。",
+    "invalid_display_name": "姓名最多 120 个字，且不能含控制字符。",
     "not_a_technician": "只有技术员角色的账号才能关联技术员。",
     "technician_linked": "这位技术员已关联了另一个账号；请先解除那个账号的关联。",
     "last_admin": "这是最后一个启用中的管理员账号，不能停用或改为其他角色。",

@@ -19,7 +19,8 @@ router = APIRouter(prefix="/api/v1", tags=["access"], responses=error_responses(
 class TokenIn(BaseModel):
     """A token to create for a person or system."""
 
-    name: str = Field(min_length=1, max_length=120)
+    # No control characters: a NUL would reach PostgreSQL, which refuses it with an error.
+    name: str = Field(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f\x7f]+$")
     role: Role
 
 

@@ -149,6 +149,11 @@ def test_admin_creates_changes_disables_and_resets_a_login(service: Service) -> 
     assert resp.status_code == 404 and "找不到账号" in resp.text
     resp = _post(c, "/console/users/987654/status", data={"csrf_token": csrf, "disabled": "1"})
     assert resp.status_code == 404
+    # Hostile input is a 4xx page, never a driver error.
+    assert c.get("/console/users/99999999999999999999").status_code == 422
+    bad = {**form, "username": "nul.name", "display_name": "王\x00", "password": "longenough-1"}
+    resp = _post(c, "/console/users", data={**bad, "csrf_token": csrf})
+    assert resp.status_code == 422 and "控制字符" in resp.text
 
 
 def test_technician_login_linked_to_the_roster_opens_the_field_app(service: Service) -> None:
@@ -247,6 +252,12 @@ def test_tokens_are_shown_once_and_a_revoked_one_gets_401(service: Service) -> N
     assert resp.status_code == 303
     assert "已吊销" in c.get(resp.headers["location"]).text
     assert c.get("/api/v1/me", headers=api).status_code == 401
+    resp = _post(c, "/console/tokens", data={"csrf_token": csrf, "name": "a\x00b", "role": "agent"})
+    assert resp.status_code == 422 and "控制字符" in resp.text
+    api_nul = c.post(
+        "/api/v1/tokens", headers=service.headers("admin"), json={"name": "a\x00", "role": "agent"}
+    )
+    assert api_nul.status_code == 422
     resp = _post(c, "/console/tokens/987654/revoke", data={"csrf_token": csrf})
     assert resp.status_code == 404 and "找不到API 令牌 987654" in resp.text
 
@@ -272,6 +283,8 @@ def test_webhooks_refuse_inner_addresses_in_chinese_and_list_deliveries(service:
         data={**region, "supervisor_url": "http://169.254.169.254/x"},
     )
     assert resp.status_code == 422 and "链路本地" in resp.text
+    resp = _post(c, "/console/webhooks/regions", data={**region, "supervisor_url": "http://[::1"})
+    assert resp.status_code == 422 and "带主机名的网址" in resp.text
     resp = _post(c, "/console/webhooks/regions", data={**region, "supervisor_url": "ftp://x.cn/"})
     assert resp.status_code == 422 and "主管 Webhook须以 http:// 或 https:// 开头" in resp.text
     # The API refuses the same address (it was not checked for region contacts before).
