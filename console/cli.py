@@ -112,4 +112,5 @@ def user_list() -> None:
     with session_scope() as db:
         for u in db.scalars(select(ConsoleUser).order_by(ConsoleUser.username)):
             state = "disabled" if u.disabled else "active"
-            typer.echo(f"{u.username:24} {u.role:20} {state:8} {u.display_name}")
+            tech = f" (technician #{u.technician_id})" if u.technician_id else ""
+            typer.echo(f"{u.username:24} {u.role:20} {state:8} {u.display_name}{tech}")

@@ -59,7 +59,10 @@ def test_admin_links_a_technician_login_who_then_sees_the_field_app(server: Serv
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         ctx = browser.new_context(
-            base_url=server.url, locale="zh-CN", viewport={"width": 1440, "height": 900}
+            base_url=server.url,
+            locale="zh-CN",
+            viewport={"width": 1440, "height": 900},
+            permissions=["clipboard-read", "clipboard-write"],
         )
         page = ctx.new_page()
         page.set_default_timeout(20_000)
@@ -98,6 +101,14 @@ def test_admin_links_a_technician_login_who_then_sees_the_field_app(server: Serv
 
         # Every admin page fits a phone: nothing wider than the screen but a table's own box.
         page.set_viewport_size({"width": 375, "height": 812})
+        page.goto("/console/tokens")
+        page.fill("#token-name", "CRM 对接")
+        page.click("#new-token-form button[type=submit]")
+        expect(page.locator("#token-value")).to_have_value(re.compile(r"^htl_"))
+        page.click("#copy-token")
+        expect(page.locator("#copy-token")).to_have_text("已复制")
+        assert page.evaluate("navigator.clipboard.readText()").startswith("htl_")
+        _shot(page, "phone-new-token")
         for path in ADMIN_PAGES:
             page.goto(f"/console{path}")
             overflow = page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
