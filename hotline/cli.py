@@ -131,7 +131,12 @@ def serve(
     """Run the HTTP service."""
     import uvicorn
 
+    from core import public_url
+
     settings = get_settings()
+    warning = public_url.unset_warning(host or settings.host)
+    if warning:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     uvicorn.run(
         "hotline.app:create_app",
         factory=True,
