@@ -164,7 +164,8 @@ def test_login_logout_and_roles(service: Service) -> None:
     # A technician login with no roster entry lands on /me, which says how to link one.
     me = c.get("/console/")
     assert str(me.url).endswith("/console/me") and 'id="not-linked"' in me.text
-    assert "--technician" in me.text and "推送卡片" not in me.text
+    assert "系统管理 → 用户" in me.text and "link-technician" in me.text
+    assert "推送卡片" not in me.text
     assert "无权访问" in c.get("/console/kb").text
     assert c.get("/console/review").status_code == 403
     assert c.get("/console/boards").status_code == 403
