@@ -210,7 +210,8 @@ def test_a_control_character_in_any_field_of_any_operation_is_refused(service: S
                 resp = service.client.request(method.upper(), url, headers=headers, **kwargs)
                 sent += 1
                 tried.add(label)
-                error = resp.json().get("error", {}) if resp.content else {}
+                json_answer = resp.headers.get("content-type") == "application/json"
+                error = resp.json().get("error", {}) if json_answer else {}
                 if resp.status_code != 422 or error.get("code") != "control_character":
                     failures.append(f"{label} {field}: {resp.status_code} {resp.text[:160]}")
                 elif (named := [d["field"] for d in error["details"]]) != [field]:
