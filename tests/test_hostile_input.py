@@ -310,15 +310,16 @@ def test_the_cli_refuses_an_argument_with_a_control_character(service: Service) 
     assert _snapshot()[0] == before
 
 
+@pytest.mark.db
 def test_fork_metadata_with_a_control_character_registers_the_call_without_it(
-    shared_service: Service,
+    service: Service,
 ) -> None:
-    token = shared_service.tokens["agent"]
+    token = service.tokens["agent"]
     url = f"/api/v1/intake/fork?token={token}"
     meta = {"call_id": "fs-nul-1", "caller": "13900005555", "queue\x00": "空调"}
-    with shared_service.client.websocket_connect(url, subprotocols=["audio.drachtio.org"]) as ws:
+    with service.client.websocket_connect(url, subprotocols=["audio.drachtio.org"]) as ws:
         ws.send_text(json.dumps(meta))
         msg = ws.receive_json()
     assert msg["type"] == "error" and "U+0000" in msg["message"], msg
-    r = shared_service.client.get("/api/v1/calls/fs-nul-1", headers=shared_service.headers("agent"))
+    r = service.client.get("/api/v1/calls/fs-nul-1", headers=service.headers("agent"))
     assert r.status_code == 200 and r.json()["extra"] == {}, r.text
