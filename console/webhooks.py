@@ -133,8 +133,7 @@ def webhooks_page(
 def _refused(exc: ApiError) -> list[str]:
     if exc.code == "webhook_target_refused":
         return [zh.webhook_refusal(exc.message, LABELS)]
-    # A message naming the department is not Chinese for being partly Chinese: the code says.
-    return [zh.ERRORS.get(exc.code) or zh.error_message(exc.code, exc.message)]
+    return [zh.error_message(exc.code, exc.message)]
 
 
 @router.post("/regions")

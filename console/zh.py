@@ -1,7 +1,8 @@
 """Chinese for the English codes the services speak: error codes, history entries.
 
 The API keeps its English codes and messages; the console shows these instead. A message a
-service already wrote in Chinese (console-side checks) is shown as it is.
+service already wrote in Chinese (console-side checks) is shown as it is; an English one is
+shown by its code, even when it names a Chinese value (see written_in_chinese).
 """
 
 import re
@@ -63,13 +64,26 @@ KINDS = {
     "department": "协作部门",
 }
 _NOT_FOUND = re.compile(r"^No (\w+) with id '?(.*?)'?\.$")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+# Chinese punctuation: a sentence written in Chinese has some, an English one never.
+_CHINESE_PUNCTUATION = re.compile(r"[，。：；！？、（）“”《》【】]")
+# A value an English message quotes (`f"... {name!r} ..."`): not the message's own words.
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def written_in_chinese(message: str) -> bool:
+    """Whether a message's own words are Chinese (it starts with a Chinese character or uses
+    Chinese punctuation): a Chinese value it quotes or names (a department, a region) does not
+    make an English message Chinese."""
+    own = _QUOTED.sub("", message).strip()
+    starts_chinese = bool(own) and "\u4e00" <= own[0] <= "\u9fff"
+    return starts_chinese or bool(_CHINESE_PUNCTUATION.search(own))
 
 
 def error_message(code: str, message: str) -> str:
-    """What an agent reads for an error: the service's message when it is already Chinese,
-    otherwise the Chinese for its code."""
-    if _CJK.search(message):
+    """What an agent reads for an error: a message the service wrote in Chinese (console
+    checks, the technician's and customer's pages) as it is; otherwise the Chinese for its code,
+    or a general sentence for a code without one."""
+    if written_in_chinese(message):
         return message
     m = _NOT_FOUND.match(message)
     if code == "not_found" and m:

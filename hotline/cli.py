@@ -4,16 +4,34 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
+from typer.core import TyperGroup
 
+from core import control_chars
 from core.cli_output import actor as _actor
 from core.cli_output import dump as _dump
 from core.cli_output import fail as _fail
 from core.settings import PACKAGE_ROOT, get_settings
 from hotline import registry
 
+
+class _CheckedArguments(TyperGroup):
+    """The root command: an argument is stored as typed (a name, a reason), so one holding a
+    control character is refused before any command runs, as the HTTP doors refuse it
+    (core/control_chars.py)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for arg in args:
+            if found := control_chars.find(arg):
+                _fail(f"argument {arg!r}: {control_chars.problem(found[1])}", 2)
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(
-    help="Hotline: voice/AI intake and triage for field-service hotlines.", no_args_is_help=True
+    cls=_CheckedArguments,
+    help="Hotline: voice/AI intake and triage for field-service hotlines.",
+    no_args_is_help=True,
 )
 kb_app = typer.Typer(help="Knowledge base curation.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
