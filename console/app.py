@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from console import (
     accounts,
+    audit,
     boards,
     curation,
     desk,
@@ -22,6 +23,9 @@ from console import (
     login,
     review,
     tech,
+    tokens,
+    users,
+    webhooks,
     zh,
 )
 from console.web import COOKIE, HERE, PREFIX, Forbidden, LoginRequired, Viewer, render
@@ -30,7 +34,22 @@ from core.errors import ApiError
 # The modules serving pages, in routing order: kb_gaps and kb_transfer before curation, whose
 # /kb/{entry_id} would take /kb/gaps. Each page has its rule in the access policy
 # (hotline/policy.py).
-PAGES = (login, desk, review, kb_gaps, kb_transfer, curation, boards, imports, holidays, tech)
+PAGES = (
+    login,
+    desk,
+    review,
+    kb_gaps,
+    kb_transfer,
+    curation,
+    boards,
+    imports,
+    holidays,
+    tech,
+    users,
+    tokens,
+    webhooks,
+    audit,
+)
 
 
 def create_console() -> FastAPI:

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
-from core import access, body_limit, http_security, log_redaction
+from core import access, body_limit, http_security, log_redaction, public_url
 from core.errors import install_error_handlers
 from hotline import openapi_links, policy, registry
 
@@ -66,6 +66,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     log_redaction.install()
     http_security.install(app)
     body_limit.install(app)
+    public_url.install(app)
     for router in registry.routers():
         app.include_router(router)
     from console.app import create_console
