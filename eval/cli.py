@@ -24,7 +24,7 @@ def eval_triage(
         ),
     ] = False,
     only: Annotated[
-        str | None, typer.Option(help="With --swap: one set (ours|energy|kitchen).")
+        str | None, typer.Option(help="With --swap: one set (ours|energy|hvac|kitchen|elevator).")
     ] = None,
 ) -> None:
     """Top-1/top-3, no-match precision/recall, field accuracy and latency on the labelled set."""
@@ -81,7 +81,7 @@ def eval_fit_fault_report(
         Path | None, typer.Option(help="Where to write (default: the configured file).")
     ] = None,
     only: Annotated[
-        str | None, typer.Option(help="Fit on one tuning set only (ours|energy).")
+        str | None, typer.Option(help="Fit on one tuning set only (ours|energy|hvac).")
     ] = None,
 ) -> None:
     """Fit whether a call sounds like a fault report (triage/fault_report.json) on the

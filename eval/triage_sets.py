@@ -12,6 +12,7 @@ SETS = {
         DATA / "triage_utterances.jsonl",
     ),
     "energy": (DATA / "energy" / "kb.jsonl", DATA / "energy" / "calls.jsonl"),
+    "hvac": (DATA / "hvac" / "kb.jsonl", DATA / "hvac" / "calls.jsonl"),
     "kitchen": (DATA / "kitchen" / "kb.jsonl", DATA / "kitchen" / "calls.jsonl"),
     "elevator": (DATA / "elevator" / "kb.jsonl", DATA / "elevator" / "calls.jsonl"),
 }

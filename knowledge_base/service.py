@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -126,7 +127,16 @@ def update_entry(
     entry = get_entry(db=db, entry_id=entry_id, for_update=True)
     _check_revision(entry, expected_revision)
     base = dict(entry.draft or entry.published or {})
-    merged = EntryData.model_validate({**base, **changes, "id": entry.id}).to_dict()
+    try:
+        merged = EntryData.model_validate({**base, **changes, "id": entry.id}).to_dict()
+    except ValidationError as exc:  # e.g. a required field sent as null
+        details = [
+            {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()
+        ]
+        fields = ", ".join(d["field"] for d in details)
+        raise ApiError(
+            422, "invalid_entry", f"The edit leaves the entry invalid ({fields}).", details
+        ) from None
     delta = diff(base, merged)
     if not delta:
         return entry

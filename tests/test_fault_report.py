@@ -56,27 +56,35 @@ def test_a_call_that_is_no_fault_report_loses_confidence_and_a_fault_does_not(
 def test_the_model_applies_only_to_its_encoder_and_a_broken_file_turns_it_off(
     tmp_path: Path,
 ) -> None:
-    from triage.fault_report import load
+    from triage.fault_report import inputs, load
 
     good = tmp_path / "fr.json"
+    # Two-dimensional vectors: the model reads 4 numbers (the whole call, and what leaving out
+    # the "still works" clauses takes away).
     w = [0.0] * 4
     w[0] = 2.0
+    w[2] = -4.0
     good.write_text(
         json.dumps(
             {"encoders": {"enc": {"weights": w, "bias": -1.0, "strength": 0.5, "fitted_on": "x"}}}
         )
     )
-    model = load(good, "enc", 4)
+    model = load(good, "enc", 2)
     assert model is not None and model.fitted_on == "x"
+    one, zero = np.array([1.0, 0.0]), np.array([0.0, 0.0])
     # Sounds like a fault (score +1): no penalty; sounds like none (score -1): half of it.
-    assert model.penalty(np.array([1.0, 0, 0, 0], dtype=np.float32)) == 0.0
-    assert model.penalty(np.array([0.0, 0, 0, 0], dtype=np.float32)) == -0.5
-    assert load(good, "other-encoder", 4) is None
-    assert load(good, "enc", 512) is None  # fitted on vectors of another size
+    assert model.penalty(inputs(one, one)) == 0.0
+    assert model.penalty(inputs(zero, zero)) == -0.5
+    # The same words with a "still works" clause taken out of the complaint: the model reads
+    # the difference (score 2 - 4 - 1 = -3).
+    assert inputs(one, zero).tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert model.penalty(inputs(one, zero)) == -1.5
+    assert load(good, "other-encoder", 2) is None
+    assert load(good, "enc", 4) is None  # fitted on vectors of another size
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    assert load(broken, "enc", 4) is None
-    assert load(tmp_path / "missing.json", "enc", 4) is None
+    assert load(broken, "enc", 2) is None
+    assert load(tmp_path / "missing.json", "enc", 2) is None
 
 
 def test_the_knowledge_engineer_sees_what_the_check_was_fitted_on(service: Service) -> None:

@@ -99,6 +99,13 @@ def test_bad_entries(service: Service) -> None:
     assert kb(service, "GET", "/entries/NOPE").status_code == 404
     assert kb(service, "POST", "/entries/NOPE/publish").status_code == 404
     assert kb(service, "PATCH", "/entries/LOCK-FP-231", json={}).status_code == 422
+    # A required field sent as null is refused by name, and the entry keeps its title.
+    nulled = kb(service, "PATCH", "/entries/LOCK-FP-231", json={"title": None})
+    assert nulled.status_code == 422, nulled.text
+    assert nulled.json()["error"]["code"] == "invalid_entry"
+    assert [d["field"] for d in nulled.json()["error"]["details"]] == ["title"]
+    after = kb(service, "GET", "/entries/LOCK-FP-231").json()
+    assert after["published"]["title"] and after["draft"] is None
 
 
 def _jsonl(rows: list) -> bytes:

@@ -27,3 +27,12 @@ def test_a_call_in_half_english_is_diagnosed(service: Service) -> None:
     assert d["kb_id"] == "AC-DRAIN-PUMP"
     # Extraction reads the caller's own words: the product is the one they named.
     assert r.json()["fields"]["product_type"] == "空调"
+
+
+def test_a_product_named_only_in_english_is_the_product(service: Service) -> None:
+    from triage.service import triage_text
+
+    # The rules' English words are read before the facts: "fridge" names the 冰箱 of this KB.
+    result = triage_text("我家 fridge 的 freezer 一直不冷，里面的东西都化了")
+    assert result.fields["product_type"] == "冰箱"
+    assert triage_text("my washing machine 一直 leaking").fields["product_type"] == "洗衣机"

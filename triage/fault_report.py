@@ -5,9 +5,11 @@ right entry from its neighbours, but it has never heard the calls that are no fa
 a subsidy, an invoice, a cracked cover on a machine that "works fine". Those score like a weak
 fault of the product they name and come out as a diagnosis.
 
-This is a linear model over the encoder's vector of the call (the retrieval query triage
-embeds anyway, so it costs one dot product), fitted on labelled calls of several trades — in
-the KB or not — and shipped per encoder in `triage/fault_report.json` (`hotline eval
+This is a linear model over the encoder's vector of the call and how that vector moves when
+the clauses saying what still works are left out (triage/complaint.py): "the cover cracked,
+charging is fine" is another call than "the cover cracked". Triage embeds both anyway, so it
+costs one dot product. It is fitted on labelled calls of several trades — in the KB or not —
+and shipped per encoder in `triage/fault_report.json` (`hotline eval
 fit-fault-report`). It lowers a call's confidence when the call does not sound like a fault
 report and never raises it, so a KB the model was not fitted on keeps its own calibration
 for every call that does.
@@ -35,14 +37,21 @@ class FaultReportModel:
     strength: float
     fitted_on: str
 
-    def score(self, qvec: np.ndarray) -> float:
-        """Log-odds that the call is a fault report the KB may cover."""
-        return float(qvec.reshape(-1) @ self.weights + self.bias)
+    def score(self, x: np.ndarray) -> float:
+        """Log-odds that the call is a fault report the KB may cover (x: inputs())."""
+        return float(x.reshape(-1) @ self.weights + self.bias)
 
-    def penalty(self, qvec: np.ndarray) -> float:
+    def penalty(self, x: np.ndarray) -> float:
         """Log-odds taken off every candidate's confidence (0 for a call that sounds like a
         fault report)."""
-        return round(self.strength * min(0.0, self.score(qvec)), 4)
+        return round(self.strength * min(0.0, self.score(x)), 4)
+
+
+def inputs(said: np.ndarray, complaint: np.ndarray) -> np.ndarray:
+    """What the model reads of a call: the vector of everything said, and what leaving out
+    the clauses about what still works takes away from it."""
+    whole = said.reshape(-1)
+    return np.concatenate([whole, whole - complaint.reshape(-1)])
 
 
 @lru_cache
@@ -51,7 +60,7 @@ def load(path: Path, encoder: str, dim: int) -> FaultReportModel | None:
     try:
         fit = json.loads(path.read_text())["encoders"][encoder]
         weights = np.asarray(fit["weights"], dtype=np.float32)
-        if weights.shape != (dim,):
+        if weights.shape != (2 * dim,):  # another encoder, or a file from before inputs()
             return None
         return FaultReportModel(
             weights, float(fit["bias"]), float(fit["strength"]), str(fit.get("fitted_on", ""))

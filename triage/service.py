@@ -15,6 +15,7 @@ from knowledge_base import live_index
 from knowledge_base.embeddings import Encoder
 from knowledge_base.index import Candidate, HybridIndex
 from triage import confidence, diagnose, fault_report, field_chain, phones
+from triage.complaint import without_normal
 from triage.entities import FIELD_NAMES, Vocabulary, extract
 from triage.homophones import CodeFixer, HomophoneFixer, vocabulary_terms
 from triage.normalize import get_normalizer
@@ -133,8 +134,9 @@ class _Reading:
     normalized: str
     fixes: list[tuple[str, str]]
     fields: dict[str, Any]
-    query: str
+    query: str  # what is matched: the complaint, without what the caller says still works
     product_family: frozenset[str] = frozenset()
+    said: str = ""  # the whole retrieval text, complaint and reassurance alike
 
 
 @lru_cache(maxsize=4)
@@ -159,27 +161,35 @@ def _read(text: str, index: HybridIndex) -> _Reading:
     normalized = get_normalizer()(text)
     lex = _lexicon_for(index)
     repaired, fixes = lex.fixer.fix(normalized)
-    fields = extract(repaired, lex.vocab)
+    # The Chinese of the English words mixed in is written beside them before anything is read,
+    # so "Purifier 的 PM2.5 reading" names the product as much as 净化器 would.
+    glossed = with_chinese(repaired, get_rules().english_words)
+    fields = extract(glossed, lex.vocab)
     # Phone numbers are read before the homophone repair: 分机 216 is no 风机.
-    if said := phones.numbers(normalized):
-        fields["phone"], fields["phones"] = said[0], said
-    query = with_chinese(retrieval_text(repaired, fields), get_rules().english_words)
-    lower = repaired.lower()
+    if numbers := phones.numbers(normalized):
+        fields["phone"], fields["phones"] = numbers[0], numbers
+    said = retrieval_text(glossed, fields)
+    query = without_normal(said)
+    lower = glossed.lower()
     family = frozenset(t for w, ts in lex.vocab.families.items() if w in lower for t in ts)
-    return _Reading(text, repaired, fixes, fields, query, family)
+    return _Reading(text, repaired, fixes, fields, query, family, said)
 
 
-def _retrieve(r: _Reading, index: HybridIndex, qvec: np.ndarray | None = None) -> Analysis:
+def _retrieve(
+    r: _Reading, index: HybridIndex, qvec: np.ndarray | None = None, svec: np.ndarray | None = None
+) -> Analysis:
     if qvec is None:
         qvec = index.encoder.encode([r.query])
+    if svec is None:
+        svec = qvec if r.said == r.query else index.encoder.encode([r.said])
     cands = index.search_encoded(qvec, index.tokenizer.tokens(r.query), k=POOL, pool=POOL)
     if r.fields.get("fault_code"):
         cands = _with_code_matches(index, cands, r.query, r.fields["fault_code"], qvec)
     non_fault = any(cue in r.normalized for cue in get_rules().non_fault_cues)
     requests = request_vectors(index.encoder)
-    like = float((requests @ qvec.reshape(-1)).max()) if len(requests) else 0.0
+    like = float((requests @ svec.reshape(-1)).max()) if len(requests) else 0.0
     model = fault_report.shipped(index.encoder)
-    penalty = model.penalty(qvec) if model else 0.0
+    penalty = model.penalty(fault_report.inputs(svec, qvec)) if model else 0.0
     feats = diagnose.features(cands, r.fields, non_fault, like, penalty)
     return Analysis(
         r.text,
@@ -218,17 +228,32 @@ def analyse(text: str, index: HybridIndex) -> Analysis:
     return _retrieve(_read(text, index), index)
 
 
-def query_vectors(texts: list[str], index: HybridIndex) -> np.ndarray:
-    """The vectors triage embeds for texts (their retrieval queries), one row each."""
-    return index.encoder.encode([_read(t, index).query for t in texts])
+def fault_report_inputs(texts: list[str], index: HybridIndex) -> np.ndarray:
+    """What the fault-report check reads of each text (fault_report.inputs), one row each."""
+    readings = [_read(t, index) for t in texts]
+    said, complaint = _vectors(readings, index)
+    return np.vstack([fault_report.inputs(s, c) for s, c in zip(said, complaint, strict=True)])
+
+
+def _vectors(readings: list[_Reading], index: HybridIndex) -> tuple[np.ndarray, np.ndarray]:
+    """The vectors of the readings' whole texts and of their complaints, in two encoder calls
+    at most (most calls say nothing still works: their two texts are one)."""
+    complaint = index.encoder.encode([r.query for r in readings])
+    said = complaint.copy()
+    differ = [i for i, r in enumerate(readings) if r.said != r.query]
+    if differ:
+        said[differ] = index.encoder.encode([readings[i].said for i in differ])
+    return said, complaint
 
 
 def analyse_many(texts: list[str], index: HybridIndex) -> list[Analysis]:
     """analyse() of several texts, their queries embedded in one encoder call: on CPU a batch
     of 64 costs about 1/30 per text of single calls (docs/imports.md)."""
     readings = [_read(t, index) for t in texts]
-    vecs = index.encoder.encode([r.query for r in readings])
-    return [_retrieve(r, index, vecs[i : i + 1]) for i, r in enumerate(readings)]
+    said, complaint = _vectors(readings, index)
+    return [
+        _retrieve(r, index, complaint[i : i + 1], said[i : i + 1]) for i, r in enumerate(readings)
+    ]
 
 
 def triage_text(text: str, index: HybridIndex | None = None) -> TriageResult:
