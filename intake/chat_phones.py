@@ -38,20 +38,48 @@ def customer_texts(
     return _masked(texts, senders, owner, roles, keep_own=True)
 
 
+def numbers_for_customer(text: str) -> list[str]:
+    """The numbers of one message that are not given as the speaker's or a technician's own
+    (现场联系我 181… is the speaker's)."""
+    return [p.number for p in phones.find(text) if _whose(text, p.start) not in ("own", "fitter")]
+
+
 def own_numbers(
     texts: list[str], senders: list[str], owner: str, roles: dict[str, str]
 ) -> set[str]:
-    """The numbers a relay gives as its own for a request (我的是027-…, 有事也可以找我): kept
-    among the request's numbers, but the customer's is the one to call."""
-    if roles.get(owner) != RELAY:
-        return set()
+    """The numbers a relay gives as its own for a request (我的是027-…, 有事也可以找我), its
+    own or a customer's it passes on: kept among the request's numbers, but the customer's is
+    the one to call."""
     return {
         phone.number
         for text, sender in zip(texts, senders, strict=True)
-        if sender == owner
+        if roles.get(sender) == RELAY
         for phone in phones.find(text)
         if _whose(text, phone.start) == "own"
     }
+
+
+def customer_numbers(
+    text: str, role: str, owner: bool = False, keep_own: bool = False
+) -> list[str]:
+    """The numbers one message gives for its request's customer, by who says it (role; owner:
+    the request is theirs) and the words before each number (see _whose)."""
+    return [p.number for p in phones.find(text) if _customers(text, p, role, owner, keep_own)]
+
+
+def _customers(text: str, phone: phones.Phone, role: str, owner: bool, keep_own: bool) -> bool:
+    whose = _whose(text, phone.start)
+    if phone.kind == "service":
+        return False  # a company's 400 line is never the customer's
+    if owner:
+        # A relay's own number is given for the request (not the one to call when the
+        # customer's is there, see own_numbers); a technician's or staff member's is not.
+        return keep_own or role not in (STAFF, TECHNICIAN) or whose not in ("own", "fitter")
+    if role == STAFF:
+        return whose not in ("own", "fitter") and not (whose is None and FITTER.search(text))
+    if role == TECHNICIAN:
+        return whose == "theirs"
+    return True
 
 
 def _masked(
@@ -62,20 +90,7 @@ def _masked(
         role = roles.get(sender, CUSTOMER)
         kept = text
         for phone in reversed(phones.find(text)):
-            whose = _whose(text, phone.start)
-            if phone.kind == "service":
-                drop = True  # a company's 400 line is never the customer's
-            elif sender == owner:
-                # A relay's own number is given for the request (not the one to call when
-                # the customer's is there, see own_numbers); a technician's is not.
-                drop = not keep_own and role in (STAFF, TECHNICIAN) and whose in ("own", "fitter")
-            elif role == STAFF:
-                drop = whose in ("own", "fitter") or (whose is None and bool(FITTER.search(text)))
-            elif role == TECHNICIAN:
-                drop = whose != "theirs"
-            else:
-                drop = False
-            if drop:
+            if not _customers(text, phone, role, sender == owner, keep_own):
                 kept = kept[: phone.start] + kept[phone.end :]
         out.append(kept)
     return out

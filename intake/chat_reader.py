@@ -26,7 +26,12 @@ from itertools import pairwise
 
 from intake.chat_address import FLAT, address_pieces
 from intake.chat_formats import Message
-from intake.chat_phones import customer_texts, own_numbers
+from intake.chat_phones import (
+    customer_numbers,
+    customer_texts,
+    numbers_for_customer,
+    own_numbers,
+)
 from intake.chat_roles import CUSTOMER, RELAY, STAFF, TECHNICIAN, Roles
 from triage import phones
 from triage.entities import SURNAMES
@@ -133,6 +138,9 @@ TITLED_NAME = re.compile(
     rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大哥|大爷|大妈|奶奶|爷爷|婆婆|爹爹|嬢嬢|老师|经理|老板|师傅"
     r"|阿婆|姐)"
 )
+# A person's name standing alone among an item's words (… 1203 张德明 洗衣机…).
+PLAIN_NAME = re.compile(rf"(?<!\w)[{''.join(sorted(SURNAMES))}][\u4e00-\u9fff]{{1,2}}(?!\w)")
+BEGUN_NUMBER = re.compile(r"(?:电话|手机|号码)[^\d\n]{0,6}(1[3-9][\d \-]{1,8})\s*$")
 RELAY_CUE = re.compile(r"(帮|替|代|转达|派单|新单|工单|报修单|业主|顾客|客户|住户|老人家|来电)")
 # List marks: 1. 1、 1) (1) 【1】 ① 第一(个|台…) 一、 and a bare "1 " at a line's start. The
 # marks must count 1, 2, 3 … in one style to be a list (so 1.5匹 or 9:30 make none).
@@ -522,6 +530,9 @@ def read(
                     req.add(msg, "the sender's follow-up within the window", part)
             continue
         if target is None:
+            # Hours later, a reply that names a request's customer (张德明那个电话是空号啊).
+            target = _named_customer(msg, found, withdraw_window)
+        if target is None:
             continue
         if speaker.role == CUSTOMER and msg.sender in by_owner and not _names(msg.text, target):
             continue  # a customer with a request of their own speaks of it, not of this one
@@ -547,7 +558,10 @@ def _asks(
     customer's number) — never for work done."""
     text = msg.text
     if role in (CUSTOMER, RELAY):
-        return (*kind_of(text), text)
+        kind, product = kind_of(text)
+        if role == RELAY and kind == "repair" and _passes_on(msg, by_owner, window, product):
+            return None, None, text
+        return kind, product, text
     said = phones.numbers(text)
     if role == STAFF:
         whom = said or TITLED_NAME.search(text) or facts_of(text).get("address")
@@ -759,6 +773,28 @@ def _confirms(
     return same_product and (not said or bool(said & set(phones.numbers("；".join(live.texts())))))
 
 
+def _passes_on(
+    msg: Message, by_owner: dict[str, Request], window: timedelta, product: str | None
+) -> bool:
+    """A relay passing a customer's live request on (a property manager to the lift company:
+    5栋1单元电梯困人 请马上到场 现场联系我 181…): the same product and place, no other
+    customer's number or name; its facts join that request instead of a new one."""
+    live = _addressee(msg, by_owner, window)
+    if live is None or live.sender == msg.sender or live.role != CUSTOMER:
+        return False
+    if product is None or live.product_type != product:
+        return False
+    before = "；".join(live.texts())
+    theirs = set(numbers_for_customer(msg.text)) - set(phones.numbers(before))
+    name, flat = TITLED_NAME.search(msg.text), FLAT.search(msg.text)
+    other_name = name is not None and name.group(0) not in before
+    other_flat = flat is not None and not any(
+        f.group(0).startswith(flat.group(0)) or flat.group(0).startswith(f.group(0))
+        for f in FLAT.finditer(before)
+    )
+    return not theirs and not other_name and not other_flat
+
+
 def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
     """The items of a list a later message names: by number (1号那个, 第二个, ②), else by
     product or by the customer's name; none when it names none."""
@@ -780,6 +816,10 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
     titled = [r for r, name in customers if name and name[1:] in text]
     if theirs or len(titled) == 1:
         return theirs or titled
+    # A customer named without a title in the item (… 1203 张德明 洗衣机…).
+    plain = [r for r in siblings if r.item and any(n in text for n in PLAIN_NAME.findall(r.item))]
+    if len(plain) == 1:
+        return plain
     return [
         r
         for r in siblings
@@ -864,6 +904,26 @@ def _addressee(msg: Message, by_owner: dict[str, Request], window: timedelta) ->
     return max(named or live, key=lambda r: r.last_at) if live else None
 
 
+def _named_customer(msg: Message, found: list[Request], within: timedelta) -> Request | None:
+    """The one request of the day whose customer a message names (by the name its item or
+    first message gives: 张德明, 柯女士), if only one is named."""
+    named = [
+        r
+        for r in found
+        if not r.withdrawn
+        and r.sender != msg.sender
+        and msg.at - r.last_at <= within
+        and any(n in msg.text for n in _customer_names(r))
+    ]
+    return named[0] if len(named) == 1 else None
+
+
+def _customer_names(req: Request) -> set[str]:
+    """How a request names its customer: titled (柯女士) or standing alone (… 1203 张德明 …)."""
+    first = req.texts()[0]
+    return set(TITLED_NAME.findall(first)) | set(PLAIN_NAME.findall(first))
+
+
 def _names(text: str, req: Request) -> bool:
     """Whether a message calls the request's customer by name (韩梅, 韩女士 for 顾客-韩梅)."""
     name = Roles().of(req.sender).name
@@ -908,20 +968,33 @@ def _completes_number(text: str, req: Request) -> bool:
     return bool(joined - set(phones.numbers(last)) - set(phones.numbers(text)))
 
 
+def _begins_number(text: str) -> bool:
+    """Whether a message ends on the front of a mobile said to be a phone (电话 前面是138
+    7120), its back to follow."""
+    m = BEGUN_NUMBER.search(text)
+    return m is not None and len(re.sub(r"\D", "", m.group(1))) < 11
+
+
 def _adds_facts(text: str, req: Request, role: str) -> bool:
     """A reply belongs to a request when it states facts the request lacks (a model read off
     the nameplate, an address, a phone) and names no other product."""
     said = facts_of(text)
     if role == TECHNICIAN:
-        # What a technician reads on site (the model, a code); their number is their own.
-        said = {k: v for k, v in said.items() if k in ("model", "fault_code", "hardware_id")}
+        # What a technician reads on site (the model, a code); their number is their own
+        # unless they say whose it is (以后打他老婆的 136…).
+        keep = ("model", "fault_code", "hardware_id")
+        said = {k: v for k, v in said.items() if k in keep or k == "phone"}
     if role == STAFF:
         # Staff greet the customer by name while asking; only what they read or relay counts.
         said.pop("customer_name", None)
-        if "师傅" in text:
-            said.pop("phone", None)  # the technician's number, not the customer's
+    if role in (STAFF, TECHNICIAN) and not customer_numbers(text, role):
+        said.pop("phone", None)  # the technician's or staff member's own number
+    if not said and role != CUSTOMER and _begins_number(text):
+        return True  # the front of a number, its back in the next message (前面是138 7120)
     if not said:
-        return False
+        # Word that the request's number cannot be reached (座机打了没人接; 那个电话是空号)
+        # is about its phone: the number given next is the one to call.
+        return phones.unreachable(text) and bool(phones.numbers("；".join(req.texts())))
     have = facts_of("；".join(req.texts()))
     if said.get("product_type") and req.product_type and said["product_type"] != req.product_type:
         return False

@@ -36,6 +36,15 @@ CORRECTION = re.compile(
 )
 # A number given instead of an earlier one that stays valid (换人了，打这个…; 以这个为准).
 REPLACEMENT = re.compile(r"(换人了|换了人|换号了?|改打|改用|以这个为准|以后打|优先打)")
+# The number before cannot be reached (座机打了没人接; 他上班接不到; 是空号; 停机了): the
+# one given after it is the one to call. Said as a condition (没人接就打…, 打不通的话) it is
+# only a second number.
+UNREACHABLE = re.compile(
+    r"(空号|没人接|无人接|没接|不接电话|接不到|接不了|打不通|打不进|关机|停机|欠费|不在服务区"
+    r"|(?:号码?|电话|手机|座机)(?:已经)?(?:不用了|停用))"
+    r"(?!就|的话|时|的时候|再|也|或)"
+)
+IF = re.compile(r"(如果|要是|万一|假如|若)[^，,。；;]*$")
 # Told which number to call instead (177…，说婆婆耳朵不好，打这个; 叫打他老婆的 182…;
 # 直接打老板; 那打他儿子嘛). One for a time or a case (白天打她女儿的, 家里没人时打他手机,
 # 没人接就打…) leaves the first number the one to call, as wechat_real's README labels it.
@@ -136,11 +145,17 @@ def numbers(text: str) -> list[str]:
         found.remove(told)
         found.insert(0, told)
     for k in range(1, len(found)):
-        if REPLACEMENT.search(text[found[k - 1].end : found[k].start]):
+        between = text[found[k - 1].end : found[k].start]
+        if REPLACEMENT.search(between) or unreachable(between):
             found.insert(0, found.pop(k))  # to be called instead of the one before
     listed = [p.number for p in found]
     first = main(listed)
     return [first, *[n for n in listed if n != first]] if first else []
+
+
+def unreachable(text: str) -> bool:
+    """Whether text says a number cannot be reached (not as a condition: 没人接就打…)."""
+    return any(not IF.search(text[: m.start()]) for m in UNREACHABLE.finditer(text))
 
 
 def _told_to_call(text: str, found: list[Phone], k: int) -> bool:
