@@ -141,6 +141,20 @@ TITLED_NAME = re.compile(
 # A person's name standing alone among an item's words (… 1203 张德明 洗衣机…).
 PLAIN_NAME = re.compile(rf"(?<!\w)[{''.join(sorted(SURNAMES))}][\u4e00-\u9fff]{{1,2}}(?!\w)")
 BEGUN_NUMBER = re.compile(r"(?:电话|手机|号码)[^\d\n]{0,6}(1[3-9][\d \-]{1,8})\s*$")
+# Address words too common to name a place by (a district, a road, a building).
+PLACE_WORDS = {
+    "小区",
+    "花园",
+    "大道",
+    "大街",
+    "新村",
+    "公寓",
+    "大厦",
+    "单元",
+    "号楼",
+    "车库",
+    "地库",
+}
 RELAY_CUE = re.compile(r"(帮|替|代|转达|派单|新单|工单|报修单|业主|顾客|客户|住户|老人家|来电)")
 # List marks: 1. 1、 1) (1) 【1】 ① 第一(个|台…) 一、 and a bare "1 " at a line's start. The
 # marks must count 1, 2, 3 … in one style to be a list (so 1.5匹 or 9:30 make none).
@@ -449,6 +463,21 @@ def read(
             # 换了对接人 打张工手机150…; 王大爷座机一直没人接哦 → 那打他儿子嘛 137…).
             named[0].add(msg, "the sender gives a number for an item of their list")
             continue
+        if (
+            current is None
+            and target is not None
+            and target.item is None
+            and not target.withdrawn
+            and msg.at - target.last_at <= withdraw_window
+            and phones.numbers(msg.text)
+            and (phones.unreachable(msg.text) or phones.REPLACEMENT.search(msg.text))
+            and _named_product(msg.text) in (None, target.product_type)
+            and _named_customer(msg, found, withdraw_window) is None
+        ):
+            # Hours later, another number for the sender's request, the first one dead
+            # (会员卡上那个座机已经停机了 … 说打186…).
+            target.add(msg, "the sender gives another number for their request")
+            continue
         if target and target.withdrawn and REINSTATE.search(msg.text):
             # The customer changed their mind (还是不行，还是要来): the request stands.
             target.withdrawn = None
@@ -499,6 +528,11 @@ def read(
             )
             found.append(req)
             by_owner[msg.sender] = req
+            continue
+        if kind == "repair" and current is not None and len(routed := _by_line(msg, found)) >= 2:
+            # One line for each item of the sender's list (热水器显示E2…\n桩是EVC-7K…).
+            for req, part in routed:
+                req.add(msg, "the sender's follow-up, line by line to their items", part)
             continue
         if kind == "repair":
             # A technician's new fault is found on the job: the household of the request
@@ -732,15 +766,20 @@ def _customers(req: Request) -> set[str]:
 
 def _own_lines(text: str) -> list[tuple[int, str]]:
     """A message of several lines without numbers, one household per line (each its own
-    phone and fault): its lines; else none."""
+    phone and fault) or one appliance per line (一个是…热水器…\n一个是…充电桩…): its
+    lines; else none."""
     lines = [(k, x.strip()) for k, x in enumerate(text.split("\n")) if x.strip()]
     repairs = [(k, x) for k, x in lines if kind_of(x)[0] == "repair"]
     if len(repairs) < 2:
         return []
     numbers = [phones.numbers(x)[:1] for _, x in repairs]
-    if not all(numbers) or len({n[0] for n in numbers}) < len(numbers):
-        return []
-    return repairs
+    if all(numbers) and len({n[0] for n in numbers}) == len(numbers):
+        return repairs
+    # Each line on its own appliance, naming none of the others' (洗衣机…门锁不上 names two).
+    words = get_rules().synonym_to_product
+    named = [{p for w, p in words.items() if len(w) > 1 and w in x.lower()} for _, x in repairs]
+    apart = all(len(n) == 1 for n in named) and len(set().union(*named)) == len(named)
+    return repairs if apart and len(repairs) == len(lines) else []
 
 
 def _job(
@@ -816,10 +855,12 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
     titled = [r for r, name in customers if name and name[1:] in text]
     if theirs or len(titled) == 1:
         return theirs or titled
-    # A customer named without a title in the item (… 1203 张德明 洗衣机…).
+    # A customer named without a title in the item (… 1203 张德明 洗衣机…), or the place.
     plain = [r for r in siblings if r.item and any(n in text for n in PLAIN_NAME.findall(r.item))]
     if len(plain) == 1:
         return plain
+    if len(places := _place_refs(text, siblings)) == 1:
+        return places
     return [
         r
         for r in siblings
@@ -880,6 +921,23 @@ def _route(msg: Message, siblings: list[Request]) -> list[tuple[Request, str | N
     return [(r, None) for r in _items_meant(msg.text, siblings)]
 
 
+def _by_line(msg: Message, found: list[Request]) -> list[tuple[Request, str]]:
+    """A message of one line per item of the sender's latest list, each line naming its
+    item (by product, customer or place): the items with their lines; else none."""
+    if (
+        "\n" not in msg.text
+        or (current := next((r for r in reversed(found) if r.sender == msg.sender), None)) is None
+    ):
+        return []
+    siblings = _same_message(found, current)
+    if len(siblings) < 2:
+        return []
+    routed = _route(msg, siblings)
+    if len(routed) < 2 or any(part is None for _, part in routed):
+        return []
+    return [(req, part) for req, part in routed if part is not None]
+
+
 def _same_message(found: list[Request], req: Request) -> list[Request]:
     """The request and its siblings split from the same numbered message."""
     if req.item is None or req.item_line is None:
@@ -907,15 +965,31 @@ def _addressee(msg: Message, by_owner: dict[str, Request], window: timedelta) ->
 def _named_customer(msg: Message, found: list[Request], within: timedelta) -> Request | None:
     """The one request of the day whose customer a message names (by the name its item or
     first message gives: 张德明, 柯女士), if only one is named."""
-    named = [
+    live = [
         r
         for r in found
-        if not r.withdrawn
-        and r.sender != msg.sender
-        and msg.at - r.last_at <= within
-        and any(n in msg.text for n in _customer_names(r))
+        if not r.withdrawn and r.sender != msg.sender and msg.at - r.last_at <= within
     ]
+    named = [r for r in live if any(n in msg.text for n in _customer_names(r))]
+    named = named or _place_refs(msg.text, live)
     return named[0] if len(named) == 1 else None
+
+
+def _place_refs(text: str, requests: list[Request]) -> list[Request]:
+    """The requests whose place a message names by a word of its address that no other
+    request's address has (玉林那家 for 武侯区玉林南路 玉林小区…)."""
+    grams = {
+        id(r): {a[k : k + 2] for k in range(len(a) - 1)} - PLACE_WORDS
+        for r in requests
+        if (a := re.sub(r"[^\u4e00-\u9fff]", " ", facts_of(r.texts()[0]).get("address", "")))
+    }
+    hits = []
+    for r in requests:
+        others = set().union(*(g for k, g in grams.items() if k != id(r)))
+        own = {g for g in grams.get(id(r), set()) - others if " " not in g}
+        if any(g in text for g in own):
+            hits.append(r)
+    return hits
 
 
 def _customer_names(req: Request) -> set[str]:

@@ -36,11 +36,12 @@ CORRECTION = re.compile(
 )
 # A number given instead of an earlier one that stays valid (换人了，打这个…; 以这个为准).
 REPLACEMENT = re.compile(r"(换人了|换了人|换号了?|改打|改用|以这个为准|以后打|优先打)")
-# The number before cannot be reached (座机打了没人接; 他上班接不到; 是空号; 停机了): the
+# The number before cannot be reached (座机打了没人接; 他上班接不到; 是空号; 停机了; 赵经理休假):
+# the
 # one given after it is the one to call. Said as a condition (没人接就打…, 打不通的话) it is
 # only a second number.
 UNREACHABLE = re.compile(
-    r"(空号|没人接|无人接|没接|不接电话|接不到|接不了|打不通|打不进|关机|停机|欠费|不在服务区"
+    r"(空号|没人接|无人接|没接|不接电话|接不到|接不了|打不通|打不进|关机|停机|欠费|不在服务区|休假|请假|出差"
     r"|(?:号码?|电话|手机|座机)(?:已经)?(?:不用了|停用))"
     r"(?!就|的话|时|的时候|再|也|或)"
 )
