@@ -506,7 +506,7 @@ def read(
                 Skipped(msg.line, msg.end_line, msg.sender, kind, f"{label}（不是报修）")
             )
             continue
-        spoken_of = _addressee(msg, by_owner, window)
+        spoken_of = _addressee(msg, by_owner, window, found)
         if (
             spoken_of is not None
             and spoken_of.sender != msg.sender
@@ -948,15 +948,22 @@ def _same_message(found: list[Request], req: Request) -> list[Request]:
     ] or [req]
 
 
-def _addressee(msg: Message, by_owner: dict[str, Request], window: timedelta) -> Request | None:
-    """The open request a reply is about: the one it quotes, else the most recent one."""
+def _addressee(
+    msg: Message,
+    by_owner: dict[str, Request],
+    window: timedelta,
+    found: list[Request] | None = None,
+) -> Request | None:
+    """The open request a reply is about: the one it quotes, else the most recent one (of
+    found, any item of an owner's latest list counts: the one last talked about)."""
     if msg.quoted:
         quoted = by_owner.get(msg.quoted)
         if quoted is None:
             quoted = next((r for s, r in by_owner.items() if msg.quoted in s), None)
         if quoted is not None and msg.at - quoted.last_at <= window:
             return quoted
-    live = [r for r in by_owner.values() if msg.at - r.last_at <= window and not r.withdrawn]
+    latest = [s for r in by_owner.values() for s in (_same_message(found, r) if found else [r])]
+    live = [r for r in latest if msg.at - r.last_at <= window and not r.withdrawn]
     # Staff address the customer (韩女士，…): that customer's request, else the latest one.
     named = [r for r in live if r.sender != msg.sender and _names(msg.text, r)]
     return max(named or live, key=lambda r: r.last_at) if live else None
