@@ -99,12 +99,19 @@ def _masked(
 def _whose(text: str, start: int) -> str | None:
     """Whose a number is by the words of its clause before it: "theirs" (the customer's),
     "fitter" (a technician's), "own" (the speaker's), or None when the clause says not."""
-    clause = text[:start]
-    cut = max((m.end() for m in CLAUSE.finditer(clause)), default=0)
-    clause = clause[cut:]
-    cues = [
-        (m.end(), kind)
-        for kind, pattern in (("theirs", THEIRS), ("fitter", FITTER), ("own", OWN))
-        for m in pattern.finditer(clause)
-    ]
-    return max(cues)[1] if cues else None
+    before = text[:start]
+    cuts = [0, *(m.end() for m in CLAUSE.finditer(before))]
+    # Its own clause, else whose the clause before names (叫我联系他老公，号码 186…; not
+    # 明天找我，物业电话 0512…: the speaker's number is told as such).
+    kinds = (("theirs", THEIRS), ("fitter", FITTER), ("own", OWN))
+    for a, b in ((cuts[-1], start), (cuts[-2], cuts[-1]) if len(cuts) > 1 else (0, 0)):
+        cues = [
+            (m.end(), kind)
+            for kind, pattern in (kinds if b == start else kinds[:2])
+            for m in pattern.finditer(before[a:b])
+        ]
+        if cues:
+            return max(cues)[1]
+        if phones.find(before[a:b]):
+            break  # the clause before has a number of its own: its words are about that
+    return None

@@ -558,6 +558,10 @@ def read(
             # so theirs only while no one else's request is more recent. Talk about another
             # appliance or nothing of the request (今天辛苦了) is not gathered; of a list, the
             # appliance of another item is that item's (电梯的事现场找我 …).
+            earlier = _earlier_on(msg, found, current, window)
+            if earlier is not None and _adds_facts(msg.text, earlier, speaker.role):
+                earlier.add(msg, "the sender's follow-up on their earlier request, by appliance")
+                continue
             siblings = _same_message(found, current)
             if any(_follows_up(msg.text, r, speaker.role) for r in siblings):
                 for req, part in _route(msg, siblings):
@@ -919,6 +923,27 @@ def _route(msg: Message, siblings: list[Request]) -> list[tuple[Request, str | N
                 by_req.setdefault(id(req), []).append(p)
             return [(r, "；".join(by_req[id(r)])) for r in siblings if id(r) in by_req]
     return [(r, None) for r in _items_meant(msg.text, siblings)]
+
+
+def _earlier_on(
+    msg: Message, found: list[Request], current: Request, window: timedelta
+) -> Request | None:
+    """The sender's earlier live request on the appliance a message names, when that is not
+    the current one's (电梯有事找物业前台 022… after a fridge was reported)."""
+    said = _named_product(msg.text)
+    if not said or any(r.product_type == said for r in _same_message(found, current)):
+        return None  # the current one's, or an item's of its list
+    return next(
+        (
+            r
+            for r in reversed(found)
+            if r.sender == msg.sender
+            and r.product_type == said
+            and not r.withdrawn
+            and msg.at - r.last_at <= window
+        ),
+        None,
+    )
 
 
 def _by_line(msg: Message, found: list[Request]) -> list[tuple[Request, str]]:

@@ -35,21 +35,29 @@ CORRECTION = re.compile(
     r"(不对|错了|写错|打错|说错|有误|更正|改为|改成|纠正|应该是|换成|更换为|换号|新号)"
 )
 # A number given instead of an earlier one that stays valid (换人了，打这个…; 以这个为准).
-REPLACEMENT = re.compile(r"(换人了|换了人|换号了?|改打|改用|以这个为准|以后打|优先打)")
+REPLACEMENT = re.compile(
+    r"(换人了|换了人|换号了?|改打|改用|以这个为准|(?<![点时天号班])以后(?:都|就)?打|优先打)"
+)
 # The number before cannot be reached (座机打了没人接; 他上班接不到; 是空号; 停机了; 赵经理休假):
 # the
 # one given after it is the one to call. Said as a condition (没人接就打…, 打不通的话) it is
 # only a second number.
 UNREACHABLE = re.compile(
     r"(空号|没人接|无人接|没接|不接电话|接不到|接不了|打不通|打不进|关机|停机|欠费|不在服务区|休假|请假|出差"
+    r"|不方便[接听]|唔方便[接听]|接唔到|听唔到|打唔通|冇人[接听]"
     r"|(?:号码?|电话|手机|座机)(?:已经)?(?:不用了|停用))"
     r"(?!就|的话|时|的时候|再|也|或)"
 )
-IF = re.compile(r"(如果|要是|万一|假如|若)[^，,。；;]*$")
+# … nor said as a maybe (可能接不到).
+IF = re.compile(r"(如果|要是|万一|假如|若|可能|也许|怕|估计)[^，,。；;]*$")
+# A number offered to try (你打这个试试) is a second number, not the one to call instead.
+TRY = re.compile(r"^[^。；;\n\d]{0,10}(?:试试|试下|试一下)")
 # Told which number to call instead (177…，说婆婆耳朵不好，打这个; 叫打他老婆的 182…;
 # 直接打老板; 那打他儿子嘛). One for a time or a case (白天打她女儿的, 家里没人时打他手机,
 # 没人接就打…) leaves the first number the one to call, as wechat_real's README labels it.
 CALL_BEFORE = re.compile(r"打(?![不错过了通])[^\d，,。；;！!？?\n]{0,8}[:：\s]*$")
+# Someone said to call another person, the number said next (叫我联系他老公，号码 186…).
+REDIRECT = re.compile(r"(?:叫|让|说|话)[^，,。；;\d]{0,3}(?:打|联系|找)[^\d。；;！!？?\n]{1,10}$")
 CALL_AFTER = re.compile(r"^[^。；;\n\d]{0,16}?(?:打这个|直接打)")
 CONDITION = re.compile(
     r"(?:就|再|或|也可以|白天|晚上|夜里|上午|下午|中午|明天|今天|周末|上班|下班|不在|没人|接不|打不"
@@ -71,6 +79,10 @@ NOT_A_PHONE = re.compile(
 BROKEN = re.compile(
     r"(?<![\dA-Za-z_])(1[3-9][\d \-]{1,8}?)\s*(?:[；;\n，,]\s*(?:后面的?是?|后[四几]位是?)?"
     r"|(?:后面的?是?|后[四几]位是?))\s*([\d \-]{3,9}\d)(?![\dA-Za-z])"
+)
+# Only a number's last digits corrected (电话尾号改成0146，我刚才抄错了).
+TAIL_FIX = re.compile(
+    r"尾(?:号|数)[^\d，,。；;]{0,2}(?:改成|改为|应该是|应为|更正为|是)\s*[:：]?\s*(\d{2,4})(?!\d)"
 )
 MOBILE = re.compile(r"1[3-9]\d{9}")
 SERVICE = re.compile(r"[48]00\d{7}")
@@ -115,7 +127,7 @@ def find(text: str) -> list[Phone]:
         if NOT_A_PHONE.search(plain[max(0, m.start() - 8) : m.start()]):
             continue
         found += _split_run(plain, m.start(), m.group(0))
-    found = _drop_corrected(plain, found)
+    found = _drop_corrected(plain, _tail_fixed(plain, found))
     seen: set[str] = set()
     out = []
     for phone in found:
@@ -123,6 +135,26 @@ def find(text: str) -> list[Phone]:
             seen.add(phone.number)
             out.append(phone)
     return out
+
+
+def _tail_fixed(text: str, found: list[Phone]) -> list[Phone]:
+    """A correction of a number's last digits (尾号改成0146) replaces the number before it,
+    said where the correction is; 尾号是… counts only as a correction (写错了, 抄错了)."""
+    for m in TAIL_FIX.finditer(text):
+        said = text[max(0, m.start() - 12) : m.end() + 12]
+        if "是" in m.group(0) and not CORRECTION.search(said):
+            continue
+        before = [
+            p
+            for p in found
+            if p.end <= m.start() and len(p.number) > len(m.group(1)) and "转" not in p.number
+        ]
+        if not before:
+            continue
+        old = before[-1]
+        fixed = Phone(old.number[: -len(m.group(1))] + m.group(1), old.kind, *m.span(1))
+        found = sorted([p for p in found if p is not old] + [fixed], key=lambda p: p.start)
+    return found
 
 
 def _join_broken(text: str) -> str:
@@ -147,7 +179,8 @@ def numbers(text: str) -> list[str]:
         found.insert(0, told)
     for k in range(1, len(found)):
         between = text[found[k - 1].end : found[k].start]
-        if REPLACEMENT.search(between) or unreachable(between):
+        tried = TRY.search(text[found[k].end :])
+        if REPLACEMENT.search(between) or (unreachable(between) and not tried):
             found.insert(0, found.pop(k))  # to be called instead of the one before
     listed = [p.number for p in found]
     first = main(listed)
@@ -164,7 +197,9 @@ def _told_to_call(text: str, found: list[Phone], k: int) -> bool:
     start = found[k - 1].end if k else 0
     end = found[k + 1].start if k + 1 < len(found) else len(text)
     before = text[start : found[k].start]
-    if m := CALL_BEFORE.search(before):
+    if TRY.search(text[found[k].end : end]):
+        return False  # 你打这个试试: one to try, not the one to call
+    if m := CALL_BEFORE.search(before) or REDIRECT.search(before):
         clause = re.split(r"[，,。；;！!？?\s]", before[: m.start()])[-1]
         return not CONDITION.search(clause)
     return bool(CALL_AFTER.search(text[found[k].end : end]))
