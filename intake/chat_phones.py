@@ -23,7 +23,7 @@ FITTER = re.compile(r"(?:师傅|技术员|工程师|维修员)")
 # … or the customer's (业主电话, 她老公的, 王女士), which wins over the others in the same clause.
 THEIRS = re.compile(
     r"(?:业主|客户|顾客|住户|用户|户主|租客|家属|联系人|[他她](?:的|家|电话|手机|号码)|老公|老婆|爱人|儿子|女儿|家里"
-    r"|先生|女士|小姐|阿姨|大姐|大爷|奶奶|爷爷|老师|经理)"
+    r"|先生|女士|小姐|阿姨|大姐|大爷|奶奶|爷爷|老师|经理|主管|负责人|对接人|行政|前台|值班)"
 )
 
 
@@ -65,6 +65,17 @@ def customer_numbers(
     """The numbers one message gives for its request's customer, by who says it (role; owner:
     the request is theirs) and the words before each number (see _whose)."""
     return [p.number for p in phones.find(text) if _customers(text, p, role, owner, keep_own)]
+
+
+def theirs(texts: list[str], senders: list[str], roles: dict[str, str]) -> set[str]:
+    """The numbers a request's words give as its customer's: said by a customer, or said to
+    be someone's (业主电话…, 他老婆的…) by anyone else."""
+    return {
+        phone.number
+        for text, sender in zip(texts, senders, strict=True)
+        for phone in phones.find(text)
+        if roles.get(sender, CUSTOMER) == CUSTOMER or _whose(text, phone.start) == "theirs"
+    }
 
 
 def _customers(text: str, phone: phones.Phone, role: str, owner: bool, keep_own: bool) -> bool:

@@ -31,6 +31,7 @@ from intake.chat_phones import (
     customer_texts,
     numbers_for_customer,
     own_numbers,
+    theirs,
 )
 from intake.chat_roles import CUSTOMER, RELAY, STAFF, TECHNICIAN, Roles
 from triage import phones
@@ -215,6 +216,10 @@ class Request:
         relay's or technician's own, see intake/chat_phones.py)."""
         senders = [m.sender for m in self.messages]
         return customer_texts(self.texts(), senders, self.sender, self.roles)
+
+    def customers_numbers(self) -> set[str]:
+        """The numbers said to be the customer's (see intake/chat_phones.py)."""
+        return theirs(self.texts(), [m.sender for m in self.messages], self.roles)
 
     def own_numbers(self) -> set[str]:
         """The numbers a relay gives as its own (see intake/chat_phones.py)."""
@@ -567,9 +572,10 @@ def read(
                 for req, part in _route(msg, siblings):
                     req.add(msg, "the sender's follow-up within the window", part)
             continue
-        if target is None:
-            # Hours later, a reply that names a request's customer (张德明那个电话是空号啊).
-            target = _named_customer(msg, found, withdraw_window)
+        if target is None or not _names(msg.text, target):
+            # A reply that names another request's customer or place, maybe hours later
+            # (张德明那个电话是空号啊; 电子厂行政说对接人换了).
+            target = _named_customer(msg, found, withdraw_window) or target
         if target is None:
             continue
         if speaker.role == CUSTOMER and msg.sender in by_owner and not _names(msg.text, target):
@@ -1009,19 +1015,27 @@ def _named_customer(msg: Message, found: list[Request], within: timedelta) -> Re
 
 def _place_refs(text: str, requests: list[Request]) -> list[Request]:
     """The requests whose place a message names by a word of its address that no other
-    request's address has (玉林那家 for 武侯区玉林南路 玉林小区…)."""
+    request's address has (玉林那家 for 武侯区玉林南路 玉林小区…), or by three characters
+    of its first words no other request has (电子厂)."""
     grams = {
-        id(r): {a[k : k + 2] for k in range(len(a) - 1)} - PLACE_WORDS
+        id(r): _grams(facts_of(r.texts()[0]).get("address", ""), 2) - PLACE_WORDS
+        | _grams(r.texts()[0], 3)
         for r in requests
-        if (a := re.sub(r"[^\u4e00-\u9fff]", " ", facts_of(r.texts()[0]).get("address", "")))
     }
     hits = []
     for r in requests:
         others = set().union(*(g for k, g in grams.items() if k != id(r)))
-        own = {g for g in grams.get(id(r), set()) - others if " " not in g}
+        own = grams[id(r)] - others
         if any(g in text for g in own):
             hits.append(r)
     return hits
+
+
+def _grams(text: str, n: int) -> set[str]:
+    """The runs of n Chinese characters in text."""
+    return {
+        w[k : k + n] for w in re.findall(r"[\u4e00-\u9fff]+", text) for k in range(len(w) - n + 1)
+    }
 
 
 def _customer_names(req: Request) -> set[str]:

@@ -157,9 +157,10 @@ def to_drafts(
             given["customer_name"] = name  # whom a relay reports for (…的邻居孔阿姨)
         elif req.role == "relay" and (own := display_name(req.sender) or _nickname(req.sender)):
             given["customer_name"] = own  # a property manager reporting with no one named
-        # The relay's own number is kept; the customer's is the one to call.
-        said, mine = phones.numbers(joined), req.own_numbers()
-        if said and said[0] in mine and (others := [n for n in said if n not in mine]):
+        # The relay's own number is kept; a number said to be the customer's is the one to
+        # call (not the relay's office line given beside its own: 现场联系我 159…，管理处座机…).
+        said, mine, customers = phones.numbers(joined), req.own_numbers(), req.customers_numbers()
+        if said and said[0] in mine and (others := [n for n in said if n in customers - mine]):
             given["phone"] = others[0]
         if hardware_id := _said_hardware_id(texts):
             given["hardware_id"] = hardware_id

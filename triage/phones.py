@@ -36,7 +36,8 @@ CORRECTION = re.compile(
 )
 # A number given instead of an earlier one that stays valid (换人了，打这个…; 以这个为准).
 REPLACEMENT = re.compile(
-    r"(换人了|换了人|换号了?|改打|改用|以这个为准|(?<![点时天号班])以后(?:都|就)?打|优先打)"
+    r"(换人了|换了人|(?:对接人|联系人|负责人)换了|换了?(?:个)?(?:新的?)?(?:手机)?号|改打|改用|以这个为准"
+    r"|(?<![点时天号班])以后(?:都|就)?打|优先打|现在用这个)"
 )
 # The number before cannot be reached (座机打了没人接; 他上班接不到; 是空号; 停机了; 赵经理休假):
 # the
