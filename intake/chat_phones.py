@@ -13,6 +13,7 @@ import re
 from intake.chat_address import CLAUSE
 from intake.chat_roles import CUSTOMER, RELAY, STAFF, TECHNICIAN
 from triage import phones
+from triage.dialect import mandarin
 
 # Said just before a number, in its clause: the speaker's own (我是…, 我电话, 有事打我) …
 OWN = re.compile(
@@ -110,7 +111,7 @@ def _masked(
 def _whose(text: str, start: int) -> str | None:
     """Whose a number is by the words of its clause before it: "theirs" (the customer's),
     "fitter" (a technician's), "own" (the speaker's), or None when the clause says not."""
-    before = text[:start]
+    before = mandarin(text[:start])
     cuts = [0, *(m.end() for m in CLAUSE.finditer(before))]
     # Its own clause, else whose the clause before names (叫我联系他老公，号码 186…; not
     # 明天找我，物业电话 0512…: the speaker's number is told as such).

@@ -35,6 +35,7 @@ from intake.chat_phones import (
 )
 from intake.chat_roles import CUSTOMER, RELAY, STAFF, TECHNICIAN, Roles
 from triage import phones
+from triage.dialect import mandarin
 from triage.entities import SURNAMES
 from triage.rules import get_rules
 from triage.service import triage_text
@@ -296,6 +297,7 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     ("fault", None) for a fault on an appliance it does not name; ("order" | "appointment" |
     "question", None) for consumables, cleaning/installation and price or warranty
     questions; else None."""
+    text = mandarin(text)
     if not text or text.startswith(ACK_PREFIXES) or NOTICE.search(text):
         return None, None
     plain = NOT_A_CUE.sub("", text)
@@ -412,6 +414,7 @@ def read(
         if not msg.text:
             continue
         asked, before = before, msg
+        plain = mandarin(msg.text)  # the cue words of a Cantonese message too
         said_by.setdefault(msg.sender, []).append(msg.text)
         speaker = roles.of(msg.sender, msg.external)
         if speaker.role == STAFF and (spoken_to := _addressee(msg, by_owner, window)):
@@ -420,20 +423,20 @@ def read(
         if current is not None and msg.at - current.last_at > window:
             current = None
         target = by_owner.get(msg.sender)
-        if speaker.role in (STAFF, TECHNICIAN) and GUIDANCE.search(msg.text):
+        if speaker.role in (STAFF, TECHNICIAN) and GUIDANCE.search(plain):
             guided_at = msg.at
         withdraws = (
             speaker.role in (CUSTOMER, RELAY)
-            and WITHDRAW.search(msg.text)
-            and (CALLED_OFF.search(msg.text) or not VISITED.search(msg.text))
-            and not ASKS.search(msg.text)  # 那不用上门了？ asks, it does not call off
+            and WITHDRAW.search(plain)
+            and (CALLED_OFF.search(plain) or not VISITED.search(plain))
+            and not ASKS.search(plain)  # 那不用上门了？ asks, it does not call off
         )
         if (
             withdraws
             and target
             and guided_at is not None
             and guided_at >= target.messages[0].at
-            and not CALLED_OFF.search(msg.text)
+            and not CALLED_OFF.search(plain)
         ):
             # Fixed with our remote help: the repair was real and is done.
             target.add(msg, "fixed with staff's remote help (a repair, not withdrawn)")
@@ -448,7 +451,7 @@ def read(
                 req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
                 req.messages.append(msg)
             continue
-        if speaker.role == STAFF and STAFF_WITHDRAW.search(msg.text):
+        if speaker.role == STAFF and STAFF_WITHDRAW.search(plain):
             # Staff pass on a customer's cancellation (王女士说不用来了，取消).
             meant = _addressee(msg, by_owner, window)
             if meant is not None and meant.sender != msg.sender:
@@ -483,7 +486,7 @@ def read(
             # (会员卡上那个座机已经停机了 … 说打186…).
             target.add(msg, "the sender gives another number for their request")
             continue
-        if target and target.withdrawn and REINSTATE.search(msg.text):
+        if target and target.withdrawn and REINSTATE.search(plain):
             # The customer changed their mind (还是不行，还是要来): the request stands.
             target.withdrawn = None
             target.add(msg, "withdrawn, then asked for again")
@@ -653,7 +656,11 @@ def _start(
         # without a fault word (第三个是前台那个净水器，出水一滴一滴的).
         repairs = [(o, t) for o, t, kind in kinds if kind == "repair" or (not kind and _product(t))]
     # An item settled within the list (后来又好了) is no request.
-    settled = [(o, t) for o, t in repairs if WITHDRAW.search(t) and not REINSTATE.search(t)]
+    settled = [
+        (o, t)
+        for o, t in repairs
+        if WITHDRAW.search(mandarin(t)) and not REINSTATE.search(mandarin(t))
+    ]
     if len(items) >= 2 and settled:
         repairs = [r for r in repairs if r not in settled]
         for off, item in settled:

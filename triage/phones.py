@@ -14,6 +14,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from triage.dialect import mandarin
+
 SPOKEN = {
     "零": "0", "〇": "0", "洞": "0", "幺": "1", "一": "1", "壹": "1", "二": "2", "两": "2",
     "贰": "2", "三": "3", "叁": "3", "四": "4", "肆": "4", "五": "5", "伍": "5", "六": "6",
@@ -46,7 +48,7 @@ REPLACEMENT = re.compile(
 UNREACHABLE = re.compile(
     r"(空号|没人接|无人接|没接|不接电话|接不到|接不了|打不通|打不进|关机|停机|欠费|不在服务区|休假|请假|出差"
     r"|不方便[接听]|唔方便[接听]|接唔到|听唔到|打唔通|冇人[接听]"
-    r"|(?:号码?|电话|手机|座机)(?:已经)?(?:不用了|停用))"
+    r"|(?:号码?|电话|手机|座机|旧(?:的|那个)?)(?:已经)?(?:不用[了啦喇]|停用))"
     r"(?!就|的话|时|的时候|再|也|或)"
 )
 # … nor said as a maybe (可能接不到).
@@ -123,12 +125,13 @@ def _read_out(m: re.Match[str]) -> str:
 def find(text: str) -> list[Phone]:
     """Every phone number in text, in order, each once; a corrected number is dropped."""
     plain = _join_broken(ascii_digits(text))
+    said = mandarin(plain)  # the cue words of a Cantonese message too, at the same places
     found: list[Phone] = []
     for m in RUN.finditer(plain):
-        if NOT_A_PHONE.search(plain[max(0, m.start() - 8) : m.start()]):
+        if NOT_A_PHONE.search(said[max(0, m.start() - 8) : m.start()]):
             continue
         found += _split_run(plain, m.start(), m.group(0))
-    found = _drop_corrected(plain, _tail_fixed(plain, found))
+    found = _drop_corrected(said, _tail_fixed(said, found))
     seen: set[str] = set()
     out = []
     for phone in found:
@@ -174,6 +177,7 @@ def _join_broken(text: str) -> str:
 def numbers(text: str) -> list[str]:
     """The canonical numbers in text (see find), main one first (see main)."""
     found = find(text)
+    text = mandarin(text)  # the words around the numbers, read as Mandarin
     told = next((p for k, p in enumerate(found) if _told_to_call(text, found, k)), None)
     if told is not None:
         found.remove(told)
