@@ -26,6 +26,7 @@ from intake.importer import Draft, RowCallback, fingerprint, run_import, start_b
 from intake.models import ImportBatch
 from intake.spreadsheet import text_encoding
 from triage import phones
+from triage.dialect import mandarin
 from triage.entities import SURNAMES
 from triage.service import triage_text
 
@@ -118,6 +119,21 @@ def _contact(req: Request | None) -> dict[str, Any]:
     return {k: fields[k] for k in CONTACT_FIELDS if fields.get(k)}
 
 
+# Which of the numbers given before to call, by its kind (这个打我手机就行; 打座机).
+PICK_KIND = re.compile(r"打(?:我|他|她|佢)?的?(手机|座机)")
+
+
+def _which_number(contact: dict[str, Any], said: str) -> dict[str, Any]:
+    """The contact of the request before, narrowed to the number of the kind a request that
+    gives none asks for (this one on my mobile: not the landline given with it)."""
+    m = PICK_KIND.search(mandarin(said))
+    if not m or not contact.get("phones") or phones.numbers(said):
+        return contact
+    mobile = m.group(1) == "手机"
+    picked = [n for n in contact["phones"] if bool(phones.MOBILE.fullmatch(n)) == mobile]
+    return {**contact, "phone": picked[0], "phones": picked} if picked else contact
+
+
 def to_drafts(
     requests: list[Request], filename: str, skipped: list[chat_reader.Skipped] = ()
 ) -> Iterator[Draft]:
@@ -143,7 +159,7 @@ def to_drafts(
             or chat_reader.SAME_AS.search(joined)
             or (req.role == "technician" and not phones.numbers(joined))
         )
-        previous = _contact(req.previous) if same else {}
+        previous = _which_number(_contact(req.previous) if same else {}, joined)
         fallback = {**previous, **({"customer_name": name} if name else {})}
         address = joined_address(texts)
         # The product the request was opened on: a staff reply naming another appliance
