@@ -60,7 +60,7 @@ def test_staff_asks_for_a_mobile_when_the_landline_rings_out(service) -> None:  
             ("u301", "滨湖店-店长阿军", 25, "许女士手机15155550987"),
         )
     )  # fmt: skip
-    heater, washer = reading.requests
+    washer = reading.requests[1]
     fields = _fields(reading, 0)
     assert fields["phone"] == "15155550987"
     assert set(fields["phones"]) == {"15155550987", "055163451234"}
@@ -94,7 +94,8 @@ def test_a_relay_passing_a_residents_request_on_adds_to_it(service) -> None:  # 
             "—————  2026-05-10  —————",
             "物业-管家小何：各位业主好 本周三下午停水",
             "8栋周阿姨：管家 8栋2单元的电梯不动了 关在里面出不来",
-            "物业-管家小何：@维保-罗工 8栋2单元电梯困人 请马上来 现场联系我 幺三七 幺二三四 五六七八",
+            "物业-管家小何：@维保-罗工 8栋2单元电梯困人 请马上来 "
+            "现场联系我 幺三七 幺二三四 五六七八",
             "15栋Amy：管家 我家净水器一直滴滴叫 屏幕显示E3",
             "15栋Amy：15栋1单元601 电话 186 5555 4321",
         ]
@@ -151,3 +152,62 @@ def test_the_senders_number_hours_later_for_a_dead_one(service) -> None:  # type
     )  # fmt: skip
     assert len(reading.requests) == 1
     assert _fields(reading, 0)["phone"] == "13855556666"
+
+
+def test_a_reply_names_the_request_by_a_word_only_it_has(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("u801", "调度-阿梅", 0,
+             "【单1】光明路8号 纸箱厂的直流桩充不进电 厂里电话0769-22334455"),
+            ("u801", "调度-阿梅", 1, "【单2】东城花园3栋 雷先生 空调不制冷 电话13711223344"),
+            ("u802", "范师傅", 40, "纸箱厂那边说对接人换了，打这个：仓库主管 189 1122 3344"),
+        )
+    )  # fmt: skip
+    ac = reading.requests[1]
+    assert _fields(reading, 0)["phone"] == "18911223344"
+    assert set(_fields(reading, 0)["phones"]) == {"18911223344", "076922334455"}
+    assert _fields(reading, 1)["phone"] == "13711223344"
+    assert len(ac.messages) == 1
+
+
+def test_a_relays_office_line_beside_its_own_number(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("u901", "物业-鲁管家", 0, "3座电梯不动了 按钮都不亮 显示E02"),
+            ("u901", "物业-鲁管家", 2, "现场联系我 159 2233 4455，管理处座机020-81234567"),
+        )
+    )  # fmt: skip
+    # No customer's number given: the relay's own, told first, is the one to call.
+    assert _fields(reading, 0)["phone"] == "15922334455"
+
+
+def test_the_mobile_of_the_contact_given_before(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("wmCust0002", "祁先生", 0,
+             "家里热水器不出热水 显示E4 地址南湖路5号 电话0731-85556666 手机13755556666"),
+            ("wmCust0002", "祁先生", 3, "还有洗衣机不排水，同一个地址，这个打我手机就行"),
+        )
+    )  # fmt: skip
+    assert _fields(reading, 0)["phone"] == "073185556666"
+    washer = _fields(reading, 1)
+    assert (washer["phone"], washer["phones"]) == ("13755556666", ["13755556666"])
+
+
+def test_a_follow_up_on_the_earlier_appliance_and_cantonese(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("u111", "物业-小岑", 0, "2号楼1门的电梯停的时候跟楼层不平，显示E35"),
+            ("u111", "物业-小岑", 3,
+             "还有5号楼1102的业主甘女士，冰箱冷藏室一直积水，电话15522334455"),
+            ("u111", "物业-小岑", 10, "电梯有事找物业前台，022-51234567"),
+            ("wmCust0003", "阮淑贞", 30, "你好，我屋企个冰箱唔凉，冷藏室啲嘢都唔冻"),
+            ("wmCust0003", "阮淑贞", 32, "电话13822334455"),
+        )
+    )  # fmt: skip
+    assert len(reading.requests) == 3
+    cantonese = reading.requests[2]
+    assert _fields(reading, 0)["phone"] == "02251234567"  # the lift's, said after the fridge
+    assert _fields(reading, 1)["phone"] == "15522334455"
+    assert cantonese.product_type == "冰箱"  # 唔凉: not cold, in Cantonese
+    assert _fields(reading, 2)["phone"] == "13822334455"
