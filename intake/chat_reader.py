@@ -54,6 +54,7 @@ REPAIR_CUES = (
     "出水小", "出水很小", "水很小", "水压小", "不对劲", "晃得", "摇晃", "晃动", "震动", "振动",
     "咚咚", "转圈", "出风小", "出风很小", "风很小", "怪味", "异味", "臭味", "烧焦", "认不出",
     "一滴一滴", "声音特别大", "声音很大", "声音大", "很响", "不灵敏", "没反应", "异常", "乱撞",
+    "哐当", "咣当",
 )  # fmt: skip
 # Fault talk beyond the word list: an appliance that will not do its job (不充电, 不出水),
 # will not go (回不去), or makes a noise said twice over (吱吱, 咔咔).
