@@ -127,7 +127,15 @@ def _text_export(text: str) -> list[Message]:
             year = day.year
             continue
         head = _header(line, day if day or not forwarded else clock.now().date(), year)
-        if head is None and forwarded and (m := NAME_COLON.match(line)) and _sender(m["who"]):
+        # The line under a `张三 09:12` header is its message (今天的单：… is no sender).
+        under_header = bool(messages) and not messages[-1].text and messages[-1].line == n - 1
+        if (
+            head is None
+            and forwarded
+            and not under_header
+            and (m := NAME_COLON.match(line))
+            and _sender(m["who"])
+        ):
             # No time is written: messages keep their order, a second apart.
             base = messages[-1].at if messages else _at(day or clock.now().date(), "09:00")
             head = base + timedelta(seconds=1), m["who"], m["text"].strip()

@@ -71,7 +71,7 @@ FAULT = re.compile(
 )
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
 WITHDRAW = re.compile(
-    r"(不用来了|不用过来|别来了|不用上门|不用修了|不用派|不需要(?:上门|维修|来|了)|取消(?:报修|维修|预约|一下|吧|了)?"
+    r"(不用了[^。？?]{0,24}(?:好了|没事了|正常了)|不用来了|不用过来|别来了|不用上门|不用修了|不用派|不需要(?:上门|维修|来|了)|取消(?:报修|维修|预约|一下|吧|了)?"
     r"|撤销|自己(?:弄|修|搞|调|处理)好了|已经好了|又好了|现在好了|恢复正常|没事了|好了不用|不麻烦了)"
 )
 # Only "it works now": after our side's remote help (升级, 复位, 重启 …) that is the repair
@@ -139,7 +139,7 @@ SAME_AS = re.compile(r"(同上|同一个|一样|还是这个|还是那个|跟上
 # How a customer is called when someone else reports for them (a relay, a numbered list).
 TITLED_NAME = re.compile(
     rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大哥|大爷|大妈|奶奶|爷爷|婆婆|爹爹|嬢嬢|老师|经理|老板|师傅"
-    r"|阿婆|姐)"
+    r"|阿婆|姐|太(?![阳空平久多少大小好])|伯)"  # Cantonese: 罗太, 梁伯
 )
 # A person's name standing alone among an item's words (… 1203 张德明 洗衣机…).
 PLAIN_NAME = re.compile(rf"(?<!\w)[{''.join(sorted(SURNAMES))}][\u4e00-\u9fff]{{1,2}}(?!\w)")
@@ -299,7 +299,8 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     "question", None) for consumables, cleaning/installation and price or warranty
     questions; else None."""
     text = mandarin(text)
-    if not text or text.startswith(ACK_PREFIXES) or NOTICE.search(text):
+    notice = NOTICE.search(text) and not _list_marks(text)  # 各位师傅好，报几个单：1、… is a list
+    if not text or text.startswith(ACK_PREFIXES) or notice:
         return None, None
     plain = NOT_A_CUE.sub("", text)
     cues = [c for c in REPAIR_CUES if c in plain]
@@ -910,6 +911,8 @@ def _items_meant(text: str, siblings: list[Request]) -> list[Request]:
         return siblings
     if refs := _item_refs(text, siblings):
         return refs
+    if phones.numbers(text) and siblings[0].role == CUSTOMER:
+        return siblings  # a customer's list is one household: its contact is every item's
     if phones.numbers(text):
         latest = max(r.last_at for r in siblings)
         talked = [r for r in siblings if r.last_at == latest and len(r.messages) > 1]

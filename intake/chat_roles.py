@@ -14,7 +14,19 @@ from dataclasses import dataclass
 CUSTOMER, STAFF, RELAY, TECHNICIAN = "customer", "staff", "relay", "technician"
 DEFAULT_WORDS: dict[str, tuple[str, ...]] = {
     CUSTOMER: ("顾客", "客户", "业主", "用户", "住户", "租户", "会员"),
-    STAFF: ("客服", "售后", "调度", "管理员", "群主", "前台", "接线", "服务台", "值班", "助理"),
+    STAFF: (
+        "客服",
+        "售后",
+        "调度",
+        "派单",
+        "管理员",
+        "群主",
+        "前台",
+        "接线",
+        "服务台",
+        "值班",
+        "助理",
+    ),
     TECHNICIAN: ("师傅", "技师", "维修", "维保", "工程师", "安装", "技术"),
     RELAY: ("物业", "管家", "门店", "店长", "店员", "专卖店", "经销商", "代理", "导购", "商场"),
 }

@@ -83,6 +83,9 @@ BROKEN = re.compile(
     r"(?<![\dA-Za-z_])(1[3-9][\d \-]{1,8}?)\s*(?:[；;\n，,]\s*(?:后面的?是?|后[四几]位是?)?"
     r"|(?:后面的?是?|后[四几]位是?))\s*([\d \-]{3,9}\d)(?![\dA-Za-z])"
 )
+LATE_EXTENSION = re.compile(
+    r"(?:^|[；;，,。\n])\s*(?:分机号?|转)\s*[:：是]?\s*(\d{1,5})\s*(?=$|[；;，,。\n])"
+)
 # Only a number's last digits corrected (电话尾号改成0146，我刚才抄错了).
 TAIL_FIX = re.compile(
     r"尾(?:号|数)[^\d，,。；;]{0,2}(?:改成|改为|应该是|应为|更正为|是)\s*[:：]?\s*(\d{2,4})(?!\d)"
@@ -131,7 +134,7 @@ def find(text: str) -> list[Phone]:
         if NOT_A_PHONE.search(said[max(0, m.start() - 8) : m.start()]):
             continue
         found += _split_run(plain, m.start(), m.group(0))
-    found = _drop_corrected(said, _tail_fixed(said, found))
+    found = _drop_corrected(said, _tail_fixed(said, _late_extension(said, found)))
     seen: set[str] = set()
     out = []
     for phone in found:
@@ -139,6 +142,20 @@ def find(text: str) -> list[Phone]:
             seen.add(phone.number)
             out.append(phone)
     return out
+
+
+def _late_extension(text: str, found: list[Phone]) -> list[Phone]:
+    """An extension said on its own after a landline that has none (座机 0755-2788 1350 …；
+    分机 8023) is that landline's."""
+    for m in LATE_EXTENSION.finditer(text):
+        if any(p.start <= m.start(1) < p.end for p in found):
+            continue
+        before = [p for p in found if p.end <= m.start()]
+        if before and before[-1].kind == "landline" and "转" not in before[-1].number:
+            old = before[-1]
+            fixed = Phone(f"{old.number}转{m.group(1)}", old.kind, old.start, old.end)
+            found = [fixed if p is old else p for p in found]
+    return found
 
 
 def _tail_fixed(text: str, found: list[Phone]) -> list[Phone]:
