@@ -77,7 +77,7 @@ WITHDRAW = re.compile(
 # Only "it works now": after our side's remote help (升级, 复位, 重启 …) that is the repair
 # done, not a withdrawal.
 CALLED_OFF = re.compile(
-    r"(不用来|不用过来|别来|不用上门|不用修|不用派|不需要|取消|撤销|自己|不麻烦)"
+    r"(不用来|不用过来|别来|不用上门|不用修|不用派|不需要|取消|撤销|自己|不麻烦|不用了)"
 )
 ASKS = re.compile(r"[?？]\s*$|吗\s*$|是吧\s*$")
 JOKE = re.compile(r"(哈哈|呵呵|嘻嘻|😂|🤣|\[捂脸\]|\[偷笑\]|\[破涕为笑\])")
@@ -863,7 +863,8 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
         numbered = [r for r in siblings if r.item_no == k + 1]
         if numbered or k < len(siblings):
             return numbered or [siblings[k]]
-    named = facts_of(text)
+    # The appliance the message names by a word or a model (not one triage guesses).
+    said_product = _named_product(text)
     said = TITLED_NAME.findall(text)
     # The item's own customer (夏先生, not 夏先生的邻居孔阿姨; 邵女士 for 业主姓邵), or their
     # title alone when one item's customer has it (说婆婆耳朵不好 for 赵婆婆).
@@ -883,7 +884,7 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
     return [
         r
         for r in siblings
-        if (named.get("product_type") and named["product_type"] == r.product_type)
+        if (said_product and said_product == r.product_type)
         or (r.item and any(n in r.item for n in said))
     ]
 

@@ -211,3 +211,40 @@ def test_a_follow_up_on_the_earlier_appliance_and_cantonese(service) -> None:  #
     assert _fields(reading, 1)["phone"] == "15522334455"
     assert cantonese.product_type == "冰箱"  # 唔凉: not cold, in Cantonese
     assert _fields(reading, 2)["phone"] == "13822334455"
+
+
+def test_a_customers_list_gets_its_contact_and_a_greeting_is_no_notice(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("wmCust0004", "总务-Lucy", 0,
+             "各位好，公司有两样要修：\n1. 会议室空调漏水\n2. 茶水间净水器不出水"),
+            ("u121", "客服-小童", 2, "请问地址和电话"),
+            ("wmCust0004", "总务-Lucy", 5,
+             "岳麓区麓谷大道66号5楼，0731-85556677转12，手机13677778888"),
+        )
+    )  # fmt: skip
+    assert [r.product_type for r in reading.requests] == ["空调", "净水器"]
+    for k in (0, 1):
+        assert _fields(reading, k)["phone"] == "073185556677转12"
+
+
+def test_a_merged_forward_line_under_its_header_and_a_settled_request() -> None:
+    export = "\n".join(
+        [
+            "维修群的聊天记录",
+            "",
+            "—————  2026-05-11  —————",
+            "派单-阿香 05-11 08:20",
+            "今日的单：",
+            "1.芙蓉区五一路9号 熊先生 冰箱不制冷 电话13511112222",
+            "2.雨花区劳动路3号 贝女士 洗衣机不排水 电话13533334444",
+            "8栋鲍阿姨 05-11 09:00",
+            "我家热水器不出热水了",
+            "8栋鲍阿姨 05-11 09:30",
+            "不用了不用了 我儿子说是没气了 换了罐就好了",
+        ]
+    )
+    reading = _read(export)
+    assert {r.sender for r in reading.requests} == {"派单-阿香"}  # 今日的单 is no sender
+    assert len(reading.requests) == 2
+    assert any(s.kind == "withdrawn" for s in reading.skipped)

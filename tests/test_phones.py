@@ -200,3 +200,8 @@ def test_cantonese_read_character_for_character() -> None:
     ):
         assert mandarin(said) == read
         assert len(mandarin(said)) == len(said)
+
+
+def test_an_extension_said_on_its_own_later() -> None:
+    said = "电话 0731-8455 6677，是公司座机；有分机吗；分机 306"
+    assert phones.numbers(said) == ["073184556677转306"]
