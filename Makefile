@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# The demo technicians (and their dispatched demo calls) only here, not in plain `hotline init`,
+# which tests and deployments start from with technicians of their own.
 run: setup
-	$(BIN)/hotline init
+	$(BIN)/hotline init --demo-technicians
 	$(BIN)/hotline serve
 
 # Three test processes (pytest-xdist), one test file each at a time: module fixtures (a

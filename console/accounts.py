@@ -18,6 +18,7 @@ from dispatch.models import Technician
 SESSION_TTL = timedelta(hours=12)
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{1,63}$")
 MIN_PASSWORD = 8
+DISPLAY_NAME_MAX = 120  # console_users.display_name
 # scrypt cost: ~50 ms and 16 MiB per login on this class of machine (RFC 7914 interactive range).
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 # Verifying against this when the username is unknown keeps login time the same either way.
@@ -72,9 +73,14 @@ def create_user(
             "invalid_username",
             "A username is 2-64 letters, digits, '.', '_' or '-', starting with a letter or digit.",
         )
-    if len(password) < MIN_PASSWORD:
+    _check_password(password)
+    if display_name and (
+        len(display_name) > DISPLAY_NAME_MAX or any(ch < " " or ch == "\x7f" for ch in display_name)
+    ):
         raise ApiError(
-            422, "weak_password", f"A password needs at least {MIN_PASSWORD} characters."
+            422,
+            "invalid_display_name",
+            f"A display name is at most {DISPLAY_NAME_MAX} characters, none of them control.",
         )
     if db.scalar(select(ConsoleUser.id).where(ConsoleUser.username == username)) is not None:
         raise ApiError(409, "duplicate_username", f"User {username!r} exists already.")
@@ -94,28 +100,105 @@ def create_user(
     return user
 
 
-def _check_technician(db: Session, role: Role, technician_id: int) -> None:
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ApiError(
+            422, "weak_password", f"A password needs at least {MIN_PASSWORD} characters."
+        )
+
+
+def _check_technician(
+    db: Session, role: Role, technician_id: int, user_id: int | None = None
+) -> None:
+    """A technician login may be linked to an existing technician that no other login has."""
     if role is not Role.technician:
         raise ApiError(422, "not_a_technician", "Only a technician login can be linked to one.")
     if db.get(Technician, technician_id) is None:
         raise ApiError(404, "not_found", f"No technician #{technician_id}.")
-    taken = select(ConsoleUser.id).where(ConsoleUser.technician_id == technician_id)
+    taken = select(ConsoleUser.id).where(
+        ConsoleUser.technician_id == technician_id, ConsoleUser.id != (user_id or 0)
+    )
     if db.scalar(taken) is not None:
         raise ApiError(
             409, "technician_linked", f"Technician #{technician_id} has a login already."
         )
 
 
-def set_disabled(*, db: Session, username: str, disabled: bool) -> ConsoleUser:
-    """Disable (or re-enable) an account; disabling also ends its sessions."""
+def list_users(*, db: Session) -> list[ConsoleUser]:
+    """Every console account, by username."""
+    return list(db.scalars(select(ConsoleUser).order_by(ConsoleUser.username)))
+
+
+def get_user(*, db: Session, username: str) -> ConsoleUser:
+    """The account with this username; 404 if there is none."""
     user = db.scalar(select(ConsoleUser).where(ConsoleUser.username == username))
     if user is None:
         raise ApiError(404, "not_found", f"No user {username!r}.")
-    user.disabled = disabled
+    return user
+
+
+def _end_sessions(db: Session, user: ConsoleUser) -> None:
+    db.execute(update(ConsoleSession).where(ConsoleSession.user_id == user.id).values(revoked=True))
+
+
+def _keep_an_admin(db: Session, user: ConsoleUser) -> None:
+    """Refuse to take the last enabled admin away: nobody could manage accounts in the console
+    any more."""
+    if user.role != Role.admin.value or user.disabled:
+        return
+    others = select(ConsoleUser.id).where(
+        ConsoleUser.role == Role.admin.value,
+        ConsoleUser.disabled.is_(False),
+        ConsoleUser.id != user.id,
+    )
+    if db.scalar(others) is None:
+        raise ApiError(409, "last_admin", f"{user.username!r} is the last enabled admin.")
+
+
+def set_disabled(*, db: Session, username: str, disabled: bool) -> ConsoleUser:
+    """Disable (or re-enable) an account; disabling also ends its sessions (409 for the last
+    enabled admin)."""
+    user = get_user(db=db, username=username)
     if disabled:
-        db.execute(
-            update(ConsoleSession).where(ConsoleSession.user_id == user.id).values(revoked=True)
-        )
+        _keep_an_admin(db, user)
+        _end_sessions(db, user)
+    user.disabled = disabled
+    db.flush()
+    return user
+
+
+def set_role(*, db: Session, username: str, role: Role) -> ConsoleUser:
+    """Give an account another role (409 for the last enabled admin); a login that stops being
+    a technician's loses its link to the technician row."""
+    user = get_user(db=db, username=username)
+    if role.value != user.role:
+        _keep_an_admin(db, user)
+        user.role = role.value
+        if role is not Role.technician:
+            user.technician_id = None
+    db.flush()
+    return user
+
+
+def set_password(*, db: Session, username: str, password: str) -> ConsoleUser:
+    """Reset an account's password (422 if too short); its open sessions end, so whoever knew
+    the old one is logged out."""
+    user = get_user(db=db, username=username)
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    _end_sessions(db, user)
+    db.flush()
+    return user
+
+
+def link_technician(*, db: Session, username: str, technician_id: int | None) -> ConsoleUser:
+    """Link a technician login to its technician row (the field app, /console/tech), or unlink
+    it with None; 422 for a login of another role, 404 for an unknown technician, 409 when
+    that technician has another login."""
+    user = get_user(db=db, username=username)
+    if technician_id is not None:
+        _check_technician(db, Role(user.role), technician_id, user.id)
+    user.technician_id = technician_id
     db.flush()
     return user
 

@@ -4,7 +4,7 @@ The console is its own small ASGI app, so its failures render as HTML pages (log
 403 page) while the JSON API keeps its JSON error shape.
 """
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from console import (
     accounts,
+    audit,
     boards,
     curation,
     desk,
@@ -22,20 +23,46 @@ from console import (
     login,
     review,
     tech,
+    tokens,
+    users,
+    webhooks,
     zh,
 )
 from console.web import COOKIE, HERE, PREFIX, Forbidden, LoginRequired, Viewer, render
+from core import control_chars
 from core.errors import ApiError
 
 # The modules serving pages, in routing order: kb_gaps and kb_transfer before curation, whose
 # /kb/{entry_id} would take /kb/gaps. Each page has its rule in the access policy
 # (hotline/policy.py).
-PAGES = (login, desk, review, kb_gaps, kb_transfer, curation, boards, imports, holidays, tech)
+PAGES = (
+    login,
+    desk,
+    review,
+    kb_gaps,
+    kb_transfer,
+    curation,
+    boards,
+    imports,
+    holidays,
+    tech,
+    users,
+    tokens,
+    webhooks,
+    audit,
+)
 
 
 def create_console() -> FastAPI:
     """The console sub-application (mounted at /console by hotline.app)."""
-    app = FastAPI(title="Hotline console", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="Hotline console",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        # A control character in a form or link is the 422 page that names the field.
+        dependencies=[Depends(control_chars.refuse_control_characters)],
+    )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for module in PAGES:
         app.include_router(module.router)

@@ -78,6 +78,29 @@ def _set_disabled(name: str, disabled: bool) -> None:
     typer.echo(f"user {name} {'disabled' if disabled else 'enabled'}")
 
 
+@user_app.command("link-technician")
+def user_link_technician(
+    name: Annotated[str, typer.Argument(help="A technician's login name.")],
+    technician: Annotated[
+        int | None, typer.Argument(help="Technician id (`hotline dispatch technicians`).")
+    ] = None,
+    unlink: Annotated[bool, typer.Option(help="Remove the login's link instead.")] = False,
+) -> None:
+    """Link an existing technician login to its technician row, so it opens the field app."""
+    from console import accounts
+    from core.db import session_scope
+    from core.errors import ApiError
+
+    if (technician is None) != unlink:
+        _fail("give a technician id, or --unlink")
+    try:
+        with session_scope() as db:
+            accounts.link_technician(db=db, username=name, technician_id=technician)
+    except ApiError as exc:
+        _fail(exc.message)
+    typer.echo(f"user {name} " + ("unlinked" if unlink else f"linked to technician {technician}"))
+
+
 @user_app.command("list")
 def user_list() -> None:
     """Every console login."""
@@ -89,4 +112,5 @@ def user_list() -> None:
     with session_scope() as db:
         for u in db.scalars(select(ConsoleUser).order_by(ConsoleUser.username)):
             state = "disabled" if u.disabled else "active"
-            typer.echo(f"{u.username:24} {u.role:20} {state:8} {u.display_name}")
+            tech = f" (technician #{u.technician_id})" if u.technician_id else ""
+            typer.echo(f"{u.username:24} {u.role:20} {state:8} {u.display_name}{tech}")

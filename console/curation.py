@@ -176,6 +176,7 @@ def _edit_page(
     history: list,
     pending: Any = None,
     error: str | None = None,
+    reject_reason: str = "",
     status: int = 200,
     db: Session | None = None,
 ) -> Response:
@@ -188,7 +189,7 @@ def _edit_page(
         kbtab="list",
         entry=entry,
         rejection=rejection,
-        rejection_reason=_rejection_reason(rejection) if rejection else None,
+        rejection_reason=review.rejection_reason(rejection) if rejection else None,
         may_decide=review.may_decide(pending, viewer.actor, viewer.role is Role.admin),
         c=content,
         fields=FORM_FIELDS,
@@ -199,6 +200,8 @@ def _edit_page(
         history=history[-5:],
         pending=pending,
         error=error,
+        reject_reason=reject_reason,
+        max_reject_reason=review.MAX_REJECT_REASON,
         is_admin=viewer.role is Role.admin,
     )
 
@@ -324,14 +327,34 @@ def reject(
     db: Session = DB,
     viewer: Viewer = Depends(signed_in),
 ) -> Response:
-    """Send the draft back to its author."""
-    review.reject(
-        db=db,
-        entry_id=entry_id,
-        actor=viewer.actor,
-        is_admin=viewer.role is Role.admin,
-        note=form_text(form, "reason"),
-    )
+    """Send the draft back to its author, with the reason they will read (without one, the
+    entry's page again, saying so, with what was typed kept)."""
+    reason = str(form.get("reason", ""))
+    try:
+        review.reject(
+            db=db,
+            entry_id=entry_id,
+            actor=viewer.actor,
+            is_admin=viewer.role is Role.admin,
+            note=reason,
+        )
+    except ApiError as exc:
+        if exc.code not in ("reason_required", "reason_too_long"):
+            raise
+        db.rollback()
+        entry = kb.get_entry(db=db, entry_id=entry_id)
+        return _edit_page(
+            request,
+            viewer,
+            entry,
+            content=entry.draft or entry.published or {},
+            history=kb.history(db=db, entry_id=entry_id),
+            pending=review.pending_request(db=db, entry_id=entry_id),
+            error=exc.message,
+            reject_reason=reason,
+            status=422,
+            db=db,
+        )
     return redirect(f"/kb/{entry_id}?rejected=1")
 
 
@@ -400,7 +423,7 @@ def history_page(
         if req.decided_at and req.status in REVIEW_OUTCOMES:
             items.append(
                 {"at": req.decided_at, "actor": req.decided_by, "action": req.status,
-                 "version": None, "reason": _rejection_reason(req) if req.status == "rejected"
+                 "version": None, "reason": review.rejection_reason(req) if req.status == "rejected"
                  else None, "diffs": []}
             )  # fmt: skip
     items.sort(key=lambda i: i["at"], reverse=True)
@@ -409,12 +432,6 @@ def history_page(
 
 # An approval is the publish revision itself (its reason names the submitter).
 REVIEW_OUTCOMES = {"rejected": "驳回"}
-
-
-def _rejection_reason(req: Any) -> str:
-    """The reviewer's words from a rejected request's note (after 驳回：)."""
-    note = req.note or ""
-    return note.rsplit("驳回：", 1)[1] if "驳回：" in note else "（未写原因）"
 
 
 def shown(name: str, value: Any) -> Any:

@@ -2,8 +2,9 @@
 (where the push card's links lead), and the job on site — call, navigate, arrive with GPS,
 start, pause, resolve with photos, the customer's signature and the parts used.
 
-A technician logs in with a console account linked to their technician row
-(`hotline user create NAME --role technician --technician ID`). Actions go to
+A technician logs in with a console account linked to their technician row (the admin's
+users page, `hotline user create NAME --role technician --technician ID` or
+`hotline user link-technician NAME ID`). Actions go to
 `POST /console/tech/actions` as JSON with an id the page generated; the page queues them in
 localStorage and resends until answered, and `dispatch.field` does each id once.
 """
@@ -41,7 +42,7 @@ def technician_of(db: Session, viewer: Viewer) -> Technician:
         raise ApiError(
             403,
             "not_a_technician",
-            "此账号未关联技术员（请管理员运行 hotline user create … --technician ID）。",
+            "此账号未关联技术员（请管理员在“系统管理 → 用户”中关联）。",
         )
     return tech
 

@@ -10,9 +10,10 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from fastapi import Path as PathParam
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -47,15 +48,20 @@ templates.env.filters["jsonscript"] = _json_script
 templates.env.filters["compact"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
 
 
-def local_stamp(ts: Any) -> str:
-    """A time as the business reads it: in its local zone (HOTLINE_DISPATCH_TIMEZONE, as the
-    customer's page and the shifts), not the stored UTC — 8 hours apart in China."""
+def local_zone() -> ZoneInfo:
+    """The business's time zone (HOTLINE_DISPATCH_TIMEZONE, as the customer's page and the
+    shifts)."""
+    return ZoneInfo(get_settings().dispatch_timezone)
+
+
+def local_stamp(ts: Any, fmt: str = "%m-%d %H:%M") -> str:
+    """A time as the business reads it: in its local zone, not the stored UTC — 8 hours apart
+    in China."""
     if not ts:
         return ""
     if isinstance(ts, datetime):
-        zone = ZoneInfo(get_settings().dispatch_timezone)
-        ts = (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).astimezone(zone)
-    return f"{ts:%m-%d %H:%M}"
+        ts = (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).astimezone(local_zone())
+    return format(ts, fmt)
 
 
 templates.env.filters["stamp"] = local_stamp
@@ -113,6 +119,11 @@ templates.env.globals["field_names"] = zh.FIELD_LABELS
 templates.env.globals["ROLE_LABELS"] = {r.value: label for r, label in accounts.ROLE_LABELS.items()}
 
 
+# A row id in a page's path: beyond the database's integer it is a bad link (422 page), not
+# an overflow inside the driver.
+RowId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+
+
 class LoginRequired(Exception):
     """The page needs a logged-in user."""
 
@@ -152,6 +163,7 @@ NAV = {
     "imports": "/imports",
     "boards": "/boards",
     "holidays": "/holidays",
+    "admin": "/users",
 }
 
 
@@ -188,6 +200,12 @@ async def signed_in(request: Request, db: Session = DB) -> Viewer:
 async def posted_form(request: Request) -> FormData:
     """The request's form, read once (handlers stay sync and run in the thread pool)."""
     return await request.form()
+
+
+def has_control(*texts: str) -> bool:
+    """Whether any of these one-line values holds a control character (a NUL is refused by
+    PostgreSQL itself: a 500 unless refused here first)."""
+    return any(ch < " " or ch == "\x7f" for text in texts for ch in text)
 
 
 def form_text(form: FormData, name: str) -> str | None:

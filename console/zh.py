@@ -1,11 +1,14 @@
 """Chinese for the English codes the services speak: error codes, history entries.
 
 The API keeps its English codes and messages; the console shows these instead. A message a
-service already wrote in Chinese (console-side checks) is shown as it is.
+service already wrote in Chinese (console-side checks) is shown as it is; an English one is
+shown by its code, even when it names a Chinese value (see written_in_chinese).
 """
 
 import re
 from typing import Any
+
+from console.accounts import MIN_PASSWORD
 
 ERRORS: dict[str, str] = {
     "not_found": "找不到该记录，可能编号有误或已被删除。",
@@ -36,26 +39,57 @@ ERRORS: dict[str, str] = {
     "invalid_query": "搜索内容含有不可见的非法字符，请重新输入。",
     "empty_text": "请先输入来电描述。",
     "text_too_long": "来电描述太长：一次只输入一位来电者的描述（上限 HOTLINE_MAX_TEXT_CHARS）。",
+    "duplicate_username": "这个用户名已被占用，请换一个。",
+    "invalid_username": "用户名不符合规则：2–64 个字母、数字、“.”“_”“-”，以字母或数字开头。",
+    "weak_password": f"密码太短：至少 {MIN_PASSWORD} 个字符。",
+    "invalid_display_name": "姓名最多 120 个字，且不能含控制字符。",
+    "not_a_technician": "只有技术员角色的账号才能关联技术员。",
+    "technician_linked": "这位技术员已关联了另一个账号；请先解除那个账号的关联。",
+    "last_admin": "这是最后一个启用中的管理员账号，不能停用或改为其他角色。",
+    "department_exists": "已有同名的协作部门。",
+    "department_in_use": "该部门已有协作请求记录，不能删除（记录会引用它）。",
 }
 HTTP_TITLES = {
     404: "页面不存在",
     405: "不支持的请求方式",
     409: "操作冲突",
 }
-KINDS = {"ticket": "工单", "technician": "技术员", "entry": "知识库条目", "import": "导入批次"}
+KINDS = {
+    "ticket": "工单",
+    "technician": "技术员",
+    "entry": "知识库条目",
+    "import": "导入批次",
+    "user": "账号",
+    "token": "API 令牌",
+    "department": "协作部门",
+}
 _NOT_FOUND = re.compile(r"^No (\w+) with id '?(.*?)'?\.$")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+# Chinese punctuation: a sentence written in Chinese has some, an English one never.
+_CHINESE_PUNCTUATION = re.compile(r"[，。：；！？、（）“”《》【】]")
+# A value an English message quotes (`f"... {name!r} ..."`): not the message's own words.
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def written_in_chinese(message: str) -> bool:
+    """Whether a message's own words are Chinese (it starts with a Chinese character or uses
+    Chinese punctuation): a Chinese value it quotes or names (a department, a region) does not
+    make an English message Chinese."""
+    own = _QUOTED.sub("", message).strip()
+    starts_chinese = bool(own) and "\u4e00" <= own[0] <= "\u9fff"
+    return starts_chinese or bool(_CHINESE_PUNCTUATION.search(own))
 
 
 def error_message(code: str, message: str) -> str:
-    """What an agent reads for an error: the service's message when it is already Chinese,
-    otherwise the Chinese for its code."""
-    if _CJK.search(message):
+    """What an agent reads for an error: a message the service wrote in Chinese (console
+    checks, the technician's and customer's pages) as it is; otherwise the Chinese for its code,
+    or a general sentence for a code without one."""
+    if written_in_chinese(message):
         return message
     m = _NOT_FOUND.match(message)
     if code == "not_found" and m:
         kind = KINDS.get(m.group(1), m.group(1))
-        return f"找不到{kind} {m.group(2)}，请检查编号是否正确，或到“工单”页搜索。"
+        where = "，或到“工单”页搜索" if m.group(1) == "ticket" else ""
+        return f"找不到{kind} {m.group(2)}，请检查编号是否正确{where}。"
     return ERRORS.get(code, "操作未能完成，请刷新页面后重试。")
 
 
@@ -218,3 +252,47 @@ def pending_reason(reason: str | None) -> str:
         if m:
             return out(m) if callable(out) else out
     return reason
+
+
+# Why core.webhook_targets refuses an address, by the kind it names.
+_ADDRESS_KINDS = {
+    "loopback": "本机回环",
+    "link-local": "链路本地（如云主机元数据）",
+    "private": "内网",
+    "non-public": "非公网",
+}
+_TARGET_REFUSED = re.compile(r"webhook target (\S+) refused: (\S+) is a ([\w-]+) address")
+
+
+def webhook_refusal(message: str, labels: dict[str, str]) -> str:
+    """core.webhook_targets' refusal of a URL being saved ('field: why'), in Chinese."""
+    field, _, why = message.partition(": ")
+    label = labels.get(field, field)
+    if m := _TARGET_REFUSED.search(why):
+        kind = _ADDRESS_KINDS.get(m[3], "非公网")
+        return (
+            f"{label}：{m[1]} 指向{kind}地址 {m[2]}。为防止服务被用来访问公司内网，不向这类地址"
+            "发送 Webhook；确需发送时，请运维在 HOTLINE_WEBHOOK_ALLOW_PRIVATE 中放行该网段。"
+        )
+    if "invalid port" in why:
+        return f"{label}：网址的端口不正确。"
+    if "http(s) URL" in why:
+        return f"{label}：须是 http:// 或 https:// 开头、带主机名的网址。"
+    return f"{label}：这个地址不能用作 Webhook。"
+
+
+def form_problems(errors: list[Any], labels: dict[str, str]) -> list[str]:
+    """A form's validation errors (pydantic's, from the API's own model) in Chinese."""
+    problems = []
+    for e in errors:
+        label = labels.get(str(e["loc"][0]), str(e["loc"][0])) if e["loc"] else "表单"
+        kind = e["type"]
+        if kind in ("missing", "string_too_short"):
+            problems.append(f"请填写{label}。")
+        elif kind == "string_too_long":
+            problems.append(f"{label}最多 {e['ctx']['max_length']} 个字。")
+        elif kind == "string_pattern_mismatch":
+            problems.append(f"{label}须以 http:// 或 https:// 开头。")
+        else:
+            problems.append(f"{label}格式不正确。")
+    return problems

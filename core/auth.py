@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection
 
 from core import clock
 from core.db import Base, UTCDateTime
-from core.errors import ApiError
+from core.errors import ApiError, not_found
 
 TOKEN_PREFIX = "htl_"
 
@@ -59,6 +59,21 @@ def create_token(*, db: Session, name: str, role: Role, created_by: int | None =
     )
     db.flush()
     return plain
+
+
+def list_tokens(*, db: Session) -> list[ApiToken]:
+    """Every token (revoked ones too), oldest first; their values are never stored."""
+    return list(db.scalars(select(ApiToken).order_by(ApiToken.id)))
+
+
+def revoke_token(*, db: Session, token_id: int) -> ApiToken:
+    """Revoke a token: it stops working at once (404 for an unknown id)."""
+    row = db.get(ApiToken, token_id)
+    if row is None:
+        raise not_found("token", token_id)
+    row.revoked = True
+    db.flush()
+    return row
 
 
 def lookup_token(*, db: Session, plain: str) -> ApiToken | None:

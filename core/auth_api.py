@@ -4,13 +4,13 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import auth
 from core.access import caller
-from core.auth import ApiToken, Principal, Role, create_token
+from core.auth import Principal, Role, create_token
 from core.deps import DB
-from core.errors import GUARDED, error_responses, not_found
+from core.errors import GUARDED, error_responses
 from core.schemas import ApiModel
 
 router = APIRouter(prefix="/api/v1", tags=["access"], responses=error_responses(*GUARDED))
@@ -19,7 +19,8 @@ router = APIRouter(prefix="/api/v1", tags=["access"], responses=error_responses(
 class TokenIn(BaseModel):
     """A token to create for a person or system."""
 
-    name: str = Field(min_length=1, max_length=120)
+    # No control characters: a NUL would reach PostgreSQL, which refuses it with an error.
+    name: str = Field(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f\x7f]+$")
     role: Role
 
 
@@ -75,7 +76,7 @@ def new_token(body: TokenIn, db: Session = DB, who: Principal = Depends(caller))
 @router.get("/tokens", response_model=TokenList)
 def list_tokens(db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """All tokens (without their values)."""
-    rows = db.scalars(select(ApiToken).order_by(ApiToken.id)).all()
+    rows = auth.list_tokens(db=db)
     return {
         "items": [
             {
@@ -93,8 +94,5 @@ def list_tokens(db: Session = DB, _: Principal = Depends(caller)) -> dict:
 @router.delete("/tokens/{token_id}", response_model=Revoked, responses=error_responses(404))
 def revoke_token(token_id: int, db: Session = DB, _: Principal = Depends(caller)) -> dict:
     """Revoke a token; it stops working at once."""
-    row = db.get(ApiToken, token_id)
-    if row is None:
-        raise not_found("token", token_id)
-    row.revoked = True
+    auth.revoke_token(db=db, token_id=token_id)
     return {"id": token_id, "revoked": True}

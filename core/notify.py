@@ -479,3 +479,15 @@ def revive(*, db: Session, delivery_id: int) -> NotificationDelivery | None:
     delivery.next_attempt_at = _wall()
     enqueue_after_commit(db, _task_for(delivery.channel), [delivery_id])
     return delivery
+
+
+def recent(*, db: Session, channel: str = "webhook", limit: int = 30) -> list[NotificationDelivery]:
+    """The latest deliveries on a channel, newest first (where each stands, tries, last
+    error)."""
+    stmt = (
+        select(NotificationDelivery)
+        .where(NotificationDelivery.channel == channel)
+        .order_by(NotificationDelivery.id.desc())
+        .limit(limit)
+    )
+    return list(db.scalars(stmt))

@@ -94,10 +94,12 @@ def listing(
     subject_id: int | None = None,
     actor: str | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[PhoneRead]:
-    """Reads, newest first, optionally of one subject, by one actor, or since an instant."""
+    """Reads, newest first, optionally of one subject, by one actor, since an instant or
+    before one."""
     stmt = select(PhoneRead)
     if subject is not None:
         stmt = stmt.where(PhoneRead.subject == subject)
@@ -107,8 +109,15 @@ def listing(
         stmt = stmt.where(PhoneRead.actor == actor)
     if since is not None:
         stmt = stmt.where(PhoneRead.at >= since)
+    if until is not None:
+        stmt = stmt.where(PhoneRead.at < until)
     stmt = stmt.order_by(PhoneRead.id.desc()).limit(limit).offset(offset)
     return list(db.scalars(stmt))
+
+
+def actors(db: Session) -> list[str]:
+    """Everyone the log has shown a full number to (role:name), by name."""
+    return sorted(db.scalars(select(PhoneRead.actor).distinct()))
 
 
 def view(row: PhoneRead) -> dict[str, Any]:

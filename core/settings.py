@@ -256,9 +256,11 @@ class Settings(BaseSettings):
     dispatch_timezone: str = Field(
         default="Asia/Shanghai", description="Shifts and the daily ticket cap use this local time."
     )
-    dispatch_app_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="Public base URL of this service, for push-card links and customers' links.",
+    dispatch_app_url: str | None = Field(
+        default=None,
+        description="Public base URL of this service, for customers' links and push-card links. "
+        "Unset: links in answers use the address of the request, those in SMS and push cards "
+        "http://127.0.0.1:8000 (so set it in production).",
     )
     customer_link_secret: str | None = Field(
         default=None,

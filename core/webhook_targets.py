@@ -92,23 +92,27 @@ def check(url: str, *, unresolvable_ok: bool = False) -> Target | None:
     """Raise RefusedTarget unless url is http(s) and every address of its host may be posted
     to; the target pinned to the first address (None for an unresolvable host, which passes
     only with unresolvable_ok: it is checked again when sent)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket, "http://[::1"
+        raise RefusedTarget(f"{url!r} is not an http(s) URL with a host") from exc
+    if parts.scheme not in ("http", "https") or not hostname:
         raise RefusedTarget(f"{url!r} is not an http(s) URL with a host")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise RefusedTarget(f"{url!r} has an invalid port") from exc
     try:
-        addresses = _addresses(parts.hostname, port)
+        addresses = _addresses(hostname, port)
     except (OSError, UnicodeError) as exc:
         if unresolvable_ok:
             return None
-        raise RefusedTarget(f"{parts.hostname} does not resolve: {exc}") from exc
+        raise RefusedTarget(f"{hostname} does not resolve: {exc}") from exc
     allowed = parse_networks(get_settings().webhook_allow_private)
     for address in addresses:
         if (why := refusal(address, allowed)) is not None:
-            raise RefusedTarget(f"webhook target {parts.hostname} refused: {why}")
+            raise RefusedTarget(f"webhook target {hostname} refused: {why}")
     # Connect to the address just checked: resolving again when connecting would let a DNS
     # answer that changes in between (rebinding) reach an address never checked.
     first = addresses[0]
@@ -117,7 +121,7 @@ def check(url: str, *, unresolvable_ok: bool = False) -> Target | None:
     return Target(
         url=urlunsplit(parts._replace(netloc=netloc)),
         host_header=parts.netloc.rsplit("@", 1)[-1],
-        hostname=parts.hostname,
+        hostname=hostname,
     )
 
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import events, notify
+from core import events, notify, public_url
 from core.settings import get_settings
 from dispatch import parts
 from dispatch.events import CardUndeliverable, Offered
@@ -68,7 +68,7 @@ def build_card(
 ) -> dict[str, Any]:
     """The card for one offer: site, device, diagnosis and resolution, parts, device history,
     and links to navigate, accept and decline in the technician app."""
-    base = get_settings().dispatch_app_url.rstrip("/")
+    base = public_url.sent_base_url()
     # Pages of the technician app (a card's links are GETs: the page asks before it acts).
     page = f"{base}{APP_PATH}/offers/{assignment_id}"
     address = ticket.get("address") or "地址待确认"

@@ -47,7 +47,7 @@ def _text(event: str, ticket: Ticket, tech_name: str, eta: datetime | None, link
 
 
 def _payload(event: str, ticket: Ticket, tech_name: str, eta: datetime | None) -> dict[str, Any]:
-    link = link_for(ticket.id)
+    link = link_for(ticket.id, sent=True)
     text = _text(event, ticket, tech_name, eta, link)
     if get_settings().customer_notify_format == "wechat_template":
         return {

@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
+from core import control_chars
 from core.errors import ApiError
 from dispatch import inventory, technicians
 from dispatch.models import Technician
@@ -188,7 +189,9 @@ def _import_rows(
             )
         try:
             with db.begin_nested():
-                writer(db, {k.strip(): (v or "").strip() for k, v in row.items() if k}, actor)
+                cells = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+                control_chars.check(cells, place="column")
+                writer(db, cells, actor)
             report.written += 1
         except ApiError as exc:
             report.errors.append({"row": n, "code": exc.code, "problem": exc.message})

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
-from core import access, body_limit, http_security, log_redaction
+from core import access, body_limit, control_chars, http_security, log_redaction, public_url
 from core.errors import install_error_handlers
 from hotline import openapi_links, policy, registry
 
@@ -55,8 +55,9 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
         version="0.1.0",
         description="Voice/AI intake and triage for field-service hotlines.",
         lifespan=_lifespan,
-        # Every route, these documents included, passes the access policy (hotline/policy.py).
-        dependencies=[Depends(access.guard)],
+        # Every route, these documents included, passes the access policy (hotline/policy.py);
+        # then no parameter or body field may hold a control character (core/control_chars.py).
+        dependencies=[Depends(access.guard), Depends(control_chars.refuse_control_characters)],
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -66,6 +67,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     log_redaction.install()
     http_security.install(app)
     body_limit.install(app)
+    public_url.install(app)
     for router in registry.routers():
         app.include_router(router)
     from console.app import create_console

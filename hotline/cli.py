@@ -4,16 +4,34 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
+from typer.core import TyperGroup
 
+from core import control_chars
 from core.cli_output import actor as _actor
 from core.cli_output import dump as _dump
 from core.cli_output import fail as _fail
 from core.settings import PACKAGE_ROOT, get_settings
 from hotline import registry
 
+
+class _CheckedArguments(TyperGroup):
+    """The root command: an argument is stored as typed (a name, a reason), so one holding a
+    control character is refused before any command runs, as the HTTP doors refuse it
+    (core/control_chars.py)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for arg in args:
+            if found := control_chars.find(arg):
+                _fail(f"argument {arg!r}: {control_chars.problem(found[1])}", 2)
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(
-    help="Hotline: voice/AI intake and triage for field-service hotlines.", no_args_is_help=True
+    cls=_CheckedArguments,
+    help="Hotline: voice/AI intake and triage for field-service hotlines.",
+    no_args_is_help=True,
 )
 kb_app = typer.Typer(help="Knowledge base curation.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -29,6 +47,14 @@ DEMO_KB = PACKAGE_ROOT / "knowledge_base" / "demo" / "kb.jsonl"
 def init(
     demo: Annotated[bool, typer.Option(help="Load and publish the demo knowledge base.")] = True,
     new_admin_token: Annotated[bool, typer.Option(help="Print a fresh admin token.")] = False,
+    demo_technicians: Annotated[
+        bool,
+        typer.Option(
+            help="Also put demo technicians on the roster, linked to the demo technician logins, "
+            "with demo calls dispatched to them (what `make run` shows; never for a real "
+            "deployment or a test, whose own technicians the demo ones would compete with)."
+        ),
+    ] = False,
 ) -> None:
     """Create or upgrade the database, load the demo KB, print a bootstrap admin token."""
     from sqlalchemy import func, select
@@ -69,10 +95,22 @@ def init(
             .select_from(ApiToken)
             .where(ApiToken.role == Role.admin.value, ApiToken.revoked.is_(False))
         )
+        logins: dict[str, str] = {}
+        if demo and demo_technicians:
+            from hotline.demo import seed_field_demo
+
+            seeded = seed_field_demo(db=db)
+            logins = seeded["logins"]
+            if seeded["tickets"]:
+                typer.echo(
+                    f"demo technicians on the roster; demo calls {', '.join(seeded['tickets'])} "
+                    "dispatched (sign in as technician to see the technician app)"
+                )
         if demo:
             from console.accounts import ensure_demo_users
 
-            for username, password in ensure_demo_users(db=db).items():
+            logins |= ensure_demo_users(db=db)
+            for username, password in logins.items():
                 typer.echo(f"demo console login: {username} / {password}  (/console/login)")
         if not has_admin or new_admin_token:
             plain = create_token(db=db, name="bootstrap-admin", role=Role.admin)
@@ -111,7 +149,12 @@ def serve(
     """Run the HTTP service."""
     import uvicorn
 
+    from core import public_url
+
     settings = get_settings()
+    warning = public_url.unset_warning(host or settings.host)
+    if warning:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     uvicorn.run(
         "hotline.app:create_app",
         factory=True,

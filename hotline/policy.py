@@ -49,6 +49,8 @@ DESK = page(ADMIN, SUP, AGENT)  # review queue, tickets, imports
 CURATION = page(ADMIN, KE)  # the knowledge base
 BOARDS = page(ADMIN, SUP)  # supervisors' boards
 FIELD = page(TECH)  # the technician's app (like its API, the technician's own)
+# Accounts, API tokens, webhooks and the phone read log: admins, as their API operations.
+SYSTEM = page(ADMIN)
 
 # Path parameter -> whose object it names (applies where a rule says own=).
 OBJECT_CHECKS: dict[str, access.ObjectCheck] = {
@@ -288,6 +290,26 @@ POLICY: dict[str, Rule] = {
     "GET /console/tech": FIELD,
     "GET /console/tech/offers/{assignment_id}": FIELD,
     "POST /console/tech/actions": FIELD,
+    # console.users
+    "GET /console/users": SYSTEM,
+    "POST /console/users": SYSTEM,
+    "GET /console/users/{user_id}": SYSTEM,
+    "POST /console/users/{user_id}/role": SYSTEM,
+    "POST /console/users/{user_id}/technician": SYSTEM,
+    "POST /console/users/{user_id}/status": SYSTEM,
+    "POST /console/users/{user_id}/password": SYSTEM,
+    # console.tokens
+    "GET /console/tokens": SYSTEM,
+    "POST /console/tokens": SYSTEM,
+    "POST /console/tokens/{token_id}/revoke": SYSTEM,
+    # console.webhooks
+    "GET /console/webhooks": SYSTEM,
+    "POST /console/webhooks/regions": SYSTEM,
+    "POST /console/webhooks/regions/{region}/delete": SYSTEM,
+    "POST /console/webhooks/departments": SYSTEM,
+    "POST /console/webhooks/departments/{department_id}/delete": SYSTEM,
+    # console.audit (the read log, like GET /api/v1/audit/phone-reads)
+    "GET /console/audit/phone-reads": SYSTEM,
 }
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, control_chars
 from core.errors import ApiError, not_found
 from intake.models import Call
 from tickets.models import Ticket
@@ -96,6 +96,7 @@ def register_call(
     call and whether it is new."""
     call_id = check_call_id(call_id)
     caller, line = clean_number(caller, "caller"), clean_number(line, "line")
+    control_chars.check(extra, place="body")
     if extra and len(json.dumps(extra, ensure_ascii=False, default=str)) > MAX_EXTRA_CHARS:
         message = f"The call's other keys hold over {MAX_EXTRA_CHARS} characters of JSON."
         raise ApiError(422, "invalid_call", message)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, control_chars
 from core.errors import ApiError
 from intake.models import ImportBatch, ImportRecord
 from intake.prefilled import triage_prefilled_many
@@ -174,6 +174,9 @@ def _import_chunk(
 ) -> list[dict[str, Any]]:
     """Each draft's outcome, in order. Rows already imported are found with one query and
     not triaged; the others are triaged together, then written one savepoint each."""
+    for draft in chunk:
+        if not draft.skip:
+            _strip_controls(draft)
     earlier = _earlier(db, [d.fingerprint for d in chunk if not d.skip and d.fingerprint])
     todo = [d for d in chunk if not d.skip and d.fingerprint not in earlier]
     triaged = triage_prefilled_many([(d.text or "", d.given, d.fallback) for d in todo], cache)
@@ -184,6 +187,17 @@ def _import_chunk(
         )
         for d in chunk
     ]
+
+
+def _strip_controls(draft: Draft) -> None:
+    """Drop the control characters an old sheet or chat export may hold (a stray \\x0b from a
+    pasted cell): PostgreSQL refuses a NUL, and none belongs in a ticket. The row is kept, with
+    a warning."""
+    parts = (draft.text, draft.given, draft.fallback, draft.transcript, draft.note)
+    clean = control_chars.strip(parts)
+    if clean != parts:
+        draft.text, draft.given, draft.fallback, draft.transcript, draft.note = clean
+        draft.warnings.append("control characters removed")
 
 
 def _import_one(

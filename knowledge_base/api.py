@@ -141,7 +141,9 @@ def reject_draft(
     db: Session = DB,
     who: Principal = Depends(caller),
 ) -> dict:
-    """Send the submitted draft back to its author (not its submitter: four eyes)."""
+    """Send the submitted draft back to its author (not its submitter: four eyes) with a
+    `reason` the author reads on the entry's history: required, at most 500 characters
+    (422 `reason_required` / `reason_too_long`)."""
     req = review.reject(
         db=db,
         entry_id=entry_id,

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from core import control_chars
 from knowledge_base.schemas import ENTRY_FIELDS, LIST_FIELDS, EntryData
 
 FORMATS = ("jsonl", "csv", "xlsx")
@@ -187,6 +188,12 @@ def validate_rows(
     for rowno, raw in rows:
         if isinstance(raw, str):
             errors.append({"row": rowno, "id": None, "field": None, "problem": raw})
+            continue
+        if found := control_chars.find(raw):
+            problem = control_chars.problem(found[1])
+            errors.append(
+                {"row": rowno, "id": raw.get("id"), "field": found[0], "problem": problem}
+            )
             continue
         try:
             entry = EntryData.model_validate(raw)

@@ -18,6 +18,8 @@ from knowledge_base import service as kb
 from knowledge_base.models import KBEntry, KBReviewRequest
 from knowledge_base.schemas import ImportReport
 
+MAX_REJECT_REASON = 500  # characters: a reason the author reads, not a second draft
+
 
 def pending_request(*, db: Session, entry_id: str) -> KBReviewRequest | None:
     """The entry's open review request, if any."""
@@ -59,7 +61,8 @@ def _open_request(db: Session, entry: KBEntry, actor: str, is_admin: bool) -> KB
             raise ApiError(
                 409,
                 "draft_rejected",
-                f"条目 {entry.id} 的草稿已被 {rejected.decided_by} 驳回，修改后重新提交审核。",
+                f"条目 {entry.id} 的草稿已被 {rejected.decided_by} 驳回"
+                f"（{rejection_reason(rejected)}），修改后重新提交审核。",
             )
         raise ApiError(
             409,
@@ -126,7 +129,8 @@ def publish(
             raise ApiError(
                 409,
                 "draft_rejected",
-                f"条目 {entry_id} 的草稿已被 {rejected.decided_by} 驳回，修改后再发布。",
+                f"条目 {entry_id} 的草稿已被 {rejected.decided_by} 驳回"
+                f"（{rejection_reason(rejected)}），修改后再发布。",
             )
         return kb.publish_entry(
             db=db,
@@ -172,11 +176,23 @@ def import_entries(
 def reject(
     *, db: Session, entry_id: str, actor: str, is_admin: bool = False, note: str | None = None
 ) -> KBReviewRequest:
-    """Send the draft back to its author (the draft stays, unpublished)."""
+    """Send the draft back to its author (the draft stays, unpublished) with the reviewer's
+    reason, which the author reads on the entry's page and history: 422 without one."""
     entry = kb.get_entry(db=db, entry_id=entry_id)
-    req = _open_request(db, entry, actor, is_admin)
+    req = _open_request(db, entry, actor, is_admin)  # who may not decide hears that first
+    reason = (note or "").strip()
+    if not reason:
+        raise ApiError(
+            422, "reason_required", "驳回必须写明原因：作者要据此修改草稿后重新提交审核。"
+        )
+    if len(reason) > MAX_REJECT_REASON:
+        raise ApiError(
+            422,
+            "reason_too_long",
+            f"驳回原因请控制在 {MAX_REJECT_REASON} 字以内（现在 {len(reason)} 字）。",
+        )
     req.status, req.decided_by, req.decided_at = "rejected", actor, clock.now()
-    req.note = "\n".join(x for x in (req.note, f"驳回：{note}" if note else "驳回") if x)
+    req.note = "\n".join(x for x in (req.note, f"驳回：{reason}") if x)
     db.flush()
     return req
 
@@ -190,6 +206,12 @@ def last_rejection(*, db: Session, entry_id: str) -> KBReviewRequest | None:
         .limit(1)
     )
     return last if last is not None and last.status == "rejected" else None
+
+
+def rejection_reason(req: KBReviewRequest) -> str:
+    """The reviewer's words from a rejected request's note (after 驳回：)."""
+    note = req.note or ""
+    return note.rsplit("驳回：", 1)[1] if "驳回：" in note else "（未写原因）"
 
 
 def requests_of(*, db: Session, entry_id: str) -> list[KBReviewRequest]:

@@ -16,6 +16,7 @@ from sla.events import CalendarChanged
 from sla.models import (
     BusinessCalendar,
     CalendarDay,
+    Collaboration,
     Department,
     RegionContact,
     SlaPolicy,
@@ -311,7 +312,10 @@ def match_policy(db: Session, facts: dict[str, Any]) -> SlaPolicy | None:
 
 
 def set_region_contact(*, db: Session, region: str, **values: str) -> RegionContact:
-    """Create or replace who is alerted for a region ("*" for every other region)."""
+    """Create or replace who is alerted for a region ("*" for every other region); 422
+    `webhook_target_refused` for a URL the service may not post to."""
+    for field in ("supervisor_url", "director_url"):
+        webhook_targets.check_configured(values.get(field), field=field)
     row = db.scalar(select(RegionContact).where(RegionContact.region == region))
     if row is None:
         row = RegionContact(region=region, **values)
@@ -321,6 +325,15 @@ def set_region_contact(*, db: Session, region: str, **values: str) -> RegionCont
             setattr(row, key, value)
     db.flush()
     return row
+
+
+def delete_region_contact(*, db: Session, region: str) -> None:
+    """Stop alerting a region's contacts (its escalations then go to the "*" row, if any)."""
+    row = db.scalar(select(RegionContact).where(RegionContact.region == region))
+    if row is None:
+        raise ApiError(404, "not_found", f"No contacts for region {region!r}.")
+    db.delete(row)
+    db.flush()
 
 
 def region_contact(db: Session, region: str | None) -> RegionContact | None:
@@ -343,6 +356,21 @@ def create_department(*, db: Session, **values: Any) -> Department:
     db.add(dept)
     db.flush()
     return dept
+
+
+def delete_department(*, db: Session, department_id: int) -> None:
+    """Remove a department and its webhook; 409 once it has collaboration requests (they
+    name it)."""
+    dept = db.get(Department, department_id)
+    if dept is None:
+        raise not_found("department", department_id)
+    used = select(Collaboration.id).where(Collaboration.department_id == department_id)
+    if db.scalar(used.limit(1)) is not None:
+        raise ApiError(
+            409, "department_in_use", f"Department {dept.name!r} has collaboration requests."
+        )
+    db.delete(dept)
+    db.flush()
 
 
 def install_defaults(*, db: Session) -> dict[str, Any]:

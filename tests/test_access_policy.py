@@ -76,7 +76,7 @@ def test_a_route_added_without_an_entry_is_refused_and_flagged(service: Service)
         app.openapi_schema = None
 
 
-def _objects(svc: Service) -> dict[str, Any]:
+def seed_objects(svc: Service) -> dict[str, Any]:
     """Technician 李师傅 (the "technician" token) holds a ticket, its device, a reservation
     and a transfer order; another technician gets a token of their own."""
     from dispatch.models import TransferOrder
@@ -174,7 +174,7 @@ def _refusal(rule: Rule, caller: str | None, path: str) -> int | None:
 
 def test_every_operation_as_every_role_follows_the_policy(service: Service) -> None:
     app: FastAPI = service.client.app  # type: ignore[assignment]
-    values = _objects(service)
+    values = seed_objects(service)
     doc = app.openapi()
     failures: list[str] = []
     calls = 0
@@ -211,7 +211,7 @@ def test_every_operation_as_every_role_follows_the_policy(service: Service) -> N
 def test_a_technician_cannot_touch_another_technician_s_work(service: Service) -> None:
     """Issue 13's five: another's SLA clock, first-call record, part reservation, transfer
     order and device, each with a request that would succeed for the holder."""
-    values = _objects(service)
+    values = seed_objects(service)
     stranger = {"Authorization": f"Bearer {service.tokens[STRANGER]}"}
     holder = service.headers(TECH)
     ticket_id = values["ticket_id"]
@@ -325,7 +325,7 @@ def test_every_console_page_as_every_role_follows_the_policy(service: Service) -
     console login (403 page where the policy does not name the role): the console reads the
     same table as the API. GETs use real ids; POSTs ids that do not exist, so an admitted
     POST finds nothing to change."""
-    values = _objects(service)
+    values = seed_objects(service)
     values["entry_id"] = "LOCK-FP-231"
     logins = _console_logins(values)
     client = service.client
@@ -374,7 +374,7 @@ def test_every_console_page_as_every_role_follows_the_policy(service: Service) -
 
 
 def test_the_console_nav_shows_the_areas_the_policy_opens(service: Service) -> None:
-    logins = _console_logins({"tech_id": _objects(service)["tech_id"]})
+    logins = _console_logins({"tech_id": seed_objects(service)["tech_id"]})
     for role in Role:
         service.client.cookies.set(COOKIE, logins[role.value][0])
         html = service.client.get(f"{PREFIX}/me").text

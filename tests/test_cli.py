@@ -2,6 +2,7 @@
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,12 @@ def test_init_triage_and_kb_round_trip(tmp_path: Path) -> None:
     assert init.returncode == 0, init.stderr
     assert "admin token" in init.stdout and "htl_" in init.stdout
     assert "entries published" in init.stdout
+    # the demo technicians are make run's (--demo-technicians) only: tests and deployments
+    # that start from a plain init put their own technicians on the roster
+    with sqlite3.connect(tmp_path / "data" / "hotline.db") as conn:
+        assert conn.execute("SELECT count(*) FROM technicians").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM tickets").fetchone() == (0,)
+    assert "--demo-technicians" in (Path(__file__).parent.parent / "Makefile").read_text()
     again = run(["init"], env)  # idempotent: no second demo load, no second admin token
     assert "htl_" not in again.stdout and "entries published" not in again.stdout
 

@@ -164,7 +164,8 @@ def test_login_logout_and_roles(service: Service) -> None:
     # A technician login with no roster entry lands on /me, which says how to link one.
     me = c.get("/console/")
     assert str(me.url).endswith("/console/me") and 'id="not-linked"' in me.text
-    assert "--technician" in me.text and "推送卡片" not in me.text
+    assert "系统管理 → 用户" in me.text and "link-technician" in me.text
+    assert "推送卡片" not in me.text
     assert "无权访问" in c.get("/console/kb").text
     assert c.get("/console/review").status_code == 403
     assert c.get("/console/boards").status_code == 403
@@ -350,8 +351,22 @@ def test_kb_draft_review_publish_and_try(service: Service) -> None:
     csrf2 = login(c, "ke2")
     c.post("/console/kb/WASH-E9-DOOR/submit", data={"csrf_token": csrf2})
     csrf = login(c, "ke1")
+    # a rejection without a reason is refused in Chinese on the entry's page, its form kept
+    for reason in ("", "   "):
+        r = c.post("/console/kb/WASH-E9-DOOR/reject", data={"csrf_token": csrf, "reason": reason})
+        assert r.status_code == 422 and "驳回必须写明原因" in r.text
+        assert 'id="reject-reason"' in r.text and 'id="kb-form"' in r.text
+    long = "原因" * 260
+    r = c.post("/console/kb/WASH-E9-DOOR/reject", data={"csrf_token": csrf, "reason": long})
+    assert r.status_code == 422 and "500 字以内" in r.text and f'value="{long}"' in r.text
+    assert "草稿由" in r.text  # still waiting for a decision
     r = c.post("/console/kb/WASH-E9-DOOR/reject", data={"csrf_token": csrf, "reason": "严重度不对"})
     assert r.status_code == 200 and "已驳回" in r.text
+    # the author reads the reason on the entry's page and its history
+    login(c, "ke2")
+    assert "驳回：严重度不对" in c.get("/console/kb/WASH-E9-DOOR").text
+    assert "驳回原因：严重度不对" in c.get("/console/kb/WASH-E9-DOOR/history").text
+    csrf = login(c, "ke1")
     entry = c.get("/api/v1/kb/entries/WASH-E9-DOOR", headers=service.headers("admin")).json()
     assert entry["draft"]["severity"] == "low" and entry["published"]["severity"] == "medium"
     r = c.post("/console/kb/WASH-E9-DOOR/publish", data={"csrf_token": csrf})

@@ -282,3 +282,79 @@ def test_agent_imports_an_old_sheet_and_quality_checks_a_row(page, server: Serve
     expect(page.locator("body")).to_contain_text("待质检")
     log_in(page, "qian.tech")
     assert page.goto("/console/imports").status == 403
+
+
+# Per table: the page's overflow; header cells narrower than their text on one line; cells
+# narrower than six characters although their text is longer (a column of one or two characters
+# per line); a table wider than its box that does not scroll inside it.
+CRAMPED = """(sel) => {
+  const table = document.querySelector(sel);
+  const box = table.parentElement;
+  const oneLine = (cell) => {
+    const probe = document.createElement('span');
+    probe.style.whiteSpace = 'nowrap';
+    probe.textContent = cell.textContent.trim();
+    cell.appendChild(probe);
+    const width = probe.getBoundingClientRect().width;
+    probe.remove();
+    return width;
+  };
+  const inner = (cell) => {
+    const style = getComputedStyle(cell);
+    return cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  };
+  const shown = (cell) => cell.offsetParent !== null && cell.textContent.trim();
+  const squeezed = [...table.querySelectorAll('th')].filter(shown)
+    .filter((th) => inner(th) + 1 < oneLine(th)).map((th) => th.textContent.trim());
+  const narrow = [...table.querySelectorAll('tbody td')].filter(shown).filter((td) => {
+    const em = parseFloat(getComputedStyle(td).fontSize);
+    return inner(td) + 1 < Math.min(oneLine(td), 6 * em);
+  }).map((td) => td.textContent.trim());
+  const scrolls = ['auto', 'scroll'].includes(getComputedStyle(box).overflowX);
+  return {
+    squeezed,
+    narrow,
+    overflowing: table.scrollWidth > box.clientWidth + 1 && !scrolls,
+    page: document.documentElement.scrollWidth,
+  };
+}"""
+
+
+def test_kb_list_and_technicians_read_at_375px(browser, server: Server) -> None:
+    with server.api() as api:
+        for name, lat in (("欧阳建国", 39.95), ("司马小芳", 39.96)):
+            r = api.post(
+                "/api/v1/dispatch/technicians",
+                json={
+                    "name": name,
+                    "home_lat": lat,
+                    "home_lon": 116.40,
+                    "skills": ["家电维修基础", "智能锁v2.x固件授权认证", "制冷与空调作业证"],
+                },
+            )
+            assert r.status_code == 201, r.text
+    ctx = browser.new_context(
+        base_url=server.url,
+        locale="zh-CN",
+        viewport={"width": 375, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+        bypass_csp=True,
+    )
+    page = ctx.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        for user, path, table in (
+            ("li.ke", "/console/kb", "#kb-table"),
+            ("zhao.boss", "/console/boards/dispatch", "#tech-table"),
+        ):
+            log_in(page, user)
+            page.goto(path)
+            got = page.evaluate(CRAMPED, table)
+            # (against 375 itself: a mobile browser widens innerWidth to fit a wide page)
+            assert got["page"] <= 376, f"{path}: the page is {got['page']} px wide, not 375"
+            assert not got["squeezed"], f"{table}: headers squeezed {got['squeezed']}"
+            assert not got["narrow"], f"{table}: cells squeezed {got['narrow'][:5]}"
+            assert not got["overflowing"], f"{table} is wider than its box and does not scroll"
+    finally:
+        ctx.close()

@@ -390,6 +390,17 @@ def test_chinese_for_pending_reasons_and_history() -> None:
     assert text == "型号：（空） → X3；知识库条目：A → B"
     assert zh.actor_label("agent:zhang") == "坐席 zhang"
     assert zh.error_message("not_found", "No ticket with id 'HL1'.").startswith("找不到工单 HL1")
+    # An English message is translated by its code even when it names a Chinese value; a
+    # message a service wrote in Chinese is shown as it is.
+    named = zh.error_message("department_exists", "Department '软件部' exists already.")
+    assert named == zh.ERRORS["department_exists"]
+    assert zh.error_message("not_found", "No contacts for region '华东'.") == zh.ERRORS["not_found"]
+    assert (
+        zh.error_message("invalid_request", "请先勾选要批量确认的工单。")
+        == "请先勾选要批量确认的工单。"
+    )
+    eta = "eta_minutes: 1 到 720 的整数（预计几分钟到达）。"
+    assert zh.error_message("invalid_eta", eta) == eta
 
 
 def test_charts_count_imported_history_on_its_original_day(service: Service) -> None:

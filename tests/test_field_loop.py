@@ -25,7 +25,7 @@ from tests.sla_support import FakeClock, Recorder, wait_for
 def _link_path(svc: Service, ticket_id: int) -> str:
     body = svc.client.get(f"/api/v1/tickets/{ticket_id}", headers=svc.headers("agent")).json()
     link = body["customer_link"]
-    assert link.startswith(get_settings().dispatch_app_url.rstrip("/") + "/c/")
+    assert link.startswith("http://testserver/c/")  # the address the request came in on
     return "/" + link.split("://", 1)[1].split("/", 1)[1]
 
 
@@ -347,3 +347,45 @@ def test_wechat_template_shape_and_missing_phone(
         }
     finally:
         rec.close()
+
+
+def test_customer_link_follows_the_request_unless_configured(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core import public_url
+
+    c, agent = service.client, service.headers("agent")
+    rec = Recorder()
+    try:
+        monkeypatch.setenv("HOTLINE_CUSTOMER_NOTIFY_URL", rec.url("/sms"))
+        get_settings.cache_clear()
+        _, th = tech_with_token(service, "李师傅", north(0.5))
+        tid = customer_ticket()
+
+        # unset: a link in an answer is on the host the client reached, and it opens there
+        for host in ("hotline.example.cn", "10.20.0.7:8080"):
+            body = c.get(f"/api/v1/tickets/{tid}", headers={**agent, "Host": host}).json()
+            assert body["customer_link"].startswith(f"http://{host}/c/"), body["customer_link"]
+        page = c.get("/" + body["customer_link"].split("/", 3)[3])
+        assert page.status_code == 200 and "工单" in page.text
+        # a text sent to the customer never takes the address of the request that set it off
+        act(service, {**th, "Host": "attacker.example"}, offer_of(service, tid), "accept")
+        sms = wait_for(lambda: rec.to("/sms"))[0]
+        assert sms["link"].startswith(public_url.DEFAULT + "/c/")
+        assert "attacker" not in sms["text"]
+        assert public_url.unset_warning("0.0.0.0") and public_url.unset_warning("hotline.lan")
+        assert public_url.unset_warning("127.0.0.1") is None
+        assert public_url.unset_warning("localhost") is None
+
+        # set: it wins everywhere, and serve has nothing to warn about
+        monkeypatch.setenv("HOTLINE_DISPATCH_APP_URL", "https://service.example.com/")
+        get_settings.cache_clear()
+        body = c.get(f"/api/v1/tickets/{tid}", headers={**agent, "Host": "10.20.0.7"}).json()
+        assert body["customer_link"].startswith("https://service.example.com/c/")
+        act(service, th, active(service, tid)["id"], "on_way", {"eta_minutes": 20})
+        sms = wait_for(lambda: (m := rec.to("/sms")) and len(m) >= 2 and m)[-1]
+        assert sms["link"].startswith("https://service.example.com/c/")
+        assert public_url.unset_warning("0.0.0.0") is None
+    finally:
+        rec.close()
+        get_settings.cache_clear()

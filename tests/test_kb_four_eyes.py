@@ -53,6 +53,26 @@ def test_a_curator_cannot_publish_their_own_or_a_rejected_draft(service: Service
     assert r.status_code == 200 and r.json()["status"] == "published"
 
 
+def test_a_rejection_needs_a_reason_the_author_reads(service: Service) -> None:
+    ke1, ke2 = service.tokens["knowledge_engineer"], _second_curator(service)
+    assert kb(service, "POST", "/entries", ke1, json=NEW).status_code == 201
+    entry = NEW["id"]
+    assert kb(service, "POST", f"/entries/{entry}/review", ke1).status_code == 201
+    for body in (None, {}, {"reason": None}, {"reason": ""}, {"reason": " \n\t "}):
+        r = kb(service, "POST", f"/entries/{entry}/reject", ke2, json=body)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "reason_required", body
+        assert "原因" in r.json()["error"]["message"]
+    r = kb(service, "POST", f"/entries/{entry}/reject", ke2, json={"reason": "太长" * 251})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "reason_too_long"
+    # refused rejections change nothing: the request still waits for a decision
+    r = kb(service, "POST", f"/entries/{entry}/reject", ke2, json={"reason": "  严重度应为高  "})
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    assert r.json()["note"].endswith("驳回：严重度应为高")
+    # the author, trying to publish it anyway, is told why it came back
+    r = kb(service, "POST", f"/entries/{entry}/publish", service.tokens["admin"])
+    assert r.status_code == 409 and "严重度应为高" in r.json()["error"]["message"]
+
+
 def _jsonl(*rows: dict) -> bytes:
     return "\n".join(json.dumps(r, ensure_ascii=False) for r in rows).encode()
 

@@ -131,6 +131,18 @@ def test_public_and_allow_listed_addresses_pass() -> None:
     assert webhook_targets.refusal(ipaddress.ip_address("10.21.0.1"), nets) is not None
 
 
+def test_malformed_urls_are_refused_not_raised() -> None:
+    for url in (
+        "http://[::1",
+        "http://[::1/x",
+        "ftp://example.cn/",
+        "http:///path",
+        "http://h:99999/",
+    ):
+        with pytest.raises(webhook_targets.RefusedTarget):
+            webhook_targets.check(url, unresolvable_ok=True)
+
+
 def test_host_names_are_resolved(allow) -> None:
     allow("")
     with pytest.raises(webhook_targets.RefusedTarget, match="loopback"):

@@ -15,7 +15,7 @@ import uuid
 from functools import lru_cache
 from pathlib import Path
 
-from core import clock
+from core import clock, public_url
 from core.errors import ApiError
 from core.settings import get_settings
 
@@ -62,9 +62,10 @@ def token_for(ticket_id: int) -> str:
     return f"{ticket_id}.{expires}.{_sign(ticket_id, expires)}"
 
 
-def link_for(ticket_id: int) -> str:
-    """The customer's progress page of a ticket (absolute URL)."""
-    base = get_settings().dispatch_app_url.rstrip("/")
+def link_for(ticket_id: int, *, sent: bool = False) -> str:
+    """The customer's progress page of a ticket (absolute URL) on the service's public address
+    (`core.public_url`); sent=True for a link that goes out in a message (SMS, WeChat)."""
+    base = public_url.sent_base_url() if sent else public_url.base_url()
     return f"{base}{PATH}/{token_for(ticket_id)}"
 
 
