@@ -25,8 +25,10 @@ REAL = PACKAGE_ROOT / "eval" / "data" / "wechat_real"
 TUNE = PACKAGE_ROOT / "eval" / "data" / "wechat_tune"
 # A third author's set, heavy on which number to call, also to tune on.
 TUNE2 = PACKAGE_ROOT / "eval" / "data" / "wechat_tune2"
+# A fourth author's set, phone-heavy, measured before the phone rules were tuned on it.
+TUNE3 = PACKAGE_ROOT / "eval" / "data" / "wechat_tune3"
 # What `hotline eval imports --set NAME` scores: own sets, the tuning sets, the untuned set.
-SETS = ("own", "wechat_tune", "wechat_tune2", "wechat_real")
+SETS = ("own", "wechat_tune", "wechat_tune2", "wechat_tune3", "wechat_real")
 FLOOR = 0.90
 SHEET_FIELDS = (
     "reported_at",
@@ -262,6 +264,8 @@ def main(only: tuple[str, ...] = SETS) -> int:
         report["wechat_tune"] = chats("labels.jsonl", TUNE)
     if "wechat_tune2" in only and (TUNE2 / "labels.jsonl").exists():
         report["wechat_tune2"] = chats("labels.jsonl", TUNE2)
+    if "wechat_tune3" in only and (TUNE3 / "labels.jsonl").exists():
+        report["wechat_tune3"] = chats("labels.jsonl", TUNE3)
     if "wechat_real" in only and (REAL / "labels.jsonl").exists():
         # Measured, not tuned on.
         report["wechat_real"] = chats("labels.jsonl", REAL)

@@ -45,6 +45,8 @@ SYSTEM_LINE = re.compile(r"^.{0,30}撤回了一条消息$|^.{0,40}(?:加入了�
 # Merged-forward records copied without times: `张三：文本`. Field labels said inside a
 # message (地址：…) are not senders.
 NAME_COLON = re.compile(r"^(?P<who>[^:：\s，,。]{1,20})[：:](?P<text>.*)$")
+# Residents in a property group go by their building (5栋冯姐, 12栋Lily).
+BUILDING_NAME = re.compile(r"^\d{1,3}(?:栋|幢|号楼|座)(?![\d楼层单元])\D{1,8}$")
 FIELD_LABELS = (
     "地址", "电话", "手机", "号码", "型号", "故障", "姓名", "联系", "备注", "时间", "问题", "产品",
     "品牌", "位置", "小区", "门牌", "设备", "编号", "机型", "情况", "现象", "注意", "报修", "客户",
@@ -125,7 +127,15 @@ def _text_export(text: str) -> list[Message]:
             year = day.year
             continue
         head = _header(line, day if day or not forwarded else clock.now().date(), year)
-        if head is None and forwarded and (m := NAME_COLON.match(line)) and _sender(m["who"]):
+        # The line under a `张三 09:12` header is its message (今天的单：… is no sender).
+        under_header = bool(messages) and not messages[-1].text and messages[-1].line == n - 1
+        if (
+            head is None
+            and forwarded
+            and not under_header
+            and (m := NAME_COLON.match(line))
+            and _sender(m["who"])
+        ):
             # No time is written: messages keep their order, a second apart.
             base = messages[-1].at if messages else _at(day or clock.now().date(), "09:00")
             head = base + timedelta(seconds=1), m["who"], m["text"].strip()
@@ -142,7 +152,9 @@ def _text_export(text: str) -> list[Message]:
 def _sender(who: str) -> bool:
     if re.search(r"[-－_|｜]", who):
         return True  # a role prefix (顾客-王女士) is a display name
-    if who[0].isdigit() or who in ("另外", "还有", "补充", "注", "PS", "ps", "对了", "问题"):
+    if who[0].isdigit() and not BUILDING_NAME.match(who):
+        return False  # a list item (1：…), not a resident named by building (12栋Lily)
+    if who in ("另外", "还有", "补充", "注", "PS", "ps", "对了", "问题"):
         return False  # a list item or an aside inside a message
     return not any(who.endswith(w) or who.startswith(w) for w in FIELD_LABELS)
 

@@ -26,9 +26,16 @@ from itertools import pairwise
 
 from intake.chat_address import FLAT, address_pieces
 from intake.chat_formats import Message
-from intake.chat_phones import customer_texts, own_numbers
+from intake.chat_phones import (
+    customer_numbers,
+    customer_texts,
+    numbers_for_customer,
+    own_numbers,
+    theirs,
+)
 from intake.chat_roles import CUSTOMER, RELAY, STAFF, TECHNICIAN, Roles
 from triage import phones
+from triage.dialect import mandarin
 from triage.entities import SURNAMES
 from triage.rules import get_rules
 from triage.service import triage_text
@@ -46,7 +53,8 @@ REPAIR_CUES = (
     "不停", "一直响", "嗡嗡", "咔咔", "滴滴", "漏氟", "缺氟", "堵了", "堵住", "不下水",
     "出水小", "出水很小", "水很小", "水压小", "不对劲", "晃得", "摇晃", "晃动", "震动", "振动",
     "咚咚", "转圈", "出风小", "出风很小", "风很小", "怪味", "异味", "臭味", "烧焦", "认不出",
-    "一滴一滴", "声音特别大", "声音很大", "声音大", "很响", "不灵敏", "没反应",
+    "一滴一滴", "声音特别大", "声音很大", "声音大", "很响", "不灵敏", "没反应", "异常", "乱撞",
+    "哐当", "咣当",
 )  # fmt: skip
 # Fault talk beyond the word list: an appliance that will not do its job (不充电, 不出水),
 # will not go (回不去), or makes a noise said twice over (吱吱, 咔咔).
@@ -63,13 +71,13 @@ FAULT = re.compile(
 )
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
 WITHDRAW = re.compile(
-    r"(不用来了|不用过来|别来了|不用上门|不用修了|不用派|不需要(?:上门|维修|来|了)|取消(?:报修|维修|预约|一下|吧|了)?"
+    r"(不用了[^。？?]{0,24}(?:好了|没事了|正常了)|不用来了|不用过来|别来了|不用上门|不用修了|不用派|不需要(?:上门|维修|来|了)|取消(?:报修|维修|预约|一下|吧|了)?"
     r"|撤销|自己(?:弄|修|搞|调|处理)好了|已经好了|又好了|现在好了|恢复正常|没事了|好了不用|不麻烦了)"
 )
 # Only "it works now": after our side's remote help (升级, 复位, 重启 …) that is the repair
 # done, not a withdrawal.
 CALLED_OFF = re.compile(
-    r"(不用来|不用过来|别来|不用上门|不用修|不用派|不需要|取消|撤销|自己|不麻烦)"
+    r"(不用来|不用过来|别来|不用上门|不用修|不用派|不需要|取消|撤销|自己|不麻烦|不用了)"
 )
 ASKS = re.compile(r"[?？]\s*$|吗\s*$|是吧\s*$")
 JOKE = re.compile(r"(哈哈|呵呵|嘻嘻|😂|🤣|\[捂脸\]|\[偷笑\]|\[破涕为笑\])")
@@ -131,8 +139,25 @@ SAME_AS = re.compile(r"(同上|同一个|一样|还是这个|还是那个|跟上
 # How a customer is called when someone else reports for them (a relay, a numbered list).
 TITLED_NAME = re.compile(
     rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大哥|大爷|大妈|奶奶|爷爷|婆婆|爹爹|嬢嬢|老师|经理|老板|师傅"
-    r"|阿婆|姐)"
+    r"|阿婆|姐|太(?![阳空平久多少大小好])|伯)"  # Cantonese: 罗太, 梁伯
 )
+# A person's name standing alone among an item's words (… 1203 张德明 洗衣机…).
+PLAIN_NAME = re.compile(rf"(?<!\w)[{''.join(sorted(SURNAMES))}][\u4e00-\u9fff]{{1,2}}(?!\w)")
+BEGUN_NUMBER = re.compile(r"(?:电话|手机|号码)[^\d\n]{0,6}(1[3-9][\d \-]{1,8})\s*$")
+# Address words too common to name a place by (a district, a road, a building).
+PLACE_WORDS = {
+    "小区",
+    "花园",
+    "大道",
+    "大街",
+    "新村",
+    "公寓",
+    "大厦",
+    "单元",
+    "号楼",
+    "车库",
+    "地库",
+}
 RELAY_CUE = re.compile(r"(帮|替|代|转达|派单|新单|工单|报修单|业主|顾客|客户|住户|老人家|来电)")
 # List marks: 1. 1、 1) (1) 【1】 ① 第一(个|台…) 一、 and a bare "1 " at a line's start. The
 # marks must count 1, 2, 3 … in one style to be a list (so 1.5匹 or 9:30 make none).
@@ -193,6 +218,10 @@ class Request:
         relay's or technician's own, see intake/chat_phones.py)."""
         senders = [m.sender for m in self.messages]
         return customer_texts(self.texts(), senders, self.sender, self.roles)
+
+    def customers_numbers(self) -> set[str]:
+        """The numbers said to be the customer's (see intake/chat_phones.py)."""
+        return theirs(self.texts(), [m.sender for m in self.messages], self.roles)
 
     def own_numbers(self) -> set[str]:
         """The numbers a relay gives as its own (see intake/chat_phones.py)."""
@@ -269,7 +298,9 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     ("fault", None) for a fault on an appliance it does not name; ("order" | "appointment" |
     "question", None) for consumables, cleaning/installation and price or warranty
     questions; else None."""
-    if not text or text.startswith(ACK_PREFIXES) or NOTICE.search(text):
+    text = mandarin(text)
+    notice = NOTICE.search(text) and not _list_marks(text)  # 各位师傅好，报几个单：1、… is a list
+    if not text or text.startswith(ACK_PREFIXES) or notice:
         return None, None
     plain = NOT_A_CUE.sub("", text)
     cues = [c for c in REPAIR_CUES if c in plain]
@@ -385,6 +416,7 @@ def read(
         if not msg.text:
             continue
         asked, before = before, msg
+        plain = mandarin(msg.text)  # the cue words of a Cantonese message too
         said_by.setdefault(msg.sender, []).append(msg.text)
         speaker = roles.of(msg.sender, msg.external)
         if speaker.role == STAFF and (spoken_to := _addressee(msg, by_owner, window)):
@@ -393,20 +425,20 @@ def read(
         if current is not None and msg.at - current.last_at > window:
             current = None
         target = by_owner.get(msg.sender)
-        if speaker.role in (STAFF, TECHNICIAN) and GUIDANCE.search(msg.text):
+        if speaker.role in (STAFF, TECHNICIAN) and GUIDANCE.search(plain):
             guided_at = msg.at
         withdraws = (
             speaker.role in (CUSTOMER, RELAY)
-            and WITHDRAW.search(msg.text)
-            and (CALLED_OFF.search(msg.text) or not VISITED.search(msg.text))
-            and not ASKS.search(msg.text)  # 那不用上门了？ asks, it does not call off
+            and WITHDRAW.search(plain)
+            and (CALLED_OFF.search(plain) or not VISITED.search(plain))
+            and not ASKS.search(plain)  # 那不用上门了？ asks, it does not call off
         )
         if (
             withdraws
             and target
             and guided_at is not None
             and guided_at >= target.messages[0].at
-            and not CALLED_OFF.search(msg.text)
+            and not CALLED_OFF.search(plain)
         ):
             # Fixed with our remote help: the repair was real and is done.
             target.add(msg, "fixed with staff's remote help (a repair, not withdrawn)")
@@ -421,7 +453,7 @@ def read(
                 req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
                 req.messages.append(msg)
             continue
-        if speaker.role == STAFF and STAFF_WITHDRAW.search(msg.text):
+        if speaker.role == STAFF and STAFF_WITHDRAW.search(plain):
             # Staff pass on a customer's cancellation (王女士说不用来了，取消).
             meant = _addressee(msg, by_owner, window)
             if meant is not None and meant.sender != msg.sender:
@@ -441,7 +473,22 @@ def read(
             # 换了对接人 打张工手机150…; 王大爷座机一直没人接哦 → 那打他儿子嘛 137…).
             named[0].add(msg, "the sender gives a number for an item of their list")
             continue
-        if target and target.withdrawn and REINSTATE.search(msg.text):
+        if (
+            current is None
+            and target is not None
+            and target.item is None
+            and not target.withdrawn
+            and msg.at - target.last_at <= withdraw_window
+            and phones.numbers(msg.text)
+            and (phones.unreachable(msg.text) or phones.REPLACEMENT.search(msg.text))
+            and _named_product(msg.text) in (None, target.product_type)
+            and _named_customer(msg, found, withdraw_window) is None
+        ):
+            # Hours later, another number for the sender's request, the first one dead
+            # (会员卡上那个座机已经停机了 … 说打186…).
+            target.add(msg, "the sender gives another number for their request")
+            continue
+        if target and target.withdrawn and REINSTATE.search(plain):
             # The customer changed their mind (还是不行，还是要来): the request stands.
             target.withdrawn = None
             target.add(msg, "withdrawn, then asked for again")
@@ -469,7 +516,7 @@ def read(
                 Skipped(msg.line, msg.end_line, msg.sender, kind, f"{label}（不是报修）")
             )
             continue
-        spoken_of = _addressee(msg, by_owner, window)
+        spoken_of = _addressee(msg, by_owner, window, found)
         if (
             spoken_of is not None
             and spoken_of.sender != msg.sender
@@ -491,6 +538,11 @@ def read(
             )
             found.append(req)
             by_owner[msg.sender] = req
+            continue
+        if kind == "repair" and current is not None and len(routed := _by_line(msg, found)) >= 2:
+            # One line for each item of the sender's list (热水器显示E2…\n桩是EVC-7K…).
+            for req, part in routed:
+                req.add(msg, "the sender's follow-up, line by line to their items", part)
             continue
         if kind == "repair":
             # A technician's new fault is found on the job: the household of the request
@@ -516,11 +568,19 @@ def read(
             # so theirs only while no one else's request is more recent. Talk about another
             # appliance or nothing of the request (今天辛苦了) is not gathered; of a list, the
             # appliance of another item is that item's (电梯的事现场找我 …).
+            earlier = _earlier_on(msg, found, current, window)
+            if earlier is not None and _adds_facts(msg.text, earlier, speaker.role):
+                earlier.add(msg, "the sender's follow-up on their earlier request, by appliance")
+                continue
             siblings = _same_message(found, current)
             if any(_follows_up(msg.text, r, speaker.role) for r in siblings):
                 for req, part in _route(msg, siblings):
                     req.add(msg, "the sender's follow-up within the window", part)
             continue
+        if target is None or not _names(msg.text, target):
+            # A reply that names another request's customer or place, maybe hours later
+            # (张德明那个电话是空号啊; 电子厂行政说对接人换了).
+            target = _named_customer(msg, found, withdraw_window) or target
         if target is None:
             continue
         if speaker.role == CUSTOMER and msg.sender in by_owner and not _names(msg.text, target):
@@ -547,7 +607,10 @@ def _asks(
     customer's number) — never for work done."""
     text = msg.text
     if role in (CUSTOMER, RELAY):
-        return (*kind_of(text), text)
+        kind, product = kind_of(text)
+        if role == RELAY and kind == "repair" and _passes_on(msg, by_owner, window, product):
+            return None, None, text
+        return kind, product, text
     said = phones.numbers(text)
     if role == STAFF:
         whom = said or TITLED_NAME.search(text) or facts_of(text).get("address")
@@ -595,7 +658,11 @@ def _start(
         # without a fault word (第三个是前台那个净水器，出水一滴一滴的).
         repairs = [(o, t) for o, t, kind in kinds if kind == "repair" or (not kind and _product(t))]
     # An item settled within the list (后来又好了) is no request.
-    settled = [(o, t) for o, t in repairs if WITHDRAW.search(t) and not REINSTATE.search(t)]
+    settled = [
+        (o, t)
+        for o, t in repairs
+        if WITHDRAW.search(mandarin(t)) and not REINSTATE.search(mandarin(t))
+    ]
     if len(items) >= 2 and settled:
         repairs = [r for r in repairs if r not in settled]
         for off, item in settled:
@@ -718,15 +785,20 @@ def _customers(req: Request) -> set[str]:
 
 def _own_lines(text: str) -> list[tuple[int, str]]:
     """A message of several lines without numbers, one household per line (each its own
-    phone and fault): its lines; else none."""
+    phone and fault) or one appliance per line (一个是…热水器…\n一个是…充电桩…): its
+    lines; else none."""
     lines = [(k, x.strip()) for k, x in enumerate(text.split("\n")) if x.strip()]
     repairs = [(k, x) for k, x in lines if kind_of(x)[0] == "repair"]
     if len(repairs) < 2:
         return []
     numbers = [phones.numbers(x)[:1] for _, x in repairs]
-    if not all(numbers) or len({n[0] for n in numbers}) < len(numbers):
-        return []
-    return repairs
+    if all(numbers) and len({n[0] for n in numbers}) == len(numbers):
+        return repairs
+    # Each line on its own appliance, naming none of the others' (洗衣机…门锁不上 names two).
+    words = get_rules().synonym_to_product
+    named = [{p for w, p in words.items() if len(w) > 1 and w in x.lower()} for _, x in repairs]
+    apart = all(len(n) == 1 for n in named) and len(set().union(*named)) == len(named)
+    return repairs if apart and len(repairs) == len(lines) else []
 
 
 def _job(
@@ -759,6 +831,28 @@ def _confirms(
     return same_product and (not said or bool(said & set(phones.numbers("；".join(live.texts())))))
 
 
+def _passes_on(
+    msg: Message, by_owner: dict[str, Request], window: timedelta, product: str | None
+) -> bool:
+    """A relay passing a customer's live request on (a property manager to the lift company:
+    5栋1单元电梯困人 请马上到场 现场联系我 181…): the same product and place, no other
+    customer's number or name; its facts join that request instead of a new one."""
+    live = _addressee(msg, by_owner, window)
+    if live is None or live.sender == msg.sender or live.role != CUSTOMER:
+        return False
+    if product is None or live.product_type != product:
+        return False
+    before = "；".join(live.texts())
+    theirs = set(numbers_for_customer(msg.text)) - set(phones.numbers(before))
+    name, flat = TITLED_NAME.search(msg.text), FLAT.search(msg.text)
+    other_name = name is not None and name.group(0) not in before
+    other_flat = flat is not None and not any(
+        f.group(0).startswith(flat.group(0)) or flat.group(0).startswith(f.group(0))
+        for f in FLAT.finditer(before)
+    )
+    return not theirs and not other_name and not other_flat
+
+
 def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
     """The items of a list a later message names: by number (1号那个, 第二个, ②), else by
     product or by the customer's name; none when it names none."""
@@ -769,7 +863,8 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
         numbered = [r for r in siblings if r.item_no == k + 1]
         if numbered or k < len(siblings):
             return numbered or [siblings[k]]
-    named = facts_of(text)
+    # The appliance the message names by a word or a model (not one triage guesses).
+    said_product = _named_product(text)
     said = TITLED_NAME.findall(text)
     # The item's own customer (夏先生, not 夏先生的邻居孔阿姨; 邵女士 for 业主姓邵), or their
     # title alone when one item's customer has it (说婆婆耳朵不好 for 赵婆婆).
@@ -780,10 +875,16 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
     titled = [r for r, name in customers if name and name[1:] in text]
     if theirs or len(titled) == 1:
         return theirs or titled
+    # A customer named without a title in the item (… 1203 张德明 洗衣机…), or the place.
+    plain = [r for r in siblings if r.item and any(n in text for n in PLAIN_NAME.findall(r.item))]
+    if len(plain) == 1:
+        return plain
+    if len(places := _place_refs(text, siblings)) == 1:
+        return places
     return [
         r
         for r in siblings
-        if (named.get("product_type") and named["product_type"] == r.product_type)
+        if (said_product and said_product == r.product_type)
         or (r.item and any(n in r.item for n in said))
     ]
 
@@ -811,6 +912,8 @@ def _items_meant(text: str, siblings: list[Request]) -> list[Request]:
         return siblings
     if refs := _item_refs(text, siblings):
         return refs
+    if phones.numbers(text) and siblings[0].role == CUSTOMER:
+        return siblings  # a customer's list is one household: its contact is every item's
     if phones.numbers(text):
         latest = max(r.last_at for r in siblings)
         talked = [r for r in siblings if r.last_at == latest and len(r.messages) > 1]
@@ -840,6 +943,44 @@ def _route(msg: Message, siblings: list[Request]) -> list[tuple[Request, str | N
     return [(r, None) for r in _items_meant(msg.text, siblings)]
 
 
+def _earlier_on(
+    msg: Message, found: list[Request], current: Request, window: timedelta
+) -> Request | None:
+    """The sender's earlier live request on the appliance a message names, when that is not
+    the current one's (电梯有事找物业前台 022… after a fridge was reported)."""
+    said = _named_product(msg.text)
+    if not said or any(r.product_type == said for r in _same_message(found, current)):
+        return None  # the current one's, or an item's of its list
+    return next(
+        (
+            r
+            for r in reversed(found)
+            if r.sender == msg.sender
+            and r.product_type == said
+            and not r.withdrawn
+            and msg.at - r.last_at <= window
+        ),
+        None,
+    )
+
+
+def _by_line(msg: Message, found: list[Request]) -> list[tuple[Request, str]]:
+    """A message of one line per item of the sender's latest list, each line naming its
+    item (by product, customer or place): the items with their lines; else none."""
+    if (
+        "\n" not in msg.text
+        or (current := next((r for r in reversed(found) if r.sender == msg.sender), None)) is None
+    ):
+        return []
+    siblings = _same_message(found, current)
+    if len(siblings) < 2:
+        return []
+    routed = _route(msg, siblings)
+    if len(routed) < 2 or any(part is None for _, part in routed):
+        return []
+    return [(req, part) for req, part in routed if part is not None]
+
+
 def _same_message(found: list[Request], req: Request) -> list[Request]:
     """The request and its siblings split from the same numbered message."""
     if req.item is None or req.item_line is None:
@@ -850,18 +991,69 @@ def _same_message(found: list[Request], req: Request) -> list[Request]:
     ] or [req]
 
 
-def _addressee(msg: Message, by_owner: dict[str, Request], window: timedelta) -> Request | None:
-    """The open request a reply is about: the one it quotes, else the most recent one."""
+def _addressee(
+    msg: Message,
+    by_owner: dict[str, Request],
+    window: timedelta,
+    found: list[Request] | None = None,
+) -> Request | None:
+    """The open request a reply is about: the one it quotes, else the most recent one (of
+    found, any item of an owner's latest list counts: the one last talked about)."""
     if msg.quoted:
         quoted = by_owner.get(msg.quoted)
         if quoted is None:
             quoted = next((r for s, r in by_owner.items() if msg.quoted in s), None)
         if quoted is not None and msg.at - quoted.last_at <= window:
             return quoted
-    live = [r for r in by_owner.values() if msg.at - r.last_at <= window and not r.withdrawn]
+    latest = [s for r in by_owner.values() for s in (_same_message(found, r) if found else [r])]
+    live = [r for r in latest if msg.at - r.last_at <= window and not r.withdrawn]
     # Staff address the customer (韩女士，…): that customer's request, else the latest one.
     named = [r for r in live if r.sender != msg.sender and _names(msg.text, r)]
     return max(named or live, key=lambda r: r.last_at) if live else None
+
+
+def _named_customer(msg: Message, found: list[Request], within: timedelta) -> Request | None:
+    """The one request of the day whose customer a message names (by the name its item or
+    first message gives: 张德明, 柯女士), if only one is named."""
+    live = [
+        r
+        for r in found
+        if not r.withdrawn and r.sender != msg.sender and msg.at - r.last_at <= within
+    ]
+    named = [r for r in live if any(n in msg.text for n in _customer_names(r))]
+    named = named or _place_refs(msg.text, live)
+    return named[0] if len(named) == 1 else None
+
+
+def _place_refs(text: str, requests: list[Request]) -> list[Request]:
+    """The requests whose place a message names by a word of its address that no other
+    request's address has (玉林那家 for 武侯区玉林南路 玉林小区…), or by three characters
+    of its first words no other request has (电子厂)."""
+    grams = {
+        id(r): _grams(facts_of(r.texts()[0]).get("address", ""), 2) - PLACE_WORDS
+        | _grams(r.texts()[0], 3)
+        for r in requests
+    }
+    hits = []
+    for r in requests:
+        others = set().union(*(g for k, g in grams.items() if k != id(r)))
+        own = grams[id(r)] - others
+        if any(g in text for g in own):
+            hits.append(r)
+    return hits
+
+
+def _grams(text: str, n: int) -> set[str]:
+    """The runs of n Chinese characters in text."""
+    return {
+        w[k : k + n] for w in re.findall(r"[\u4e00-\u9fff]+", text) for k in range(len(w) - n + 1)
+    }
+
+
+def _customer_names(req: Request) -> set[str]:
+    """How a request names its customer: titled (柯女士) or standing alone (… 1203 张德明 …)."""
+    first = req.texts()[0]
+    return set(TITLED_NAME.findall(first)) | set(PLAIN_NAME.findall(first))
 
 
 def _names(text: str, req: Request) -> bool:
@@ -908,20 +1100,33 @@ def _completes_number(text: str, req: Request) -> bool:
     return bool(joined - set(phones.numbers(last)) - set(phones.numbers(text)))
 
 
+def _begins_number(text: str) -> bool:
+    """Whether a message ends on the front of a mobile said to be a phone (电话 前面是138
+    7120), its back to follow."""
+    m = BEGUN_NUMBER.search(text)
+    return m is not None and len(re.sub(r"\D", "", m.group(1))) < 11
+
+
 def _adds_facts(text: str, req: Request, role: str) -> bool:
     """A reply belongs to a request when it states facts the request lacks (a model read off
     the nameplate, an address, a phone) and names no other product."""
     said = facts_of(text)
     if role == TECHNICIAN:
-        # What a technician reads on site (the model, a code); their number is their own.
-        said = {k: v for k, v in said.items() if k in ("model", "fault_code", "hardware_id")}
+        # What a technician reads on site (the model, a code); their number is their own
+        # unless they say whose it is (以后打他老婆的 136…).
+        keep = ("model", "fault_code", "hardware_id")
+        said = {k: v for k, v in said.items() if k in keep or k == "phone"}
     if role == STAFF:
         # Staff greet the customer by name while asking; only what they read or relay counts.
         said.pop("customer_name", None)
-        if "师傅" in text:
-            said.pop("phone", None)  # the technician's number, not the customer's
+    if role in (STAFF, TECHNICIAN) and not customer_numbers(text, role):
+        said.pop("phone", None)  # the technician's or staff member's own number
+    if not said and role != CUSTOMER and _begins_number(text):
+        return True  # the front of a number, its back in the next message (前面是138 7120)
     if not said:
-        return False
+        # Word that the request's number cannot be reached (座机打了没人接; 那个电话是空号)
+        # is about its phone: the number given next is the one to call.
+        return phones.unreachable(text) and bool(phones.numbers("；".join(req.texts())))
     have = facts_of("；".join(req.texts()))
     if said.get("product_type") and req.product_type and said["product_type"] != req.product_type:
         return False

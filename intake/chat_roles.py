@@ -14,10 +14,24 @@ from dataclasses import dataclass
 CUSTOMER, STAFF, RELAY, TECHNICIAN = "customer", "staff", "relay", "technician"
 DEFAULT_WORDS: dict[str, tuple[str, ...]] = {
     CUSTOMER: ("顾客", "客户", "业主", "用户", "住户", "租户", "会员"),
-    STAFF: ("客服", "售后", "调度", "管理员", "群主", "前台", "接线", "服务台", "值班", "助理"),
-    TECHNICIAN: ("师傅", "技师", "维修", "工程师", "安装", "技术"),
+    STAFF: (
+        "客服",
+        "售后",
+        "调度",
+        "派单",
+        "管理员",
+        "群主",
+        "前台",
+        "接线",
+        "服务台",
+        "值班",
+        "助理",
+    ),
+    TECHNICIAN: ("师傅", "技师", "维修", "维保", "工程师", "安装", "技术"),
     RELAY: ("物业", "管家", "门店", "店长", "店员", "专卖店", "经销商", "代理", "导购", "商场"),
 }
+# Organisations that report for their residents or buyers: their desk is a relay.
+PLACES = ("物业", "门店", "专卖店", "商场", "经销商")
 # What each side says, for senders whose name tells nothing (张丽, 小林, 快乐每一天).
 STAFF_TALK = re.compile(
     r"(请(?:提供|发|告知|留)|麻烦(?:您|提供|发|告知|留|说)|(?:已|帮您|给您|为您)(?:登记|安排|记录|派单|报备)"
@@ -121,6 +135,8 @@ class Roles:
                     self.learned[sender] = TECHNICIAN
 
     def _role_of(self, label: str) -> str | None:
+        if any(w in label for w in PLACES) and any(w in label for w in self.words[STAFF]):
+            return RELAY  # a property's or store's own desk (物业客服), not ours
         for role in (CUSTOMER, STAFF, TECHNICIAN, RELAY):
             if any(word in label for word in self.words[role]):
                 return role

@@ -26,6 +26,7 @@ from intake.importer import Draft, RowCallback, fingerprint, run_import, start_b
 from intake.models import ImportBatch
 from intake.spreadsheet import text_encoding
 from triage import phones
+from triage.dialect import mandarin
 from triage.entities import SURNAMES
 from triage.service import triage_text
 
@@ -118,6 +119,21 @@ def _contact(req: Request | None) -> dict[str, Any]:
     return {k: fields[k] for k in CONTACT_FIELDS if fields.get(k)}
 
 
+# Which of the numbers given before to call, by its kind (这个打我手机就行; 打座机).
+PICK_KIND = re.compile(r"打(?:我|他|她|佢)?的?(手机|座机)")
+
+
+def _which_number(contact: dict[str, Any], said: str) -> dict[str, Any]:
+    """The contact of the request before, narrowed to the number of the kind a request that
+    gives none asks for (this one on my mobile: not the landline given with it)."""
+    m = PICK_KIND.search(mandarin(said))
+    if not m or not contact.get("phones") or phones.numbers(said):
+        return contact
+    mobile = m.group(1) == "手机"
+    picked = [n for n in contact["phones"] if bool(phones.MOBILE.fullmatch(n)) == mobile]
+    return {**contact, "phone": picked[0], "phones": picked} if picked else contact
+
+
 def to_drafts(
     requests: list[Request], filename: str, skipped: list[chat_reader.Skipped] = ()
 ) -> Iterator[Draft]:
@@ -143,7 +159,7 @@ def to_drafts(
             or chat_reader.SAME_AS.search(joined)
             or (req.role == "technician" and not phones.numbers(joined))
         )
-        previous = _contact(req.previous) if same else {}
+        previous = _which_number(_contact(req.previous) if same else {}, joined)
         fallback = {**previous, **({"customer_name": name} if name else {})}
         address = joined_address(texts)
         # The product the request was opened on: a staff reply naming another appliance
@@ -157,9 +173,10 @@ def to_drafts(
             given["customer_name"] = name  # whom a relay reports for (…的邻居孔阿姨)
         elif req.role == "relay" and (own := display_name(req.sender) or _nickname(req.sender)):
             given["customer_name"] = own  # a property manager reporting with no one named
-        # The relay's own number is kept; the customer's is the one to call.
-        said, mine = phones.numbers(joined), req.own_numbers()
-        if said and said[0] in mine and (others := [n for n in said if n not in mine]):
+        # The relay's own number is kept; a number said to be the customer's is the one to
+        # call (not the relay's office line given beside its own: 现场联系我 159…，管理处座机…).
+        said, mine, customers = phones.numbers(joined), req.own_numbers(), req.customers_numbers()
+        if said and said[0] in mine and (others := [n for n in said if n in customers - mine]):
             given["phone"] = others[0]
         if hardware_id := _said_hardware_id(texts):
             given["hardware_id"] = hardware_id

@@ -34,6 +34,8 @@ def test_roles_from_display_names() -> None:
     assert roles.of("万达店-小陈").role == RELAY
     assert roles.of("阳光物业-刘管家").role == RELAY
     assert roles.of("张师傅").role == TECHNICIAN
+    assert roles.of("电梯维保-何工").role == TECHNICIAN
+    assert roles.of("物业客服-小叶").role == RELAY  # a property's desk, not ours
     assert roles.of("快乐每一天").role == CUSTOMER
     assert roles.of("u001", external=False).role == STAFF  # WeCom company userid
     assert Roles({"staff": ["小蜜蜂"]}).of("小蜜蜂-阿芳").role == STAFF

@@ -155,3 +155,53 @@ def test_a_mobile_given_as_its_front_and_back() -> None:
     said = "业主电话 前面是138 7120；后面是5533"
     assert phones.numbers(said) == ["13871205533"]
     assert phones.numbers("电话138 7120后四位5533") == ["13871205533"]
+
+
+def test_what_replaces_a_number_and_what_does_not() -> None:
+    # 以后打 after a time says when, not "from now on".
+    said = "上午打办公室0731-84561234，下午五点以后打我手机15874561234"
+    assert phones.numbers(said)[0] == "073184561234"
+    # A maybe, a number to try, or "if it rings out, call me" replaces nothing.
+    for said, first in (
+        ("手机15874561234；他上午可能接不到，打不通就打他女儿 13974561234", "15874561234"),
+        (
+            "电话0731-84561234；上门打电话没人接；他女儿电话 13974561234，你打这个试试",
+            "073184561234",
+        ),
+        ("电话15874561234，打不通打我 0731-84561234", "15874561234"),
+    ):
+        assert phones.numbers(said)[0] == first and len(phones.numbers(said)) == 2, said
+    # Told to call another person: that one, said in the clause after.
+    said = "电话15874561234；他说在上班，叫我联系他爱人，号码 139-7456-1234"
+    assert phones.numbers(said) == ["13974561234", "15874561234"]
+    # A changed number, in Mandarin or Cantonese.
+    for said in (
+        "电话15874561234；他换了号码，现在用这个 13974561234",
+        "电话15874561234；佢换咗号码，而家用呢个 13974561234，旧嗰个唔用喇",
+    ):
+        assert phones.numbers(said)[0] == "13974561234", said
+
+
+def test_a_correction_of_the_last_digits() -> None:
+    assert phones.numbers("电话 158 7456 1243；不好意思，尾号改成1234，刚才抄错了") == [
+        "15874561234"
+    ]
+    # 尾号是… read back is no correction.
+    assert phones.numbers("电话15874561243，尾号是1243对吧") == ["15874561243"]
+
+
+def test_cantonese_read_character_for_character() -> None:
+    from triage.dialect import mandarin
+
+    for said, read in (
+        ("部冰箱唔凉，冇反应", "部冰箱不凉，没反应"),
+        ("机器系X3，要联系物业，系统显示", "机器是X3，要联系物业，系统显示"),
+        ("而家打佢老公", "现在打他老公"),
+    ):
+        assert mandarin(said) == read
+        assert len(mandarin(said)) == len(said)
+
+
+def test_an_extension_said_on_its_own_later() -> None:
+    said = "电话 0731-8455 6677，是公司座机；有分机吗；分机 306"
+    assert phones.numbers(said) == ["073184556677转306"]

@@ -14,6 +14,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from triage.dialect import mandarin
+
 SPOKEN = {
     "零": "0", "〇": "0", "洞": "0", "幺": "1", "一": "1", "壹": "1", "二": "2", "两": "2",
     "贰": "2", "三": "3", "叁": "3", "四": "4", "肆": "4", "五": "5", "伍": "5", "六": "6",
@@ -35,11 +37,30 @@ CORRECTION = re.compile(
     r"(不对|错了|写错|打错|说错|有误|更正|改为|改成|纠正|应该是|换成|更换为|换号|新号)"
 )
 # A number given instead of an earlier one that stays valid (换人了，打这个…; 以这个为准).
-REPLACEMENT = re.compile(r"(换人了|换了人|换号了?|改打|改用|以这个为准|以后打|优先打)")
+REPLACEMENT = re.compile(
+    r"(换人了|换了人|(?:对接人|联系人|负责人)换了|换了?(?:个)?(?:新的?)?(?:手机)?号|改打|改用|以这个为准"
+    r"|(?<![点时天号班])以后(?:都|就)?打|优先打|现在用这个)"
+)
+# The number before cannot be reached (座机打了没人接; 他上班接不到; 是空号; 停机了; 赵经理休假):
+# the
+# one given after it is the one to call. Said as a condition (没人接就打…, 打不通的话) it is
+# only a second number.
+UNREACHABLE = re.compile(
+    r"(空号|没人接|无人接|没接|不接电话|接不到|接不了|打不通|打不进|关机|停机|欠费|不在服务区|休假|请假|出差"
+    r"|不方便[接听]|唔方便[接听]|接唔到|听唔到|打唔通|冇人[接听]"
+    r"|(?:号码?|电话|手机|座机|旧(?:的|那个)?)(?:已经)?(?:不用[了啦喇]|停用))"
+    r"(?!就|的话|时|的时候|再|也|或|打|找|联系)"
+)
+# … nor said as a maybe (可能接不到).
+IF = re.compile(r"(如果|要是|万一|假如|若|可能|也许|怕|估计)[^，,。；;]*$")
+# A number offered to try (你打这个试试) is a second number, not the one to call instead.
+TRY = re.compile(r"^[^。；;\n\d]{0,10}(?:试试|试下|试一下)")
 # Told which number to call instead (177…，说婆婆耳朵不好，打这个; 叫打他老婆的 182…;
 # 直接打老板; 那打他儿子嘛). One for a time or a case (白天打她女儿的, 家里没人时打他手机,
 # 没人接就打…) leaves the first number the one to call, as wechat_real's README labels it.
 CALL_BEFORE = re.compile(r"打(?![不错过了通])[^\d，,。；;！!？?\n]{0,8}[:：\s]*$")
+# Someone said to call another person, the number said next (叫我联系他老公，号码 186…).
+REDIRECT = re.compile(r"(?:叫|让|说|话)[^，,。；;\d]{0,3}(?:打|联系|找)[^\d。；;！!？?\n]{1,10}$")
 CALL_AFTER = re.compile(r"^[^。；;\n\d]{0,16}?(?:打这个|直接打)")
 CONDITION = re.compile(
     r"(?:就|再|或|也可以|白天|晚上|夜里|上午|下午|中午|明天|今天|周末|上班|下班|不在|没人|接不|打不"
@@ -61,6 +82,13 @@ NOT_A_PHONE = re.compile(
 BROKEN = re.compile(
     r"(?<![\dA-Za-z_])(1[3-9][\d \-]{1,8}?)\s*(?:[；;\n，,]\s*(?:后面的?是?|后[四几]位是?)?"
     r"|(?:后面的?是?|后[四几]位是?))\s*([\d \-]{3,9}\d)(?![\dA-Za-z])"
+)
+LATE_EXTENSION = re.compile(
+    r"(?:^|[；;，,。\n])\s*(?:分机号?|转)\s*[:：是]?\s*(\d{1,5})\s*(?=$|[；;，,。\n])"
+)
+# Only a number's last digits corrected (电话尾号改成0146，我刚才抄错了).
+TAIL_FIX = re.compile(
+    r"尾(?:号|数)[^\d，,。；;]{0,2}(?:改成|改为|应该是|应为|更正为|是)\s*[:：]?\s*(\d{2,4})(?!\d)"
 )
 MOBILE = re.compile(r"1[3-9]\d{9}")
 SERVICE = re.compile(r"[48]00\d{7}")
@@ -100,12 +128,13 @@ def _read_out(m: re.Match[str]) -> str:
 def find(text: str) -> list[Phone]:
     """Every phone number in text, in order, each once; a corrected number is dropped."""
     plain = _join_broken(ascii_digits(text))
+    said = mandarin(plain)  # the cue words of a Cantonese message too, at the same places
     found: list[Phone] = []
     for m in RUN.finditer(plain):
-        if NOT_A_PHONE.search(plain[max(0, m.start() - 8) : m.start()]):
+        if NOT_A_PHONE.search(said[max(0, m.start() - 8) : m.start()]):
             continue
         found += _split_run(plain, m.start(), m.group(0))
-    found = _drop_corrected(plain, found)
+    found = _drop_corrected(said, _tail_fixed(said, _late_extension(said, found)))
     seen: set[str] = set()
     out = []
     for phone in found:
@@ -113,6 +142,40 @@ def find(text: str) -> list[Phone]:
             seen.add(phone.number)
             out.append(phone)
     return out
+
+
+def _late_extension(text: str, found: list[Phone]) -> list[Phone]:
+    """An extension said on its own after a landline that has none (座机 0755-2788 1350 …；
+    分机 8023) is that landline's."""
+    for m in LATE_EXTENSION.finditer(text):
+        if any(p.start <= m.start(1) < p.end for p in found):
+            continue
+        before = [p for p in found if p.end <= m.start()]
+        if before and before[-1].kind == "landline" and "转" not in before[-1].number:
+            old = before[-1]
+            fixed = Phone(f"{old.number}转{m.group(1)}", old.kind, old.start, old.end)
+            found = [fixed if p is old else p for p in found]
+    return found
+
+
+def _tail_fixed(text: str, found: list[Phone]) -> list[Phone]:
+    """A correction of a number's last digits (尾号改成0146) replaces the number before it,
+    said where the correction is; 尾号是… counts only as a correction (写错了, 抄错了)."""
+    for m in TAIL_FIX.finditer(text):
+        said = text[max(0, m.start() - 12) : m.end() + 12]
+        if "是" in m.group(0) and not CORRECTION.search(said):
+            continue
+        before = [
+            p
+            for p in found
+            if p.end <= m.start() and len(p.number) > len(m.group(1)) and "转" not in p.number
+        ]
+        if not before:
+            continue
+        old = before[-1]
+        fixed = Phone(old.number[: -len(m.group(1))] + m.group(1), old.kind, *m.span(1))
+        found = sorted([p for p in found if p is not old] + [fixed], key=lambda p: p.start)
+    return found
 
 
 def _join_broken(text: str) -> str:
@@ -131,16 +194,24 @@ def _join_broken(text: str) -> str:
 def numbers(text: str) -> list[str]:
     """The canonical numbers in text (see find), main one first (see main)."""
     found = find(text)
+    text = mandarin(text)  # the words around the numbers, read as Mandarin
     told = next((p for k, p in enumerate(found) if _told_to_call(text, found, k)), None)
     if told is not None:
         found.remove(told)
         found.insert(0, told)
     for k in range(1, len(found)):
-        if REPLACEMENT.search(text[found[k - 1].end : found[k].start]):
+        between = text[found[k - 1].end : found[k].start]
+        tried = TRY.search(text[found[k].end :])
+        if REPLACEMENT.search(between) or (unreachable(between) and not tried):
             found.insert(0, found.pop(k))  # to be called instead of the one before
     listed = [p.number for p in found]
     first = main(listed)
     return [first, *[n for n in listed if n != first]] if first else []
+
+
+def unreachable(text: str) -> bool:
+    """Whether text says a number cannot be reached (not as a condition: 没人接就打…)."""
+    return any(not IF.search(text[: m.start()]) for m in UNREACHABLE.finditer(text))
 
 
 def _told_to_call(text: str, found: list[Phone], k: int) -> bool:
@@ -148,7 +219,9 @@ def _told_to_call(text: str, found: list[Phone], k: int) -> bool:
     start = found[k - 1].end if k else 0
     end = found[k + 1].start if k + 1 < len(found) else len(text)
     before = text[start : found[k].start]
-    if m := CALL_BEFORE.search(before):
+    if TRY.search(text[found[k].end : end]):
+        return False  # 你打这个试试: one to try, not the one to call
+    if m := CALL_BEFORE.search(before) or REDIRECT.search(before):
         clause = re.split(r"[，,。；;！!？?\s]", before[: m.start()])[-1]
         return not CONDITION.search(clause)
     return bool(CALL_AFTER.search(text[found[k].end : end]))
