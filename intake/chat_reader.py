@@ -72,7 +72,9 @@ FAULT = re.compile(
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
 WITHDRAW = re.compile(
     r"(不用了[^。？?]{0,24}(?:好了|没事了|正常了)|不用来了|不用过来|别来了|不用上门|不用修了|不用派|不需要(?:上门|维修|来|了)|取消(?:报修|维修|预约|一下|吧|了)?"
-    r"|撤销|自己(?:弄|修|搞|调|处理)好了|已经好了|又好了|现在好了|恢复正常|没事了|好了不用|不麻烦了)"
+    r"|撤销|自己(?:弄|修|搞|调|处理)好了|已经好了|又好了|现在好了|恢复正常|没事了|好了不用|不麻烦了"
+    # The appliance called off by name at the message's start (热水器不用了，阀门没拧紧).
+    r"|^[^，,。？?\d]{0,8}不用(?:了|啦)(?:[，,。！!~\s]|$))"
 )
 # Only "it works now": after our side's remote help (升级, 复位, 重启 …) that is the repair
 # done, not a withdrawal.
@@ -94,12 +96,17 @@ STAFF_WITHDRAW = re.compile(
     r"(取消(?:报修|维修|上门|工单|了|吧)|撤单|这单不用|(?:说|讲|表示|那边)[^，,。]{0,8}"
     r"(?:不用来了|不用去了|不用上门|不需要上门|不修了))"
 )
+# An item of a list called off by its number (3号单取消啊; ③取消; 第二单不用去了).
+ITEM_CANCEL = re.compile(
+    r"(?:[号项单条①②③④⑤⑥⑦⑧⑨]|第[1-9一二三四五六七八九][个台单项条]?)\s*(?:先)?(?:取消|撤了|不用(?:去|派|来|上门|修)了?)"
+)
 ORDER = re.compile(
     r"(滤芯|耗材|配件|下单|订购|订一|订[0-9一二两三四五六七八九十]+|买[0-9一二两三四五六七八九十]+|"
     r"要[0-9一二两三四五六七八九十]+(?:个|支|套|箱|根|盒)|补货|发货|快递|寄[一两几]|采购|进货)"
 )
 APPOINTMENT = re.compile(
     r"(清洗|清洁|保养|消毒|除垢|安装|移机|拆机|装机|预约|年检|维保)(?!公司|报告|单位|合同|记录)"
+    r"|洗一?下?(?=(?:[一两二三四五六七八九\d]+[台部个])?(?:空调|挂机|柜机|油烟机|烟机|热水器))"
 )
 # Small talk between the messages of a request (thanks, greetings, shop news).
 CHITCHAT = re.compile(r"(辛苦|谢谢|感谢|明天见|再见|早上好|晚安|吃饭|搞活动|活动|优惠|放假|请假)")
@@ -443,6 +450,25 @@ def read(
             # Fixed with our remote help: the repair was real and is done.
             target.add(msg, "fixed with staff's remote help (a repair, not withdrawn)")
             continue
+        said_product = _named_product(msg.text) if withdraws and target else None
+        if target and target.item is None and said_product not in (None, target.product_type):
+            # Another appliance, already sorted out (仲有个阿叔门锁…换完电池好咗，唔使上门):
+            # the sender's request on it is called off, else nothing starts.
+            theirs = [
+                r
+                for r in found
+                if r.sender == msg.sender
+                and r.product_type == said_product
+                and not r.withdrawn
+                and msg.at - r.last_at <= withdraw_window
+            ]
+            for req in theirs[-1:]:
+                req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
+                req.messages.append(msg)
+            if not theirs:
+                reason = f"撤回：{msg.text[:40]}"
+                skipped.append(Skipped(msg.line, msg.end_line, msg.sender, "withdrawn", reason))
+            continue
         if (
             withdraws
             and target
@@ -450,6 +476,20 @@ def read(
             and msg.at - target.last_at <= withdraw_window
         ):
             for req in _items_meant(msg.text, _same_message(found, target)):
+                req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
+                req.messages.append(msg)
+            continue
+        own = target if target and msg.at - target.last_at <= withdraw_window else None
+        if (
+            speaker.role == STAFF
+            and own
+            and own.item
+            and ITEM_CANCEL.search(plain)
+            and (named := _item_refs(plain, _same_message(found, own)))
+        ):
+            # A dispatcher calls off an item of their own list by its number (3号单取消;
+            # ③取消，前台话搞掂咗): only the items named, never the whole list.
+            for req in named:
                 req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
                 req.messages.append(msg)
             continue
@@ -861,7 +901,9 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
         k = next(d.index(ref) for d in ORDINALS if ref in d)
         # By the item's number in the list (4号 of a list whose 3 is an appointment).
         numbered = [r for r in siblings if r.item_no == k + 1]
-        if numbered or k < len(siblings):
+        if numbered or (k < len(siblings) and all(r.item_no is None for r in siblings)):
+            # Not by position when the lists' numbers are known: item 2 withdrawn, 2号 is
+            # no longer item 3.
             return numbered or [siblings[k]]
     # The appliance the message names by a word or a model (not one triage guesses).
     said_product = _named_product(text)
@@ -872,7 +914,7 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
     theirs = [
         r for r, name in customers if name in said or any(f"姓{n[0]}" in r.item for n in said)
     ]
-    titled = [r for r, name in customers if name and name[1:] in text]
+    titled = [r for r, name in customers if name and _title_alone(name[1:], text)]
     if theirs or len(titled) == 1:
         return theirs or titled
     # A customer named without a title in the item (… 1203 张德明 洗衣机…), or the place.
@@ -887,6 +929,14 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
         if (said_product and said_product == r.product_type)
         or (r.item and any(n in r.item for n in said))
     ]
+
+
+def _title_alone(title: str, text: str) -> bool:
+    """Whether text says the title without a surname (婆婆, not 马先生 for 付先生)."""
+    return any(
+        m.start() == 0 or text[m.start() - 1] not in SURNAMES
+        for m in re.finditer(re.escape(title), text)
+    )
 
 
 def item_customer(item: str, message: bool = False) -> str | None:

@@ -564,3 +564,62 @@ def test_a_customer_named_by_surname_only_in_the_list(service) -> None:  # type:
     )
     assert _fields(reading, 1)["phones"] == ["051268093327", "19962130485"]
     assert _fields(reading, 0)["phones"] == ["13862550917"]
+
+
+def test_a_dispatcher_calls_off_an_item_of_their_own_list(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            (
+                "08:30:00",
+                "派单-阿芬",
+                "今天的单：\n1、滨江小区3栋502 陈女士 冰箱不制冷 电话13612345670\n"
+                "2、海景苑8-1202 吴先生 洗衣机不脱水 显示E4 电话13712345671\n"
+                "3、龙华路的何先生 门锁指纹识别不了 电话13812345672",
+            ),
+            ("08:40:00", "陈师傅", "1和3我去"),
+            ("09:10:00", "派单-阿芬", "2号单取消，吴先生说自己把排水管捋顺就好了"),
+            # Not in the list: 马先生 is no 何先生 (a title is no name), nothing called off.
+            ("09:20:00", "派单-阿芬", "马先生那单撤了，他自己弄好了"),
+        )
+    )
+    assert [r.product_type for r in reading.requests] == ["冰箱", "智能门锁"]
+    assert [s.kind for s in reading.skipped] == ["withdrawn"]
+    assert "吴先生" in reading.skipped[0].reason
+
+
+def test_an_appliance_called_off_by_name_or_reported_already_fixed(service) -> None:  # type: ignore[no-untyped-def]
+    cantonese = _read(
+        _wecom(
+            ("wmA1", "何太", 0, "屋企个冰箱唔制冷，BCD-300，电话13912345678"),
+            ("wmA1", "何太", 2, "仲有热水器好似漏水"),
+            ("wmA1", "何太", 5, "热水器唔使喇，老公拧紧咗阀门就得"),
+        )
+    )
+    assert [r.product_type for r in cantonese.requests] == ["冰箱"]
+    relayed = _read(
+        _pc(
+            ("09:00:00", "万达店-小李", "帮顾客报修：刘小姐，冰箱门关不严，电话13512345678"),
+            (
+                "09:05:00",
+                "万达店-小李",
+                "还有个大爷说他门锁低电量报警，我教他换了电池，已经好了，不用上门",
+            ),
+        )
+    )
+    # The lock was never a request; the fridge is not called off by it.
+    assert [r.product_type for r in relayed.requests] == ["冰箱"]
+    assert [s.kind for s in relayed.skipped] == ["withdrawn"]
+
+
+def test_a_cleaning_in_a_list_is_no_repair(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            (
+                "10:00:00",
+                "天河店-阿珍",
+                "报两单：\n1. 王姐，洗衣机排水不出，显示E21，电话15912345678\n"
+                "2. 钟先生想约下周洗空调，两台挂机",
+            ),
+        )
+    )
+    assert [r.product_type for r in reading.requests] == ["洗衣机"]
