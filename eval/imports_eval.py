@@ -116,8 +116,8 @@ def chats(labels_file: str, data: Path = DATA, misses: list[str] | None = None) 
     exports. A detected request is right when it holds a line of a labelled request (its
     content lines, or the labelled first line), one detected request per label; phones are
     compared in canonical form (0571-8765 4321 and 057187654321 are one number). With
-    `misses`, a block per phone miss, missed request and ticket on a non-repair message is
-    appended to it (for tuning sets only: see `misses_report`)."""
+    `misses`, a block per phone miss, missed request and ticket on a non-repair message or
+    on no labelled line is appended to it (for tuning sets only: see `misses_report`)."""
     from intake import wechat_import
     from intake.prefilled import triage_prefilled
 
@@ -145,6 +145,9 @@ def chats(labels_file: str, data: Path = DATA, misses: list[str] | None = None) 
                     hit = sorted(_request_lines(req) & trap_lines)
                     head = f"{file} ticket on non-repair {[kinds[n] for n in hit]} {hit}"
                     misses.append(_block(head, messages, _request_lines(req)))
+            elif k not in pairs and misses is not None:
+                head = f"{file} ticket matching no label"
+                misses.append(_block(head, messages, _request_lines(req)))
         found_ids = {id(label) for label in pairs.values()}
         for label in labels:
             if label["file"] == file:

@@ -66,7 +66,9 @@ FAULT = re.compile(
     r"|(?:一直|老是|总是)(?:闪|跳|叫|滴|报警|亮红灯|开开关关|在?原地转|停)|(?:很|在|有点|一直|老是|坐着|发)抖"
     r"|打滑|往下溜|没(?:冷气|热水|暖气|风|声音)|一会儿?冷一会儿?热|忽冷忽热|时冷时热|变(?:冷水|凉了|冷了)"
     r"|声音(?:像|跟)|像拖拉机|停不下|关不[严紧]|合不上|[滴漏渗]油|屏幕?黑了|(?:自动|自己)(?:关|停|断)[机了]"
-    r"|好几次才|半天才|跳起来"
+    r"|好几次才|半天才|跳起来|[充出加制转]得?(?:很|特别|太|好|越来越)慢"
+    # A fault code reported (报ER-41, 报E30): not 预报/电报/汇报.
+    r"|(?<![预电汇申举上])报\s*[A-Za-z]{1,3}-?\d{1,3}(?![\dA-Za-z])"
     r"|[掉坏断裂松脱丢]了"
 )
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
@@ -81,7 +83,8 @@ WITHDRAW = re.compile(
 CALLED_OFF = re.compile(
     r"(不用来|不用过来|别来|不用上门|不用修|不用派|不需要|取消|撤销|自己|不麻烦|不用了)"
 )
-ASKS = re.compile(r"[?？]\s*$|吗\s*$|是吧\s*$")
+# … or ends on a yes-or-no of a verb (要不要, 是不是, 行不行).
+ASKS = re.compile(r"[?？]\s*$|吗\s*$|是吧\s*$|(\w)不\1\s*$")
 JOKE = re.compile(r"(哈哈|呵呵|嘻嘻|😂|🤣|\[捂脸\]|\[偷笑\]|\[破涕为笑\])")
 # Whose appliance a message is about (我家…, 业主…, 3幢那台…).
 OWNED = re.compile(
@@ -341,7 +344,8 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
         return None, None
     # No fault word, but someone's appliance named and a known fault of it described (我家扫地机
     # 的地图又没了): the KB recognises the complaint. Not a question, work done or praise.
-    if ASKS.search(text) or DONE.search(text) or PRAISE.search(text) or not OWNED.search(text):
+    whose = OWNED.search(text) or TITLED_NAME.search(text)  # 葛先生的柜机…, a named customer's
+    if ASKS.search(text) or DONE.search(text) or PRAISE.search(text) or not whose:
         return None, None
     return ("repair", product) if product and matched else (None, None)
 
@@ -654,7 +658,16 @@ def _asks(
     said = phones.numbers(text)
     if role == STAFF:
         whom = said or TITLED_NAME.search(text) or facts_of(text).get("address")
-        if not (RELAY_CUE.search(text) or said) or not whom:
+        # A job posted with whom and where (…金王府13栋1802周阿姨，洗衣机门锁不上), its number
+        # maybe in the next message.
+        plain = mandarin(text)
+        job = (
+            TITLED_NAME.search(text)
+            and FAULT.search(plain)
+            and not GUIDANCE.search(plain)
+            and facts_of(text).get("address")
+        )
+        if not (RELAY_CUE.search(text) or said or job) or not whom:
             return None, None, text
         kind, product = kind_of(text)
         if kind == "repair" and _confirms(msg, by_owner, window, product):

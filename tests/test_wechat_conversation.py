@@ -6,7 +6,7 @@ import json
 
 from intake import wechat_import
 from intake.chat_reader import split_items
-from intake.chat_roles import CUSTOMER, STAFF, TECHNICIAN, Roles
+from intake.chat_roles import CUSTOMER, RELAY, STAFF, TECHNICIAN, Roles
 from intake.prefilled import triage_prefilled
 
 
@@ -623,3 +623,36 @@ def test_a_cleaning_in_a_list_is_no_repair(service) -> None:  # type: ignore[no-
         )
     )
     assert [r.product_type for r in reading.requests] == ["洗衣机"]
+
+
+def test_a_dispatchers_jobs_one_per_message(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("08:00:00", "调度-小芳", "今天雨花台的单子，大家认领"),
+            # Whom and where, the number in the next message.
+            ("08:01:00", "调度-小芳", "雨花台区天华小区9栋301戴女士，洗衣机门锁不上，显示E30"),
+            ("08:02:00", "调度-小芳", "戴女士电话13951234567"),
+            ("08:03:00", "师傅-老周", "我去"),
+            # A fault code reported (报ER-41), something slow: a job.
+            ("08:05:00", "调度-小芳", "软件谷充电站DC-120K充得很慢，报ER-41，站长18112345678"),
+            # A named customer's appliance and a complaint the KB knows, no fault word.
+            (
+                "08:06:00",
+                "调度-小芳",
+                "蒋女士的扫地机器人地图没了，每次都重新建图，电话15712345678",
+            ),
+            # Telling someone how to try a fix, or a question, starts nothing.
+            ("08:07:00", "调度-小芳", "戴女士那个E30先让她把门用力关一下试试，一般是门没关严"),
+            ("08:08:00", "天河店-小丽", "潘姐个洗衣机机身条码 SN15201234567，要不要"),
+        )
+    )
+    assert [r.product_type for r in reading.requests] == ["洗衣机", "充电桩", "扫地机器人"]
+    assert _fields(reading, 0)["phone"] == "13951234567"
+
+
+def test_a_store_named_after_the_person_in_brackets() -> None:
+    roles = Roles()
+    assert (roles.of("小雯（之心城店）").role, roles.of("小雯（之心城店）").name) == (RELAY, "小雯")
+    assert roles.of("老邵(物业)").role == RELAY
+    assert roles.of("阿强（客服）").role == STAFF
+    assert roles.of("张伟（老家合肥）").guessed  # brackets that say no role
