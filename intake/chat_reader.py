@@ -67,6 +67,7 @@ FAULT = re.compile(
     r"|打滑|往下溜|没(?:冷气|热水|暖气|风|声音)|一会儿?冷一会儿?热|忽冷忽热|时冷时热|变(?:冷水|凉了|冷了)"
     r"|声音(?:像|跟)|像拖拉机|停不下|关不[严紧]|合不上|[滴漏渗]油|屏幕?黑了|(?:自动|自己)(?:关|停|断)[机了]"
     r"|好几次才|半天才|跳起来|[充出加制转]得?(?:很|特别|太|好|越来越)慢"
+    r"|出[水风](?:量)?(?:很|特别|太|好|越来越|有点)?小"
     # A fault code reported (报ER-41, 报E30): not 预报/电报/汇报.
     r"|(?<![预电汇申举上])报\s*[A-Za-z]{1,3}-?\d{1,3}(?![\dA-Za-z])"
     r"|[掉坏断裂松脱丢]了"
@@ -75,8 +76,9 @@ ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等"
 WITHDRAW = re.compile(
     r"(不用了[^。？?]{0,24}(?:好了|没事了|正常了)|不用来了|不用过来|别来了|不用上门|不用修了|不用派|不需要(?:上门|维修|来|了)|取消(?:报修|维修|预约|一下|吧|了)?"
     r"|撤销|自己(?:弄|修|搞|调|处理)好了|已经好了|又好了|现在好了|恢复正常|没事了|好了不用|不麻烦了"
-    # The appliance called off by name at the message's start (热水器不用了，阀门没拧紧).
-    r"|^[^，,。？?\d]{0,8}不用(?:了|啦)(?:[，,。！!~\s]|$))"
+    # The appliance called off by name at the message's start (热水器不用了，阀门没拧紧), or
+    # after the reason at its end (问了，是家里停电了，不用了).
+    r"|^[^，,。？?\d]{0,8}不用(?:了|啦)(?:[，,。！!~\s]|$)|[，,]\s*不用(?:了|啦)[。！!~\s]*$)"
 )
 # Only "it works now": after our side's remote help (升级, 复位, 重启 …) that is the repair
 # done, not a withdrawal.
@@ -455,14 +457,22 @@ def read(
             target.add(msg, "fixed with staff's remote help (a repair, not withdrawn)")
             continue
         said_product = _named_product(msg.text) if withdraws and target else None
-        if target and target.item is None and said_product not in (None, target.product_type):
-            # Another appliance, already sorted out (仲有个阿叔门锁…换完电池好咗，唔使上门):
-            # the sender's request on it is called off, else nothing starts.
+        if (
+            withdraws
+            and target
+            and target.item is None
+            and (said_product not in (None, target.product_type) or _elsewhere(plain, target))
+        ):
+            # Another appliance or another building, already sorted out (仲有个阿叔门锁…
+            # 唔使上门; 3幢那个门禁…现在好了不用来了): the sender's request on it is called
+            # off, else nothing starts.
             theirs = [
                 r
                 for r in found
                 if r.sender == msg.sender
+                and said_product
                 and r.product_type == said_product
+                and not _elsewhere(plain, r)
                 and not r.withdrawn
                 and msg.at - r.last_at <= withdraw_window
             ]
@@ -498,7 +508,10 @@ def read(
                 req.messages.append(msg)
             continue
         if speaker.role == STAFF and STAFF_WITHDRAW.search(plain):
-            # Staff pass on a customer's cancellation (王女士说不用来了，取消).
+            # Staff pass on a customer's cancellation (王女士说不用来了，取消); one for a
+            # request already called off (好的饶先生，那这单我取消了) calls off nothing else.
+            if any(r.withdrawn and _names(msg.text, r) for r in found):
+                continue
             meant = _addressee(msg, by_owner, window)
             if meant is not None and meant.sender != msg.sender:
                 for req in _items_meant(msg.text, _same_message(found, meant)):
@@ -1117,6 +1130,15 @@ def _customer_names(req: Request) -> set[str]:
     """How a request names its customer: titled (柯女士) or standing alone (… 1203 张德明 …)."""
     first = req.texts()[0]
     return set(TITLED_NAME.findall(first)) | set(PLAIN_NAME.findall(first))
+
+
+def _elsewhere(text: str, req: Request) -> bool:
+    """Whether a message names a building or flat (3幢) that is not the request's (4幢)."""
+    place = FLAT.search(text)
+    flats = {m.group(0) for m in FLAT.finditer("；".join(req.texts()))}
+    return bool(
+        place and flats and not any(f.startswith(place[0]) or place[0].startswith(f) for f in flats)
+    )
 
 
 def _names(text: str, req: Request) -> bool:

@@ -656,3 +656,28 @@ def test_a_store_named_after_the_person_in_brackets() -> None:
     assert roles.of("老邵(物业)").role == RELAY
     assert roles.of("阿强（客服）").role == STAFF
     assert roles.of("张伟（老家合肥）").guessed  # brackets that say no role
+
+
+def test_what_a_call_off_is_about(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("wmB1", "冯先生", 0, "洗衣机E4一直报，不脱水，电话13712340001"),
+            ("wmB2", "欧女士", 3, "我家空调出风很小，开最大档也没什么风"),
+            ("u01", "客服-小葵", 4, "好的，麻烦留个电话和地址"),
+            ("wmB2", "欧女士", 5, "13712340002，蜀山区望江西路橡树湾7栋2202"),
+            ("wmB1", "冯先生", 8, "刚才又试了一下好了，不用来了"),
+            # An acknowledgement for 冯先生, not a call-off of 欧女士's request.
+            ("u01", "客服-小葵", 9, "好的冯先生，那这单我取消了"),
+        )
+    )
+    assert [r.product_type for r in reading.requests] == ["空调"]
+    relay = _read(
+        _pc(
+            ("09:00:00", "新区物业-老邵", "4幢电梯门关不上一直开关，报E30，打工程部0512-68095513"),
+            # Another building's call-off leaves this one standing.
+            ("09:30:00", "新区物业-老邵", "3幢那个门禁之前报过的，现在好了不用来了"),
+            ("10:00:00", "天鹅湖物业-前台", "5栋有户说热水器不热，我问问清楚再报"),
+            ("10:20:00", "天鹅湖物业-前台", "5栋那个问了，是家里停电了，不用了"),
+        )
+    )
+    assert [r.product_type for r in relay.requests] == ["电梯"]
