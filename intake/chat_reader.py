@@ -147,6 +147,11 @@ NEW_ON_SITE = re.compile(
     r"|也叫我|也要我|邻居|隔壁|楼下|楼上)"
 )
 # The contact is the one of the sender's request before (电话同上, 地址一样).
+# The number is the one given before (还是上次那个号; 电话没变; 用原来的号码).
+ON_FILE = re.compile(
+    r"(?:上次|之前|以前|原来)(?:那个|的|留的)?(?:号|电话|手机)|(?:电话|号码|手机)(?:没|不)变"
+    r"|还是(?:那个|原来的?)(?:号|电话)|老号码"
+)
 SAME_AS = re.compile(r"(同上|同一个|一样|还是这个|还是那个|跟上面|和上面)")
 # How a customer is called when someone else reports for them (a relay, a numbered list).
 TITLED_NAME = re.compile(
@@ -204,6 +209,7 @@ class Request:
     own: dict[int, str] = field(default_factory=dict)
     tentative: bool = False  # a fault said before the appliance is named
     same_customer: bool = False  # its previous request is the same customer's
+    on_file: list[str] = field(default_factory=list)  # 还是上次那个号: the number given before
     heard: list[str] = field(default_factory=list)  # what staff said to its customer
     roles: dict[str, str] = field(default_factory=dict)  # each sender's role
 
@@ -646,6 +652,8 @@ def read(
         for req, part in _route(msg, _same_message(found, target)):
             if _adds_facts(msg.text if part is None else part, req, speaker.role):
                 req.add(msg, f"{who} reply with facts of {req.sender}'s request", part)
+    for req in found:
+        req.on_file = _on_file(req, messages)
     kept = [r for r in found if not r.withdrawn and (r.product_type or not r.tentative)]
     for req in kept:
         req.roles = {m.sender: roles.of(m.sender, m.external).role for m in req.messages}
@@ -1130,6 +1138,26 @@ def _customer_names(req: Request) -> set[str]:
     """How a request names its customer: titled (柯女士) or standing alone (… 1203 张德明 …)."""
     first = req.texts()[0]
     return set(TITLED_NAME.findall(first)) | set(PLAIN_NAME.findall(first))
+
+
+def _on_file(req: Request, messages: list[Message]) -> list[str]:
+    """For a request that gives no number but says it is the one given before (还是上次那个号,
+    电话没变), the numbers the sender last gave for the same customer (an earlier, finished
+    repair's: 姚生…佢留低个电话系130…); none when no earlier message has them."""
+    joined = "；".join(req.texts())
+    if not ON_FILE.search(mandarin(joined)) or phones.numbers(joined):
+        return []
+    # Someone else's request (a store's): only a number given for the customer it names.
+    names = TITLED_NAME.findall(joined) if req.role != CUSTOMER else []
+    if req.role != CUSTOMER and not names:
+        return []
+    start = req.messages[0]
+    for msg in reversed(messages[: messages.index(start)] if start in messages else []):
+        if msg.sender != req.sender or not (said := phones.numbers(msg.text)):
+            continue
+        if req.role == CUSTOMER or any(n[0] in msg.text for n in names):
+            return said
+    return []
 
 
 def _elsewhere(text: str, req: Request) -> bool:
