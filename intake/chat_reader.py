@@ -126,6 +126,8 @@ MORE = re.compile(r"(?:^|[\n。；;，,！!])\s*((?:还有|另外|再就是|顺�
 NOTICE = re.compile(r"^\s*(?:【?(?:通知|公告|提醒|温馨提示|厂家通知|仓库通知)】?[:：]|各位)")
 # A technician passes on a call (客户来电…电话…) but reports work done (修好了) as chit-chat.
 DONE = re.compile(r"(?<![没未不])(修好|搞定|已处理|处理好|完工|换好|弄好|已完成|结单|已上门)")
+# A message ending on the fault already repaired by someone (工程部已经修好了).
+FIXED_ALREADY = re.compile(r"已经(?:修好|处理好|弄好|搞定|解决)了?[。！!~\s]*$")
 REINSTATE = re.compile(
     r"(还是不行|还是要来|还是得来|又坏了|又不行了|还得麻烦|还是麻烦|还是一样|没用)"
 )
@@ -325,6 +327,8 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     if cues and all("修" in c for c in cues) and (DONE.search(text) or PRAISE.search(text)):
         cues = []  # 师傅昨天来修得很好: a repair done, praised
     cue = bool(cues) or bool(FAULT.search(plain))
+    if cue and FIXED_ALREADY.search(text):
+        return None, None  # news of a fault already repaired (…按键不亮的事 工程部已经修好了)
     if not cue:
         if QUESTION.search(text):
             return "question", None

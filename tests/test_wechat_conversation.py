@@ -681,3 +681,13 @@ def test_what_a_call_off_is_about(service) -> None:  # type: ignore[no-untyped-d
         )
     )
     assert [r.product_type for r in relay.requests] == ["电梯"]
+
+
+def test_news_of_a_fault_already_repaired_is_no_request(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("09:00:00", "阳光物业-小韦", "另外 6栋电梯按键不亮的事 工程部已经修好了"),
+            ("09:10:00", "阳光物业-小韦", "8栋电梯按键不亮，一直没人修，电话13712349876"),
+        )
+    )
+    assert [r.messages[0].line for r in reading.requests] == [4]
