@@ -561,7 +561,7 @@ def read(
             target.add(msg, "withdrawn, then asked for again")
             continue
         if (
-            current is None
+            (current is None or current.item is not None)  # a list's item, even within the hour
             and target is not None
             and not target.withdrawn
             and msg.at - target.last_at <= withdraw_window

@@ -271,3 +271,21 @@ def test_the_number_on_file_from_an_earlier_finished_repair(service) -> None:  #
     assert [r.product_type for r in reading.requests] == ["智能门锁", "冰箱"]
     assert _fields(reading, 0)["phone"] == "13512340099"
     assert _fields(reading, 1).get("phone") is None
+
+
+def test_a_list_owner_corrects_an_items_number_within_the_hour(service) -> None:  # type: ignore[no-untyped-def]
+    export = "\n".join(
+        f"2026-03-05 {t} {who}\n{text}\n"
+        for t, who, text in [
+            (
+                "09:00:00",
+                "派单-小佳",
+                "今日单：\n（1）丽湖花园6-2-704，龚太，空调制热不热，显示H1，电话 189 1234 0164\n"
+                "（2）伍先生家净水器出水一滴一滴的，137 1234 5519",
+            ),
+            ("09:05:00", "师傅-小邓", "1我去"),
+            ("09:10:00", "派单-小佳", "不好意思，龚太电话尾号改成0146，我刚才抄错了"),
+        ]
+    )
+    reading = _read(export)
+    assert [_fields(reading, k)["phone"] for k in range(2)] == ["18912340146", "13712345519"]
