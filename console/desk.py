@@ -24,7 +24,7 @@ from core.errors import ApiError
 from intake.models import ImportBatch, ImportRecord
 from intake.service import intake_text
 from sla.models import TicketSla
-from tickets import attachments, finish, search
+from tickets import attachments, customer_link, finish, search
 from tickets import service as tickets
 from tickets.desk_api import file_response
 from tickets.models import Ticket
@@ -177,6 +177,8 @@ def desk_context(db: Session, ticket: Ticket, viewer: Viewer) -> dict[str, Any]:
         "deadline": running_deadline(sla_row),
         "outcomes": finish.OUTCOMES,
         "final": ticket.status in FINAL,
+        # For a caller who asks how it is going: the signed page their SMS links to.
+        "customer_link": customer_link.link_for(ticket.id),
     }
 
 

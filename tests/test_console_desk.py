@@ -484,3 +484,20 @@ def test_agent_types_a_call_into_a_ticket(service: Service) -> None:
     # Only the desk's roles take calls.
     login(c, "tech-call")
     assert c.get("/console/tickets/new").status_code == 403
+
+
+def test_ticket_page_offers_the_customer_progress_link(service: Service) -> None:
+    make_users(("agent-link", Role.agent))
+    made = new_ticket(service, LOCK_TEXT)
+    c = service.client
+    login(c, "agent-link")
+    page = c.get(f"/console/review/{made['id']}").text
+    found = re.search(
+        r'id="customer-link-open" href="([^"]+)"|href="([^"]+)"[^>]*id="customer-link-open"', page
+    )
+    assert found, "the ticket page shows no customer link"
+    link = html.unescape(found.group(1) or found.group(2))
+    assert link == ticket(service, made["id"])["customer_link"]
+    c.cookies.clear()  # the customer has no console login
+    r = c.get(urlsplit(link).path)
+    assert r.status_code == 200 and "维修进度" in r.text
