@@ -119,6 +119,17 @@ FIELD_LABELS = {
     "merged_from": "合并自",
     "unavailable": "客户无法提供",
     "attachment": "附件",
+    "phones": "全部电话",
+}
+CHANNEL_LABELS = {
+    "phone": "电话",
+    "app": "App",
+    "web": "网页",
+    "wechat": "微信",
+    "excel": "Excel 导入",
+    "cli": "命令行",
+    "agent": "坐席录入",
+    "api": "API",
 }
 # The console's own form and link fields by their labels on the page, for a refused value
 # (the triage fields' and KB fields' labels are passed in by the caller).
@@ -189,6 +200,8 @@ def describe_changes(changes: dict[str, Any], labels: dict[str, str] | None = No
             continue
         if key == "outcome":
             value = OUTCOMES.get(str(value), value)
+        elif key == "channel" and isinstance(value, str):
+            value = CHANNEL_LABELS.get(value, value)
         label = names.get(key, key)
         if isinstance(value, list) and len(value) == 2 and not isinstance(value[0], dict):
             parts.append(f"{label}：{_value(value[0])} → {_value(value[1])}")

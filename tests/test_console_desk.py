@@ -501,3 +501,14 @@ def test_ticket_page_offers_the_customer_progress_link(service: Service) -> None
     c.cookies.clear()  # the customer has no console login
     r = c.get(urlsplit(link).path)
     assert r.status_code == 200 and "维修进度" in r.text
+
+
+def test_history_of_a_chat_import_names_fields_and_channel_in_chinese(service: Service) -> None:
+    make_users(("agent-hist", Role.agent))
+    made = _wechat_tickets(service)
+    c = service.client
+    login(c, "agent-hist")
+    histories = [c.get(f"/console/review/{t['id']}").text.split('id="history"', 1)[1] for t in made]
+    assert all("渠道：微信" in h for h in histories)
+    assert any("全部电话：" in h for h in histories)
+    assert not any("渠道：wechat" in h or "phones：" in h for h in histories)
