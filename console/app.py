@@ -4,6 +4,8 @@ The console is its own small ASGI app, so its failures render as HTML pages (log
 403 page) while the JSON API keeps its JSON error shape.
 """
 
+import re
+
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -31,6 +33,7 @@ from console import (
 from console.web import COOKIE, HERE, PREFIX, Forbidden, LoginRequired, Viewer, render
 from core import control_chars
 from core.errors import ApiError
+from triage.rules import get_rules
 
 # The modules serving pages, in routing order: kb_gaps and kb_transfer before curation, whose
 # /kb/{entry_id} would take /kb/gaps. Each page has its rule in the access policy
@@ -86,6 +89,14 @@ def create_console() -> FastAPI:
     async def _api_error(request: Request, exc: ApiError) -> Response:
         viewer = _viewer_of(request)
         message = zh.error_message(exc.code, exc.message)
+        if exc.code == "control_character" and exc.details:
+            rules = {n: str(f.get("label", n)) for n, f in get_rules().fields.items()}
+            codepoint = re.search(r"U\+[0-9A-F]{4,}", exc.message)
+            message = zh.control_character_message(
+                str(exc.details[0].get("field", "")),
+                codepoint.group() if codepoint else "",
+                {**curation.LABELS, **rules},
+            )
         return _error_page(request, exc.status, zh.error_title(exc.status), message, viewer)
 
     @app.exception_handler(RequestValidationError)

@@ -22,8 +22,9 @@ from core import clock, phone_reads
 from core.deps import DB
 from core.errors import ApiError
 from intake.models import ImportBatch, ImportRecord
+from intake.service import intake_text
 from sla.models import TicketSla
-from tickets import attachments, finish, search
+from tickets import attachments, customer_link, finish, search
 from tickets import service as tickets
 from tickets.desk_api import file_response
 from tickets.models import Ticket
@@ -176,6 +177,8 @@ def desk_context(db: Session, ticket: Ticket, viewer: Viewer) -> dict[str, Any]:
         "deadline": running_deadline(sla_row),
         "outcomes": finish.OUTCOMES,
         "final": ticket.status in FINAL,
+        # For a caller who asks how it is going: the signed page their SMS links to.
+        "customer_link": customer_link.link_for(ticket.id),
     }
 
 
@@ -211,6 +214,63 @@ def _posted(model: type[Action], **values: Any) -> Action:
 def _version(form: FormData) -> int | None:
     value = str(form.get("version", ""))
     return int(value) if value.isdigit() else None
+
+
+# A call typed in by an agent: the doors an agent takes calls through, and a bound that holds
+# any real call (the review page shows it whole).
+CALL_CHANNELS = ("phone", "wechat", "web", "app")
+MAX_CALL_CHARS = 4000
+
+
+@router.get("/tickets/new")
+def new_call_form(request: Request, viewer: Viewer = Depends(signed_in)) -> Response:
+    """The form an agent types a call into (the console's door to text intake)."""
+    return _new_call_page(request, viewer, text="", channel="phone")
+
+
+@router.post("/tickets/new")
+def new_call(
+    request: Request,
+    form: FormData = Depends(posted_form),
+    db: Session = DB,
+    viewer: Viewer = Depends(signed_in),
+) -> Response:
+    """Triage the typed call into a ticket, as `POST /api/v1/intake/text` does, and open it for
+    review; a refusal keeps what was typed on the form."""
+    text = str(form.get("text") or "")
+    channel = str(form.get("channel") or "")
+    channel = channel if channel in CALL_CHANNELS else "phone"
+    error = None
+    if not text.strip():
+        error = "请填写来电描述：客户说了什么。"
+    elif len(text) > MAX_CALL_CHARS:
+        error = f"来电描述最多 {MAX_CALL_CHARS} 字，现有 {len(text)} 字，请删减后再提交。"
+    if error:
+        return _new_call_page(request, viewer, text=text, channel=channel, error=error, code=422)
+    ticket = intake_text(db=db, text=text, channel=channel, actor=viewer.actor)
+    return redirect(f"/review/{ticket.id}")
+
+
+def _new_call_page(
+    request: Request,
+    viewer: Viewer,
+    *,
+    text: str,
+    channel: str,
+    error: str | None = None,
+    code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "new_call.html",
+        viewer,
+        code=code,
+        text=text,
+        channel=channel,
+        channels=CALL_CHANNELS,
+        max_chars=MAX_CALL_CHARS,
+        error=error,
+    )
 
 
 @router.post("/tickets/{ticket_id}/close")

@@ -76,14 +76,7 @@ templates.env.globals["status_labels"] = {
     "closed": "已关闭",
     "cancelled": "已取消",
 }
-templates.env.globals["channel_labels"] = {
-    "phone": "电话",
-    "app": "App",
-    "web": "网页",
-    "wechat": "微信",
-    "excel": "Excel 导入",
-    "cli": "命令行",
-}
+templates.env.globals["channel_labels"] = zh.CHANNEL_LABELS
 templates.env.globals["kb_actions"] = {
     "create": "创建",
     "edit": "编辑草稿",

@@ -119,7 +119,51 @@ FIELD_LABELS = {
     "merged_from": "合并自",
     "unavailable": "客户无法提供",
     "attachment": "附件",
+    "phones": "全部电话",
 }
+CHANNEL_LABELS = {
+    "phone": "电话",
+    "app": "App",
+    "web": "网页",
+    "wechat": "微信",
+    "excel": "Excel 导入",
+    "cli": "命令行",
+    "agent": "坐席录入",
+    "api": "API",
+}
+# The console's own form and link fields by their labels on the page, for a refused value
+# (the triage fields' and KB fields' labels are passed in by the caller).
+FORM_LABELS = {
+    "note": "备注",
+    "reason": "原因",
+    "q": "搜索关键词",
+    "into": "合并到工单号",
+    "kb_other": "其他条目",
+    "username": "用户名",
+    "display_name": "姓名",
+    "password": "密码",
+    "name": "名称",
+    "contact": "联系人",
+    "supervisor": "主管",
+    "director": "区域总监",
+    "actor": "查看人",
+    "text": "来电描述",
+}
+
+
+def control_character_message(field: str, codepoint: str, labels: dict[str, str]) -> str:
+    """A value refused for an invisible control character, as the person who typed it reads
+    it: the field by its label on the page (never its form name, e.g. "f_model"), and what to
+    do about a character they cannot see."""
+    name = field.removeprefix("f_")
+    label = labels.get(name) or FORM_LABELS.get(field) or FIELD_LABELS.get(name)
+    where = f"“{label}”中" if label else "填写的内容中"
+    return (
+        f"{where}含有不可见的控制字符（{codepoint}，常见于从别处复制来的文字）。"
+        "请返回上一页，删掉这一项里的内容重新输入后再提交。"
+    )
+
+
 OUTCOMES = {
     "not_a_fault": "非故障（咨询/无关来电）",
     "duplicate": "重复工单",
@@ -156,6 +200,8 @@ def describe_changes(changes: dict[str, Any], labels: dict[str, str] | None = No
             continue
         if key == "outcome":
             value = OUTCOMES.get(str(value), value)
+        elif key == "channel" and isinstance(value, str):
+            value = CHANNEL_LABELS.get(value, value)
         label = names.get(key, key)
         if isinstance(value, list) and len(value) == 2 and not isinstance(value[0], dict):
             parts.append(f"{label}：{_value(value[0])} → {_value(value[1])}")

@@ -234,6 +234,8 @@ POLICY: dict[str, Rule] = {
     "GET /console/me": SIGNED_IN,
     # console.desk
     "GET /console/tickets": DESK,
+    "GET /console/tickets/new": DESK,
+    "POST /console/tickets/new": DESK,
     "POST /console/tickets/{ticket_id}/close": DESK,
     "POST /console/tickets/{ticket_id}/cancel": DESK,
     "POST /console/tickets/{ticket_id}/merge": DESK,

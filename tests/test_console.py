@@ -632,3 +632,18 @@ def test_a_console_login_opens_the_api_description_and_nothing_else(service: Ser
     assert c.get("/api/v1/kb/entries").status_code == 401
     c.post("/console/logout", data={"csrf_token": csrf})
     assert c.get("/openapi.json").status_code == 401
+
+
+def test_the_header_names_a_login_and_its_role_once(service: Service) -> None:
+    with session_scope() as db:
+        accounts.create_user(
+            db=db, username="desk-1", role=Role.agent, password=PASSWORD, display_name="坐席"
+        )
+        accounts.create_user(
+            db=db, username="desk-2", role=Role.agent, password=PASSWORD, display_name="王芳"
+        )
+    login(service.client, "desk-1")
+    page = service.client.get("/console/").text
+    assert "坐席（坐席）" not in page and "<span>坐席</span>" in page
+    login(service.client, "desk-2")
+    assert "<span>王芳（坐席）</span>" in service.client.get("/console/").text

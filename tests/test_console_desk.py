@@ -447,3 +447,68 @@ def test_both_doors_take_and_refuse_the_same_desk_input(service: Service) -> Non
     # What both take: the note as typed, without its surrounding blanks.
     api = c.post(f"/api/v1/tickets/{t['id']}/notes", json={"note": " 已回电 "}, headers=h)
     assert api.status_code == 201 and api.json()["note"] == "已回电"
+
+
+def test_agent_types_a_call_into_a_ticket(service: Service) -> None:
+    make_users(("agent-call", Role.agent), ("tech-call", Role.technician))
+    c = service.client
+    csrf = login(c, "agent-call")
+    assert 'href="/console/tickets/new"' in c.get("/console/tickets").text
+    assert 'id="call-text"' in c.get("/console/tickets/new").text
+
+    def count() -> int:
+        r = c.get("/api/v1/tickets?limit=100", headers=service.headers("agent"))
+        return len(r.json()["items"])
+
+    before = count()
+    # Refusals are Chinese, keep what was typed on the form and create nothing.
+    r = c.post("/console/tickets/new", data={"text": "   ", "csrf_token": csrf})
+    assert r.status_code == 422 and "请填写来电描述" in r.text
+    long_text = "门锁坏了<b>急</b>" * 500
+    r = c.post("/console/tickets/new", data={"text": long_text, "csrf_token": csrf})
+    assert r.status_code == 422 and "最多 4000 字" in r.text
+    assert html.escape(long_text, quote=False) in r.text
+    assert count() == before
+    # A call becomes a triaged ticket like any other door's, and opens for review.
+    r = c.post(
+        "/console/tickets/new",
+        data={"text": LOCK_TEXT + "，型号X3", "channel": "wechat", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:300]
+    tid = int(urlsplit(r.headers["location"]).path.rsplit("/", 1)[-1])
+    made = ticket(service, tid)
+    assert made["status"] == "triaged" and made["channel"] == "wechat"
+    assert made["device"]["model"] == "X3" and made["customer"]["phone"] == "13800138000"
+    assert count() == before + 1
+    # Only the desk's roles take calls.
+    login(c, "tech-call")
+    assert c.get("/console/tickets/new").status_code == 403
+
+
+def test_ticket_page_offers_the_customer_progress_link(service: Service) -> None:
+    make_users(("agent-link", Role.agent))
+    made = new_ticket(service, LOCK_TEXT)
+    c = service.client
+    login(c, "agent-link")
+    page = c.get(f"/console/review/{made['id']}").text
+    found = re.search(
+        r'id="customer-link-open" href="([^"]+)"|href="([^"]+)"[^>]*id="customer-link-open"', page
+    )
+    assert found, "the ticket page shows no customer link"
+    link = html.unescape(found.group(1) or found.group(2))
+    assert link == ticket(service, made["id"])["customer_link"]
+    c.cookies.clear()  # the customer has no console login
+    r = c.get(urlsplit(link).path)
+    assert r.status_code == 200 and "维修进度" in r.text
+
+
+def test_history_of_a_chat_import_names_fields_and_channel_in_chinese(service: Service) -> None:
+    make_users(("agent-hist", Role.agent))
+    made = _wechat_tickets(service)
+    c = service.client
+    login(c, "agent-hist")
+    histories = [c.get(f"/console/review/{t['id']}").text.split('id="history"', 1)[1] for t in made]
+    assert all("渠道：微信" in h for h in histories)
+    assert any("全部电话：" in h for h in histories)
+    assert not any("渠道：wechat" in h or "phones：" in h for h in histories)

@@ -171,6 +171,44 @@ def test_queue_is_urgent_first_and_imports_are_confirmed_in_bulk(page, server: S
     assert all(api_ticket(server, i)["status"] == "reviewed" for i in ids)
 
 
+def test_queue_refresh_keeps_picked_rows_under_the_content_policy(browser, server: Server) -> None:
+    """With the real content policy (no bypass): the queue polls every 5 s without eval (the
+    policy forbids it; an hx-trigger filter made htmx log an EvalError and drop the filter), and
+    a refresh never redraws the rows away from under the agent's picks."""
+    chat = (
+        "—————  2026-03-03  —————\n"
+        "陈静 10:02\n我家空调不制冷了，型号KFR-35GW，显示E1\n"
+        "陈静 10:05\n地址是杭州市西湖区文一路88号，电话13855550088\n"
+    )
+    with server.api() as api:
+        api.post(
+            "/api/v1/imports/wechat",
+            files={"file": ("群-csp.txt", chat.encode())},
+            data={"wait": "true"},
+        ).raise_for_status()
+    ctx = browser.new_context(base_url=server.url, locale="zh-CN")
+    page = ctx.new_page()
+    page.set_default_timeout(20_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    log_in(page, "zhang.agent")
+    page.goto("/console/review?status=pending_qc")
+    picks = page.locator(".bulk-pick")
+    if picks.count() == 0:
+        pytest.skip("no imported row passes the checks (nothing to pick)")
+    with page.expect_request(re.compile(r"/console/review/rows")):
+        pass  # the queue refreshes while nothing is picked
+    polled: list[str] = []
+    page.on("request", lambda r: polled.append(r.url) if "/review/rows" in r.url else None)
+    picks.first.check()
+    page.wait_for_timeout(6_000)  # longer than one refresh period
+    assert picks.first.is_checked()
+    assert polled == []
+    assert errors == []
+    ctx.close()
+
+
 def test_agent_finishes_tickets_without_a_visit(page, server: Server) -> None:
     expect = sync_api.expect
     log_in(page, "zhang.agent")

@@ -241,8 +241,18 @@ def test_console_forms_and_links_refuse_a_control_character(service: Service) ->
         r = c.post(path, data={**form, "csrf_token": csrf}, follow_redirects=False)
         assert r.status_code == 422 and "控制字符" in r.text, (path, r.status_code)
         assert "<html" in r.text.lower()  # the console's page, not the API's JSON
+    # The page names the field by its label, as the agent sees it, never by its form name.
+    r = c.post(
+        f"/console/review/{ticket_id}",
+        data={"f_model": "X3\x00", "note": "更正", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 422 and "“型号”中含有不可见的控制字符（U+0000" in r.text
+    assert "f_model" not in r.text
+    r = c.get("/console/tickets", params={"q": "门锁\x1b"})
+    assert r.status_code == 422 and "“搜索关键词”中" in r.text
     r = c.get("/console/audit/phone-reads", params={"actor": "a\x00"})
-    assert r.status_code == 422 and "查询参数“actor”" in r.text
+    assert r.status_code == 422 and "“查看人”中" in r.text and "actor" not in r.text
     assert _snapshot() == (before, [])
 
 

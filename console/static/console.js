@@ -153,6 +153,11 @@
 
   // --- bulk confirm: pick every passing row of the page ---
   function setupBulk() {
+    // The queue's refresh would redraw the rows and drop what the agent picked; it waits while
+    // a row is picked. (Not an hx-trigger filter: htmx evaluates those, which the CSP forbids.)
+    document.body.addEventListener("htmx:beforeRequest", (e) => {
+      if (e.detail.elt.id === "queue" && $("#bulk-form input[name=ids]:checked")) e.preventDefault();
+    });
     document.body.addEventListener("change", (e) => {
       if (e.target && e.target.id === "check-all-passing") {
         $$(".bulk-pick").forEach((b) => { b.checked = e.target.checked; });
