@@ -248,3 +248,44 @@ def test_a_merged_forward_line_under_its_header_and_a_settled_request() -> None:
     assert {r.sender for r in reading.requests} == {"派单-阿香"}  # 今日的单 is no sender
     assert len(reading.requests) == 2
     assert any(s.kind == "withdrawn" for s in reading.skipped)
+
+
+def test_the_number_on_file_from_an_earlier_finished_repair(service) -> None:  # type: ignore[no-untyped-def]
+    export = "\n".join(
+        f"2026-03-05 {t} {who}\n{text}\n"
+        for t, who, text in [
+            (
+                "09:00:00",
+                "万象城店-小林",
+                "上周那单空调修好了，邹先生说谢谢，他留的电话是13512340099",
+            ),
+            ("09:05:00", "客服-阿东", "不客气"),
+            ("15:00:00", "万象城店-小林", "邹先生又来了，这次是门锁，指纹识别不了，X5"),
+            ("15:02:00", "客服-阿东", "电话地址没变吧"),
+            ("15:03:00", "万象城店-小林", "还是上次那个号，地址也一样"),
+            # Another customer of the same store says so too, with no number given before.
+            ("16:00:00", "万象城店-小林", "陶女士的冰箱不制冷了，BCD-300，电话还是原来的号"),
+        ]
+    )
+    reading = _read(export)
+    assert [r.product_type for r in reading.requests] == ["智能门锁", "冰箱"]
+    assert _fields(reading, 0)["phone"] == "13512340099"
+    assert _fields(reading, 1).get("phone") is None
+
+
+def test_a_list_owner_corrects_an_items_number_within_the_hour(service) -> None:  # type: ignore[no-untyped-def]
+    export = "\n".join(
+        f"2026-03-05 {t} {who}\n{text}\n"
+        for t, who, text in [
+            (
+                "09:00:00",
+                "派单-小佳",
+                "今日单：\n（1）丽湖花园6-2-704，龚太，空调制热不热，显示H1，电话 189 1234 0164\n"
+                "（2）伍先生家净水器出水一滴一滴的，137 1234 5519",
+            ),
+            ("09:05:00", "师傅-小邓", "1我去"),
+            ("09:10:00", "派单-小佳", "不好意思，龚太电话尾号改成0146，我刚才抄错了"),
+        ]
+    )
+    reading = _read(export)
+    assert [_fields(reading, k)["phone"] for k in range(2)] == ["18912340146", "13712345519"]

@@ -6,7 +6,7 @@ import json
 
 from intake import wechat_import
 from intake.chat_reader import split_items
-from intake.chat_roles import CUSTOMER, STAFF, TECHNICIAN, Roles
+from intake.chat_roles import CUSTOMER, RELAY, STAFF, TECHNICIAN, Roles
 from intake.prefilled import triage_prefilled
 
 
@@ -564,3 +564,130 @@ def test_a_customer_named_by_surname_only_in_the_list(service) -> None:  # type:
     )
     assert _fields(reading, 1)["phones"] == ["051268093327", "19962130485"]
     assert _fields(reading, 0)["phones"] == ["13862550917"]
+
+
+def test_a_dispatcher_calls_off_an_item_of_their_own_list(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            (
+                "08:30:00",
+                "派单-阿芬",
+                "今天的单：\n1、滨江小区3栋502 陈女士 冰箱不制冷 电话13612345670\n"
+                "2、海景苑8-1202 吴先生 洗衣机不脱水 显示E4 电话13712345671\n"
+                "3、龙华路的何先生 门锁指纹识别不了 电话13812345672",
+            ),
+            ("08:40:00", "陈师傅", "1和3我去"),
+            ("09:10:00", "派单-阿芬", "2号单取消，吴先生说自己把排水管捋顺就好了"),
+            # Not in the list: 马先生 is no 何先生 (a title is no name), nothing called off.
+            ("09:20:00", "派单-阿芬", "马先生那单撤了，他自己弄好了"),
+        )
+    )
+    assert [r.product_type for r in reading.requests] == ["冰箱", "智能门锁"]
+    assert [s.kind for s in reading.skipped] == ["withdrawn"]
+    assert "吴先生" in reading.skipped[0].reason
+
+
+def test_an_appliance_called_off_by_name_or_reported_already_fixed(service) -> None:  # type: ignore[no-untyped-def]
+    cantonese = _read(
+        _wecom(
+            ("wmA1", "何太", 0, "屋企个冰箱唔制冷，BCD-300，电话13912345678"),
+            ("wmA1", "何太", 2, "仲有热水器好似漏水"),
+            ("wmA1", "何太", 5, "热水器唔使喇，老公拧紧咗阀门就得"),
+        )
+    )
+    assert [r.product_type for r in cantonese.requests] == ["冰箱"]
+    relayed = _read(
+        _pc(
+            ("09:00:00", "万达店-小李", "帮顾客报修：刘小姐，冰箱门关不严，电话13512345678"),
+            (
+                "09:05:00",
+                "万达店-小李",
+                "还有个大爷说他门锁低电量报警，我教他换了电池，已经好了，不用上门",
+            ),
+        )
+    )
+    # The lock was never a request; the fridge is not called off by it.
+    assert [r.product_type for r in relayed.requests] == ["冰箱"]
+    assert [s.kind for s in relayed.skipped] == ["withdrawn"]
+
+
+def test_a_cleaning_in_a_list_is_no_repair(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            (
+                "10:00:00",
+                "天河店-阿珍",
+                "报两单：\n1. 王姐，洗衣机排水不出，显示E21，电话15912345678\n"
+                "2. 钟先生想约下周洗空调，两台挂机",
+            ),
+        )
+    )
+    assert [r.product_type for r in reading.requests] == ["洗衣机"]
+
+
+def test_a_dispatchers_jobs_one_per_message(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("08:00:00", "调度-小芳", "今天雨花台的单子，大家认领"),
+            # Whom and where, the number in the next message.
+            ("08:01:00", "调度-小芳", "雨花台区天华小区9栋301戴女士，洗衣机门锁不上，显示E30"),
+            ("08:02:00", "调度-小芳", "戴女士电话13951234567"),
+            ("08:03:00", "师傅-老周", "我去"),
+            # A fault code reported (报ER-41), something slow: a job.
+            ("08:05:00", "调度-小芳", "软件谷充电站DC-120K充得很慢，报ER-41，站长18112345678"),
+            # A named customer's appliance and a complaint the KB knows, no fault word.
+            (
+                "08:06:00",
+                "调度-小芳",
+                "蒋女士的扫地机器人地图没了，每次都重新建图，电话15712345678",
+            ),
+            # Telling someone how to try a fix, or a question, starts nothing.
+            ("08:07:00", "调度-小芳", "戴女士那个E30先让她把门用力关一下试试，一般是门没关严"),
+            ("08:08:00", "天河店-小丽", "潘姐个洗衣机机身条码 SN15201234567，要不要"),
+        )
+    )
+    assert [r.product_type for r in reading.requests] == ["洗衣机", "充电桩", "扫地机器人"]
+    assert _fields(reading, 0)["phone"] == "13951234567"
+
+
+def test_a_store_named_after_the_person_in_brackets() -> None:
+    roles = Roles()
+    assert (roles.of("小雯（之心城店）").role, roles.of("小雯（之心城店）").name) == (RELAY, "小雯")
+    assert roles.of("老邵(物业)").role == RELAY
+    assert roles.of("阿强（客服）").role == STAFF
+    assert roles.of("张伟（老家合肥）").guessed  # brackets that say no role
+
+
+def test_what_a_call_off_is_about(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("wmB1", "冯先生", 0, "洗衣机E4一直报，不脱水，电话13712340001"),
+            ("wmB2", "欧女士", 3, "我家空调出风很小，开最大档也没什么风"),
+            ("u01", "客服-小葵", 4, "好的，麻烦留个电话和地址"),
+            ("wmB2", "欧女士", 5, "13712340002，蜀山区望江西路橡树湾7栋2202"),
+            ("wmB1", "冯先生", 8, "刚才又试了一下好了，不用来了"),
+            # An acknowledgement for 冯先生, not a call-off of 欧女士's request.
+            ("u01", "客服-小葵", 9, "好的冯先生，那这单我取消了"),
+        )
+    )
+    assert [r.product_type for r in reading.requests] == ["空调"]
+    relay = _read(
+        _pc(
+            ("09:00:00", "新区物业-老邵", "4幢电梯门关不上一直开关，报E30，打工程部0512-68095513"),
+            # Another building's call-off leaves this one standing.
+            ("09:30:00", "新区物业-老邵", "3幢那个门禁之前报过的，现在好了不用来了"),
+            ("10:00:00", "天鹅湖物业-前台", "5栋有户说热水器不热，我问问清楚再报"),
+            ("10:20:00", "天鹅湖物业-前台", "5栋那个问了，是家里停电了，不用了"),
+        )
+    )
+    assert [r.product_type for r in relay.requests] == ["电梯"]
+
+
+def test_news_of_a_fault_already_repaired_is_no_request(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("09:00:00", "阳光物业-小韦", "另外 6栋电梯按键不亮的事 工程部已经修好了"),
+            ("09:10:00", "阳光物业-小韦", "8栋电梯按键不亮，一直没人修，电话13712349876"),
+        )
+    )
+    assert [r.messages[0].line for r in reading.requests] == [4]
