@@ -66,27 +66,20 @@ FAULT = re.compile(
     r"|(?:一直|老是|总是)(?:闪|跳|叫|滴|报警|亮红灯|开开关关|在?原地转|停)|(?:很|在|有点|一直|老是|坐着|发)抖"
     r"|打滑|往下溜|没(?:冷气|热水|暖气|风|声音)|一会儿?冷一会儿?热|忽冷忽热|时冷时热|变(?:冷水|凉了|冷了)"
     r"|声音(?:像|跟)|像拖拉机|停不下|关不[严紧]|合不上|[滴漏渗]油|屏幕?黑了|(?:自动|自己)(?:关|停|断)[机了]"
-    r"|好几次才|半天才|跳起来|[充出加制转]得?(?:很|特别|太|好|越来越)慢"
-    r"|出[水风](?:量)?(?:很|特别|太|好|越来越|有点)?小"
-    # A fault code reported (报ER-41, 报E30): not 预报/电报/汇报.
-    r"|(?<![预电汇申举上])报\s*[A-Za-z]{1,3}-?\d{1,3}(?![\dA-Za-z])"
+    r"|好几次才|半天才|跳起来"
     r"|[掉坏断裂松脱丢]了"
 )
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
 WITHDRAW = re.compile(
     r"(不用了[^。？?]{0,24}(?:好了|没事了|正常了)|不用来了|不用过来|别来了|不用上门|不用修了|不用派|不需要(?:上门|维修|来|了)|取消(?:报修|维修|预约|一下|吧|了)?"
-    r"|撤销|自己(?:弄|修|搞|调|处理)好了|已经好了|又好了|现在好了|恢复正常|没事了|好了不用|不麻烦了"
-    # The appliance called off by name at the message's start (热水器不用了，阀门没拧紧), or
-    # after the reason at its end (问了，是家里停电了，不用了).
-    r"|^[^，,。？?\d]{0,8}不用(?:了|啦)(?:[，,。！!~\s]|$)|[，,]\s*不用(?:了|啦)[。！!~\s]*$)"
+    r"|撤销|自己(?:弄|修|搞|调|处理)好了|已经好了|又好了|现在好了|恢复正常|没事了|好了不用|不麻烦了)"
 )
 # Only "it works now": after our side's remote help (升级, 复位, 重启 …) that is the repair
 # done, not a withdrawal.
 CALLED_OFF = re.compile(
     r"(不用来|不用过来|别来|不用上门|不用修|不用派|不需要|取消|撤销|自己|不麻烦|不用了)"
 )
-# … or ends on a yes-or-no of a verb (要不要, 是不是, 行不行).
-ASKS = re.compile(r"[?？]\s*$|吗\s*$|是吧\s*$|(\w)不\1\s*$")
+ASKS = re.compile(r"[?？]\s*$|吗\s*$|是吧\s*$")
 JOKE = re.compile(r"(哈哈|呵呵|嘻嘻|😂|🤣|\[捂脸\]|\[偷笑\]|\[破涕为笑\])")
 # Whose appliance a message is about (我家…, 业主…, 3幢那台…).
 OWNED = re.compile(
@@ -101,17 +94,12 @@ STAFF_WITHDRAW = re.compile(
     r"(取消(?:报修|维修|上门|工单|了|吧)|撤单|这单不用|(?:说|讲|表示|那边)[^，,。]{0,8}"
     r"(?:不用来了|不用去了|不用上门|不需要上门|不修了))"
 )
-# An item of a list called off by its number (3号单取消啊; ③取消; 第二单不用去了).
-ITEM_CANCEL = re.compile(
-    r"(?:[号项单条①②③④⑤⑥⑦⑧⑨]|第[1-9一二三四五六七八九][个台单项条]?)\s*(?:先)?(?:取消|撤了|不用(?:去|派|来|上门|修)了?)"
-)
 ORDER = re.compile(
     r"(滤芯|耗材|配件|下单|订购|订一|订[0-9一二两三四五六七八九十]+|买[0-9一二两三四五六七八九十]+|"
     r"要[0-9一二两三四五六七八九十]+(?:个|支|套|箱|根|盒)|补货|发货|快递|寄[一两几]|采购|进货)"
 )
 APPOINTMENT = re.compile(
     r"(清洗|清洁|保养|消毒|除垢|安装|移机|拆机|装机|预约|年检|维保)(?!公司|报告|单位|合同|记录)"
-    r"|洗一?下?(?=(?:[一两二三四五六七八九\d]+[台部个])?(?:空调|挂机|柜机|油烟机|烟机|热水器))"
 )
 # Small talk between the messages of a request (thanks, greetings, shop news).
 CHITCHAT = re.compile(r"(辛苦|谢谢|感谢|明天见|再见|早上好|晚安|吃饭|搞活动|活动|优惠|放假|请假)")
@@ -126,8 +114,6 @@ MORE = re.compile(r"(?:^|[\n。；;，,！!])\s*((?:还有|另外|再就是|顺�
 NOTICE = re.compile(r"^\s*(?:【?(?:通知|公告|提醒|温馨提示|厂家通知|仓库通知)】?[:：]|各位)")
 # A technician passes on a call (客户来电…电话…) but reports work done (修好了) as chit-chat.
 DONE = re.compile(r"(?<![没未不])(修好|搞定|已处理|处理好|完工|换好|弄好|已完成|结单|已上门)")
-# A message ending on the fault already repaired by someone (工程部已经修好了).
-FIXED_ALREADY = re.compile(r"已经(?:修好|处理好|弄好|搞定|解决)了?[。！!~\s]*$")
 REINSTATE = re.compile(
     r"(还是不行|还是要来|还是得来|又坏了|又不行了|还得麻烦|还是麻烦|还是一样|没用)"
 )
@@ -149,11 +135,6 @@ NEW_ON_SITE = re.compile(
     r"|也叫我|也要我|邻居|隔壁|楼下|楼上)"
 )
 # The contact is the one of the sender's request before (电话同上, 地址一样).
-# The number is the one given before (还是上次那个号; 电话没变; 用原来的号码).
-ON_FILE = re.compile(
-    r"(?:上次|之前|以前|原来)(?:那个|的|留的)?(?:号|电话|手机)|(?:电话|号码|手机)(?:没|不)变"
-    r"|还是(?:那个|原来的?)(?:号|电话)|老号码"
-)
 SAME_AS = re.compile(r"(同上|同一个|一样|还是这个|还是那个|跟上面|和上面)")
 # How a customer is called when someone else reports for them (a relay, a numbered list).
 TITLED_NAME = re.compile(
@@ -211,7 +192,6 @@ class Request:
     own: dict[int, str] = field(default_factory=dict)
     tentative: bool = False  # a fault said before the appliance is named
     same_customer: bool = False  # its previous request is the same customer's
-    on_file: list[str] = field(default_factory=list)  # 还是上次那个号: the number given before
     heard: list[str] = field(default_factory=list)  # what staff said to its customer
     roles: dict[str, str] = field(default_factory=dict)  # each sender's role
 
@@ -327,8 +307,6 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     if cues and all("修" in c for c in cues) and (DONE.search(text) or PRAISE.search(text)):
         cues = []  # 师傅昨天来修得很好: a repair done, praised
     cue = bool(cues) or bool(FAULT.search(plain))
-    if cue and FIXED_ALREADY.search(text):
-        return None, None  # news of a fault already repaired (…按键不亮的事 工程部已经修好了)
     if not cue:
         if QUESTION.search(text):
             return "question", None
@@ -356,8 +334,7 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
         return None, None
     # No fault word, but someone's appliance named and a known fault of it described (我家扫地机
     # 的地图又没了): the KB recognises the complaint. Not a question, work done or praise.
-    whose = OWNED.search(text) or TITLED_NAME.search(text)  # 葛先生的柜机…, a named customer's
-    if ASKS.search(text) or DONE.search(text) or PRAISE.search(text) or not whose:
+    if ASKS.search(text) or DONE.search(text) or PRAISE.search(text) or not OWNED.search(text):
         return None, None
     return ("repair", product) if product and matched else (None, None)
 
@@ -466,33 +443,6 @@ def read(
             # Fixed with our remote help: the repair was real and is done.
             target.add(msg, "fixed with staff's remote help (a repair, not withdrawn)")
             continue
-        said_product = _named_product(msg.text) if withdraws and target else None
-        if (
-            withdraws
-            and target
-            and target.item is None
-            and (said_product not in (None, target.product_type) or _elsewhere(plain, target))
-        ):
-            # Another appliance or another building, already sorted out (仲有个阿叔门锁…
-            # 唔使上门; 3幢那个门禁…现在好了不用来了): the sender's request on it is called
-            # off, else nothing starts.
-            theirs = [
-                r
-                for r in found
-                if r.sender == msg.sender
-                and said_product
-                and r.product_type == said_product
-                and not _elsewhere(plain, r)
-                and not r.withdrawn
-                and msg.at - r.last_at <= withdraw_window
-            ]
-            for req in theirs[-1:]:
-                req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
-                req.messages.append(msg)
-            if not theirs:
-                reason = f"撤回：{msg.text[:40]}"
-                skipped.append(Skipped(msg.line, msg.end_line, msg.sender, "withdrawn", reason))
-            continue
         if (
             withdraws
             and target
@@ -503,25 +453,8 @@ def read(
                 req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
                 req.messages.append(msg)
             continue
-        own = target if target and msg.at - target.last_at <= withdraw_window else None
-        if (
-            speaker.role == STAFF
-            and own
-            and own.item
-            and ITEM_CANCEL.search(plain)
-            and (named := _item_refs(plain, _same_message(found, own)))
-        ):
-            # A dispatcher calls off an item of their own list by its number (3号单取消;
-            # ③取消，前台话搞掂咗): only the items named, never the whole list.
-            for req in named:
-                req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
-                req.messages.append(msg)
-            continue
         if speaker.role == STAFF and STAFF_WITHDRAW.search(plain):
-            # Staff pass on a customer's cancellation (王女士说不用来了，取消); one for a
-            # request already called off (好的饶先生，那这单我取消了) calls off nothing else.
-            if any(r.withdrawn and _names(msg.text, r) for r in found):
-                continue
+            # Staff pass on a customer's cancellation (王女士说不用来了，取消).
             meant = _addressee(msg, by_owner, window)
             if meant is not None and meant.sender != msg.sender:
                 for req in _items_meant(msg.text, _same_message(found, meant)):
@@ -561,7 +494,7 @@ def read(
             target.add(msg, "withdrawn, then asked for again")
             continue
         if (
-            (current is None or current.item is not None)  # a list's item, even within the hour
+            current is None
             and target is not None
             and not target.withdrawn
             and msg.at - target.last_at <= withdraw_window
@@ -656,8 +589,6 @@ def read(
         for req, part in _route(msg, _same_message(found, target)):
             if _adds_facts(msg.text if part is None else part, req, speaker.role):
                 req.add(msg, f"{who} reply with facts of {req.sender}'s request", part)
-    for req in found:
-        req.on_file = _on_file(req, messages)
     kept = [r for r in found if not r.withdrawn and (r.product_type or not r.tentative)]
     for req in kept:
         req.roles = {m.sender: roles.of(m.sender, m.external).role for m in req.messages}
@@ -683,16 +614,7 @@ def _asks(
     said = phones.numbers(text)
     if role == STAFF:
         whom = said or TITLED_NAME.search(text) or facts_of(text).get("address")
-        # A job posted with whom and where (…金王府13栋1802周阿姨，洗衣机门锁不上), its number
-        # maybe in the next message.
-        plain = mandarin(text)
-        job = (
-            TITLED_NAME.search(text)
-            and FAULT.search(plain)
-            and not GUIDANCE.search(plain)
-            and facts_of(text).get("address")
-        )
-        if not (RELAY_CUE.search(text) or said or job) or not whom:
+        if not (RELAY_CUE.search(text) or said) or not whom:
             return None, None, text
         kind, product = kind_of(text)
         if kind == "repair" and _confirms(msg, by_owner, window, product):
@@ -939,9 +861,7 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
         k = next(d.index(ref) for d in ORDINALS if ref in d)
         # By the item's number in the list (4号 of a list whose 3 is an appointment).
         numbered = [r for r in siblings if r.item_no == k + 1]
-        if numbered or (k < len(siblings) and all(r.item_no is None for r in siblings)):
-            # Not by position when the lists' numbers are known: item 2 withdrawn, 2号 is
-            # no longer item 3.
+        if numbered or k < len(siblings):
             return numbered or [siblings[k]]
     # The appliance the message names by a word or a model (not one triage guesses).
     said_product = _named_product(text)
@@ -952,7 +872,7 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
     theirs = [
         r for r, name in customers if name in said or any(f"姓{n[0]}" in r.item for n in said)
     ]
-    titled = [r for r, name in customers if name and _title_alone(name[1:], text)]
+    titled = [r for r, name in customers if name and name[1:] in text]
     if theirs or len(titled) == 1:
         return theirs or titled
     # A customer named without a title in the item (… 1203 张德明 洗衣机…), or the place.
@@ -967,14 +887,6 @@ def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
         if (said_product and said_product == r.product_type)
         or (r.item and any(n in r.item for n in said))
     ]
-
-
-def _title_alone(title: str, text: str) -> bool:
-    """Whether text says the title without a surname (婆婆, not 马先生 for 付先生)."""
-    return any(
-        m.start() == 0 or text[m.start() - 1] not in SURNAMES
-        for m in re.finditer(re.escape(title), text)
-    )
 
 
 def item_customer(item: str, message: bool = False) -> str | None:
@@ -1142,35 +1054,6 @@ def _customer_names(req: Request) -> set[str]:
     """How a request names its customer: titled (柯女士) or standing alone (… 1203 张德明 …)."""
     first = req.texts()[0]
     return set(TITLED_NAME.findall(first)) | set(PLAIN_NAME.findall(first))
-
-
-def _on_file(req: Request, messages: list[Message]) -> list[str]:
-    """For a request that gives no number but says it is the one given before (还是上次那个号,
-    电话没变), the numbers the sender last gave for the same customer (an earlier, finished
-    repair's: 姚生…佢留低个电话系130…); none when no earlier message has them."""
-    joined = "；".join(req.texts())
-    if not ON_FILE.search(mandarin(joined)) or phones.numbers(joined):
-        return []
-    # Someone else's request (a store's): only a number given for the customer it names.
-    names = TITLED_NAME.findall(joined) if req.role != CUSTOMER else []
-    if req.role != CUSTOMER and not names:
-        return []
-    start = req.messages[0]
-    for msg in reversed(messages[: messages.index(start)] if start in messages else []):
-        if msg.sender != req.sender or not (said := phones.numbers(msg.text)):
-            continue
-        if req.role == CUSTOMER or any(n[0] in msg.text for n in names):
-            return said
-    return []
-
-
-def _elsewhere(text: str, req: Request) -> bool:
-    """Whether a message names a building or flat (3幢) that is not the request's (4幢)."""
-    place = FLAT.search(text)
-    flats = {m.group(0) for m in FLAT.finditer("；".join(req.texts()))}
-    return bool(
-        place and flats and not any(f.startswith(place[0]) or place[0].startswith(f) for f in flats)
-    )
 
 
 def _names(text: str, req: Request) -> bool:

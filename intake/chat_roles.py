@@ -55,9 +55,6 @@ PREFIX = re.compile(
     r"^(?:【(?P<a>[^】]{1,12})】|\[(?P<b>[^\]]{1,12})\]|(?P<c>[^-－_|｜·:：]{1,12})[-－_|｜·])"
 )
 
-# The role after the name, in brackets (小雯（之心城店）, 老邵(物业)).
-SUFFIX = re.compile(r"^(?P<name>[^（(]{1,12})[（(](?P<label>[^）)]{1,12})[）)]\s*$")
-
 
 @dataclass(frozen=True)
 class Speaker:
@@ -94,11 +91,6 @@ class Roles:
             role = self._role_of(label) or (RELAY if label.endswith("店") else None)
             if role:
                 return Speaker(role, name)
-        if m := SUFFIX.match(sender):
-            label = m.group("label")
-            role = self._role_of(label) or (RELAY if label.endswith("店") else None)
-            if role:
-                return Speaker(role, m.group("name").strip())
         if sender in self.staff_names:
             return Speaker(STAFF, sender)
         if sender in self.learned:

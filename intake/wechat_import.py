@@ -160,9 +160,6 @@ def to_drafts(
             or (req.role == "technician" and not phones.numbers(joined))
         )
         previous = _which_number(_contact(req.previous) if same else {}, joined)
-        if req.on_file and not previous.get("phone"):
-            # 还是上次那个号: the number given before in the chat (a finished repair's).
-            previous = {**previous, "phone": req.on_file[0], "phones": req.on_file}
         fallback = {**previous, **({"customer_name": name} if name else {})}
         address = joined_address(texts)
         # The product the request was opened on: a staff reply naming another appliance

@@ -205,10 +205,3 @@ def test_cantonese_read_character_for_character() -> None:
 def test_an_extension_said_on_its_own_later() -> None:
     said = "电话 0731-8455 6677，是公司座机；有分机吗；分机 306"
     assert phones.numbers(said) == ["073184556677转306"]
-
-
-def test_a_mobile_inside_a_wechat_id_only_when_said_to_be_the_phone() -> None:
-    assert phones.numbers("微信号 abc_13912345678，后面就是我手机") == ["13912345678"]
-    assert phones.numbers("加我微信 lee13612345678 后面是我电话") == ["13612345678"]
-    assert phones.numbers("微信号 abc_13912345678") == []
-    assert phones.numbers("佢微信号系 wong_13712345678，唔系电话嚟嘅") == []

@@ -90,11 +90,6 @@ LATE_EXTENSION = re.compile(
 TAIL_FIX = re.compile(
     r"尾(?:号|数)[^\d，,。；;]{0,2}(?:改成|改为|应该是|应为|更正为|是)\s*[:：]?\s*(\d{2,4})(?!\d)"
 )
-# A mobile inside a WeChat id that the text says is the phone (jlp_189…，后面就是我手机).
-ID_MOBILE = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z0-9]*_?(1[3-9]\d{9})(?![\dA-Za-z])")
-ID_IS_PHONE = re.compile(
-    r"^[，,\s]*(?:后面|后边|数字|里面|里头)?的?(?:就|也)?(?:是|即)(?:我的?)?(?:手机|电话)"
-)
 MOBILE = re.compile(r"1[3-9]\d{9}")
 SERVICE = re.compile(r"[48]00\d{7}")
 
@@ -139,10 +134,6 @@ def find(text: str) -> list[Phone]:
         if NOT_A_PHONE.search(said[max(0, m.start() - 8) : m.start()]):
             continue
         found += _split_run(plain, m.start(), m.group(0))
-    for m in ID_MOBILE.finditer(plain):
-        if ID_IS_PHONE.match(said[m.end() :]):
-            found.append(Phone(m.group(1), "mobile", m.start(1), m.end(1)))
-    found.sort(key=lambda p: p.start)
     found = _drop_corrected(said, _tail_fixed(said, _late_extension(said, found)))
     seen: set[str] = set()
     out = []
