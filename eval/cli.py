@@ -171,15 +171,25 @@ def eval_imports(
             "Default: all.",
         ),
     ] = None,
+    misses: Annotated[
+        bool,
+        typer.Option(
+            "--misses",
+            help="Print each miss (phone to call, missed request, ticket on a non-repair "
+            "message) with its messages; tuning sets only, named with --set.",
+        ),
+    ] = False,
 ) -> None:
     """Field accuracy of Excel and WeChat imports, request detection and recurring-fault
     prediction precision/recall, on the labelled data in eval/data/imports; the chat sets
     side by side at the end."""
-    from eval.imports_eval import SETS, main
+    from eval.imports_eval import SETS, main, misses_report
 
     unknown = set(sets or ()) - set(SETS)
     if unknown:
         raise typer.BadParameter(f"unknown set {sorted(unknown)}: use {', '.join(SETS)}")
+    if misses:
+        sys.exit(misses_report(tuple(sets or ())))
     sys.exit(main(tuple(sets) if sets else SETS))
 
 

@@ -27,8 +27,10 @@ TUNE = PACKAGE_ROOT / "eval" / "data" / "wechat_tune"
 TUNE2 = PACKAGE_ROOT / "eval" / "data" / "wechat_tune2"
 # A fourth author's set, phone-heavy, measured before the phone rules were tuned on it.
 TUNE3 = PACKAGE_ROOT / "eval" / "data" / "wechat_tune3"
+# The tuning sets by name: the only chat sets whose misses may be printed.
+TUNING = {"wechat_tune": TUNE, "wechat_tune2": TUNE2, "wechat_tune3": TUNE3}
 # What `hotline eval imports --set NAME` scores: own sets, the tuning sets, the untuned set.
-SETS = ("own", "wechat_tune", "wechat_tune2", "wechat_tune3", "wechat_real")
+SETS = ("own", *TUNING, "wechat_real")
 FLOOR = 0.90
 SHEET_FIELDS = (
     "reported_at",
@@ -107,11 +109,13 @@ def sheets(labels_file: str) -> dict[str, Any]:
     }
 
 
-def chats(labels_file: str, data: Path = DATA) -> dict[str, Any]:
+def chats(labels_file: str, data: Path = DATA, misses: list[str] | None = None) -> dict[str, Any]:
     """Detection precision/recall, per-field accuracy and diagnosis top-1 on labelled chat
     exports. A detected request is right when it holds a line of a labelled request (its
     content lines, or the labelled first line), one detected request per label; phones are
-    compared in canonical form (0571-8765 4321 and 057187654321 are one number)."""
+    compared in canonical form (0571-8765 4321 and 057187654321 are one number). With
+    `misses`, a block per phone miss, missed request and ticket on a non-repair message is
+    appended to it (for tuning sets only: see `misses_report`)."""
     from intake import wechat_import
     from intake.prefilled import triage_prefilled
 
@@ -124,9 +128,8 @@ def chats(labels_file: str, data: Path = DATA) -> dict[str, Any]:
     top1: list[bool] = []
     by_tag: dict[str, list[bool]] = defaultdict(list)
     for file in sorted({x["file"] for x in labels} | {x["file"] for x in traps}):
-        reading = wechat_import.read_chat(
-            wechat_import.parse(wechat_import.read_export(data / file))
-        )
+        messages = wechat_import.parse(wechat_import.read_export(data / file))
+        reading = wechat_import.read_chat(messages)
         requests = reading.requests
         drafts = list(wechat_import.to_drafts(requests, file))
         detected += len(requests)
@@ -135,11 +138,21 @@ def chats(labels_file: str, data: Path = DATA) -> dict[str, Any]:
         for k, req in enumerate(requests):
             if k not in pairs and _request_lines(req) & trap_lines:
                 on_traps += 1
+                if misses is not None:
+                    kinds = {x["line"]: x["kind"] for x in traps if x["file"] == file}
+                    hit = sorted(_request_lines(req) & trap_lines)
+                    head = f"{file} ticket on non-repair {[kinds[n] for n in hit]} {hit}"
+                    misses.append(_block(head, messages, _request_lines(req)))
         found_ids = {id(label) for label in pairs.values()}
         for label in labels:
             if label["file"] == file:
                 for tag in label.get("tags") or []:
                     by_tag[tag].append(id(label) in found_ids)
+        if misses is not None:
+            for label in labels:
+                if label["file"] == file and id(label) not in found_ids:
+                    head = f"{file} #{label['request']} not detected"
+                    misses.append(_block(head, messages, set(label.get("lines") or [])))
         for k, label in pairs.items():
             matched += 1
             draft = drafts[k]
@@ -147,6 +160,15 @@ def chats(labels_file: str, data: Path = DATA) -> dict[str, Any]:
             result = triage_prefilled(draft.text, draft.given, draft.fallback)
             fields = result.fields
             alone = triage_prefilled(requests[k].texts()[0], {}).fields
+            want_phone = label["fields"].get("phone")
+            if misses is not None and not _same("phone", fields.get("phone"), want_phone):
+                head = (
+                    f"{file} #{label['request']} phone: want {want_phone} "
+                    f"{label['fields'].get('phones')}, got {fields.get('phone')} "
+                    f"{fields.get('phones')}"
+                )
+                lines = _request_lines(requests[k]) | set(label.get("lines") or [])
+                misses.append(_block(head, messages, lines))
             for name in CHAT_FIELDS:
                 hits[name].append(_same(name, fields.get(name), label["fields"].get(name)))
                 first_only[name].append(_same(name, alone.get(name), label["fields"].get(name)))
@@ -169,6 +191,16 @@ def chats(labels_file: str, data: Path = DATA) -> dict[str, Any]:
         "baseline_first_message_only": _accuracy(first_only),
         **({"recall_by_tag": _accuracy(by_tag)} if by_tag else {}),
     }
+
+
+def _block(head: str, messages: list[Any], lines: set[int]) -> str:
+    """A miss's heading, then the messages that span any of `lines`."""
+    said = [
+        f"  {m.line:>4} {m.sender}: {m.text}"
+        for m in messages
+        if lines & set(range(m.line, m.end_line + 1))
+    ]
+    return "\n".join([head, *said])
 
 
 def _request_lines(req: Any) -> set[int]:
@@ -260,12 +292,9 @@ def main(only: tuple[str, ...] = SETS) -> int:
         report |= _own_sets()
         failing = report.pop("_failing")
     # Reported beside ours, never part of the exit status.
-    if "wechat_tune" in only and (TUNE / "labels.jsonl").exists():
-        report["wechat_tune"] = chats("labels.jsonl", TUNE)
-    if "wechat_tune2" in only and (TUNE2 / "labels.jsonl").exists():
-        report["wechat_tune2"] = chats("labels.jsonl", TUNE2)
-    if "wechat_tune3" in only and (TUNE3 / "labels.jsonl").exists():
-        report["wechat_tune3"] = chats("labels.jsonl", TUNE3)
+    for name, data in TUNING.items():
+        if name in only and (data / "labels.jsonl").exists():
+            report[name] = chats("labels.jsonl", data)
     if "wechat_real" in only and (REAL / "labels.jsonl").exists():
         # Measured, not tuned on.
         report["wechat_real"] = chats("labels.jsonl", REAL)
@@ -276,6 +305,27 @@ def main(only: tuple[str, ...] = SETS) -> int:
     if failing:
         print(f"below the {FLOOR:.0%} floor: {failing}")
         return 1
+    return 0
+
+
+def misses_report(only: tuple[str, ...]) -> int:
+    """Print each tuning set's misses (phone to call, missed requests, tickets on non-repair
+    messages) with the messages they were read from. Refuses any set that is not a tuning
+    set: the untuned set's chats are never shown (status 2)."""
+    from eval.workspace import demo_workspace
+
+    refused = [name for name in only if name not in TUNING]
+    if refused or not only:
+        shown = ", ".join(TUNING)
+        print(f"misses are shown for the tuning sets only, named with --set ({shown})")
+        return 2
+    demo_workspace()
+    for name in only:
+        found: list[str] = []
+        if (TUNING[name] / "labels.jsonl").exists():
+            chats("labels.jsonl", TUNING[name], misses=found)
+        print(f"== {name}: {len(found)} misses")
+        print("\n\n".join(found))
     return 0
 
 

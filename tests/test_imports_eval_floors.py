@@ -1,6 +1,7 @@
 """The labelled import sets stay above the floors (a regression guard; numbers in
 `hotline eval imports`)."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,42 @@ def test_the_tuning_set_is_scored_without_the_untuned_one(
     out = capsys.readouterr().out
     assert "wechat_real" not in out and "| wechat_tune" in out
     assert "detection recall" in out and "diagnosis top-1" in out
+
+
+def test_misses_are_shown_for_tuning_sets_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from eval import imports_eval, workspace
+
+    untuned = tmp_path / "untuned"
+    untuned.mkdir()
+    (untuned / "labels.jsonl").write_text("not json\n", encoding="utf-8")
+    monkeypatch.setattr(imports_eval, "REAL", untuned)
+    monkeypatch.setattr(workspace, "demo_workspace", lambda: None)
+    assert imports_eval.misses_report(("wechat_real",)) == 2
+    assert imports_eval.misses_report(("wechat_tune", "wechat_real")) == 2
+    assert imports_eval.misses_report(()) == 2
+    assert "tuning sets only" in capsys.readouterr().out
+
+    # A tuning set's phone miss is printed with the message it was read from.
+    tuning = tmp_path / "tuning"
+    tuning.mkdir()
+    (tuning / "chat.txt").write_text(
+        "2026-03-02 09:00:00 王女士\n我家洗衣机不脱水，显示E21，电话13800001111\n",
+        encoding="utf-8",
+    )
+    label = {
+        "file": "chat.txt",
+        "request": 1,
+        "first_line": 2,
+        "lines": [2],
+        "kind": "repair",
+        "fields": {"phone": "13900002222", "phones": ["13900002222"]},
+    }
+    (tuning / "labels.jsonl").write_text(json.dumps(label) + "\n", encoding="utf-8")
+    monkeypatch.setitem(imports_eval.TUNING, "wechat_tune", tuning)
+    assert imports_eval.misses_report(("wechat_tune",)) == 0
+    out = capsys.readouterr().out
+    assert "== wechat_tune: 1 misses" in out
+    assert "want 13900002222" in out and "got 13800001111" in out
+    assert "王女士: 我家洗衣机不脱水" in out
