@@ -33,7 +33,7 @@ from intake.chat_phones import (
     own_numbers,
     theirs,
 )
-from intake.chat_roles import CUSTOMER, RELAY, STAFF, TECHNICIAN, Roles
+from intake.chat_roles import CUSTOMER, RELAY, ROLE_LABELS, STAFF, TECHNICIAN, Roles
 from triage import phones
 from triage.dialect import mandarin
 from triage.entities import SURNAMES
@@ -236,7 +236,7 @@ class Request:
             self.own[msg.line] = part
         if self.product_type is None:
             self.product_type = _named_product(part or msg.text)
-        self.why.append(f"line {msg.line}: {why}")
+        self.why.append(f"第{msg.line}行：{why}")
 
 
 @dataclass
@@ -441,7 +441,7 @@ def read(
             and not CALLED_OFF.search(plain)
         ):
             # Fixed with our remote help: the repair was real and is done.
-            target.add(msg, "fixed with staff's remote help (a repair, not withdrawn)")
+            target.add(msg, "客服远程指导后已修好（算一次维修，不是撤回）")
             continue
         if (
             withdraws
@@ -450,7 +450,7 @@ def read(
             and msg.at - target.last_at <= withdraw_window
         ):
             for req in _items_meant(msg.text, _same_message(found, target)):
-                req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
+                req.withdrawn = f"第{msg.line}行：{msg.text[:40]}"
                 req.messages.append(msg)
             continue
         if speaker.role == STAFF and STAFF_WITHDRAW.search(plain):
@@ -458,7 +458,7 @@ def read(
             meant = _addressee(msg, by_owner, window)
             if meant is not None and meant.sender != msg.sender:
                 for req in _items_meant(msg.text, _same_message(found, meant)):
-                    req.withdrawn = f"line {msg.line}: {msg.text[:40]}"
+                    req.withdrawn = f"第{msg.line}行：{msg.text[:40]}"
                     req.messages.append(msg)
                 continue
         if (
@@ -471,7 +471,7 @@ def read(
         ):
             # Hours later, the number to call for one item of the sender's list (麓湖那个桩
             # 换了对接人 打张工手机150…; 王大爷座机一直没人接哦 → 那打他儿子嘛 137…).
-            named[0].add(msg, "the sender gives a number for an item of their list")
+            named[0].add(msg, "发送人为其清单中的一项给出电话")
             continue
         if (
             current is None
@@ -486,12 +486,12 @@ def read(
         ):
             # Hours later, another number for the sender's request, the first one dead
             # (会员卡上那个座机已经停机了 … 说打186…).
-            target.add(msg, "the sender gives another number for their request")
+            target.add(msg, "发送人为其报修补充另一个电话")
             continue
         if target and target.withdrawn and REINSTATE.search(plain):
             # The customer changed their mind (还是不行，还是要来): the request stands.
             target.withdrawn = None
-            target.add(msg, "withdrawn, then asked for again")
+            target.add(msg, "撤回后又重新要求上门")
             continue
         if (
             current is None
@@ -503,7 +503,7 @@ def read(
         ):
             # A later correction of an earlier request (铭牌我看错了，是BCD-450).
             for req, part in _route(msg, _same_message(found, target)):
-                req.add(msg, "the sender corrects their earlier request", part)
+                req.add(msg, "发送人更正之前的报修", part)
             continue
         kind, product, text = _asks(msg, speaker.role, by_owner, window)
         if kind in ("order", "appointment", "question") and (
@@ -528,21 +528,20 @@ def read(
             # About someone else's request (这个也一起，…联系宿管小邹): its facts go there.
             for req, part in _route(msg, _same_message(found, spoken_of)):
                 if _adds_facts(msg.text if part is None else part, req, RELAY):
-                    req.add(msg, f"facts of {req.sender}'s request, named", part)
+                    req.add(msg, f"点名补充{req.sender}报修的信息", part)
             continue
         if kind == "fault" and current is None and speaker.role in (CUSTOMER, RELAY):
             # Kept only if the conversation names the appliance (是扫地机器人吧？).
             req = Request(msg.sender, speaker.role, [msg], tentative=True)
-            req.why.append(
-                f"line {msg.line}: {speaker.role} reports a fault, appliance named later"
-            )
+            who = ROLE_LABELS.get(speaker.role, speaker.role)
+            req.why.append(f"第{msg.line}行：{who}报故障，设备在后文说明")
             found.append(req)
             by_owner[msg.sender] = req
             continue
         if kind == "repair" and current is not None and len(routed := _by_line(msg, found)) >= 2:
             # One line for each item of the sender's list (热水器显示E2…\n桩是EVC-7K…).
             for req, part in routed:
-                req.add(msg, "the sender's follow-up, line by line to their items", part)
+                req.add(msg, "发送人逐行补充其清单各项", part)
             continue
         if kind == "repair":
             # A technician's new fault is found on the job: the household of the request
@@ -556,7 +555,7 @@ def read(
             ):
                 continue
             assert current is not None
-            current.add(msg, "same sender, same product, within the window")
+            current.add(msg, "同一发送人、同一产品、时间相近")
             continue
         if msg.text.startswith(ACK_PREFIXES) and not facts_of(msg.text):
             continue
@@ -570,12 +569,12 @@ def read(
             # appliance of another item is that item's (电梯的事现场找我 …).
             earlier = _earlier_on(msg, found, current, window)
             if earlier is not None and _adds_facts(msg.text, earlier, speaker.role):
-                earlier.add(msg, "the sender's follow-up on their earlier request, by appliance")
+                earlier.add(msg, "发送人按设备补充之前的报修")
                 continue
             siblings = _same_message(found, current)
             if any(_follows_up(msg.text, r, speaker.role) for r in siblings):
                 for req, part in _route(msg, siblings):
-                    req.add(msg, "the sender's follow-up within the window", part)
+                    req.add(msg, "发送人在相近时间内的补充", part)
             continue
         if target is None or not _names(msg.text, target):
             # A reply that names another request's customer or place, maybe hours later
@@ -585,10 +584,10 @@ def read(
             continue
         if speaker.role == CUSTOMER and msg.sender in by_owner and not _names(msg.text, target):
             continue  # a customer with a request of their own speaks of it, not of this one
-        who = "staff" if speaker.role == STAFF else speaker.role
+        who = ROLE_LABELS.get(speaker.role, speaker.role)
         for req, part in _route(msg, _same_message(found, target)):
             if _adds_facts(msg.text if part is None else part, req, speaker.role):
-                req.add(msg, f"{who} reply with facts of {req.sender}'s request", part)
+                req.add(msg, f"{who}回复，补充{req.sender}报修的信息", part)
     kept = [r for r in found if not r.withdrawn and (r.product_type or not r.tentative)]
     for req in kept:
         req.roles = {m.sender: roles.of(m.sender, m.external).role for m in req.messages}
@@ -669,9 +668,9 @@ def _start(
             line = msg.line_of(off)
             if skipped is not None:
                 skipped.append(Skipped(line, line, msg.sender, "withdrawn", f"撤回：{item[:40]}"))
-    how = "numbered list"
+    how = "编号清单"
     if len(repairs) < 2 and len(items) < 2:
-        repairs, how, shared = _own_lines(text), "message of one line per customer", ""
+        repairs, how, shared = _own_lines(text), "每行一户的消息", ""
     if len(repairs) >= 2 or (len(repairs) == 1 and len(items) >= 2):
         made: list[Request] = []
         numbers = {off: n for n, (off, _) in enumerate(items, start=1)}
@@ -686,7 +685,7 @@ def _start(
             req.same_customer = before is not None
             req.item, req.item_line, req.shared = item, msg.line_of(off), shared
             req.item_no = numbers.get(off) if len(items) >= 2 else None
-            req.why.append(f"line {msg.line}: item {k} of {len(repairs)} of a {how}, split")
+            req.why.append(f"第{msg.line}行：{how}第{k}项（共{len(repairs)}项），拆为单独报修")
             made.append(req)
         found.extend(made)
         by_owner[msg.sender] = made[-1]
@@ -729,19 +728,13 @@ def _start(
     if text != msg.text:
         req.item, req.item_line = text, msg.line
     req.why.append(
-        f"line {msg.line}: {role} reports a fault" + (f" on {product}" if product else "")
+        f"第{msg.line}行：{ROLE_LABELS.get(role, role)}报故障" + (f"：{product}" if product else "")
     )
     if msg.part_of is not None:
-        req.why.append(f"split from the message at line {msg.part_of}: another appliance")
+        req.why.append(f"从第{msg.part_of}行的消息拆出：另一台设备")
     if current is not None:
-        what = (
-            "another product"
-            if other_product
-            else "another phone number"
-            if other_customer
-            else "another household"
-        )
-        req.why.append(f"split from the request at line {current.lines[0]}: {what}")
+        what = "另一个产品" if other_product else "另一个电话" if other_customer else "另一户"
+        req.why.append(f"从第{current.lines[0]}行的报修拆出：{what}")
     found.append(req)
     by_owner[msg.sender] = req
     return True

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 CUSTOMER, STAFF, RELAY, TECHNICIAN = "customer", "staff", "relay", "technician"
+# How a ticket's history names each role (agents read it in Chinese).
+ROLE_LABELS = {CUSTOMER: "顾客", STAFF: "客服", RELAY: "代报人", TECHNICIAN: "技师"}
 DEFAULT_WORDS: dict[str, tuple[str, ...]] = {
     CUSTOMER: ("顾客", "客户", "业主", "用户", "住户", "租户", "会员"),
     STAFF: (

@@ -9,6 +9,7 @@ it becomes a ticket in 待质检 (pending_qc), or the report says why it was ski
 import hashlib
 import itertools
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,15 @@ class Draft:
 
 
 RowCallback = Callable[[dict[str, Any]], None]
+
+
+def ref_label(ref: str) -> str:
+    """Where an imported ticket came from, as its history says it: "lines 3-9 item 5" →
+    第3–9行（第5行的一项）, "row 5 #2" → 第5行第2条 (the report's refs stay as they are)."""
+    label = re.sub(r"lines (\d+)-(\d+)", r"第\1–\2行", ref)
+    label = re.sub(r"row (\d+)", r"第\1行", label)
+    label = re.sub(r" item (\d+)", r"（第\1行的一项）", label)
+    return re.sub(r" #(\d+)", r"第\1条", label)
 
 
 def fingerprint(kind: str, *parts: Any) -> str:
@@ -278,7 +288,7 @@ def _create(
         transcript=draft.transcript,
         # Stored in UTC: SQLite keeps no offset, so a local time would be misread.
         reported_at=draft.reported_at.astimezone(UTC) if draft.reported_at else None,
-        hold_for_qc=f"导入 #{batch.id} {draft.ref}：{LABELS[PENDING_QC]}",
+        hold_for_qc=f"导入 #{batch.id} {ref_label(draft.ref)}：{LABELS[PENDING_QC]}",
     )
     if draft.note:
         tickets.add_note(db=db, ticket=ticket, actor=batch.actor, note=draft.note)

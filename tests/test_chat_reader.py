@@ -74,7 +74,7 @@ def test_conversation_is_followed(service) -> None:  # type: ignore[no-untyped-d
     reqs = reading.requests
     # Three items of one numbered message, each its own request on its own line.
     assert [r.lines[0] for r in reqs[:3]] == [5, 6, 7]
-    assert all("numbered list" in r.why[0] for r in reqs[:3])
+    assert all("编号清单" in r.why[0] for r in reqs[:3])
     drafts = list(wechat_import.to_drafts(reqs, "store.txt", reading.skipped))
     assert "幺三九" in drafts[1].text and "王女士" not in drafts[1].text
     # The nameplate read by staff and the address a quarter of an hour later are gathered;
@@ -87,7 +87,7 @@ def test_conversation_is_followed(service) -> None:  # type: ignore[no-untyped-d
     draft = drafts[reqs.index(heater)]
     fields = triage_prefilled(draft.text, draft.given, draft.fallback).fields
     assert fields["phone"] == "15900112234" and fields["phones"] == ["15900112234"]
-    assert any("staff reply" in w for w in heater.why)
+    assert any("客服回复" in w for w in heater.why)
     # The relayed request, withdrawn lock, the order and the cleaning appointment.
     assert {r.role for r in reqs} == {"relay", "customer"}
     kinds = {s.kind for s in reading.skipped}

@@ -512,3 +512,14 @@ def test_history_of_a_chat_import_names_fields_and_channel_in_chinese(service: S
     assert all("渠道：微信" in h for h in histories)
     assert any("全部电话：" in h for h in histories)
     assert not any("渠道：wechat" in h or "phones：" in h for h in histories)
+    # Why and where from, in Chinese too: 导入 #1 第20–23行, 第20行：顾客报故障.
+    assert all("行：" in h and "lines " not in h and "line " not in h for h in histories)
+    assert not any("reports a fault" in h or "follow-up" in h for h in histories)
+
+
+def test_an_import_ref_reads_in_chinese() -> None:
+    from intake.importer import ref_label
+
+    assert ref_label("lines 3-9") == "第3–9行"
+    assert ref_label("lines 3-9 item 5") == "第3–9行（第5行的一项）"
+    assert ref_label("row 5 #2") == "第5行第2条"

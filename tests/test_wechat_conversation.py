@@ -83,7 +83,7 @@ def test_unnumbered_lines_one_household_each(service) -> None:  # type: ignore[n
              "3幢501 空调不制冷 13812345678\n5幢302 热水器打不着火 13987654321"))
     )  # fmt: skip
     assert [r.product_type for r in reading.requests] == ["空调", "热水器"]
-    assert all("one line per customer" in r.why[0] for r in reading.requests)
+    assert all("每行一户" in r.why[0] for r in reading.requests)
     # One customer's lines about one appliance stay one request.
     one = _read(_pc(("09:00:00", "顾客-王女士", "空调不制冷\n显示E1\n电话13812345678")))
     assert len(one.requests) == 1
@@ -101,7 +101,7 @@ def test_staff_fill_in_a_wecom_customers_request(service) -> None:  # type: igno
     assert len(reading.requests) == 1
     fields = _fields(reading, 0)
     assert fields["model"] == "JSQ-16" and fields["phone"] == "13900123456"
-    assert any("staff reply" in w for w in reading.requests[0].why)
+    assert any("客服回复" in w for w in reading.requests[0].why)
 
 
 def test_roles_told_by_what_is_said() -> None:
@@ -218,7 +218,7 @@ def test_fixed_with_remote_help_is_a_repair_withdrawn_is_not(service) -> None:  
         )
     )
     assert [r.product_type for r in reading.requests] == ["智能门锁"]
-    assert any("remote help" in w for w in reading.requests[0].why)
+    assert any("远程指导" in w for w in reading.requests[0].why)
     assert [s.kind for s in reading.skipped] == ["withdrawn"]
 
 
@@ -300,7 +300,7 @@ def test_a_message_going_on_to_another_appliance_is_split(service) -> None:  # t
         )
     )  # fmt: skip
     assert [r.product_type for r in reading.requests] == ["冰箱", "热水器", "冰箱"]
-    assert any("another appliance" in w for w in reading.requests[2].why)
+    assert any("另一台设备" in w for w in reading.requests[2].why)
     heater, fridge = _fields(reading, 1), _fields(reading, 2)
     assert heater["customer_name"] == "孔阿姨" and heater["model"] == "DSZF-60"
     assert fridge["phone"] == "051262951073"  # 电话同上: 孔阿姨's, not 夏先生's
