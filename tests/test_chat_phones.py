@@ -3,33 +3,10 @@ be dead gives way to the next one, replies hours later find the request by its c
 place, a relay passing a customer's request on adds to it, and one line per appliance is one
 request each."""
 
-import json
-
-from intake import wechat_import
-from intake.prefilled import triage_prefilled
+from tests.chat_support import fields_of as _fields
+from tests.chat_support import read as _read
+from tests.chat_support import wecom as _wecom
 from triage import phones
-
-
-def _wecom(*records: tuple[str, str, int, str]) -> str:
-    """A WeCom archive (JSONL) of (userid, display name, minute, text)."""
-    return "\n".join(
-        json.dumps(
-            {"msgid": str(k), "action": "send", "from": uid, "sender_name": name,
-             "roomid": "r1", "msgtime": 1772668800000 + minute * 60000, "msgtype": "text",
-             "content": text},
-            ensure_ascii=False,
-        )
-        for k, (uid, name, minute, text) in enumerate(records)
-    )  # fmt: skip
-
-
-def _read(export: str):  # type: ignore[no-untyped-def]
-    return wechat_import.read_chat(wechat_import.parse(export))
-
-
-def _fields(reading, k: int) -> dict:  # type: ignore[no-untyped-def]
-    draft = list(wechat_import.to_drafts(reading.requests, "chat.txt"))[k]
-    return triage_prefilled(draft.text, draft.given, draft.fallback).fields
 
 
 def test_a_number_said_to_be_dead_gives_way_to_the_next() -> None:

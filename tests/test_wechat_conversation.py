@@ -2,39 +2,13 @@
 numbering style, WeCom archives with staff filling in a customer's request, roles told by
 what people say, technicians' groups, questions, and each request's own words for triage."""
 
-import json
-
 from intake import wechat_import
 from intake.chat_reader import split_items
 from intake.chat_roles import CUSTOMER, STAFF, TECHNICIAN, Roles
-from intake.prefilled import triage_prefilled
-
-
-def _wecom(*records: tuple[str, str, int, str]) -> str:
-    """A WeCom archive (JSONL) of (userid, display name, minute, text)."""
-    return "\n".join(
-        json.dumps(
-            {"msgid": str(k), "action": "send", "from": uid, "sender_name": name,
-             "roomid": "r1", "msgtime": 1772668800000 + minute * 60000, "msgtype": "text",
-             "content": text},
-            ensure_ascii=False,
-        )
-        for k, (uid, name, minute, text) in enumerate(records)
-    )  # fmt: skip
-
-
-def _pc(*records: tuple[str, str, str]) -> str:
-    """A PC text export of (time, display name, text)."""
-    return "\n".join(f"2026-03-05 {t} {who}\n{text}\n" for t, who, text in records)
-
-
-def _read(export: str):  # type: ignore[no-untyped-def]
-    return wechat_import.read_chat(wechat_import.parse(export))
-
-
-def _fields(reading, k: int) -> dict:  # type: ignore[no-untyped-def]
-    draft = list(wechat_import.to_drafts(reading.requests, "chat.txt"))[k]
-    return triage_prefilled(draft.text, draft.given, draft.fallback).fields
+from tests.chat_support import fields_of as _fields
+from tests.chat_support import pc as _pc
+from tests.chat_support import read as _read
+from tests.chat_support import wecom as _wecom
 
 
 def test_lists_in_every_numbering_style() -> None:
