@@ -19,3 +19,8 @@ def test_a_fault_said_with_a_negation_or_nothing_else_is_kept_whole() -> None:
     # A clause without a normal-operation ending stays, even if it says 正常 in the middle.
     text = "正常充电的时候突然跳闸了"
     assert without_normal(text) == text
+
+
+def test_a_version_number_is_not_cut_into_clauses() -> None:
+    cut = without_normal("固件2.1.3以后预约充电不启动，手动充电倒是正常")
+    assert cut == "固件2.1.3以后预约充电不启动"
