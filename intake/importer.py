@@ -60,7 +60,8 @@ RowCallback = Callable[[dict[str, Any]], None]
 def ref_label(ref: str) -> str:
     """Where an imported ticket came from, as its history says it: "lines 3-9 item 5" →
     第3–9行（第5行的一项）, "row 5 #2" → 第5行第2条 (the report's refs stay as they are)."""
-    label = re.sub(r"lines (\d+)-(\d+)", r"第\1–\2行", ref)
+    label = re.sub(r"lines (\d+)-\1\b", r"第\1行", ref)
+    label = re.sub(r"lines (\d+)-(\d+)", r"第\1–\2行", label)
     label = re.sub(r"row (\d+)", r"第\1行", label)
     label = re.sub(r" item (\d+)", r"（第\1行的一项）", label)
     return re.sub(r" #(\d+)", r"第\1条", label)

@@ -523,3 +523,5 @@ def test_an_import_ref_reads_in_chinese() -> None:
     assert ref_label("lines 3-9") == "第3–9行"
     assert ref_label("lines 3-9 item 5") == "第3–9行（第5行的一项）"
     assert ref_label("row 5 #2") == "第5行第2条"
+    assert ref_label("lines 9-9 item 9") == "第9行（第9行的一项）"
+    assert ref_label("lines 9-91") == "第9–91行"
