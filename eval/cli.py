@@ -167,8 +167,8 @@ def eval_imports(
         typer.Option(
             "--set",
             help="Score only these sets (repeatable): own (eval/data/imports and the "
-            "prediction simulation), wechat_tune, wechat_tune2, wechat_tune3, wechat_tune4, "
-            "wechat_real. "
+            "prediction simulation), the tuning sets wechat_tune, wechat_tune2, wechat_tune3, "
+            "wechat_tune4, wechat_real, and the untuned set wechat_real2. "
             "Default: all.",
         ),
     ] = None,
