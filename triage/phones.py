@@ -59,8 +59,11 @@ TRY = re.compile(r"^[^。；;\n\d]{0,10}(?:试试|试下|试一下)")
 # 直接打老板; 那打他儿子嘛). One for a time or a case (白天打她女儿的, 家里没人时打他手机,
 # 没人接就打…) leaves the first number the one to call, as wechat_real's README labels it.
 CALL_BEFORE = re.compile(r"打(?![不错过了通])[^\d，,。；;！!？?\n]{0,8}[:：\s]*$")
-# Someone said to call another person, the number said next (叫我联系他老公，号码 186…).
-REDIRECT = re.compile(r"(?:叫|让|说|话)[^，,。；;\d]{0,3}(?:打|联系|找)[^\d。；;！!？?\n]{1,10}$")
+# Someone said to call another person, the number said next (叫我联系他老公，号码 186…; not
+# 电话打错了，我老婆的是…: a correction).
+REDIRECT = re.compile(
+    r"(?:叫|让|说|话)[^，,。；;\d]{0,3}(?:打(?![不错过了通])|联系|找)[^\d。；;！!？?\n]{1,10}$"
+)
 CALL_AFTER = re.compile(r"^[^。；;\n\d]{0,16}?(?:打这个|直接打)")
 CONDITION = re.compile(
     r"(?:就|再|或|也可以|白天|晚上|夜里|上午|下午|中午|明天|今天|周末|上班|下班|不在|没人|接不|打不"
