@@ -339,6 +339,15 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     return ("repair", product) if product and matched else (None, None)
 
 
+def _settles_itself(text: str, before: "Request | None") -> bool:
+    """Whether a message that calls a repair off reports that repair itself: one fault on an
+    appliance other than the sender's request before, not a list."""
+    if len(split_items(text)[0]) > 1 or kind_of(text)[0] != "repair":
+        return False
+    said = _named_product(text)
+    return said is not None and (before is None or before.product_type != said)
+
+
 def _ordinal(mark: re.Match[str]) -> tuple[str, int]:
     """A list mark's style and number (1-based)."""
     for group in ("n", "k", "c", "b"):
@@ -433,6 +442,12 @@ def read(
             and (CALLED_OFF.search(plain) or not VISITED.search(plain))
             and not ASKS.search(plain)  # 那不用上门了？ asks, it does not call off
         )
+        if withdraws and _settles_itself(msg.text, target):
+            # Reported and settled in one message (门锁电量低报警，教他换了电池，好了，不用上门).
+            skipped.append(
+                Skipped(msg.line, msg.end_line, msg.sender, "withdrawn", f"撤回：{msg.text[:40]}")
+            )
+            continue
         if (
             withdraws
             and target
@@ -480,13 +495,19 @@ def read(
             and not target.withdrawn
             and msg.at - target.last_at <= withdraw_window
             and phones.numbers(msg.text)
-            and (phones.unreachable(msg.text) or phones.REPLACEMENT.search(msg.text))
+            and (
+                phones.unreachable(msg.text)
+                or phones.REPLACEMENT.search(msg.text)
+                or phones.CORRECTION.search(msg.text)
+            )
             and _named_product(msg.text) in (None, target.product_type)
             and _named_customer(msg, found, withdraw_window) is None
         ):
-            # Hours later, another number for the sender's request, the first one dead
-            # (会员卡上那个座机已经停机了 … 说打186…).
-            target.add(msg, "发送人为其报修补充另一个电话")
+            # Hours later, another number for the sender's request (of the customer it names),
+            # the first one dead or wrong (座机已经停机了 … 说打186…; 刚才电话打错了，是…).
+            (_named_own(msg, found, withdraw_window) or target).add(
+                msg, "发送人为其报修补充或更正电话"
+            )
             continue
         if target and target.withdrawn and REINSTATE.search(plain):
             # The customer changed their mind (还是不行，还是要来): the request stands.
@@ -571,6 +592,15 @@ def read(
             if earlier is not None and _adds_facts(msg.text, earlier, speaker.role):
                 earlier.add(msg, "发送人按设备补充之前的报修")
                 continue
+            named = _named_own(msg, found, withdraw_window)
+            if (
+                named is not None
+                and named not in _same_message(found, current)
+                and _adds_facts(msg.text, named, speaker.role)
+            ):
+                # 邵阿姨说刚才电话打错了 after the sender went on to 潘先生's request.
+                named.add(msg, "发送人点名补充其之前的报修")
+                continue
             siblings = _same_message(found, current)
             if any(_follows_up(msg.text, r, speaker.role) for r in siblings):
                 for req, part in _route(msg, siblings):
@@ -589,6 +619,8 @@ def read(
             if _adds_facts(msg.text if part is None else part, req, speaker.role):
                 req.add(msg, f"{who}回复，补充{req.sender}报修的信息", part)
     kept = [r for r in found if not r.withdrawn and (r.product_type or not r.tentative)]
+    for req in kept:
+        _correct_before(req)
     for req in kept:
         req.roles = {m.sender: roles.of(m.sender, m.external).role for m in req.messages}
     return Reading(kept, skipped + _withdrawn(found))
@@ -1003,6 +1035,44 @@ def _addressee(
     # Staff address the customer (韩女士，…): that customer's request, else the latest one.
     named = [r for r in live if r.sender != msg.sender and _names(msg.text, r)]
     return max(named or live, key=lambda r: r.last_at) if live else None
+
+
+def _named_own(msg: Message, found: list[Request], within: timedelta) -> Request | None:
+    """The one live request of the sender whose customer a message names (by the name its
+    item or first message gives), if only one is named."""
+    live = [
+        r
+        for r in found
+        if r.sender == msg.sender and not r.withdrawn and msg.at - r.last_at <= within
+    ]
+    named = [r for r in live if any(n in msg.text for n in _owner_names(r))]
+    return named[0] if len(named) == 1 else None
+
+
+def _owner_names(req: Request) -> set[str]:
+    """How the owner's words in a request name its customer (柯女士, or 张德明 standing alone)."""
+    said = "；".join(
+        t for m, t in zip(req.messages, req.texts(), strict=True) if m.sender == req.sender
+    )
+    return set(TITLED_NAME.findall(said)) | set(PLAIN_NAME.findall(said))
+
+
+def _correct_before(req: Request) -> None:
+    """A phone correction said while a request that gave no number of its own was open (the
+    customer's second appliance) corrects the number it took from the household's request
+    before: that request gets the correction too."""
+    before = req.previous
+    if before is None or before.withdrawn or not (req.role == CUSTOMER or req.same_customer):
+        return
+    if not phones.numbers("；".join(before.texts())):
+        return
+    texts = req.texts()
+    for k, msg in enumerate(req.messages):
+        if msg in before.messages or not phones.CORRECTION.search(msg.text):
+            continue
+        if phones.numbers(msg.text) and not phones.numbers("；".join(texts[:k])):
+            before.messages = sorted([*before.messages, msg], key=lambda m: m.line)
+            before.why.append(f"第{msg.line}行：更正同一户之前报修留的电话")
 
 
 def _named_customer(msg: Message, found: list[Request], within: timedelta) -> Request | None:

@@ -37,3 +37,54 @@ def test_a_technician_corrects_the_car_owners_number_of_a_list_item(service) -> 
     assert _fields(reading, 0)["phone"] == "13900003345"
     assert _fields(reading, 0)["phones"] == ["13900003345"]
     assert _fields(reading, 1)["phone"] == "13700005566"
+
+
+def test_a_relays_correction_reaches_the_customer_it_names(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("u301", "物业-小葛", 0, "第一户：丹桂苑3幢502 柏阿姨，洗衣机不脱水 电话13600001234"),
+            ("u301", "物业-小葛", 6, "第二户：丹桂苑9幢101 童先生，热水器打不着火"),
+            ("u301", "物业-小葛", 7, "童先生电话13700005678"),
+            ("u301", "物业-小葛", 45, "柏阿姨说刚才电话打错了，应该是13600001243"),
+        )
+    )  # fmt: skip
+    assert _fields(reading, 0)["phones"] == ["13600001243"]
+    assert _fields(reading, 1)["phones"] == ["13700005678"]
+
+
+def test_a_correction_during_the_second_appliance_fixes_the_first_too(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("wmCust0201", "顾客-邬海", 0, "你好 我家扫地机离线了 配网一直失败"),
+            ("wmCust0201", "顾客-邬海", 3, "邬海 一三九 零零一三 五五六六"),
+            ("wmCust0201", "顾客-邬海", 5, "地址 西湖区文三路9号 2幢301"),
+            ("wmCust0201", "顾客-邬海", 20, "还有我家门锁关门后不会自动上锁了"),
+            ("wmCust0201", "顾客-邬海", 30, "刚才电话打错了，是13900135567"),
+        )
+    )  # fmt: skip
+    assert len(reading.requests) == 2
+    assert _fields(reading, 0)["phones"] == ["13900135567"]
+    assert _fields(reading, 1)["phones"] == ["13900135567"]
+
+
+def test_a_customers_correction_hours_later(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("wmCust0301", "顾客-魏红", 0, "家里冰箱不制冷了，电话13500007788"),
+            ("u311", "客服-小简", 2, "好的，安排师傅"),
+            ("wmCust0301", "顾客-魏红", 200, "不好意思，刚才电话打错了，是13500007878"),
+        )
+    )  # fmt: skip
+    assert _fields(reading, 0)["phones"] == ["13500007878"]
+
+
+def test_a_fault_reported_and_settled_in_one_message_is_no_ticket(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("u321", "南城店-小温", 0, "帮手报修：南城路9号 龚先生 洗衣机不排水 电话13800002468"),
+            ("u321", "南城店-小温", 4,
+             "仲有个阿婆话佢个门锁电量低报警，我教咗佢换电池，佢话换完好咗，唔使上门"),
+        )
+    )  # fmt: skip
+    assert [r.product_type for r in reading.requests] == ["洗衣机"]
+    assert [s.kind for s in reading.skipped] == ["withdrawn"]
