@@ -194,6 +194,7 @@ class Request:
     same_customer: bool = False  # its previous request is the same customer's
     heard: list[str] = field(default_factory=list)  # what staff said to its customer
     roles: dict[str, str] = field(default_factory=dict)  # each sender's role
+    answered_at: datetime | None = None  # when our side answered it, long after it was said
 
     @property
     def lines(self) -> tuple[int, int]:
@@ -203,7 +204,7 @@ class Request:
 
     @property
     def last_at(self) -> datetime:
-        return self.messages[-1].at
+        return max(self.messages[-1].at, self.answered_at or self.messages[-1].at)
 
     def texts(self) -> list[str]:
         """The request's words: the item (with the list's shared lines) or the first message,
@@ -428,6 +429,8 @@ def read(
         plain = mandarin(msg.text)  # the cue words of a Cantonese message too
         said_by.setdefault(msg.sender, []).append(msg.text)
         speaker = roles.of(msg.sender, msg.external)
+        if speaker.role == STAFF and asked is not None:
+            _answer_late(msg, asked, by_owner.get(asked.sender), window, withdraw_window)
         if speaker.role == STAFF and (spoken_to := _addressee(msg, by_owner, window)):
             spoken_to.heard.append(msg.text)  # how staff call the customer (收到何女士)
         current = by_owner.get(msg.sender)
@@ -624,6 +627,21 @@ def read(
     for req in kept:
         req.roles = {m.sender: roles.of(m.sender, m.external).role for m in req.messages}
     return Reading(kept, skipped + _withdrawn(found))
+
+
+def _answer_late(
+    msg: Message, asked: Message, req: Request | None, window: timedelta, within: timedelta
+) -> None:
+    """Staff answering a request that was the last thing said, long after (刚上班看到): the
+    request is open again from that reply on, so the customer's answers are gathered."""
+    if (
+        req is not None
+        and not req.withdrawn
+        and asked.at >= req.messages[0].at
+        and window < msg.at - req.last_at <= within
+    ):
+        req.answered_at = msg.at
+        req.why.append(f"第{msg.line}行：客服隔了一段时间才回复，报修继续")
 
 
 def _asks(

@@ -88,3 +88,20 @@ def test_a_fault_reported_and_settled_in_one_message_is_no_ticket(service) -> No
     )  # fmt: skip
     assert [r.product_type for r in reading.requests] == ["洗衣机"]
     assert [s.kind for s in reading.skipped] == ["withdrawn"]
+
+
+def test_staff_answering_hours_later_reopen_the_request(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("wmCust0401", "顾客-屠文斌", 0, "在吗？热水器洗着澡突然变冷水了"),
+            ("wmCust0401", "顾客-屠文斌", 1, "[语音]"),
+            ("u401", "客服-小柏", 85, "屠先生早上好，刚上班看到，热水器有显示代码吗？"),
+            ("wmCust0401", "顾客-屠文斌", 87, "E2"),
+            ("u401", "客服-小柏", 88, "您留个电话地址，安排师傅上门"),
+            ("wmCust0401", "顾客-屠文斌", 90, "幺五幺 六七八九 零零幺幺"),
+            ("wmCust0401", "顾客-屠文斌", 99, "余杭区玉鸟路白鹭郡北13幢"),
+        )
+    )  # fmt: skip
+    assert len(reading.requests) == 1
+    fields = _fields(reading, 0)
+    assert (fields["phone"], fields["fault_code"]) == ("15167890011", "E2")
