@@ -88,12 +88,14 @@ OWNED = re.compile(
 # "Works now" after a technician came (师傅来过了…现在好了) is the repair done.
 VISITED = re.compile(r"(师傅|来过|上门|修好|换了|清掉|处理了|弄好了)")
 GUIDANCE = re.compile(r"(远程|升级|复位|重启|重置|断电|按住|长按|试一下|试试|操作一下|设置一下)")
-# Staff passing on a customer's cancellation (王女士说不用来了; 这单取消): not "不用上门" said of
-# a remote fix, never "好了" (work done).
+# Staff or a technician passing on a customer's cancellation (王女士说不用来了; 这单取消;
+# 蒋女士说她老公换了电池好了，不用去了): never "好了" alone (work done).
 STAFF_WITHDRAW = re.compile(
-    r"(取消(?:报修|维修|上门|工单|了|吧)|撤单|这单不用|(?:说|讲|表示|那边)[^，,。]{0,8}"
-    r"(?:不用来了|不用去了|不用上门|不需要上门|不修了))"
+    r"(取消(?:报修|维修|上门|工单|了|吧)|撤单|这单不用|(?:说|讲|表示|那边)[^。]{0,30}?"
+    r"(?:不用来了|不用去了|不用过来了|不用上门|不需要上门|不修了))"
 )
+# Fixed by our side from afar (远程升级后好了，不用上门): a repair done, not a cancellation.
+REMOTE = re.compile(r"(远程|升级)")
 ORDER = re.compile(
     r"(滤芯|耗材|配件|下单|订购|订一|订[0-9一二两三四五六七八九十]+|买[0-9一二两三四五六七八九十]+|"
     r"要[0-9一二两三四五六七八九十]+(?:个|支|套|箱|根|盒)|补货|发货|快递|寄[一两几]|采购|进货)"
@@ -168,6 +170,8 @@ ITEM = re.compile(
     r"|(?P<c>[①②③④⑤⑥⑦⑧⑨])"
     r"|(?:(?<=^)|(?<=\n))(?P<b>[1-9])[ \t\u3000]+(?=\D)",
 )
+# What a chat export shows for a voice note, a photo or a sticker.
+PLACEHOLDER = re.compile(r"\[[^\]]{1,4}\]")
 ORDINALS = ("123456789", "一二三四五六七八九", "①②③④⑤⑥⑦⑧⑨")
 FACTS = ("model", "phone", "address", "fault_code", "hardware_id", "customer_name")
 
@@ -471,13 +475,24 @@ def read(
                 req.withdrawn = f"第{msg.line}行：{msg.text[:40]}"
                 req.messages.append(msg)
             continue
-        if speaker.role == STAFF and STAFF_WITHDRAW.search(plain):
-            # Staff pass on a customer's cancellation (王女士说不用来了，取消).
-            meant = _addressee(msg, by_owner, window)
-            if meant is not None and meant.sender != msg.sender:
-                for req in _items_meant(msg.text, _same_message(found, meant)):
-                    req.withdrawn = f"第{msg.line}行：{msg.text[:40]}"
-                    req.messages.append(msg)
+        if (
+            speaker.role in (STAFF, TECHNICIAN)
+            and STAFF_WITHDRAW.search(plain)
+            and not REMOTE.search(plain)
+        ):
+            # Staff or a technician pass on a customer's cancellation (王女士说不用来了，取消;
+            # 2号单邱师傅说不用来了), of the request it names, else (staff) the one spoken to.
+            named = _named_request(msg, found, withdraw_window)
+            meant = _addressee(msg, by_owner, window) if named is None else None
+            if meant is not None and (meant.sender == msg.sender or speaker.role != STAFF):
+                meant = None
+            called_off = (
+                [named] if named else meant and _items_meant(msg.text, _same_message(found, meant))
+            )
+            for req in called_off or []:
+                req.withdrawn = f"第{msg.line}行：{msg.text[:40]}"
+                req.messages.append(msg)
+            if called_off:
                 continue
         if (
             current is None
@@ -632,12 +647,13 @@ def read(
 def _answer_late(
     msg: Message, asked: Message, req: Request | None, window: timedelta, within: timedelta
 ) -> None:
-    """Staff answering a request that was the last thing said, long after (刚上班看到): the
-    request is open again from that reply on, so the customer's answers are gathered."""
+    """Staff answering a request that was the last thing said (its owner's last words, or a
+    voice note or photo after them), long after (刚上班看到): the request is open again from
+    that reply on, so the customer's answers are gathered."""
     if (
         req is not None
         and not req.withdrawn
-        and asked.at >= req.messages[0].at
+        and (asked in req.messages or PLACEHOLDER.fullmatch(asked.text.strip()))
         and window < msg.at - req.last_at <= within
     ):
         req.answered_at = msg.at
@@ -1053,6 +1069,20 @@ def _addressee(
     # Staff address the customer (韩女士，…): that customer's request, else the latest one.
     named = [r for r in live if r.sender != msg.sender and _names(msg.text, r)]
     return max(named or live, key=lambda r: r.last_at) if live else None
+
+
+def _named_request(msg: Message, found: list[Request], within: timedelta) -> Request | None:
+    """The one live request a message names, whoever's it is: an item of the latest list by
+    its number (2号单, ①), else by its customer (蒋女士) or a word of its place."""
+    live = [r for r in found if not r.withdrawn and msg.at - r.last_at <= within]
+    items = [r for r in live if r.item_no is not None]
+    if items and ITEM_REF.search(msg.text):
+        latest = max(items, key=lambda r: r.messages[0].at)
+        refs = _item_refs(msg.text, _same_message(found, latest))
+        return refs[0] if len(refs) == 1 else None
+    named = [r for r in live if any(n in msg.text for n in _owner_names(r))]
+    named = named or _place_refs(msg.text, live)
+    return named[0] if len(named) == 1 else None
 
 
 def _named_own(msg: Message, found: list[Request], within: timedelta) -> Request | None:

@@ -105,3 +105,28 @@ def test_staff_answering_hours_later_reopen_the_request(service) -> None:  # typ
     assert len(reading.requests) == 1
     fields = _fields(reading, 0)
     assert (fields["phone"], fields["fault_code"]) == ("15167890011", "E2")
+
+
+LIST = (
+    "今日单：\n1. 滨江路8号 庞女士 热水器打不着火 电话13600002211\n"
+    "2. 江晖路6号 2幢 门锁离线 配网失败 屈先生 电话13700003322\n"
+    "3. 长河路5号 保安室 充电桩急停 刷卡没反应 电话0571-87001122"
+)
+
+
+def test_a_withdrawn_item_of_a_list_makes_no_ticket(service) -> None:  # type: ignore[no-untyped-def]
+    for minute, sender, said, gone in (
+        (30, "派单-阿强", "2号单屈先生说不用来了，他儿子把路由器改好就好了", "智能门锁"),
+        (70, "师傅-尹师傅", "庞女士说热水器她老公换了电池好了，不用去了", "热水器"),
+        (20, "师傅-尹师傅", "③保安说有人把急停按下去了 复位就好了 不用来了", "充电桩"),
+    ):
+        reading = _read(
+            _wecom(
+                ("u501", "派单-阿强", 0, LIST),
+                ("u502", "师傅-尹师傅", 2, "1 2 我去"),
+                ("u501" if sender == "派单-阿强" else "u502", sender, minute, said),
+            )
+        )
+        left = {r.product_type for r in reading.requests}
+        assert left == {"热水器", "智能门锁", "充电桩"} - {gone}, said
+        assert [s.kind for s in reading.skipped] == ["withdrawn"], said
