@@ -72,7 +72,8 @@ FAULT = re.compile(
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
 WITHDRAW = re.compile(
     r"(不用了[^。？?]{0,24}(?:好了|没事了|正常了)|不用来了|不用过来|别来了|不用上门|不用修了|不用派|不需要(?:上门|维修|来|了)|取消(?:报修|维修|预约|一下|吧|了)?"
-    r"|撤销|自己(?:弄|修|搞|调|处理)好了|已经好了|又好了|现在好了|恢复正常|没事了|好了不用|不麻烦了)"
+    r"|撤销|自己(?:弄|修|搞|调|处理)好了|已经好了|又好了|现在好了|恢复正常|没事了|好了不用|不麻烦了"
+    r"|换(?:了|完)[^。？?]{0,8}(?:好了|正常了|可以了))"
 )
 # Only "it works now": after our side's remote help (升级, 复位, 重启 …) that is the repair
 # done, not a withdrawal.
@@ -86,7 +87,7 @@ OWNED = re.compile(
     r"(我家|我们家|我的|家里|她家|他家|业主|顾客|客户|住户|租客|房间|幢|栋|这台|那台|这个|那个|店里)"
 )
 # "Works now" after a technician came (师傅来过了…现在好了) is the repair done.
-VISITED = re.compile(r"(师傅|来过|上门|修好|换了|清掉|处理了|弄好了)")
+VISITED = re.compile(r"(师傅|来过|上门|修好|清掉|处理了|弄好了)")
 GUIDANCE = re.compile(r"(远程|升级|复位|重启|重置|断电|按住|长按|试一下|试试|操作一下|设置一下)")
 # Staff or a technician passing on a customer's cancellation (王女士说不用来了; 这单取消;
 # 蒋女士说她老公换了电池好了，不用去了): never "好了" alone (work done).

@@ -130,3 +130,17 @@ def test_a_withdrawn_item_of_a_list_makes_no_ticket(service) -> None:  # type: i
         left = {r.product_type for r in reading.requests}
         assert left == {"热水器", "智能门锁", "充电桩"} - {gone}, said
         assert [s.kind for s in reading.skipped] == ["withdrawn"], said
+
+
+def test_a_customer_who_changed_the_batteries_withdraws(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("wmCust0601", "客户-钭磊", 0, "你好，我家门锁屏幕电池图标一直闪，开门时滴滴报警"),
+            ("u601", "客服-小蔡", 2, "钭先生您好，这是电量低提示，可以先换一下电池"),
+            ("wmCust0601", "客户-钭磊", 10, "换了，好了，谢谢"),
+            ("wmCust0602", "客户-詹女士", 30, "我家洗衣机不排水，电话13600009988"),
+            ("wmCust0602", "客户-詹女士", 200, "师傅来过了，换了排水泵，现在好了"),
+        )
+    )  # fmt: skip
+    assert [r.product_type for r in reading.requests] == ["洗衣机"]  # repaired, not withdrawn
+    assert [s.kind for s in reading.skipped] == ["withdrawn"]
