@@ -82,9 +82,9 @@ CALLED_OFF = re.compile(
 )
 ASKS = re.compile(r"[?？]\s*$|吗\s*$|是吧\s*$")
 JOKE = re.compile(r"(哈哈|呵呵|嘻嘻|😂|🤣|\[捂脸\]|\[偷笑\]|\[破涕为笑\])")
-# Whose appliance a message is about (我家…, 业主…, 3幢那台…).
+# Whose appliance a message is about (我家…, 业主…, 3幢那台…, 1号楼的电梯).
 OWNED = re.compile(
-    r"(我家|我们家|我的|家里|她家|他家|业主|顾客|客户|住户|租客|房间|幢|栋|这台|那台|这个|那个|店里)"
+    r"(我家|我们家|我的|家里|她家|他家|业主|顾客|客户|住户|租客|房间|幢|栋|号楼|这台|那台|这个|那个|店里)"
 )
 # "Works now" after a technician came (师傅来过了…现在好了) is the repair done.
 VISITED = re.compile(r"(师傅|来过|上门|修好|清掉|处理了|弄好了)")
@@ -136,6 +136,10 @@ NOT_A_CUE = re.compile(r"能不能|可不可以|会不会|是不是|有没有")
 NEW_ON_SITE = re.compile(
     r"(另外|还有(?!没有)|顺便|对了|另一台|另一个|再开|另开|开(?:个|一)单|报个单|加个单|另外派|也要修|也坏|也不|也有问题"
     r"|也叫我|也要我|邻居|隔壁|楼下|楼上)"
+)
+# A technician passing on what a customer asked them (有个业主在群里找我说热水器漏水).
+PASSED_ON = re.compile(
+    r"(?:业主|客户|顾客|住户|用户|租客|车主)[^，,。\d]{0,10}(?:说|反映|报修|找我|来电|打电话)"
 )
 # The contact is the one of the sender's request before (电话同上, 地址一样).
 SAME_AS = re.compile(r"(同上|同一个|一样|还是这个|还是那个|跟上面|和上面)")
@@ -570,6 +574,15 @@ def read(
                 if _adds_facts(msg.text if part is None else part, req, RELAY):
                     req.add(msg, f"点名补充{req.sender}报修的信息", part)
             continue
+        if (
+            kind == "fault"
+            and current is not None
+            and current.product_type
+            and speaker.role == RELAY
+            and _other_flat(msg.text, current)
+        ):
+            # 还有3号楼2单元那台，运行的时候哐当响: the same appliance in another household.
+            kind, product = "repair", current.product_type
         if kind == "fault" and current is None and speaker.role in (CUSTOMER, RELAY):
             # Kept only if the conversation names the appliance (是扫地机器人吧？).
             req = Request(msg.sender, speaker.role, [msg], tentative=True)
@@ -670,7 +683,7 @@ def _asks(
     on with whom it concerns (帮业主…/派单… or a phone, an address, 王女士) and it is not a
     live request read back; technicians only when they pass on a call, or report another
     fault found on a job (顺便报个单：另一台也不制冷; a fault needing another visit, with the
-    customer's number) — never for work done."""
+    customer's number, or what a customer asked them) — never for work done."""
     text = msg.text
     if role in (CUSTOMER, RELAY):
         kind, product = kind_of(text)
@@ -694,7 +707,14 @@ def _asks(
             said = phones.numbers(text)
         elif DONE.search(text):
             return None, None, text
-        if not said and not NEW_ON_SITE.search(text):
+        # What a customer asked them: the fault said after it, nothing called off.
+        passed = PASSED_ON.search(text)
+        relayed = (
+            passed is not None
+            and kind_of(text[passed.end() :])[0] == "repair"
+            and not WITHDRAW.search(mandarin(text))
+        )
+        if not said and not NEW_ON_SITE.search(text) and not relayed:
             return None, None, text
         kind, product = kind_of(text)
         if kind == "repair" and _confirms(msg, by_owner, window, product):
@@ -766,20 +786,22 @@ def _start(
     )
     said = phones.numbers(text)
     before = "；".join(current.texts()) if current is not None else ""
+    # Another number than the one given before (a first number is the request's own).
     other_customer = (
         current is not None
         and bool(said)
         and not phones.CORRECTION.search(text)
+        and bool(phones.numbers(before))
         and not set(said) & set(phones.numbers(before))
     )
     # A relay passes on one household after another: another name or flat is another one.
-    name, flat = TITLED_NAME.search(text), FLAT.search(text)
+    name = TITLED_NAME.search(text)
     other_household = (
         current is not None
         and role != CUSTOMER
         and (
             (name is not None and name.group(0) not in before and TITLED_NAME.search(before))
-            or (flat is not None and flat.group(0) not in before and FLAT.search(before))
+            or _other_flat(text, current)
         )
     )
     if current is not None and not other_product and not other_customer and not other_household:
@@ -805,6 +827,13 @@ def _start(
     found.append(req)
     by_owner[msg.sender] = req
     return True
+
+
+def _other_flat(text: str, req: Request) -> bool:
+    """Whether a message names a flat or building other than the one the request names."""
+    before = "；".join(req.texts())
+    flat = FLAT.search(text)
+    return flat is not None and flat.group(0) not in before and bool(FLAT.search(before))
 
 
 def _parts(msg: Message) -> list[Message]:

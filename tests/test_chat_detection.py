@@ -1,0 +1,53 @@
+"""Requests a chat reader must see, and talk it must not take for one: a building's lift
+reported over three messages, a customer's number given after the fault, a technician
+passing on what a customer asked them, and shop news."""
+
+from tests.chat_support import fields_of as _fields
+from tests.chat_support import read as _read
+from tests.chat_support import wecom as _wecom
+
+
+def test_a_buildings_lift_over_three_messages_then_another_one(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("u701", "物业-老鲍", 0, "早上好，各位"),
+            ("u701", "物业-老鲍", 20, "2号楼的电梯停的时候和楼层有台阶，出门要跨一下"),
+            ("u701", "物业-老鲍", 21, "电梯是TE-1000，显示E35"),
+            ("u701", "物业-老鲍", 22, "联系我：0571－88990022转6 或者 13805812345"),
+            ("u701", "物业-老鲍", 55, "还有5号楼1单元那台，运行的时候哐当响，电话同上"),
+        )
+    )  # fmt: skip
+    assert [r.product_type for r in reading.requests] == ["电梯", "电梯"]
+    first = _fields(reading, 0)
+    assert (first["model"], first["fault_code"]) == ("TE-1000", "E35")
+    assert reading.requests[0].messages[0].text.startswith("2号楼的电梯")
+    assert _fields(reading, 1)["phone"] == first["phone"] == "057188990022转6"
+
+
+def test_a_customers_first_number_after_the_fault_is_the_same_request(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("wmCust0701", "业主-柴大姐", 0, "物业你好，我家厨房净水器一直嗡嗡响，不用水也在响"),
+            ("u702", "物业-老鲍", 1, "柴大姐，这个是你们家自己买的吧？我帮你转给厂家"),
+            ("wmCust0701", "业主-柴大姐", 3, "是的 RO-400 显示E1 我电话 １３９５８０２７７８８"),
+        )
+    )  # fmt: skip
+    assert len(reading.requests) == 1
+    assert _fields(reading, 0)["phone"] == "13958027788"
+
+
+def test_a_technician_passes_on_what_a_customer_asked_them(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("u801", "派单-小汤", 0, "今天的单：\n1. 文一路8号 门锁触摸屏没反应 电话13600001111\n"
+             "2. 良睦路9号 地下室 直流桩急停 启动不了 电话13700002222"),
+            ("u802", "师傅-钭工", 50, "闲园小区有个业主在群里找我说电热水器漏水 安全阀一直滴"),
+            ("u802", "师傅-钭工", 51, "业主姓俞 电话 壹伍捌 伍柒壹贰 叁肆伍陆 闲园22幢2单元501"),
+            ("u802", "师傅-钭工", 120, "文一路那家扫地机主刷缠头发，清掉就好了，客户说以后自己清"),
+            ("u802", "师傅-钭工", 130, "良睦路那单客户说不用来了，遥控器换了电池就好了"),
+        )
+    )  # fmt: skip
+    heaters = [r for r in reading.requests if r.sender == "师傅-钭工"]
+    assert [r.product_type for r in heaters] == ["热水器"]
+    k = reading.requests.index(heaters[0])
+    assert _fields(reading, k)["phone"] == "15857123456"
