@@ -106,6 +106,8 @@ APPOINTMENT = re.compile(
 )
 # Small talk between the messages of a request (thanks, greetings, shop news).
 CHITCHAT = re.compile(r"(辛苦|谢谢|感谢|明天见|再见|早上好|晚安|吃饭|搞活动|活动|优惠|放假|请假)")
+# Shop news about goods (今天店里到了一批新款门锁样机): no fault said, no request.
+NEWS = re.compile(r"(新款|新品|样机|到货|上新|到了一批|进了一批)")
 PRAISE = re.compile(r"(修得(?:很|挺|真|特别)?好|点赞|好评|服务(?:很|真|挺)?好|辛苦)")
 PARTS = re.compile(r"(仓库|配件|调一?[根个块台]|申请|车上没有?|带的不够|还有没有|谁有)")
 # Whom a message opens by speaking to (郑经理，… / @林晓 …): not whom it is about.
@@ -325,7 +327,7 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
         if APPOINTMENT.search(text):
             return "appointment", None
     rules = get_rules()
-    if not cue and any(c in text for c in rules.non_fault_cues):
+    if not cue and (NEWS.search(text) or any(c in text for c in rules.non_fault_cues)):
         return None, None
     product_word = any(len(w) > 1 and w in text.lower() for w in rules.synonym_to_product)
     if not cue and not product_word:

@@ -51,3 +51,14 @@ def test_a_technician_passes_on_what_a_customer_asked_them(service) -> None:  # 
     assert [r.product_type for r in heaters] == ["热水器"]
     k = reading.requests.index(heaters[0])
     assert _fields(reading, k)["phone"] == "15857123456"
+
+
+def test_shop_news_about_goods_is_no_request(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("u901", "临平店-小郁", 0, "今天店里到了一批新款门锁样机[图片]"),
+            ("u902", "店长-詹", 1, "摆好拍照发群里"),
+            ("u901", "临平店-小郁", 30, "顾客邹先生报修：我家门锁指纹识别不了，电话13600004455"),
+        )
+    )  # fmt: skip
+    assert [r.messages[0].text[:4] for r in reading.requests] == ["顾客邹先"]
