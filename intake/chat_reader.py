@@ -67,6 +67,7 @@ FAULT = re.compile(
     r"|打滑|往下溜|没(?:冷气|热水|暖气|风|声音)|一会儿?冷一会儿?热|忽冷忽热|时冷时热|变(?:冷水|凉了|冷了)"
     r"|声音(?:像|跟)|像拖拉机|停不下|关不[严紧]|合不上|[滴漏渗]油|屏幕?黑了|(?:自动|自己)(?:关|停|断)[机了]"
     r"|好几次才|半天才|跳起来"
+    r"|(?:出水|出风|水压|风力|吸力)(?:很|特别|太|非常|有点|比较)?[小弱]|[充出加制](?:得|的)(?:很|特别|太|非常|有点)?慢"
     r"|[掉坏断裂松脱丢]了"
 )
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
@@ -344,9 +345,11 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
         return "fault", None  # a fault said of an appliance not yet named (小圆盘不对劲)
     if not product_word:
         return None, None
-    # No fault word, but someone's appliance named and a known fault of it described (我家扫地机
-    # 的地图又没了): the KB recognises the complaint. Not a question, work done or praise.
-    if ASKS.search(text) or DONE.search(text) or PRAISE.search(text) or not OWNED.search(text):
+    # No fault word, but someone's appliance named (我家…, 沈阿婆…) or a fault code it shows
+    # (报ER-41), and a known fault of it described (我家扫地机的地图又没了): the KB recognises
+    # the complaint. Not a question, work done or praise.
+    whose = OWNED.search(text) or named.get("fault_code")
+    if ASKS.search(text) or DONE.search(text) or PRAISE.search(text) or not whose:
         return None, None
     return ("repair", product) if product and matched else (None, None)
 

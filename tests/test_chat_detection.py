@@ -62,3 +62,14 @@ def test_shop_news_about_goods_is_no_request(service) -> None:  # type: ignore[n
         )
     )  # fmt: skip
     assert [r.messages[0].text[:4] for r in reading.requests] == ["顾客邹先"]
+
+
+def test_a_fault_told_by_its_code_or_a_weak_output(service) -> None:  # type: ignore[no-untyped-def]
+    from intake.chat_reader import kind_of
+
+    for said, product in (
+        ("科学大道充电站DC-120K充得很慢，报ER-41，站长18103712266", "充电桩"),
+        ("还有净水器出水特别小，接一杯水要半天，RO-600，能一起看吗", "净水器"),
+    ):
+        assert kind_of(said) == ("repair", product), said
+    assert kind_of("E30是什么意思？")[0] != "repair"  # a code asked about is no fault
