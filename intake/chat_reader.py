@@ -93,7 +93,7 @@ GUIDANCE = re.compile(r"(远程|升级|复位|重启|重置|断电|按住|长按
 # Staff or a technician passing on a customer's cancellation (王女士说不用来了; 这单取消;
 # 蒋女士说她老公换了电池好了，不用去了): never "好了" alone (work done).
 STAFF_WITHDRAW = re.compile(
-    r"(取消(?:报修|维修|上门|工单|了|吧)|撤单|这单不用|(?:说|讲|表示|那边)[^。]{0,30}?"
+    r"(取消(?:报修|维修|上门|工单|了|吧)|撤单|这单不用|单不用(?:去|来|上门)了|(?:说|讲|表示|那边)[^。]{0,30}?"
     r"(?:不用来了|不用去了|不用过来了|不用上门|不需要上门|不修了))"
 )
 # Fixed by our side from afar (远程升级后好了，不用上门): a repair done, not a cancellation.
@@ -554,7 +554,7 @@ def read(
             for req, part in _route(msg, _same_message(found, target)):
                 req.add(msg, "发送人更正之前的报修", part)
             continue
-        kind, product, text = _asks(msg, speaker.role, by_owner, window)
+        kind, product, text = _asks(msg, speaker.role, by_owner, window, found)
         if kind in ("order", "appointment", "question") and (
             current is None
             or (current.tentative and kind != "appointment")
@@ -680,7 +680,11 @@ def _answer_late(
 
 
 def _asks(
-    msg: Message, role: str, by_owner: dict[str, Request], window: timedelta
+    msg: Message,
+    role: str,
+    by_owner: dict[str, Request],
+    window: timedelta,
+    found: list[Request],
 ) -> tuple[str | None, str | None, str]:
     """What a message asks for, by its sender's role (see kind_of), and the words that ask.
 
@@ -697,8 +701,12 @@ def _asks(
         return kind, product, text
     said = phones.numbers(text)
     if role == STAFF:
-        whom = said or TITLED_NAME.search(text) or facts_of(text).get("address")
-        if not (RELAY_CUE.search(text) or said) or not whom:
+        name, address = TITLED_NAME.search(text), facts_of(text).get("address")
+        # Passed on with whom it concerns: a cue word or a number, else a customer and a place
+        # (江宁区…27栋401林女士，燃气热水器…显示E2) not of a request the chat has already.
+        known = name is not None and any(name.group(0) in "；".join(r.texts()) for r in found)
+        passed = RELAY_CUE.search(text) or said or (name and address and not known)
+        if not passed or not (said or name or address):
             return None, None, text
         kind, product = kind_of(text)
         if kind == "repair" and _confirms(msg, by_owner, window, product):

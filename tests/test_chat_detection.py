@@ -73,3 +73,16 @@ def test_a_fault_told_by_its_code_or_a_weak_output(service) -> None:  # type: ig
     ):
         assert kind_of(said) == ("repair", product), said
     assert kind_of("E30是什么意思？")[0] != "repair"  # a code asked about is no fault
+
+
+def test_a_dispatcher_passes_on_requests_one_message_each(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("u111", "调度-晓岚", 0, "江宁区香樟园27栋401林女士，热水器JSQ-16洗澡变冷水，显示E2"),
+            ("u111", "调度-晓岚", 1, "林女士电话13951770000"),
+            ("u111", "调度-晓岚", 3, "江宁区金王府13栋1802周阿姨，滚筒洗衣机门锁不上，显示E30"),
+            ("u111", "调度-晓岚", 9, "林女士那个E2先让她看看燃气阀开没开，试试"),
+        )
+    )  # fmt: skip
+    assert [r.product_type for r in reading.requests] == ["热水器", "洗衣机"]
+    assert _fields(reading, 0)["phone"] == "13951770000"
