@@ -2,7 +2,8 @@
 reporting for someone else) or a technician — read off the display-name conventions shops use.
 
 Shops prefix names with the role (顾客-王女士, 客服-小李, 师傅-老张, 阳光店-小陈, 物业_老陈,
-【售后】阿杰); a name without a prefix is read by its words (客服小王, 张师傅, 万达店店长, …物业).
+【售后】阿杰) or put it after the name in brackets (小雯（之心城店）); a name without either is
+read by its words (客服小王, 张师傅, 万达店店长, …物业).
 The prefix words are configurable: `hotline import wechat --roles roles.yaml` with
 {customer: [...], staff: [...], relay: [...], technician: [...]} adds to the defaults.
 """
@@ -56,6 +57,8 @@ OWN_TALK = re.compile(r"(我家|我们家|我屋|我买的|我住|我的(?!单|�
 PREFIX = re.compile(
     r"^(?:【(?P<a>[^】]{1,12})】|\[(?P<b>[^\]]{1,12})\]|(?P<c>[^-－_|｜·:：]{1,12})[-－_|｜·])"
 )
+# … or the place after the name, in brackets (小雯（之心城店）, 阿杰(售后)).
+SUFFIX = re.compile(r"[(（](?P<s>[^()（）]{1,12})[)）]\s*$")
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,11 @@ class Roles:
         if m:
             label = m.group("a") or m.group("b") or m.group("c")
             name = sender[m.end() :].strip() or sender
+            role = self._role_of(label) or (RELAY if label.endswith("店") else None)
+            if role:
+                return Speaker(role, name)
+        if m := SUFFIX.search(sender):
+            label, name = m.group("s"), sender[: m.start()].strip() or sender
             role = self._role_of(label) or (RELAY if label.endswith("店") else None)
             if role:
                 return Speaker(role, name)

@@ -86,3 +86,12 @@ def test_a_dispatcher_passes_on_requests_one_message_each(service) -> None:  # t
     )  # fmt: skip
     assert [r.product_type for r in reading.requests] == ["热水器", "洗衣机"]
     assert _fields(reading, 0)["phone"] == "13951770000"
+
+
+def test_a_role_in_brackets_after_the_name() -> None:
+    from intake.chat_roles import RELAY, STAFF, Roles
+
+    roles = Roles()
+    assert (roles.of("小雯（之心城店）").role, roles.of("小雯（之心城店）").name) == (RELAY, "小雯")
+    assert roles.of("阿杰(售后)").role == STAFF
+    assert roles.of("王女士(VIP)").guessed  # a bracket that names no role tells nothing
