@@ -494,7 +494,12 @@ def read(
             # 2号单邱师傅说不用来了), of the request it names, else (staff) the one spoken to.
             named = _named_request(msg, found, withdraw_window)
             meant = _addressee(msg, by_owner, window) if named is None else None
-            if meant is not None and (meant.sender == msg.sender or speaker.role != STAFF):
+            if meant is not None and (
+                meant.sender == msg.sender
+                or speaker.role != STAFF
+                # 好的饶先生，这单我取消了: someone else's call-off, confirmed
+                or (TITLED_NAME.search(msg.text) and not _names(msg.text, meant))
+            ):
                 meant = None
             called_off = (
                 [named] if named else meant and _items_meant(msg.text, _same_message(found, meant))

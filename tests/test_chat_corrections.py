@@ -145,3 +145,16 @@ def test_a_customer_who_changed_the_batteries_withdraws(service) -> None:  # typ
     )  # fmt: skip
     assert [r.product_type for r in reading.requests] == ["洗衣机"]  # repaired, not withdrawn
     assert [s.kind for s in reading.skipped] == ["withdrawn"]
+
+
+def test_staff_confirming_one_customers_call_off_leave_the_next_request(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("wmCust0701", "饶先生", 0, "洗衣机WD-100在APP上一直显示离线，连不上，电话18919650000"),
+            ("wmCust0702", "钟女士", 30, "我家空调出风很小，开最大档也没什么风，电话13966780000"),
+            ("wmCust0701", "饶先生", 50, "刚才又试了一下连上了，不用来了，谢谢"),
+            ("u701", "客服-小葵", 51, "好的饶先生，那这单我取消了"),
+        )
+    )  # fmt: skip
+    assert [r.sender for r in reading.requests] == ["钟女士"]
+    assert [s.sender for s in reading.skipped] == ["饶先生"]
