@@ -480,6 +480,9 @@ def read(
             and target
             and not target.withdrawn
             and msg.at - target.last_at <= withdraw_window
+            # 3幢那个门禁…现在好了不用来了 is not about the 4幢 lift reported
+            and not _other_flat(msg.text, target)
+            and _named_product(msg.text) in (None, target.product_type)
         ):
             for req in _items_meant(msg.text, _same_message(found, target)):
                 req.withdrawn = f"第{msg.line}行：{msg.text[:40]}"

@@ -158,3 +158,14 @@ def test_staff_confirming_one_customers_call_off_leave_the_next_request(service)
     )  # fmt: skip
     assert [r.sender for r in reading.requests] == ["钟女士"]
     assert [s.sender for s in reading.skipped] == ["饶先生"]
+
+
+def test_a_call_off_of_another_building_leaves_the_request(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("u801", "物业-工程-老邵", 0, "4幢电梯门关不上一直开关，报E30，打工程部0512-68095500"),
+            ("u802", "客服-阿琳", 1, "收到"),
+            ("u801", "物业-工程-老邵", 70, "3幢那个门禁之前报过的，现在好了不用来了"),
+        )
+    )  # fmt: skip
+    assert [r.product_type for r in reading.requests] == ["电梯"]
