@@ -67,7 +67,8 @@ FAULT = re.compile(
     r"|打滑|往下溜|没(?:冷气|热水|暖气|风|声音)|一会儿?冷一会儿?热|忽冷忽热|时冷时热|变(?:冷水|凉了|冷了)"
     r"|声音(?:像|跟)|像拖拉机|停不下|关不[严紧]|合不上|[滴漏渗]油|屏幕?黑了|(?:自动|自己)(?:关|停|断)[机了]"
     r"|好几次才|半天才|跳起来"
-    r"|(?:出水|出风|水压|风力|吸力)(?:很|特别|太|非常|有点|比较)?[小弱]|[充出加制](?:得|的)(?:很|特别|太|非常|有点)?慢"
+    r"|(?:出水|出风|水压|风力|吸力)(?:很|好|超|特别|太|非常|有点|比较)?[小弱]"
+    r"|[充出加制](?:得|的)(?:很|好|超|特别|太|非常|有点)?慢"
     r"|[掉坏断裂松脱丢]了"
 )
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
@@ -320,6 +321,12 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     if cues and all("修" in c for c in cues) and (DONE.search(text) or PRAISE.search(text)):
         cues = []  # 师傅昨天来修得很好: a repair done, praised
     cue = bool(cues) or bool(FAULT.search(plain))
+    said_at = max(
+        [plain.rfind(c) + len(c) for c in cues] + [m.end() for m in FAULT.finditer(plain)],
+        default=0,
+    )
+    if cue and DONE.search(plain[said_at:]) and not REINSTATE.search(plain):
+        return None, None  # 2栋电梯按键不亮的事 工程部已经修好了: work done, told
     if not cue:
         if QUESTION.search(text):
             return "question", None

@@ -72,7 +72,11 @@ def test_a_fault_told_by_its_code_or_a_weak_output(service) -> None:  # type: ig
         ("还有净水器出水特别小，接一杯水要半天，RO-600，能一起看吗", "净水器"),
     ):
         assert kind_of(said) == ("repair", product), said
+    assert kind_of("他们家的净水器 出水好小 接一杯水要等好久") == ("repair", "净水器")
     assert kind_of("E30是什么意思？")[0] != "repair"  # a code asked about is no fault
+    # A fault told as fixed already is work done; one that came back after a fix is a fault.
+    assert kind_of("另外 2栋电梯按键不亮的事 工程部已经修好了") == (None, None)
+    assert kind_of("上个月修好了没几天，我家洗衣机又漏水了")[0] == "repair"
 
 
 def test_a_dispatcher_passes_on_requests_one_message_each(service) -> None:  # type: ignore[no-untyped-def]
