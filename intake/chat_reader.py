@@ -1290,6 +1290,8 @@ def _adds_facts(text: str, req: Request, role: str) -> bool:
         said.pop("customer_name", None)
     if role in (STAFF, TECHNICIAN) and not customer_numbers(text, role):
         said.pop("phone", None)  # the technician's or staff member's own number
+    if phones.TAIL_FIX.search(text) and phones.numbers("；".join(req.texts())):
+        return True  # its number's last digits corrected (电话尾号改成0146)
     if not said and role != CUSTOMER and _begins_number(text):
         return True  # the front of a number, its back in the next message (前面是138 7120)
     if not said:

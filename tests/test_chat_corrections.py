@@ -169,3 +169,17 @@ def test_a_call_off_of_another_building_leaves_the_request(service) -> None:  # 
         )
     )  # fmt: skip
     assert [r.product_type for r in reading.requests] == ["电梯"]
+
+
+def test_the_list_owner_corrects_an_items_last_digits(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("u901", "派单-莉莉", 0,
+             "今日单：\n（1）丽湖花园6-2-704，罗太，柜机制热不热，电话 189 2377 0000\n"
+             "（2）钟先生家净水器出水一滴一滴的，137 2860 5519"),
+            ("u902", "邓师傅", 1, "收到，1我去"),
+            ("u901", "派单-莉莉", 15, "不好意思，罗太电话尾号改成0146，我刚才抄错了"),
+        )
+    )  # fmt: skip
+    assert _fields(reading, 0)["phones"] == ["18923770146"]
+    assert _fields(reading, 1)["phones"] == ["13728605519"]
