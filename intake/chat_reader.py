@@ -13,8 +13,11 @@ prefixes, else what the sender says over the chat):
 - the owner's later messages within the window, and replies that add facts (the model read
   off a nameplate, an address, a phone), are gathered into the request they are about: the
   one they quote or name, else the most recently active one;
-- corrections (电话写错了，是…; 铭牌看错了) win; a request its owner (or staff for them)
-  withdraws is dropped; orders, appointments, questions, notices and chit-chat start nothing.
+- corrections (电话写错了，是…; 铭牌看错了) win, in the request whose customer, item or place
+  they name (also hours later, also from a technician), and in the household's request the
+  number was taken from; a request its owner withdraws, or staff or a technician say was called
+  off (2号单…说不用来了), is dropped; orders, appointments, questions, notices, shop news and
+  chit-chat start nothing.
 Every request keeps why it was gathered, split, routed or dropped, line by line.
 """
 
