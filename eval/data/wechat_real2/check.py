@@ -6,7 +6,7 @@ import csv, json, os, re, sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
 KB_PATH = os.path.join(ROOT, 'knowledge_base', 'demo', 'kb.jsonl')
-CN = {'零': '0', '〇': '0', 'O': None, '幺': '1', '一': '1', '壹': '1', '二': '2', '贰': '2', '两': '2', '三': '3', '叁': '3',
+CN = {'零': '0', '〇': '0', '幺': '1', '一': '1', '壹': '1', '二': '2', '贰': '2', '两': '2', '三': '3', '叁': '3',
       '四': '4', '肆': '4', '五': '5', '伍': '5', '六': '6', '陆': '6', '七': '7', '柒': '7', '八': '8', '捌': '8', '九': '9', '玖': '9'}
 NR_KINDS = {'withdrawn', 'order', 'appointment', 'chitchat', 'question'}
 FIELDS = ['product_type', 'model', 'fault_code', 'phone', 'phones', 'address', 'customer_name', 'hardware_id']
@@ -23,7 +23,7 @@ def digits_of(text):
     for ch in text:
         if '０' <= ch <= '９':
             ch = chr(ord(ch) - 0xFEE0)
-        ch = CN.get(ch, ch) or ch
+        ch = CN.get(ch, ch)
         if ch.isdigit() and ch.isascii():
             out.append(ch)
     return ''.join(out)
@@ -42,6 +42,17 @@ def phone_in(phone, text):
 def plausible(phone):
     main = phone.split('x')[0]
     return bool(re.fullmatch(r'1[3-9]\d{9}', main) or re.fullmatch(r'0\d{2,3}\d{7,8}', main) or re.fullmatch(r'400\d{7}', main))
+
+
+def visible(line):
+    """For WeCom archive lines only the sender name and message content are text a reader sees."""
+    if line.startswith('{'):
+        try:
+            o = json.loads(line)
+            return o['sender_name'] + '\n' + o['content']
+        except Exception:
+            pass
+    return line
 
 
 def squash(s):
@@ -104,7 +115,7 @@ def check_chats(kb):
                 err('%s first_line/lines inconsistent' % tag)
             if not all(ok_line(n) for n in r['lines']):
                 continue
-            text = '\n'.join(lines[n - 1] for n in r['lines'])
+            text = '\n'.join(visible(lines[n - 1]) for n in r['lines'])
             fd = r['fields']
             phones = fd['phones']
             if fd['phone'] is None and phones:
@@ -182,6 +193,9 @@ def check_sheet(kb):
         cell = row[3]
         if (x['phones'][0] if x['phones'] else None) != x['phone']:
             err('sheet row %d phone is not the first of phones' % x['row'])
+        want = sum(len(ph.replace('x', '')) for ph in x['phones'])
+        if len(digits_of(cell)) != want:
+            err('sheet row %d: cell %r has %d digits, labelled phones have %d' % (x['row'], cell, len(digits_of(cell)), want))
         for ph in x['phones']:
             if not plausible(ph) or not phone_in(ph, cell):
                 err('sheet row %d phone %s not in cell %r' % (x['row'], ph, cell))
