@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import jieba
+
 from triage import phones
 
 FIELD_NAMES = (
@@ -117,7 +119,7 @@ class Vocabulary:
 # Words of a product type's name that say nothing of which product it is (商用洗碗机 → 洗碗机).
 GENERIC_PRODUCT_WORDS = frozenset(
     "商用 家用 智能 全自动 自动 机组 设备 机器 系统 一体机 专业 工业 电动 新款 立式 卧式 万能 "
-    "器人 水器 电器".split()
+    "器人 水器 电器 面板 主机 外机 内机".split()
 )
 
 
@@ -141,9 +143,37 @@ def product_words(entries: Iterable[dict], synonyms: dict[str, str]) -> dict[str
     for part, owning in owners.items():
         if len(owning) == 1 and part not in GENERIC_PRODUCT_WORDS:
             words.setdefault(part.lower(), next(iter(owning)))
+    for part, product in _name_heads(entries, types).items():
+        words.setdefault(part.lower(), product)
     for t in types:
         words[t.lower()] = t
     return words
+
+
+def _name_heads(entries: Iterable[dict], types: list[str]) -> dict[str, str]:
+    """The fronts and inner words of a type's name that callers say alone (中央空调 of
+    中央空调多联机, 空气能 of 空气能热泵热水机, 温控 of 智能温控面板): kept when no other type's
+    name has them and the KB never uses them of another type's faults (机房 of 机房精密空调
+    is where a chiller stands too)."""
+    others_text: dict[str, str] = {t: "" for t in types}
+    for e in entries:
+        said = " ".join(str(e.get(k) or "") for k in ("title", "symptoms", "root_cause"))
+        for t in types:
+            if t != e.get("product_type"):
+                others_text[t] += said
+    heads: dict[str, str] = {}
+    for t in types:
+        words = jieba.lcut(t)
+        ends = [sum(map(len, words[: k + 1])) for k in range(len(words) - 1)]
+        parts = {t[:end] for end in ends} | {w for w in words if len(w) > 1}
+        for part in parts:
+            if (
+                part not in GENERIC_PRODUCT_WORDS
+                and not any(part in other for other in types if other != t)
+                and part not in others_text[t]
+            ):
+                heads[part] = t
+    return heads
 
 
 def product_families(entries: Iterable[dict], synonyms: dict[str, str]) -> dict[str, frozenset]:
