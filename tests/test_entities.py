@@ -143,6 +143,8 @@ def test_a_word_several_product_types_share_narrows_the_product_down() -> None:
 
 
 def test_the_front_of_a_long_product_name_is_understood_alone() -> None:
+    from triage.entities import named_by_front
+
     # A new KB's long type names: callers say 中央空调, 空气能, 温控器, never the whole name.
     entries = [
         {"product_type": "中央空调多联机", "title": "多联机通讯故障", "symptoms": ["面板显示E1"]},
@@ -152,10 +154,10 @@ def test_the_front_of_a_long_product_name_is_understood_alone() -> None:
         {"product_type": "水冷冷水机组", "title": "冷凝器结垢", "symptoms": ["机房里机组报E2"]},
     ]
     vocab = Vocabulary.build(entries, {})
-    assert extract("我们中央空调两个房间不制冷", vocab)["product_type"] == "中央空调多联机"
-    assert extract("空气能外机噪音很大", vocab)["product_type"] == "空气能热泵热水机"
-    assert extract("地暖温控器一直滴滴叫", vocab)["product_type"] == "智能温控面板"
+    assert named_by_front("想约个中央空调清洗", vocab) == "中央空调多联机"
+    assert named_by_front("空气能外机噪音很大", vocab) == "空气能热泵热水机"
+    assert named_by_front("地暖温控器一直滴滴叫", vocab) == "智能温控面板"
     # A word the KB also uses of another type's faults names neither (机房: the chiller
     # stands in one too), and a part of any appliance (面板) names no type.
-    assert extract("机房里有股焦味", vocab)["product_type"] is None
+    assert named_by_front("机房里有股焦味", vocab) is None
     assert extract("面板上一直闪", vocab)["product_type"] is None

@@ -92,6 +92,7 @@ class Vocabulary:
     firmwares: set[str] = field(default_factory=set)
     # word → the product types it names together (product_families)
     families: dict[str, frozenset] = field(default_factory=dict)
+    fronts: dict[str, str] = field(default_factory=dict)  # name_fronts
 
     @classmethod
     def build(cls, entries: Iterable[dict], synonyms: dict[str, str]) -> "Vocabulary":
@@ -101,6 +102,7 @@ class Vocabulary:
         vocab = cls(
             synonyms=product_words(entries, synonyms),
             families=product_families(entries, synonyms),
+            fronts=name_fronts(entries),
         )
         for e in entries:
             vocab.firmwares.update(str(f) for f in e.get("firmware", []))
@@ -143,18 +145,22 @@ def product_words(entries: Iterable[dict], synonyms: dict[str, str]) -> dict[str
     for part, owning in owners.items():
         if len(owning) == 1 and part not in GENERIC_PRODUCT_WORDS:
             words.setdefault(part.lower(), next(iter(owning)))
-    for part, product in _name_heads(entries, types).items():
-        words.setdefault(part.lower(), product)
     for t in types:
         words[t.lower()] = t
     return words
 
 
-def _name_heads(entries: Iterable[dict], types: list[str]) -> dict[str, str]:
-    """The fronts and inner words of a type's name that callers say alone (中央空调 of
-    中央空调多联机, 空气能 of 空气能热泵热水机, 温控 of 智能温控面板): kept when no other type's
-    name has them and the KB never uses them of another type's faults (机房 of 机房精密空调
-    is where a chiller stands too)."""
+def name_fronts(entries: Iterable[dict]) -> dict[str, str]:
+    """Lower-cased fronts and inner words of a type's name that callers say alone (中央空调
+    of 中央空调多联机, 空气能 of 空气能热泵热水机, 温控 of 智能温控面板) → that type: kept when
+    no other type's name has them and the KB never uses them of another type's faults (机房 of
+    机房精密空调 is where a chiller stands too).
+
+    They name the product of a call the KB has no entry for (想约个中央空调清洗). They are
+    no diagnosis feature: there a front pulls the KB's entries of that type up for calls the
+    KB lacks as much as for those it has (hvac: top-1 82.5 → 80.8 % with them as features)."""
+    entries = list(entries)
+    types = sorted({str(e["product_type"]) for e in entries if e.get("product_type")})
     others_text: dict[str, str] = {t: "" for t in types}
     for e in entries:
         said = " ".join(str(e.get(k) or "") for k in ("title", "symptoms", "root_cause"))
@@ -172,7 +178,7 @@ def _name_heads(entries: Iterable[dict], types: list[str]) -> dict[str, str]:
                 and not any(part in other for other in types if other != t)
                 and part not in others_text[t]
             ):
-                heads[part] = t
+                heads[part.lower()] = t
     return heads
 
 
@@ -382,3 +388,10 @@ def find_name(text: str) -> str | None:
         if m.group(1) in SURNAMES:
             return m.group(1) + m.group(2)
     return None
+
+
+def named_by_front(lower: str, vocab: Vocabulary) -> str | None:
+    """The product type whose name's front (name_fronts) the lower-cased text says; the
+    longest such word wins."""
+    found = [(len(w), t) for w, t in vocab.fronts.items() if w in lower]
+    return max(found)[1] if found else None

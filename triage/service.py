@@ -16,7 +16,7 @@ from knowledge_base.embeddings import Encoder
 from knowledge_base.index import Candidate, HybridIndex
 from triage import confidence, diagnose, fault_report, field_chain, phones
 from triage.complaint import without_normal
-from triage.entities import FIELD_NAMES, Vocabulary, extract
+from triage.entities import FIELD_NAMES, Vocabulary, extract, named_by_front
 from triage.homophones import CodeFixer, HomophoneFixer, vocabulary_terms
 from triage.normalize import get_normalizer
 from triage.result import TriageResult
@@ -124,6 +124,7 @@ class Analysis:
     not_a_fault_report: float = 0.0
     # The KB product types a word the caller said names together (储能 → two types).
     product_family: frozenset[str] = frozenset()
+    product_front: str | None = None  # the type the front of whose name was said
 
 
 @dataclass
@@ -137,6 +138,7 @@ class _Reading:
     query: str  # what is matched: the complaint, without what the caller says still works
     product_family: frozenset[str] = frozenset()
     said: str = ""  # the whole retrieval text, complaint and reassurance alike
+    product_front: str | None = None
 
 
 @lru_cache(maxsize=4)
@@ -172,7 +174,8 @@ def _read(text: str, index: HybridIndex) -> _Reading:
     query = without_normal(said)
     lower = glossed.lower()
     family = frozenset(t for w, ts in lex.vocab.families.items() if w in lower for t in ts)
-    return _Reading(text, repaired, fixes, fields, query, family, said)
+    front = named_by_front(lower, lex.vocab)
+    return _Reading(text, repaired, fixes, fields, query, family, said, front)
 
 
 def _retrieve(
@@ -202,6 +205,7 @@ def _retrieve(
         like,
         penalty,
         r.product_family,
+        r.product_front,
     )
 
 
@@ -311,6 +315,9 @@ def _triage(a: Analysis, index: HybridIndex) -> TriageResult:
     if top_entry and not product_source and top_entry.get("product_type"):
         fields = {**fields, "product_type": top_entry["product_type"]}
         product_source = "diagnosis"
+    elif not top_entry and not product_source and a.product_front:
+        fields = {**fields, "product_type": a.product_front}
+        product_source = "said"
     elif not top_entry and not product_source:
         product = _product_of_near_misses(scored, threshold, a.product_family)
         fields = {**fields, "product_type": product}
