@@ -161,3 +161,12 @@ def test_the_front_of_a_long_product_name_is_understood_alone() -> None:
     # stands in one too), and a part of any appliance (面板) names no type.
     assert named_by_front("机房里有股焦味", vocab) is None
     assert extract("面板上一直闪", vocab)["product_type"] is None
+
+
+def test_a_tail_another_type_name_holds_is_no_name_of_one_type() -> None:
+    # 充电桩 ends 交流充电桩 but also opens 充电桩云平台账户: it narrows, it does not name.
+    entries = [{"product_type": "交流充电桩"}, {"product_type": "充电桩云平台账户"}]
+    vocab = Vocabulary.build(entries, {})
+    assert extract("充电桩扫码提示已被绑定", vocab)["product_type"] is None
+    assert vocab.families["充电桩"] == {"交流充电桩", "充电桩云平台账户"}
+    assert extract("我家交流充电桩充不进电", vocab)["product_type"] == "交流充电桩"

@@ -143,7 +143,11 @@ def product_words(entries: Iterable[dict], synonyms: dict[str, str]) -> dict[str
         for part in _name_parts(t):
             owners.setdefault(part, set()).add(t)
     for part, owning in owners.items():
-        if len(owning) == 1 and part not in GENERIC_PRODUCT_WORDS:
+        if (
+            len(owning) == 1
+            and part not in GENERIC_PRODUCT_WORDS
+            and not any(part in t for t in types if t not in owning)
+        ):
             words.setdefault(part.lower(), next(iter(owning)))
     for t in types:
         words[t.lower()] = t
