@@ -125,6 +125,9 @@ class Analysis:
     # The KB product types a word the caller said names together (储能 → two types).
     product_family: frozenset[str] = frozenset()
     product_front: str | None = None  # the type the front of whose name was said
+    # The whole text's and the complaint's vectors (fault_report_penalty reads them again).
+    said_vector: np.ndarray | None = None
+    complaint_vector: np.ndarray | None = None
 
 
 @dataclass
@@ -185,14 +188,12 @@ def _retrieve(
         qvec = index.encoder.encode([r.query])
     if svec is None:
         svec = qvec if r.said == r.query else index.encoder.encode([r.said])
-    cands = index.search_encoded(qvec, index.tokenizer.tokens(r.query), k=POOL, pool=POOL)
-    if r.fields.get("fault_code"):
-        cands = _with_code_matches(index, cands, r.query, r.fields["fault_code"], qvec)
+    cands = _candidates(r, index, qvec)
     non_fault = any(cue in r.normalized for cue in get_rules().non_fault_cues)
     requests = request_vectors(index.encoder)
     like = float((requests @ svec.reshape(-1)).max()) if len(requests) else 0.0
     model = fault_report.shipped(index.encoder)
-    penalty = model.penalty(fault_report.inputs(svec, qvec)) if model else 0.0
+    penalty = model.penalty(_report_inputs(index, cands, svec, qvec)) if model else 0.0
     feats = diagnose.features(cands, r.fields, non_fault, like, penalty)
     return Analysis(
         r.text,
@@ -206,7 +207,32 @@ def _retrieve(
         penalty,
         r.product_family,
         r.product_front,
+        svec,
+        qvec,
     )
+
+
+def _candidates(r: _Reading, index: HybridIndex, qvec: np.ndarray) -> list[Candidate]:
+    cands = index.search_encoded(qvec, index.tokenizer.tokens(r.query), k=POOL, pool=POOL)
+    if r.fields.get("fault_code"):
+        cands = _with_code_matches(index, cands, r.query, r.fields["fault_code"], qvec)
+    return cands
+
+
+def _report_inputs(
+    index: HybridIndex, cands: list[Candidate], svec: np.ndarray, qvec: np.ndarray
+) -> np.ndarray:
+    nearest = [index.nearest_vector(c.kb_id, qvec) for c in cands[:2]]
+    return fault_report.inputs(svec, qvec, nearest)
+
+
+def fault_report_penalty(a: Analysis, candidates: list[Candidate], index: HybridIndex) -> float:
+    """The fault-report penalty of an analysed text were these its candidates (a KB fit's
+    call about an entry the KB is made to lack: triage/calibration.py)."""
+    model = fault_report.shipped(index.encoder)
+    if model is None or a.said_vector is None or a.complaint_vector is None:
+        return a.not_a_fault_report
+    return model.penalty(_report_inputs(index, candidates, a.said_vector, a.complaint_vector))
 
 
 _requests_lock = threading.Lock()
@@ -236,7 +262,14 @@ def fault_report_inputs(texts: list[str], index: HybridIndex) -> np.ndarray:
     """What the fault-report check reads of each text (fault_report.inputs), one row each."""
     readings = [_read(t, index) for t in texts]
     said, complaint = _vectors(readings, index)
-    return np.vstack([fault_report.inputs(s, c) for s, c in zip(said, complaint, strict=True)])
+    return np.vstack(
+        [
+            _report_inputs(
+                index, _candidates(r, index, complaint[i : i + 1]), said[i], complaint[i]
+            )
+            for i, r in enumerate(readings)
+        ]
+    )
 
 
 def _vectors(readings: list[_Reading], index: HybridIndex) -> tuple[np.ndarray, np.ndarray]:
