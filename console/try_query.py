@@ -84,7 +84,14 @@ FEATURE_LABELS = {
 
 
 # The labelled sets the shipped fault-report check is fitted on (eval/triage_sets.py).
-SET_LABELS = {"ours": "家电/门锁/充电桩", "energy": "储能", "kitchen": "厨电", "elevator": "电梯"}
+SET_LABELS = {
+    "ours": "家电/门锁/充电桩",
+    "energy": "储能",
+    "hvac": "暖通空调",
+    "kitchen": "厨电",
+    "elevator": "电梯",
+    "medical": "医疗设备",
+}
 _FITTED_ON = re.compile(r"^(.+) labelled calls \((\d+)\) and (\d+) request examples, (\S+)$")
 
 

@@ -19,7 +19,7 @@ def evaluate(items: list[dict[str, Any]]) -> dict[str, Any]:
 
     triage_text("预热")  # load models and index outside the timings
     top1 = top3 = ranked_first = 0
-    in_kb = 0
+    in_kb = named = named_ok = 0
     nm_tp = nm_fp = nm_fn = 0
     field_ok: Counter[str] = Counter()
     latencies = []
@@ -46,6 +46,9 @@ def evaluate(items: list[dict[str, Any]]) -> dict[str, Any]:
         for f in FIELDS:
             if (res.fields.get(f) or None) == (it["fields"].get(f) or None):
                 field_ok[f] += 1
+        if it["fields"].get("product_type"):
+            named += 1
+            named_ok += res.fields.get("product_type") == it["fields"]["product_type"]
         if not ok1:
             misses.append((it, predicted, d["confidence"], ranked[:3]))
     n = len(items)
@@ -62,6 +65,9 @@ def evaluate(items: list[dict[str, Any]]) -> dict[str, Any]:
         "no_match_precision": nm_tp / (nm_tp + nm_fp) if nm_tp + nm_fp else 1.0,
         "no_match_recall": nm_tp / (nm_tp + nm_fn) if nm_tp + nm_fn else 1.0,
         "fields": {f: field_ok[f] / n for f in FIELDS},
+        # Product type on the calls that name one (a set may leave it empty when the caller
+        # names no device, where triage takes it from a confident diagnosis).
+        "product_named": named_ok / named if named else 1.0,
         "latency_ms": {
             "p50": float(np.percentile(lat, 50)),
             "p95": float(np.percentile(lat, 95)),

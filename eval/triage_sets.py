@@ -15,6 +15,7 @@ SETS = {
     "hvac": (DATA / "hvac" / "kb.jsonl", DATA / "hvac" / "calls.jsonl"),
     "kitchen": (DATA / "kitchen" / "kb.jsonl", DATA / "kitchen" / "calls.jsonl"),
     "elevator": (DATA / "elevator" / "kb.jsonl", DATA / "elevator" / "calls.jsonl"),
+    "medical": (DATA / "medical" / "kb.jsonl", DATA / "medical" / "calls.jsonl"),
 }
 
 

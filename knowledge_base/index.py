@@ -192,6 +192,15 @@ class HybridIndex:
         )
         return float((vecs @ qvec.reshape(-1)).max())
 
+    def nearest_vector(self, kb_id: str, qvec: np.ndarray) -> np.ndarray:
+        """The vector of entry kb_id (its whole text or one symptom) nearest to qvec."""
+        with self.lock:
+            doc = self.int_of[kb_id]
+            vecs = np.vstack(
+                [self.vectors.reconstruct(int(i)) for i in _vector_ids(doc, self.n_vectors[doc])]
+            )
+        return vecs[int(np.argmax(vecs @ qvec.reshape(-1)))]
+
     def _unindex_code(self, key: str) -> None:
         code = (self.entries.get(key) or {}).get("fault_code")
         if code and key in self.by_code.get(code.upper(), set()):

@@ -140,3 +140,33 @@ def test_a_word_several_product_types_share_narrows_the_product_down() -> None:
     # Said in a call, such a word leaves the product open for the diagnosis to settle.
     vocab = Vocabulary.build(entries, {})
     assert extract("家里的储能停电的时候不工作", vocab)["product_type"] is None
+
+
+def test_the_front_of_a_long_product_name_is_understood_alone() -> None:
+    from triage.entities import named_by_front
+
+    # A new KB's long type names: callers say 中央空调, 空气能, 温控器, never the whole name.
+    entries = [
+        {"product_type": "中央空调多联机", "title": "多联机通讯故障", "symptoms": ["面板显示E1"]},
+        {"product_type": "空气能热泵热水机", "title": "热泵高压保护", "symptoms": ["水不热"]},
+        {"product_type": "智能温控面板", "title": "温控面板黑屏", "symptoms": ["屏幕不亮"]},
+        {"product_type": "机房精密空调", "title": "精密空调漏水", "symptoms": ["机房地板有水"]},
+        {"product_type": "水冷冷水机组", "title": "冷凝器结垢", "symptoms": ["机房里机组报E2"]},
+    ]
+    vocab = Vocabulary.build(entries, {})
+    assert named_by_front("想约个中央空调清洗", vocab) == "中央空调多联机"
+    assert named_by_front("空气能外机噪音很大", vocab) == "空气能热泵热水机"
+    assert named_by_front("地暖温控器一直滴滴叫", vocab) == "智能温控面板"
+    # A word the KB also uses of another type's faults names neither (机房: the chiller
+    # stands in one too), and a part of any appliance (面板) names no type.
+    assert named_by_front("机房里有股焦味", vocab) is None
+    assert extract("面板上一直闪", vocab)["product_type"] is None
+
+
+def test_a_tail_another_type_name_holds_is_no_name_of_one_type() -> None:
+    # 充电桩 ends 交流充电桩 but also opens 充电桩云平台账户: it narrows, it does not name.
+    entries = [{"product_type": "交流充电桩"}, {"product_type": "充电桩云平台账户"}]
+    vocab = Vocabulary.build(entries, {})
+    assert extract("充电桩扫码提示已被绑定", vocab)["product_type"] is None
+    assert vocab.families["充电桩"] == {"交流充电桩", "充电桩云平台账户"}
+    assert extract("我家交流充电桩充不进电", vocab)["product_type"] == "交流充电桩"

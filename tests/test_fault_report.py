@@ -56,12 +56,14 @@ def test_a_call_that_is_no_fault_report_loses_confidence_and_a_fault_does_not(
 def test_the_model_applies_only_to_its_encoder_and_a_broken_file_turns_it_off(
     tmp_path: Path,
 ) -> None:
-    from triage.fault_report import inputs, load
+    from triage.fault_report import SIMILARITY_SCALE, inputs, load, size
 
     good = tmp_path / "fr.json"
-    # Two-dimensional vectors: the model reads 4 numbers (the whole call, and what leaving out
-    # the "still works" clauses takes away).
-    w = [0.0] * 4
+    # Two-dimensional vectors: the model reads 8 numbers (the whole call; what leaving out the
+    # "still works" clauses takes away; what the complaint says beyond the nearest KB vector;
+    # how close that vector is, and how much closer than the second candidate's).
+    assert size(2) == 8
+    w = [0.0] * 8
     w[0] = 2.0
     w[2] = -4.0
     good.write_text(
@@ -71,20 +73,41 @@ def test_the_model_applies_only_to_its_encoder_and_a_broken_file_turns_it_off(
     )
     model = load(good, "enc", 2)
     assert model is not None and model.fitted_on == "x"
-    one, zero = np.array([1.0, 0.0]), np.array([0.0, 0.0])
+    one, zero, other = np.array([1.0, 0.0]), np.array([0.0, 0.0]), np.array([0.0, 1.0])
     # Sounds like a fault (score +1): no penalty; sounds like none (score -1): half of it.
-    assert model.penalty(inputs(one, one)) == 0.0
-    assert model.penalty(inputs(zero, zero)) == -0.5
+    assert model.penalty(inputs(one, one, [one])) == 0.0
+    assert model.penalty(inputs(zero, zero, [one])) == -0.5
     # The same words with a "still works" clause taken out of the complaint: the model reads
     # the difference (score 2 - 4 - 1 = -3).
-    assert inputs(one, zero).tolist() == [1.0, 0.0, 1.0, 0.0]
-    assert model.penalty(inputs(one, zero)) == -1.5
+    assert inputs(one, zero, [one])[:4].tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert model.penalty(inputs(one, zero, [one])) == -1.5
+    # How the complaint stands to the KB: an entry that says it (closeness 1, a lead of 1 over
+    # the second candidate) or one that shares nothing of it.
+    near = inputs(one, one, [one, other])
+    assert near[4:6].tolist() == [0.0, 0.0]
+    assert near[6:].tolist() == pytest.approx([SIMILARITY_SCALE, SIMILARITY_SCALE])
+    far = inputs(one, one, [other, other])
+    assert far[4:6].tolist() == [1.0, -1.0] and far[6:].tolist() == [0.0, 0.0]
+    assert inputs(one, one, [])[6:].tolist() == [0.0, 0.0]  # an empty KB: nothing near
     assert load(good, "other-encoder", 2) is None
     assert load(good, "enc", 4) is None  # fitted on vectors of another size
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     assert load(broken, "enc", 2) is None
     assert load(tmp_path / "missing.json", "enc", 2) is None
+
+
+def test_a_fault_the_kb_lacks_reads_further_from_the_kb_than_one_it_has(service: Service) -> None:
+    """The check reads where the complaint stands to the KB: the same product, a fault the
+    demo KB has (a lock whose fingerprint reader fails) against one it lacks."""
+    from knowledge_base import live_index
+    from triage.service import fault_report_inputs
+
+    has, lacks = fault_report_inputs(
+        ["门锁按指纹没反应，识别不了，密码可以开", "门锁外面那个把手的漆掉了一块，开关都正常"],
+        live_index.get_index(),
+    )
+    assert has[-2] > lacks[-2]  # closer to its nearest KB vector
 
 
 def test_the_knowledge_engineer_sees_what_the_check_was_fitted_on(service: Service) -> None:

@@ -35,7 +35,7 @@ from knowledge_base.index import VECTORS_PER_DOC, Candidate, HybridIndex, entry_
 from triage import confidence, diagnose
 from triage.models import TriageCalibration
 from triage.rules import get_rules
-from triage.service import analyse_many, request_vectors
+from triage.service import analyse_many, fault_report_penalty, request_vectors
 
 # Synthetic calls per fit: enough for eleven weights, bounded so a 1,000-entry KB refits
 # in seconds (each pseudo-call costs one or two encoder calls).
@@ -218,9 +218,9 @@ def _pseudo_groups(index: HybridIndex, rng: random.Random) -> tuple[list[_Group]
             labels = [int(c.kb_id == e["id"]) for c in a.candidates]
             groups.append(_Group(a.features, labels, 1.0, True, "pseudo"))
             rest = _without(a.candidates, e["id"])
-            feats = diagnose.features(
-                rest, a.fields, a.non_fault, a.request_like, a.not_a_fault_report
-            )
+            # The penalty reads the nearest entry: here the one left once e is gone.
+            penalty = fault_report_penalty(a, rest, copy)
+            feats = diagnose.features(rest, a.fields, a.non_fault, a.request_like, penalty)
             groups.append(_Group(feats, [0] * len(rest), 1.0, False, "leave_one_out"))
             calls += 1
     return groups, calls

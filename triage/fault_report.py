@@ -26,6 +26,9 @@ from core.settings import get_settings
 from knowledge_base.embeddings import Encoder
 
 PENALTY = "not_a_fault_report"  # the feature name shown in confidence explanations
+# The two similarities in inputs() are scaled so that the fit's regularisation lets them
+# count (chosen on the tuning sets: 1 to 10 moved no set's AUC by more than 0.006).
+SIMILARITY_SCALE = 3.0
 
 
 @dataclass(frozen=True)
@@ -47,11 +50,32 @@ class FaultReportModel:
         return round(self.strength * min(0.0, self.score(x)), 4)
 
 
-def inputs(said: np.ndarray, complaint: np.ndarray) -> np.ndarray:
-    """What the model reads of a call: the vector of everything said, and what leaving out
-    the clauses about what still works takes away from it."""
-    whole = said.reshape(-1)
-    return np.concatenate([whole, whole - complaint.reshape(-1)])
+def inputs(said: np.ndarray, complaint: np.ndarray, nearest: list[np.ndarray]) -> np.ndarray:
+    """What the model reads of a call: the vector of everything said; what leaving out the
+    clauses about what still works takes away from it; and how the complaint stands to the
+    KB — what it says beyond the KB vector nearest to it among the first candidate's (nearest:
+    that vector, then the second candidate's), how close that is, and how much closer than the
+    second candidate. A fault the KB lacks shares the product with its entries, not the
+    symptom: cross-set AUC ours 0.972 → 0.983, energy 0.929 → 0.952, hvac 0.867 → 0.937,
+    kitchen 0.946 → 0.977 with these."""
+    whole, said_complaint = said.reshape(-1), complaint.reshape(-1)
+    first = nearest[0].reshape(-1) if nearest else np.zeros_like(said_complaint)
+    second = nearest[1].reshape(-1) if len(nearest) > 1 else first
+    closeness = float(said_complaint @ first)
+    lead = closeness - float(said_complaint @ second)
+    return np.concatenate(
+        [
+            whole,
+            whole - said_complaint,
+            said_complaint - first,
+            np.array([SIMILARITY_SCALE * closeness, SIMILARITY_SCALE * lead]),
+        ]
+    ).astype(np.float32)
+
+
+def size(dim: int) -> int:
+    """How many numbers inputs() gives for an encoder of dim dimensions."""
+    return 3 * dim + 2
 
 
 @lru_cache
@@ -60,7 +84,7 @@ def load(path: Path, encoder: str, dim: int) -> FaultReportModel | None:
     try:
         fit = json.loads(path.read_text())["encoders"][encoder]
         weights = np.asarray(fit["weights"], dtype=np.float32)
-        if weights.shape != (2 * dim,):  # another encoder, or a file from before inputs()
+        if weights.shape != (size(dim),):  # another encoder, or a file of an older inputs()
             return None
         return FaultReportModel(
             weights, float(fit["bias"]), float(fit["strength"]), str(fit.get("fitted_on", ""))

@@ -16,7 +16,7 @@ from knowledge_base.embeddings import Encoder
 from knowledge_base.index import Candidate, HybridIndex
 from triage import confidence, diagnose, fault_report, field_chain, phones
 from triage.complaint import without_normal
-from triage.entities import FIELD_NAMES, Vocabulary, extract
+from triage.entities import FIELD_NAMES, Vocabulary, extract, named_by_front
 from triage.homophones import CodeFixer, HomophoneFixer, vocabulary_terms
 from triage.normalize import get_normalizer
 from triage.result import TriageResult
@@ -124,6 +124,10 @@ class Analysis:
     not_a_fault_report: float = 0.0
     # The KB product types a word the caller said names together (储能 → two types).
     product_family: frozenset[str] = frozenset()
+    product_front: str | None = None  # the type the front of whose name was said
+    # The whole text's and the complaint's vectors (fault_report_penalty reads them again).
+    said_vector: np.ndarray | None = None
+    complaint_vector: np.ndarray | None = None
 
 
 @dataclass
@@ -137,6 +141,7 @@ class _Reading:
     query: str  # what is matched: the complaint, without what the caller says still works
     product_family: frozenset[str] = frozenset()
     said: str = ""  # the whole retrieval text, complaint and reassurance alike
+    product_front: str | None = None
 
 
 @lru_cache(maxsize=4)
@@ -172,7 +177,8 @@ def _read(text: str, index: HybridIndex) -> _Reading:
     query = without_normal(said)
     lower = glossed.lower()
     family = frozenset(t for w, ts in lex.vocab.families.items() if w in lower for t in ts)
-    return _Reading(text, repaired, fixes, fields, query, family, said)
+    front = named_by_front(lower, lex.vocab)
+    return _Reading(text, repaired, fixes, fields, query, family, said, front)
 
 
 def _retrieve(
@@ -182,14 +188,12 @@ def _retrieve(
         qvec = index.encoder.encode([r.query])
     if svec is None:
         svec = qvec if r.said == r.query else index.encoder.encode([r.said])
-    cands = index.search_encoded(qvec, index.tokenizer.tokens(r.query), k=POOL, pool=POOL)
-    if r.fields.get("fault_code"):
-        cands = _with_code_matches(index, cands, r.query, r.fields["fault_code"], qvec)
+    cands = _candidates(r, index, qvec)
     non_fault = any(cue in r.normalized for cue in get_rules().non_fault_cues)
     requests = request_vectors(index.encoder)
     like = float((requests @ svec.reshape(-1)).max()) if len(requests) else 0.0
     model = fault_report.shipped(index.encoder)
-    penalty = model.penalty(fault_report.inputs(svec, qvec)) if model else 0.0
+    penalty = model.penalty(_report_inputs(index, cands, svec, qvec)) if model else 0.0
     feats = diagnose.features(cands, r.fields, non_fault, like, penalty)
     return Analysis(
         r.text,
@@ -202,7 +206,33 @@ def _retrieve(
         like,
         penalty,
         r.product_family,
+        r.product_front,
+        svec,
+        qvec,
     )
+
+
+def _candidates(r: _Reading, index: HybridIndex, qvec: np.ndarray) -> list[Candidate]:
+    cands = index.search_encoded(qvec, index.tokenizer.tokens(r.query), k=POOL, pool=POOL)
+    if r.fields.get("fault_code"):
+        cands = _with_code_matches(index, cands, r.query, r.fields["fault_code"], qvec)
+    return cands
+
+
+def _report_inputs(
+    index: HybridIndex, cands: list[Candidate], svec: np.ndarray, qvec: np.ndarray
+) -> np.ndarray:
+    nearest = [index.nearest_vector(c.kb_id, qvec) for c in cands[:2]]
+    return fault_report.inputs(svec, qvec, nearest)
+
+
+def fault_report_penalty(a: Analysis, candidates: list[Candidate], index: HybridIndex) -> float:
+    """The fault-report penalty of an analysed text were these its candidates (a KB fit's
+    call about an entry the KB is made to lack: triage/calibration.py)."""
+    model = fault_report.shipped(index.encoder)
+    if model is None or a.said_vector is None or a.complaint_vector is None:
+        return a.not_a_fault_report
+    return model.penalty(_report_inputs(index, candidates, a.said_vector, a.complaint_vector))
 
 
 _requests_lock = threading.Lock()
@@ -232,7 +262,14 @@ def fault_report_inputs(texts: list[str], index: HybridIndex) -> np.ndarray:
     """What the fault-report check reads of each text (fault_report.inputs), one row each."""
     readings = [_read(t, index) for t in texts]
     said, complaint = _vectors(readings, index)
-    return np.vstack([fault_report.inputs(s, c) for s, c in zip(said, complaint, strict=True)])
+    return np.vstack(
+        [
+            _report_inputs(
+                index, _candidates(r, index, complaint[i : i + 1]), said[i], complaint[i]
+            )
+            for i, r in enumerate(readings)
+        ]
+    )
 
 
 def _vectors(readings: list[_Reading], index: HybridIndex) -> tuple[np.ndarray, np.ndarray]:
@@ -311,6 +348,9 @@ def _triage(a: Analysis, index: HybridIndex) -> TriageResult:
     if top_entry and not product_source and top_entry.get("product_type"):
         fields = {**fields, "product_type": top_entry["product_type"]}
         product_source = "diagnosis"
+    elif not top_entry and not product_source and a.product_front:
+        fields = {**fields, "product_type": a.product_front}
+        product_source = "said"
     elif not top_entry and not product_source:
         product = _product_of_near_misses(scored, threshold, a.product_family)
         fields = {**fields, "product_type": product}
