@@ -361,6 +361,8 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     whose = OWNED.search(text) or named.get("fault_code")
     if ASKS.search(text) or DONE.search(text) or PRAISE.search(text) or not whose:
         return None, None
+    if phones.REPLACEMENT.search(text) or phones.CORRECTION.search(text):
+        return None, None  # 充电桩那边工程部电话换人了，打这个…: whom to call, no fault
     return ("repair", product) if product and matched else (None, None)
 
 

@@ -183,3 +183,17 @@ def test_the_list_owner_corrects_an_items_last_digits(service) -> None:  # type:
     )  # fmt: skip
     assert _fields(reading, 0)["phones"] == ["18923770146"]
     assert _fields(reading, 1)["phones"] == ["13728605519"]
+
+
+def test_whom_to_call_now_for_an_item_is_no_new_request(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("u951", "物业-小吴", 0,
+             "业主报修汇总：\n1.3幢1201 业主 龚女士 洗衣机不排水 显示E21 电话13300001111\n"
+             "2.地下车库 公共充电桩 EVC-11K 屏幕不亮 报ER-32 物业工程部 0571-89760000"),
+            ("u951", "物业-小吴", 30, "充电桩那边工程部电话换人了，打这个 13777880000"),
+        )
+    )  # fmt: skip
+    assert len(reading.requests) == 2
+    assert _fields(reading, 1)["phone"] == "13777880000"
+    assert _fields(reading, 0)["phone"] == "13300001111"
