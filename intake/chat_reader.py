@@ -155,6 +155,8 @@ TITLED_NAME = re.compile(
     rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大哥|大爷|大妈|奶奶|爷爷|婆婆|爹爹|嬢嬢|老师|经理|老板|师傅"
     r"|阿婆|姐|太(?![阳空平久多少大小好])|伯)"  # Cantonese: 罗太, 梁伯
 )
+# Someone named reporting their appliance (沈阿婆打电话来，冰箱…): whose it is.
+REPORTED = re.compile(TITLED_NAME.pattern + r"(?:刚才?|又)?(?:打电话来|打来电话|来电话?|反映)")
 # A person's name standing alone among an item's words (… 1203 张德明 洗衣机…).
 PLAIN_NAME = re.compile(rf"(?<!\w)[{''.join(sorted(SURNAMES))}][\u4e00-\u9fff]{{1,2}}(?!\w)")
 BEGUN_NUMBER = re.compile(r"(?:电话|手机|号码)[^\d\n]{0,6}(1[3-9][\d \-]{1,8})\s*$")
@@ -358,7 +360,7 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     # No fault word, but someone's appliance named (我家…, 沈阿婆…) or a fault code it shows
     # (报ER-41), and a known fault of it described (我家扫地机的地图又没了): the KB recognises
     # the complaint. Not a question, work done or praise.
-    whose = OWNED.search(text) or named.get("fault_code")
+    whose = OWNED.search(text) or named.get("fault_code") or REPORTED.search(text)
     if ASKS.search(text) or DONE.search(text) or PRAISE.search(text) or not whose:
         return None, None
     if phones.REPLACEMENT.search(text) or phones.CORRECTION.search(text):

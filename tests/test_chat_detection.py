@@ -74,6 +74,9 @@ def test_a_fault_told_by_its_code_or_a_weak_output(service) -> None:  # type: ig
         assert kind_of(said) == ("repair", product), said
     assert kind_of("他们家的净水器 出水好小 接一杯水要等好久") == ("repair", "净水器")
     assert kind_of("E30是什么意思？")[0] != "repair"  # a code asked about is no fault
+    # Whose appliance: someone named reporting it, not a name beside an item's model.
+    assert kind_of("沈阿婆打电话来，冰箱冷藏室底下都是水，BCD-300") == ("repair", "冰箱")
+    assert kind_of("第2个毕先生门锁型号S7")[0] != "repair"
     # A fault told as fixed already is work done; one that came back after a fix is a fault.
     assert kind_of("另外 2栋电梯按键不亮的事 工程部已经修好了") == (None, None)
     assert kind_of("上个月修好了没几天，我家洗衣机又漏水了")[0] == "repair"
