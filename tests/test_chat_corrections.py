@@ -197,3 +197,14 @@ def test_whom_to_call_now_for_an_item_is_no_new_request(service) -> None:  # typ
     assert len(reading.requests) == 2
     assert _fields(reading, 1)["phone"] == "13777880000"
     assert _fields(reading, 0)["phone"] == "13300001111"
+
+
+def test_a_report_put_off_then_not_needed(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("u961", "天鹅湖物业-前台", 0, "5栋有户说热水器不热，我问问清楚再报"),
+            ("u961", "天鹅湖物业-前台", 40, "5栋那个问了，是家里停电了，不用了"),
+        )
+    )  # fmt: skip
+    assert reading.requests == []
+    assert [s.kind for s in reading.skipped] == ["withdrawn"]
