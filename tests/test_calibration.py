@@ -179,6 +179,35 @@ def test_a_kb_fitted_confidence_diagnoses_and_refuses(office_kb) -> None:
     assert reason["confidence"] < reason["threshold"] == miss.diagnosis["threshold"]
 
 
+def test_a_new_kb_takes_the_cut_chosen_across_trades_with_the_check(
+    office_kb, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import json
+
+    from core.settings import get_settings
+    from knowledge_base import live_index
+    from triage import calibration, fault_report
+
+    shipped = json.loads(get_settings().fault_report_file.read_text())
+    encoder = get_settings().embedding_model
+    assert 0 < shipped["encoders"][encoder]["no_match_cut"] < 0.5
+    own = tmp_path / "fault_report.json"
+    monkeypatch.setenv("HOTLINE_FAULT_REPORT_FILE", str(own))
+    shipped["encoders"][encoder]["no_match_cut"] = 0.123
+    own.write_text(json.dumps(shipped))
+    get_settings.cache_clear()
+    fit = calibration.fit(live_index.get_index(), [])
+    assert fit.threshold == 0.123
+    assert fit.report["in_kb_calls"] > 0  # the pseudo-calls' figures at that cut
+
+    # A check without a cut: the cut is chosen on the KB's pseudo-calls.
+    del shipped["encoders"][encoder]["no_match_cut"]
+    own.write_text(json.dumps(shipped))
+    fault_report.load.cache_clear()
+    chosen = calibration.fit(live_index.get_index(), [])
+    assert 0 < chosen.threshold < 1 and chosen.threshold != 0.123
+
+
 def test_a_no_match_verdict_the_kb_has_covered_since_is_dropped(office_kb) -> None:
     from datetime import UTC, datetime, timedelta
 

@@ -128,4 +128,6 @@ def test_the_kb_page_says_what_the_check_was_fitted_on_in_chinese(service: Servi
     login(service.client, "ke-fit")
     page = service.client.get("/console/kb").text
     assert "的已标注来电" in page and "条与非报修请求例句" in page
+    # A KB fit without 100 verdicts takes the cut chosen across trades, and says so.
+    assert "跨行业选定" in page and "条审核结论后按真实来电重选" in page
     assert "labelled calls" not in page and "request examples" not in page

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from core import clock
 from knowledge_base.embeddings import Encoder
 from knowledge_base.index import VECTORS_PER_DOC, Candidate, HybridIndex, entry_dense_texts
-from triage import confidence, diagnose
+from triage import confidence, diagnose, fault_report
 from triage.models import TriageCalibration
 from triage.rules import get_rules
 from triage.service import analyse_many, fault_report_penalty, request_vectors
@@ -44,7 +44,8 @@ MAX_FOLDS = 3
 HELD_OUT = 2  # symptoms a pseudo-caller describes (callers rarely give just one detail)
 VERDICT_WEIGHT = 3.0  # a real, agent-labelled call counts as much as three synthetic ones
 OUT_OF_KB_SHARE = 0.15  # expected share of calls the KB cannot answer (threshold choice)
-# The cut never turns away more than this share of the pseudo-calls the KB ranks right. Real
+# Without the shipped check's cut (another encoder), the cut is chosen on the KB's pseudo-calls
+# and never turns away more than this share of the pseudo-calls the KB ranks right. Real
 # callers' calls can be harder than pseudo-calls in one trade and easier in another; without
 # the bound, a KB whose pseudo-calls rank poorly got a cut that sent a third of its real,
 # in-KB calls to no_match (the HVAC tuning set). 5 %: the false no-match the issue allows;
@@ -296,6 +297,11 @@ def fit(
     if len(real) >= MIN_VERDICTS_FOR_THRESHOLD and sum(not g.in_kb for g in real) >= 3:
         # Enough real calls: the cut that is best on them, at their own out-of-KB share.
         threshold, _ = choose_threshold(real, cal, out_share=None)
+        _, report = choose_threshold(groups, cal, cut=threshold)
+    elif (check := fault_report.shipped(index.encoder)) and check.no_match_cut is not None:
+        # The cut chosen across trades with the check (eval/fault_report_fit.py): it carries
+        # over to a new KB better than one chosen on the KB's own pseudo-calls.
+        threshold = check.no_match_cut
         _, report = choose_threshold(groups, cal, cut=threshold)
     else:
         threshold, report = choose_threshold(groups, cal)

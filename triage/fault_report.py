@@ -39,6 +39,9 @@ class FaultReportModel:
     bias: float
     strength: float
     fitted_on: str
+    # A new KB's no-match cut while too few agents' verdicts exist to choose one on real
+    # calls (triage/calibration.py); None: chosen on the KB's pseudo-calls.
+    no_match_cut: float | None = None
 
     def score(self, x: np.ndarray) -> float:
         """Log-odds that the call is a fault report the KB may cover (x: inputs())."""
@@ -86,8 +89,13 @@ def load(path: Path, encoder: str, dim: int) -> FaultReportModel | None:
         weights = np.asarray(fit["weights"], dtype=np.float32)
         if weights.shape != (size(dim),):  # another encoder, or a file of an older inputs()
             return None
+        cut = fit.get("no_match_cut")
         return FaultReportModel(
-            weights, float(fit["bias"]), float(fit["strength"]), str(fit.get("fitted_on", ""))
+            weights,
+            float(fit["bias"]),
+            float(fit["strength"]),
+            str(fit.get("fitted_on", "")),
+            None if cut is None else float(cut),
         )
     except (OSError, KeyError, ValueError, TypeError):
         return None
