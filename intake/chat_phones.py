@@ -60,6 +60,22 @@ def own_numbers(
     }
 
 
+def desk_numbers(
+    texts: list[str], senders: list[str], owner: str, roles: dict[str, str]
+) -> list[str]:
+    """The numbers a relay gave for a request as its own or its desk's (找我 曹工 139…;
+    监控室电话 028…), none said to be a customer's: how to reach the relay for its next
+    request too."""
+    found = [
+        phone.number
+        for text, sender in zip(texts, senders, strict=True)
+        if sender == owner and roles.get(sender) == RELAY
+        for phone in phones.find(text)
+        if phone.kind != "service" and _whose(text, phone.start) in ("own", None)
+    ]
+    return list(dict.fromkeys(found))
+
+
 def customer_numbers(
     text: str, role: str, owner: bool = False, keep_own: bool = False
 ) -> list[str]:

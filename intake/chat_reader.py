@@ -32,6 +32,7 @@ from intake.chat_formats import Message
 from intake.chat_phones import (
     customer_numbers,
     customer_texts,
+    desk_numbers,
     numbers_for_customer,
     own_numbers,
     theirs,
@@ -69,7 +70,7 @@ FAULT = re.compile(
     r"|(?:一直|老是|总是)(?:闪|跳|叫|滴|报警|亮红灯|开开关关|在?原地转|停)|(?:很|在|有点|一直|老是|坐着|发)抖"
     r"|打滑|往下溜|没(?:冷气|热水|暖气|风|声音)|一会儿?冷一会儿?热|忽冷忽热|时冷时热|变(?:冷水|凉了|冷了)"
     r"|声音(?:像|跟)|像拖拉机|停不下|关不[严紧]|合不上|[滴漏渗]油|屏幕?黑了|(?:自动|自己)(?:关|停|断)[机了]"
-    r"|好几次才|半天才|跳起来"
+    r"|好几次才|半天才|跳起来|不够(?:热|冷|凉|烫|劲)|(?:不会|不能|没有?)(?:自己|自动)(?:上锁|落锁|锁|关|停|回充)"
     r"|(?:出水|出风|水压|风力|吸力)(?:很|好|超|特别|太|非常|有点|比较)?[小弱]"
     r"|[充出加制](?:得|的)(?:很|好|超|特别|太|非常|有点)?慢"
     r"|[掉坏断裂松脱丢]了"
@@ -122,6 +123,8 @@ SELF = re.compile(r"我(?:是|姓|叫)")  # 我是蒋女士 names the sender, no
 MORE = re.compile(r"(?:^|[\n。；;，,！!])\s*((?:还有|另外|再就是|顺便说下)(?!没有))")
 # Notices to the group (厂家通知：…召回) are no request.
 NOTICE = re.compile(r"^\s*(?:【?(?:通知|公告|提醒|温馨提示|厂家通知|仓库通知)】?[:：]|各位)")
+# … but a greeting to the group (各位早，3栋电梯…) opens a report like any other.
+GREETING = re.compile(r"^\s*各位(?:师傅|老师|同事|领导)?(?:早上?好?|好|下午好|晚上好)[，,！!。\s]+")
 # A technician passes on a call (客户来电…电话…) but reports work done (修好了) as chit-chat.
 DONE = re.compile(r"(?<![没未不])(修好|搞定|已处理|处理好|完工|换好|弄好|已完成|结单|已上门)")
 REINSTATE = re.compile(
@@ -174,6 +177,10 @@ PLACE_WORDS = {
     "车库",
     "地库",
 }
+# A city or district (成都市, 武侯区).
+ADMIN = re.compile(
+    r"[\u4e00-\u9fff]{1,3}?(?:省|县|(?<![超菜集门])市|(?<![小社园片校景营厂])区)(?![\u4e00-\u9fff]?[号栋幢楼])"
+)
 RELAY_CUE = re.compile(r"(帮|替|代|转达|派单|新单|工单|报修单|业主|顾客|客户|住户|老人家|来电)")
 # List marks: 1. 1、 1) (1) 【1】 ① 第一(个|台…) 一、 and a bare "1 " at a line's start. The
 # marks must count 1, 2, 3 … in one style to be a list (so 1.5匹 or 9:30 make none).
@@ -247,6 +254,14 @@ class Request:
         senders = [m.sender for m in self.messages]
         return own_numbers(self.texts(), senders, self.sender, self.roles)
 
+    def desk_numbers(self) -> list[str]:
+        """The relay's own numbers given for this request, when its report names no customer
+        (see intake/chat_phones.py)."""
+        if item_customer(self.texts()[0], message=True) is not None:
+            return []
+        senders = [m.sender for m in self.messages]
+        return desk_numbers(self.texts(), senders, self.sender, self.roles)
+
     def add(self, msg: Message, why: str, part: str | None = None) -> None:
         """Gather a message (or its part that concerns this request) and say why."""
         if msg not in self.messages:
@@ -318,6 +333,7 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     "question", None) for consumables, cleaning/installation and price or warranty
     questions; else None."""
     text = mandarin(text)
+    text = GREETING.sub("", text)
     notice = NOTICE.search(text) and not _list_marks(text)  # 各位师傅好，报几个单：1、… is a list
     if not text or text.startswith(ACK_PREFIXES) or notice:
         return None, None
@@ -527,6 +543,15 @@ def read(
             if called_off:
                 continue
         if (
+            target is not None
+            and target.item_no is not None
+            and msg.at - target.last_at <= withdraw_window
+            and (reposted := _reposted(msg.text, target))
+        ):
+            # The sender's list items posted again in full (不好意思 发快了 → 二、…电话…\n三、…).
+            _complete_items(msg, reposted, target, found)
+            continue
+        if (
             current is None
             and target is not None
             and target.item is not None
@@ -612,7 +637,10 @@ def read(
             kind, product = "repair", current.product_type
         if kind == "fault" and current is None and speaker.role in (CUSTOMER, RELAY):
             # Kept only if the conversation names the appliance (是扫地机器人吧？).
-            req = Request(msg.sender, speaker.role, [msg], tentative=True)
+            # The sender's request before (hours before too) gives its contact
+            # (电话地址还是昨天那个).
+            earlier = target if target and msg.at - target.last_at <= withdraw_window else None
+            req = Request(msg.sender, speaker.role, [msg], tentative=True, previous=earlier)
             who = ROLE_LABELS.get(speaker.role, speaker.role)
             req.why.append(f"第{msg.line}行：{who}报故障，设备在后文说明")
             found.append(req)
@@ -839,7 +867,13 @@ def _start(
             or _other_flat(text, current)
         )
     )
-    if current is not None and not other_product and not other_customer and not other_household:
+    if (
+        current is not None
+        and not other_product
+        and not other_customer
+        and not other_household
+        and not _next_item(text, current)
+    ):
         return False
     # The request before of the same household: the sender's, the technician's job, or —
     # from a relay — the earlier one of the customer this one names (陶先生还说他家净水器…).
@@ -862,6 +896,61 @@ def _start(
     found.append(req)
     by_owner[msg.sender] = req
     return True
+
+
+def _reposted(text: str, req: Request) -> list[tuple[int, str]]:
+    """The items of the request's list a later message of its sender posts again, in the
+    list's style, each mark at a line's start (二、温江区…尹女士…\n三、…): (number, text) in
+    order; none when it is no such message."""
+    marks = _list_marks(req.messages[0].text)
+    if not marks:
+        return []
+    style = _ordinal(marks[0])[0]
+    again = [
+        m
+        for m in ITEM.finditer(text)
+        if _ordinal(m)[0] == style and (m.start() == 0 or text[m.start() - 1] == "\n")
+    ]
+    numbers = [_ordinal(m)[1] for m in again]
+    if not again or numbers != sorted(set(numbers)) or numbers[-1] > len(marks):
+        return []
+    ends = [m.start() for m in again[1:]] + [len(text)]
+    return [
+        (n, text[m.end() : end].strip(" ，,；;。\n"))
+        for n, m, end in zip(numbers, again, ends, strict=True)
+    ]
+
+
+def _complete_items(
+    msg: Message, reposted: list[tuple[int, str]], req: Request, found: list[Request]
+) -> None:
+    """Add each item posted again to its request; an item that was no request the first
+    time (二、温江区 光华大道三段 ... 光华逸景, no fault said) becomes one when it now reports
+    a fault."""
+    siblings = _same_message(found, req)
+    first = req.messages[0]
+    items, shared = split_items(first.text)
+    for number, text in reposted:
+        item = next((r for r in siblings if r.item_no == number), None)
+        if item is None:
+            if kind_of(text)[0] != "repair" or number > len(items):
+                continue
+            off, said = items[number - 1]
+            item = Request(req.sender, req.role, [first], item=said, shared=shared)
+            item.item_line, item.item_no = first.line_of(off), number
+            item.why.append(f"第{first.line}行：编号清单第{number}项，当时未说故障")
+            found.append(item)
+        item.add(msg, f"发送人重发清单第{number}项的完整信息", text)
+
+
+def _next_item(text: str, req: Request) -> bool:
+    """Whether a message opens with the next mark of a list its sender began one message at a
+    time (第一个 柏大姐 空调… then 第二个是我们店长家里的，空调…): another request."""
+    this, first = ITEM.match(text.strip()), ITEM.match(req.texts()[0].strip())
+    if this is None or first is None:
+        return False
+    (style, number), (style0, number0) = _ordinal(this), _ordinal(first)
+    return style == style0 and number == number0 + 1
 
 
 def _other_flat(text: str, req: Request) -> bool:
@@ -1210,6 +1299,9 @@ def _place_refs(text: str, requests: list[Request]) -> list[Request]:
         | _grams(r.texts()[0], 3)
         for r in requests
     }
+    # A city or district (武侯区) is shared by many places: it names none.
+    admin = set(ADMIN.findall("；".join(r.texts()[0] for r in requests)))
+    grams = {k: {g for g in v if not any(g in a for a in admin)} for k, v in grams.items()}
     hits = []
     for r in requests:
         others = set().union(*(g for k, g in grams.items() if k != id(r)))

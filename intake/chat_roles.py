@@ -48,6 +48,12 @@ TECHNICIAN_TALK = re.compile(
     r"|已修复|客户不在家|带(?:配件|冷媒|主板)|没带|带的不够|车上没|我.{0,4}回来拿|回单|结单|出门|试机"
     r"|我在修|我看了下|那单|这单|我.{0,6}过去|这趟|再跑一趟|我车上|车上(?:有|没)|碰头|全部完工|那户|这户)"
 )
+# Taking a job off a dispatcher's list by its number (2号我去嘛, 一 我去, 二三我): only
+# technicians do, so one such message settles it.
+CLAIM = re.compile(
+    r"^\s*[1-9一二三四五六七八九①②③④⑤⑥⑦⑧⑨]{1,3}\s*(?:号|单|号单)?(?:那[个家单台户])?\s*"
+    r"(?:我(?:去|接|来)|归我|给我|我\s*$)"
+)
 RELAY_TALK = re.compile(
     r"(店里|来了个|(?:顾客|客户|业主|住户|阿姨|大爷)(?:说|反映|家)|她说|他说|她家|他家|帮(?:我|忙)?(?:报|登记)"
     r"|替(?:业主|顾客|客户))"
@@ -125,7 +131,7 @@ class Roles:
             if sender in self.staff_names or not self.of(sender).guessed:
                 continue
             staff = sum(bool(STAFF_TALK.search(t)) for t in texts)
-            tech = sum(bool(TECHNICIAN_TALK.search(t)) for t in texts)
+            tech = sum(bool(TECHNICIAN_TALK.search(t)) + 2 * bool(CLAIM.search(t)) for t in texts)
             relay = sum(bool(RELAY_TALK.search(t)) for t in texts)
             own = sum(bool(OWN_TALK.search(t)) for t in texts)
             if tech >= 2 and tech > own and tech > staff and tech >= relay:

@@ -10,6 +10,7 @@ gathered from and why; orders, appointments and withdrawn requests are reported,
 import hashlib
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,9 @@ def _contact(req: Request | None) -> dict[str, Any]:
     return {k: fields[k] for k in CONTACT_FIELDS if fields.get(k)}
 
 
+# A relay saying it is the contact, without a number (联系物业这边就行, 找我们).
+DESK = re.compile(r"(?:联系|找|打)(?:物业|我们|我)(?:这边|前台|办公室)?(?:就行|就可以|就好)?")
+DESK_WINDOW = timedelta(hours=1)
 # Which of the numbers given before to call, by its kind (这个打我手机就行; 打座机).
 PICK_KIND = re.compile(r"打(?:我|他|她|佢)?的?(手机|座机)")
 
@@ -160,6 +164,13 @@ def to_drafts(
             or (req.role == "technician" and not phones.numbers(joined))
         )
         previous = _which_number(_contact(req.previous) if same else {}, joined)
+        if not same and req.role == "relay" and not phones.numbers(joined):
+            # A relay's second request is reached as its first was: in the same conversation
+            # (找我 曹工 139…, then 还有一个…), or when it says so (联系物业这边就行).
+            before = req.previous if req.previous and req.previous.sender == req.sender else None
+            soon = before is not None and req.messages[0].at - before.last_at <= DESK_WINDOW
+            if before and (soon or DESK.search(joined)) and (desk := before.desk_numbers()):
+                previous = {"phone": desk[0], "phones": desk}
         fallback = {**previous, **({"customer_name": name} if name else {})}
         address = joined_address(texts)
         # The product the request was opened on: a staff reply naming another appliance
