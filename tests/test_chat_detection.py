@@ -102,3 +102,32 @@ def test_a_role_in_brackets_after_the_name() -> None:
     assert (roles.of("小雯（之心城店）").role, roles.of("小雯（之心城店）").name) == (RELAY, "小雯")
     assert roles.of("阿杰(售后)").role == STAFF
     assert roles.of("王女士(VIP)").guessed  # a bracket that names no role tells nothing
+
+
+def test_fault_reports_in_the_shapes_people_write_them(service) -> None:  # type: ignore[no-untyped-def]
+    from intake.chat_reader import kind_of
+
+    for said in (
+        # Opened with a greeting to the group.
+        "各位早，3栋2单元电梯今早又开始了，门关到一半又弹开，一直开开关关，显示E30",
+        # Asked as a question.
+        "请问门锁关门以后不会自己上锁了是啥情况，每次都要手动反锁",
+        # Not hot enough.
+        "对了 你们顺便看下热水器嘛 电热水器加热半天都是温的，洗澡不够热",
+    ):
+        assert kind_of(said)[0] == "repair", said
+    assert kind_of("各位好，下周一小区停电检修")[0] is None  # a notice stays one
+
+
+def test_a_second_appliance_later_in_the_chat_is_a_request_with_the_same_contact(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("wmCust0951", "顾客-卫红英", 0, "我们家洗衣机门锁不上，一按启动就显示E30"),
+            ("wmCust0951", "顾客-卫红英", 5,
+             "电话 153 0801 9963 地址没变 锦江区 莲桂南路 华润二十四城 10栋2单元2401"),
+            ("wmCust0951", "顾客-卫红英", 20,
+             "对了 你们顺便看下热水器嘛 电热水器加热半天都是温的，洗澡不够热"),
+        )
+    )  # fmt: skip
+    assert [r.product_type for r in reading.requests] == ["洗衣机", "热水器"]
+    assert _fields(reading, 1)["phone"] == "15308019963"
