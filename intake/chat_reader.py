@@ -327,6 +327,12 @@ def facts_of(text: str) -> dict[str, str]:
     return facts
 
 
+def fault_said(text: str) -> bool:
+    """Whether a message says a fault in words (a cue word or a fault phrasing)."""
+    plain = NOT_A_CUE.sub("", mandarin(text))
+    return any(c in plain for c in REPAIR_CUES) or bool(FAULT.search(plain))
+
+
 def kind_of(text: str) -> tuple[str | None, str | None]:
     """What a message asks for: ("repair", product) when it reports a fault on a product;
     ("fault", None) for a fault on an appliance it does not name; ("order" | "appointment" |
@@ -602,6 +608,15 @@ def read(
                 req.add(msg, "发送人更正之前的报修", part)
             continue
         kind, product, text = _asks(msg, speaker.role, by_owner, window, found)
+        if (
+            kind == "repair"
+            and current is not None
+            and not fault_said(msg.text)
+            and _earlier_on(msg, found, current, window) is not None
+        ):
+            # No fault said, only the appliance of the sender's request before (地址…，净水器
+            # 那户是15栋…): facts for that request, not a new one.
+            kind = product = None
         if kind in ("order", "appointment", "question") and (
             current is None
             or (current.tentative and kind != "appointment")

@@ -106,3 +106,36 @@ def test_the_second_of_a_list_told_one_message_at_a_time(service) -> None:  # ty
     assert len(reading.requests) == 2
     assert _fields(reading, 0)["phones"] == ["18080226541"]
     assert _fields(reading, 1)["phone"] == "13308172265"
+
+
+def test_a_relay_names_the_appliance_of_its_request_before_to_add_to_it(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("wm951", "融创物业-管家阿美", 0, "有户业主反映，他家净水器一直嗡嗡响，半夜都在响"),
+            ("wm951", "融创物业-管家阿美", 5,
+             "业主不想留电话，让师傅到了找管家，我电话 177 8036 2209"),
+            ("wm951", "融创物业-管家阿美", 30,
+             "还有我们物业前台那台空调，遥控器按了没反应，换了新电池也不行"),
+            ("wm951", "融创物业-管家阿美", 32,
+             "地址 郫都区 红光大道 融创九棠府，净水器那户是15栋1单元1102"),
+            ("wm951", "融创物业-管家阿美", 33, "前台有事找我们座机 028-87899012"),
+        )
+    )  # fmt: skip
+    assert [r.product_type for r in reading.requests] == ["净水器", "空调"]
+    assert "15栋1单元1102" in _fields(reading, 0)["address"]
+    assert _fields(reading, 1)["phone"] == "02887899012"
+
+
+def test_staff_without_a_role_prefix_known_by_asking_for_the_details(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _pc(
+            ("10:02:00", "Amy林", "请问扫地机一直乱撞是啥子原因，上面那个圆的不转了"),
+            ("10:05:00", "周倩", "您好，是顶部的激光雷达不转吗？APP里面有没有报错"),
+            ("10:07:00", "Amy林", "提示激光测距传感器异常 E5"),
+            ("10:16:00", "周倩", "好的 那我们安排处理，您的机器是R20吧？"),
+            ("10:17:00", "周倩", "电话多少？"),
+            ("10:24:00", "Amy林", "18628047715 成华区府青路三段 和美东城 8-1-2603"),
+        )
+    )  # fmt: skip
+    assert [r.sender for r in reading.requests] == ["Amy林"]
+    assert _fields(reading, 0)["phone"] == "18628047715"
