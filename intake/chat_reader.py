@@ -607,6 +607,12 @@ def read(
             for req, part in _route(msg, _same_message(found, target)):
                 req.add(msg, "发送人更正之前的报修", part)
             continue
+        if speaker.role == RELAY and (
+            passed := _passed_on_later(msg, found, window, within=withdraw_window)
+        ):
+            # 2栋的我一会儿报 … then the desk reports the resident's 2栋 lift an hour later.
+            passed.add(msg, "代报人转报该住户之前报的故障")
+            continue
         kind, product, text = _asks(msg, speaker.role, by_owner, window, found)
         if (
             kind == "repair"
@@ -1079,6 +1085,34 @@ def _passes_on(
         for f in FLAT.finditer(before)
     )
     return not theirs and not other_name and not other_flat
+
+
+def _passed_on_later(
+    msg: Message, found: list[Request], window: timedelta, within: timedelta
+) -> Request | None:
+    """A customer's request a relay passes on after the window (the resident's 2栋 lift, the
+    desk's 2栋2单元那台电梯… an hour later): the one customer's request of the day on the
+    same appliance in the same building, none live in the window; no other customer's
+    number or name said."""
+    kind, product = kind_of(msg.text)
+    flat = FLAT.search(msg.text)
+    if kind != "repair" or product is None or flat is None:
+        return None
+    if numbers_for_customer(msg.text) or TITLED_NAME.search(msg.text):
+        return None
+    late = [
+        r
+        for r in found
+        if r.role == CUSTOMER
+        and not r.withdrawn
+        and r.product_type == product
+        and window < msg.at - r.last_at <= within
+        and any(
+            f.group(0).startswith(flat.group(0)) or flat.group(0).startswith(f.group(0))
+            for f in FLAT.finditer("；".join(r.texts()))
+        )
+    ]
+    return late[0] if len(late) == 1 else None
 
 
 def _item_refs(text: str, siblings: list[Request]) -> list[Request]:

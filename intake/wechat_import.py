@@ -127,6 +127,19 @@ DESK_WINDOW = timedelta(hours=1)
 PICK_KIND = re.compile(r"打(?:我|他|她|佢)?的?(手机|座机)")
 
 
+def _desk_pointed(req: Request, requests: list[Request]) -> list[str]:
+    """The numbers of the relay that passed a resident's request on saying to call it
+    (联系物业这边就行), as it gave them for its own request."""
+    for msg in req.messages:
+        if msg.sender == req.sender or req.roles.get(msg.sender) != "relay":
+            continue
+        if DESK.search(mandarin(msg.text)):
+            own = (r.desk_numbers() for r in requests if r.sender == msg.sender)
+            if desk := next((d for d in own if d), None):
+                return desk
+    return []
+
+
 def _which_number(contact: dict[str, Any], said: str) -> dict[str, Any]:
     """The contact of the request before, narrowed to the number of the kind a request that
     gives none asks for (this one on my mobile: not the landline given with it)."""
@@ -171,6 +184,8 @@ def to_drafts(
             soon = before is not None and req.messages[0].at - before.last_at <= DESK_WINDOW
             if before and (soon or DESK.search(joined)) and (desk := before.desk_numbers()):
                 previous = {"phone": desk[0], "phones": desk}
+        elif not phones.numbers(joined) and (desk := _desk_pointed(req, requests)):
+            previous = {**previous, "phone": desk[0], "phones": desk}
         fallback = {**previous, **({"customer_name": name} if name else {})}
         address = joined_address(texts)
         # The product the request was opened on: a staff reply naming another appliance

@@ -139,3 +139,21 @@ def test_staff_without_a_role_prefix_known_by_asking_for_the_details(service) ->
     )  # fmt: skip
     assert [r.sender for r in reading.requests] == ["Amy林"]
     assert _fields(reading, 0)["phone"] == "18628047715"
+
+
+def test_a_desk_passes_a_residents_request_on_an_hour_later(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("wmCust0961", "望江名邸-物业客服", 0, "紧急！5栋电梯困人了，停在9楼和10楼中间"),
+            ("wmCust0961", "望江名邸-物业客服", 1, "麻烦赶紧派人！！监控室电话 028-85437710"),
+            ("u962", "调度-陈亮", 2, "收到，马上安排"),
+            ("wmCust0963", "2栋王嬢嬢", 4, "我们2栋那个电梯也要修一下哦，每次停下来都跟地上差一截"),
+            ("wmCust0961", "望江名邸-物业客服", 6, "王嬢嬢我们先处理5栋困人的，2栋的我一会儿报"),
+            ("wmCust0961", "望江名邸-物业客服", 70,
+             "@调度-陈亮 2栋2单元那台电梯平层不准，TE-1000，显示E35，联系物业这边就行"),
+        )
+    )  # fmt: skip
+    assert [r.sender for r in reading.requests] == ["望江名邸-物业客服", "2栋王嬢嬢"]
+    resident = _fields(reading, 1)
+    assert (resident["model"], resident["fault_code"]) == ("TE-1000", "E35")
+    assert resident["phone"] == "02885437710"
