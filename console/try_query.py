@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.web import local_stamp
+from console.web import local_stamp, percent
 from knowledge_base import live_index
 from knowledge_base.index import HybridIndex
 from knowledge_base.models import KBEntry
@@ -118,7 +118,7 @@ def calibration_summary(db: Session) -> str:
     if row is None:
         return "出厂默认模型（尚未在本知识库上拟合，发布条目后自动拟合）" + check
     trigger = {"publish": "发布后", "verdicts": "坐席审核后", "manual": "手动", "init": "初始化"}
-    cut = f"{row.threshold:.0%}"
+    cut = percent(row.threshold)
     if model and model.no_match_cut == row.threshold and row.verdicts < MIN_VERDICTS_FOR_THRESHOLD:
         cut += f"（跨行业选定；满 {MIN_VERDICTS_FOR_THRESHOLD} 条审核结论后按真实来电重选）"
     return (

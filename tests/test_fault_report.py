@@ -128,6 +128,15 @@ def test_the_kb_page_says_what_the_check_was_fitted_on_in_chinese(service: Servi
     login(service.client, "ke-fit")
     page = service.client.get("/console/kb").text
     assert "的已标注来电" in page and "条与非报修请求例句" in page
-    # A KB fit without 100 verdicts takes the cut chosen across trades, and says so.
+    # A KB fit without 100 verdicts takes the cut chosen across trades, and says so, to the
+    # decimal a cut that low needs (2.0 %, not 2 %; 0.4 % against it, not 0 %).
     assert "跨行业选定" in page and "条审核结论后按真实来电重选" in page
+    from console.web import percent
+
+    assert (percent(0.02), percent(0.004), percent(0.456)) == ("2.0%", "0.4%", "46%")
+    from core.settings import get_settings
+
+    shipped = json.loads(get_settings().fault_report_file.read_text())
+    cut = shipped["encoders"][get_settings().embedding_model]["no_match_cut"]
+    assert f"无匹配阈值 {percent(cut)}" in page
     assert "labelled calls" not in page and "request examples" not in page
