@@ -9,7 +9,8 @@ prefixes, else what the sender says over the chat):
   that needs another visit, never work done;
 - a numbered message (1. 1、 (1) ① 第一 一、…, counted 1, 2, 3 in one style) is split into one
   request per item on an appliance, and a message that goes on to another appliance (还有…)
-  into one per appliance; later messages about the items go item by item;
+  into one per appliance; later messages about the items go item by item, and items posted
+  again in full (二、… 三、…, one a line) complete theirs;
 - the owner's later messages within the window, and replies that add facts (the model read
   off a nameplate, an address, a phone), are gathered into the request they are about: the
   one they quote or name, else the most recently active one;
