@@ -555,7 +555,7 @@ def read(
             and msg.at - target.last_at <= withdraw_window
             and (reposted := _reposted(msg.text, target))
         ):
-            # The sender's list items posted again in full (不好意思 发快了 → 二、…电话…\n三、…).
+            # The sender's list items posted again in full (不好意思 发快了 → 二、…电话… / 三、…).
             _complete_items(msg, reposted, target, found)
             continue
         if (
@@ -922,7 +922,7 @@ def _start(
 
 def _reposted(text: str, req: Request) -> list[tuple[int, str]]:
     """The items of the request's list a later message of its sender posts again, in the
-    list's style, each mark at a line's start (二、温江区…尹女士…\n三、…): (number, text) in
+    list's style, each mark at a line's start (二、温江区…尹女士… / 三、…): (number, text) in
     order; none when it is no such message."""
     marks = _list_marks(req.messages[0].text)
     if not marks:
