@@ -185,20 +185,21 @@ class HybridIndex:
                 best.setdefault(doc, d)  # results come best first
         return sorted(best.items(), key=lambda t: t[1], reverse=True)[:k]
 
-    def _dense_of(self, doc: int, qvec: np.ndarray) -> float:
-        """Similarity of a document outside the dense top list (its best vector)."""
-        vecs = np.vstack(
+    def _vectors_of(self, doc: int) -> np.ndarray:
+        """A document's vectors (its whole text, then each symptom)."""
+        return np.vstack(
             [self.vectors.reconstruct(int(i)) for i in _vector_ids(doc, self.n_vectors[doc])]
         )
+
+    def _dense_of(self, doc: int, qvec: np.ndarray) -> float:
+        """Similarity of a document outside the dense top list (its best vector)."""
+        vecs = self._vectors_of(doc)
         return float((vecs @ qvec.reshape(-1)).max())
 
     def nearest_vector(self, kb_id: str, qvec: np.ndarray) -> np.ndarray:
         """The vector of entry kb_id (its whole text or one symptom) nearest to qvec."""
         with self.lock:
-            doc = self.int_of[kb_id]
-            vecs = np.vstack(
-                [self.vectors.reconstruct(int(i)) for i in _vector_ids(doc, self.n_vectors[doc])]
-            )
+            vecs = self._vectors_of(self.int_of[kb_id])
         return vecs[int(np.argmax(vecs @ qvec.reshape(-1)))]
 
     def _unindex_code(self, key: str) -> None:

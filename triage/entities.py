@@ -165,12 +165,12 @@ def name_fronts(entries: Iterable[dict]) -> dict[str, str]:
     KB lacks as much as for those it has (hvac: top-1 82.5 → 80.8 % with them as features)."""
     entries = list(entries)
     types = sorted({str(e["product_type"]) for e in entries if e.get("product_type")})
-    others_text: dict[str, str] = {t: "" for t in types}
+    said: dict[str, list[str]] = {}
     for e in entries:
-        said = " ".join(str(e.get(k) or "") for k in ("title", "symptoms", "root_cause"))
-        for t in types:
-            if t != e.get("product_type"):
-                others_text[t] += said
+        said.setdefault(str(e.get("product_type") or ""), []).extend(
+            str(e.get(k) or "") for k in ("title", "symptoms", "root_cause")
+        )
+    text = {t: " ".join(parts) for t, parts in said.items()}  # each type's own words, once
     heads: dict[str, str] = {}
     for t in types:
         words = jieba.lcut(t)
@@ -180,7 +180,7 @@ def name_fronts(entries: Iterable[dict]) -> dict[str, str]:
             if (
                 part not in GENERIC_PRODUCT_WORDS
                 and not any(part in other for other in types if other != t)
-                and part not in others_text[t]
+                and not any(part in words for other, words in text.items() if other != t)
             ):
                 heads[part.lower()] = t
     return heads
