@@ -63,7 +63,18 @@ def report_zh(message: str) -> str:
     return ROW_REF.sub(r"第 \1 行", message)
 
 
+DUPLICATE_OF = re.compile(r"^duplicate: same content as .+ \(ticket (\S+)\)$")
+
+
+def duplicate_of(reason: str | None) -> str | None:
+    """The number of the ticket a row skipped as a duplicate already made (the importer's
+    reason names it), so the report can open it."""
+    m = DUPLICATE_OF.match(reason or "")
+    return m.group(1) if m else None
+
+
 templates.env.filters["report_zh"] = report_zh
+templates.env.filters["duplicate_of"] = duplicate_of
 router = APIRouter(prefix="/imports")
 ROWS_PAGE = 200
 RUNNING = ("queued", "running")

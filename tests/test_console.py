@@ -586,6 +586,21 @@ def test_import_pages_upload_follow_and_report(service: Service) -> None:
     assert "未导入的列" in status and "不是电话号码" in status
     assert "旧表.xlsx" in c.get("/console/imports").text
 
+    # The same file again: every row is a duplicate, and each opens the ticket it already made.
+    r = c.post(
+        "/console/imports/excel",
+        data={"csrf_token": csrf},
+        files={"file": ("旧表.xlsx", data)},
+        follow_redirects=False,
+    )
+    again = r.headers["location"]
+    while 'data-status="done"' not in (status := c.get(f"{again}/status").text):
+        assert time.monotonic() < deadline, status
+        time.sleep(0.3)
+    numbers = re.findall(r'href="/console/review/(HL[^"]+)"', status)
+    assert len(numbers) == api["created"] and "重复：与导入" in status
+    assert c.get(f"/console/review/{numbers[0]}").status_code == 200
+
     login(c, "tech2")
     assert c.get("/console/imports").status_code == 403
     assert c.get(f"/console/imports/{batch_id}").status_code == 403
