@@ -154,9 +154,14 @@
   // --- bulk confirm: pick every passing row of the page ---
   function setupBulk() {
     // The queue's refresh would redraw the rows and drop what the agent picked; it waits while
-    // a row is picked. (Not an hx-trigger filter: htmx evaluates those, which the CSP forbids.)
+    // a row is picked, and one already on its way when the agent picks is not drawn. (Not an
+    // hx-trigger filter: htmx evaluates those, which the CSP forbids.)
+    const picked = () => $("#bulk-form input[name=ids]:checked");
     document.body.addEventListener("htmx:beforeRequest", (e) => {
-      if (e.detail.elt.id === "queue" && $("#bulk-form input[name=ids]:checked")) e.preventDefault();
+      if (e.detail.elt.id === "queue" && picked()) e.preventDefault();
+    });
+    document.body.addEventListener("htmx:beforeSwap", (e) => {
+      if (e.detail.elt.id === "queue" && picked()) e.detail.shouldSwap = false;
     });
     document.body.addEventListener("change", (e) => {
       if (e.target && e.target.id === "check-all-passing") {
