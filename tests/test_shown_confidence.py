@@ -19,8 +19,13 @@ MIGRATION = (
 
 
 def test_the_cut_shows_as_half_and_the_order_is_kept() -> None:
-    from triage.diagnose import cut_for, shown
+    from triage.diagnose import cut_for, shown, shown_ranked
 
+    # Runners-up share what the first leaves with "none": never more than that in all.
+    ranked = shown_ranked([0.2, 0.05, 0.01], 0.02)
+    assert ranked[0] == pytest.approx(shown(0.2, 0.02))
+    assert ranked == sorted(ranked, reverse=True) and sum(ranked[1:]) < 1 - ranked[0]
+    assert shown_ranked([], 0.02) == []
     for cut in (0.004, 0.02, 0.35):
         assert shown(cut, cut) == pytest.approx(0.5)
         scores = [cut / 10, cut / 2, cut, (cut + 1) / 2, 0.999]
@@ -129,11 +134,12 @@ def test_older_tickets_are_rewritten_to_the_shown_scale(backend: str, tmp_path: 
     with Session(engine) as db:
         rows = {t.number: t for t in db.scalars(select(Ticket))}
     diag, nm, same = rows["HL-M0"], rows["HL-M1"], rows["HL-M2"]
-    # 0.2 against a 2 % cut: odds 0.25 / 0.0204 → 92 %; its runner-up 0.01 → 33 %.
+    # 0.2 against a 2 % cut: odds 0.25 / 0.0204 → 92 %; its runner-up 0.01 alone → 33 %
+    # (odds 0.495), and it shares the 7.5 % left with "none" (odds 1): 2.5 %.
     assert diag.confidence == pytest.approx(0.9245, abs=1e-3)
     assert diag.diagnosis["confidence"] == diag.confidence and diag.diagnosis["threshold"] == 0.5
     assert [c["confidence"] for c in diag.diagnosis["candidates"]] == pytest.approx(
-        [0.9245, 0.3311], abs=1e-3
+        [0.9245, 0.0250], abs=1e-3
     )
     assert nm.confidence < 0.5 and nm.diagnosis["no_match_reason"]["threshold"] == 0.5
     assert nm.diagnosis["no_match_reason"]["confidence"] == nm.confidence

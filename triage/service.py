@@ -335,17 +335,18 @@ def _triage(a: Analysis, index: HybridIndex) -> TriageResult:
     cut = calibration.threshold
     threshold = diagnose.cut_for(settings.no_match_threshold, cut)
     no_match = top_p < threshold
+    seen = diagnose.shown_ranked([p for p, _, _ in scored[:MAX_CANDIDATES]], cut)
     candidates = [
         {
             "kb_id": c.kb_id,
             "title": c.entry.get("title"),
             "score": round(c.rrf, 6),
-            "confidence": round(diagnose.shown(p, cut), 4),
+            "confidence": round(shown_p, 4),
             "why": diagnose.why(f, fields),
             "resolution": c.entry.get("resolution"),
             "remote_fixable": bool(c.entry.get("remote_fixable")),
         }
-        for p, c, f in scored[:MAX_CANDIDATES]
+        for shown_p, (_, c, f) in zip(seen, scored[:MAX_CANDIDATES], strict=True)
     ]
     top_entry = None if no_match or not scored else scored[0][1].entry
     # Where the product type comes from: what was said (a word, a model, a code), else a

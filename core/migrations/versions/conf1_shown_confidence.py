@@ -42,6 +42,16 @@ def _shown(p: Any, cut: float) -> Any:
     return round(1.0 / (1.0 + math.exp(-z)), 4)
 
 
+def _ranked(ps: list[Any], cut: float) -> list[Any]:
+    # As triage.diagnose.shown_ranked: the first as _shown, the others share what it leaves.
+    if not ps or not all(isinstance(p, int | float) for p in ps):
+        return [_shown(p, cut) for p in ps]
+    first = _shown(ps[0], cut)
+    odds = [q / (1.0 - q) if q < 1.0 else 1e12 for q in (_shown(p, cut) for p in ps[1:])]
+    rest = 1.0 + sum(odds)
+    return [first, *(round((1.0 - first) * o / rest, 4) for o in odds)]
+
+
 def _rescaled(diagnosis: dict[str, Any]) -> dict[str, Any] | None:
     cut = diagnosis.get('threshold')
     if not isinstance(cut, int | float) or not 0.0 < cut < 1.0 or cut == 0.5:
@@ -49,10 +59,9 @@ def _rescaled(diagnosis: dict[str, Any]) -> dict[str, Any] | None:
     out = dict(diagnosis)
     out['confidence'] = _shown(diagnosis.get('confidence'), cut)
     out['threshold'] = 0.5
-    out['candidates'] = [
-        {**c, 'confidence': _shown(c.get('confidence'), cut)} if isinstance(c, dict) else c
-        for c in diagnosis.get('candidates') or []
-    ]
+    candidates = [c for c in diagnosis.get('candidates') or [] if isinstance(c, dict)]
+    shown = _ranked([c.get('confidence') for c in candidates], cut)
+    out['candidates'] = [{**c, 'confidence': p} for c, p in zip(candidates, shown, strict=True)]
     reason = diagnosis.get('no_match_reason')
     if isinstance(reason, dict):
         out['no_match_reason'] = {
