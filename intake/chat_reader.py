@@ -145,7 +145,19 @@ QUESTION = re.compile(
     r"|能不能|可不可以|能否|是什么意思|怎么(?:收费|预约|联系|用|操作|设置|换)|多久|多长时间"
     r"|(?:顾客|客户|业主|有人)问)"
 )
-NOT_A_CUE = re.compile(r"能不能|可不可以|会不会|是不是|有没有")
+NOT_A_CUE = re.compile(r"能不能|可不可以|会不会|是不是|有没有|不是(?:维修|报修|故障)")
+# A consumable due (提示换滤芯, 滤芯寿命0%, 滤芯到期要换): an order, though the machine blinks
+# or "has a problem" about it.
+DUE = re.compile(
+    r"(?:滤芯|滤网|耗材)[^，,。；;\s]{0,4}(?:到期|寿命|该换|要换|需要?更?换)|提示更?换(?:滤芯|滤网|耗材)"
+)
+# What a blinking reminder or a vague complaint says, no fault of its own.
+WEAK_CUES = {"有问题", "出问题", "报警", "闪烁", "异常"}
+# Asking for a cleaning (想清洗一下) for what a cleaning cures: an appointment, not a fault.
+CLEANING = re.compile(r"(?:想|要|需要|得|帮忙|约个?)(?:清洗|清洁|洗一下|保养)|清洗一下")
+DIRTY = re.compile(r"(?:出风|风)(?:很|好|超|特别|太|非常|有点|比较)?[小弱]|怪味|异味|臭味")
+# Asking whether to report at all (这个要不要报？): a question.
+ASK_REPORT = re.compile(r"(?:要不要|需不需要|用不用)报(?:修|一下|个单)?|要报(?:修)?吗")
 # A technician reporting another fault found on the job (顺便报个单, 另一台也不制冷).
 NEW_ON_SITE = re.compile(
     r"(另外|还有(?!没有)|顺便|对了|另一台|另一个|再开|另开|开(?:个|一)单|报个单|加个单|另外派|也要修|也坏|也不|也有问题"
@@ -360,6 +372,13 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     if cues and all("修" in c for c in cues) and (DONE.search(text) or PRAISE.search(text)):
         cues = []  # 师傅昨天来修得很好: a repair done, praised
     cue = bool(cues) or bool(FAULT.search(plain))
+    if cue and ASK_REPORT.search(plain) and ASKS.search(plain):
+        return "question", None
+    if cue and DUE.search(plain) and set(cues) <= WEAK_CUES and not FAULT.search(plain):
+        return "order", None
+    faults = [*cues, *(m.group(0) for m in FAULT.finditer(plain))]
+    if cue and CLEANING.search(plain) and all(DIRTY.fullmatch(f) for f in faults):
+        return "appointment", None
     said_at = max(
         [plain.rfind(c) + len(c) for c in cues] + [m.end() for m in FAULT.finditer(plain)],
         default=0,
@@ -369,7 +388,7 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     if not cue:
         if QUESTION.search(text):
             return "question", None
-        if ORDER.search(text):
+        if ORDER.search(text) or DUE.search(text):
             return "order", None
         if APPOINTMENT.search(text):
             return "appointment", None

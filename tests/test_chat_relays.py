@@ -121,3 +121,47 @@ def test_a_list_item_told_only_by_its_household_gets_its_fault_later(service) ->
     )  # fmt: skip
     assert [r.product_type for r in reading.requests] == ["空调", "冰箱", "洗衣机"]
     assert _fields(reading, 1)["phone"] == "13808651247"
+
+
+def test_a_consumable_due_is_an_order_not_a_fault(service) -> None:  # type: ignore[no-untyped-def]
+    # The machine blinking about it, or the sender calling it a problem, makes it no repair…
+    assert chat_reader.kind_of("净水器出了点问题，一直提示更换滤芯")[0] == "order"
+    assert chat_reader.kind_of("我们店里那台净水器滤网寿命到了，红灯在闪")[0] == "order"
+    # … nor does a list item saying it is no repair; a real fault beside it still is one.
+    item = "洪山 南湖 某小区 净水器的滤芯该换了，不是维修"
+    assert chat_reader.kind_of(item)[0] == "order"
+    assert chat_reader.kind_of("净水器提示换滤芯，换了以后还是不出水")[0] == "repair"
+
+
+def test_asking_for_a_cleaning_for_a_smell_is_an_appointment(service) -> None:  # type: ignore[no-untyped-def]
+    assert chat_reader.kind_of("卧室空调吹出来有股臭味，风也小，想约个清洗")[0] == "appointment"
+    assert chat_reader.kind_of("空调不制冷，风很小，想清洗一下")[0] == "repair"
+
+
+def test_asking_whether_to_report_is_a_question(service) -> None:  # type: ignore[no-untyped-def]
+    said = "会议室的空调遥控器没反应，换了电池也不行，需不需要报修？"
+    assert chat_reader.kind_of(said)[0] == "question"
+
+
+def test_told_to_call_the_other_person_directly(service) -> None:  # type: ignore[no-untyped-def]
+    reading = _read(
+        _wecom(
+            ("u341", "调度-阿凯", 0, "金地 9-2-1101 齐先生 扫地机一直原地转圈 电话 13971550288"),
+            ("u342", "郝师傅", 30,
+             "齐先生说家里的事都是他爱人管，他爱人电话 15307141290 直接联系她就可以"),
+        )
+    )  # fmt: skip
+    assert _fields(reading, 0)["phone"] == "15307141290"
+
+
+def test_the_mobile_given_before_when_told_to_call_it_instead(service) -> None:  # type: ignore[no-untyped-def]
+    first = (
+        "u351", "调度-阿凯", 0,
+        "今天两单\n1 汉阳 四新 3栋 1201 柴先生 热水器不出热水 电话027-84471123 或 15927330461\n"
+        "2 汉阳 王家湾 7栋 502 韦女士 冰箱不制冷 13607175588",
+    )  # fmt: skip
+    told = _read(_wecom(first, ("u352", "郝师傅", 40, "柴先生家座机打了好几次没人接，他说打手机")))
+    assert _fields(told, 0)["phone"] == "15927330461"
+    # Said for a case, the landline stays the one to call.
+    case = _read(_wecom(first, ("u352", "郝师傅", 40, "柴先生说座机没人接就打手机")))
+    assert _fields(case, 0)["phone"] == "02784471123"
