@@ -163,6 +163,8 @@ NEW_ON_SITE = re.compile(
     r"(另外|还有(?!没有)|顺便|对了|另一台|另一个|再开|另开|开(?:个|一)单|报个单|加个单|另外派|也要修|也坏|也不|也有问题"
     r"|也叫我|也要我|邻居|隔壁|楼下|楼上)"
 )
+# A customer's aside on one more fault (对了 门外面的把手也松了; 还有 充电口也…).
+ALSO_BROKEN = re.compile(r"^\s*(?:对了|还有|另外|顺便说?一?下?)[，,\s]*[^。；;？?]{1,12}也")
 # A technician passing on what a customer asked them (有个业主在群里找我说热水器漏水).
 PASSED_ON = re.compile(
     r"(?:业主|客户|顾客|住户|用户|租客|车主)[^，,。\d]{0,10}(?:说|反映|报修|找我|来电|打电话)"
@@ -687,6 +689,21 @@ def read(
         ):
             # 还有3号楼2单元那台，运行的时候哐当响: the same appliance in another household.
             kind, product = "repair", current.product_type
+        if (
+            kind == "fault"
+            and current is not None
+            and current.product_type
+            and speaker.role == CUSTOMER
+            and ALSO_BROKEN.search(plain)
+        ):
+            # An aside on another fault of the same appliance (对了 门外面的把手也松了):
+            # another repair, reached as the first one is.
+            req = Request(msg.sender, speaker.role, [msg], current.product_type, previous=current)
+            req.same_customer = True
+            req.why.append(f"第{msg.line}行：顾客顺带报同一设备的另一处故障，另开一单")
+            found.append(req)
+            by_owner[msg.sender] = req
+            continue
         if kind == "fault" and current is None and speaker.role in (CUSTOMER, RELAY):
             # Kept only if the conversation names the appliance (是扫地机器人吧？).
             # The sender's request before (hours before too) gives its contact

@@ -165,3 +165,18 @@ def test_the_mobile_given_before_when_told_to_call_it_instead(service) -> None: 
     # Said for a case, the landline stays the one to call.
     case = _read(_wecom(first, ("u352", "郝师傅", 40, "柴先生说座机没人接就打手机")))
     assert _fields(case, 0)["phone"] == "02784471123"
+
+
+def test_a_customers_aside_on_one_more_fault_is_another_request(service) -> None:  # type: ignore[no-untyped-def]
+    chat = [
+        ("09:00:00", "顾客-单立新", "冰箱冷藏室不制冷了，冷冻还行"),
+        ("09:01:30", "客服-阿琳", "好的，电话地址发一下"),
+        ("09:03:00", "顾客-单立新", "13554112087 江岸区 台北路 香港花园 5栋 702"),
+        ("09:05:00", "客服-阿琳", "明天上午师傅上门"),
+    ]
+    aside = ("09:20:00", "顾客-单立新", "还有 门上的把手也裂开了，摇摇晃晃的")
+    reading = _read(_pc(*chat, aside))
+    assert [r.product_type for r in reading.requests] == ["冰箱", "冰箱"]
+    assert _fields(reading, 1)["phone"] == "13554112087"
+    # More about the same fault is no new request.
+    assert len(_read(_pc(*chat, ("09:20:00", "顾客-单立新", "冷藏室里面的灯也不亮"))).requests) == 1
