@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.web import local_stamp, percent
+from core.settings import get_settings
 from knowledge_base import live_index
 from knowledge_base.index import HybridIndex
 from knowledge_base.models import KBEntry
@@ -118,13 +119,15 @@ def calibration_summary(db: Session) -> str:
     if row is None:
         return "出厂默认模型（尚未在本知识库上拟合，发布条目后自动拟合）" + check
     trigger = {"publish": "发布后", "verdicts": "坐席审核后", "manual": "手动", "init": "初始化"}
-    cut = percent(row.threshold)
+    # Agents see scores read against the cut (triage/diagnose.shown): the cut shows as 50 %.
+    shown_cut = get_settings().no_match_threshold or 0.5
+    cut = f"置信度 {percent(shown_cut)}（模型分 {percent(row.threshold)}"
     if model and model.no_match_cut == row.threshold and row.verdicts < MIN_VERDICTS_FOR_THRESHOLD:
-        cut += f"（跨行业选定；满 {MIN_VERDICTS_FOR_THRESHOLD} 条审核结论后按真实来电重选）"
+        cut += f"，跨行业选定；满 {MIN_VERDICTS_FOR_THRESHOLD} 条审核结论后按真实来电重选"
     return (
         f"{local_stamp(row.fitted_at)} {trigger.get(row.trigger, '')}拟合，基于 "
         f"{row.kb_entries} 条已发布条目（{row.pseudo_calls} 条模拟来电）与 {row.verdicts} "
-        f"条坐席审核结论；无匹配阈值 {cut}" + check
+        f"条坐席审核结论；无匹配阈值 {cut}）" + check
     )
 
 

@@ -50,7 +50,8 @@ class Settings(BaseSettings):
         default=None,
         ge=0.0,
         le=1.0,
-        description="Confidence below which a diagnosis is no_match; default: the calibrated one.",
+        description="Confidence (as agents see it, where the calibrated cut shows as 0.5) below "
+        "which a diagnosis is no_match; default: the calibrated cut.",
     )
     kb_severity_map: dict[str, Literal["low", "medium", "high", "critical"]] = Field(
         default_factory=dict,

@@ -22,6 +22,7 @@ def evaluate(items: list[dict[str, Any]]) -> dict[str, Any]:
     in_kb = named = named_ok = 0
     nm_tp = nm_fp = nm_fn = 0
     field_ok: Counter[str] = Counter()
+    shown: list[tuple[float, bool]] = []  # (confidence shown, the first candidate is right)
     latencies = []
     misses = []
     for it in items:
@@ -41,6 +42,8 @@ def evaluate(items: list[dict[str, Any]]) -> dict[str, Any]:
             ranked_first += bool(ranked) and ranked[0] == expected
         ok1 = predicted == expected
         top1 += ok1
+        if ranked:
+            shown.append((d["confidence"], ranked[0] == expected))
         hit3 = expected in ranked[:3] if expected is not None else predicted is None
         top3 += hit3
         for f in FIELDS:
@@ -68,6 +71,7 @@ def evaluate(items: list[dict[str, Any]]) -> dict[str, Any]:
         # Product type on the calls that name one (a set may leave it empty when the caller
         # names no device, where triage takes it from a confident diagnosis).
         "product_named": named_ok / named if named else 1.0,
+        "confidence_ece": confidence_ece(shown),
         "latency_ms": {
             "p50": float(np.percentile(lat, 50)),
             "p95": float(np.percentile(lat, 95)),
@@ -75,6 +79,22 @@ def evaluate(items: list[dict[str, Any]]) -> dict[str, Any]:
         },
         "misses": misses,
     }
+
+
+def confidence_ece(shown: list[tuple[float, bool]]) -> float:
+    """Does the confidence agents see mean what it says? The expected calibration error of
+    the first candidate's confidence against its being right (10 equal bins, by calls)."""
+    if not shown:
+        return 0.0
+    conf = np.array([c for c, _ in shown])
+    right = np.array([r for _, r in shown], dtype=float)
+    bins = np.minimum((conf * 10).astype(int), 9)
+    gaps = [
+        abs(right[bins == b].mean() - conf[bins == b].mean()) * (bins == b).sum()
+        for b in range(10)
+        if (bins == b).any()
+    ]
+    return float(sum(gaps) / len(conf))
 
 
 def field_errors(items: list[dict[str, Any]]) -> list[tuple[str, str, Any, Any]]:
@@ -100,6 +120,7 @@ def report(metrics: dict[str, Any], label: str) -> str:
         f"  in-KB wrongly no-match {metrics['false_no_match']:.1%}",
         f"  no-match precision    {metrics['no_match_precision']:.1%}",
         f"  no-match recall       {metrics['no_match_recall']:.1%}",
+        f"  confidence ECE        {metrics['confidence_ece']:.3f}",
         "  field accuracy:",
         *[f"    {f:15} {v:.1%}" for f, v in metrics["fields"].items()],
         f"  latency ms            p50 {metrics['latency_ms']['p50']:.1f}  "

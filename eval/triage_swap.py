@@ -23,9 +23,11 @@ For each set the confidence model is fitted three ways and the same calls are me
 - `other set`: fitted on the other set's labelled calls (the swap: fit on A, measure on B);
 - `KB`: fitted on the set's own KB only (pseudo-calls, leave-one-out, out-of-scope requests),
   no labelled call at all — what a new customer gets on day one.
-Then the cold-start curve: the KB fit plus 0, 50 and 200 agent verdicts taken from a pool of
-the set's calls, measured on the rest of them. The fault-report check (triage/fault_report.py)
-is fitted on the tuning sets; a tuning set is measured with one fitted on the others only.
+`ECE` says whether the confidence agents see means what it says (0: a call shown at 80 % is
+right 80 % of the time). Then the cold-start curve: the KB fit plus 0, 50 and 200 agent
+verdicts taken from a pool of the set's calls, measured on the rest of them. The fault-report
+check (triage/fault_report.py) is fitted on the tuning sets; a tuning set is measured with one
+fitted on the others only.
 """
 
 import hashlib
@@ -116,13 +118,13 @@ def _row(label: str, m: dict[str, Any]) -> str:
         f"  {label:28} {m['n']:4d} {m['top1']:7.1%} {m['ranked_first']:7.1%} {m['top3']:7.1%} "
         f"{m['false_no_match']:7.1%} {m['no_match_precision']:7.1%} {m['no_match_recall']:7.1%} "
         f"{m['fields']['product_type']:7.1%} {m['product_named']:7.1%} "
-        f"{m['latency_ms']['p95']:6.1f}"
+        f"{m['confidence_ece']:5.3f} {m['latency_ms']['p95']:6.1f}"
     )
 
 
 HEADER = (
     f"  {'calibration':28} {'n':>4} {'top-1':>7} {'rank1':>7} {'top-3':>7} {'fls-nm':>7} "
-    f"{'nm-P':>7} {'nm-R':>7} {'product':>7} {'named':>7} {'p95ms':>6}"
+    f"{'nm-P':>7} {'nm-R':>7} {'product':>7} {'named':>7} {'ECE':>5} {'p95ms':>6}"
 )
 
 

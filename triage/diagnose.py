@@ -3,8 +3,8 @@
 Each candidate gets a feature vector — dense similarity, BM25 coverage, fused rank, and
 whether its product type, model, firmware and fault code agree with the extracted facts —
 and a logistic model turns it into P(this entry is the root cause). The weights are fitted
-by `hotline eval calibrate` on the dev half of the labelled set (triage/calibration.json),
-so the confidence means what it says, and `no_match` is simply "best P below threshold".
+on the KB itself (triage/calibration.py), and `no_match` is simply "best P below the cut".
+Agents see that P read against the cut (`shown`), which is what carries over to real calls.
 """
 
 import json
@@ -64,6 +64,34 @@ class Calibration:
         """P(correct) for one candidate's features."""
         z = self.bias + sum(_weight(self, k) * v for k, v in feats.items())
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1.0 - 1e-9)
+    return math.log(p / (1.0 - p))
+
+
+def shown(p: float, cut: float) -> float:
+    """The confidence agents see: the score read against the no-match cut, sigmoid(logit p −
+    logit cut), so the cut always shows as 50 %.
+
+    A KB fit's probability is calibrated on its own pseudo-calls, not on real calls: with the
+    cross-trade cut of 2 %, right diagnoses showed 10-40 % (ECE 0.45-0.58 on six trades). The
+    cut is where a diagnosis and a no_match are equally likely to be right, and a logistic fit
+    of "the first candidate is right" on logit p − logit cut over four tuning trades' real
+    calls gave slope 1.04 and offset 0.01, i.e. this (docs/decisions.md)."""
+    if p <= 0.0 or p >= 1.0:
+        return p
+    return 1.0 / (1.0 + math.exp(-max(min(_logit(p) - _logit(cut), 40.0), -40.0)))
+
+
+def cut_for(threshold: float | None, cut: float) -> float:
+    """The raw score cut for an operator's threshold on the shown scale (None: the fit's)."""
+    if threshold is None:
+        return cut
+    if threshold <= 0.0 or threshold >= 1.0:
+        return threshold
+    return 1.0 / (1.0 + math.exp(-(_logit(threshold) + _logit(cut))))
 
 
 def _weight(calibration: Calibration, feature: str) -> float:

@@ -325,16 +325,15 @@ def _triage(a: Analysis, index: HybridIndex) -> TriageResult:
         reverse=True,
     )
     top_p = scored[0][0] if scored else 0.0
-    threshold = settings.no_match_threshold
-    if threshold is None:
-        threshold = calibration.threshold
+    cut = calibration.threshold
+    threshold = diagnose.cut_for(settings.no_match_threshold, cut)
     no_match = top_p < threshold
     candidates = [
         {
             "kb_id": c.kb_id,
             "title": c.entry.get("title"),
             "score": round(c.rrf, 6),
-            "confidence": round(p, 4),
+            "confidence": round(diagnose.shown(p, cut), 4),
             "why": diagnose.why(f, fields),
             "resolution": c.entry.get("resolution"),
             "remote_fixable": bool(c.entry.get("remote_fixable")),
@@ -364,15 +363,15 @@ def _triage(a: Analysis, index: HybridIndex) -> TriageResult:
     required = field_chain.evaluate(rules, chain_fields, fault_text)
     diagnosis: dict[str, Any] = {
         "no_match": no_match,
-        "confidence": round(top_p, 4),
-        "threshold": threshold,
+        "confidence": round(diagnose.shown(top_p, cut), 4),
+        "threshold": round(diagnose.shown(threshold, cut), 4),
         "kb_id": top_entry["id"] if top_entry else None,
         "candidates": candidates,
         "calibration": calibration.source,
         "product_source": product_source,
     }
     if no_match:
-        diagnosis["no_match_reason"] = _no_match_reason(scored, threshold, calibration)
+        diagnosis["no_match_reason"] = _no_match_reason(scored, diagnosis, calibration)
     if top_entry:
         diagnosis.update(
             title=top_entry.get("title"),
@@ -427,18 +426,19 @@ def _by_size(kv: tuple[str, float]) -> float:
 
 def _no_match_reason(
     scored: list[tuple[float, Candidate, dict[str, float]]],
-    threshold: float,
+    diagnosis: dict[str, Any],
     calibration: diagnose.Calibration,
 ) -> dict[str, Any]:
-    """Why no entry was taken: the best candidate, its confidence against the threshold, and
-    the features that held it back most (log-odds contributions, most negative first)."""
+    """Why no entry was taken: the best candidate, its confidence against the threshold (both
+    as shown), and the features that held it back most (log-odds, most negative first)."""
+    threshold = diagnosis["threshold"]
     if not scored:
         return {"best_kb_id": None, "confidence": 0.0, "threshold": threshold, "held_back": {}}
-    p, cand, feats = scored[0]
+    _, cand, feats = scored[0]
     parts = diagnose.contributions(calibration, feats)
     return {
         "best_kb_id": cand.kb_id,
-        "confidence": round(p, 4),
+        "confidence": diagnosis["confidence"],
         "threshold": threshold,
         "held_back": dict(sorted((kv for kv in parts.items() if kv[1] < 0), key=_by_value)[:3]),
         "pushed_up": dict(sorted((kv for kv in parts.items() if kv[1] > 0), key=_by_size)[:3]),
