@@ -237,6 +237,8 @@ class Request:
     # by the message's line.
     own: dict[int, str] = field(default_factory=dict)
     tentative: bool = False  # a fault said before the appliance is named
+    # A list item that gave only its household: no request until its fault is told.
+    awaiting_fault: bool = False
     same_customer: bool = False  # its previous request is the same customer's
     heard: list[str] = field(default_factory=list)  # what staff said to its customer
     roles: dict[str, str] = field(default_factory=dict)  # each sender's role
@@ -724,7 +726,7 @@ def read(
             # The fault of a list item that gave only the household (3是什么问题？ → 3甘女士说
             # 家里热水器报警…).
             waiting.add(msg, "发送人补充其清单中该项的故障")
-            waiting.tentative = False
+            waiting.awaiting_fault = False
             continue
         if kind == "repair":
             # A technician's new fault is found on the job: the household of the request
@@ -782,7 +784,11 @@ def read(
         for req, part in _route(msg, _same_message(found, target)):
             if _adds_facts(msg.text if part is None else part, req, speaker.role):
                 req.add(msg, f"{who}回复，补充{req.sender}报修的信息", part)
-    kept = [r for r in found if not r.withdrawn and (r.product_type or not r.tentative)]
+    kept = [
+        r
+        for r in found
+        if not r.withdrawn and not r.awaiting_fault and (r.product_type or not r.tentative)
+    ]
     for req in kept:
         _correct_before(req)
     for req in kept:
@@ -930,7 +936,7 @@ def _start(
         ]
         waits = []
         for off, item in waiting:
-            req = Request(msg.sender, role, [msg], None, tentative=True)
+            req = Request(msg.sender, role, [msg], None, awaiting_fault=True)
             req.item, req.item_line, req.shared = item, msg.line_of(off), shared
             req.item_no = numbers.get(off)
             req.why.append(f"第{msg.line}行：{how}第{req.item_no}项只有客户信息，故障在后文说明")
@@ -1029,7 +1035,7 @@ def _waiting_item(
     meant = _item_refs(msg.text, siblings) or (
         _item_refs(_about(msg, asked), siblings) if asked is not None else []
     )
-    if len(meant) == 1 and meant[0].tentative and meant[0].product_type is None:
+    if len(meant) == 1 and meant[0].awaiting_fault:
         return meant[0]
     return None
 

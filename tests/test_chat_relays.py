@@ -109,18 +109,24 @@ def test_a_number_after_a_firmware_version_is_read_whole(service) -> None:  # ty
 
 
 def test_a_list_item_told_only_by_its_household_gets_its_fault_later(service) -> None:  # type: ignore[no-untyped-def]
+    listed = (
+        "u331", "门店-小金", 0,
+        "今天三个\n1、汉口 后湖 百步亭 现代城 3-1-502 孙先生 空调不制热 电话 135 4561 7702\n"
+        "2、汉口 常青花园 十一区 9栋 202 包阿姨 电话 13808651247\n"
+        "3、汉口 塔子湖 东方恒星 6栋 1603 梅女士 洗衣机不进水 13545887160",
+    )  # fmt: skip
     reading = _read(
         _wecom(
-            ("u331", "门店-小金", 0,
-             "今天三个\n1、汉口 后湖 百步亭 现代城 3-1-502 孙先生 空调不制热 电话 135 4561 7702\n"
-             "2、汉口 常青花园 十一区 9栋 202 包阿姨 电话 13808651247\n"
-             "3、汉口 塔子湖 东方恒星 6栋 1603 梅女士 洗衣机不进水 13545887160"),
+            listed,
             ("u312", "客服-阿琳", 2, "包阿姨家是什么问题？"),
             ("u331", "门店-小金", 5, "她说冰箱冷冻室的抽屉结了一层冰，拉不出来"),
         )
-    )  # fmt: skip
+    )
     assert [r.product_type for r in reading.requests] == ["空调", "冰箱", "洗衣机"]
     assert _fields(reading, 1)["phone"] == "13808651247"
+    # Never told its fault, the item makes no ticket, though the list's talk names appliances.
+    untold = _read(_wecom(listed, ("u331", "门店-小金", 5, "三家的电话地址都对，冰箱那家晚点说")))
+    assert [r.product_type for r in untold.requests] == ["空调", "洗衣机"]
 
 
 def test_a_consumable_due_is_an_order_not_a_fault(service) -> None:  # type: ignore[no-untyped-def]
