@@ -182,7 +182,8 @@ def eval_imports(
             "--set",
             help="Score only these sets (repeatable): own (eval/data/imports and the "
             "prediction simulation), the tuning sets wechat_tune, wechat_tune2, wechat_tune3, "
-            "wechat_tune4, wechat_real, wechat_real2, and the untuned set wechat_real3. "
+            "wechat_tune4, wechat_real, wechat_real2, wechat_real3, and the untuned set "
+            "wechat_real4 (scored once it exists). "
             "Default: all.",
         ),
     ] = None,

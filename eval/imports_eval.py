@@ -18,13 +18,16 @@ from core.settings import PACKAGE_ROOT
 from triage import phones
 
 DATA = PACKAGE_ROOT / "eval" / "data" / "imports"
-# Written apart from the parser by a second author who never read it (see its README.md);
-# only measured on, never tuned on.
-REAL = PACKAGE_ROOT / "eval" / "data" / "wechat_real3"
+# Written apart from the parser by a new author who never read it (see its README.md); only
+# measured on, never tuned on. Skipped while the folder (its labels.jsonl) is absent.
+UNTUNED = "wechat_real4"
+REAL = PACKAGE_ROOT / "eval" / "data" / UNTUNED
 # The first untuned set: measured six times over two stops, then tuned on from stop 15.
 REAL1 = PACKAGE_ROOT / "eval" / "data" / "wechat_real"
 # The second: written for stop 15, measured once untuned, then tuned on.
 REAL2 = PACKAGE_ROOT / "eval" / "data" / "wechat_real2"
+# The third: measured once untuned at stop 15 (after round 2), then tuned on from stop 16.
+REAL3 = PACKAGE_ROOT / "eval" / "data" / "wechat_real3"
 # Written by another second author in the same schema, to tune the chat reader on.
 TUNE = PACKAGE_ROOT / "eval" / "data" / "wechat_tune"
 # A third author's set, heavy on which number to call, also to tune on.
@@ -41,9 +44,10 @@ TUNING = {
     "wechat_tune4": TUNE4,
     "wechat_real": REAL1,
     "wechat_real2": REAL2,
+    "wechat_real3": REAL3,
 }
 # What `hotline eval imports --set NAME` scores: own sets, the tuning sets, the untuned set.
-SETS = ("own", *TUNING, "wechat_real3")
+SETS = ("own", *TUNING, UNTUNED)
 FLOOR = 0.90
 SHEET_FIELDS = (
     "reported_at",
@@ -312,10 +316,15 @@ def main(only: tuple[str, ...] = SETS) -> int:
         report["excel_real"] = phone_sheet("sheet_real.csv", "sheet_real_labels.jsonl", REAL1)
     if "wechat_real2" in only:
         report["excel_real2"] = phone_sheet("sheet_real2.csv", "sheet_real2_labels.jsonl", REAL2)
-    if "wechat_real3" in only and (REAL / "labels.jsonl").exists():
-        # Measured, not tuned on.
-        report["wechat_real3"] = chats("labels.jsonl", REAL)
-        report["excel_real3"] = phone_sheet("sheet_real3.csv", "sheet_real3_labels.jsonl", REAL)
+    if "wechat_real3" in only:
+        report["excel_real3"] = phone_sheet("sheet_real3.csv", "sheet_real3_labels.jsonl", REAL3)
+    if UNTUNED in only and (REAL / "labels.jsonl").exists():
+        # Measured, not tuned on; its sheet beside it when it has one (named as the others).
+        report[UNTUNED] = chats("labels.jsonl", REAL)
+        short = UNTUNED.removeprefix("wechat_")
+        if (REAL / f"sheet_{short}.csv").exists():
+            labels = f"sheet_{short}_labels.jsonl"
+            report[f"excel_{short}"] = phone_sheet(f"sheet_{short}.csv", labels, REAL)
     print(json.dumps(report, ensure_ascii=False, indent=2))
     columns = {k: v for k, v in report.items() if k in ("wechat_author", *SETS[1:])}
     print(chat_table(columns))

@@ -42,9 +42,9 @@ HEAD_NAME_CLOCK = re.compile(rf"^(?P<who>\S.{{0,29}}?)\s+\[?(?P<t>{CLOCK})\]?$")
 DATE_LINE = re.compile(rf"^[\s\-—=·.]*(?P<d>{DATE})[\s\-—=·.]*(?:星期.|周.)?[\s\-—=·.]*$")
 TITLE = re.compile(r"^.{0,40}的聊天记录\s*$")
 SYSTEM_LINE = re.compile(r"^.{0,30}撤回了一条消息$|^.{0,40}(?:加入了群聊|拍了拍.*)$")
-# Merged-forward records copied without times: `张三：文本`. Field labels said inside a
-# message (地址：…) are not senders.
-NAME_COLON = re.compile(r"^(?P<who>[^:：\s，,。]{1,20})[：:](?P<text>.*)$")
+# Merged-forward records copied without times: `张三：文本`, or a shop and a name
+# (`卓尔店 阿芬：文本`). Field labels said inside a message (地址：…) are not senders.
+NAME_COLON = re.compile(r"^(?P<who>[^:：\s，,。]{1,12}(?: [^:：\s，,。]{1,8})?)[：:](?P<text>.*)$")
 # Residents in a property group go by their building (5栋冯姐, 12栋Lily).
 BUILDING_NAME = re.compile(r"^\d{1,3}(?:栋|幢|号楼|座)(?![\d楼层单元])\D{1,8}$")
 FIELD_LABELS = (

@@ -75,6 +75,8 @@ FAULT = re.compile(
     r"|(?:出水|出风|水压|风力|吸力)(?:很|好|超|特别|太|非常|有点|比较)?[小弱]"
     r"|[充出加制](?:得|的)(?:很|好|超|特别|太|非常|有点)?慢"
     r"|[掉坏断裂松脱丢]了"
+    # A leak told by where the water is (地板湿了, 墙上都是水渍, 地上一滩水).
+    r"|水渍|(?:地板|地上|地面|墙上|墙面|柜子|底下|下面)[都全就也又]{0,2}(?:湿|是水|有水|一[滩摊]水)"
 )
 ACK_PREFIXES = ("收到", "好的", "已安排", "已登记", "已派", "稍等", "马上", "谢谢", "ok", "OK")
 WITHDRAW = re.compile(
@@ -124,6 +126,7 @@ SELF = re.compile(r"我(?:是|姓|叫)")  # 我是蒋女士 names the sender, no
 MORE = re.compile(r"(?:^|[\n。；;，,！!])\s*((?:还有|另外|再就是|顺便说下)(?!没有))")
 # Notices to the group (厂家通知：…召回) are no request.
 NOTICE = re.compile(r"^\s*(?:【?(?:通知|公告|提醒|温馨提示|厂家通知|仓库通知)】?[:：]|各位)")
+GROUP = re.compile(r"^\s*各位[，,\s]")
 # … but a greeting to the group (各位早，3栋电梯…) opens a report like any other.
 GREETING = re.compile(r"^\s*各位(?:师傅|老师|同事|领导)?(?:早上?好?|好|下午好|晚上好)[，,！!。\s]+")
 # A technician passes on a call (客户来电…电话…) but reports work done (修好了) as chit-chat.
@@ -142,12 +145,26 @@ QUESTION = re.compile(
     r"|能不能|可不可以|能否|是什么意思|怎么(?:收费|预约|联系|用|操作|设置|换)|多久|多长时间"
     r"|(?:顾客|客户|业主|有人)问)"
 )
-NOT_A_CUE = re.compile(r"能不能|可不可以|会不会|是不是|有没有")
+NOT_A_CUE = re.compile(r"能不能|可不可以|会不会|是不是|有没有|不是(?:维修|报修|故障)")
+# A consumable due (提示换滤芯, 滤芯寿命0%, 滤芯到期要换): an order, though the machine blinks
+# or "has a problem" about it.
+DUE = re.compile(
+    r"(?:滤芯|滤网|耗材)[^，,。；;\s]{0,4}(?:到期|寿命|该换|要换|需要?更?换)|提示更?换(?:滤芯|滤网|耗材)"
+)
+# What a blinking reminder or a vague complaint says, no fault of its own.
+WEAK_CUES = {"有问题", "出问题", "报警", "闪烁", "异常"}
+# Asking for a cleaning (想清洗一下) for what a cleaning cures: an appointment, not a fault.
+CLEANING = re.compile(r"(?:想|要|需要|得|帮忙|约个?)(?:清洗|清洁|洗一下|保养)|清洗一下")
+DIRTY = re.compile(r"(?:出风|风)(?:很|好|超|特别|太|非常|有点|比较)?[小弱]|怪味|异味|臭味")
+# Asking whether to report at all (这个要不要报？): a question.
+ASK_REPORT = re.compile(r"(?:要不要|需不需要|用不用)报(?:修|一下|个单)?|要报(?:修)?吗")
 # A technician reporting another fault found on the job (顺便报个单, 另一台也不制冷).
 NEW_ON_SITE = re.compile(
     r"(另外|还有(?!没有)|顺便|对了|另一台|另一个|再开|另开|开(?:个|一)单|报个单|加个单|另外派|也要修|也坏|也不|也有问题"
     r"|也叫我|也要我|邻居|隔壁|楼下|楼上)"
 )
+# A customer's aside on one more fault (对了 门外面的把手也松了; 还有 充电口也…).
+ALSO_BROKEN = re.compile(r"^\s*(?:对了|还有|另外|顺便说?一?下?)[，,\s]*[^。；;？?]{1,12}也")
 # A technician passing on what a customer asked them (有个业主在群里找我说热水器漏水).
 PASSED_ON = re.compile(
     r"(?:业主|客户|顾客|住户|用户|租客|车主)[^，,。\d]{0,10}(?:说|反映|报修|找我|来电|打电话)"
@@ -159,6 +176,9 @@ TITLED_NAME = re.compile(
     rf"[{''.join(sorted(SURNAMES))}](?:先生|女士|小姐|阿姨|大姐|大哥|大爷|大妈|奶奶|爷爷|婆婆|爹爹|嬢嬢|老师|经理|老板|师傅"
     r"|阿婆|姐|太(?![阳空平久多少大小好])|伯)"  # Cantonese: 罗太, 梁伯
 )
+# An item named by its bare number opening a line, as relays write about their own list
+# (2那个业主说好了, 3是车主欧先生 132…, 3甘女士说…); not 2楼, 3点 or 2台.
+LEAD_REF = re.compile(rf"(?:^|\n)\s*([1-9])(?=[那这的是也还说]|{TITLED_NAME.pattern})")
 # Someone named reporting their appliance (沈阿婆打电话来，冰箱…): whose it is.
 REPORTED = re.compile(TITLED_NAME.pattern + r"(?:刚才?|又)?(?:打电话来|打来电话|来电话?|反映)")
 # A person's name standing alone among an item's words (… 1203 张德明 洗衣机…).
@@ -217,6 +237,8 @@ class Request:
     # by the message's line.
     own: dict[int, str] = field(default_factory=dict)
     tentative: bool = False  # a fault said before the appliance is named
+    # A list item that gave only its household: no request until its fault is told.
+    awaiting_fault: bool = False
     same_customer: bool = False  # its previous request is the same customer's
     heard: list[str] = field(default_factory=list)  # what staff said to its customer
     roles: dict[str, str] = field(default_factory=dict)  # each sender's role
@@ -341,7 +363,12 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     questions; else None."""
     text = mandarin(text)
     text = GREETING.sub("", text)
-    notice = NOTICE.search(text) and not _list_marks(text)  # 各位师傅好，报几个单：1、… is a list
+    # 各位师傅好，报几个单：1、… is a list; 各位，12栋的电梯吱吱响 a fault in one building.
+    notice = (
+        NOTICE.search(text)
+        and not _list_marks(text)
+        and not (GROUP.match(text) and FLAT.search(text) and fault_said(text))
+    )
     if not text or text.startswith(ACK_PREFIXES) or notice:
         return None, None
     plain = NOT_A_CUE.sub("", text)
@@ -349,6 +376,13 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     if cues and all("修" in c for c in cues) and (DONE.search(text) or PRAISE.search(text)):
         cues = []  # 师傅昨天来修得很好: a repair done, praised
     cue = bool(cues) or bool(FAULT.search(plain))
+    if cue and ASK_REPORT.search(plain) and ASKS.search(plain):
+        return "question", None
+    if cue and DUE.search(plain) and set(cues) <= WEAK_CUES and not FAULT.search(plain):
+        return "order", None
+    faults = [*cues, *(m.group(0) for m in FAULT.finditer(plain))]
+    if cue and CLEANING.search(plain) and all(DIRTY.fullmatch(f) for f in faults):
+        return "appointment", None
     said_at = max(
         [plain.rfind(c) + len(c) for c in cues] + [m.end() for m in FAULT.finditer(plain)],
         default=0,
@@ -358,7 +392,7 @@ def kind_of(text: str) -> tuple[str | None, str | None]:
     if not cue:
         if QUESTION.search(text):
             return "question", None
-        if ORDER.search(text):
+        if ORDER.search(text) or DUE.search(text):
             return "order", None
         if APPOINTMENT.search(text):
             return "appointment", None
@@ -657,6 +691,21 @@ def read(
         ):
             # 还有3号楼2单元那台，运行的时候哐当响: the same appliance in another household.
             kind, product = "repair", current.product_type
+        if (
+            kind == "fault"
+            and current is not None
+            and current.product_type
+            and speaker.role == CUSTOMER
+            and ALSO_BROKEN.search(plain)
+        ):
+            # An aside on another fault of the same appliance (对了 门外面的把手也松了):
+            # another repair, reached as the first one is.
+            req = Request(msg.sender, speaker.role, [msg], current.product_type, previous=current)
+            req.same_customer = True
+            req.why.append(f"第{msg.line}行：顾客顺带报同一设备的另一处故障，另开一单")
+            found.append(req)
+            by_owner[msg.sender] = req
+            continue
         if kind == "fault" and current is None and speaker.role in (CUSTOMER, RELAY):
             # Kept only if the conversation names the appliance (是扫地机器人吧？).
             # The sender's request before (hours before too) gives its contact
@@ -672,6 +721,12 @@ def read(
             # One line for each item of the sender's list (热水器显示E2…\n桩是EVC-7K…).
             for req, part in routed:
                 req.add(msg, "发送人逐行补充其清单各项", part)
+            continue
+        if kind == "repair" and (waiting := _waiting_item(msg, asked, target, found, window)):
+            # The fault of a list item that gave only the household (3是什么问题？ → 3甘女士说
+            # 家里热水器报警…).
+            waiting.add(msg, "发送人补充其清单中该项的故障")
+            waiting.awaiting_fault = False
             continue
         if kind == "repair":
             # A technician's new fault is found on the job: the household of the request
@@ -712,8 +767,10 @@ def read(
                 continue
             siblings = _same_message(found, current)
             if any(_follows_up(msg.text, r, speaker.role) for r in siblings):
-                for req, part in _route(msg, siblings):
+                for req, part in _route(msg, siblings, asked):
                     req.add(msg, "发送人在相近时间内的补充", part)
+                if speaker.role == CUSTOMER:
+                    _share_contact(msg, found, siblings, window)
             continue
         if target is None or not _names(msg.text, target):
             # A reply that names another request's customer or place, maybe hours later
@@ -727,12 +784,35 @@ def read(
         for req, part in _route(msg, _same_message(found, target)):
             if _adds_facts(msg.text if part is None else part, req, speaker.role):
                 req.add(msg, f"{who}回复，补充{req.sender}报修的信息", part)
-    kept = [r for r in found if not r.withdrawn and (r.product_type or not r.tentative)]
+    kept = [
+        r
+        for r in found
+        if not r.withdrawn and not r.awaiting_fault and (r.product_type or not r.tentative)
+    ]
     for req in kept:
         _correct_before(req)
     for req in kept:
         req.roles = {m.sender: roles.of(m.sender, m.external).role for m in req.messages}
     return Reading(kept, skipped + _withdrawn(found))
+
+
+def _share_contact(
+    msg: Message, found: list[Request], siblings: list[Request], window: timedelta
+) -> None:
+    """A customer's phone or address is their household's: their other open requests of the
+    last hour that lack it get it too (空调…；还有热水器也… → 麻烦留个电话地址 → 幺三五…)."""
+    said = {k for k in ("phone", "address") if k in facts_of(msg.text)}
+    if not said:
+        return
+    for req in found:
+        if (
+            req.sender == msg.sender
+            and req not in siblings
+            and not req.withdrawn
+            and msg.at - req.last_at <= window
+            and said - set(facts_of("；".join(req.texts())))
+        ):
+            req.add(msg, "顾客给出的联系方式，也用于其之前的报修")
 
 
 def _answer_late(
@@ -846,6 +926,21 @@ def _start(
     if len(repairs) >= 2 or (len(repairs) == 1 and len(items) >= 2):
         made: list[Request] = []
         numbers = {off: n for n, (off, _) in enumerate(items, start=1)}
+        # An item that names a household but no fault yet (3. 七里晴川 9栋 甘女士 电话 153…)
+        # waits for its fault, told later by the item's number or customer; it makes no
+        # ticket unless it gets one.
+        waiting = [
+            (off, t)
+            for off, t, kind in kinds
+            if len(items) >= 2 and kind is None and (off, t) not in repairs and _household(t)
+        ]
+        waits = []
+        for off, item in waiting:
+            req = Request(msg.sender, role, [msg], None, awaiting_fault=True)
+            req.item, req.item_line, req.shared = item, msg.line_of(off), shared
+            req.item_no = numbers.get(off)
+            req.why.append(f"第{msg.line}行：{how}第{req.item_no}项只有客户信息，故障在后文说明")
+            waits.append(req)
         for k, (off, item) in enumerate(repairs, start=1):
             # 电话同上 in a list: the item before of the same customer, else the one before.
             names = set(TITLED_NAME.findall(item))
@@ -859,7 +954,7 @@ def _start(
             req.item_no = numbers.get(off) if len(items) >= 2 else None
             req.why.append(f"第{msg.line}行：{how}第{k}项（共{len(repairs)}项），拆为单独报修")
             made.append(req)
-        found.extend(made)
+        found.extend(sorted(made + waits, key=lambda r: r.item_no or 0))
         by_owner[msg.sender] = made[-1]
         return True
     said_product = _named_product(text)
@@ -918,6 +1013,31 @@ def _start(
     found.append(req)
     by_owner[msg.sender] = req
     return True
+
+
+def _household(item: str) -> bool:
+    """Whether a list item names a household to call (a customer, a phone or a flat)."""
+    return bool(TITLED_NAME.search(item) or phones.numbers(item) or FLAT.search(item))
+
+
+def _waiting_item(
+    msg: Message,
+    asked: Message | None,
+    target: Request | None,
+    found: list[Request],
+    window: timedelta,
+) -> Request | None:
+    """The item of the sender's latest list still waiting for its fault that a message names
+    (by number or customer, in its words or the question it answers), if exactly one."""
+    if target is None or target.item is None or msg.at - target.last_at > window:
+        return None
+    siblings = _same_message(found, target)
+    meant = _item_refs(msg.text, siblings) or (
+        _item_refs(_about(msg, asked), siblings) if asked is not None else []
+    )
+    if len(meant) == 1 and meant[0].awaiting_fault:
+        return meant[0]
+    return None
 
 
 def _reposted(text: str, req: Request) -> list[tuple[int, str]]:
@@ -1119,7 +1239,7 @@ def _passed_on_later(
 def _item_refs(text: str, siblings: list[Request]) -> list[Request]:
     """The items of a list a later message names: by number (1号那个, 第二个, ②), else by
     product or by the customer's name; none when it names none."""
-    for m in ITEM_REF.finditer(text):
+    for m in [*ITEM_REF.finditer(text), *LEAD_REF.finditer(text)]:
         ref = m.group(1) or m.group(2) or m.group(3)
         k = next(d.index(ref) for d in ORDINALS if ref in d)
         # By the item's number in the list (4号 of a list whose 3 is an appointment).
@@ -1186,9 +1306,12 @@ def _items_meant(text: str, siblings: list[Request]) -> list[Request]:
     return siblings
 
 
-def _route(msg: Message, siblings: list[Request]) -> list[tuple[Request, str | None]]:
+def _route(
+    msg: Message, siblings: list[Request], asked: Message | None = None
+) -> list[tuple[Request, str | None]]:
     """Where a message about a numbered list's requests goes: a list of its own (1号… 2号…)
-    item by item, else to the items it names, else to all of them."""
+    item by item, else to the items it names, else to the one item of the question it
+    answers (2林阿姨的电话？ → 打她女儿的 189…), else to all of them."""
     if len(siblings) > 1:
         items, shared = split_items(msg.text)
         if len(items) >= 2 and len(items) <= len(siblings):
@@ -1203,6 +1326,14 @@ def _route(msg: Message, siblings: list[Request]) -> list[tuple[Request, str | N
             for p, (req,) in routed:
                 by_req.setdefault(id(req), []).append(p)
             return [(r, "；".join(by_req[id(r)])) for r in siblings if id(r) in by_req]
+        asks_of_one = (
+            asked is not None
+            and ASKS.search(asked.text)
+            and not _item_refs(msg.text, siblings)
+            and len(meant := _item_refs(_about(msg, asked), siblings)) == 1
+        )
+        if asks_of_one:
+            return [(meant[0], None)]
     return [(r, None) for r in _items_meant(msg.text, siblings)]
 
 
@@ -1280,7 +1411,7 @@ def _named_request(msg: Message, found: list[Request], within: timedelta) -> Req
     its number (2号单, ①), else by its customer (蒋女士) or a word of its place."""
     live = [r for r in found if not r.withdrawn and msg.at - r.last_at <= within]
     items = [r for r in live if r.item_no is not None]
-    if items and ITEM_REF.search(msg.text):
+    if items and (ITEM_REF.search(msg.text) or LEAD_REF.search(msg.text)):
         latest = max(items, key=lambda r: r.messages[0].at)
         refs = _item_refs(msg.text, _same_message(found, latest))
         return refs[0] if len(refs) == 1 else None

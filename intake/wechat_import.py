@@ -127,6 +127,22 @@ DESK_WINDOW = timedelta(hours=1)
 PICK_KIND = re.compile(r"打(?:我|他|她|佢)?的?(手机|座机)")
 
 
+def _kind_told(texts: list[str], said: list[str]) -> str | None:
+    """The request's number of the kind a later message, giving no number itself, says to
+    call from now on (座机没人接，他说打手机); not one said for a case (没人接就打手机)."""
+    for text in reversed(texts[1:]):
+        plain = mandarin(text)
+        m = PICK_KIND.search(plain)
+        if m is None or phones.numbers(text):
+            continue
+        clause = re.split(r"[，,。；;！!？?\s]", plain[: m.start()])[-1]
+        if phones.CONDITION.search(clause):
+            return None
+        mobile = m.group(1) == "手机"
+        return next((n for n in said if bool(phones.MOBILE.fullmatch(n)) == mobile), None)
+    return None
+
+
 def _desk_pointed(req: Request, requests: list[Request]) -> list[str]:
     """The numbers of the relay that passed a resident's request on saying to call it
     (联系物业这边就行), as it gave them for its own request."""
@@ -204,6 +220,8 @@ def to_drafts(
         said, mine, customers = phones.numbers(joined), req.own_numbers(), req.customers_numbers()
         if said and said[0] in mine and (others := [n for n in said if n in customers - mine]):
             given["phone"] = others[0]
+        if picked := _kind_told(texts, said):
+            given["phone"] = picked  # 座机没人接，他说打手机: the mobile given before
         if hardware_id := _said_hardware_id(texts):
             given["hardware_id"] = hardware_id
         yield Draft(

@@ -64,7 +64,7 @@ def test_the_tuning_set_is_scored_without_the_untuned_one(
     monkeypatch.setattr(workspace, "demo_workspace", lambda: None)  # the module's KB stays
     assert imports_eval.main(("wechat_tune",)) == 0
     out = capsys.readouterr().out
-    assert "wechat_real3" not in out and "| wechat_tune" in out
+    assert imports_eval.UNTUNED not in out and "| wechat_tune" in out
     assert "detection recall" in out and "diagnosis top-1" in out
 
 
@@ -78,8 +78,8 @@ def test_misses_are_shown_for_tuning_sets_only(
     (untuned / "labels.jsonl").write_text("not json\n", encoding="utf-8")
     monkeypatch.setattr(imports_eval, "REAL", untuned)
     monkeypatch.setattr(workspace, "demo_workspace", lambda: None)
-    assert imports_eval.misses_report(("wechat_real3",)) == 2
-    assert imports_eval.misses_report(("wechat_tune", "wechat_real3")) == 2
+    assert imports_eval.misses_report((imports_eval.UNTUNED,)) == 2
+    assert imports_eval.misses_report(("wechat_tune", imports_eval.UNTUNED)) == 2
     assert imports_eval.misses_report(()) == 2
     assert "tuning sets only" in capsys.readouterr().out
 

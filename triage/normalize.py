@@ -121,7 +121,8 @@ def _join_phone_digits(text: str) -> str:
         twelve = len(joined) == 12 and joined.startswith("0")
         return joined if len(joined) in (7, 8, 11) or twelve else m.group(0)
 
-    return re.sub(r"\d[\d\s\-－—]{6,18}\d", fix, text)
+    # Not from the tail of a version (固件2.1.0 134…: that 0 is no area code).
+    return re.sub(r"(?<![\d.．])\d[\d\s\-－—]{6,18}\d", fix, text)
 
 
 @lru_cache
