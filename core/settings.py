@@ -46,11 +46,6 @@ class Settings(BaseSettings):
         description="Shipped model of whether a call sounds like a fault report at all "
         "(triage/fault_report.py); a missing file turns the check off.",
     )
-    query_adapter_file: Path = Field(
-        default=PACKAGE_ROOT / "triage" / "query_adapter.npz",
-        description="Shipped correction of the call's vector before the dense search, learned "
-        "across trades (triage/query_adapter.py); a missing file turns it off.",
-    )
     no_match_threshold: float | None = Field(
         default=None,
         ge=0.0,

@@ -75,20 +75,6 @@ def eval_calibrate(
     main(data=data)
 
 
-@eval_app.command("fit-query-adapter")
-def eval_fit_query_adapter(
-    out: Annotated[
-        Path | None, typer.Option(help="Where to write (default: the configured file).")
-    ] = None,
-) -> None:
-    """Fit the correction of the call's vector before the dense search
-    (triage/query_adapter.npz) on the tuning sets, after reporting how it carries over."""
-    from core.settings import get_settings
-    from eval import query_adapter_fit
-
-    sys.exit(query_adapter_fit.main(out or get_settings().query_adapter_file))
-
-
 @eval_app.command("fit-fault-report")
 def eval_fit_fault_report(
     out: Annotated[

@@ -196,14 +196,10 @@ class HybridIndex:
         vecs = self._vectors_of(doc)
         return float((vecs @ qvec.reshape(-1)).max())
 
-    def entry_vectors(self, kb_id: str) -> np.ndarray:
-        """Entry kb_id's vectors: its whole text, then each symptom."""
-        with self.lock:
-            return self._vectors_of(self.int_of[kb_id])
-
     def nearest_vector(self, kb_id: str, qvec: np.ndarray) -> np.ndarray:
         """The vector of entry kb_id (its whole text or one symptom) nearest to qvec."""
-        vecs = self.entry_vectors(kb_id)
+        with self.lock:
+            vecs = self._vectors_of(self.int_of[kb_id])
         return vecs[int(np.argmax(vecs @ qvec.reshape(-1)))]
 
     def _unindex_code(self, key: str) -> None:

@@ -14,7 +14,7 @@ from core.settings import get_settings
 from knowledge_base import live_index
 from knowledge_base.embeddings import Encoder
 from knowledge_base.index import Candidate, HybridIndex
-from triage import confidence, diagnose, fault_report, field_chain, phones, query_adapter
+from triage import confidence, diagnose, fault_report, field_chain, phones
 from triage.complaint import without_normal
 from triage.entities import FIELD_NAMES, Vocabulary, extract, named_by_front
 from triage.homophones import CodeFixer, HomophoneFixer, vocabulary_terms
@@ -213,10 +213,9 @@ def _retrieve(
 
 
 def _candidates(r: _Reading, index: HybridIndex, qvec: np.ndarray) -> list[Candidate]:
-    dense = query_adapter.adapt(index.encoder, qvec)
-    cands = index.search_encoded(dense, index.tokenizer.tokens(r.query), k=POOL, pool=POOL)
+    cands = index.search_encoded(qvec, index.tokenizer.tokens(r.query), k=POOL, pool=POOL)
     if r.fields.get("fault_code"):
-        cands = _with_code_matches(index, cands, r.query, r.fields["fault_code"], dense)
+        cands = _with_code_matches(index, cands, r.query, r.fields["fault_code"], qvec)
     return cands
 
 
@@ -271,12 +270,6 @@ def fault_report_inputs(texts: list[str], index: HybridIndex) -> np.ndarray:
             for i, r in enumerate(readings)
         ]
     )
-
-
-def complaint_vectors(texts: list[str], index: HybridIndex) -> np.ndarray:
-    """The encoder's vectors of the texts' complaints, before the query adapter: what
-    `hotline eval fit-query-adapter` learns from."""
-    return _vectors([_read(t, index) for t in texts], index)[1]
 
 
 def _vectors(readings: list[_Reading], index: HybridIndex) -> tuple[np.ndarray, np.ndarray]:
