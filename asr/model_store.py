@@ -8,7 +8,9 @@ the git tree). Users with their own models set HOTLINE_ASR_MODEL to any faster-w
 name or folder instead.
 """
 
+import fcntl
 import hashlib
+import importlib.metadata
 import importlib.util
 import os
 import shutil
@@ -44,38 +46,47 @@ def ensure_model(spec: str, models_dir: Path) -> str:
     part2_dir = _package_data(PART_PACKAGES[1])
     part2 = part2_dir / "model.bin.part2"
     expected = part1.stat().st_size + part2.stat().st_size
+    fingerprint = _fingerprint(expected)
     stamp = target / ".assembled"
-    if stamp.exists() and stamp.read_text() == _fingerprint(part1, part2, expected):
+    if _stamped(stamp, fingerprint):
         return str(target)
     models_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=models_dir, prefix=".whisper-base-"))
-    with open(tmp / "model.bin", "wb") as out:
-        for part in (part1, part2):
-            with open(part, "rb") as src:
-                shutil.copyfileobj(src, out, 16 * 1024 * 1024)
-    if (tmp / "model.bin").stat().st_size != expected:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ModelUnavailable("joining the Whisper model parts produced a file of the wrong size")
-    for name in SIDE_FILES:
-        shutil.copy2(part2_dir / name, tmp / name)
-    fingerprint = _fingerprint(part1, part2, expected)
-    (tmp / ".assembled").write_text(fingerprint)
-    # Another process (a worker, a parallel test run) may have assembled it meanwhile and be
-    # loading it: keep theirs.
-    if stamp.exists() and stamp.read_text() == fingerprint:
-        shutil.rmtree(tmp, ignore_errors=True)
-        return str(target)
-    if target.exists():
-        shutil.rmtree(target)
-    try:
-        os.replace(tmp, target)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (stamp.exists() and stamp.read_text() == fingerprint):
-            raise
+    # One process assembles at a time: several starting at once (web workers, task workers,
+    # a parallel test run) each removed and replaced the folder while another was reading it.
+    with open(models_dir / ".whisper-base.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _stamped(stamp, fingerprint):  # another process assembled it while we waited
+            return str(target)
+        tmp = Path(tempfile.mkdtemp(dir=models_dir, prefix=".whisper-base-"))
+        try:
+            with open(tmp / "model.bin", "wb") as out:
+                for part in (part1, part2):
+                    with open(part, "rb") as src:
+                        shutil.copyfileobj(src, out, 16 * 1024 * 1024)
+            if (tmp / "model.bin").stat().st_size != expected:
+                raise ModelUnavailable(
+                    "joining the Whisper model parts produced a file of the wrong size"
+                )
+            for name in SIDE_FILES:
+                shutil.copy2(part2_dir / name, tmp / name)
+            (tmp / ".assembled").write_text(fingerprint)
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return str(target)
 
 
-def _fingerprint(part1: Path, part2: Path, size: int) -> str:
-    h = hashlib.sha1(f"{part1}:{part1.stat().st_mtime_ns}:{part2}:{size}".encode())
-    return h.hexdigest()
+def _stamped(stamp: Path, fingerprint: str) -> bool:
+    try:
+        return stamp.read_text() == fingerprint
+    except OSError:
+        return False
+
+
+def _fingerprint(size: int) -> str:
+    # The parts' versions and size, not where they are installed: two virtualenvs sharing the
+    # models folder (a deployment and its CI, two checkouts) agree on the same joined model.
+    versions = ":".join(importlib.metadata.version(p.replace("_", "-")) for p in PART_PACKAGES)
+    return hashlib.sha1(f"{versions}:{size}".encode()).hexdigest()
