@@ -13,7 +13,7 @@ import wave
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asr.audio import decode
+from asr.audio import AudioError, decode
 from asr.service import get_transcriber
 from asr.streaming import FINAL, PARTIAL, StreamConfig, StreamSession, get_scheduler
 from core.db import session_scope
@@ -304,7 +304,11 @@ class LiveCall:
         that the live cutting missed (quiet or noisy speech): that call is not lost."""
         self._close_spool()
         data = self.recording_path.read_bytes()
-        return heard_speech(decode(data, max_seconds=self.max_seconds + 60))
+        try:
+            decoded = decode(data, max_seconds=self.max_seconds + 60)
+        except AudioError:  # no frame arrived (a refused start, a hang-up at once): no speech
+            return False
+        return heard_speech(decoded)
 
 
 def _keep_beating(call: LiveCall) -> None:
