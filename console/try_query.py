@@ -22,7 +22,7 @@ from knowledge_base import live_index
 from knowledge_base.index import HybridIndex
 from knowledge_base.models import KBEntry
 from knowledge_base.tokens import KBTokenizer
-from triage import confidence, fault_report
+from triage import confidence, diagnose, fault_report
 from triage.calibration import MIN_VERDICTS_FOR_THRESHOLD
 from triage.result import TriageResult
 from triage.service import triage_text
@@ -120,7 +120,7 @@ def calibration_summary(db: Session) -> str:
         return "出厂默认模型（尚未在本知识库上拟合，发布条目后自动拟合）" + check
     trigger = {"publish": "发布后", "verdicts": "坐席审核后", "manual": "手动", "init": "初始化"}
     # Agents see scores read against the cut (triage/diagnose.shown): the cut shows as 50 %.
-    shown_cut = get_settings().no_match_threshold or 0.5
+    shown_cut = get_settings().no_match_threshold or diagnose.SHOWN_CUT
     cut = f"置信度 {percent(shown_cut)}（模型分 {percent(row.threshold)}"
     if model and model.no_match_cut == row.threshold and row.verdicts < MIN_VERDICTS_FOR_THRESHOLD:
         cut += f"，跨行业选定；满 {MIN_VERDICTS_FOR_THRESHOLD} 条审核结论后按真实来电重选"

@@ -62,8 +62,15 @@ class Calibration:
 
     def probability(self, feats: dict[str, float]) -> float:
         """P(correct) for one candidate's features."""
-        z = self.bias + sum(_weight(self, k) * v for k, v in feats.items())
-        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+        return _sigmoid(self.bias + sum(_weight(self, k) * v for k, v in feats.items()))
+
+
+# The cut shows as this on the scale agents see (shown()), whatever the score cut is.
+SHOWN_CUT = 0.5
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 
 def _logit(p: float) -> float:
@@ -82,7 +89,7 @@ def shown(p: float, cut: float) -> float:
     calls gave slope 1.04 and offset 0.01, i.e. this (docs/decisions.md)."""
     if p <= 0.0 or p >= 1.0:
         return p
-    return 1.0 / (1.0 + math.exp(-max(min(_logit(p) - _logit(cut), 40.0), -40.0)))
+    return _sigmoid(_logit(p) - _logit(cut))
 
 
 def shown_ranked(ps: list[float], cut: float) -> list[float]:
@@ -95,13 +102,9 @@ def shown_ranked(ps: list[float], cut: float) -> list[float]:
     if not ps:
         return []
     first = shown(ps[0], cut)
-    odds = [_odds(shown(p, cut)) for p in ps[1:]]
+    odds = [math.exp(max(min(_logit(p) - _logit(cut), 40.0), -40.0)) for p in ps[1:]]
     rest = 1.0 + sum(odds)
     return [first, *((1.0 - first) * o / rest for o in odds)]
-
-
-def _odds(p: float) -> float:
-    return p / (1.0 - p) if p < 1.0 else 1e12
 
 
 def cut_for(threshold: float | None, cut: float) -> float:
@@ -110,7 +113,7 @@ def cut_for(threshold: float | None, cut: float) -> float:
         return cut
     if threshold <= 0.0 or threshold >= 1.0:
         return threshold
-    return 1.0 / (1.0 + math.exp(-(_logit(threshold) + _logit(cut))))
+    return _sigmoid(_logit(threshold) + _logit(cut))
 
 
 def _weight(calibration: Calibration, feature: str) -> float:

@@ -364,7 +364,7 @@ def _triage(a: Analysis, index: HybridIndex) -> TriageResult:
     required = field_chain.evaluate(rules, chain_fields, fault_text)
     diagnosis: dict[str, Any] = {
         "no_match": no_match,
-        "confidence": round(diagnose.shown(top_p, cut), 4),
+        "confidence": round(seen[0], 4) if seen else 0.0,
         "threshold": round(diagnose.shown(threshold, cut), 4),
         "kb_id": top_entry["id"] if top_entry else None,
         "candidates": candidates,
