@@ -19,12 +19,15 @@ def eval_triage(
     swap: Annotated[
         bool,
         typer.Option(
-            help="Fit on one set, measure on the other (ours, kitchen): shipped vs labelled vs "
-            "KB-only calibration, and the cold-start curve."
+            help="Fit on one set, measure on another (four tuning sets, three untuned): shipped "
+            "vs other sets' labelled calls vs KB-only calibration, plain BM25, cold start."
         ),
     ] = False,
     only: Annotated[
-        str | None, typer.Option(help="With --swap: one set (ours|energy|hvac|kitchen|elevator).")
+        str | None,
+        typer.Option(
+            help="With --swap: one set (ours|energy|hvac|kitchen|elevator|medical|security)."
+        ),
     ] = None,
 ) -> None:
     """Top-1/top-3, no-match precision/recall, field accuracy and latency on the labelled set."""

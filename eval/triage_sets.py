@@ -16,6 +16,7 @@ SETS = {
     "kitchen": (DATA / "kitchen" / "kb.jsonl", DATA / "kitchen" / "calls.jsonl"),
     "elevator": (DATA / "elevator" / "kb.jsonl", DATA / "elevator" / "calls.jsonl"),
     "medical": (DATA / "medical" / "kb.jsonl", DATA / "medical" / "calls.jsonl"),
+    "security": (DATA / "security" / "kb.jsonl", DATA / "security" / "calls.jsonl"),
 }
 
 
