@@ -17,6 +17,11 @@ SETS = {
     "elevator": (DATA / "elevator" / "kb.jsonl", DATA / "elevator" / "calls.jsonl"),
     "medical": (DATA / "medical" / "kb.jsonl", DATA / "medical" / "calls.jsonl"),
     "security": (DATA / "security" / "kb.jsonl", DATA / "security" / "calls.jsonl"),
+    "office": (DATA / "office" / "kb.jsonl", DATA / "office" / "calls.jsonl"),
+    "homekitchen": (DATA / "homekitchen" / "kb.jsonl", DATA / "homekitchen" / "calls.jsonl"),
+    "wellness": (DATA / "wellness" / "kb.jsonl", DATA / "wellness" / "calls.jsonl"),
+    "industrial": (DATA / "industrial" / "kb.jsonl", DATA / "industrial" / "calls.jsonl"),
+    "broadband": (DATA / "broadband" / "kb.jsonl", DATA / "broadband" / "calls.jsonl"),
 }
 
 
