@@ -84,7 +84,7 @@ def eval_fit_fault_report(
         Path | None, typer.Option(help="Where to write (default: the configured file).")
     ] = None,
     only: Annotated[
-        str | None, typer.Option(help="Fit on one tuning set only (ours|energy|hvac|kitchen).")
+        str | None, typer.Option(help="Fit on one tuning set only (a name of eval/triage_sets.py).")
     ] = None,
 ) -> None:
     """Fit whether a call sounds like a fault report (triage/fault_report.json) on the
