@@ -179,6 +179,19 @@ def test_a_kb_fitted_confidence_diagnoses_and_refuses(office_kb) -> None:
     assert reason["confidence"] < reason["threshold"] == miss.diagnosis["threshold"]
 
 
+def test_a_call_naming_two_product_types_takes_the_one_its_fault_is_about(office_kb) -> None:
+    from tickets.calibration import refit
+    from triage.service import triage_text
+
+    refit(trigger="manual")
+    got = triage_text("会议室投影仪旁边那台打印机老是卡纸，纸进到一半就卡住，进纸时咔咔响")
+    assert got.diagnosis["kb_id"] == "PR-JAM"
+    # 投影仪 was said first; the printer's paper jam is what the call is about.
+    assert got.fields["product_type"] == "商用打印机"
+    assert got.diagnosis["product_source"] == "said"
+    assert "product_type 商用打印机 matches" in got.diagnosis["candidates"][0]["why"]
+
+
 def test_a_new_kb_takes_the_cut_chosen_across_trades_with_the_check(
     office_kb, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

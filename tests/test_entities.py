@@ -170,3 +170,21 @@ def test_a_tail_another_type_name_holds_is_no_name_of_one_type() -> None:
     assert extract("充电桩扫码提示已被绑定", vocab)["product_type"] is None
     assert vocab.families["充电桩"] == {"交流充电桩", "充电桩云平台账户"}
     assert extract("我家交流充电桩充不进电", vocab)["product_type"] == "交流充电桩"
+
+
+def test_every_type_a_call_names_is_kept_when_it_names_several() -> None:
+    vocab = Vocabulary.build(
+        [
+            {"product_type": "光猫"},
+            {"product_type": "入户光纤"},
+            {"product_type": "智能马桶"},
+            {"product_type": "智能马桶盖"},
+        ],
+        {},
+    )
+    both = extract("光猫红灯一直亮，墙上那根光纤被钉子钉断了", vocab)
+    assert both["product_type"] == "光猫"  # the first said, until the diagnosis tells
+    assert both["products"] == ["光猫", "入户光纤"]
+    # A type's name inside another's said there is not a second type.
+    assert "products" not in extract("智能马桶盖不加热了", vocab)
+    assert "products" not in extract("光猫坏了，光猫的灯全灭", vocab)

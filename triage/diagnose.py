@@ -175,6 +175,9 @@ def features(
         code = _agreement(fields.get("fault_code"), e.get("fault_code"))
         if fields.get("fault_code") and not e.get("fault_code"):
             code = -0.5
+        product = _agreement(fields.get("product_type"), e.get("product_type"))
+        if e.get("product_type") in fields.get("products", ()):
+            product = 1.0  # one of several types the caller named
         out.append(
             {
                 "dense": c.dense,
@@ -182,7 +185,7 @@ def features(
                 "bm25": c.bm25_norm,
                 "bm25_gap": c.bm25_norm - best_bm,
                 "rrf": c.rrf * 60.0,
-                "product": _agreement(fields.get("product_type"), e.get("product_type")),
+                "product": product,
                 "model": _agreement(fields.get("model"), e.get("models")),
                 "firmware": _agreement(fields.get("firmware"), e.get("firmware")),
                 "fault_code": code,
@@ -205,9 +208,11 @@ def contributions(calibration: Calibration, feats: dict[str, float]) -> dict[str
     }
 
 
-def why(feats: dict[str, float], fields: dict[str, Any]) -> list[str]:
-    """Human-readable reasons a candidate ranks where it does."""
+def why(feats: dict[str, float], fields: dict[str, Any], product: str | None = None) -> list[str]:
+    """Human-readable reasons a candidate ranks where it does (product: the candidate's type,
+    named where the caller named several)."""
     reasons = []
+    said = {**fields, "product_type": product} if product in fields.get("products", ()) else fields
     for name, label in (
         ("product_type", "product"),
         ("model", "model"),
@@ -216,7 +221,7 @@ def why(feats: dict[str, float], fields: dict[str, Any]) -> list[str]:
     ):
         value = feats[label]
         if value > 0:
-            reasons.append(f"{name} {fields.get(name)} matches")
+            reasons.append(f"{name} {said.get(name)} matches")
         elif value < 0:
             reasons.append(f"{name} {fields.get(name)} does not match")
     if feats.get("condition", 0) > 0:

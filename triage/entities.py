@@ -253,6 +253,8 @@ def extract(text: str, vocab: Vocabulary) -> dict[str, Any]:
     said_product = _product(lower, vocab, out["model"], None)
     out["fault_code"] = _fault_code(text, vocab, out["model"], said_product)
     out["product_type"] = _product(lower, vocab, out["model"], out["fault_code"])
+    if len(named := products_named(lower, vocab)) > 1:
+        out["products"] = named  # several types said: the diagnosis tells which one it is
     out["hardware_id"] = _hardware_id(text)
     out["address"] = find_address(text)
     out["customer_name"] = find_name(text)
@@ -304,6 +306,24 @@ def _product(lower: str, vocab: Vocabulary, model: str | None, code: str | None)
         if owners and len(owners) == 1:
             return next(iter(owners))
     return best[2] if best else None
+
+
+def products_named(lower: str, vocab: Vocabulary) -> list[str]:
+    """Every KB product type the lower-cased text names by a word of two or more characters,
+    in the order first said; a word inside a longer one said there (智能马桶 in 智能马桶盖)
+    names nothing of its own. A caller who says 光猫 and 光纤, or a door that a 叉车 hit, has
+    named two types, and only the fault says which one the call is about."""
+    spans: list[tuple[int, int, str]] = []
+    for word, product in sorted(vocab.synonyms.items(), key=lambda wp: -len(wp[0])):
+        if len(word) < 2:
+            continue
+        start = lower.find(word)
+        while start >= 0:
+            end = start + len(word)
+            if not any(s < end and start < e for s, e, _ in spans):
+                spans.append((start, end, product))
+            start = lower.find(word, start + 1)
+    return list(dict.fromkeys(product for _, _, product in sorted(spans)))
 
 
 def _firmware(text: str, phone: str | None) -> str | None:

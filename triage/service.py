@@ -335,7 +335,7 @@ def _triage(a: Analysis, index: HybridIndex) -> TriageResult:
             "title": c.entry.get("title"),
             "score": round(c.rrf, 6),
             "confidence": round(shown_p, 4),
-            "why": diagnose.why(f, fields),
+            "why": diagnose.why(f, fields, c.entry.get("product_type")),
             "resolution": c.entry.get("resolution"),
             "remote_fixable": bool(c.entry.get("remote_fixable")),
         }
@@ -345,6 +345,9 @@ def _triage(a: Analysis, index: HybridIndex) -> TriageResult:
     # Where the product type comes from: what was said (a word, a model, a code), else a
     # confident diagnosis (a lock that "按手指没反应" is a 智能门锁), else near misses.
     product_source = "said" if fields.get("product_type") else None
+    if top_entry and top_entry.get("product_type") in fields.get("products", ()):
+        # The caller named several types (光猫 and 光纤): the confident diagnosis says which.
+        fields = {**fields, "product_type": top_entry["product_type"]}
     if top_entry and not product_source and top_entry.get("product_type"):
         fields = {**fields, "product_type": top_entry["product_type"]}
         product_source = "diagnosis"
