@@ -26,7 +26,8 @@ Twelve labelled sets, each a KB and calls about it:
 
 For each set the confidence model is fitted three ways and the same calls are measured:
 - `shipped`: the model fitted on our own labelled dev split (triage/calibration.json);
-- `other set`: fitted on the other set's labelled calls (the swap: fit on A, measure on B);
+- `other set`: fitted on another set's labelled calls (the swap: fit on A, measure on B; A is
+  each of the four first tuning sets);
 - `KB`: fitted on the set's own KB only (pseudo-calls, leave-one-out, out-of-scope requests),
   no labelled call at all — what a new customer gets on day one.
 `ECE` says whether the confidence agents see means what it says (0: a call shown at 80 % is
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from eval import calibrate as labelled_fit
+from eval import fault_report_fit
 from eval.triage_eval import evaluate
 from eval.triage_sets import SETS
 from eval.triage_sets import load as _load
@@ -110,8 +112,6 @@ def _fault_report_without(name: str) -> None:
     import os
     import tempfile
 
-    from eval import fault_report_fit
-
     os.environ.pop("HOTLINE_FAULT_REPORT_FILE", None)
     if name in fault_report_fit.TUNING:
         others = tuple(n for n in fault_report_fit.TUNING if n != name)
@@ -160,9 +160,11 @@ def main(only: str | None = None) -> int:
     if missing:
         print(f"missing evaluation sets: {missing}")
         return 1
-    # The labelled fits (the old way) of every set, to apply to the other one.
+    # The labelled fits (the old way) of the first tuning trades, to apply to every other set:
+    # from each of twelve sets the table would grow with the square of their number.
     labelled: dict[str, tuple[dict[str, float], float, float]] = {}
-    for name, (kb, calls) in SETS.items():
+    for name in fault_report_fit.TUNING:
+        kb, calls = SETS[name]
         if kb.exists():
             demo_workspace(kb)
             weights, bias, _n, threshold = labelled_fit.fit(_load(calls))
