@@ -34,4 +34,3 @@ def test_the_authors_validator_passes(name: str) -> None:
         [sys.executable, "check.py"], cwd=folder, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-
