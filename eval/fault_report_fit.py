@@ -10,6 +10,7 @@ medical, the untuned sets, are never read here.
 
 import json
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -39,24 +40,19 @@ STRENGTH = 1.5
 NO_MATCH_CUT = 0.02
 
 
-# What each set's calls read as, per set and encoder, once per process: the swap refits the
-# check once per tuning set on all the others.
-_cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-
-
 def _vectors(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """_read_set(name), computed once per process and encoder."""
+    """_read_set(name) for the configured encoder, once per process: the swap refits the
+    check once per tuning set on all the others."""
     from core.settings import get_settings
 
-    key = (name, get_settings().embedding_model)
-    if key not in _cache:
-        _cache[key] = _read_set(name)
-    return _cache[key]
+    return _read_set(name, get_settings().embedding_model)
 
 
-def _read_set(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@cache
+def _read_set(name: str, encoder: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Inputs and labels (1: the KB covers the call) of one set's calls on its own KB, and the
-    rules' request examples read on that KB (what the check reads depends on the KB)."""
+    rules' request examples read on that KB (what the check reads depends on the KB); encoder,
+    the configured one, keys the cache."""
     from knowledge_base import live_index
     from triage.rules import get_rules
     from triage.service import fault_report_inputs
